@@ -1,0 +1,167 @@
+package appliance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"cloudlet/appliance/host"
+	"cloudlet/appliance/identity"
+	"cloudlet/store"
+	"cloudlet/web"
+)
+
+// lockTimeout is how long Open waits for another daemon to release the catalog.
+const lockTimeout = 2 * time.Second
+
+// Appliance is one running cloudlet.
+type Appliance struct {
+	cfg       Config
+	log       *slog.Logger
+	db        *store.DB
+	host      *host.Service
+	identity  *identity.Service
+	web       *web.Server
+	listeners []net.Listener
+	adminPass string // set only on the first start
+
+	wg        sync.WaitGroup // every goroutine Run starts
+	closeOnce sync.Once
+}
+
+// New builds a cloudlet from cfg. On error, everything it opened is closed again.
+func New(cfg Config) (*Appliance, error) {
+	if err := cfg.Normalize(); err != nil {
+		return nil, err
+	}
+	a := &Appliance{cfg: cfg, log: cfg.Logger}
+	if a.log == nil {
+		a.log = cfg.NewLogger()
+	}
+	if err := a.open(); err != nil {
+		a.release()
+		return nil, err
+	}
+	return a, nil
+}
+
+// open runs the start-up steps in order; release undoes whichever of them completed.
+func (a *Appliance) open() error {
+	if err := makeDirs(a.cfg); err != nil {
+		return err
+	}
+	probes := host.SystemProbes()
+	if a.cfg.Probes != nil {
+		probes = *a.cfg.Probes
+	}
+	facts, err := host.Gather(context.Background(), probes, a.cfg.Accel)
+	if err != nil {
+		return err
+	}
+	if facts.AccelWarning != "" {
+		a.log.Warn("acceleration", "accel", facts.Accel, "warning", facts.AccelWarning)
+	}
+	if a.db, err = store.Open(a.cfg.CatalogPath(), store.Options{LockTimeout: lockTimeout}); err != nil {
+		return err
+	}
+	// Bind before bootstrapping: a start that fails on a busy port must not have consumed the one
+	// printing of the first admin password.
+	if err := a.listen(); err != nil {
+		return err
+	}
+	a.host = host.NewService(a.cfg.Version, facts, a.cfg.DataDir, a.cfg.CatalogPath(), probes, time.Now)
+	a.identity = identity.New(a.db)
+	if a.adminPass, err = a.identity.Bootstrap(a.cfg.AdminPasswordPath()); err != nil {
+		return err
+	}
+	a.web, err = web.New(web.Options{Logger: a.log, Host: a.host, Backup: a.db.Backup})
+	return err
+}
+
+func makeDirs(cfg Config) error {
+	for _, dir := range []string{cfg.DataDir, cfg.RunDir} {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("create directory %s: %w", dir, err)
+		}
+	}
+	return nil
+}
+
+// Run serves the API until ctx ends or a listener fails, then shuts the web server down gracefully.
+// Virtual machines are left running.
+func (a *Appliance) Run(ctx context.Context) error {
+	errc := make(chan error, len(a.listeners))
+	for _, l := range a.listeners {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			errc <- a.web.Serve(l)
+		}()
+	}
+	a.log.Info("cloudlet started", "version", a.cfg.Version, "listen", a.cfg.Listen, "socket", a.cfg.Socket,
+		"data_dir", a.cfg.DataDir, "accel", a.host.Facts().Accel)
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), time.Duration(a.cfg.ShutdownTimeout))
+	defer cancel()
+	if err := a.web.Shutdown(shutCtx); err != nil {
+		runErr = errors.Join(runErr, fmt.Errorf("shut down web server: %w", err))
+	}
+	a.wg.Wait()
+	a.log.Info("cloudlet stopped; virtual machines keep running")
+	return runErr
+}
+
+// Close waits for every goroutine Run started and releases listeners, the socket and the catalog.
+func (a *Appliance) Close() error {
+	var err error
+	a.closeOnce.Do(func() {
+		if a.web != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Duration(a.cfg.ShutdownTimeout))
+			err = a.web.Shutdown(ctx)
+			cancel()
+		}
+		a.wg.Wait()
+		err = errors.Join(err, a.release())
+	})
+	return err
+}
+
+func (a *Appliance) release() error {
+	var errs []error
+	for _, l := range a.listeners {
+		if err := l.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	a.listeners = nil
+	if a.db != nil {
+		errs = append(errs, a.db.Close())
+		a.db = nil
+	}
+	return errors.Join(errs...)
+}
+
+// AdminPassword is the generated admin password on the first start, "" afterwards.
+func (a *Appliance) AdminPassword() string { return a.adminPass }
+
+// Config returns the normalized configuration.
+func (a *Appliance) Config() Config { return a.cfg }
+
+// URL is where the API and dashboard answer.
+func (a *Appliance) URL() string {
+	for _, l := range a.listeners {
+		if l.Addr().Network() == "tcp" {
+			return "http://" + l.Addr().String()
+		}
+	}
+	return ""
+}

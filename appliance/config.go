@@ -1,0 +1,142 @@
+package appliance
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"cloudlet/appliance/host"
+)
+
+// Config is everything the daemon needs to know. Every path derives from DataDir and RunDir, so tests
+// run a whole daemon under a temp dir. The JSON form is the config file (`cloudlet serve --config`).
+type Config struct {
+	// DataDir holds persistent state: catalog.db, images/, pools/, instances/, admin-password.
+	DataDir string `json:"data_dir"`
+	// RunDir holds runtime state that a reboot wipes: the API socket, per-instance sockets and pidfiles.
+	RunDir string `json:"run_dir"`
+	// Listen is the TCP address of the API and dashboard.
+	Listen string `json:"listen"`
+	// Socket is the unix socket of the API (mode 0600; root there is admin). Empty means RunDir/cloudlet.sock.
+	Socket string `json:"socket"`
+	// Accel is auto, kvm or tcg; auto picks KVM only when it really works (see host.ChooseAccel).
+	Accel string `json:"accel"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `json:"log_level"`
+	// ShutdownTimeout bounds how long in-flight requests may finish on SIGTERM.
+	ShutdownTimeout Duration `json:"shutdown_timeout"`
+
+	Logger  *slog.Logger `json:"-"` // defaults to a text logger on stderr
+	Version string       `json:"-"` // the binary's version
+	Probes  *host.Probes `json:"-"` // host probes; nil means the real machine
+}
+
+// Defaults for a root daemon on a normal host.
+const (
+	DefaultDataDir = "/var/lib/cloudlet"
+	DefaultRunDir  = "/run/cloudlet"
+	DefaultListen  = "127.0.0.1:8080"
+)
+
+// DefaultConfig returns the defaults; Socket stays empty so it follows RunDir.
+func DefaultConfig() Config {
+	return Config{
+		DataDir:         DefaultDataDir,
+		RunDir:          DefaultRunDir,
+		Listen:          DefaultListen,
+		Accel:           host.AccelAuto,
+		LogLevel:        "info",
+		ShutdownTimeout: Duration(10 * time.Second),
+	}
+}
+
+// LoadConfigFile reads a JSON config file over cfg. Unknown keys are an error, not silently ignored.
+func LoadConfigFile(path string, cfg *Config) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read config %s: %w", path, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(cfg); err != nil {
+		return fmt.Errorf("parse config %s: %w", path, err)
+	}
+	return nil
+}
+
+// Normalize fills derived fields and checks every value, returning the first problem.
+func (c *Config) Normalize() error {
+	if c.DataDir == "" || c.RunDir == "" {
+		return errors.New("config: data_dir and run_dir must be set")
+	}
+	for _, p := range []*string{&c.DataDir, &c.RunDir, &c.Socket} {
+		if *p == "" {
+			continue
+		}
+		abs, err := filepath.Abs(*p)
+		if err != nil {
+			return fmt.Errorf("config: path %s: %w", *p, err)
+		}
+		*p = abs
+	}
+	if c.Socket == "" {
+		c.Socket = filepath.Join(c.RunDir, "cloudlet.sock")
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return fmt.Errorf("config: listen %q: %w", c.Listen, err)
+	}
+	if err := host.ValidAccel(c.Accel); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = Duration(10 * time.Second)
+	}
+	return nil
+}
+
+// Paths derived from DataDir.
+func (c *Config) CatalogPath() string       { return filepath.Join(c.DataDir, "catalog.db") }
+func (c *Config) AdminPasswordPath() string { return filepath.Join(c.DataDir, "admin-password") }
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("log_level %q: must be debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+// NewLogger returns the daemon's structured logger at the configured level.
+func (c *Config) NewLogger() *slog.Logger {
+	level, _ := parseLevel(c.LogLevel)
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// Duration is a time.Duration written as "10s" in JSON.
+type Duration time.Duration
+
+// MarshalJSON writes the duration as a string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads a string like "10s".
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration must be a string like \"10s\": %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}

@@ -1,0 +1,185 @@
+// Package e2e runs the real cloudlet binary for end-to-end tests: it re-executes the test binary inside
+// a fresh network namespace (so nothing touches the host's network and everything vanishes with the
+// test process), builds the binary, and starts, stops and kills daemons on temp dirs.
+//
+// It is a test helper: only _test.go files import it. It imports web/client and nothing from the
+// services.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"cloudlet/web/client"
+)
+
+const netnsEnv = "CLOUDLET_E2E_IN_NETNS"
+
+// RunInNetns runs the tests in a new, private network namespace: the first call re-executes the test
+// binary under `unshare --net` and returns its exit code; inside, it brings up loopback and runs m.
+// The namespace disappears when the test process and its children exit, also on failure.
+func RunInNetns(m *testing.M) int {
+	if os.Getenv(netnsEnv) == "" {
+		cmd := exec.Command("unshare", append([]string{"--net", "--", os.Args[0]}, os.Args[1:]...)...)
+		cmd.Env = append(os.Environ(), netnsEnv+"=1")
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode()
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "e2e: cannot create a network namespace (need root and util-linux's unshare): %v\n", err)
+			return 1
+		}
+		return 0
+	}
+	if out, err := exec.Command("ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: ip link set lo up: %v: %s\n", err, out)
+		return 1
+	}
+	return m.Run()
+}
+
+// BuildBinary builds cmd/cloudlet into dir and returns its path.
+func BuildBinary(dir string) (string, error) {
+	bin := filepath.Join(dir, "cloudlet")
+	out, err := exec.Command("go", "build", "-o", bin, "cloudlet/cmd/cloudlet").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build cloudlet/cmd/cloudlet: %v: %s", err, out)
+	}
+	return bin, nil
+}
+
+// FreePort returns a loopback address with a port nobody listens on right now.
+func FreePort(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// Daemon is one `cloudlet serve` process started by a test.
+type Daemon struct {
+	Bin, DataDir, RunDir, Socket, Listen string
+	Cmd                                  *exec.Cmd
+	mu                                   sync.Mutex
+	stdout, stderr                       bytes.Buffer
+	done                                 chan struct{}
+	waitErr                              error
+}
+
+// NewDaemon describes a daemon on fresh temp dirs; Start runs it.
+func NewDaemon(t testing.TB, bin string) *Daemon {
+	dir := t.TempDir()
+	run := filepath.Join(dir, "run")
+	return &Daemon{Bin: bin, DataDir: filepath.Join(dir, "data"), RunDir: run,
+		Socket: filepath.Join(run, "cloudlet.sock"), Listen: FreePort(t)}
+}
+
+// Args are the serve flags for this daemon's dirs, plus extra.
+func (d *Daemon) Args(extra ...string) []string {
+	return append([]string{"serve", "--data-dir", d.DataDir, "--run-dir", d.RunDir,
+		"--socket", d.Socket, "--listen", d.Listen, "--accel", "tcg"}, extra...)
+}
+
+// Start runs the daemon; t.Cleanup kills it if the test did not stop it.
+func (d *Daemon) Start(t testing.TB, extra ...string) {
+	t.Helper()
+	d.mu.Lock()
+	d.stdout.Reset() // each start's output stands alone
+	d.stderr.Reset()
+	d.mu.Unlock()
+	d.Cmd = exec.Command(d.Bin, d.Args(extra...)...)
+	d.Cmd.Stdout, d.Cmd.Stderr = &lockedWriter{&d.mu, &d.stdout}, &lockedWriter{&d.mu, &d.stderr}
+	d.done = make(chan struct{})
+	if err := d.Cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", d.Bin, err)
+	}
+	go func() { d.waitErr = d.Cmd.Wait(); close(d.done) }()
+	t.Cleanup(func() {
+		d.Kill()
+		if t.Failed() {
+			t.Logf("daemon stdout:\n%s\ndaemon stderr:\n%s", d.Stdout(), d.Stderr())
+		}
+	})
+}
+
+// WaitReady polls /healthz on the socket until it answers or the daemon exits.
+func (d *Daemon) WaitReady(t testing.TB) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err := d.Client().Do(ctx, "GET", "/healthz", nil, nil)
+		cancel()
+		if err == nil {
+			return
+		}
+		select {
+		case <-d.done:
+			t.Fatalf("daemon exited before it was ready: %v\nstderr:\n%s", d.waitErr, d.Stderr())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	t.Fatalf("daemon not ready within 30s\nstderr:\n%s", d.Stderr())
+}
+
+// Client talks to the daemon over its unix socket (as root: admin).
+func (d *Daemon) Client() *client.Client {
+	return client.New(client.Options{Socket: d.Socket, Timeout: 10 * time.Second})
+}
+
+// Signal sends sig to the daemon.
+func (d *Daemon) Signal(sig syscall.Signal) error { return d.Cmd.Process.Signal(sig) }
+
+// Wait waits up to timeout for the daemon to exit and returns its exit error.
+func (d *Daemon) Wait(timeout time.Duration) (error, bool) {
+	select {
+	case <-d.done:
+		return d.waitErr, true
+	case <-time.After(timeout):
+		return nil, false
+	}
+}
+
+// Kill sends SIGKILL (if still running) and reaps the process.
+func (d *Daemon) Kill() {
+	if d.Cmd == nil || d.Cmd.Process == nil {
+		return
+	}
+	select {
+	case <-d.done:
+	default:
+		_ = d.Cmd.Process.Kill()
+		<-d.done
+	}
+}
+
+// Stdout and Stderr return what the daemon printed so far.
+func (d *Daemon) Stdout() string { d.mu.Lock(); defer d.mu.Unlock(); return d.stdout.String() }
+func (d *Daemon) Stderr() string { d.mu.Lock(); defer d.mu.Unlock(); return d.stderr.String() }
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	b  *bytes.Buffer
+}
+
+func (w *lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}

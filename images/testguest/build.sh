@@ -1,0 +1,333 @@
+#!/usr/bin/env bash
+# build.sh OUTDIR builds the cloudlet test guest from Debian packages: vmlinuz, initrd.img (busybox, virtio
+# modules and init.sh as /init) and disk.qcow2 (the same kernel and initramfs behind SeaBIOS + syslinux).
+#
+# Layout of OUTDIR:
+#   debs/                            downloaded .debs, checked against apt's SHA256 and reused by later builds
+#   <key>/{vmlinuz,initrd.img,disk.qcow2}   one complete build; renamed into place only when finished
+#   vmlinuz, initrd.img, disk.qcow2  symlinks into <key>/
+#   key                              the current key
+#
+# <key> hashes this script, init.sh and the candidate version and SHA256 of every package the guest is made
+# of, as apt-cache reports them; a build whose <key>/ exists only relinks, without network or build tools.
+# Host tools (cpio, gzip, mtools, dosfstools, qemu-img) are not part of the key: they do not change what the
+# guest does.
+#
+# Determinism: SOURCE_DATE_EPOCH is fixed here, so all three outputs are byte-identical across builds
+# (TestBuildDeterministic checks it): vmlinuz is copied; initrd.img is a sorted newc cpio with fixed mtimes,
+# owners and inode numbers, compressed with gzip -n; disk.qcow2 has a FAT made with mkfs.fat --invariant,
+# files copied with fixed mtimes, and the syslinux installer's files stamped by mtools, which honours
+# SOURCE_DATE_EPOCH.
+set -euo pipefail
+umask 022
+export LC_ALL=C TZ=UTC
+# Fixed rather than inherited: the outputs must depend on the key's inputs only.
+export SOURCE_DATE_EPOCH=1704067200
+export MTOOLS_SKIP_CHECK=1
+
+readonly KERNEL_META=linux-image-cloud-amd64
+# Loaded in dependency order (computed below with modinfo, which also pulls in cdrom for isofs).
+# button and evdev let busybox acpid see the ACPI power button.
+readonly MODULES=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci
+	failover net_failover virtio_net virtio_blk isofs button evdev)
+readonly DISK_MIB=32
+readonly PART_START=2048 # sectors: the FAT partition starts at 1 MiB
+readonly KERNEL_APPEND="console=ttyS0,115200"
+
+die() {
+	echo "build.sh: $*" >&2
+	exit 1
+}
+
+log() {
+	echo "build.sh: $*" >&2
+}
+
+# need CMD PKG installs PKG when CMD is missing (as root), or fails naming both.
+need() {
+	command -v "$1" >/dev/null 2>&1 && return 0
+	[[ $EUID -eq 0 ]] || die "$1 is missing: install Debian package $2 (apt-get install $2)"
+	log "installing $2 for $1"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get install -y -q --no-install-recommends "$2" >&2 ||
+		{ apt-get update -q >&2 && apt-get install -y -q --no-install-recommends "$2" >&2; } ||
+		die "apt-get install $2 failed"
+	command -v "$1" >/dev/null 2>&1 || die "$1 still missing after installing $2"
+}
+
+# candidates PKG... prints "PKG VERSION SHA256" for the version apt would install of each PKG.
+candidates() {
+	apt-cache show --no-all-versions "$@" 2>/dev/null | awk '
+		/^Package:/ { p = $2 }
+		/^Version:/ { v = $2 }
+		/^SHA256:/ { s = $2 }
+		/^$/ { if (p != "") print p, v, s; p = "" }
+		END { if (p != "") print p, v, s }'
+}
+
+# kernel_package prints the versioned kernel package that the meta package depends on.
+kernel_package() {
+	apt-cache depends "$KERNEL_META" 2>/dev/null |
+		awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }'
+}
+
+# resolve_packages fills PACKAGES with "name version sha256" lines, updating apt's lists once if needed.
+# Each apt-cache call costs about 0.6 s where apt keeps no pkgcache.bin, hence one call for all packages.
+resolve_packages() {
+	local kpkg p
+	kpkg=$(kernel_package) || true
+	if [[ -z $kpkg && $EUID -eq 0 ]]; then
+		log "apt knows no $KERNEL_META; running apt-get update"
+		apt-get update -q >&2 || die "apt-get update failed"
+		kpkg=$(kernel_package) || true
+	fi
+	[[ -n $kpkg ]] || die "apt-cache depends $KERNEL_META: no linux-image-* dependency (run apt-get update)"
+	KERNEL_PKG=$kpkg
+	local -a want=("$kpkg" busybox-static syslinux-common syslinux)
+	mapfile -t PACKAGES < <(candidates "${want[@]}")
+	for p in "${want[@]}"; do
+		printf '%s\n' "${PACKAGES[@]}" | grep -q "^$p " || die "apt-cache show $p: no candidate version (run apt-get update)"
+	done
+}
+
+compute_key() {
+	{
+		sha256sum <"$HERE/build.sh"
+		sha256sum <"$HERE/init.sh"
+		printf '%s\n' "${PACKAGES[@]}"
+	} | sha256sum | cut -c1-16
+}
+
+# fetch_deb NAME VERSION SHA256 prints the path of the verified .deb in $DEBS, downloading it if needed.
+fetch_deb() {
+	local name=$1 version=$2 sha=$3 f tmp
+	for f in "$DEBS/${name}_"*.deb; do
+		[[ -f $f ]] || continue
+		[[ $(sha256sum <"$f" | cut -d' ' -f1) == "$sha" ]] && {
+			echo "$f"
+			return 0
+		}
+	done
+	# apt-get download writes into the working directory, which must be writable.
+	tmp=$(mktemp -d "$DEBS/.download.XXXXXX")
+	local -a opts=(-q)
+	[[ $EUID -ne 0 ]] || opts+=(-o APT::Sandbox::User=root)
+	(cd "$tmp" && apt-get download "${opts[@]}" "$name=$version" >&2) || die "apt-get download $name=$version failed"
+	f=$(find "$tmp" -name '*.deb' | head -n 1)
+	[[ -n $f && $(sha256sum <"$f" | cut -d' ' -f1) == "$sha" ]] || die "apt-get download $name=$version: SHA256 mismatch"
+	rm -f "$DEBS/${name}_"*.deb
+	mv "$f" "$DEBS/"
+	rmdir "$tmp"
+	echo "$DEBS/$(basename "$f")"
+}
+
+install_tools() {
+	need dpkg-deb dpkg
+	need cpio cpio
+	need gzip gzip
+	need modinfo kmod
+	need mkfs.fat dosfstools
+	need mcopy mtools
+	need sfdisk fdisk
+	need qemu-img qemu-utils
+}
+
+# unpack_module SRC DST copies a module, decompressing it: busybox insmod loads plain .ko files only.
+unpack_module() {
+	case "$1" in
+	*.ko) cp "$1" "$2" ;;
+	*.ko.xz) need xz xz-utils && xz -dc "$1" >"$2" ;;
+	*.ko.zst) need zstd zstd && zstd -q -dc "$1" >"$2" ;;
+	*.ko.gz) gzip -dc "$1" >"$2" ;;
+	*) die "unknown module format: $1" ;;
+	esac
+}
+
+# add_module NAME copies NAME and, first, its dependencies into the initramfs, appending to modules.order.
+add_module() {
+	local name=${1//-/_} src dst dep
+	[[ -z ${ADDED[$name]:-} ]] || return 0
+	ADDED[$name]=1
+	if grep -q "/${name}.ko\$" "$KMODS/modules.builtin" 2>/dev/null; then
+		return 0 # built into this kernel
+	fi
+	src=${MODFILES[$name]:-}
+	[[ -n $src ]] || die "module $name not found in $KMODS"
+	dst=$ROOT/lib/modules/$KVER/$name.ko
+	mkdir -p "$(dirname "$dst")"
+	unpack_module "$src" "$dst"
+	for dep in $(modinfo -F depends "$dst" | tr ',' ' '); do
+		add_module "$dep"
+	done
+	echo "/lib/modules/$KVER/$name.ko" >>"$ROOT/etc/modules.order"
+}
+
+add_modules() {
+	local f base
+	declare -gA MODFILES=() ADDED=()
+	while IFS= read -r f; do
+		base=$(basename "$f")
+		base=${base%%.ko*}
+		MODFILES[${base//-/_}]=$f
+	done < <(find "$KMODS" -name '*.ko*' | sort)
+	: >"$ROOT/etc/modules.order"
+	for m in "${MODULES[@]}"; do
+		add_module "$m"
+	done
+}
+
+add_busybox() {
+	local applet
+	install -m 0755 "$WORK/bb/bin/busybox" "$ROOT/bin/busybox"
+	for applet in $("$ROOT/bin/busybox" --list-full); do
+		[[ $applet == bin/busybox || $applet == linuxrc ]] && continue
+		mkdir -p "$ROOT/$(dirname "$applet")"
+		ln -sf /bin/busybox "$ROOT/$applet"
+	done
+}
+
+add_config() {
+	install -m 0755 "$HERE/init.sh" "$ROOT/init"
+	printf 'root:x:0:0:root:/root:/bin/sh\n' >"$ROOT/etc/passwd"
+	printf 'root:x:0:\n' >"$ROOT/etc/group"
+	# Static glibc NSS without this file segfaults busybox wget and ps.
+	printf 'passwd: files\ngroup: files\nhosts: files dns\n' >"$ROOT/etc/nsswitch.conf"
+	mkdir -p "$ROOT/etc/acpi/PWRF"
+	printf '#!/bin/sh\n# ACPI power button (QMP system_powerdown).\nsync\npoweroff -f\n' >"$ROOT/etc/acpi/PWRF/00000080"
+	chmod 0755 "$ROOT/etc/acpi/PWRF/00000080"
+	ln -s /run "$ROOT/var/run"
+}
+
+build_initrd() {
+	ROOT=$WORK/root
+	mkdir -p "$ROOT"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,run,tmp,root,www,var/log,lib/modules}
+	chmod 0700 "$ROOT/root"
+	chmod 1777 "$ROOT/tmp"
+	add_busybox
+	add_modules
+	add_config
+	find "$ROOT" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+	(cd "$ROOT" && find . -print0 | sort -z |
+		cpio --null --create --format=newc --owner=0:0 --reproducible --quiet) |
+		gzip -9 -n >"$OUT_TMP/initrd.img"
+}
+
+write_syslinux_cfg() {
+	cat <<EOF
+SERIAL 0 115200
+PROMPT 0
+TIMEOUT 0
+DEFAULT testguest
+LABEL testguest
+  LINUX /vmlinuz
+  INITRD /initrd.img
+  APPEND $KERNEL_APPEND
+EOF
+}
+
+# build_disk makes an MBR disk with one bootable FAT16 partition holding syslinux, vmlinuz and initrd.img.
+# No loop devices: the partition is built as its own file with mtools and copied in.
+build_disk() {
+	local raw=$WORK/disk.raw part=$WORK/part.img sectors
+	sectors=$((DISK_MIB * 2048 - PART_START))
+	write_syslinux_cfg >"$WORK/syslinux.cfg"
+	cp "$OUT_TMP/vmlinuz" "$OUT_TMP/initrd.img" "$WORK/"
+	touch -d "@$SOURCE_DATE_EPOCH" "$WORK/syslinux.cfg" "$WORK/vmlinuz" "$WORK/initrd.img"
+
+	truncate -s $((sectors * 512)) "$part"
+	# --invariant: fixed volume id and timestamps.
+	mkfs.fat -F 16 -n TESTGUEST -h "$PART_START" --invariant "$part" >/dev/null
+	mcopy -m -i "$part" "$WORK/syslinux.cfg" "$WORK/vmlinuz" "$WORK/initrd.img" ::/
+	# The installer from the syslinux .deb (not the host's): its boot sector and ldlinux are in the key.
+	"$WORK/sl/usr/bin/syslinux" --install "$part"
+
+	truncate -s $((DISK_MIB * 1024 * 1024)) "$raw"
+	printf 'label: dos\nlabel-id: 0x434c4454\nstart=%d, type=e, bootable\n' "$PART_START" |
+		sfdisk --quiet "$raw"
+	dd if="$WORK/sc/usr/lib/syslinux/mbr/mbr.bin" of="$raw" bs=440 count=1 conv=notrunc status=none
+	dd if="$part" of="$raw" bs=512 seek="$PART_START" conv=notrunc,sparse status=none
+	qemu-img convert -f raw -O qcow2 "$raw" "$OUT_TMP/disk.qcow2"
+}
+
+build() {
+	local line name version sha
+	install_tools
+	mkdir -p "$DEBS"
+	WORK=$(mktemp -d "$OUT/.work.XXXXXX")
+	trap 'rm -rf "$WORK"' EXIT
+	for line in "${PACKAGES[@]}"; do
+		read -r name version sha <<<"$line"
+		DEB[$name]=$(fetch_deb "$name" "$version" "$sha")
+	done
+	dpkg-deb -x "${DEB[$KERNEL_PKG]}" "$WORK/k"
+	dpkg-deb -x "${DEB[busybox-static]}" "$WORK/bb"
+	dpkg-deb -x "${DEB[syslinux-common]}" "$WORK/sc"
+	dpkg-deb -x "${DEB[syslinux]}" "$WORK/sl"
+	KVER=$(ls "$WORK/k/lib/modules")
+	[[ $(wc -w <<<"$KVER") -eq 1 ]] || die "expected one kernel in $KERNEL_PKG, found: $KVER"
+	KMODS=$WORK/k/lib/modules/$KVER
+
+	OUT_TMP=$WORK/out
+	mkdir -p "$OUT_TMP"
+	cp "$WORK/k/boot/vmlinuz-$KVER" "$OUT_TMP/vmlinuz"
+	build_initrd
+	build_disk
+	printf '%s\n' "${PACKAGES[@]}" >"$OUT_TMP/packages"
+	touch -d "@$SOURCE_DATE_EPOCH" "$OUT_TMP"/*
+	rm -rf "${OUT:?}/$KEY"
+	mv -T "$OUT_TMP" "$OUT/$KEY"
+}
+
+complete() {
+	[[ -f $OUT/$KEY/vmlinuz && -f $OUT/$KEY/initrd.img && -f $OUT/$KEY/disk.qcow2 ]]
+}
+
+# link points OUTDIR's names at <key>/, replacing each link atomically.
+link() {
+	local f
+	for f in vmlinuz initrd.img disk.qcow2; do
+		ln -sfn "$KEY/$f" "$OUT/.$f.new"
+		mv -T "$OUT/.$f.new" "$OUT/$f"
+	done
+	echo "$KEY" >"$OUT/.key.new"
+	mv -T "$OUT/.key.new" "$OUT/key"
+}
+
+# prune removes builds of other keys and leftovers of interrupted ones.
+prune() {
+	local d name
+	for d in "$OUT"/* "$OUT"/.work.* "$DEBS"/.download.*; do
+		name=$(basename "$d")
+		if [[ -d $d && $name != "$KEY" && $name =~ ^([0-9a-f]{16}|\.work\..+|\.download\..+)$ ]]; then
+			rm -rf "$d"
+		fi
+	done
+}
+
+main() {
+	[[ $# -eq 1 ]] || die "usage: build.sh OUTDIR"
+	HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+	[[ -f $HERE/init.sh ]] || die "init.sh not found next to build.sh in $HERE"
+	mkdir -p "$1"
+	OUT=$(cd "$1" && pwd)
+	DEBS=$OUT/debs
+	declare -gA DEB=()
+
+	# One build per OUTDIR at a time (testguest.Ensure also serialises its callers on another lock file).
+	exec 9>"$OUT/.build.lock"
+	flock 9
+
+	resolve_packages
+	KEY=$(compute_key)
+	if complete; then
+		log "up to date: $OUT/$KEY"
+	else
+		log "building $OUT/$KEY"
+		build
+		prune
+	fi
+	link
+	echo "$OUT/$KEY"
+}
+
+main "$@"

@@ -1,0 +1,253 @@
+#!/bin/sh
+# /init of the cloudlet test guest: PID 1 of a busybox initramfs (build.sh copies this file in).
+#
+# It boots just far enough for cloudlet's end-to-end tests: virtio drivers, a DHCP lease on eth0, a NoCloud
+# seed (hostname, ssh keys, a user-data script), an HTTP server on port 80, and fixed markers on the serial
+# console. The same file is udhcpc's event script (udhcpc -s /init), so all guest behaviour lives here.
+#
+# Markers, one line each, in this order:
+#   CLOUDLET-GUEST-BOOT kernel=<release>
+#   CLOUDLET-GUEST-SEED found dev=<dev> | CLOUDLET-GUEST-SEED none
+#   CLOUDLET-GUEST-SSHKEYS count=<n>            (only if the cloud-config had keys)
+#   CLOUDLET-GUEST-DHCP ip=<ipv4>                 (from udhcpc, whenever a lease is bound)
+#   CLOUDLET-GUEST-USERDATA ran rc=<rc> | CLOUDLET-GUEST-USERDATA ignored   (only if there was user-data)
+#   CLOUDLET-GUEST-HTTP port=80
+#   CLOUDLET-GUEST-READY hostname=<hostname> ip=<ipv4 or none>
+#   CLOUDLET-GUEST-WARN <what>                    (something failed; boot goes on)
+
+PATH=/bin:/sbin:/usr/bin:/usr/sbin
+export PATH
+
+DEFAULT_HOSTNAME=testguest
+DHCP_WAIT_SECONDS=15
+SEED_DIR=/run/seed
+
+# say prints a marker line on the console, and on ttyS0 too when ttyS0 is not the console already, so the
+# line appears exactly once on each.
+say() {
+	echo "$*" >/dev/console
+	if [ -c /dev/ttyS0 ] && ! grep -qw ttyS0 /sys/class/tty/console/active 2>/dev/null; then
+		echo "$*" >/dev/ttyS0
+	fi
+}
+
+mount_basics() {
+	mount -t proc proc /proc
+	mount -t sysfs sysfs /sys
+	mount -t devtmpfs devtmpfs /dev
+	mkdir -p /dev/pts /dev/shm
+	mount -t devpts devpts /dev/pts
+	mount -t tmpfs tmpfs /run
+	mount -t tmpfs tmpfs /tmp
+	# Kernel messages would interleave with the markers on the serial line.
+	dmesg -n 1
+}
+
+# load_modules insmods the modules in the dependency order build.sh computed.
+load_modules() {
+	while read -r mod; do
+		insmod "$mod" || say "CLOUDLET-GUEST-WARN insmod $mod failed"
+	done </etc/modules.order
+}
+
+set_hostname() {
+	name=$(echo "$1" | tr -cd 'A-Za-z0-9.-' | cut -c1-63)
+	[ -n "$name" ] || return 0
+	hostname "$name"
+	echo "$name" >/etc/hostname
+	printf '127.0.0.1 localhost\n127.0.1.1 %s\n' "$name" >/etc/hosts
+}
+
+# read_bytes DEV OFFSET COUNT prints COUNT bytes of DEV at OFFSET, without NULs.
+read_bytes() {
+	dd if="$1" bs=1 skip="$2" count="$3" 2>/dev/null | tr -d '\000'
+}
+
+# seed_device prints the first virtio disk holding an iso9660 file system labelled cidata.
+seed_device() {
+	for dev in /dev/vd*; do
+		[ -b "$dev" ] || continue
+		[ "$(read_bytes "$dev" 32769 5)" = CD001 ] || continue
+		label=$(read_bytes "$dev" 32808 32 | tr -d ' ')
+		case "$label" in
+		cidata | CIDATA)
+			echo "$dev"
+			return 0
+			;;
+		esac
+	done
+	return 1
+}
+
+# seed_file NAME prints the path of seed file NAME.
+seed_file() {
+	[ -f "$SEED_DIR/$1" ] && echo "$SEED_DIR/$1"
+}
+
+# yaml_value KEY FILE prints the value of a top-level "KEY: value" line, unquoted.
+yaml_value() {
+	sed -n "s/^$1:[[:space:]]*//p" "$2" | head -n 1 | tr -d '\r"'"'" | sed 's/[[:space:]]*$//'
+}
+
+# authorized_keys FILE prints the "- key" entries of every ssh_authorized_keys list in a cloud-config.
+authorized_keys() {
+	tr -d '\r' <"$1" | awk '
+		/^[[:space:]]*ssh_authorized_keys:/ { inlist = 1; next }
+		inlist && /^[[:space:]]*-[[:space:]]/ {
+			sub(/^[[:space:]]*-[[:space:]]*/, "")
+			gsub(/^["'\'']|["'\'']$/, "")
+			print
+			next
+		}
+		inlist && /^[[:space:]]*(#.*)?$/ { next }
+		{ inlist = 0 }
+	'
+}
+
+apply_cloud_config() {
+	name=$(yaml_value hostname "$1")
+	[ -z "$name" ] || set_hostname "$name"
+	authorized_keys "$1" >/run/authorized_keys
+	count=$(grep -c . /run/authorized_keys)
+	if [ "$count" -gt 0 ]; then
+		mkdir -p /root/.ssh
+		chmod 0700 /root/.ssh
+		cp /run/authorized_keys /root/.ssh/authorized_keys
+		chmod 0600 /root/.ssh/authorized_keys
+		say "CLOUDLET-GUEST-SSHKEYS count=$count"
+	fi
+}
+
+# read_seed applies meta-data and cloud-config now and keeps a user-data script in /run/user-data to run
+# once the network is up, as cloud-init does.
+read_seed() {
+	dev=$(seed_device) || {
+		say "CLOUDLET-GUEST-SEED none"
+		return 0
+	}
+	mkdir -p "$SEED_DIR"
+	if ! mount -t iso9660 -o ro "$dev" "$SEED_DIR"; then
+		say "CLOUDLET-GUEST-WARN mount seed $dev failed"
+		return 0
+	fi
+	say "CLOUDLET-GUEST-SEED found dev=$dev"
+	if meta=$(seed_file meta-data); then
+		name=$(yaml_value local-hostname "$meta")
+		[ -z "$name" ] || set_hostname "$name"
+	fi
+	if user=$(seed_file user-data); then
+		case "$(head -c 2 "$user")" in
+		'#!') cp "$user" /run/user-data && chmod 0700 /run/user-data ;;
+		*) if head -n 1 "$user" | grep -q '^#cloud-config'; then
+			apply_cloud_config "$user"
+		else
+			say "CLOUDLET-GUEST-USERDATA ignored"
+		fi ;;
+		esac
+	fi
+	umount "$SEED_DIR"
+}
+
+run_user_data() {
+	[ -f /run/user-data ] || return 0
+	interpreter=$(head -n 1 /run/user-data | sed 's/^#![[:space:]]*//; s/[[:space:]].*//')
+	if [ -x "$interpreter" ]; then
+		(cd /root && HOME=/root /run/user-data)
+	else
+		(cd /root && HOME=/root sh /run/user-data)
+	fi
+	say "CLOUDLET-GUEST-USERDATA ran rc=$?"
+}
+
+eth0_ip() {
+	ip -4 -o addr show dev eth0 2>/dev/null | awk '{ split($4, a, "/"); print a[1]; exit }'
+}
+
+# start_network starts udhcpc (it keeps running to renew the lease) and waits a bounded time for a lease.
+start_network() {
+	ip link set lo up
+	tries=0
+	while [ ! -e /sys/class/net/eth0 ] && [ $tries -lt 50 ]; do
+		usleep 100000
+		tries=$((tries + 1))
+	done
+	if [ ! -e /sys/class/net/eth0 ]; then
+		say "CLOUDLET-GUEST-WARN no eth0"
+		return 0
+	fi
+	ip link set eth0 up
+	udhcpc -f -i eth0 -s /init -t 5 -T 2 -A 5 -x "hostname:$(hostname)" >/dev/null 2>&1 &
+	tries=0
+	while [ -z "$(eth0_ip)" ] && [ $tries -lt $((DHCP_WAIT_SECONDS * 5)) ]; do
+		usleep 200000
+		tries=$((tries + 1))
+	done
+}
+
+start_httpd() {
+	mkdir -p /www
+	echo "cloudlet-testguest $(hostname)" >/www/index.html
+	httpd -p 80 -h /www
+	# Not wget -T: it segfaults in this busybox build.
+	if timeout 5 wget -q -O - http://127.0.0.1/ 2>/dev/null | grep -q cloudlet-testguest; then
+		say "CLOUDLET-GUEST-HTTP port=80"
+	else
+		say "CLOUDLET-GUEST-WARN httpd not answering on port 80"
+	fi
+}
+
+# start_acpid makes the ACPI power button (QMP system_powerdown) power the guest off via
+# /etc/acpi/PWRF/00000080.
+start_acpid() {
+	ls /dev/input/event* >/dev/null 2>&1 || return 0
+	acpid -l /run/acpid.log -p /run/acpid.pid
+}
+
+# dhcp_event handles udhcpc's calls: deconfig, bound, renew, leasefail, nak. Variables come from udhcpc.
+dhcp_event() {
+	case "$1" in
+	deconfig)
+		ip -4 addr flush dev "$interface"
+		ip link set "$interface" up
+		;;
+	bound | renew)
+		if ! ip -4 addr show dev "$interface" | grep -q "inet $ip/$mask "; then
+			ip -4 addr flush dev "$interface"
+			ip addr add "$ip/$mask" ${broadcast:+broadcast "$broadcast"} dev "$interface"
+		fi
+		for r in $router; do
+			ip route replace default via "$r" dev "$interface"
+			break
+		done
+		{
+			[ -z "$domain" ] || echo "search $domain"
+			for d in $dns; do echo "nameserver $d"; done
+		} >/etc/resolv.conf
+		[ "$1" = renew ] || say "CLOUDLET-GUEST-DHCP ip=$ip"
+		;;
+	esac
+}
+
+main() {
+	mount_basics
+	say "CLOUDLET-GUEST-BOOT kernel=$(uname -r)"
+	set_hostname "$DEFAULT_HOSTNAME"
+	load_modules
+	read_seed
+	start_network
+	run_user_data
+	start_httpd
+	start_acpid
+	ip=$(eth0_ip)
+	say "CLOUDLET-GUEST-READY hostname=$(hostname) ip=${ip:-none}"
+	# PID 1 must never exit; ash reaps orphans while it waits on sleep.
+	while :; do
+		sleep 3600
+	done
+}
+
+if [ $$ -ne 1 ]; then
+	dhcp_event "$@"
+	exit 0
+fi
+main

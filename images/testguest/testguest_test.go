@@ -1,0 +1,475 @@
+package testguest_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/kdomanski/iso9660"
+
+	"cloudlet/images/testguest"
+)
+
+const (
+	buildTimeout = 15 * time.Minute // first build: apt-get install of tools and ~30 MB of .debs
+	bootTimeout  = 120 * time.Second
+)
+
+var slirpNet = netip.MustParsePrefix("10.0.2.0/24")
+
+func TestParseReady(t *testing.T) {
+	tests := []struct {
+		line    string
+		want    testguest.Ready
+		wantErr bool
+	}{
+		{line: "CLOUDLET-GUEST-READY hostname=tg ip=10.0.2.15", want: testguest.Ready{Hostname: "tg", IP: "10.0.2.15"}},
+		{line: "CLOUDLET-GUEST-READY hostname=tg ip=none", want: testguest.Ready{Hostname: "tg"}},
+		{line: "CLOUDLET-GUEST-READY ip=10.0.2.15 hostname=tg\r", want: testguest.Ready{Hostname: "tg", IP: "10.0.2.15"}},
+		{line: "[    3.1] noise CLOUDLET-GUEST-READY hostname=a.b ip=192.168.1.2 extra=1", want: testguest.Ready{Hostname: "a.b", IP: "192.168.1.2"}},
+		{line: "CLOUDLET-GUEST-BOOT kernel=6.1", wantErr: true},
+		{line: "CLOUDLET-GUEST-READYX hostname=tg ip=none", wantErr: true},
+		{line: "CLOUDLET-GUEST-READY ip=10.0.2.15", wantErr: true},
+		{line: "CLOUDLET-GUEST-READY hostname= ip=10.0.2.15", wantErr: true},
+		{line: "CLOUDLET-GUEST-READY hostname=tg", wantErr: true},
+		{line: "CLOUDLET-GUEST-READY hostname=tg ip=fe80::1", wantErr: true},
+		{line: "CLOUDLET-GUEST-READY hostname=tg ip=10.0.2", wantErr: true},
+		{line: "", wantErr: true},
+	}
+	for _, tt := range tests {
+		got, err := testguest.ParseReady(tt.line)
+		if (err != nil) != tt.wantErr {
+			t.Errorf("ParseReady(%q) error = %v, want error %v", tt.line, err, tt.wantErr)
+			continue
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("ParseReady(%q) mismatch (-want +got):\n%s", tt.line, diff)
+		}
+	}
+}
+
+func TestWaitForMarker(t *testing.T) {
+	tests := []struct {
+		name    string
+		input   string
+		prefix  string
+		want    string
+		wantErr error
+	}{
+		{name: "first line", input: "CLOUDLET-GUEST-READY hostname=a ip=none\r\nmore\r\n", prefix: "CLOUDLET-GUEST-READY", want: "CLOUDLET-GUEST-READY hostname=a ip=none"},
+		{name: "after noise", input: "[ 1.0] boot\nCLOUDLET-GUEST-BOOT kernel=x\nCLOUDLET-GUEST-READY hostname=a ip=none\n", prefix: "CLOUDLET-GUEST-READY", want: "CLOUDLET-GUEST-READY hostname=a ip=none"},
+		{name: "mid line", input: "x\n[ 2.0] oops CLOUDLET-GUEST-READY hostname=a ip=none\n", prefix: "CLOUDLET-GUEST-READY", want: "[ 2.0] oops CLOUDLET-GUEST-READY hostname=a ip=none"},
+		{name: "last line without newline", input: "a\nCLOUDLET-GUEST-DHCP ip=10.0.2.15", prefix: "CLOUDLET-GUEST-DHCP", want: "CLOUDLET-GUEST-DHCP ip=10.0.2.15"},
+		{name: "eof first", input: "a\nb\n", prefix: "CLOUDLET-GUEST-READY", wantErr: io.ErrUnexpectedEOF},
+		{name: "empty", input: "", prefix: "CLOUDLET-GUEST-READY", wantErr: io.ErrUnexpectedEOF},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := testguest.WaitForMarker(context.Background(), strings.NewReader(tt.input), tt.prefix)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("WaitForMarker() error = %v, want %v", err, tt.wantErr)
+			}
+			if got != tt.want {
+				t.Errorf("WaitForMarker() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestWaitForMarkerSuccessive(t *testing.T) {
+	r := bufio.NewReader(strings.NewReader("CLOUDLET-GUEST-SEED found dev=/dev/vda\nCLOUDLET-GUEST-DHCP ip=10.0.2.15\nCLOUDLET-GUEST-READY hostname=a ip=10.0.2.15\n"))
+	var got []string
+	for _, prefix := range []string{testguest.MarkerSeed, testguest.MarkerDHCP, testguest.MarkerReady} {
+		line, err := testguest.WaitForMarker(context.Background(), r, prefix)
+		if err != nil {
+			t.Fatalf("WaitForMarker(%q): %v", prefix, err)
+		}
+		got = append(got, line)
+	}
+	want := []string{"CLOUDLET-GUEST-SEED found dev=/dev/vda", "CLOUDLET-GUEST-DHCP ip=10.0.2.15", "CLOUDLET-GUEST-READY hostname=a ip=10.0.2.15"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("lines mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestWaitForMarkerContext(t *testing.T) {
+	pr, pw := io.Pipe()
+	defer pw.Close() // ends the pending read
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := testguest.WaitForMarker(ctx, pr, testguest.MarkerReady)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("WaitForMarker on a silent console: error = %v, want %v", err, context.DeadlineExceeded)
+	}
+}
+
+func TestWriteSeedISO(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "seed.iso")
+	if err := testguest.WriteSeedISO(path, "local-hostname: a\n", "#!/bin/sh\necho hi\n"); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fi.Mode().Perm(); got != 0o600 {
+		t.Errorf("mode = %v, want 0600", got)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := iso9660.OpenImage(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	label, err := img.Label()
+	if err != nil || label != "cidata" {
+		t.Errorf("Label() = %q, %v, want cidata", label, err)
+	}
+	root, err := img.RootDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	children, err := root.GetChildren()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, c := range children {
+		data, err := io.ReadAll(c.Reader())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[c.Name()] = string(data)
+	}
+	want := map[string]string{"meta-data": "local-hostname: a\n", "user-data": "#!/bin/sh\necho hi\n"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("seed files mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestBootKernelInitrd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots QEMU; skipped in -short mode")
+	}
+	t.Parallel()
+	paths := ensureGuest(t)
+	seed := filepath.Join(t.TempDir(), "seed.iso")
+	userData := "#!/bin/sh\necho CLOUDLET-TEST-CANARY $(hostname)\n"
+	if err := testguest.WriteSeedISO(seed, "instance-id: tg-1\nlocal-hostname: tg-seeded\n", userData); err != nil {
+		t.Fatal(err)
+	}
+	vm := startQEMU(t, append(directBoot(paths), seedDrive(seed)...)...)
+	ready := vm.waitReady(t)
+
+	if ready.Hostname != "tg-seeded" {
+		t.Errorf("hostname = %q, want tg-seeded (from meta-data)", ready.Hostname)
+	}
+	checkSlirpIP(t, ready)
+	for _, want := range []string{"CLOUDLET-GUEST-SEED found", "CLOUDLET-TEST-CANARY tg-seeded", "CLOUDLET-GUEST-USERDATA ran rc=0", "CLOUDLET-GUEST-HTTP port=80"} {
+		if !strings.Contains(vm.console.String(), want) {
+			t.Errorf("console has no %q before the ready marker", want)
+		}
+	}
+}
+
+func TestBootCloudConfig(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots QEMU; skipped in -short mode")
+	}
+	t.Parallel()
+	paths := ensureGuest(t)
+	seed := filepath.Join(t.TempDir(), "seed.iso")
+	userData := strings.Join([]string{
+		"#cloud-config",
+		"hostname: tg-config",
+		"ssh_authorized_keys:",
+		"  - ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyOne one@test",
+		`  - "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQKeyTwo two@test"`,
+		"runcmd:",
+		"  - echo not run",
+		"",
+	}, "\n")
+	if err := testguest.WriteSeedISO(seed, "instance-id: tg-2\nlocal-hostname: tg-meta\n", userData); err != nil {
+		t.Fatal(err)
+	}
+	vm := startQEMU(t, append(directBoot(paths), seedDrive(seed)...)...)
+	ready := vm.waitReady(t)
+
+	if ready.Hostname != "tg-config" {
+		t.Errorf("hostname = %q, want tg-config (cloud-config wins over meta-data)", ready.Hostname)
+	}
+	checkSlirpIP(t, ready)
+	if want := "CLOUDLET-GUEST-SSHKEYS count=2"; !strings.Contains(vm.console.String(), want) {
+		t.Errorf("console has no %q before the ready marker", want)
+	}
+}
+
+// TestPowerButton checks that an ACPI power button press (what cloudlet sends for a soft stop) powers the
+// guest off, so QEMU exits by itself.
+func TestPowerButton(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots QEMU; skipped in -short mode")
+	}
+	t.Parallel()
+	paths := ensureGuest(t)
+	vm := startQEMU(t, directBoot(paths)...)
+	vm.waitReady(t)
+
+	vm.hmp(t, "system_powerdown")
+	select {
+	case <-vm.exited:
+	case <-time.After(60 * time.Second):
+		t.Fatal("QEMU still running 60s after system_powerdown")
+	}
+}
+
+func TestBootDiskFirmware(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots QEMU; skipped in -short mode")
+	}
+	t.Parallel()
+	paths := ensureGuest(t)
+	vm := startQEMU(t,
+		"-drive", "file="+paths.Disk+",format=qcow2,if=none,id=d0,snapshot=on",
+		"-device", "virtio-blk-pci,drive=d0,bootindex=1",
+	)
+	ready := vm.waitReady(t)
+
+	if ready.Hostname != "testguest" {
+		t.Errorf("hostname = %q, want the default testguest", ready.Hostname)
+	}
+	checkSlirpIP(t, ready)
+	for _, want := range []string{"SYSLINUX", "CLOUDLET-GUEST-SEED none", "CLOUDLET-GUEST-HTTP port=80"} {
+		if !strings.Contains(vm.console.String(), want) {
+			t.Errorf("console has no %q before the ready marker", want)
+		}
+	}
+}
+
+// TestBuildDeterministic rebuilds the guest into a fresh directory (reusing the downloaded .debs) and
+// compares every output byte for byte with the cached build.
+func TestBuildDeterministic(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the guest; skipped in -short mode")
+	}
+	cached := ensureGuest(t)
+	dir := t.TempDir()
+	if err := linkDebs(filepath.Join(filepath.Dir(cached.Dir), "debs"), filepath.Join(dir, "debs")); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
+	defer cancel()
+	fresh, err := testguest.Ensure(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Base(fresh.Dir) != filepath.Base(cached.Dir) {
+		t.Errorf("key = %s, want %s", filepath.Base(fresh.Dir), filepath.Base(cached.Dir))
+	}
+	for _, name := range []string{"vmlinuz", "initrd.img", "disk.qcow2"} {
+		want, got := fileSHA256(t, filepath.Join(cached.Dir, name)), fileSHA256(t, filepath.Join(fresh.Dir, name))
+		if got != want {
+			t.Errorf("%s: sha256 %s, cached build has %s", name, got, want)
+		}
+	}
+}
+
+func ensureGuest(t *testing.T) testguest.Paths {
+	t.Helper()
+	dir, err := testguest.DefaultDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
+	defer cancel()
+	start := time.Now()
+	paths, err := testguest.Ensure(ctx, dir)
+	if err != nil {
+		t.Fatalf("build the test guest (needs Debian apt and, as root, installs its build tools): %v", err)
+	}
+	t.Logf("test guest %s ready in %v", paths.Dir, time.Since(start).Round(time.Millisecond))
+	return paths
+}
+
+// directBoot is QEMU's direct kernel boot of the guest; panic=-1 with -no-reboot makes a panic end QEMU.
+func directBoot(p testguest.Paths) []string {
+	return []string{"-kernel", p.Kernel, "-initrd", p.Initrd, "-append", "console=ttyS0 panic=-1"}
+}
+
+// seedDrive attaches a NoCloud seed ISO as a read-only virtio disk.
+func seedDrive(iso string) []string {
+	return []string{
+		"-drive", "file=" + iso + ",format=raw,if=none,id=seed,readonly=on",
+		"-device", "virtio-blk-pci,drive=seed",
+	}
+}
+
+type qemu struct {
+	console *syncBuffer   // everything the guest printed so far
+	lines   io.Reader     // the console stream, copied into console as it is read
+	monitor string        // HMP unix socket
+	exited  chan struct{} // closed when QEMU has exited
+	start   time.Time
+}
+
+// startQEMU boots a 256 MiB TCG guest with slirp networking, its serial console on a pipe and an HMP
+// monitor on a unix socket. Cleanup kills QEMU and logs the console if the test failed.
+func startQEMU(t *testing.T, args ...string) *qemu {
+	t.Helper()
+	bin, err := exec.LookPath("qemu-system-x86_64")
+	if err != nil {
+		t.Fatalf("qemu-system-x86_64 not found (apt-get install qemu-system-x86); this end-to-end test does not skip: %v", err)
+	}
+	vm := &qemu{console: &syncBuffer{}, monitor: filepath.Join(t.TempDir(), "hmp.sock"), exited: make(chan struct{})}
+	argv := append([]string{
+		"-accel", "tcg", "-nodefaults", "-no-user-config", "-machine", "q35", "-m", "256", "-smp", "1",
+		"-display", "none", "-no-reboot", "-serial", "stdio",
+		"-monitor", "unix:" + vm.monitor + ",server=on,wait=off",
+		"-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0",
+	}, args...)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr syncBuffer
+	cmd := exec.Command(bin, argv...)
+	cmd.Stdout, cmd.Stderr = pw, &stderr
+	vm.start = time.Now()
+	if err := cmd.Start(); err != nil {
+		pr.Close()
+		pw.Close()
+		t.Fatalf("start %s %s: %v", bin, strings.Join(argv, " "), err)
+	}
+	pw.Close()
+	vm.lines = io.TeeReader(pr, vm.console)
+	go func() {
+		cmd.Wait()
+		close(vm.exited)
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-vm.exited
+		pr.Close()
+		if t.Failed() {
+			t.Logf("qemu %s\nconsole:\n%s\nqemu stderr:\n%s", strings.Join(argv, " "), vm.console.String(), stderr.String())
+		}
+	})
+	return vm
+}
+
+// hmp sends one human monitor command, without waiting for its output.
+func (vm *qemu) hmp(t *testing.T, command string) {
+	t.Helper()
+	conn, err := net.Dial("unix", vm.monitor)
+	if err != nil {
+		t.Fatalf("connect to QEMU monitor: %v", err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, command+"\n"); err != nil {
+		t.Fatalf("monitor command %q: %v", command, err)
+	}
+	// Wait for the prompt after the command (the first one follows the banner): it has run by then.
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var out []byte
+	for buf := make([]byte, 4096); bytes.Count(out, []byte("(qemu) ")) < 2; {
+		n, err := conn.Read(buf)
+		out = append(out, buf[:n]...)
+		if err != nil {
+			t.Fatalf("monitor command %q: %v (output %q)", command, err, out)
+		}
+	}
+}
+
+func (vm *qemu) waitReady(t *testing.T) testguest.Ready {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), bootTimeout)
+	defer cancel()
+	line, err := testguest.WaitForMarker(ctx, vm.lines, testguest.MarkerReady)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s after %v", line, time.Since(vm.start).Round(time.Millisecond))
+	ready, err := testguest.ParseReady(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ready
+}
+
+func checkSlirpIP(t *testing.T, ready testguest.Ready) {
+	t.Helper()
+	addr, err := netip.ParseAddr(ready.IP)
+	if err != nil || !slirpNet.Contains(addr) {
+		t.Errorf("ip = %q, want an address in %v (slirp DHCP)", ready.IP, slirpNet)
+	}
+}
+
+// linkDebs fills dst with the .debs of src, hard-linked where the file system allows.
+func linkDebs(src, dst string) error {
+	debs, err := filepath.Glob(filepath.Join(src, "*.deb"))
+	if err != nil || len(debs) == 0 {
+		return errors.Join(errors.New("no .debs in "+src), err)
+	}
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return err
+	}
+	for _, f := range debs {
+		target := filepath.Join(dst, filepath.Base(f))
+		if os.Link(f, target) == nil {
+			continue
+		}
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(target, data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func fileSHA256(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
+type syncBuffer struct {
+	mu  sync.Mutex // guards buf
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

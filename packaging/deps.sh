@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what cloudlet needs on Debian/Ubuntu, only what is missing, through apt.
+#   deps.sh runtime   QEMU, qemu-img, iptables: what the daemon runs
+#   deps.sh test      runtime + what the test suite uses (test guest build tools, iproute2, util-linux)
+set -euo pipefail
+
+runtime_pkgs=(qemu-system-x86 qemu-utils iptables iproute2)
+test_pkgs=(cpio kmod dosfstools mtools fdisk util-linux gcc)
+
+case "${1:-runtime}" in
+  runtime) want=("${runtime_pkgs[@]}") ;;
+  test) want=("${runtime_pkgs[@]}" "${test_pkgs[@]}") ;;
+  *) echo "usage: $0 runtime|test" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "cloudlet needs these Debian packages: ${missing[*]}" >&2
+  echo "run as root, or: sudo apt-get install ${missing[*]}" >&2
+  exit 1
+fi
+echo "installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

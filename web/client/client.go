@@ -1,0 +1,139 @@
+// Package client is the Go client of cloudlet's REST API v1, used by the CLI and by end-to-end tests.
+// It speaks to the daemon over its unix socket (the default; root there is admin) or over HTTP(S)
+// with a bearer token. It imports nothing from the project and never imports echo.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// DefaultSocket is where a root daemon listens by default.
+const DefaultSocket = "/run/cloudlet/cloudlet.sock"
+
+// Options say how to reach the daemon: URL (with Token) when set, else the unix Socket.
+type Options struct {
+	URL     string
+	Token   string
+	Socket  string
+	Timeout time.Duration // per request; 0 means none (streams)
+}
+
+// Client calls the API.
+type Client struct {
+	base  string
+	token string
+	where string // for error messages
+	http  *http.Client
+}
+
+// New returns a client for o.
+func New(o Options) *Client {
+	if o.URL != "" {
+		return &Client{base: strings.TrimRight(o.URL, "/"), token: o.Token, where: o.URL,
+			http: &http.Client{Timeout: o.Timeout}}
+	}
+	sock := o.Socket
+	if sock == "" {
+		sock = DefaultSocket
+	}
+	dial := func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+	}
+	return &Client{base: "http://cloudlet", token: o.Token, where: "unix socket " + sock,
+		http: &http.Client{Timeout: o.Timeout, Transport: &http.Transport{DialContext: dial}}}
+}
+
+// Error is an error answer from the API.
+type Error struct {
+	Code    int
+	Message string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%s (HTTP %d)", e.Message, e.Code) }
+
+// Do sends in (JSON, when not nil) and decodes the answer into out (when not nil).
+func (c *Client) Do(ctx context.Context, method, path string, in, out any) error {
+	resp, err := c.send(ctx, method, path, in)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if out == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("%s %s: decode answer: %w", method, path, err)
+	}
+	return nil
+}
+
+// Stream sends a request and returns the raw answer body for the caller to read and close.
+func (c *Client) Stream(ctx context.Context, method, path string) (io.ReadCloser, error) {
+	resp, err := c.send(ctx, method, path, nil)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
+func (c *Client) send(ctx context.Context, method, path string, in any) (*http.Response, error) {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: encode request: %w", method, path, err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach cloudlet at %s (is the daemon running?): %w", c.where, unwrapURLError(err))
+	}
+	if resp.StatusCode >= 400 {
+		defer resp.Body.Close()
+		return nil, decodeError(resp)
+	}
+	return resp, nil
+}
+
+func decodeError(resp *http.Response) error {
+	var eb struct {
+		Error Error `json:"error"`
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err := json.Unmarshal(b, &eb); err != nil || eb.Error.Message == "" {
+		return &Error{Code: resp.StatusCode, Message: strings.TrimSpace(string(b))}
+	}
+	eb.Error.Code = resp.StatusCode
+	return &eb.Error
+}
+
+func unwrapURLError(err error) error {
+	var ue interface{ Unwrap() error }
+	if errors.As(err, &ue) {
+		if inner := ue.Unwrap(); inner != nil {
+			return inner
+		}
+	}
+	return err
+}

@@ -1,0 +1,5 @@
+package web
+
+import "os"
+
+func isRoot() bool { return os.Getuid() == 0 }

@@ -1,0 +1,121 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"cloudlet/appliance/host"
+)
+
+// DefaultMaxBodyBytes caps API request bodies (image uploads will get their own, larger cap).
+const DefaultMaxBodyBytes = 1 << 20
+
+// Options are the services and settings the server uses.
+type Options struct {
+	Logger       *slog.Logger
+	Host         *host.Service
+	Backup       func(w io.Writer) (int64, error) // online catalog copy
+	MaxBodyBytes int64
+	Clock        func() time.Time
+}
+
+// Server serves the API on any number of listeners.
+type Server struct {
+	e       *echo.Echo
+	log     *slog.Logger
+	opts    Options
+	maxBody int64
+	clock   func() time.Time
+	rules   map[string]Access // method+path → rule; written only during New
+
+	mu      sync.Mutex // guards the fields below
+	servers []*http.Server
+	closed  bool
+}
+
+// New builds the server and registers every route.
+func New(o Options) (*Server, error) {
+	if o.Logger == nil || o.Host == nil || o.Backup == nil {
+		return nil, errors.New("web.New: Logger, Host and Backup are required")
+	}
+	s := &Server{e: echo.New(), log: o.Logger, opts: o, maxBody: o.MaxBodyBytes, clock: o.Clock, rules: map[string]Access{}}
+	if s.maxBody <= 0 {
+		s.maxBody = DefaultMaxBodyBytes
+	}
+	if s.clock == nil {
+		s.clock = time.Now
+	}
+	s.e.HideBanner, s.e.HidePort = true, true
+	s.e.HTTPErrorHandler = s.handleError
+	s.e.Use(s.logRequests, s.recoverPanics, s.authorize, s.limitBody)
+	if err := s.routes(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// routes is the table of every route cloudlet serves, each with its access rule.
+func (s *Server) routes() error {
+	for _, r := range []struct {
+		method, path string
+		access       Access
+		h            echo.HandlerFunc
+	}{
+		{http.MethodGet, "/healthz", Public, s.healthz},
+		{http.MethodGet, "/api/v1/host", Member, s.hostInfo},
+		{http.MethodGet, "/api/v1/backup", Admin, s.backup},
+	} {
+		if err := s.handle(r.method, r.path, r.access, r.h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Handler returns the HTTP handler, for tests and embedding.
+func (s *Server) Handler() http.Handler { return s.e }
+
+// Serve answers requests on l until Shutdown. Connections on a unix listener carry the peer's uid.
+func (s *Server) Serve(l net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.e,
+		ConnContext:       connContext,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return http.ErrServerClosed
+	}
+	s.servers = append(s.servers, srv)
+	s.mu.Unlock()
+	if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve %s: %w", l.Addr(), err)
+	}
+	return nil
+}
+
+// Shutdown stops accepting, waits for in-flight requests until ctx ends, then closes what is left.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	servers := s.servers
+	s.mu.Unlock()
+	var errs []error
+	for _, srv := range servers {
+		if err := srv.Shutdown(ctx); err != nil {
+			errs = append(errs, err, srv.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
