@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/signal"
 	"syscall"
 
@@ -92,5 +93,5 @@ func printBanner(g *globals, a *appliance.Appliance) {
 	} else {
 		fmt.Fprintf(g.stdout, "  admin password:    in %s\n", cfg.AdminPasswordPath())
 	}
-	fmt.Fprintf(g.stdout, "  try:               cloudlet --socket %s host\n", cfg.Socket)
+	fmt.Fprintf(g.stdout, "  try:               %s --socket %s host\n", os.Args[0], cfg.Socket)
 }

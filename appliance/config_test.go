@@ -1,0 +1,72 @@
+package appliance
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestPackagedConfigLoads: the config file `make install` ships must load under the strict decoder.
+func TestPackagedConfigLoads(t *testing.T) {
+	cfg := DefaultConfig()
+	if err := LoadConfigFile("../packaging/cloudlet.json", &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	want := DefaultConfig()
+	want.Socket = "/run/cloudlet/cloudlet.sock"
+	want.Normalize()
+	if cfg.DataDir != want.DataDir || cfg.Socket != want.Socket || cfg.Listen != want.Listen ||
+		time.Duration(cfg.ShutdownTimeout) != 10*time.Second {
+		t.Errorf("packaged config = %+v, want the defaults %+v", cfg, want)
+	}
+}
+
+func TestConfigRejectsBadValues(t *testing.T) {
+	tests := []struct {
+		name   string
+		file   string
+		mutate func(*Config)
+		want   string
+	}{
+		{"unknown key", `{"colour":"blue"}`, nil, `unknown field "colour"`},
+		{"wrong type", `{"listen":8080}`, nil, "cannot unmarshal number"},
+		{"bad duration", `{"shutdown_timeout":"soon"}`, nil, "invalid duration"},
+		{"bad listen", "", func(c *Config) { c.Listen = "8080" }, `listen "8080"`},
+		{"bad accel", "", func(c *Config) { c.Accel = "xen" }, `invalid accel "xen"`},
+		{"bad log level", "", func(c *Config) { c.LogLevel = "loud" }, `log_level "loud"`},
+		{"empty data dir", "", func(c *Config) { c.DataDir = "" }, "data_dir and run_dir must be set"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			var err error
+			if tt.file != "" {
+				path := filepath.Join(t.TempDir(), "c.json")
+				os.WriteFile(path, []byte(tt.file), 0o600)
+				err = LoadConfigFile(path, &cfg)
+			} else {
+				tt.mutate(&cfg)
+				err = cfg.Normalize()
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestNormalizeDerivesSocketAndAbsolutePaths(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.DataDir, cfg.RunDir = "rel/data", "/tmp/run"
+	if err := cfg.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	if !filepath.IsAbs(cfg.DataDir) || cfg.Socket != "/tmp/run/cloudlet.sock" {
+		t.Errorf("normalized = data %q socket %q", cfg.DataDir, cfg.Socket)
+	}
+}
