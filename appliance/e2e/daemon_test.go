@@ -23,20 +23,20 @@ import (
 var cloudletBin string // built once by TestMain, inside the test's network namespace
 
 func TestMain(m *testing.M) {
-	if os.Getenv(netnsEnv) != "" {
-		dir, err := os.MkdirTemp("", "cloudlet-e2e-bin-")
-		if err != nil {
-			panic(err)
-		}
-		defer os.RemoveAll(dir)
-		if cloudletBin, err = BuildBinary(dir); err != nil {
-			panic(err)
-		}
+	if os.Getenv(netnsEnv) == "" {
+		os.Exit(RunInNetns(m)) // re-executes this binary inside a private network namespace
+	}
+	dir, err := os.MkdirTemp("", "cloudlet-e2e-bin-")
+	if err != nil {
+		panic(err)
+	}
+	if cloudletBin, err = BuildBinary(dir); err != nil {
+		os.RemoveAll(dir)
+		panic(err)
 	}
 	code := RunInNetns(m)
-	if code != 0 {
-		os.Exit(code)
-	}
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 // cli runs the cloudlet binary as a client or one-shot command and returns stdout, stderr and the exit code.
