@@ -18,8 +18,9 @@ func TestPackagedConfigLoads(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := DefaultConfig()
-	want.Socket = "/run/cloudlet/cloudlet.sock"
-	want.Normalize()
+	if err := want.Normalize(); err != nil {
+		t.Fatal(err)
+	}
 	if cfg.DataDir != want.DataDir || cfg.Socket != want.Socket || cfg.Listen != want.Listen ||
 		time.Duration(cfg.ShutdownTimeout) != 10*time.Second {
 		t.Errorf("packaged config = %+v, want the defaults %+v", cfg, want)
@@ -47,7 +48,9 @@ func TestConfigRejectsBadValues(t *testing.T) {
 			var err error
 			if tt.file != "" {
 				path := filepath.Join(t.TempDir(), "c.json")
-				os.WriteFile(path, []byte(tt.file), 0o600)
+				if err := os.WriteFile(path, []byte(tt.file), 0o600); err != nil {
+					t.Fatal(err)
+				}
 				err = LoadConfigFile(path, &cfg)
 			} else {
 				tt.mutate(&cfg)

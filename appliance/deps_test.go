@@ -1,6 +1,7 @@
 package appliance_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"os/exec"
@@ -23,7 +24,7 @@ func listPackages(t *testing.T) []goPackage {
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}
-	dec := json.NewDecoder(strings.NewReader(string(out)))
+	dec := json.NewDecoder(bytes.NewReader(out))
 	var pkgs []goPackage
 	for {
 		var p goPackage

@@ -38,9 +38,6 @@ func NewKind[T any, P interface {
 	return Kind[T, P]{bucket: bucket, scope: scope}
 }
 
-// Bucket returns the kind's bucket name.
-func (k Kind[T, P]) Bucket() string { return k.bucket }
-
 // Get returns the record with id, or an error wrapping ErrNotFound.
 func (k Kind[T, P]) Get(tx *Tx, id string) (P, error) {
 	t, err := kindTables(tx.btx, k.bucket)

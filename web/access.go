@@ -82,8 +82,6 @@ func principalOf(r *http.Request) (Principal, bool) {
 	return Principal{}, false
 }
 
-const principalKey = "cloudlet.principal"
-
 // authorize enforces the matched route's access rule. A route with no rule does not serve.
 func (s *Server) authorize(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
@@ -105,7 +103,6 @@ func (s *Server) authorize(next echo.HandlerFunc) echo.HandlerFunc {
 		if rule == Admin && !p.Admin {
 			return fault.New(fault.Forbidden, "admin role required")
 		}
-		c.Set(principalKey, p)
 		return next(c)
 	}
 }
