@@ -10,8 +10,10 @@ import (
 	"sync"
 	"time"
 
+	"cloudlet/appliance/compute"
 	"cloudlet/appliance/host"
 	"cloudlet/appliance/identity"
+	"cloudlet/images"
 	"cloudlet/store"
 	"cloudlet/web"
 )
@@ -26,6 +28,8 @@ type Appliance struct {
 	db        *store.DB
 	host      *host.Service
 	identity  *identity.Service
+	images    *images.Service
+	compute   *compute.Service
 	web       *web.Server
 	listeners []net.Listener
 	adminPass string // set only on the first start
@@ -79,12 +83,55 @@ func (a *Appliance) open() error {
 	if a.adminPass, err = a.identity.Bootstrap(a.cfg.AdminPasswordPath()); err != nil {
 		return err
 	}
-	a.web, err = web.New(web.Options{Logger: a.log, Host: a.host, Backup: a.db.Backup})
+	if err := a.openServices(facts); err != nil {
+		return err
+	}
+	project, err := a.identity.AdminProjectID()
+	if err != nil {
+		return err
+	}
+	a.web, err = web.New(web.Options{Logger: a.log, Host: a.host, Backup: a.db.Backup,
+		Compute: a.compute, Images: a.images, DefaultProject: project})
 	return err
 }
 
+// openServices builds images and compute; compute then reattaches to running QEMUs.
+func (a *Appliance) openServices(facts host.Facts) error {
+	var err error
+	a.images, err = images.New(a.db, images.Options{Dir: a.cfg.ImageDir(), QemuImg: host.QEMUImgBinary})
+	if err != nil {
+		return err
+	}
+	capacity, err := hostCapacity(a.cfg)
+	if err != nil {
+		return err
+	}
+	a.compute, err = compute.New(compute.Options{
+		DB: a.db, Log: a.log, RunDir: a.cfg.InstanceRunDir(), StateDir: a.cfg.InstanceStateDir(),
+		Images: a.bootImage, Accel: facts.Accel, QEMU: host.QEMUBinary, QEMUImg: host.QEMUImgBinary,
+		Capacity: capacity, StopTimeout: time.Duration(a.cfg.StopTimeout),
+		HealthInterval: time.Duration(a.cfg.HealthInterval), CrashLoopLimit: a.cfg.CrashLoopLimit,
+		CrashLoopWindow: time.Duration(a.cfg.CrashLoopWindow),
+	})
+	if err != nil {
+		return err
+	}
+	return a.compute.Start()
+}
+
+// bootImage adapts the image service to what compute needs of an image.
+func (a *Appliance) bootImage(ctx context.Context, projectID, ref string) (compute.BootImage, error) {
+	f, err := a.images.BootFiles(ctx, projectID, ref)
+	if err != nil {
+		return compute.BootImage{}, err
+	}
+	return compute.BootImage{ID: f.ImageID, Disk: f.Disk, DiskFormat: f.DiskFormat, Kernel: f.Kernel,
+		Initrd: f.Initrd, Cmdline: f.Cmdline, Firmware: f.Firmware, VirtualSize: f.VirtualSize,
+		MinDiskGiB: f.MinDiskGiB, MinRAMMiB: f.MinRAMMiB}, nil
+}
+
 func makeDirs(cfg Config) error {
-	for _, dir := range []string{cfg.DataDir, cfg.RunDir} {
+	for _, dir := range []string{cfg.DataDir, cfg.RunDir, cfg.InstanceStateDir(), cfg.InstanceRunDir()} {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return fmt.Errorf("create directory %s: %w", dir, err)
 		}
@@ -143,6 +190,10 @@ func (a *Appliance) release() error {
 		}
 	}
 	a.listeners = nil
+	if a.compute != nil {
+		errs = append(errs, a.compute.Close())
+		a.compute = nil
+	}
 	if a.db != nil {
 		errs = append(errs, a.db.Close())
 		a.db = nil

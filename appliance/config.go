@@ -32,6 +32,19 @@ type Config struct {
 	// ShutdownTimeout bounds how long in-flight requests may finish on SIGTERM.
 	ShutdownTimeout Duration `json:"shutdown_timeout"`
 
+	// CPUAllocationRatio and RAMAllocationRatio are Nova's overcommit ratios: instances may claim up to
+	// ratio × the host's CPUs and (RAM − ReservedHostMemoryMiB).
+	CPUAllocationRatio    float64 `json:"cpu_allocation_ratio"`
+	RAMAllocationRatio    float64 `json:"ram_allocation_ratio"`
+	ReservedHostMemoryMiB int     `json:"reserved_host_memory_mib"`
+	// StopTimeout is how long a guest gets to power off after the ACPI button before QEMU is told to quit.
+	StopTimeout Duration `json:"stop_timeout"`
+	// HealthInterval is how often each instance's QEMU is asked for its status.
+	HealthInterval Duration `json:"health_interval"`
+	// CrashLoopLimit is how many crashes within CrashLoopWindow the on-crash restart policy tolerates.
+	CrashLoopLimit  int      `json:"crash_loop_limit"`
+	CrashLoopWindow Duration `json:"crash_loop_window"`
+
 	Logger  *slog.Logger `json:"-"` // defaults to a text logger on stderr
 	Version string       `json:"-"` // the binary's version
 	Probes  *host.Probes `json:"-"` // host probes; nil means the real machine
@@ -53,6 +66,14 @@ func DefaultConfig() Config {
 		Accel:           host.AccelAuto,
 		LogLevel:        "info",
 		ShutdownTimeout: Duration(10 * time.Second),
+
+		CPUAllocationRatio:    16,
+		RAMAllocationRatio:    1.5,
+		ReservedHostMemoryMiB: 512,
+		StopTimeout:           Duration(60 * time.Second),
+		HealthInterval:        Duration(5 * time.Second),
+		CrashLoopLimit:        3,
+		CrashLoopWindow:       Duration(10 * time.Minute),
 	}
 }
 
@@ -100,8 +121,28 @@ func (c *Config) Normalize() error {
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = Duration(10 * time.Second)
 	}
+	return c.checkCompute()
+}
+
+// checkCompute checks the compute settings; zero values keep the service defaults.
+func (c *Config) checkCompute() error {
+	switch {
+	case c.CPUAllocationRatio < 0 || c.CPUAllocationRatio > 1000:
+		return fmt.Errorf("config: cpu_allocation_ratio %v must be between 0 and 1000", c.CPUAllocationRatio)
+	case c.RAMAllocationRatio < 0 || c.RAMAllocationRatio > 100:
+		return fmt.Errorf("config: ram_allocation_ratio %v must be between 0 and 100", c.RAMAllocationRatio)
+	case c.ReservedHostMemoryMiB < 0:
+		return fmt.Errorf("config: reserved_host_memory_mib must not be negative")
+	case c.StopTimeout < 0 || c.HealthInterval < 0 || c.CrashLoopWindow < 0 || c.CrashLoopLimit < 0:
+		return fmt.Errorf("config: stop_timeout, health_interval, crash_loop_limit and crash_loop_window must not be negative")
+	}
 	return nil
 }
+
+// Paths of the per-instance and image directories.
+func (c *Config) InstanceStateDir() string { return filepath.Join(c.DataDir, "instances") }
+func (c *Config) InstanceRunDir() string   { return filepath.Join(c.RunDir, "instances") }
+func (c *Config) ImageDir() string         { return filepath.Join(c.DataDir, "images") }
 
 // Paths derived from DataDir.
 func (c *Config) CatalogPath() string       { return filepath.Join(c.DataDir, "catalog.db") }

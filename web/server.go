@@ -13,7 +13,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"cloudlet/appliance/compute"
 	"cloudlet/appliance/host"
+	"cloudlet/images"
 )
 
 // DefaultMaxBodyBytes caps API request bodies (image uploads will get their own, larger cap).
@@ -26,6 +28,10 @@ type Options struct {
 	Backup       func(w io.Writer) (int64, error) // online catalog copy
 	MaxBodyBytes int64
 	Clock        func() time.Time
+
+	Compute        *compute.Service
+	Images         *images.Service
+	DefaultProject string // the project callers act in until identity lands (the admin project)
 }
 
 // Server serves the API on any number of listeners.
@@ -44,8 +50,8 @@ type Server struct {
 
 // New builds the server and registers every route.
 func New(o Options) (*Server, error) {
-	if o.Logger == nil || o.Host == nil || o.Backup == nil {
-		return nil, errors.New("web.New: Logger, Host and Backup are required")
+	if o.Logger == nil || o.Host == nil || o.Backup == nil || o.Compute == nil || o.Images == nil {
+		return nil, errors.New("web.New: Logger, Host, Backup, Compute and Images are required")
 	}
 	s := &Server{e: echo.New(), log: o.Logger, opts: o, maxBody: o.MaxBodyBytes, clock: o.Clock, rules: map[string]Access{}}
 	if s.maxBody <= 0 {
@@ -73,6 +79,23 @@ func (s *Server) routes() error {
 		{http.MethodGet, "/healthz", Public, s.healthz},
 		{http.MethodGet, "/api/v1/host", Member, s.hostInfo},
 		{http.MethodGet, "/api/v1/backup", Admin, s.backup},
+
+		{http.MethodGet, "/api/v1/flavors", Member, s.listFlavors},
+		{http.MethodPost, "/api/v1/flavors", Admin, s.createFlavor},
+		{http.MethodGet, "/api/v1/flavors/:id", Member, s.showFlavor},
+		{http.MethodDelete, "/api/v1/flavors/:id", Admin, s.deleteFlavor},
+
+		{http.MethodGet, "/api/v1/instances", Member, s.listInstances},
+		{http.MethodPost, "/api/v1/instances", Member, s.createInstance},
+		{http.MethodGet, "/api/v1/instances/:id", Member, s.showInstance},
+		{http.MethodDelete, "/api/v1/instances/:id", Member, s.deleteInstance},
+		{http.MethodPost, "/api/v1/instances/:id/:action", Member, s.instanceAction},
+		{http.MethodGet, "/api/v1/instances/:id/console-log", Member, s.consoleLog},
+
+		{http.MethodGet, "/api/v1/images", Member, s.listImages},
+		{http.MethodGet, "/api/v1/images/:id", Member, s.showImage},
+		{http.MethodDelete, "/api/v1/images/:id", Member, s.deleteImage},
+		{http.MethodPost, "/api/v1/images/import-file", Admin, s.importImageFile},
 	} {
 		if err := s.handle(r.method, r.path, r.access, r.h); err != nil {
 			return err

@@ -18,8 +18,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/labstack/echo/v4"
 
+	"cloudlet/appliance/compute"
 	"cloudlet/appliance/fault"
 	"cloudlet/appliance/host"
+	"cloudlet/images"
+	"cloudlet/store"
 )
 
 const (
@@ -33,8 +36,34 @@ func testHostService() *host.Service {
 	return host.NewService("test", facts, "/data", "/data/catalog.db", p, time.Now)
 }
 
+// testServices builds real compute and image services over a catalog in a temp dir.
+func testServices(t *testing.T) (*compute.Service, *images.Service) {
+	t.Helper()
+	dir := t.TempDir()
+	db, err := store.Open(filepath.Join(dir, "catalog.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	imgs, err := images.New(db, images.Options{Dir: filepath.Join(dir, "images")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	noImages := func(context.Context, string, string) (compute.BootImage, error) {
+		return compute.BootImage{}, fault.New(fault.NotFound, "no images here")
+	}
+	comp, err := compute.New(compute.Options{DB: db, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		RunDir: filepath.Join(dir, "run"), StateDir: filepath.Join(dir, "state"), Images: noImages})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { comp.Close() })
+	return comp, imgs
+}
+
 func newTestServer(t *testing.T) *Server {
 	t.Helper()
+	comp, imgs := testServices(t)
 	s, err := New(Options{
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Host:   testHostService(),
@@ -42,7 +71,10 @@ func newTestServer(t *testing.T) *Server {
 			n, err := w.Write([]byte("catalog-bytes"))
 			return int64(n), err
 		},
-		MaxBodyBytes: 1024,
+		MaxBodyBytes:   1024,
+		Compute:        comp,
+		Images:         imgs,
+		DefaultProject: "p1",
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -141,3 +141,20 @@ func writeSecret(path, data string) error {
 	}
 	return nil
 }
+
+// AdminProjectID returns the id of project admin (callers act in it until tokens carry a project).
+func (s *Service) AdminProjectID() (string, error) {
+	var id string
+	err := s.db.View(func(tx *store.Tx) error {
+		p, err := projects.Lookup(tx, "", AdminName)
+		if err != nil {
+			return err
+		}
+		id = p.ID
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("look up project %s: %w", AdminName, err)
+	}
+	return id, nil
+}

@@ -41,7 +41,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	pf.StringVar(&g.token, "token", "", "API token for --url (or $CLOUDLET_TOKEN)")
 	pf.StringVar(&g.socket, "socket", client.DefaultSocket, "unix socket of the daemon")
 	pf.StringVarP(&g.output, "output", "o", "table", "output format: table or json")
-	root.AddCommand(newServeCmd(g), newVersionCmd(g), newDoctorCmd(g), newHostCmd(g), newBackupCmd(g))
+	root.AddCommand(newServeCmd(g), newVersionCmd(g), newDoctorCmd(g), newHostCmd(g), newBackupCmd(g),
+		newFlavorCmd(g), newInstanceCmd(g), newImageCmd(g))
 	return root
 }
 

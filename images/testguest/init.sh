@@ -14,6 +14,7 @@
 #   CLOUDLET-GUEST-HTTP port=80
 #   CLOUDLET-GUEST-READY hostname=<hostname> ip=<ipv4 or none>
 #   CLOUDLET-GUEST-WARN <what>                    (something failed; boot goes on)
+#   CLOUDLET-GUEST-UPTIME <seconds>               (every N s after READY when booted with cloudlet.heartbeat=N)
 
 PATH=/bin:/sbin:/usr/bin:/usr/sbin
 export PATH
@@ -163,9 +164,25 @@ eth0_ip() {
 	ip -4 -o addr show dev eth0 2>/dev/null | awk '{ split($4, a, "/"); print a[1]; exit }'
 }
 
+# has_virtio_net reports whether a virtio network PCI device exists (legacy 0x1000 or modern 0x1041), so a
+# guest without a NIC does not wait for an eth0 that never comes.
+has_virtio_net() {
+	for d in /sys/bus/pci/devices/*; do
+		[ "$(cat "$d/vendor" 2>/dev/null)" = 0x1af4 ] || continue
+		case "$(cat "$d/device" 2>/dev/null)" in
+		0x1000 | 0x1041) return 0 ;;
+		esac
+	done
+	return 1
+}
+
 # start_network starts udhcpc (it keeps running to renew the lease) and waits a bounded time for a lease.
 start_network() {
 	ip link set lo up
+	if ! has_virtio_net; then
+		say "CLOUDLET-GUEST-WARN no eth0"
+		return 0
+	fi
 	tries=0
 	while [ ! -e /sys/class/net/eth0 ] && [ $tries -lt 50 ]; do
 		usleep 100000
@@ -228,6 +245,17 @@ dhcp_event() {
 	esac
 }
 
+# start_heartbeat prints the guest's uptime every N seconds when the kernel command line has
+# cloudlet.heartbeat=N, so tests can see that a suspended and resumed guest kept its clock.
+start_heartbeat() {
+	n=$(sed -n 's/.*cloudlet\.heartbeat=\([0-9][0-9]*\).*/\1/p' /proc/cmdline)
+	[ -n "$n" ] || return 0
+	while :; do
+		say "CLOUDLET-GUEST-UPTIME $(cut -d' ' -f1 /proc/uptime)"
+		sleep "$n"
+	done &
+}
+
 main() {
 	mount_basics
 	say "CLOUDLET-GUEST-BOOT kernel=$(uname -r)"
@@ -240,6 +268,7 @@ main() {
 	start_acpid
 	ip=$(eth0_ip)
 	say "CLOUDLET-GUEST-READY hostname=$(hostname) ip=${ip:-none}"
+	start_heartbeat
 	# PID 1 must never exit; ash reaps orphans while it waits on sleep.
 	while :; do
 		sleep 3600

@@ -1,0 +1,159 @@
+package compute
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"cloudlet/appliance/qemu"
+)
+
+// OVMF firmware files (Debian's ovmf package), used when an image asks for UEFI.
+const (
+	ovmfCode = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+	ovmfVars = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+)
+
+// paths are the instance's QEMU files.
+func (sv *supervisor) paths() qemu.Paths { return sv.s.paths(sv.id) }
+
+func (s *Service) paths(id string) qemu.Paths { return qemu.PathsFor(s.runDir(id), s.stateDir(id)) }
+
+// spec is the QEMU spec of the instance as recorded.
+func (sv *supervisor) spec(inst *Instance) qemu.Spec {
+	spec := qemu.Spec{
+		UUID: inst.ID, Binary: sv.s.o.QEMU, Accel: sv.s.o.Accel,
+		VCPUs: inst.Flavor.VCPUs, MemoryMiB: inst.Flavor.RAMMiB,
+		Firmware: qemu.Firmware{Kind: inst.Boot.Firmware},
+		Kernel:   inst.Boot.Kernel, Initrd: inst.Boot.Initrd, Cmdline: inst.Boot.Cmdline,
+		Disks: []qemu.Disk{{Name: "root", Path: inst.Boot.RootDisk, Format: "qcow2", BootIndex: 1}},
+		Paths: sv.paths(),
+	}
+	if inst.Boot.Firmware == "uefi" {
+		spec.Firmware.Code, spec.Firmware.Vars = ovmfCode, sv.s.nvramPath(sv.id)
+	}
+	return spec
+}
+
+// boot starts QEMU for the instance (paused), connects QMP, restores a saved state when incoming is set,
+// sends cont and records the result. On failure everything it started is undone.
+func (sv *supervisor) boot(ctx context.Context, inst *Instance, accepted time.Time, incoming *os.File) error {
+	if _, err := os.Stat(inst.Boot.RootDisk); err != nil {
+		return fmt.Errorf("root disk of instance %s is missing: %w", inst.Name, err)
+	}
+	spec := sv.spec(inst)
+	opts := qemu.StartOptions{}
+	if incoming != nil {
+		spec.IncomingFD, opts.ExtraFiles = 3, []*os.File{incoming}
+	}
+	timeline := []Stage{{StageAccepted, accepted}}
+	offset := fileSize(spec.Paths.ConsoleLog)
+	proc, err := sv.s.hv.start(spec, opts)
+	if err != nil {
+		return err
+	}
+	timeline = append(timeline, Stage{StageExec, sv.s.now()})
+	if err := sv.connect(ctx, proc, incoming != nil, &timeline); err != nil {
+		sv.kill(proc)
+		return err
+	}
+	sv.proc, sv.shutdown, sv.panicked, sv.expectExit = proc, nil, false, false
+	now := sv.s.now()
+	_, err = sv.s.update(sv.id, func(i *Instance) error {
+		i.VMState, i.TaskState, i.PowerState, i.Fault = VMActive, TaskNone, PowerRunning, ""
+		i.PID, i.PIDStartTime, i.LaunchedAt, i.Timeline = proc.PID(), proc.StartTime(), &now, timeline
+		return nil
+	})
+	sv.startConsoleWatch(spec.Paths.ConsoleLog, offset)
+	return err
+}
+
+// connect dials QMP, waits out an incoming migration, and sends cont, appending timeline stages.
+func (sv *supervisor) connect(ctx context.Context, proc process, incoming bool, timeline *[]Stage) error {
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	mon, err := sv.s.hv.dial(dctx, sv.paths().QMP)
+	if err != nil {
+		return fmt.Errorf("connect to QEMU monitor: %w", err)
+	}
+	sv.mon = mon
+	*timeline = append(*timeline, Stage{StageQMPReady, sv.s.now()})
+	if incoming {
+		if err := sv.waitIncoming(ctx); err != nil {
+			return err
+		}
+	}
+	cctx, cancel2 := context.WithTimeout(ctx, sv.s.o.QMPTimeout)
+	defer cancel2()
+	if err := mon.Cont(cctx); err != nil {
+		return fmt.Errorf("start vcpus (cont): %w", err)
+	}
+	*timeline = append(*timeline, Stage{StageCont, sv.s.now()})
+	return nil
+}
+
+// waitIncoming polls until QEMU has loaded a saved state.
+func (sv *supervisor) waitIncoming(ctx context.Context) error {
+	deadline := time.Now().Add(5 * time.Minute)
+	for time.Now().Before(deadline) {
+		qctx, cancel := context.WithTimeout(ctx, sv.s.o.QMPTimeout)
+		st, err := sv.mon.QueryStatus(qctx)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("restore saved state: %w", err)
+		}
+		if st.Status != "inmigrate" {
+			return nil
+		}
+		if err := sleepCtx(ctx, 50*time.Millisecond); err != nil {
+			return err
+		}
+	}
+	return errors.New("restore saved state: timed out")
+}
+
+// kill stops a QEMU that failed to come up and removes its runtime files.
+func (sv *supervisor) kill(proc process) {
+	sv.closeMonitor()
+	kctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := proc.Kill(kctx); err != nil && !errors.Is(err, qemu.ErrNotOurs) {
+		sv.s.log.Warn("kill QEMU", "instance", sv.id, "pid", proc.PID(), "err", err)
+	}
+	sv.cleanupRun()
+}
+
+func (sv *supervisor) cleanupRun() {
+	if err := sv.s.hv.cleanup(sv.paths()); err != nil {
+		sv.s.log.Warn("remove runtime files", "instance", sv.id, "err", err)
+	}
+}
+
+// afterExit forgets the exited QEMU and removes its runtime files.
+func (sv *supervisor) afterExit() {
+	sv.closeMonitor()
+	sv.stopConsoleWatch()
+	sv.proc = nil
+	sv.cleanupRun()
+}
+
+func fileSize(path string) int64 {
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return st.Size()
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,0 +1,124 @@
+package compute
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"time"
+)
+
+// GuestReadyMarker is the line a cloudlet-aware guest prints on its serial console once it is up.
+const GuestReadyMarker = "CLOUDLET-GUEST-READY"
+
+// consoleWatch follows the console log of one boot to time the first byte and the ready marker.
+type consoleWatch struct {
+	stop chan struct{}
+	done chan struct{}
+}
+
+const (
+	consolePoll     = 20 * time.Millisecond
+	consoleWatchFor = 10 * time.Minute
+)
+
+// startConsoleWatch watches path from offset for this boot.
+func (sv *supervisor) startConsoleWatch(path string, offset int64) {
+	sv.stopConsoleWatch()
+	w := &consoleWatch{stop: make(chan struct{}), done: make(chan struct{})}
+	sv.console = w
+	sv.s.goBackground(func() {
+		defer close(w.done)
+		sv.s.watchConsole(sv.id, path, offset, w.stop)
+	})
+}
+
+func (sv *supervisor) stopConsoleWatch() {
+	if sv.console != nil {
+		close(sv.console.stop)
+		<-sv.console.done
+		sv.console = nil
+	}
+}
+
+// watchConsole records first_console_byte and guest_ready on the instance's timeline.
+func (s *Service) watchConsole(id, path string, offset int64, stop <-chan struct{}) {
+	tick := time.NewTicker(consolePoll)
+	defer tick.Stop()
+	deadline := time.After(consoleWatchFor)
+	var seen bool
+	var tail []byte
+	for {
+		select {
+		case <-stop:
+			return
+		case <-s.ctx.Done():
+			return
+		case <-deadline:
+			return
+		case <-tick.C:
+		}
+		chunk, next := readFrom(path, offset, 1<<20)
+		if len(chunk) == 0 {
+			continue
+		}
+		offset = next
+		if !seen {
+			seen = true
+			s.addStage(id, StageFirstByte)
+		}
+		tail = append(tail, chunk...)
+		if bytes.Contains(tail, []byte(GuestReadyMarker)) {
+			s.addStage(id, StageGuestReady)
+			return
+		}
+		if len(tail) > len(GuestReadyMarker) {
+			tail = tail[len(tail)-len(GuestReadyMarker):]
+		}
+	}
+}
+
+// readFrom returns what path holds after offset (at most limit bytes) and the new offset.
+func readFrom(path string, offset, limit int64) ([]byte, int64) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, offset
+	}
+	defer f.Close()
+	buf, err := io.ReadAll(io.LimitReader(io.NewSectionReader(f, offset, 1<<62), limit))
+	if err != nil {
+		return nil, offset
+	}
+	return buf, offset + int64(len(buf))
+}
+
+// addStage appends a timeline stage.
+func (s *Service) addStage(id, name string) {
+	now := s.now()
+	_, err := s.update(id, func(i *Instance) error {
+		i.Timeline = append(i.Timeline, Stage{name, now})
+		return nil
+	})
+	if err != nil {
+		s.log.Warn("record boot stage", "instance", id, "stage", name, "err", err)
+	}
+}
+
+// ConsoleLog returns the last maxBytes of an instance's console log.
+func (s *Service) ConsoleLog(ctx context.Context, projectID, idOrName string, maxBytes int64) ([]byte, error) {
+	inst, err := s.Get(ctx, projectID, idOrName)
+	if err != nil {
+		return nil, err
+	}
+	path := s.paths(inst.ID).ConsoleLog
+	size := fileSize(path)
+	if maxBytes <= 0 || maxBytes > 16<<20 {
+		maxBytes = 16 << 20
+	}
+	start := max(size-maxBytes, 0)
+	data, _ := readFrom(path, start, maxBytes)
+	if data == nil {
+		data = []byte{}
+	}
+	return data, nil
+}

@@ -1,0 +1,127 @@
+package compute
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"cloudlet/appliance/fault"
+	"cloudlet/store"
+)
+
+// CreateRequest is POST /api/v1/instances.
+type CreateRequest struct {
+	ProjectID      string `json:"-"`
+	Name           string `json:"name"`
+	Flavor         string `json:"flavor"`
+	Image          string `json:"image"`
+	Autostart      bool   `json:"autostart"`
+	AutostartOrder int    `json:"autostart_order"`
+	RestartPolicy  string `json:"restart_policy"`
+}
+
+const gib = int64(1) << 30
+
+// Create validates the request, claims host capacity and records the instance as building/spawning in one
+// transaction, then hands the spawn to the instance's supervisor and returns at once (202).
+func (s *Service) Create(ctx context.Context, r CreateRequest) (*Instance, error) {
+	accepted := s.now()
+	if err := store.ValidateName(r.Name); err != nil {
+		return nil, errInvalid("instance name: %v", err)
+	}
+	if r.RestartPolicy == "" {
+		r.RestartPolicy = RestartNever
+	}
+	if r.RestartPolicy != RestartNever && r.RestartPolicy != RestartOnCrash {
+		return nil, errInvalid("restart_policy must be %s or %s, not %q", RestartNever, RestartOnCrash, r.RestartPolicy)
+	}
+	if r.AutostartOrder < 0 || r.AutostartOrder > 10000 {
+		return nil, errInvalid("autostart_order must be between 0 and 10000")
+	}
+	flavor, img, err := s.resolve(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	inst := s.newInstance(r, flavor, img)
+	inst.Timeline = []Stage{{StageAccepted, accepted}}
+	err = s.db.Update(func(tx *store.Tx) error {
+		if err := s.admit(tx, inst.ID, inst.Flavor); err != nil {
+			return err
+		}
+		if err := instances.Create(tx, inst); err != nil {
+			return err
+		}
+		return appendEvent(tx, "instance.created", "instance", inst.ID, inst.ProjectID,
+			stateEvent{inst.VMState, inst.TaskState, inst.PowerState, ""})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create instance %s: %w", r.Name, err)
+	}
+	if err := s.submit(inst.ID, command{action: actSpawn, accepted: accepted}); err != nil {
+		return nil, err
+	}
+	return inst, nil
+}
+
+// resolve finds the flavor and image and checks they fit together.
+func (s *Service) resolve(ctx context.Context, r CreateRequest) (*Flavor, BootImage, error) {
+	if r.Flavor == "" || r.Image == "" {
+		return nil, BootImage{}, errInvalid("flavor and image are required")
+	}
+	flavor, err := s.Flavor(ctx, r.Flavor)
+	if fault.KindOf(err) == fault.NotFound {
+		return nil, BootImage{}, errInvalid("unknown flavor %q", r.Flavor)
+	} else if err != nil {
+		return nil, BootImage{}, err
+	}
+	img, err := s.o.Images(ctx, r.ProjectID, r.Image)
+	if fault.KindOf(err) == fault.NotFound {
+		return nil, BootImage{}, errInvalid("unknown image %q", r.Image)
+	} else if err != nil {
+		return nil, BootImage{}, err
+	}
+	return flavor, img, checkFits(flavor, img)
+}
+
+// checkFits applies the image's minimums to the flavor, as Nova does.
+func checkFits(f *Flavor, img BootImage) error {
+	if img.MinRAMMiB > f.RAMMiB {
+		return errInvalid("flavor %s has %d MiB RAM; image needs at least %d", f.Name, f.RAMMiB, img.MinRAMMiB)
+	}
+	if f.DiskGiB > 0 && int64(f.DiskGiB)*gib < img.VirtualSize {
+		return errInvalid("flavor %s's %d GiB disk is smaller than the image (%d bytes)", f.Name, f.DiskGiB, img.VirtualSize)
+	}
+	if f.DiskGiB > 0 && f.DiskGiB < img.MinDiskGiB {
+		return errInvalid("flavor %s has a %d GiB disk; image needs at least %d", f.Name, f.DiskGiB, img.MinDiskGiB)
+	}
+	return nil
+}
+
+func (s *Service) newInstance(r CreateRequest, f *Flavor, img BootImage) *Instance {
+	id := store.NewID()
+	inst := &Instance{
+		Meta:           store.Meta{ID: id, Name: r.Name, ProjectID: r.ProjectID},
+		Flavor:         *f,
+		ImageID:        img.ID,
+		VMState:        VMBuilding,
+		TaskState:      TaskSpawning,
+		PowerState:     PowerNoState,
+		Autostart:      r.Autostart,
+		AutostartOrder: r.AutostartOrder,
+		RestartPolicy:  r.RestartPolicy,
+	}
+	inst.Flavor.Meta = store.Meta{ID: f.ID, Name: f.Name}
+	inst.Boot = bootSpec(img, filepath.Join(s.stateDir(id), "root.qcow2"))
+	return inst
+}
+
+func bootSpec(img BootImage, rootDisk string) BootSpec {
+	fw := img.Firmware
+	if fw == "" {
+		fw = "bios"
+	}
+	return BootSpec{
+		RootDisk: rootDisk, Base: img.Disk, BaseFormat: img.DiskFormat,
+		Kernel: img.Kernel, Initrd: img.Initrd, Cmdline: img.Cmdline, Firmware: fw,
+	}
+}

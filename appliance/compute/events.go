@@ -1,0 +1,116 @@
+package compute
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"cloudlet/appliance/qemu/qmp"
+)
+
+// note keeps what later decisions need from an event (was the exit a guest shutdown or a panic?).
+func (sv *supervisor) note(ev qmp.Event) {
+	switch ev.Name {
+	case qmp.EventShutdown:
+		if d, err := qmp.ParseShutdown(ev); err == nil {
+			sv.shutdown = &d
+		}
+	case qmp.EventGuestPanicked:
+		sv.panicked = true
+	}
+}
+
+// onEvent applies an event that arrived outside any command: the hypervisor is the authority.
+func (sv *supervisor) onEvent(ev qmp.Event, ok bool) {
+	if !ok || ev.Name == qmp.EventDisconnected {
+		sv.closeMonitor() // the health check reconnects if QEMU is still there
+		return
+	}
+	sv.note(ev)
+	switch ev.Name {
+	case qmp.EventStop:
+		sv.syncIf(VMActive, states{VMPaused, TaskNone, PowerPaused, ""})
+	case qmp.EventResume:
+		sv.syncIf(VMPaused, states{VMActive, TaskNone, PowerRunning, ""})
+	case qmp.EventReset:
+		sv.s.recordEvent(sv.id, "instance.reset", nil)
+	case qmp.EventGuestPanicked:
+		sv.s.recordEvent(sv.id, "instance.panicked", nil)
+	}
+}
+
+// syncIf moves the instance to to when it is in vm state from with no task running.
+func (sv *supervisor) syncIf(from string, to states) {
+	_, err := sv.s.update(sv.id, func(i *Instance) error {
+		if i.VMState == from && i.TaskState == TaskNone {
+			i.VMState, i.TaskState, i.PowerState, i.Fault = to.VM, to.Task, to.Power, to.Fault
+		}
+		return nil
+	})
+	if err != nil {
+		sv.s.log.Warn("sync instance state", "instance", sv.id, "err", err)
+	}
+}
+
+// onExit handles a QEMU that exited while no command expected it: a guest power-off is a stop,
+// anything else is a crash, and the restart policy decides what happens next.
+func (sv *supervisor) onExit() {
+	clean := sv.shutdown != nil && sv.shutdown.Guest && sv.shutdown.Reason != "guest-panic" && !sv.panicked
+	status, tail := sv.proc.ExitStatus(), sv.proc.StderrTail(5)
+	expected := sv.expectExit
+	sv.afterExit()
+	if clean || expected {
+		sv.setStopped(PowerShutdown, "")
+		return
+	}
+	reason := fmt.Sprintf("QEMU exited unexpectedly (%s)", status)
+	if sv.panicked {
+		reason = "the guest kernel panicked"
+	}
+	if tail != "" {
+		reason += ": " + tail
+	}
+	sv.crashed(reason)
+}
+
+// crashed records a crash and applies the restart policy with its crash-loop limit.
+func (sv *supervisor) crashed(reason string) {
+	now := sv.s.now()
+	var restart bool
+	inst, err := sv.s.update(sv.id, func(i *Instance) error {
+		i.Crashes = recentCrashes(append(i.Crashes, now), now, sv.s.o.CrashLoopWindow)
+		i.VMState, i.TaskState, i.PowerState, i.Fault = VMStopped, TaskNone, PowerCrashed, reason
+		i.PID, i.PIDStartTime = 0, 0
+		if i.RestartPolicy == RestartOnCrash {
+			if len(i.Crashes) > sv.s.o.CrashLoopLimit {
+				i.VMState = VMError
+				i.Fault = fmt.Sprintf("crash loop: %d crashes within %s, not restarting; last: %s",
+					len(i.Crashes), sv.s.o.CrashLoopWindow, reason)
+			} else {
+				restart = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		sv.s.log.Error("record crash", "instance", sv.id, "err", err)
+		return
+	}
+	sv.s.log.Warn("instance crashed", "instance", sv.id, "reason", reason, "restart", restart)
+	if restart {
+		if _, err := sv.s.Act(context.Background(), "", inst.ID, ActStart, ActionArgs{}); err != nil {
+			sv.fail(VMStopped, PowerCrashed, fmt.Errorf("restart after crash: %w", err))
+		}
+	}
+}
+
+// recentCrashes keeps the crash times inside the window.
+func recentCrashes(all []time.Time, now time.Time, window time.Duration) []time.Time {
+	var out []time.Time
+	for _, t := range all {
+		if now.Sub(t) <= window {
+			out = append(out, t)
+		}
+	}
+	return out
+}

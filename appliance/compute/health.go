@@ -1,0 +1,97 @@
+package compute
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"cloudlet/appliance/qemu/qmp"
+	"cloudlet/store"
+)
+
+// faultUnresponsive starts the fault text of an instance whose QEMU stopped answering QMP.
+const faultUnresponsive = "QEMU is not answering on its monitor"
+
+// checkHealth asks a running QEMU for its status: a silent QEMU turns the instance to error (the API
+// keeps answering: show reads the catalog), a responsive one resyncs the states from what QEMU says.
+func (sv *supervisor) checkHealth(ctx context.Context) {
+	if sv.proc == nil {
+		return
+	}
+	sv.resync(ctx)
+}
+
+// resync reconnects if needed and sets the states from query-status.
+func (sv *supervisor) resync(ctx context.Context) {
+	if sv.mon == nil {
+		dctx, cancel := context.WithTimeout(ctx, sv.s.o.QMPTimeout)
+		mon, err := sv.s.hv.dial(dctx, sv.paths().QMP)
+		cancel()
+		if err != nil {
+			sv.unresponsive(err)
+			return
+		}
+		sv.mon = mon
+	}
+	var st qmp.Status
+	err := sv.qmpCall(ctx, func(c context.Context) (err error) { st, err = sv.mon.QueryStatus(c); return err })
+	if err != nil {
+		sv.unresponsive(err)
+		return
+	}
+	sv.fromStatus(st)
+}
+
+func (sv *supervisor) unresponsive(err error) {
+	if ctxDone(err) {
+		return
+	}
+	sv.s.update(sv.id, func(i *Instance) error {
+		if i.TaskState == TaskNone {
+			i.VMState, i.PowerState = VMError, PowerNoState
+			i.Fault = fmt.Sprintf("%s (pid %d): %v", faultUnresponsive, sv.proc.PID(), err)
+		}
+		return nil
+	})
+}
+
+// fromStatus sets vm and power state from QEMU's run state, clearing an unresponsive fault.
+func (sv *supervisor) fromStatus(st qmp.Status) {
+	vm, power := VMActive, PowerRunning
+	if !st.Running {
+		vm, power = VMPaused, PowerPaused
+	}
+	sv.s.update(sv.id, func(i *Instance) error {
+		if i.TaskState != TaskNone {
+			return nil
+		}
+		if i.VMState == VMError && !strings.HasPrefix(i.Fault, faultUnresponsive) && i.PID == 0 {
+			return nil
+		}
+		if i.VMState != vm || i.PowerState != power || strings.HasPrefix(i.Fault, faultUnresponsive) {
+			i.VMState, i.PowerState = vm, power
+			if strings.HasPrefix(i.Fault, faultUnresponsive) {
+				i.Fault = ""
+			}
+		}
+		return nil
+	})
+}
+
+func ctxDone(err error) bool {
+	return err == context.Canceled
+}
+
+// recordEvent appends an event about an instance without changing it.
+func (s *Service) recordEvent(id, typ string, data any) {
+	err := s.db.Update(func(tx *store.Tx) error {
+		inst, err := instances.Get(tx, id)
+		if err != nil {
+			return err
+		}
+		return appendEvent(tx, typ, "instance", id, inst.ProjectID, data)
+	})
+	if err != nil {
+		s.log.Warn("record event", "instance", id, "type", typ, "err", err)
+	}
+}

@@ -1,0 +1,97 @@
+package compute
+
+import (
+	"encoding/json"
+	"time"
+
+	"cloudlet/store"
+)
+
+// Instance is a virtual machine's catalog record. The three states are stored separately (Nova's
+// model); runtime facts (PID, timeline) are written by the supervisor so show never asks QEMU.
+type Instance struct {
+	store.Meta
+	Flavor     Flavor `json:"flavor"` // a copy taken at create (or resize), so a deleted flavor changes nothing
+	ImageID    string `json:"image_id"`
+	VMState    string `json:"vm_state"`
+	TaskState  string `json:"task_state"`
+	PowerState string `json:"power_state"`
+	Fault      string `json:"fault,omitempty"` // why the last operation failed or why the instance is in error
+
+	Autostart      bool        `json:"autostart"`
+	AutostartOrder int         `json:"autostart_order"`
+	RestartPolicy  string      `json:"restart_policy"`    // never | on-crash
+	Crashes        []time.Time `json:"crashes,omitempty"` // recent crash times, for the crash-loop limit
+
+	PID          int        `json:"pid,omitempty"`       // QEMU's pid while it runs
+	PIDStartTime uint64     `json:"pid_start,omitempty"` // its /proc start time, guards PID reuse
+	LaunchedAt   *time.Time `json:"launched_at,omitempty"`
+	Timeline     []Stage    `json:"timeline,omitempty"`
+	Addresses    []Address  `json:"addresses,omitempty"` // filled by networking
+
+	Boot BootSpec `json:"boot"` // how QEMU boots it, resolved from the image at create or rebuild
+}
+
+// Restart policies.
+const (
+	RestartNever   = "never"
+	RestartOnCrash = "on-crash"
+)
+
+// BootSpec is what the instance boots from. Paths are inside the data dir.
+type BootSpec struct {
+	RootDisk   string `json:"root_disk"`   // the instance's own qcow2 overlay
+	Base       string `json:"base"`        // the image's disk file it overlays
+	BaseFormat string `json:"base_format"` // the image's disk format
+	Kernel     string `json:"kernel,omitempty"`
+	Initrd     string `json:"initrd,omitempty"`
+	Cmdline    string `json:"cmdline,omitempty"`
+	Firmware   string `json:"firmware"` // bios | uefi
+}
+
+// Stage is one step of the boot timeline.
+type Stage struct {
+	Name string    `json:"name"`
+	At   time.Time `json:"at"`
+}
+
+// Boot timeline stage names, in order.
+const (
+	StageAccepted   = "api_accepted"
+	StageExec       = "qemu_exec"
+	StageQMPReady   = "qmp_ready"
+	StageCont       = "cont"
+	StageFirstByte  = "first_console_byte"
+	StageGuestReady = "guest_ready"
+	StageDHCPLease  = "dhcp_lease"
+)
+
+// Address is an IP address of the instance on a network.
+type Address struct {
+	Network string `json:"network"`
+	IP      string `json:"ip"`
+	MAC     string `json:"mac,omitempty"`
+}
+
+var instances = store.NewKind[Instance](store.BucketInstances, store.ScopeProject)
+
+// appendEvent records a change on the event log in the caller's transaction.
+func appendEvent(tx *store.Tx, typ, kind, id, projectID string, data any) error {
+	e := &store.Event{Type: typ, Kind: kind, ID: id, ProjectID: projectID}
+	if data != nil {
+		raw, err := json.Marshal(data)
+		if err != nil {
+			return err
+		}
+		e.Data = raw
+	}
+	return store.AppendEvent(tx, e)
+}
+
+// stateEvent is the data of an instance.state event.
+type stateEvent struct {
+	VMState    string `json:"vm_state"`
+	TaskState  string `json:"task_state"`
+	PowerState string `json:"power_state"`
+	Fault      string `json:"fault,omitempty"`
+}

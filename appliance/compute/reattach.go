@@ -1,0 +1,88 @@
+package compute
+
+import (
+	"context"
+	"fmt"
+
+	"cloudlet/appliance/qemu/qmp"
+)
+
+// reattach runs once when the daemon starts: it finds the instance's QEMU (pidfile, then the UUID in
+// /proc/<pid>/cmdline), reconnects QMP and rebuilds the states from what QEMU says, changing nothing in
+// the guest. A QEMU that died while the daemon was down leaves the instance stopped/crashed.
+func (sv *supervisor) reattach(ctx context.Context) {
+	inst, ok := sv.current()
+	if !ok {
+		sv.deleted = true
+		return
+	}
+	if inst.TaskState == TaskDeleting {
+		sv.delete(ctx)
+		return
+	}
+	proc, err := sv.s.hv.attach(sv.paths(), sv.id)
+	if err != nil {
+		sv.noProcess(inst)
+		return
+	}
+	sv.proc = proc
+	sv.s.log.Info("reattached instance", "instance", sv.id, "pid", proc.PID())
+	dctx, cancel := context.WithTimeout(ctx, sv.s.o.QMPTimeout)
+	mon, err := sv.s.hv.dial(dctx, sv.paths().QMP)
+	cancel()
+	if err != nil {
+		sv.clearTask()
+		sv.unresponsive(err)
+		return
+	}
+	sv.mon = mon
+	var st qmp.Status
+	if err := sv.qmpCall(ctx, func(c context.Context) (err error) { st, err = mon.QueryStatus(c); return err }); err != nil {
+		sv.clearTask()
+		sv.unresponsive(err)
+		return
+	}
+	sv.adopt(ctx, inst, st)
+}
+
+// adopt takes over a live QEMU. One still in prelaunch was being started when the daemon died: the start
+// is completed. Otherwise the states follow QEMU.
+func (sv *supervisor) adopt(ctx context.Context, inst *Instance, st qmp.Status) {
+	if st.Status == "prelaunch" && (inst.TaskState == TaskSpawning || inst.TaskState == TaskPoweringOn) {
+		if err := sv.qmpCall(ctx, func(c context.Context) error { return sv.mon.Cont(c) }); err == nil {
+			st = qmp.Status{Status: "running", Running: true}
+		}
+	}
+	sv.clearTask()
+	if inst.PID != sv.proc.PID() {
+		sv.s.update(sv.id, func(i *Instance) error {
+			i.PID, i.PIDStartTime = sv.proc.PID(), sv.proc.StartTime()
+			return nil
+		})
+	}
+	sv.fromStatus(st)
+}
+
+// clearTask ends a task the previous daemon left in flight.
+func (sv *supervisor) clearTask() {
+	sv.s.update(sv.id, func(i *Instance) error {
+		i.TaskState = TaskNone
+		return nil
+	})
+}
+
+// noProcess records that the instance has no QEMU at daemon start.
+func (sv *supervisor) noProcess(inst *Instance) {
+	sv.cleanupRun()
+	switch {
+	case inst.VMState == VMSuspended:
+		sv.s.setStates(sv.id, states{VMSuspended, TaskNone, PowerSuspended, inst.Fault})
+	case inst.VMState == VMStopped && inst.TaskState == TaskNone:
+	case inst.VMState == VMStopped, inst.TaskState == TaskPoweringOff:
+		sv.setStopped(PowerShutdown, "")
+	case inst.VMState == VMError && inst.PID == 0:
+		sv.clearTask()
+	default:
+		sv.setStopped(PowerCrashed, fmt.Sprintf("QEMU (pid %d) was gone when the daemon started", inst.PID))
+	}
+}

@@ -1,0 +1,96 @@
+package compute
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"cloudlet/appliance/qemu/qmp"
+)
+
+// reboot restarts the guest. Soft: QEMU is told to pause instead of exiting on shutdown, the guest gets
+// an ACPI power button press, and once it has shut down it is reset and resumed; a guest that ignores the
+// button within StopTimeout gets a hard reset, as in Nova. Hard: system_reset at once.
+func (sv *supervisor) reboot(ctx context.Context, hard bool) {
+	inst, ok := sv.current()
+	if !ok {
+		return
+	}
+	prevVM, prevPower := inst.VMState, inst.PowerState
+	if sv.mon == nil {
+		sv.fail(prevVM, prevPower, fmt.Errorf("reboot: %w", errNoMonitor))
+		return
+	}
+	if !hard {
+		if err := sv.softReboot(ctx); err == nil {
+			sv.s.setStates(sv.id, states{VMActive, TaskNone, PowerRunning, ""})
+			return
+		} else if ctx.Err() != nil || sv.mon == nil {
+			sv.fail(VMError, PowerNoState, err)
+			return
+		}
+	}
+	err := sv.qmpCall(ctx, func(c context.Context) error { return sv.mon.SystemReset(c) })
+	if err == nil && prevVM == VMPaused {
+		err = sv.qmpCall(ctx, func(c context.Context) error { return sv.mon.Cont(c) })
+	}
+	if err != nil {
+		sv.fail(prevVM, prevPower, fmt.Errorf("reboot: %w", err))
+		return
+	}
+	sv.s.setStates(sv.id, states{VMActive, TaskNone, PowerRunning, ""})
+}
+
+func (sv *supervisor) softReboot(ctx context.Context) error {
+	setShutdown := func(action string) error {
+		return sv.qmpCall(ctx, func(c context.Context) error {
+			return sv.mon.Execute(c, "set-action", map[string]string{"shutdown": action}, nil)
+		})
+	}
+	if err := setShutdown("pause"); err != nil {
+		return err
+	}
+	defer setShutdown("poweroff")
+	if err := sv.qmpCall(ctx, func(c context.Context) error { return sv.mon.SystemPowerdown(c) }); err != nil {
+		return err
+	}
+	if err := sv.waitEvent(ctx, qmp.EventShutdown, sv.s.o.StopTimeout); err != nil {
+		return err
+	}
+	if err := sv.qmpCall(ctx, func(c context.Context) error { return sv.mon.SystemReset(c) }); err != nil {
+		return err
+	}
+	return sv.qmpCall(ctx, func(c context.Context) error { return sv.mon.Cont(c) })
+}
+
+var errTimeout = errors.New("timed out")
+
+// waitEvent reads QMP events until one named name arrives, passing each through note so no bookkeeping
+// is lost while a command owns the event stream.
+func (sv *supervisor) waitEvent(ctx context.Context, name string, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
+		if sv.mon == nil {
+			return errNoMonitor
+		}
+		select {
+		case ev, ok := <-sv.mon.Events():
+			if !ok {
+				sv.closeMonitor()
+				return errNoMonitor
+			}
+			sv.note(ev)
+			if ev.Name == name {
+				return nil
+			}
+		case <-sv.exited():
+			return errors.New("QEMU exited")
+		case <-t.C:
+			return fmt.Errorf("wait for %s: %w", name, errTimeout)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}

@@ -1,0 +1,173 @@
+package compute
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"cloudlet/store"
+)
+
+// Options configure the compute service. Zero durations get the defaults below.
+type Options struct {
+	DB       *store.DB
+	Log      *slog.Logger
+	RunDir   string // per-instance runtime dirs go in RunDir/<id> (sockets, pidfile)
+	StateDir string // per-instance state dirs go in StateDir/<id> (root disk, console log, saved state)
+	Images   ImageSource
+	Accel    string // kvm | tcg
+	QEMU     string // qemu-system-x86_64 binary
+	QEMUImg  string // qemu-img binary
+	Capacity Capacity
+	Now      func() time.Time
+
+	StopTimeout       time.Duration // ACPI powerdown grace before quit, then SIGKILL
+	QMPTimeout        time.Duration // bound on every QMP command
+	HealthInterval    time.Duration // how often a supervisor asks QEMU for its status
+	ReconcileInterval time.Duration // how often orphan QEMUs are looked for
+	CrashLoopLimit    int           // restarts allowed within CrashLoopWindow under on-crash
+	CrashLoopWindow   time.Duration
+	AutostartRetries  int
+
+	hv hypervisor // nil: the real one; unit tests inject fakes
+}
+
+// ImageSource resolves an image reference for a project into the files an instance boots from.
+type ImageSource func(ctx context.Context, projectID, ref string) (BootImage, error)
+
+// BootImage is what compute needs of an image.
+type BootImage struct {
+	ID, Disk, DiskFormat, Kernel, Initrd, Cmdline, Firmware string
+	VirtualSize                                             int64
+	MinDiskGiB, MinRAMMiB                                   int
+}
+
+// Defaults.
+const (
+	DefaultStopTimeout       = 60 * time.Second
+	DefaultQMPTimeout        = 3 * time.Second
+	DefaultHealthInterval    = 5 * time.Second
+	DefaultReconcileInterval = 30 * time.Second
+	DefaultCrashLoopLimit    = 3
+	DefaultCrashLoopWindow   = 10 * time.Minute
+	DefaultAutostartRetries  = 3
+)
+
+// Service is the compute service.
+type Service struct {
+	o   Options
+	db  *store.DB
+	log *slog.Logger
+	hv  hypervisor
+
+	ctx    context.Context // the daemon's: instance lifetimes hang off it, never off a request
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // every goroutine the service started
+
+	mu      sync.Mutex // guards the fields below
+	sups    map[string]*supervisor
+	started bool
+	closed  bool
+}
+
+// New builds the service and creates the default flavors on first start. Start attaches to QEMUs.
+func New(o Options) (*Service, error) {
+	if o.DB == nil || o.Log == nil || o.Images == nil || o.RunDir == "" || o.StateDir == "" {
+		return nil, errors.New("compute.New: DB, Log, Images, RunDir and StateDir are required")
+	}
+	o.setDefaults()
+	s := &Service{o: o, db: o.DB, log: o.Log, hv: o.hv, sups: map[string]*supervisor{}}
+	if s.hv == nil {
+		s.hv = realHypervisor{}
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if err := s.ensureDefaultFlavors(); err != nil {
+		return nil, fmt.Errorf("compute: %w", err)
+	}
+	return s, nil
+}
+
+func (o *Options) setDefaults() {
+	set := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	set(&o.StopTimeout, DefaultStopTimeout)
+	set(&o.QMPTimeout, DefaultQMPTimeout)
+	set(&o.HealthInterval, DefaultHealthInterval)
+	set(&o.ReconcileInterval, DefaultReconcileInterval)
+	set(&o.CrashLoopWindow, DefaultCrashLoopWindow)
+	if o.CrashLoopLimit <= 0 {
+		o.CrashLoopLimit = DefaultCrashLoopLimit
+	}
+	if o.AutostartRetries <= 0 {
+		o.AutostartRetries = DefaultAutostartRetries
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.QEMU == "" {
+		o.QEMU = "qemu-system-x86_64"
+	}
+	if o.QEMUImg == "" {
+		o.QEMUImg = "qemu-img"
+	}
+	if o.Accel == "" {
+		o.Accel = "tcg"
+	}
+}
+
+// Start gives every instance in the catalog a supervisor (which reattaches to a running QEMU or records
+// that it died), then brings up autostart instances in order and begins the periodic reconcile.
+func (s *Service) Start() error {
+	s.mu.Lock()
+	if s.started || s.closed {
+		s.mu.Unlock()
+		return errors.New("compute: already started or closed")
+	}
+	s.started = true
+	s.mu.Unlock()
+	var all []*Instance
+	if err := s.db.View(func(tx *store.Tx) (err error) { all, err = instances.List(tx, ""); return err }); err != nil {
+		return fmt.Errorf("compute: list instances: %w", err)
+	}
+	var attached sync.WaitGroup
+	for _, inst := range all {
+		attached.Add(1)
+		s.supervise(inst.ID, false, &attached)
+	}
+	s.goBackground(func() {
+		attached.Wait()
+		s.reapOrphans()
+		s.autostart(s.ctx)
+		s.reconcileLoop(s.ctx)
+	})
+	return nil
+}
+
+// Close stops every supervisor and waits for them. QEMU processes keep running.
+func (s *Service) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.cancel()
+	s.wg.Wait()
+	return nil
+}
+
+func (s *Service) goBackground(fn func()) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		fn()
+	}()
+}
+
+func (s *Service) runDir(id string) string   { return filepath.Join(s.o.RunDir, id) }
+func (s *Service) stateDir(id string) string { return filepath.Join(s.o.StateDir, id) }
+func (s *Service) now() time.Time            { return s.o.Now() }

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"cloudlet/appliance/compute"
+)
+
+func newInstanceCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "instance", Aliases: []string{"server"}, Short: "virtual machines"}
+	cmd.AddCommand(newInstanceCreateCmd(g), newInstanceListCmd(g), newInstanceShowCmd(g),
+		newInstanceDeleteCmd(g), newConsoleLogCmd(g))
+	for _, a := range []struct{ verb, short string }{
+		{"start", "boot a stopped instance"},
+		{"stop", "power off (ACPI, then quit, then kill; --force kills at once)"},
+		{"reboot", "restart the guest (--hard: reset at once)"},
+		{"pause", "freeze the vcpus"},
+		{"unpause", "resume the vcpus"},
+		{"suspend", "save the guest's state to disk and stop QEMU"},
+		{"resume", "restore a suspended guest"},
+		{"rebuild", "give the instance a fresh root disk from its image (--image for another)"},
+		{"resize", "change a stopped instance's flavor (--flavor)"},
+	} {
+		cmd.AddCommand(newActionCmd(g, a.verb, a.short))
+	}
+	return cmd
+}
+
+func newInstanceCreateCmd(g *globals) *cobra.Command {
+	var r compute.CreateRequest
+	var wait bool
+	cmd := &cobra.Command{Use: "create NAME --image IMAGE --flavor FLAVOR", Short: "create and boot an instance",
+		Args: cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, a []string) error {
+			r.Name = a[0]
+			var inst compute.Instance
+			if err := g.call("POST", "/api/v1/instances", r, &inst); err != nil {
+				return err
+			}
+			return g.finish(&inst, wait)
+		}}
+	fs := cmd.Flags()
+	fs.StringVar(&r.Image, "image", "", "image name or id")
+	fs.StringVar(&r.Flavor, "flavor", "m1.tiny", "flavor name or id")
+	fs.BoolVar(&r.Autostart, "autostart", false, "start with the daemon (after a host reboot)")
+	fs.IntVar(&r.AutostartOrder, "autostart-order", 0, "order among autostart instances (lower first)")
+	fs.StringVar(&r.RestartPolicy, "restart-policy", "never", "never or on-crash")
+	fs.BoolVar(&wait, "wait", false, "wait until the instance settles")
+	return cmd
+}
+
+func newActionCmd(g *globals, verb, short string) *cobra.Command {
+	var wait, force, hard bool
+	var args compute.ActionArgs
+	cmd := &cobra.Command{Use: verb + " INSTANCE", Short: short, Args: cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, a []string) error {
+			action := verb
+			if (verb == "stop" && force) || (verb == "reboot" && hard) {
+				action = "hard-" + verb
+			}
+			var inst compute.Instance
+			path := "/api/v1/instances/" + url.PathEscape(a[0]) + "/" + action
+			if err := g.call("POST", path, args, &inst); err != nil {
+				return err
+			}
+			return g.finish(&inst, wait)
+		}}
+	fs := cmd.Flags()
+	fs.BoolVar(&wait, "wait", false, "wait until the action finishes")
+	switch verb {
+	case "stop":
+		fs.BoolVar(&force, "force", false, "kill QEMU now instead of asking the guest")
+	case "reboot":
+		fs.BoolVar(&hard, "hard", false, "reset instead of asking the guest")
+	case "rebuild":
+		fs.StringVar(&args.Image, "image", "", "rebuild from this image instead")
+	case "resize":
+		fs.StringVar(&args.Flavor, "flavor", "", "the new flavor")
+	}
+	return cmd
+}
+
+func newInstanceDeleteCmd(g *globals) *cobra.Command {
+	var wait bool
+	cmd := &cobra.Command{Use: "delete INSTANCE", Short: "delete an instance and everything it has",
+		Args: cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, a []string) error {
+			var inst compute.Instance
+			if err := g.call("DELETE", "/api/v1/instances/"+url.PathEscape(a[0]), nil, &inst); err != nil {
+				return err
+			}
+			if !wait {
+				return g.print(inst, instanceHeader, [][]string{instanceRow(&inst)})
+			}
+			return g.waitGone(inst.ID)
+		}}
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait until it is gone")
+	return cmd
+}
+
+func newInstanceListCmd(g *globals) *cobra.Command {
+	return &cobra.Command{Use: "list", Short: "list instances", Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			var out []*compute.Instance
+			if err := g.call("GET", "/api/v1/instances", nil, &out); err != nil {
+				return err
+			}
+			rows := make([][]string, 0, len(out))
+			for _, i := range out {
+				rows = append(rows, instanceRow(i))
+			}
+			return g.print(out, instanceHeader, rows)
+		}}
+}
+
+func newInstanceShowCmd(g *globals) *cobra.Command {
+	return &cobra.Command{Use: "show INSTANCE", Short: "show an instance: states, pid, addresses, boot timeline",
+		Args: cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, a []string) error {
+			var inst compute.Instance
+			if err := g.call("GET", "/api/v1/instances/"+url.PathEscape(a[0]), nil, &inst); err != nil {
+				return err
+			}
+			return g.print(inst, []string{"FIELD", "VALUE"}, instanceDetail(&inst))
+		}}
+}
+
+func newConsoleLogCmd(g *globals) *cobra.Command {
+	var limit int64
+	cmd := &cobra.Command{Use: "console-log INSTANCE", Short: "print the serial console log",
+		Args: cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, a []string) error {
+			path := fmt.Sprintf("/api/v1/instances/%s/console-log?bytes=%d", url.PathEscape(a[0]), limit)
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			body, err := g.client().Stream(ctx, "GET", path)
+			if err != nil {
+				return err
+			}
+			defer body.Close()
+			_, err = io.Copy(g.stdout, body)
+			return err
+		}}
+	cmd.Flags().Int64Var(&limit, "bytes", 64<<10, "at most this many bytes from the end")
+	return cmd
+}
+
+var instanceHeader = []string{"NAME", "VM STATE", "TASK", "POWER", "FLAVOR", "PID", "ID"}
+
+func instanceRow(i *compute.Instance) []string {
+	task := i.TaskState
+	if task == "" {
+		task = "-"
+	}
+	return []string{i.Name, i.VMState, task, i.PowerState, i.Flavor.Name, pidString(i.PID), i.ID}
+}
+
+func pidString(pid int) string {
+	if pid == 0 {
+		return "-"
+	}
+	return strconv.Itoa(pid)
+}
+
+func instanceDetail(i *compute.Instance) [][]string {
+	rows := [][]string{
+		{"name", i.Name}, {"id", i.ID}, {"vm_state", i.VMState}, {"task_state", i.TaskState},
+		{"power_state", i.PowerState}, {"fault", i.Fault}, {"flavor", i.Flavor.Name},
+		{"image", i.ImageID}, {"pid", pidString(i.PID)}, {"autostart", strconv.FormatBool(i.Autostart)},
+		{"restart_policy", i.RestartPolicy},
+	}
+	var addrs []string
+	for _, a := range i.Addresses {
+		addrs = append(addrs, a.Network+"="+a.IP)
+	}
+	rows = append(rows, []string{"addresses", strings.Join(addrs, ", ")})
+	var start time.Time
+	for n, st := range i.Timeline {
+		if n == 0 {
+			start = st.At
+		}
+		rows = append(rows, []string{"timeline." + st.Name, fmt.Sprintf("+%s", st.At.Sub(start).Round(time.Millisecond))})
+	}
+	return rows
+}

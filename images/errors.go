@@ -1,0 +1,55 @@
+package images
+
+import (
+	"fmt"
+
+	"cloudlet/appliance/fault"
+)
+
+// The errors the service returns for callers' mistakes and for states that forbid an action. Test
+// for them with errors.Is; each carries a fault kind (fault.KindOf) that web maps to an HTTP status.
+// Messages are complete on their own ("image "web" not found"); the sentinel only classifies.
+// Failures of the host (disk, catalog, qemu-img missing) are plain wrapped errors naming the
+// operation, kind fault.Internal. Catalog errors about names (taken, malformed) pass through from
+// store with their own kinds.
+var (
+	// ErrNotFound: no image with that ID or name is visible to the project. A private image of
+	// another project gives exactly this error too. Kind not_found.
+	ErrNotFound error = &fault.Error{Kind: fault.NotFound, Msg: "image not found"}
+
+	// ErrInvalid: a request field is malformed or out of bounds, or a source file cannot be read
+	// as one. Kind invalid.
+	ErrInvalid error = &fault.Error{Kind: fault.Invalid, Msg: "invalid image request"}
+
+	// ErrUnsafe: the image file was rejected by inspection: wrong format, a backing or external
+	// data file, the corrupt bit, unknown incompatible features, encryption, or a virtual size
+	// over the host cap. Kind invalid.
+	ErrUnsafe error = &fault.Error{Kind: fault.Invalid, Msg: "image rejected by inspection"}
+
+	// ErrProtected: Delete of a protected image. Kind conflict.
+	ErrProtected error = &fault.Error{Kind: fault.Conflict, Msg: "image is protected"}
+
+	// ErrAmbiguous: a name matches several public images of other projects; use the ID. Kind conflict.
+	ErrAmbiguous error = &fault.Error{Kind: fault.Conflict, Msg: "image name is ambiguous"}
+
+	// ErrNotActive: the image exists but is not active (still importing, or being deleted), so it
+	// cannot boot. Kind conflict.
+	ErrNotActive error = &fault.Error{Kind: fault.Conflict, Msg: "image is not active"}
+
+	// ErrNotOwner: Delete of a public image that belongs to another project. Kind forbidden.
+	ErrNotOwner error = &fault.Error{Kind: fault.Forbidden, Msg: "image belongs to another project"}
+)
+
+// faultf formats a message that matches sentinel under errors.Is and has its fault kind.
+func faultf(sentinel error, format string, args ...any) error {
+	return &fault.Error{Kind: fault.KindOf(sentinel), Msg: fmt.Sprintf(format, args...), Err: sentinel}
+}
+
+// quoteShort quotes s for a message, cutting hostile megabyte-long input short.
+func quoteShort(s string) string {
+	const limit = 80
+	if len(s) <= limit {
+		return fmt.Sprintf("%q", s)
+	}
+	return fmt.Sprintf("%q...", s[:limit])
+}
