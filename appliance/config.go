@@ -50,6 +50,9 @@ type Config struct {
 	Probes  *host.Probes `json:"-"` // host probes; nil means the real machine
 }
 
+// maxRunDirLen keeps RunDir/instances/<36-byte uuid>/console.sock within a unix socket path (107 bytes).
+const maxRunDirLen = 107 - len("/instances/") - 36 - len("/console.sock")
+
 // Defaults for a root daemon on a normal host.
 const (
 	DefaultDataDir = "/var/lib/cloudlet"
@@ -108,6 +111,10 @@ func (c *Config) Normalize() error {
 	}
 	if c.Socket == "" {
 		c.Socket = filepath.Join(c.RunDir, "cloudlet.sock")
+	}
+	if len(c.RunDir) > maxRunDirLen {
+		return fmt.Errorf("config: run_dir %s is %d bytes long; at most %d fit, because each instance's unix sockets "+
+			"(run_dir/instances/<uuid>/console.sock) must stay under the kernel's 108-byte limit", c.RunDir, len(c.RunDir), maxRunDirLen)
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		return fmt.Errorf("config: listen %q: %w", c.Listen, err)

@@ -41,6 +41,11 @@ func TestConfigRejectsBadValues(t *testing.T) {
 		{"bad accel", "", func(c *Config) { c.Accel = "xen" }, `invalid accel "xen"`},
 		{"bad log level", "", func(c *Config) { c.LogLevel = "loud" }, `log_level "loud"`},
 		{"empty data dir", "", func(c *Config) { c.DataDir = "" }, "data_dir and run_dir must be set"},
+		{"run dir too long for sockets", "", func(c *Config) { c.RunDir = "/" + strings.Repeat("r", 60) }, "108-byte limit"},
+		{"negative cpu ratio", `{"cpu_allocation_ratio":-1}`, nil, "cpu_allocation_ratio -1"},
+		{"absurd ram ratio", `{"ram_allocation_ratio":1e9}`, nil, "ram_allocation_ratio"},
+		{"negative reserved memory", `{"reserved_host_memory_mib":-5}`, nil, "reserved_host_memory_mib"},
+		{"negative stop timeout", `{"stop_timeout":"-1s"}`, nil, "must not be negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,7 +56,9 @@ func TestConfigRejectsBadValues(t *testing.T) {
 				if err := os.WriteFile(path, []byte(tt.file), 0o600); err != nil {
 					t.Fatal(err)
 				}
-				err = LoadConfigFile(path, &cfg)
+				if err = LoadConfigFile(path, &cfg); err == nil {
+					err = cfg.Normalize()
+				}
 			} else {
 				tt.mutate(&cfg)
 				err = cfg.Normalize()

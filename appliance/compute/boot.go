@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"cloudlet/appliance/qemu"
@@ -40,6 +41,9 @@ func (sv *supervisor) spec(inst *Instance) qemu.Spec {
 // boot starts QEMU for the instance (paused), connects QMP, restores a saved state when incoming is set,
 // sends cont and records the result. On failure everything it started is undone.
 func (sv *supervisor) boot(ctx context.Context, inst *Instance, accepted time.Time, incoming *os.File) error {
+	if !filepath.IsAbs(sv.s.o.QEMU) {
+		return fmt.Errorf("QEMU binary %s not found: install qemu-system-x86 (see cloudlet doctor)", sv.s.o.QEMU)
+	}
 	if _, err := os.Stat(inst.Boot.RootDisk); err != nil {
 		return fmt.Errorf("root disk of instance %s is missing: %w", inst.Name, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"time"
@@ -111,12 +112,8 @@ func (o *Options) setDefaults() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.QEMU == "" {
-		o.QEMU = "qemu-system-x86_64"
-	}
-	if o.QEMUImg == "" {
-		o.QEMUImg = "qemu-img"
-	}
+	o.QEMU = lookPath(o.QEMU, "qemu-system-x86_64")
+	o.QEMUImg = lookPath(o.QEMUImg, "qemu-img")
 	if o.Accel == "" {
 		o.Accel = "tcg"
 	}
@@ -171,3 +168,20 @@ func (s *Service) goBackground(fn func()) {
 func (s *Service) runDir(id string) string   { return filepath.Join(s.o.RunDir, id) }
 func (s *Service) stateDir(id string) string { return filepath.Join(s.o.StateDir, id) }
 func (s *Service) now() time.Time            { return s.o.Now() }
+
+// lookPath resolves a program name to an absolute path; a program that is not installed keeps its name,
+// and boot reports it clearly.
+func lookPath(name, fallback string) string {
+	if name == "" {
+		name = fallback
+	}
+	if filepath.IsAbs(name) {
+		return name
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		if abs, err := filepath.Abs(p); err == nil {
+			return abs
+		}
+	}
+	return name
+}

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"cloudlet/appliance/qemu"
 	"cloudlet/web/client"
 )
 
@@ -75,6 +76,7 @@ func FreePort(t testing.TB) string {
 // Daemon is one `cloudlet serve` process started by a test.
 type Daemon struct {
 	Bin, DataDir, RunDir, Socket, Listen string
+	Env                                  []string // extra environment for the daemon (e.g. PATH)
 	Cmd                                  *exec.Cmd
 	mu                                   sync.Mutex
 	stdout, stderr                       bytes.Buffer
@@ -85,7 +87,16 @@ type Daemon struct {
 // NewDaemon describes a daemon on fresh temp dirs; Start runs it.
 func NewDaemon(t testing.TB, bin string) *Daemon {
 	dir := t.TempDir()
-	run := filepath.Join(dir, "run")
+	// The run dir gets a short name of its own: unix socket paths must stay under 108 bytes.
+	run, err := os.MkdirTemp("", "clr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Registered first, so it runs last: after the daemon is killed, no QEMU of this test survives.
+	t.Cleanup(func() {
+		reapQEMU(t, filepath.Join(run, "instances"))
+		os.RemoveAll(run)
+	})
 	return &Daemon{Bin: bin, DataDir: filepath.Join(dir, "data"), RunDir: run,
 		Socket: filepath.Join(run, "cloudlet.sock"), Listen: FreePort(t)}
 }
@@ -104,6 +115,7 @@ func (d *Daemon) Start(t testing.TB, extra ...string) {
 	d.stderr.Reset()
 	d.mu.Unlock()
 	d.Cmd = exec.Command(d.Bin, d.Args(extra...)...)
+	d.Cmd.Env = append(os.Environ(), d.Env...)
 	d.Cmd.Stdout, d.Cmd.Stderr = &lockedWriter{&d.mu, &d.stdout}, &lockedWriter{&d.mu, &d.stderr}
 	d.done = make(chan struct{})
 	if err := d.Cmd.Start(); err != nil {
@@ -182,4 +194,26 @@ func (w *lockedWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.b.Write(p)
+}
+
+// reapQEMU kills every QEMU started from runRoot (identity re-checked) and waits for them to go.
+func reapQEMU(t testing.TB, runRoot string) {
+	found, err := qemu.Scan(runRoot)
+	if err != nil {
+		t.Errorf("scan for QEMU under %s: %v", runRoot, err)
+		return
+	}
+	for _, f := range found {
+		if err := qemu.KillFound(f); err != nil {
+			t.Logf("kill QEMU pid %d: %v", f.PID, err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if left, _ := qemu.Scan(runRoot); len(left) == 0 {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Errorf("QEMU processes under %s survived SIGKILL", runRoot)
 }

@@ -1,0 +1,225 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"cloudlet/appliance/compute"
+	"cloudlet/images"
+	"cloudlet/images/testguest"
+	"cloudlet/web/client"
+)
+
+// cloud is a running daemon with the test guest imported as images.
+type cloud struct {
+	t *testing.T
+	d *Daemon
+	c *client.Client
+}
+
+// Image names the tests boot.
+const (
+	kernelImage = "tg"      // direct kernel boot; the guest prints its uptime every second
+	diskImage   = "tg-disk" // SeaBIOS from the bootable disk
+)
+
+var (
+	guestOnce  sync.Once
+	guestPaths testguest.Paths
+	guestErr   error
+)
+
+// guest builds (or finds cached) the test guest once per test binary.
+func guest(t *testing.T) testguest.Paths {
+	t.Helper()
+	guestOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		dir, err := testguest.DefaultDir()
+		if err != nil {
+			guestErr = err
+			return
+		}
+		guestPaths, guestErr = testguest.Ensure(ctx, dir)
+	})
+	if guestErr != nil {
+		t.Fatalf("test guest: %v", guestErr)
+	}
+	return guestPaths
+}
+
+// newCloud starts a daemon (extra serve flags allowed) and imports the test guest.
+func newCloud(t *testing.T, config string, extra ...string) *cloud {
+	t.Helper()
+	d := NewDaemon(t, cloudletBin)
+	if config != "" {
+		path := writeFile(t, "cloudlet.json", config)
+		extra = append(extra, "--config", path)
+	}
+	d.Start(t, extra...)
+	d.WaitReady(t)
+	c := &cloud{t: t, d: d, c: d.Client()}
+	g := guest(t)
+	c.importImage(map[string]any{"name": kernelImage, "path": g.Disk, "disk_format": "qcow2",
+		"kernel_path": g.Kernel, "initrd_path": g.Initrd, "cmdline": "console=ttyS0 panic=-1 cloudlet.heartbeat=1"})
+	c.importImage(map[string]any{"name": diskImage, "path": g.Disk, "disk_format": "qcow2"})
+	return c
+}
+
+func (c *cloud) importImage(req map[string]any) {
+	c.t.Helper()
+	var img images.Image
+	if err := c.do("POST", "/api/v1/images/import-file", req, &img); err != nil {
+		c.t.Fatalf("import image %v: %v", req["name"], err)
+	}
+}
+
+func (c *cloud) do(method, path string, in, out any) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return c.c.Do(ctx, method, path, in, out)
+}
+
+// create asks for an instance and returns the 202 answer.
+func (c *cloud) create(name, image string, more map[string]any) compute.Instance {
+	c.t.Helper()
+	req := map[string]any{"name": name, "image": image, "flavor": "m1.tiny"}
+	for k, v := range more {
+		req[k] = v
+	}
+	var inst compute.Instance
+	if err := c.do("POST", "/api/v1/instances", req, &inst); err != nil {
+		c.t.Fatalf("create %s: %v", name, err)
+	}
+	return inst
+}
+
+func (c *cloud) show(id string) compute.Instance {
+	c.t.Helper()
+	var inst compute.Instance
+	if err := c.do("GET", "/api/v1/instances/"+url.PathEscape(id), nil, &inst); err != nil {
+		c.t.Fatalf("show %s: %v", id, err)
+	}
+	return inst
+}
+
+func (c *cloud) act(id, action string) compute.Instance {
+	c.t.Helper()
+	var inst compute.Instance
+	if err := c.do("POST", "/api/v1/instances/"+id+"/"+action, nil, &inst); err != nil {
+		c.t.Fatalf("%s %s: %v", action, id, err)
+	}
+	return inst
+}
+
+// waitState polls until the instance has vm and power state with no task.
+func (c *cloud) waitState(id, vm, power string, limit time.Duration) compute.Instance {
+	c.t.Helper()
+	deadline := time.Now().Add(limit)
+	var inst compute.Instance
+	for time.Now().Before(deadline) {
+		inst = c.show(id)
+		if inst.VMState == vm && inst.PowerState == power && inst.TaskState == "" {
+			return inst
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	c.t.Fatalf("instance %s: want %s/%s within %s, have vm=%s task=%q power=%s fault=%q", inst.Name, vm, power,
+		limit, inst.VMState, inst.TaskState, inst.PowerState, inst.Fault)
+	return inst
+}
+
+// console returns the instance's console log.
+func (c *cloud) console(id string) string {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	body, err := c.c.Stream(ctx, "GET", "/api/v1/instances/"+id+"/console-log?bytes=1000000")
+	if err != nil {
+		c.t.Fatalf("console-log %s: %v", id, err)
+	}
+	defer body.Close()
+	var b strings.Builder
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := body.Read(buf)
+		b.Write(buf[:n])
+		if err != nil {
+			return b.String()
+		}
+	}
+}
+
+// waitConsole polls the console log until marker appears at least n times.
+func (c *cloud) waitConsole(id, marker string, n int, limit time.Duration) string {
+	c.t.Helper()
+	deadline := time.Now().Add(limit)
+	var log string
+	for time.Now().Before(deadline) {
+		log = c.console(id)
+		if strings.Count(log, marker) >= n {
+			return log
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	c.t.Fatalf("instance %s: %q seen %d times within %s, want %d; console:\n%s", id, marker,
+		strings.Count(log, marker), limit, n, tail(log, 2000))
+	return ""
+}
+
+func (c *cloud) deleteAndWait(id string) {
+	c.t.Helper()
+	var inst compute.Instance
+	if err := c.do("DELETE", "/api/v1/instances/"+id, nil, &inst); err != nil {
+		c.t.Fatalf("delete %s: %v", id, err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		err := c.do("GET", "/api/v1/instances/"+id, nil, nil)
+		if apiErr, ok := err.(*client.Error); ok && apiErr.Code == 404 {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	c.t.Fatalf("instance %s not deleted within 60s", id)
+}
+
+// qemuStart is the /proc start time of pid, or "" when it is gone.
+func qemuStart(pid int) string {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return ""
+	}
+	fields := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
+	return fields[19]
+}
+
+func processAlive(pid int) bool { return pid > 0 && qemuStart(pid) != "" && !isZombie(pid) }
+
+func isZombie(pid int) bool {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	rest := string(data[strings.LastIndexByte(string(data), ')')+1:])
+	return strings.HasPrefix(strings.TrimSpace(rest), "Z")
+}
+
+func cmdline(pid int) string {
+	data, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	return strings.ReplaceAll(string(data), "\x00", " ")
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[len(s)-n:]
+}

@@ -1,0 +1,185 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"cloudlet/appliance/compute"
+)
+
+const (
+	ready    = "CLOUDLET-GUEST-READY"
+	bootLine = "CLOUDLET-GUEST-BOOT"
+	bootWait = 90 * time.Second // TCG on a shared 2-core machine, with several guests at once
+)
+
+var uptimeLine = regexp.MustCompile(`CLOUDLET-GUEST-UPTIME (\d+)\.\d+`)
+
+// lastUptime is the last uptime the guest printed, in seconds.
+func lastUptime(t *testing.T, console string) int {
+	t.Helper()
+	m := uptimeLine.FindAllStringSubmatch(console, -1)
+	if len(m) == 0 {
+		t.Fatalf("no uptime line on the console:\n%s", tail(console, 2000))
+	}
+	n, _ := strconv.Atoi(m[len(m)-1][1])
+	return n
+}
+
+// TestInstanceLifecycle walks one instance through every action against the real daemon and QEMU.
+func TestInstanceLifecycle(t *testing.T) {
+	c := newCloud(t, "")
+	inst := c.create("web", kernelImage, nil)
+	if inst.VMState != compute.VMBuilding || inst.TaskState != compute.TaskSpawning {
+		t.Errorf("create answered %s/%s, want building/spawning", inst.VMState, inst.TaskState)
+	}
+	id := inst.ID
+	c.waitConsole(id, ready, 1, bootWait)
+	running := c.waitState(id, compute.VMActive, compute.PowerRunning, 10*time.Second)
+	if !strings.Contains(cmdline(running.PID), "-uuid "+id) {
+		t.Fatalf("pid %d is not this instance's QEMU: %s", running.PID, cmdline(running.PID))
+	}
+	checkTimeline(t, c, id)
+
+	t.Run("stop and start", func(t *testing.T) {
+		c.act(id, "stop")
+		c.waitState(id, compute.VMStopped, compute.PowerShutdown, 60*time.Second)
+		if processAlive(running.PID) {
+			t.Fatalf("QEMU pid %d still alive after stop", running.PID)
+		}
+		c.act(id, "start")
+		c.waitConsole(id, ready, 2, bootWait)
+		running = c.waitState(id, compute.VMActive, compute.PowerRunning, 10*time.Second)
+	})
+	t.Run("soft reboot", func(t *testing.T) {
+		c.act(id, "reboot")
+		c.waitConsole(id, ready, 3, bootWait)
+		after := c.waitState(id, compute.VMActive, compute.PowerRunning, 10*time.Second)
+		if after.PID != running.PID {
+			t.Errorf("reboot changed the QEMU pid %d → %d; it must reset the guest, not restart QEMU", running.PID, after.PID)
+		}
+	})
+	t.Run("hard reboot", func(t *testing.T) {
+		c.act(id, "hard-reboot")
+		c.waitConsole(id, ready, 4, bootWait)
+	})
+	t.Run("pause and unpause", func(t *testing.T) {
+		c.waitConsole(id, "CLOUDLET-GUEST-UPTIME", strings.Count(c.console(id), "CLOUDLET-GUEST-UPTIME")+1, 30*time.Second)
+		c.act(id, "pause")
+		c.waitState(id, compute.VMPaused, compute.PowerPaused, 10*time.Second)
+		frozen := strings.Count(c.console(id), "CLOUDLET-GUEST-UPTIME")
+		time.Sleep(3 * time.Second)
+		if n := strings.Count(c.console(id), "CLOUDLET-GUEST-UPTIME"); n > frozen+1 {
+			t.Errorf("a paused guest printed %d more uptime lines", n-frozen)
+		}
+		c.act(id, "unpause")
+		c.waitState(id, compute.VMActive, compute.PowerRunning, 10*time.Second)
+		c.waitConsole(id, "CLOUDLET-GUEST-UPTIME", frozen+2, 30*time.Second)
+	})
+	t.Run("suspend and resume keep the guest's uptime", func(t *testing.T) {
+		before := lastUptime(t, c.console(id))
+		boots := strings.Count(c.console(id), bootLine)
+		pid := c.show(id).PID
+		c.act(id, "suspend")
+		c.waitState(id, compute.VMSuspended, compute.PowerSuspended, 60*time.Second)
+		if processAlive(pid) {
+			t.Fatalf("QEMU pid %d still alive while suspended", pid)
+		}
+		time.Sleep(3 * time.Second)
+		c.act(id, "resume")
+		c.waitState(id, compute.VMActive, compute.PowerRunning, 60*time.Second)
+		lines := strings.Count(c.console(id), "CLOUDLET-GUEST-UPTIME")
+		log := c.waitConsole(id, "CLOUDLET-GUEST-UPTIME", lines+2, 30*time.Second)
+		if after := lastUptime(t, log); after < before {
+			t.Errorf("uptime %d s after resume, %d s before suspend: the guest rebooted", after, before)
+		}
+		if n := strings.Count(log, bootLine); n != boots {
+			t.Errorf("%d boot markers after resume, %d before: the guest rebooted", n, boots)
+		}
+	})
+	t.Run("delete leaves nothing", func(t *testing.T) {
+		pid := c.show(id).PID
+		c.deleteAndWait(id)
+		assertNoTrace(t, c, id, pid)
+	})
+}
+
+// checkTimeline: show lists the boot stages in order, up to the guest's ready marker.
+func checkTimeline(t *testing.T, c *cloud, id string) {
+	t.Helper()
+	want := []string{compute.StageAccepted, compute.StageExec, compute.StageQMPReady, compute.StageCont,
+		compute.StageFirstByte, compute.StageGuestReady}
+	deadline := time.Now().Add(10 * time.Second)
+	var got []string
+	for time.Now().Before(deadline) {
+		got = got[:0]
+		var last time.Time
+		for _, s := range c.show(id).Timeline {
+			if s.At.Before(last) {
+				t.Fatalf("timeline goes back in time at %s", s.Name)
+			}
+			last = s.At
+			got = append(got, s.Name)
+		}
+		if strings.Join(got, ",") == strings.Join(want, ",") {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Errorf("timeline %v, want %v", got, want)
+}
+
+// assertNoTrace: no QEMU, no run dir (sockets, pidfile), no state dir (disk, console log) remain.
+func assertNoTrace(t *testing.T, c *cloud, id string, pid int) {
+	t.Helper()
+	if processAlive(pid) {
+		t.Errorf("QEMU pid %d still alive", pid)
+	}
+	for _, dir := range []string{filepath.Join(c.d.RunDir, "instances", id), filepath.Join(c.d.DataDir, "instances", id)} {
+		if _, err := os.Stat(dir); !os.IsNotExist(err) {
+			t.Errorf("%s still exists (%v)", dir, err)
+		}
+	}
+}
+
+func TestFiveInstancesAtOnce(t *testing.T) {
+	c := newCloud(t, "")
+	var ids []string
+	for i := range 5 {
+		ids = append(ids, c.create("vm"+strconv.Itoa(i), kernelImage, nil).ID)
+	}
+	var wg sync.WaitGroup
+	for _, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.waitConsole(id, ready, 1, 3*bootWait)
+		}()
+	}
+	wg.Wait()
+	pids := map[int]bool{}
+	for _, id := range ids {
+		pids[c.waitState(id, compute.VMActive, compute.PowerRunning, 10*time.Second).PID] = true
+	}
+	if len(pids) != 5 {
+		t.Errorf("%d distinct QEMU pids for 5 instances", len(pids))
+	}
+	for _, id := range ids {
+		pid := c.show(id).PID
+		c.deleteAndWait(id)
+		assertNoTrace(t, c, id, pid)
+	}
+}
+
+func TestFirmwareBootFromDisk(t *testing.T) {
+	c := newCloud(t, "")
+	id := c.create("bios", diskImage, nil).ID
+	c.waitConsole(id, ready, 1, bootWait)
+	c.waitState(id, compute.VMActive, compute.PowerRunning, 10*time.Second)
+}
