@@ -57,8 +57,12 @@ func (sv *supervisor) start(ctx context.Context, accepted time.Time) {
 }
 
 // stop powers the guest off: ACPI powerdown, then quit after StopTimeout, then SIGKILL after the
-// identity check. hard skips the powerdown and gives quit one QMP timeout.
+// identity check. hard skips the powerdown and gives quit one QMP timeout; so does a paused guest, whose
+// frozen vcpus cannot answer the power button.
 func (sv *supervisor) stop(ctx context.Context, hard bool) {
+	if inst, ok := sv.current(); ok && inst.VMState == VMPaused {
+		hard = true
+	}
 	if sv.proc != nil {
 		sv.expectExit = true
 		if !hard {

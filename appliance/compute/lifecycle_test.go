@@ -322,3 +322,16 @@ func waitStarts(t *testing.T, hv *fakeHV, n int) {
 		t.Fatalf("%d QEMU starts, want %d", hv.startCount(), n)
 	}
 }
+
+func TestStopOfAPausedGuestSkipsThePowerButton(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.StopTimeout = time.Hour })
+	inst := e.running("web")
+	p := e.hv.proc(inst.ID)
+	e.act(inst.ID, ActPause)
+	e.waitFor(inst.ID, VMPaused, PowerPaused)
+	e.act(inst.ID, ActStop)
+	e.waitFor(inst.ID, VMStopped, PowerShutdown)
+	if cmds := p.srv.Commands(); slices.Contains(cmds, "system_powerdown") || !slices.Contains(cmds, "quit") {
+		t.Errorf("commands %v: a paused guest cannot answer the button; want quit at once", cmds)
+	}
+}

@@ -19,7 +19,7 @@ import (
 
 // cloud is a running daemon with the test guest imported as images.
 type cloud struct {
-	t *testing.T
+	t testing.TB
 	d *Daemon
 	c *client.Client
 }
@@ -37,7 +37,7 @@ var (
 )
 
 // guest builds (or finds cached) the test guest once per test binary.
-func guest(t *testing.T) testguest.Paths {
+func guest(t testing.TB) testguest.Paths {
 	t.Helper()
 	guestOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -58,7 +58,12 @@ func guest(t *testing.T) testguest.Paths {
 // newCloud starts a daemon (extra serve flags allowed) and imports the test guest.
 func newCloud(t *testing.T, config string, extra ...string) *cloud {
 	t.Helper()
-	d := NewDaemon(t, cloudletBin)
+	return newCloudWith(t, NewDaemon(t, cloudletBin), config, extra...)
+}
+
+// newCloudWith starts d (whose Env the caller may have set) and imports the test guest.
+func newCloudWith(t *testing.T, d *Daemon, config string, extra ...string) *cloud {
+	t.Helper()
 	if config != "" {
 		path := writeFile(t, "cloudlet.json", config)
 		extra = append(extra, "--config", path)
