@@ -2,6 +2,7 @@ package appliance
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -90,7 +91,7 @@ func (a *Appliance) open() error {
 	if err != nil {
 		return err
 	}
-	a.web, err = web.New(web.Options{Logger: a.log, Host: a.host, Backup: a.db.Backup,
+	a.web, err = web.New(web.Options{Logger: a.log, Host: a.host, Backup: a.db.Backup, Events: a.events,
 		Compute: a.compute, Images: a.images, DefaultProject: project})
 	return err
 }
@@ -215,4 +216,21 @@ func (a *Appliance) URL() string {
 		}
 	}
 	return ""
+}
+
+// events reads the catalog's event log for the API.
+func (a *Appliance) events(since uint64, limit int) ([]json.RawMessage, error) {
+	evs, err := a.db.EventsSince(since, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]json.RawMessage, 0, len(evs))
+	for _, e := range evs {
+		raw, err := json.Marshal(e)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, raw)
+	}
+	return out, nil
 }

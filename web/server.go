@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +30,7 @@ type Options struct {
 	MaxBodyBytes int64
 	Clock        func() time.Time
 
+	Events         func(since uint64, limit int) ([]json.RawMessage, error) // the catalog's event log
 	Compute        *compute.Service
 	Images         *images.Service
 	DefaultProject string // the project callers act in until identity lands (the admin project)
@@ -50,8 +52,8 @@ type Server struct {
 
 // New builds the server and registers every route.
 func New(o Options) (*Server, error) {
-	if o.Logger == nil || o.Host == nil || o.Backup == nil || o.Compute == nil || o.Images == nil {
-		return nil, errors.New("web.New: Logger, Host, Backup, Compute and Images are required")
+	if o.Logger == nil || o.Host == nil || o.Backup == nil || o.Events == nil || o.Compute == nil || o.Images == nil {
+		return nil, errors.New("web.New: Logger, Host, Backup, Events, Compute and Images are required")
 	}
 	s := &Server{e: echo.New(), log: o.Logger, opts: o, maxBody: o.MaxBodyBytes, clock: o.Clock, rules: map[string]Access{}}
 	if s.maxBody <= 0 {
@@ -79,6 +81,7 @@ func (s *Server) routes() error {
 		{http.MethodGet, "/healthz", Public, s.healthz},
 		{http.MethodGet, "/api/v1/host", Member, s.hostInfo},
 		{http.MethodGet, "/api/v1/backup", Admin, s.backup},
+		{http.MethodGet, "/api/v1/events", Admin, s.listEvents},
 
 		{http.MethodGet, "/api/v1/flavors", Member, s.listFlavors},
 		{http.MethodPost, "/api/v1/flavors", Admin, s.createFlavor},

@@ -71,7 +71,10 @@ func newTestServer(t *testing.T) *Server {
 			n, err := w.Write([]byte("catalog-bytes"))
 			return int64(n), err
 		},
-		MaxBodyBytes:   1024,
+		MaxBodyBytes: 1024,
+		Events: func(uint64, int) ([]json.RawMessage, error) {
+			return []json.RawMessage{json.RawMessage(`{"seq":1}`)}, nil
+		},
 		Compute:        comp,
 		Images:         imgs,
 		DefaultProject: "p1",

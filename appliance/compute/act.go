@@ -30,6 +30,9 @@ func (s *Service) Act(ctx context.Context, projectID, idOrName string, a Action,
 		if inst, err = instances.Lookup(tx, projectID, idOrName); err != nil {
 			return err
 		}
+		if err := checkResize(inst, cmd.flavor); err != nil {
+			return err
+		}
 		return s.begin(tx, inst, a, r)
 	})
 	if err != nil {
@@ -110,4 +113,13 @@ func (s *Service) List(_ context.Context, projectID string) ([]*Instance, error)
 		return err
 	})
 	return out, err
+}
+
+// checkResize refuses a resize that would shrink the root disk (qcow2 cannot shrink safely under a guest).
+func checkResize(inst *Instance, f *Flavor) error {
+	if f != nil && f.DiskGiB < inst.Flavor.DiskGiB {
+		return errInvalid("cannot resize instance %s to flavor %s: its %d GiB disk is smaller than the current %d GiB",
+			inst.Name, f.Name, f.DiskGiB, inst.Flavor.DiskGiB)
+	}
+	return nil
 }

@@ -51,7 +51,7 @@ func TestCreateBootsPausedThenContAndRecordsTimeline(t *testing.T) {
 func TestIllegalActionsAnswerConflictNamingTheState(t *testing.T) {
 	e := newEnv(t, nil)
 	inst := e.running("web")
-	for _, a := range []Action{ActStart, ActUnpause, ActResume, ActResize, ActRebuild} {
+	for _, a := range []Action{ActStart, ActUnpause, ActResume, ActResize} {
 		_, err := e.svc.Act(context.Background(), testProject, inst.ID, a, ActionArgs{Flavor: "m1.small"})
 		if fault.KindOf(err) != fault.Conflict || !strings.Contains(err.Error(), "vm_state is active") {
 			t.Errorf("%s on an active instance: got %v, want a conflict naming vm_state active", a, err)

@@ -50,9 +50,8 @@ func (sv *supervisor) resize(ctx context.Context, f *Flavor) {
 	if !ok {
 		return
 	}
-	if f.DiskGiB < inst.Flavor.DiskGiB {
-		sv.fail(VMStopped, inst.PowerState, errInvalid("resize: flavor %s's disk (%d GiB) is smaller than the current %d GiB",
-			f.Name, f.DiskGiB, inst.Flavor.DiskGiB))
+	if err := checkResize(inst, f); err != nil {
+		sv.fail(VMStopped, inst.PowerState, err)
 		return
 	}
 	inst.Flavor = *f

@@ -80,7 +80,7 @@ var rules = map[Action]rule{
 	ActUnpause:   {from: []string{VMPaused}, task: TaskUnpausing},
 	ActSuspend:   {from: []string{VMActive, VMPaused}, task: TaskSuspending},
 	ActResume:    {from: []string{VMSuspended}, task: TaskResuming, needsHost: true},
-	ActRebuild:   {from: []string{VMStopped, VMError}, task: TaskRebuilding},
+	ActRebuild:   {from: []string{VMActive, VMStopped, VMError}, task: TaskRebuilding},
 	ActResize:    {from: []string{VMStopped}, task: TaskResizing},
 	ActDelete: {from: []string{VMBuilding, VMActive, VMStopped, VMPaused, VMSuspended, VMError},
 		task: TaskDeleting, anyTask: true},

@@ -11,12 +11,12 @@ import (
 	"cloudlet/appliance/compute"
 )
 
-// B1 iterations: each is one API boot and one raw boot to the guest's ready marker (about 4 s each
-// under TCG), plus an untimed warm-up pair, so a run stays near a minute. -benchtime=Nx asks for up to
-// b1MaxPairs.
+// B1 pairs per run: each pair is one API boot and one raw boot to the guest's ready marker (about 3 s
+// each under TCG, plus a delete), after an untimed warm-up pair, so a run takes about 80 s.
+// -benchtime=Nx asks for N pairs, at most b1MaxPairs.
 const (
-	b1Pairs    = 7
-	b1MaxPairs = 30
+	b1Pairs    = 11
+	b1MaxPairs = 50
 )
 
 // BenchmarkB1CreateToReadyVsRawQEMU measures, interleaved (A B A B …), (A) POST /instances → the guest's

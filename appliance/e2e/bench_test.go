@@ -167,14 +167,17 @@ func hasCPUFlag(cpuinfo string, flags ...string) bool {
 	return false
 }
 
-// rounds is how many iterations a benchmark run does: def by default, b.N (within [def, most]) when
-// -benchtime=Nx asks for more. Each iteration boots or churns real QEMU, so b.N is never allowed to grow
-// by itself: at the default -benchtime=1s Go calls the benchmark once with b.N=1, which takes longer
-// than a second, and stops. Under -benchtime=Nx Go first makes a probe call with b.N=1 whose result it
-// throws away; rounds returns 0 for that call, so the work is done once, not twice.
+// rounds is how many iterations a benchmark run does: def by default, N (at most most) under
+// -benchtime=Nx. Each iteration boots or churns real QEMU, so b.N does not drive the work: at the default
+// -benchtime=1s Go calls the benchmark once with b.N=1, that call takes longer than a second, and Go
+// stops. Under -benchtime=Nx Go first makes a probe call with b.N=1 whose result it throws away; rounds
+// returns 0 for it, so the work is done once, not twice. Use Nx, not a longer duration, to ask for more.
 func rounds(b *testing.B, def, most int) int {
-	if n := benchtimeCount(); n > 1 && b.N == 1 {
-		return 0
+	if n := benchtimeCount(); n > 0 {
+		if n > 1 && b.N == 1 {
+			return 0
+		}
+		return min(b.N, most)
 	}
 	return min(max(b.N, def), most)
 }

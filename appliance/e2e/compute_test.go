@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -108,6 +110,34 @@ func TestInstanceLifecycle(t *testing.T) {
 		c.deleteAndWait(id)
 		assertNoTrace(t, c, id, pid)
 	})
+	t.Run("every transition is on the event stream", func(t *testing.T) {
+		var events []struct {
+			Type string `json:"type"`
+			ID   string `json:"id"`
+			Data struct {
+				VM   string `json:"vm_state"`
+				Task string `json:"task_state"`
+			} `json:"data"`
+		}
+		if err := c.do("GET", "/api/v1/events?since=0&limit=5000", nil, &events); err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for _, e := range events {
+			if e.ID == id {
+				seen[e.Type+":"+e.Data.VM+"/"+e.Data.Task] = true
+			}
+		}
+		for _, want := range []string{"instance.created:building/spawning", "instance.state:active/",
+			"instance.state:active/powering-off", "instance.state:stopped/", "instance.state:stopped/powering-on",
+			"instance.state:active/rebooting", "instance.state:active/pausing", "instance.state:paused/",
+			"instance.state:paused/unpausing", "instance.state:active/suspending", "instance.state:suspended/",
+			"instance.state:suspended/resuming", "instance.state:active/deleting", "instance.deleted:deleted/"} {
+			if !seen[want] {
+				t.Errorf("no event %s; saw %v", want, seen)
+			}
+		}
+	})
 }
 
 // checkTimeline: show lists the boot stages in order, up to the guest's ready marker.
@@ -182,4 +212,58 @@ func TestFirmwareBootFromDisk(t *testing.T) {
 	id := c.create("bios", diskImage, nil).ID
 	c.waitConsole(id, ready, 1, bootWait)
 	c.waitState(id, compute.VMActive, compute.PowerRunning, 10*time.Second)
+}
+
+// Rebuild gives a fresh root disk (here from another image, booted by firmware); resize grows the disk of
+// a stopped instance and refuses to shrink it.
+func TestRebuildAndResize(t *testing.T) {
+	c := newCloud(t, "")
+	id := c.create("rb", kernelImage, nil).ID
+	c.waitConsole(id, ready, 1, bootWait)
+	var inst compute.Instance
+	if err := c.do("POST", "/api/v1/instances/"+id+"/rebuild", map[string]string{"image": diskImage}, &inst); err != nil {
+		t.Fatal(err)
+	}
+	log := c.waitConsole(id, ready, 2, bootWait)
+	if !strings.Contains(log, "SYSLINUX") && !strings.Contains(log, "syslinux") {
+		t.Errorf("rebuilt instance did not boot through the disk's boot loader:\n%s", tail(log, 3000))
+	}
+	rebuilt := c.waitState(id, compute.VMActive, compute.PowerRunning, 10*time.Second)
+	if rebuilt.Boot.Kernel != "" {
+		t.Errorf("rebuild kept the old image's kernel %s", rebuilt.Boot.Kernel)
+	}
+	c.act(id, "stop")
+	c.waitState(id, compute.VMStopped, compute.PowerShutdown, 60*time.Second)
+	if err := c.do("POST", "/api/v1/instances/"+id+"/resize", map[string]string{"flavor": "m1.small"}, &inst); err != nil {
+		t.Fatal(err)
+	}
+	resized := c.waitState(id, compute.VMStopped, compute.PowerShutdown, 30*time.Second)
+	if resized.Flavor.Name != "m1.small" || virtualSize(t, resized.Boot.RootDisk) != 20<<30 {
+		t.Errorf("after resize: flavor %s, disk %d bytes; want m1.small and 20 GiB", resized.Flavor.Name,
+			virtualSize(t, resized.Boot.RootDisk))
+	}
+	status, body := apiStatus(t, c, "POST", "/api/v1/instances/"+id+"/resize", `{"flavor":"m1.tiny"}`)
+	if status != 400 || !strings.Contains(body, "smaller") {
+		t.Errorf("shrinking resize: %d %s", status, body)
+	}
+	c.act(id, "start")
+	c.waitConsole(id, ready, 3, bootWait)
+	if got := c.waitState(id, compute.VMActive, compute.PowerRunning, 10*time.Second); got.Flavor.RAMMiB != 2048 {
+		t.Errorf("resized instance has %d MiB", got.Flavor.RAMMiB)
+	}
+}
+
+func virtualSize(t *testing.T, path string) int64 {
+	t.Helper()
+	out, err := exec.Command("qemu-img", "info", "-U", "-f", "qcow2", "--output=json", path).Output()
+	if err != nil {
+		t.Fatalf("qemu-img info %s: %v", path, err)
+	}
+	var info struct {
+		VirtualSize int64 `json:"virtual-size"`
+	}
+	if err := json.Unmarshal(out, &info); err != nil {
+		t.Fatal(err)
+	}
+	return info.VirtualSize
 }
