@@ -54,6 +54,8 @@ install: deps build
 	install -D -m 0644 packaging/cloudlet.tmpfiles $(DESTDIR)/usr/lib/tmpfiles.d/cloudlet.conf
 	install -D -m 0644 README.md $(DESTDIR)/usr/local/share/doc/cloudlet/README.md
 	[ -e $(DESTDIR)/etc/cloudlet/cloudlet.json ] || install -D -m 0600 packaging/cloudlet.json $(DESTDIR)/etc/cloudlet/cloudlet.json
+	if [ -z "$(DESTDIR)" ] && ! id cloudlet-qemu >/dev/null 2>&1; then \
+		useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin cloudlet-qemu; fi
 	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; echo "start with: systemctl enable --now cloudlet"; fi
 
 clean:

@@ -98,8 +98,20 @@ func (a *Appliance) open() error {
 
 // openServices builds images and compute; compute then reattaches to running QEMUs.
 func (a *Appliance) openServices(facts host.Facts) error {
-	var err error
-	a.images, err = images.New(a.db, images.Options{Dir: a.cfg.ImageDir(), QemuImg: host.QEMUImgBinary})
+	cred, warning, err := qemuCredential(a.cfg.QEMUUser)
+	if err != nil {
+		return err
+	}
+	readerGID := 0
+	if warning != "" {
+		a.log.Warn("QEMU user", "warning", warning)
+	} else if cred != nil {
+		if err := openForQEMU(a.cfg); err != nil {
+			return err
+		}
+		readerGID = int(cred.Gid)
+	}
+	a.images, err = images.New(a.db, images.Options{Dir: a.cfg.ImageDir(), QemuImg: host.QEMUImgBinary, ReaderGID: readerGID})
 	if err != nil {
 		return err
 	}
@@ -110,7 +122,7 @@ func (a *Appliance) openServices(facts host.Facts) error {
 	a.compute, err = compute.New(compute.Options{
 		DB: a.db, Log: a.log, RunDir: a.cfg.InstanceRunDir(), StateDir: a.cfg.InstanceStateDir(),
 		Images: a.bootImage, Accel: facts.Accel, QEMU: host.QEMUBinary, QEMUImg: host.QEMUImgBinary,
-		Capacity: capacity, StopTimeout: time.Duration(a.cfg.StopTimeout),
+		Capacity: capacity, Credential: cred, StopTimeout: time.Duration(a.cfg.StopTimeout),
 		HealthInterval: time.Duration(a.cfg.HealthInterval), CrashLoopLimit: a.cfg.CrashLoopLimit,
 		CrashLoopWindow: time.Duration(a.cfg.CrashLoopWindow),
 	})

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"time"
 
 	"cloudlet/appliance/host"
@@ -31,6 +32,9 @@ type Config struct {
 	LogLevel string `json:"log_level"`
 	// ShutdownTimeout bounds how long in-flight requests may finish on SIGTERM.
 	ShutdownTimeout Duration `json:"shutdown_timeout"`
+
+	// QEMUUser is the unprivileged user QEMU runs as when it exists ("root" or "" keeps root).
+	QEMUUser string `json:"qemu_user"`
 
 	// CPUAllocationRatio and RAMAllocationRatio are Nova's overcommit ratios: instances may claim up to
 	// ratio × the host's CPUs and (RAM − ReservedHostMemoryMiB).
@@ -58,6 +62,8 @@ const (
 	DefaultDataDir = "/var/lib/cloudlet"
 	DefaultRunDir  = "/run/cloudlet"
 	DefaultListen  = "127.0.0.1:8080"
+	// DefaultQEMUUser is the system user `make install` creates for QEMU.
+	DefaultQEMUUser = "cloudlet-qemu"
 )
 
 // DefaultConfig returns the defaults; Socket stays empty so it follows RunDir.
@@ -70,6 +76,7 @@ func DefaultConfig() Config {
 		LogLevel:        "info",
 		ShutdownTimeout: Duration(10 * time.Second),
 
+		QEMUUser:              DefaultQEMUUser,
 		CPUAllocationRatio:    16,
 		RAMAllocationRatio:    1.5,
 		ReservedHostMemoryMiB: 512,
@@ -128,8 +135,13 @@ func (c *Config) Normalize() error {
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = Duration(10 * time.Second)
 	}
+	if c.QEMUUser != "" && !validUserName.MatchString(c.QEMUUser) {
+		return fmt.Errorf("config: qemu_user %q is not a valid user name", c.QEMUUser)
+	}
 	return c.checkCompute()
 }
+
+var validUserName = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
 
 // checkCompute checks the compute settings; zero values keep the service defaults.
 func (c *Config) checkCompute() error {

@@ -123,6 +123,9 @@ func (s *Service) fill(ctx context.Context, img *Image, srcs []*source) error {
 	if err := install(dir, files); err != nil {
 		return err
 	}
+	if err := s.share(dir); err != nil {
+		return err
+	}
 	img.Size, img.Checksum, img.VirtualSize = disk.size, disk.sha256, virtual
 	return s.setStatus(img, StatusActive)
 }

@@ -25,6 +25,9 @@ type Options struct {
 	QemuImg string
 	// MaxVirtualSize caps the virtual size of any image, in bytes; 0 means DefaultMaxVirtualSize.
 	MaxVirtualSize int64
+	// ReaderGID, when > 0, is the group of the unprivileged user QEMU runs as: image files become
+	// readable by that group (and nobody else) so QEMU can open them without root.
+	ReaderGID int
 	// Now is the service's clock; nil means time.Now. Records are stamped by the catalog's own
 	// clock; this one is for the deadlines of uploads and URL imports, which come later.
 	Now func() time.Time
@@ -37,6 +40,7 @@ type Service struct {
 	dir        string // absolute
 	qemuImg    qemuImg
 	maxVirtual int64
+	readerGID  int
 	now        func() time.Time // unused until uploads and URL imports get deadlines
 }
 
@@ -77,6 +81,7 @@ func New(db *store.DB, o Options) (*Service, error) {
 		dir:        dir,
 		qemuImg:    qemuImg{path: cmp.Or(o.QemuImg, "qemu-img")},
 		maxVirtual: cmp.Or(o.MaxVirtualSize, DefaultMaxVirtualSize),
+		readerGID:  o.ReaderGID,
 		now:        o.Now,
 	}
 	if s.now == nil {
@@ -86,6 +91,9 @@ func New(db *store.DB, o Options) (*Service, error) {
 		s.qemuImg.prlimit = p
 	}
 	if err := s.reconcile(); err != nil {
+		return nil, err
+	}
+	if err := s.shareAll(); err != nil {
 		return nil, err
 	}
 	return s, nil

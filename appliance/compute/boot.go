@@ -48,7 +48,7 @@ func (sv *supervisor) boot(ctx context.Context, inst *Instance, accepted time.Ti
 		return fmt.Errorf("root disk of instance %s is missing: %w", inst.Name, err)
 	}
 	spec := sv.spec(inst)
-	opts := qemu.StartOptions{}
+	opts := qemu.StartOptions{Credential: sv.s.o.Credential}
 	if incoming != nil {
 		spec.IncomingFD, opts.ExtraFiles = 3, []*os.File{incoming}
 	}

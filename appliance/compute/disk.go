@@ -23,7 +23,20 @@ func (s *Service) prepareDisks(ctx context.Context, inst *Instance) error {
 		return err
 	}
 	if inst.Boot.Firmware == "uefi" {
-		return copyFile(ovmfVars, s.nvramPath(inst.ID))
+		if err := copyFile(ovmfVars, s.nvramPath(inst.ID)); err != nil {
+			return err
+		}
+		return s.giveToQEMU(s.nvramPath(inst.ID))
+	}
+	return nil
+}
+
+// giveToQEMU makes a file QEMU writes owned by the user QEMU runs as.
+func (s *Service) giveToQEMU(path string) error {
+	if c := s.o.Credential; c != nil {
+		if err := os.Chown(path, int(c.Uid), int(c.Gid)); err != nil {
+			return fmt.Errorf("give %s to the QEMU user: %w", path, err)
+		}
 	}
 	return nil
 }
@@ -41,6 +54,10 @@ func (s *Service) makeOverlay(ctx context.Context, inst *Instance) error {
 	if err := s.qemuImg(ctx, args...); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("create root disk of instance %s: %w", inst.Name, err)
+	}
+	if err := s.giveToQEMU(tmp); err != nil {
+		os.Remove(tmp)
+		return err
 	}
 	if err := os.Rename(tmp, inst.Boot.RootDisk); err != nil {
 		os.Remove(tmp)

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"cloudlet/store"
@@ -25,6 +26,8 @@ type Options struct {
 	QEMUImg  string // qemu-img binary
 	Capacity Capacity
 	Now      func() time.Time
+	// Credential is the unprivileged user QEMU runs as; nil runs it as the daemon's user (root).
+	Credential *syscall.Credential
 
 	StopTimeout       time.Duration // ACPI powerdown grace before quit, then SIGKILL
 	QMPTimeout        time.Duration // bound on every QMP command

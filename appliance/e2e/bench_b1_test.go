@@ -34,12 +34,12 @@ func BenchmarkB1CreateToReadyVsRawQEMU(b *testing.B) {
 	env := environment(b, c)
 
 	// Warm-up pair, untimed: the first A also yields the argv; both warm the page cache.
-	a, tpl := b1API(b, c, "b1-warm", true)
+	_, tpl := b1API(b, c, "b1-warm", true)
 	b1Raw(b, tpl, filepath.Join(raws, "warm"))
 	r := b1Report{Environment: env, Pairs: pairs, Argv: tpl.argv, Targets: b1Targets{OverheadMS: 50, Ratio: 1.05}}
 	b.ResetTimer()
 	for i := range pairs {
-		a, _ = b1API(b, c, "b1-"+strconv.Itoa(i), false)
+		a, _ := b1API(b, c, "b1-"+strconv.Itoa(i), false)
 		r.api = append(r.api, a)
 		r.raw = append(r.raw, b1Raw(b, tpl, filepath.Join(raws, strconv.Itoa(i))))
 	}

@@ -42,43 +42,35 @@ func BenchmarkB2Churn(b *testing.B) {
 	r := b2Report{Environment: environment(b, c), Cycles: cycles, Concurrency: runtime.NumCPU(), Block: b2Block}
 	pid := c.d.Cmd.Process.Pid
 
-	// Warm-up, untimed: one cycle each; the cloudlet one yields the argv the raw cycles run.
-	tpl, err := b2CloudletCycle(c, "b2-warm", true)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := b2RawCycle(tpl, filepath.Join(raws, "warm")); err != nil {
-		b.Fatal(err)
-	}
+	tpl := b2WarmUp(b, c, raws)
 	start := time.Now()
 	r.sample(b, pid, 0, start)
 	var cloudTime, rawTime time.Duration
-	var cloudLat, rawLat []time.Duration
+	var cloudCycles, rawCycles []b2Cycle
 	b.ResetTimer()
 	for done := 0; done < cycles; {
 		n := min(b2Block, cycles-done)
-		d, lat, err := b2RunBlock(r.Concurrency, done, n, func(i int) error {
-			_, err := b2CloudletCycle(c, "b2-"+strconv.Itoa(i), false)
-			return err
+		d, lat, err := b2RunBlock(r.Concurrency, done, n, func(i int) (b2Cycle, error) {
+			return b2CloudletCycle(c, "b2-"+strconv.Itoa(i), nil)
 		})
 		if err != nil {
 			b.Fatal(err)
 		}
-		cloudTime, cloudLat = cloudTime+d, append(cloudLat, lat...)
-		d, lat, err = b2RunBlock(r.Concurrency, done, n, func(i int) error {
+		cloudTime, cloudCycles = cloudTime+d, append(cloudCycles, lat...)
+		d, lat, err = b2RunBlock(r.Concurrency, done, n, func(i int) (b2Cycle, error) {
 			return b2RawCycle(tpl, filepath.Join(raws, strconv.Itoa(i)))
 		})
 		if err != nil {
 			b.Fatal(err)
 		}
-		rawTime, rawLat = rawTime+d, append(rawLat, lat...)
+		rawTime, rawCycles = rawTime+d, append(rawCycles, lat...)
 		done += n
 		if done%b2Sample == 0 || done == cycles {
 			r.sample(b, pid, done, start)
 		}
 	}
 	b.StopTimer()
-	r.summarize(cloudTime, rawTime, cloudLat, rawLat)
+	r.summarize(cloudTime, rawTime, cloudCycles, rawCycles)
 	r.LeftoverQEMU = leftoverQEMU(b, c)
 	b.ReportMetric(float64(cloudTime.Nanoseconds())/float64(cycles), "ns/op") // per cycle, not per b.N
 	b.ReportMetric(r.Cloudlet.CyclesPerS, "cycles/s")
@@ -91,22 +83,41 @@ func BenchmarkB2Churn(b *testing.B) {
 	writeReport(b, "b2", r, r.markdown())
 }
 
+// b2WarmUp runs one untimed cycle of each kind; the cloudlet one yields the argv the raw cycles run.
+func b2WarmUp(b *testing.B, c *cloud, raws string) qemuTemplate {
+	b.Helper()
+	var tpl qemuTemplate
+	_, err := b2CloudletCycle(c, "b2-warm", func(inst compute.Instance) (err error) {
+		tpl, err = captureTemplate(c, inst)
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := b2RawCycle(tpl, filepath.Join(raws, "warm")); err != nil {
+		b.Fatal(err)
+	}
+	return tpl
+}
+
+// b2Cycle is one cycle's two halves: up to running (cont answered), and from delete (kill) to gone.
+type b2Cycle struct{ up, down time.Duration }
+
 // b2RunBlock runs cycles first … first+n-1 on workers goroutines and returns the block's wall time and
-// each cycle's latency. The first error stops the workers from taking more cycles.
-func b2RunBlock(workers, first, n int, cycle func(i int) error) (time.Duration, []time.Duration, error) {
+// each cycle's latencies. The first error stops the workers from taking more cycles.
+func b2RunBlock(workers, first, n int, cycle func(i int) (b2Cycle, error)) (time.Duration, []b2Cycle, error) {
 	var next atomic.Int64
 	var mu sync.Mutex // guards lat and errs
-	var lat []time.Duration
+	var lat []b2Cycle
 	var errs []error
 	var wg sync.WaitGroup
 	start := time.Now()
 	for range workers {
 		wg.Go(func() {
 			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
-				t := time.Now()
-				err := cycle(first + i)
+				cy, err := cycle(first + i)
 				mu.Lock()
-				lat, errs = append(lat, time.Since(t)), append(errs, err)
+				lat, errs = append(lat, cy), append(errs, err)
 				mu.Unlock()
 				if err != nil {
 					next.Store(int64(n))
@@ -118,28 +129,32 @@ func b2RunBlock(workers, first, n int, cycle func(i int) error) (time.Duration, 
 	return time.Since(start), lat, errors.Join(errs...)
 }
 
-// b2CloudletCycle creates an instance, polls until it runs, deletes it and polls until it is gone. With
-// capture it returns the argv of its QEMU, read while it runs.
-func b2CloudletCycle(c *cloud, name string, capture bool) (qemuTemplate, error) {
+// b2CloudletCycle creates an instance, polls until it runs, deletes it and polls until it is gone.
+// onRunning, if set, is called with the running instance before the delete.
+func b2CloudletCycle(c *cloud, name string, onRunning func(compute.Instance) error) (b2Cycle, error) {
+	start := time.Now()
 	var inst compute.Instance
 	req := map[string]any{"name": name, "image": kernelImage, "flavor": "m1.tiny"}
 	if err := c.do("POST", "/api/v1/instances", req, &inst); err != nil {
-		return qemuTemplate{}, fmt.Errorf("create %s: %w", name, err)
+		return b2Cycle{}, fmt.Errorf("create %s: %w", name, err)
 	}
 	running, err := b2WaitRunning(c, inst.ID)
 	if err != nil {
-		return qemuTemplate{}, fmt.Errorf("instance %s: %w", name, err)
+		return b2Cycle{}, fmt.Errorf("instance %s: %w", name, err)
 	}
-	var tpl qemuTemplate
-	if capture {
-		if tpl, err = captureTemplate(c, running); err != nil {
-			return tpl, err
+	cy := b2Cycle{up: time.Since(start)}
+	if onRunning != nil {
+		if err := onRunning(running); err != nil {
+			return cy, err
 		}
 	}
+	deleted := time.Now()
 	if err := c.do("DELETE", "/api/v1/instances/"+inst.ID, nil, nil); err != nil {
-		return tpl, fmt.Errorf("delete %s: %w", name, err)
+		return cy, fmt.Errorf("delete %s: %w", name, err)
 	}
-	return tpl, b2WaitGone(c, inst.ID)
+	err = b2WaitGone(c, inst.ID)
+	cy.down = time.Since(deleted)
+	return cy, err
 }
 
 func b2WaitRunning(c *cloud, id string) (compute.Instance, error) {
@@ -178,16 +193,21 @@ func b2WaitGone(c *cloud, id string) error {
 
 // b2RawCycle does by hand what one cloudlet cycle makes the daemon do: overlay, exec, QMP cont, kill,
 // remove the directories.
-func b2RawCycle(tpl qemuTemplate, dir string) error {
+func b2RawCycle(tpl qemuTemplate, dir string) (b2Cycle, error) {
+	start := time.Now()
 	vm, err := tpl.prepare(dir)
 	if err != nil {
-		return err
+		return b2Cycle{}, err
 	}
-	defer vm.kill()
-	if err := vm.start(); err != nil {
-		return err
+	err = vm.start()
+	if err == nil {
+		err = vm.cont(30 * time.Second)
 	}
-	return vm.cont(30 * time.Second)
+	cy := b2Cycle{up: time.Since(start)}
+	killed := time.Now()
+	vm.kill()
+	cy.down = time.Since(killed)
+	return cy, err
 }
 
 // leftoverQEMU counts QEMUs still running from the daemon's run dir after the churn (want 0).
@@ -220,6 +240,8 @@ type b2Side struct {
 	CyclesPerS        float64 `json:"cycles_per_s"`
 	CyclesPerSPerCore float64 `json:"cycles_per_s_per_core"`
 	MedianCycleMS     float64 `json:"median_cycle_ms"`
+	MedianUpMS        float64 `json:"median_up_ms"`   // start → running seen (cloudlet) or cont answered (raw)
+	MedianDownMS      float64 `json:"median_down_ms"` // DELETE → 404 seen (cloudlet) or SIGKILL → reaped, dirs removed (raw)
 	SecondsTotal      float64 `json:"seconds_total"`
 }
 
@@ -233,7 +255,7 @@ func (r *b2Report) sample(b *testing.B, pid, cycles int, start time.Time) {
 	r.Samples = append(r.Samples, s)
 }
 
-func (r *b2Report) summarize(cloudTime, rawTime time.Duration, cloudLat, rawLat []time.Duration) {
+func (r *b2Report) summarize(cloudTime, rawTime time.Duration, cloudLat, rawLat []b2Cycle) {
 	r.Benchmark = "B2 churn: create→running→delete cycles through the API vs raw QEMU start→cont→kill"
 	r.Cloudlet = r.side("POST → vm_state active, power running (polled) → DELETE → 404 (polled), image tg, m1.tiny",
 		cloudTime, cloudLat)
@@ -245,22 +267,27 @@ func (r *b2Report) summarize(cloudTime, rawTime time.Duration, cloudLat, rawLat 
 	r.Note = "threads (from /proc/<pid>/status) stand in for goroutines: the daemon exposes no goroutine count"
 }
 
-func (r *b2Report) side(what string, total time.Duration, lat []time.Duration) b2Side {
+func (r *b2Report) side(what string, total time.Duration, cycles []b2Cycle) b2Side {
+	var all, up, down []time.Duration
+	for _, cy := range cycles {
+		all, up, down = append(all, cy.up+cy.down), append(up, cy.up), append(down, cy.down)
+	}
 	rate := float64(r.Cycles) / total.Seconds()
 	return b2Side{What: what, CyclesPerS: rate, CyclesPerSPerCore: rate / float64(r.Environment.CPUs),
-		MedianCycleMS: medianMS(lat), SecondsTotal: total.Seconds()}
+		MedianCycleMS: medianMS(all), MedianUpMS: medianMS(up), MedianDownMS: medianMS(down), SecondsTotal: total.Seconds()}
 }
 
 func (r *b2Report) markdown() string {
 	var s strings.Builder
 	fmt.Fprintf(&s, "# B2: churn, %d cycles each side, concurrency %d, interleaved in blocks of %d\n\n",
 		r.Cycles, r.Concurrency, r.Block)
-	fmt.Fprintf(&s, "| | cycles/s | cycles/s per core | median cycle ms |\n|---|---:|---:|---:|\n")
+	fmt.Fprintf(&s, "| | cycles/s | cycles/s per core | median cycle ms | median up ms | median down ms |\n|---|---:|---:|---:|---:|---:|\n")
 	for _, row := range []struct {
 		name string
 		side b2Side
 	}{{"cloudlet API", r.Cloudlet}, {"raw QEMU (baseline)", r.Baseline}} {
-		fmt.Fprintf(&s, "| %s | %.2f | %.2f | %.1f |\n", row.name, row.side.CyclesPerS, row.side.CyclesPerSPerCore, row.side.MedianCycleMS)
+		fmt.Fprintf(&s, "| %s | %.2f | %.2f | %.1f | %.1f | %.1f |\n", row.name, row.side.CyclesPerS,
+			row.side.CyclesPerSPerCore, row.side.MedianCycleMS, row.side.MedianUpMS, row.side.MedianDownMS)
 	}
 	fmt.Fprintf(&s, "\nRatio (cloudlet / raw cycles per second): %.3f. QEMUs left under the daemon's run dir: %d.\n",
 		r.Ratio, r.LeftoverQEMU)

@@ -19,11 +19,11 @@ import (
 
 // qemuTemplate is the argv the daemon ran for one instance, to be started again by hand.
 type qemuTemplate struct {
-	argv              []string
-	runDir, stateDir  string // the instance's directories the argv names; rewritten per copy
-	base, baseFormat  string // the image file the instance's root disk overlays
-	diskBytes         int64  // the overlay's virtual size, as the daemon creates it
-	rootDiskInStateAs string // the root disk's name inside the state dir
+	argv             []string
+	runDir, stateDir string // the instance's directories the argv names; rewritten per copy
+	base, baseFormat string // the image file the instance's root disk overlays
+	diskBytes        int64  // the overlay's virtual size, as the daemon creates it
+	rootDisk         string // the root disk's file name inside the state dir
 }
 
 // captureTemplate reads the running instance's QEMU command line from /proc.
@@ -36,16 +36,16 @@ func captureTemplate(c *cloud, inst compute.Instance) (qemuTemplate, error) {
 		argv:   strings.Split(strings.TrimSuffix(string(data), "\x00"), "\x00"),
 		runDir: filepath.Join(c.d.RunDir, "instances", inst.ID), stateDir: filepath.Join(c.d.DataDir, "instances", inst.ID),
 		base: inst.Boot.Base, baseFormat: inst.Boot.BaseFormat, diskBytes: int64(inst.Flavor.DiskGiB) << 30,
-		rootDiskInStateAs: filepath.Base(inst.Boot.RootDisk),
+		rootDisk: filepath.Base(inst.Boot.RootDisk),
 	}
-	if !strings.HasPrefix(filepath.Base(tpl.argv[0]), "qemu-system-") || !slicesContainsSub(tpl.argv, tpl.runDir) ||
+	if !strings.HasPrefix(filepath.Base(tpl.argv[0]), "qemu-system-") || !argvMentions(tpl.argv, tpl.runDir) ||
 		filepath.Dir(inst.Boot.RootDisk) != tpl.stateDir {
 		return qemuTemplate{}, fmt.Errorf("pid %d is not the QEMU of instance %s: %q", inst.PID, inst.ID, tpl.argv)
 	}
 	return tpl, nil
 }
 
-func slicesContainsSub(argv []string, sub string) bool {
+func argvMentions(argv []string, sub string) bool {
 	for _, a := range argv {
 		if strings.Contains(a, sub) {
 			return true
@@ -70,9 +70,12 @@ func (tpl qemuTemplate) prepare(dir string) (*rawVM, error) {
 			return nil, err
 		}
 	}
-	disk := filepath.Join(state, tpl.rootDiskInStateAs)
-	out, err := exec.Command("qemu-img", "create", "-q", "-f", "qcow2", "-F", tpl.baseFormat, "-b", tpl.base,
-		disk, strconv.FormatInt(tpl.diskBytes, 10)).CombinedOutput()
+	disk := filepath.Join(state, tpl.rootDisk)
+	args := []string{"create", "-q", "-f", "qcow2", "-F", tpl.baseFormat, "-b", tpl.base, disk}
+	if tpl.diskBytes > 0 {
+		args = append(args, strconv.FormatInt(tpl.diskBytes, 10))
+	}
+	out, err := exec.Command("qemu-img", args...).CombinedOutput()
 	if err != nil {
 		return nil, fmt.Errorf("qemu-img create %s: %v: %s", disk, err, out)
 	}

@@ -104,7 +104,7 @@ func NewDaemon(t testing.TB, bin string) *Daemon {
 // Args are the serve flags for this daemon's dirs, plus extra.
 func (d *Daemon) Args(extra ...string) []string {
 	return append([]string{"serve", "--data-dir", d.DataDir, "--run-dir", d.RunDir,
-		"--socket", d.Socket, "--listen", d.Listen, "--accel", "tcg"}, extra...)
+		"--socket", d.Socket, "--listen", d.Listen, "--accel", "tcg", "--qemu-user", "root"}, extra...)
 }
 
 // Start runs the daemon; t.Cleanup kills it if the test did not stop it.

@@ -29,6 +29,7 @@ type DoctorInput struct {
 	DataDir   string
 	Listen    string
 	AccelMode string
+	QEMUUser  string
 }
 
 // Free-space thresholds for the data dir's filesystem.
@@ -49,7 +50,23 @@ func Doctor(ctx context.Context, p Probes, in DoctorInput) []Check {
 		dataDirCheck(p, in.DataDir),
 		diskCheck(p, in.DataDir),
 		portCheck(p, in.Listen),
+		qemuUserCheck(p, in.QEMUUser),
 	}
+}
+
+// qemuUserCheck: QEMU should run as an unprivileged user; without one it runs as root.
+func qemuUserCheck(p Probes, name string) Check {
+	c := Check{Name: "QEMU user"}
+	const hint = "useradd --system --no-create-home --shell /usr/sbin/nologin cloudlet-qemu (make install does this)"
+	switch {
+	case name == "" || name == "root":
+		c.Status, c.Detail, c.Hint = Warn, "qemu_user is root: QEMU runs with the daemon's privileges", hint
+	case !p.UserExists(name):
+		c.Status, c.Detail, c.Hint = Warn, fmt.Sprintf("user %s does not exist: QEMU runs as root", name), hint
+	default:
+		c.Status, c.Detail = OK, fmt.Sprintf("QEMU runs as %s", name)
+	}
+	return c
 }
 
 // Failed reports whether any check failed.

@@ -17,15 +17,16 @@ const (
 
 // fakeHost is a healthy KVM host; tests change one thing at a time.
 type fakeHost struct {
-	paths     map[string]string
-	versions  map[string]string
-	cpuinfo   string
-	kvmErr    error
-	space     DiskSpace
-	writeErr  error
-	listenErr error
-	uid       int
-	exists    map[string]bool
+	paths      map[string]string
+	versions   map[string]string
+	cpuinfo    string
+	kvmErr     error
+	space      DiskSpace
+	writeErr   error
+	listenErr  error
+	uid        int
+	exists     map[string]bool
+	noQEMUUser bool
 }
 
 func healthyHost() *fakeHost {
@@ -62,6 +63,7 @@ func (h *fakeHost) probes() Probes {
 		Exists:      func(p string) bool { return h.exists[p] },
 		ListenTCP:   func(string) error { return h.listenErr },
 		UID:         func() int { return h.uid },
+		UserExists:  func(name string) bool { return name == "cloudlet-qemu" && !h.noQEMUUser },
 	}
 }
 
@@ -132,14 +134,15 @@ func TestDoctor(t *testing.T) {
 		{"low disk warns", func(h *fakeHost) { h.space.FreeBytes = 1 << 30 }, "free disk", Warn, "1.0 GiB"},
 		{"full disk fails", func(h *fakeHost) { h.space.FreeBytes = 10 << 20 }, "free disk", Fail, "10.0 MiB"},
 		{"port in use fails", func(h *fakeHost) { h.listenErr = errors.New("address already in use") }, "listen address", Fail, "already in use"},
+		{"no QEMU user warns", func(h *fakeHost) { h.noQEMUUser = true }, "QEMU user", Warn, "runs as root"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := healthyHost()
 			tt.mutate(h)
-			checks := Doctor(context.Background(), h.probes(), DoctorInput{DataDir: "/var/lib/cloudlet", Listen: "127.0.0.1:8080", AccelMode: AccelAuto})
-			if len(checks) != 8 {
-				t.Fatalf("got %d checks, want 8", len(checks))
+			checks := Doctor(context.Background(), h.probes(), DoctorInput{DataDir: "/var/lib/cloudlet", Listen: "127.0.0.1:8080", AccelMode: AccelAuto, QEMUUser: "cloudlet-qemu"})
+			if len(checks) != 9 {
+				t.Fatalf("got %d checks, want 9", len(checks))
 			}
 			for _, c := range checks {
 				want := OK

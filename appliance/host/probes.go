@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -26,6 +27,7 @@ type Probes struct {
 	Exists      func(path string) bool
 	ListenTCP   func(addr string) error // nil when addr can be bound now
 	UID         func() int
+	UserExists  func(name string) bool
 }
 
 // DiskSpace is the size of the filesystem holding a path.
@@ -46,6 +48,7 @@ func SystemProbes() Probes {
 		Exists:      func(p string) bool { _, err := os.Stat(p); return err == nil },
 		ListenTCP:   listenTCP,
 		UID:         os.Getuid,
+		UserExists:  func(name string) bool { _, err := user.Lookup(name); return err == nil },
 	}
 }
 

@@ -23,7 +23,7 @@ func newDoctorCmd(g *globals) *cobra.Command {
 				return err
 			}
 			checks := host.Doctor(cmd.Context(), host.SystemProbes(),
-				host.DoctorInput{DataDir: cfg.DataDir, Listen: cfg.Listen, AccelMode: cfg.Accel})
+				host.DoctorInput{DataDir: cfg.DataDir, Listen: cfg.Listen, AccelMode: cfg.Accel, QEMUUser: cfg.QEMUUser})
 			if err := printChecks(g, checks); err != nil {
 				return err
 			}

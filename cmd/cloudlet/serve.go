@@ -16,7 +16,7 @@ import (
 
 // daemonFlags are the flags that shape a Config; serve and doctor share them.
 type daemonFlags struct {
-	config, dataDir, runDir, listen, accel, logLevel string
+	config, dataDir, runDir, listen, accel, logLevel, qemuUser string
 }
 
 func (d *daemonFlags) register(fs *pflag.FlagSet) {
@@ -27,6 +27,7 @@ func (d *daemonFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&d.listen, "listen", def.Listen, "TCP address of the API and dashboard")
 	fs.StringVar(&d.accel, "accel", def.Accel, "accelerator: auto, kvm or tcg")
 	fs.StringVar(&d.logLevel, "log-level", def.LogLevel, "debug, info, warn or error")
+	fs.StringVar(&d.qemuUser, "qemu-user", def.QEMUUser, "unprivileged user QEMU runs as, when it exists (root: keep root)")
 }
 
 // resolve builds the Config: defaults, then the config file, then the flags the user set.
@@ -47,6 +48,7 @@ func (d *daemonFlags) resolve(cmd *cobra.Command, g *globals) (appliance.Config,
 	set("listen", &cfg.Listen, d.listen)
 	set("accel", &cfg.Accel, d.accel)
 	set("log-level", &cfg.LogLevel, d.logLevel)
+	set("qemu-user", &cfg.QEMUUser, d.qemuUser)
 	set("socket", &cfg.Socket, g.socket)
 	cfg.Version = version
 	return cfg, cfg.Normalize()
