@@ -43,15 +43,16 @@ func (sv *supervisor) reboot(ctx context.Context, hard bool) {
 }
 
 func (sv *supervisor) softReboot(ctx context.Context) error {
-	setShutdown := func(action string) error {
+	setShutdown := func(ctx context.Context, action string) error {
 		return sv.qmpCall(ctx, func(c context.Context) error {
 			return sv.mon.Execute(c, "set-action", map[string]string{"shutdown": action}, nil)
 		})
 	}
-	if err := setShutdown("pause"); err != nil {
+	if err := setShutdown(ctx, "pause"); err != nil {
 		return err
 	}
-	defer setShutdown("poweroff")
+	// Restored even when ctx ended (daemon shutdown): a later guest power-off must end QEMU again.
+	defer setShutdown(context.Background(), "poweroff")
 	if err := sv.qmpCall(ctx, func(c context.Context) error { return sv.mon.SystemPowerdown(c) }); err != nil {
 		return err
 	}

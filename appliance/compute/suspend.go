@@ -25,8 +25,8 @@ func (sv *supervisor) suspend(ctx context.Context) {
 	tmp := final + ".tmp"
 	if err := sv.saveState(ctx, tmp); err != nil {
 		os.Remove(tmp)
-		if prevVM == VMActive && sv.mon != nil {
-			sv.qmpCall(ctx, func(c context.Context) error { return sv.mon.Cont(c) })
+		if prevVM == VMActive && sv.mon != nil { // undo the pause, also when ctx ended
+			sv.qmpCall(context.Background(), func(c context.Context) error { return sv.mon.Cont(c) })
 		}
 		sv.fail(prevVM, prevPower, fmt.Errorf("suspend: %w", err))
 		return
