@@ -20,35 +20,22 @@ func (sv *supervisor) note(ev qmp.Event) {
 	}
 }
 
-// onEvent applies an event that arrived outside any command: the hypervisor is the authority.
-func (sv *supervisor) onEvent(ev qmp.Event, ok bool) {
+// onEvent applies an event that arrived outside any command: the hypervisor is the authority. A STOP or
+// RESUME may be stale (our own pause, or the pause inside a suspend that failed and was undone), so it
+// triggers a status query rather than a blind state change.
+func (sv *supervisor) onEvent(ctx context.Context, ev qmp.Event, ok bool) {
 	if !ok || ev.Name == qmp.EventDisconnected {
 		sv.closeMonitor() // the health check reconnects if QEMU is still there
 		return
 	}
 	sv.note(ev)
 	switch ev.Name {
-	case qmp.EventStop:
-		sv.syncIf(VMActive, states{VMPaused, TaskNone, PowerPaused, ""})
-	case qmp.EventResume:
-		sv.syncIf(VMPaused, states{VMActive, TaskNone, PowerRunning, ""})
+	case qmp.EventStop, qmp.EventResume:
+		sv.resync(ctx)
 	case qmp.EventReset:
 		sv.s.recordEvent(sv.id, "instance.reset", nil)
 	case qmp.EventGuestPanicked:
 		sv.s.recordEvent(sv.id, "instance.panicked", nil)
-	}
-}
-
-// syncIf moves the instance to to when it is in vm state from with no task running.
-func (sv *supervisor) syncIf(from string, to states) {
-	_, err := sv.s.update(sv.id, func(i *Instance) error {
-		if i.VMState == from && i.TaskState == TaskNone {
-			i.VMState, i.TaskState, i.PowerState, i.Fault = to.VM, to.Task, to.Power, to.Fault
-		}
-		return nil
-	})
-	if err != nil {
-		sv.s.log.Warn("sync instance state", "instance", sv.id, "err", err)
 	}
 }
 

@@ -24,7 +24,7 @@ type fakeHV struct {
 	starts    []qemu.Spec
 	nextPID   int
 	failStart error
-	onStart   func(*fakeProc) // configures each new fake QEMU
+	onStart   func(*fakeProc, qemu.Spec) // configures each new fake QEMU
 }
 
 func newFakeHV(t *testing.T) *fakeHV {
@@ -86,7 +86,7 @@ func (h *fakeHV) start(spec qemu.Spec, _ qemu.StartOptions) (process, error) {
 		}
 	}()
 	if h.onStart != nil {
-		h.onStart(p)
+		h.onStart(p, spec)
 	}
 	h.procs[spec.UUID] = p
 	h.starts = append(h.starts, spec)

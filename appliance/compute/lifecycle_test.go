@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"cloudlet/appliance/fault"
+	"cloudlet/appliance/qemu"
 	"cloudlet/appliance/qemu/qmp"
 	"cloudlet/appliance/qemu/qmp/qmptest"
 )
@@ -100,7 +101,7 @@ func TestBadCreateRequestsLeaveNothing(t *testing.T) {
 
 func TestStopAsksTheGuestFirst(t *testing.T) {
 	e := newEnv(t, nil)
-	e.hv.onStart = func(p *fakeProc) { p.srv.PowerdownShutsDown(true) }
+	e.hv.onStart = func(p *fakeProc, _ qemu.Spec) { p.srv.PowerdownShutsDown(true) }
 	inst := e.running("web")
 	p := e.hv.proc(inst.ID)
 	e.act(inst.ID, ActStop)

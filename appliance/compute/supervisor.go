@@ -106,7 +106,7 @@ func (sv *supervisor) run(ctx context.Context, fresh bool, attached *sync.WaitGr
 		case cmd := <-sv.cmds:
 			sv.do(ctx, cmd)
 		case ev, ok := <-sv.events():
-			sv.onEvent(ev, ok)
+			sv.onEvent(ctx, ev, ok)
 		case <-sv.exited():
 			sv.onExit()
 		case <-health.C:
