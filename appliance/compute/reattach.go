@@ -3,6 +3,8 @@ package compute
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"cloudlet/appliance/qemu/qmp"
 )
@@ -74,7 +76,11 @@ func (sv *supervisor) clearTask() {
 // noProcess records that the instance has no QEMU at daemon start.
 func (sv *supervisor) noProcess(inst *Instance) {
 	sv.cleanupRun()
+	sv.s.removeTemps(inst.ID)
 	switch {
+	case inst.TaskState == TaskSpawning || inst.TaskState == TaskRebuilding:
+		sv.s.setStates(sv.id, states{VMError, TaskNone, PowerNoState,
+			fmt.Sprintf("%s was interrupted by a daemon restart: rebuild or delete the instance", inst.TaskState)})
 	case inst.VMState == VMSuspended:
 		sv.s.setStates(sv.id, states{VMSuspended, TaskNone, PowerSuspended, inst.Fault})
 	case inst.VMState == VMStopped && inst.TaskState == TaskNone:
@@ -84,5 +90,15 @@ func (sv *supervisor) noProcess(inst *Instance) {
 		sv.clearTask()
 	default:
 		sv.setStopped(PowerCrashed, fmt.Sprintf("QEMU (pid %d) was gone when the daemon started", inst.PID))
+	}
+}
+
+// removeTemps deletes half-written files (*.tmp) a killed daemon left in the instance's state dir.
+func (s *Service) removeTemps(id string) {
+	tmps, _ := filepath.Glob(filepath.Join(s.stateDir(id), "*.tmp"))
+	for _, tmp := range tmps {
+		if err := os.Remove(tmp); err != nil {
+			s.log.Warn("remove half-written file", "instance", id, "path", tmp, "err", err)
+		}
 	}
 }

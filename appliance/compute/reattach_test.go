@@ -2,6 +2,8 @@ package compute
 
 import (
 	"context"
+	"os"
+	"strings"
 	"slices"
 	"testing"
 	"time"
@@ -113,5 +115,31 @@ func waitClosed(t *testing.T, c <-chan struct{}) {
 	case <-c:
 	case <-time.After(10 * time.Second):
 		t.Fatal("timed out")
+	}
+}
+
+func TestCreateInterruptedByADaemonCrashEndsInErrorWithoutLeftovers(t *testing.T) {
+	e := newEnv(t, nil)
+	inst := e.running("a")
+	e.svc.Close()
+	e.hv.proc(inst.ID).die("signal: killed")
+	// As if the daemon died mid-create: the record says spawning, a half-written disk lies around.
+	if _, err := e.svc.update(inst.ID, func(i *Instance) error {
+		i.VMState, i.TaskState, i.PowerState = VMBuilding, TaskSpawning, PowerNoState
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	tmp := inst.Boot.RootDisk + ".tmp"
+	if err := os.WriteFile(tmp, []byte("half"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.start()
+	got := e.waitFor(inst.ID, VMError, PowerNoState)
+	if !strings.Contains(got.Fault, "interrupted") {
+		t.Errorf("fault %q", got.Fault)
+	}
+	if _, err := os.Stat(tmp); !os.IsNotExist(err) {
+		t.Errorf("half-written disk left: %v", err)
 	}
 }
