@@ -3,8 +3,8 @@ package compute
 import (
 	"context"
 	"os"
-	"strings"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
