@@ -54,11 +54,11 @@ func (sv *supervisor) boot(ctx context.Context, inst *Instance, accepted time.Ti
 	}
 	timeline := []Stage{{StageAccepted, accepted}}
 	offset := fileSize(spec.Paths.ConsoleLog)
+	timeline = append(timeline, Stage{StageExec, sv.s.now()}) // start returns once QEMU answers QMP
 	proc, err := sv.s.hv.start(spec, opts)
 	if err != nil {
 		return err
 	}
-	timeline = append(timeline, Stage{StageExec, sv.s.now()})
 	if err := sv.connect(ctx, proc, incoming != nil, &timeline); err != nil {
 		sv.kill(proc)
 		return err
