@@ -4,7 +4,7 @@
 #   deps.sh test      runtime + what the test suite uses (test guest build tools, iproute2, util-linux)
 set -euo pipefail
 
-runtime_pkgs=(qemu-system-x86 qemu-utils iptables iproute2)
+runtime_pkgs=(qemu-system-x86 qemu-utils ovmf iptables iproute2)
 test_pkgs=(cpio kmod dosfstools mtools fdisk util-linux gcc)
 
 case "${1:-runtime}" in

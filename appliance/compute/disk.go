@@ -23,6 +23,9 @@ func (s *Service) prepareDisks(ctx context.Context, inst *Instance) error {
 		return err
 	}
 	if inst.Boot.Firmware == "uefi" {
+		if _, err := os.Stat(ovmfCode); err != nil {
+			return fmt.Errorf("the image asks for UEFI but the firmware is not installed (apt-get install ovmf): %w", err)
+		}
 		if err := copyFile(ovmfVars, s.nvramPath(inst.ID)); err != nil {
 			return err
 		}

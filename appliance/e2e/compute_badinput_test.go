@@ -134,3 +134,23 @@ func TestMissingOrBrokenQEMU(t *testing.T) {
 		})
 	}
 }
+
+// Admission: with the CPU ratio set so the host offers one vcpu, a second instance is refused with 507
+// naming the shortage, before any QEMU runs; stopping the first frees its place.
+func TestNoCapacityIsAClearError(t *testing.T) {
+	c := newCloud(t, `{"cpu_allocation_ratio": 0.5}`)
+	first := c.create("first", kernelImage, nil).ID
+	status, body := apiStatus(t, c, "POST", "/api/v1/instances", `{"name":"second","image":"tg","flavor":"m1.tiny"}`)
+	if status != 507 || !strings.Contains(body, "no capacity") || !strings.Contains(body, "vcpus") {
+		t.Fatalf("second instance: %d %s, want 507 naming vcpus", status, body)
+	}
+	c.waitConsole(first, ready, 1, bootWait)
+	c.act(first, "stop")
+	c.waitState(first, compute.VMStopped, compute.PowerShutdown, 60*time.Second)
+	second := c.create("second", kernelImage, nil).ID
+	c.waitState(second, compute.VMActive, compute.PowerRunning, bootWait)
+	status, body = apiStatus(t, c, "POST", "/api/v1/instances/first/start", "")
+	if status != 507 {
+		t.Errorf("starting beyond capacity: %d %s, want 507", status, body)
+	}
+}

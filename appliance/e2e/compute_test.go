@@ -267,3 +267,19 @@ func virtualSize(t *testing.T, path string) int64 {
 	}
 	return info.VirtualSize
 }
+
+// An image that asks for UEFI boots under OVMF with the instance's own copy of the firmware variables.
+func TestUEFIImageBootsUnderOVMF(t *testing.T) {
+	c := newCloud(t, "")
+	g := guest(t)
+	c.importImage(map[string]any{"name": "tg-uefi", "path": g.Disk, "disk_format": "qcow2", "firmware": "uefi",
+		"kernel_path": g.Kernel, "initrd_path": g.Initrd, "cmdline": "console=ttyS0"})
+	id := c.create("uefi", "tg-uefi", nil).ID
+	c.waitConsole(id, ready, 1, bootWait)
+	if _, err := os.Stat(filepath.Join(c.d.DataDir, "instances", id, "nvram.fd")); err != nil {
+		t.Errorf("per-instance UEFI variables: %v", err)
+	}
+	if pid := c.show(id).PID; !strings.Contains(cmdline(pid), "pflash0") {
+		t.Errorf("QEMU was not given the OVMF flash: %s", cmdline(pid))
+	}
+}
