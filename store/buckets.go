@@ -54,10 +54,11 @@ func Buckets() []string {
 }
 
 // scopeOf returns the name scope of a record bucket and whether bucket is one. The scope is part
-// of the layout (it decides the names index keys), so it is fixed here, not by callers.
+// of the layout (it decides the names index keys), so it is fixed here, not by callers. Pools are
+// host resources (admin-managed, like flavors), so their names are global.
 func scopeOf(bucket string) (Scope, bool) {
 	switch bucket {
-	case BucketUsers, BucketProjects, BucketFlavors:
+	case BucketUsers, BucketProjects, BucketFlavors, BucketPools:
 		return ScopeGlobal, true
 	}
 	for _, b := range Buckets() {

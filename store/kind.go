@@ -22,7 +22,7 @@ type Kind[T any, P interface {
 }
 
 // NewKind returns the table for bucket, which must be one of the Bucket* constants, declared with
-// the scope the layout gives it (ScopeGlobal for users, projects and flavors, else ScopeProject).
+// the scope the layout gives it (ScopeGlobal for users, projects, flavors and pools, else ScopeProject).
 // Anything else is a programming error and panics.
 func NewKind[T any, P interface {
 	*T

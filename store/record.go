@@ -35,7 +35,7 @@ type Scope int
 const (
 	// ScopeProject: names are unique within a project (instances, volumes, networks, ...).
 	ScopeProject Scope = iota + 1
-	// ScopeGlobal: names are unique across the catalog (users, projects, flavors).
+	// ScopeGlobal: names are unique across the catalog (users, projects, flavors, pools).
 	ScopeGlobal
 )
 
