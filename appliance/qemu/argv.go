@@ -26,6 +26,7 @@ func (s Spec) Argv() ([]string, error) {
 	a = append(a, s.machineArgs()...)
 	a = append(a, s.Paths.monitorArgs()...)
 	a = append(a, deviceArgs()...)
+	a = append(a, hotplugArgs(s.HotplugPorts)...)
 	a = append(a, s.bootArgs()...)
 	for _, d := range s.Disks {
 		a = append(a, d.args()...)
@@ -88,6 +89,28 @@ func deviceArgs() []string {
 		"-device", "virtio-rng-pci,rng=rng0",
 		"-device", "pvpanic",
 	}
+}
+
+// hotplugSlot is the PCI slot of the spare root ports (one function each). 0x1c is where ICH9 puts its
+// root ports, and QEMU assigns other devices from the low slots, so explicit and automatic never meet.
+const hotplugSlot = "0x1c"
+
+// hotplugArgs are n spare PCIe root ports in one multifunction slot.
+func hotplugArgs(n int) []string {
+	var a []string
+	for i := range n {
+		port := struct {
+			Driver        string `json:"driver"`
+			ID            string `json:"id"`
+			Bus           string `json:"bus"`
+			Chassis       int    `json:"chassis"`
+			Port          int    `json:"port"`
+			Addr          string `json:"addr"`
+			Multifunction bool   `json:"multifunction,omitempty"`
+		}{"pcie-root-port", HotplugPortID(i), "pcie.0", i + 1, 0x10 + i, fmt.Sprintf("%s.%#x", hotplugSlot, i), i == 0}
+		a = append(a, "-device", jsonArg(port))
+	}
+	return a
 }
 
 func (s Spec) bootArgs() []string {

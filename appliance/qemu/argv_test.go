@@ -59,6 +59,10 @@ func TestArgvGolden(t *testing.T) {
 			s.Disks = []qemu.Disk{{Name: "root", Path: "/pool/root.qcow2", Format: qemu.FormatQcow2, BootIndex: 1}}
 			s.IncomingFD = 3
 		}},
+		{"hotplug-ports", func(s *qemu.Spec) {
+			s.Disks = []qemu.Disk{{Name: "root", Path: "/pool/root.qcow2", Format: qemu.FormatQcow2, BootIndex: 1}}
+			s.HotplugPorts = 8
+		}},
 		{"comma-paths", func(s *qemu.Spec) {
 			s.Paths = qemu.PathsFor("/run/a,b/"+goldenUUID, "/var/lib/x,,y/"+goldenUUID)
 			s.Kernel, s.Cmdline = "/srv/k,1/vmlinuz", "console=ttyS0,115200"

@@ -1,5 +1,7 @@
 package qemu
 
+import "strconv"
+
 import "path/filepath"
 
 // DefaultBinary is the QEMU started when Spec.Binary is empty; it is looked up in PATH.
@@ -39,7 +41,16 @@ type Spec struct {
 	NICs       []NIC    // virtio-net NICs on tap fds passed in, in PCI order
 	Paths      Paths    // per-instance files, see PathsFor
 	IncomingFD int      // >0: resume from a saved state read from this fd (-incoming fd:N)
+	// HotplugPorts is how many spare PCIe root ports the machine gets (0..MaxHotplugPorts): q35's root
+	// bus takes no hot-plugged devices, so disks and NICs attached later go into these (HotplugPortID).
+	HotplugPorts int
 }
+
+// MaxHotplugPorts is the number of functions of the one PCI slot that holds the spare root ports.
+const MaxHotplugPorts = 8
+
+// HotplugPortID is the id of spare root port i, the bus a hot-plugged device is added on.
+func HotplugPortID(i int) string { return "hp" + strconv.Itoa(i) }
 
 // Firmware selects the boot firmware.
 type Firmware struct {

@@ -41,6 +41,8 @@ func (s Spec) validateMachine() error {
 		return invalidf("vcpus %d: must be 1 to 255", s.VCPUs)
 	case s.MemoryMiB < 16:
 		return invalidf("memory %d MiB: must be at least 16", s.MemoryMiB)
+	case s.HotplugPorts < 0 || s.HotplugPorts > MaxHotplugPorts:
+		return invalidf("hotplug ports %d: must be 0 to %d", s.HotplugPorts, MaxHotplugPorts)
 	}
 	return nil
 }

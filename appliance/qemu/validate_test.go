@@ -51,6 +51,8 @@ func TestValidateRejects(t *testing.T) {
 		{"zero vcpus", func(s *qemu.Spec) { s.VCPUs = 0 }, "vcpus"},
 		{"too many vcpus", func(s *qemu.Spec) { s.VCPUs = 256 }, "vcpus"},
 		{"too little memory", func(s *qemu.Spec) { s.MemoryMiB = 15 }, "memory"},
+		{"too many hotplug ports", func(s *qemu.Spec) { s.HotplugPorts = 9 }, "hotplug ports"},
+		{"negative hotplug ports", func(s *qemu.Spec) { s.HotplugPorts = -1 }, "hotplug ports"},
 		{"no firmware", func(s *qemu.Spec) { s.Firmware.Kind = "" }, "firmware"},
 		{"unknown firmware", func(s *qemu.Spec) { s.Firmware.Kind = "coreboot" }, "firmware"},
 		{"bios with images", func(s *qemu.Spec) { s.Firmware.Code = "/c" }, "firmware"},

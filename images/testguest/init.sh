@@ -15,6 +15,11 @@
 #   CLOUDLET-GUEST-READY hostname=<hostname> ip=<ipv4 or none>
 #   CLOUDLET-GUEST-WARN <what>                    (something failed; boot goes on)
 #   CLOUDLET-GUEST-UPTIME <seconds>               (every N s after READY when booted with cloudlet.heartbeat=N)
+#   CLOUDLET-GUEST-DISK added dev=<vdX> size=<bytes>     (a disk hot-plugged after READY)
+#   CLOUDLET-GUEST-DISK data dev=<vdX> text=<canary>     (it already carried a canary: written by another guest)
+#   CLOUDLET-GUEST-DISK wrote dev=<vdX> text=<canary>    (it was blank: this guest wrote its canary)
+#   CLOUDLET-GUEST-DISK resized dev=<vdX> size=<bytes>   (its size changed, e.g. an online extend)
+#   CLOUDLET-GUEST-DISK removed dev=<vdX>                (hot-unplugged)
 
 PATH=/bin:/sbin:/usr/bin:/usr/sbin
 export PATH
@@ -245,6 +250,55 @@ dhcp_event() {
 	esac
 }
 
+# disk_size prints a block device's size in bytes.
+disk_size() {
+	echo $(($(cat "/sys/block/$1/size" 2>/dev/null || echo 0) * 512))
+}
+
+# disk_canary reads a hot-plugged disk's first bytes: a canary left by another guest is printed, a blank
+# disk gets this guest's canary (CLOUDLET-DATA:<hostname>:<uptime>), so tests can move data between guests.
+disk_canary() {
+	text=$(dd if="/dev/$1" bs=64 count=1 2>/dev/null | tr -d '\000' | sed -n 's/^\(CLOUDLET-DATA:[A-Za-z0-9.:-]*\).*/\1/p')
+	if [ -n "$text" ]; then
+		say "CLOUDLET-GUEST-DISK data dev=$1 text=$text"
+		return
+	fi
+	text="CLOUDLET-DATA:$(hostname):$(cut -d' ' -f1 /proc/uptime)"
+	printf '%s\n' "$text" | dd of="/dev/$1" bs=64 count=1 conv=sync,fsync 2>/dev/null
+	say "CLOUDLET-GUEST-DISK wrote dev=$1 text=$text"
+}
+
+# watch_disks reports virtio disks that appear, change size or go away after boot; disks present at boot
+# (the root disk, the seed) are never touched.
+watch_disks() {
+	known=" $(ls /sys/block | grep '^vd' | tr '\n' ' ') "
+	sizes=""
+	while :; do
+		now=" $(ls /sys/block | grep '^vd' | tr '\n' ' ') "
+		for d in $now; do
+			case "$known" in *" $d "*) continue ;; esac
+			case "$sizes" in *" $d="*) ;; *)
+				sizes="$sizes $d=$(disk_size "$d")"
+				say "CLOUDLET-GUEST-DISK added dev=$d size=$(disk_size "$d")"
+				disk_canary "$d" ;;
+			esac
+		done
+		kept=""
+		for pair in $sizes; do
+			d=${pair%%=*}
+			case "$now" in
+			*" $d "*)
+				size=$(disk_size "$d")
+				[ "$size" = "${pair#*=}" ] || say "CLOUDLET-GUEST-DISK resized dev=$d size=$size"
+				kept="$kept $d=$size" ;;
+			*) say "CLOUDLET-GUEST-DISK removed dev=$d" ;;
+			esac
+		done
+		sizes="$kept "
+		sleep 1
+	done &
+}
+
 # start_heartbeat prints the guest's uptime every N seconds when the kernel command line has
 # cloudlet.heartbeat=N, so tests can see that a suspended and resumed guest kept its clock.
 start_heartbeat() {
@@ -267,6 +321,7 @@ main() {
 	start_httpd
 	start_acpid
 	ip=$(eth0_ip)
+	watch_disks
 	say "CLOUDLET-GUEST-READY hostname=$(hostname) ip=${ip:-none}"
 	start_heartbeat
 	# PID 1 must never exit; ash reaps orphans while it waits on sleep.
