@@ -140,7 +140,8 @@ func (d Disk) args() []string {
 		Drive     string `json:"drive"`
 		BootIndex int    `json:"bootindex,omitempty"`
 		Serial    string `json:"serial,omitempty"`
-	}{"virtio-blk-pci", d.DeviceID(), d.NodeName(), d.BootIndex, d.Serial}
+		Bus       string `json:"bus,omitempty"`
+	}{"virtio-blk-pci", d.DeviceID(), d.NodeName(), d.BootIndex, d.Serial, d.Bus}
 	a := blockdevArgs(d.NodeName(), d.FileNodeName(), d.Path, d.Format, d.ReadOnly)
 	return append(a, "-device", jsonArg(dev))
 }

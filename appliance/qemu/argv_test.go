@@ -60,7 +60,8 @@ func TestArgvGolden(t *testing.T) {
 			s.IncomingFD = 3
 		}},
 		{"hotplug-ports", func(s *qemu.Spec) {
-			s.Disks = []qemu.Disk{{Name: "root", Path: "/pool/root.qcow2", Format: qemu.FormatQcow2, BootIndex: 1}}
+			s.Disks = []qemu.Disk{{Name: "root", Path: "/pool/root.qcow2", Format: qemu.FormatQcow2, BootIndex: 1},
+				{Name: "port2", Path: "/pool/data.qcow2", Format: qemu.FormatQcow2, Bus: qemu.HotplugPortID(2)}}
 			s.HotplugPorts = 8
 		}},
 		{"comma-paths", func(s *qemu.Spec) {

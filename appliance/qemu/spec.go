@@ -67,6 +67,7 @@ type Disk struct {
 	ReadOnly  bool
 	BootIndex int    // firmware boot order, 1 first; 0 means not bootable
 	Serial    string // optional, [A-Za-z0-9._-]{0,20}: the guest's /dev/disk/by-id name
+	Bus       string // "" for the root bus (cannot be unplugged), or a HotplugPortID below Spec.HotplugPorts
 }
 
 // NodeName is the disk's format block node, the one QMP block commands name.

@@ -96,7 +96,7 @@ func (s Spec) validatePaths() error {
 }
 
 func (s Spec) validateDisks() error {
-	names, boot := map[string]bool{}, map[int]bool{}
+	names, boot, buses := map[string]bool{}, map[int]bool{}, map[string]bool{}
 	for i, d := range s.Disks {
 		switch {
 		case !diskNameRE.MatchString(d.Name):
@@ -111,10 +111,21 @@ func (s Spec) validateDisks() error {
 			return invalidf("disk %s boot index %d: must be 0 or a positive index not used twice", d.Name, d.BootIndex)
 		case !serialRE.MatchString(d.Serial):
 			return invalidf("disk %s serial %q: must match %s", d.Name, d.Serial, serialRE)
+		case d.Bus != "" && (!s.hasHotplugPort(d.Bus) || buses[d.Bus]):
+			return invalidf("disk %s bus %q: must be a spare root port below %d, used once", d.Name, d.Bus, s.HotplugPorts)
 		}
-		names[d.Name], boot[d.BootIndex] = true, d.BootIndex > 0
+		names[d.Name], boot[d.BootIndex], buses[d.Bus] = true, d.BootIndex > 0, d.Bus != ""
 	}
 	return nil
+}
+
+func (s Spec) hasHotplugPort(bus string) bool {
+	for i := range s.HotplugPorts {
+		if bus == HotplugPortID(i) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s Spec) validateNICs() error {

@@ -53,6 +53,14 @@ func TestValidateRejects(t *testing.T) {
 		{"too little memory", func(s *qemu.Spec) { s.MemoryMiB = 15 }, "memory"},
 		{"too many hotplug ports", func(s *qemu.Spec) { s.HotplugPorts = 9 }, "hotplug ports"},
 		{"negative hotplug ports", func(s *qemu.Spec) { s.HotplugPorts = -1 }, "hotplug ports"},
+		{"disk on a missing port", func(s *qemu.Spec) {
+			s.HotplugPorts = 2
+			s.Disks = []qemu.Disk{{Name: "a", Path: "/a", Format: qemu.FormatRaw, Bus: qemu.HotplugPortID(2)}}
+		}, "spare root port"},
+		{"two disks on one port", func(s *qemu.Spec) {
+			s.HotplugPorts = 2
+			s.Disks = []qemu.Disk{{Name: "a", Path: "/a", Format: qemu.FormatRaw, Bus: "hp1"}, {Name: "b", Path: "/b", Format: qemu.FormatRaw, Bus: "hp1"}}
+		}, "used once"},
 		{"no firmware", func(s *qemu.Spec) { s.Firmware.Kind = "" }, "firmware"},
 		{"unknown firmware", func(s *qemu.Spec) { s.Firmware.Kind = "coreboot" }, "firmware"},
 		{"bios with images", func(s *qemu.Spec) { s.Firmware.Code = "/c" }, "firmware"},
