@@ -9,11 +9,13 @@ import (
 	"net"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"cloudlet/appliance/compute"
 	"cloudlet/appliance/host"
 	"cloudlet/appliance/identity"
+	"cloudlet/appliance/volume"
 	"cloudlet/images"
 	"cloudlet/store"
 	"cloudlet/web"
@@ -30,6 +32,7 @@ type Appliance struct {
 	host      *host.Service
 	identity  *identity.Service
 	images    *images.Service
+	volumes   *volume.Service
 	compute   *compute.Service
 	web       *web.Server
 	listeners []net.Listener
@@ -96,7 +99,7 @@ func (a *Appliance) open() error {
 	return err
 }
 
-// openServices builds images and compute; compute then reattaches to running QEMUs.
+// openServices builds images, volumes and compute; compute then reattaches to running QEMUs.
 func (a *Appliance) openServices(facts host.Facts) error {
 	cred, warning, err := qemuCredential(a.cfg.QEMUUser)
 	if err != nil {
@@ -111,17 +114,38 @@ func (a *Appliance) openServices(facts host.Facts) error {
 		}
 		readerGID = int(cred.Gid)
 	}
-	a.images, err = images.New(a.db, images.Options{Dir: a.cfg.ImageDir(), QemuImg: host.QEMUImgBinary, ReaderGID: readerGID})
+	a.images, err = images.New(a.db, images.Options{Dir: a.cfg.ImageDir(), QemuImg: host.QEMUImgBinary,
+		ReaderGID: readerGID, Logger: a.log, InUse: a.imageInUse})
 	if err != nil {
 		return err
 	}
+	if err := a.openVolumes(cred); err != nil {
+		return err
+	}
+	return a.openCompute(facts, cred)
+}
+
+// openVolumes builds the volume service with its default pool in the data dir.
+func (a *Appliance) openVolumes(cred *syscall.Credential) error {
+	var err error
+	a.volumes, err = volume.New(volume.Options{DB: a.db, Log: a.log, Images: a.imageFile, Live: volumeLive{a},
+		QemuImg: host.QEMUImgBinary, Owner: cred})
+	if err != nil {
+		return err
+	}
+	_, err = a.volumes.EnsureDefaultPool(context.Background(), a.cfg.DefaultPoolDir())
+	return err
+}
+
+func (a *Appliance) openCompute(facts host.Facts, cred *syscall.Credential) error {
 	capacity, err := hostCapacity(a.cfg)
 	if err != nil {
 		return err
 	}
 	a.compute, err = compute.New(compute.Options{
 		DB: a.db, Log: a.log, RunDir: a.cfg.InstanceRunDir(), StateDir: a.cfg.InstanceStateDir(),
-		Images: a.bootImage, Accel: facts.Accel, QEMU: host.QEMUBinary, QEMUImg: host.QEMUImgBinary,
+		Images: a.bootImage, Volumes: computeVolumes{a.volumes}, Accel: facts.Accel,
+		QEMU: host.QEMUBinary, QEMUImg: host.QEMUImgBinary,
 		Capacity: capacity, Credential: cred, StopTimeout: time.Duration(a.cfg.StopTimeout),
 		HealthInterval: time.Duration(a.cfg.HealthInterval), CrashLoopLimit: a.cfg.CrashLoopLimit,
 		CrashLoopWindow: time.Duration(a.cfg.CrashLoopWindow),
@@ -130,6 +154,21 @@ func (a *Appliance) openServices(facts host.Facts) error {
 		return err
 	}
 	return a.compute.Start()
+}
+
+// imageInUse names a volume whose backing chain starts at the image (read at call time: the volume
+// service is built after the image service).
+func (a *Appliance) imageInUse(ctx context.Context, imageID string) (string, error) {
+	return a.volumes.ImageInUse(ctx, imageID)
+}
+
+// imageFile adapts the image service to what the volume service needs of an image.
+func (a *Appliance) imageFile(ctx context.Context, projectID, ref string) (volume.ImageFile, error) {
+	f, err := a.images.BootFiles(ctx, projectID, ref)
+	if err != nil {
+		return volume.ImageFile{}, err
+	}
+	return volume.ImageFile{ID: f.ImageID, Path: f.Disk, Format: f.DiskFormat, VirtualSize: f.VirtualSize}, nil
 }
 
 // bootImage adapts the image service to what compute needs of an image.
@@ -206,6 +245,9 @@ func (a *Appliance) release() error {
 	if a.compute != nil {
 		errs = append(errs, a.compute.Close())
 		a.compute = nil
+	}
+	if a.images != nil {
+		errs = append(errs, a.images.Close()) // cancels URL imports and waits for them, before the catalog closes
 	}
 	if a.db != nil {
 		errs = append(errs, a.db.Close())

@@ -162,6 +162,7 @@ func (c *Config) checkCompute() error {
 func (c *Config) InstanceStateDir() string { return filepath.Join(c.DataDir, "instances") }
 func (c *Config) InstanceRunDir() string   { return filepath.Join(c.RunDir, "instances") }
 func (c *Config) ImageDir() string         { return filepath.Join(c.DataDir, "images") }
+func (c *Config) DefaultPoolDir() string   { return filepath.Join(c.DataDir, "pools", "default") }
 
 // Paths derived from DataDir.
 func (c *Config) CatalogPath() string       { return filepath.Join(c.DataDir, "catalog.db") }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strconv"
 	"syscall"
 )
@@ -43,7 +44,8 @@ func qemuCredential(name string) (*syscall.Credential, string, error) {
 // openForQEMU makes the directories on the way to instance and image files traversable (0711, not
 // listable) so an unprivileged QEMU can reach the files it is given; the files keep their own modes.
 func openForQEMU(cfg Config) error {
-	for _, dir := range []string{cfg.DataDir, cfg.RunDir, cfg.InstanceStateDir(), cfg.InstanceRunDir(), cfg.ImageDir()} {
+	for _, dir := range []string{cfg.DataDir, cfg.RunDir, cfg.InstanceStateDir(), cfg.InstanceRunDir(), cfg.ImageDir(),
+		filepath.Dir(cfg.DefaultPoolDir()), cfg.DefaultPoolDir()} {
 		if err := os.MkdirAll(dir, 0o711); err != nil {
 			return fmt.Errorf("create directory %s: %w", dir, err)
 		}

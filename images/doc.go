@@ -12,46 +12,97 @@
 //	<Dir>/<image-id>/kernel  0600, optional, for direct kernel boot
 //	<Dir>/<image-id>/initrd  0600, optional
 //
-// Every file is written under a temporary name in its image directory and renamed when it is
-// complete, so a name without a dot prefix is always a whole file.
+// Every file is written under a temporary name (.upload-*.tmp, .download-*.tmp, .convert-*.tmp,
+// ...) in its image directory and renamed when it is complete, so a name without a dot prefix is
+// always a whole file.
 //
-// # Import, and why in this order
+// # Ways in
 //
-// An import validates the request and the source's header (so most bad input creates nothing),
-// records its intent (status queued), copies the source into the image directory while hashing it
-// (saving), inspects the copy's header in Go again (only the copy cannot change any more), only
-// then lets qemu-img look at it (always with an explicit -f, never probing, under CPU and
-// address-space limits), and finally renames the files into place and marks the record active. Any failure marks the record killed,
-// removes the image directory and then the record, so a failed import leaves nothing behind.
-// Inspection rejects what SECURITY.md's "Bad input" table lists: qcow2 backing files, external
-// data files, the corrupt bit, unknown incompatible features, encryption, virtual sizes above the
-// host cap, and every format outside the allow-list. A raw image is raw whatever its bytes look
-// like: a qcow2 header inside it is data, and qemu-img is told -f raw.
+//	ImportFile  a file on the host (admin): synchronous; a failure leaves nothing, not even the record
+//	Create      a queued record, then Upload streams the data (any size, never held in memory)
+//	ImportURL   a queued record, then a background download (Close cancels and waits for it)
 //
-// New removes what a daemon killed in the middle of an import or a delete left behind: records
-// that never became active and image directories without a record.
+// Uploads and URL imports keep their record when they fail: status killed, Fault says why, no
+// file left. Their owner reads it and deletes it. While saving, BytesReceived says how far the
+// data came (written at most every second or every 64 MiB).
+//
+// # Inspection, and why in this order
+//
+// An import validates the request (so most bad input creates nothing), records its intent
+// (queued), receives the data into the image directory while hashing it (saving), inspects the
+// copy's header in Go (only the copy cannot change any more), only then lets qemu-img look at it
+// (always with an explicit -f, never probing, under CPU and address-space limits), converts vmdk,
+// vhdx and vdi to qcow2 (qemu-img convert -f FMT -O qcow2, same wrapper) and inspects the result
+// again as qcow2, and finally renames the files into place and marks the record active.
+//
+// The Go inspection rejects what SECURITY.md's "Bad input" table lists: qcow2 backing files,
+// external data files, the corrupt bit, unknown incompatible features, encryption; VMDK text
+// descriptors (they name host files, CVE-2022-47951) and every VMDK but a binary monolithicSparse
+// or streamOptimized one without a parent; differencing VHDX and VDI images; virtual sizes above
+// the host cap; polyglots (a file claiming one format that carries another's signature); and
+// every format outside the allow-list. A raw image is raw whatever its bytes look like: a qcow2
+// header inside it is data, and qemu-img is told -f raw. An ISO is recorded as iso and read as raw.
+//
+// # OVA
+//
+// An OVA (container format ova) is read as a tar stream, entry by entry, and never extracted by
+// its names: the first entry must be the OVF descriptor (parsed with encoding/xml, which expands
+// no external entity); only regular files with plain names are allowed (no "..", no absolute
+// path, no link, no directory); the VMDK disks the OVF names are copied under temporary names of
+// cloudlet's choosing and converted as above. The first disk becomes the image itself, each
+// further one an image NAME-disk2, NAME-disk3...; min RAM and the properties ovf_vcpus and
+// ovf_ram_mib come from the OVF.
+//
+// # URL imports
+//
+// Only http and https, without credentials. Every connection (redirects included, at most 5) is
+// checked on the address actually connected, after DNS, so DNS rebinding gains nothing: loopback,
+// link-local (169.254/16, fe80::/10: cloud metadata services), unspecified, multicast and
+// broadcast addresses are always refused, also in their IPv4-mapped and NAT64 spellings; private
+// addresses unless Options.AllowPrivateURLs. No proxy is used. A download cut off is tried again
+// (3 attempts), resumed with a Range request when the server offered ranges and a validator,
+// restarted otherwise. An optional sha256 is checked before inspection.
 //
 // # Visibility
 //
-// A project sees its own images and every public one. Another project's private image is reported
-// exactly like a missing one. Only the owning project may delete an image.
+// A project sees its own images, every public one, and the shared ones that list it among their
+// Members. Another project's private image is reported exactly like a missing one. Only the
+// owning project may upload to, share, unshare or delete an image. Delete asks Options.InUse
+// first and refuses an image something uses.
+//
+// New removes what a daemon killed in the middle of an import or a delete left behind (see
+// reconcile): interrupted file imports and deletes disappear, interrupted uploads and URL imports
+// become killed, queued uploads keep waiting, and image directories without a record go.
 //
 // # Caveats
 //
 // Without prlimit (util-linux) on the PATH, qemu-img runs with a timeout but without rlimits.
-// Delete does not know which instances boot from an image; compute must guard that. Names are
-// unique per project only, so a name may match several public images of other projects; such a
-// lookup fails with a conflict and the caller must use the ID.
+// A conversion (and an OVA) needs room for the received file and its converted copy at once.
+// The InUse check and the delete are two steps: a user that appears in between is not seen.
+// Names are unique per project only, so a name may match several public or shared images of
+// other projects; such a lookup fails with a conflict and the caller must use the ID. There are
+// no project quotas yet: only the host cap bounds virtual sizes. OVA manifests (.mf) and
+// certificates are skipped, not verified.
 //
 // # Reading the source
 //
-//	image.go      the Image record, statuses, formats, the catalog kind
-//	errors.go     the sentinels and their fault kinds
-//	service.go    Options, New, Get, List, Delete, BootFiles and the visibility rules
-//	request.go    ImportFileRequest and its validation
-//	import.go     ImportFile: the steps and their undo
-//	files.go      copying into the image directory with a hash, temp names, renames
-//	inspect.go    the qcow2 header check, in Go, before qemu-img sees a file
-//	qemuimg.go    running qemu-img info under limits and checking what it reports
-//	reconcile.go  the start-up sweep of interrupted imports and deletes
+//	image.go        the Image record, statuses, formats, sources, the catalog kind
+//	errors.go       the sentinels and their fault kinds
+//	service.go      Options, New, Close, Get, List, Delete, BootFiles and the visibility rules
+//	records.go      catalog writes: create, modify in one transaction, events
+//	request.go      CreateRequest, ImportFileRequest and their validation
+//	import.go       ImportFile: the steps and their undo; kill for uploads and URL imports
+//	upload.go       Create and Upload
+//	urlimport.go    ImportURL and its background half
+//	fetch.go        the HTTP client: redirects, retries, resume, timeouts
+//	dial.go         which addresses a URL import may connect to
+//	receive.go      the sink: a temporary file that hashes, caps and reports progress
+//	files.go        host sources, staging, installing, directory syncs
+//	process.go      inspect, qemu-img info, convert, activate; OVA disks as more images
+//	ova.go, ovf.go  reading an OVA's tar stream and its OVF descriptor
+//	inspect*.go     the header checks, in Go, before qemu-img sees a file; signature.go: polyglots, ISO, VDI
+//	qemuimg.go      running qemu-img info and convert under limits and checking what they report
+//	members.go      sharing with other projects
+//	download.go     opening an active image's disk for download
+//	reconcile.go    the start-up sweep of interrupted imports and deletes
 package images

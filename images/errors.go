@@ -36,8 +36,30 @@ var (
 	// cannot boot. Kind conflict.
 	ErrNotActive error = &fault.Error{Kind: fault.Conflict, Msg: "image is not active"}
 
-	// ErrNotOwner: Delete of a public image that belongs to another project. Kind forbidden.
+	// ErrNotOwner: Delete, a member change or an upload on a public or shared image that belongs to
+	// another project. Kind forbidden.
 	ErrNotOwner error = &fault.Error{Kind: fault.Forbidden, Msg: "image belongs to another project"}
+
+	// ErrInvalidState: the image's status forbids the action, e.g. a second upload to an image that
+	// is no longer queued, or a member change on a public image. Kind conflict.
+	ErrInvalidState error = &fault.Error{Kind: fault.Conflict, Msg: "image is in the wrong state"}
+
+	// ErrInUse: Delete of an image that something (a volume, an instance) still uses; the message
+	// names the user. Kind conflict.
+	ErrInUse error = &fault.Error{Kind: fault.Conflict, Msg: "image is in use"}
+
+	// ErrTooLarge: an upload or a download longer than its byte cap. Kind too_large.
+	ErrTooLarge error = &fault.Error{Kind: fault.TooLarge, Msg: "image data is over the size cap"}
+
+	// ErrNoSpace: the image store's filesystem is full (or its quota reached). Kind no_capacity.
+	ErrNoSpace error = &fault.Error{Kind: fault.NoCapacity, Msg: "no space left for images"}
+
+	// ErrBlockedAddress: a URL import would connect to an address cloudlet never fetches from
+	// (loopback, link-local, multicast, unspecified; private unless allowed). Kind invalid.
+	ErrBlockedAddress error = &fault.Error{Kind: fault.Invalid, Msg: "address refused for image import"}
+
+	// ErrClosed: the service is shutting down and starts no new import. Kind unavailable.
+	ErrClosed error = &fault.Error{Kind: fault.Unavailable, Msg: "image service is shutting down"}
 )
 
 // faultf formats a message that matches sentinel under errors.Is and has its fault kind.

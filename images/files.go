@@ -2,8 +2,6 @@ package images
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -67,33 +65,22 @@ type staged struct {
 
 // stage copies src into dir under a temporary name, hashing while it copies, and syncs it. The
 // temporary file is removed when stage fails.
-func stage(ctx context.Context, src *source, dir string) (_ *staged, err error) {
-	tmp, err := os.CreateTemp(dir, "."+src.what+"-*.tmp") // mode 0600
+func (s *Service) stage(ctx context.Context, src *source, dir string) (*staged, error) {
+	k, err := s.newSink(dir, src.what, src.size+1, nil)
 	if err != nil {
-		return nil, fmt.Errorf("create temporary %s file in %s: %w", src.what, dir, err)
+		return nil, err
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	h := sha256.New()
 	in := io.LimitReader(ctxReader{ctx, src.f}, src.size+1)
-	n, err := io.CopyBuffer(io.MultiWriter(tmp, h), in, make([]byte, copyBufferSize))
+	n, err := io.CopyBuffer(k, in, make([]byte, copyBufferSize))
 	if err != nil {
-		return nil, fmt.Errorf("copy %s file %s to %s: %w", src.what, src.path, tmp.Name(), err)
+		k.discard()
+		return nil, fmt.Errorf("copy %s file %s to %s: %w", src.what, src.path, k.f.Name(), err)
 	}
 	if n != src.size {
+		k.discard()
 		return nil, faultf(ErrInvalid, "%s file %s changed size while it was copied (%d bytes, then %d)", src.what, quoteShort(src.path), src.size, n)
 	}
-	if err := tmp.Sync(); err != nil {
-		return nil, fmt.Errorf("sync %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Close(); err != nil {
-		return nil, fmt.Errorf("close %s: %w", tmp.Name(), err)
-	}
-	return &staged{tmp: tmp.Name(), final: filepath.Join(dir, src.what), size: n, sha256: hex.EncodeToString(h.Sum(nil))}, nil
+	return k.finish(src.what)
 }
 
 // install renames staged files to their final names and syncs their directory.

@@ -22,7 +22,7 @@ func TestStageSourceChangedSize(t *testing.T) {
 			t.Fatal(err)
 		}
 		s.size = size // as if the file had this size when it was opened
-		_, err = stage(context.Background(), s, dir)
+		_, err = (&Service{}).stage(context.Background(), s, dir)
 		s.Close()
 		checkErr(t, err, ErrInvalid, fault.Invalid, "changed size while it was copied")
 		if ents, _ := os.ReadDir(dir); len(ents) != 0 {

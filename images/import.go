@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
-	"os"
 
 	"cloudlet/store"
 )
@@ -13,8 +11,9 @@ import (
 // ImportFile imports an image from files on the host (an admin operation: the request names host
 // paths). The sources are checked before anything is written; then the record is created queued,
 // the files are copied and hashed (saving), the disk copy is inspected in Go and only then by
-// qemu-img, and the files are renamed into place (active). On any failure the record is marked
-// killed and removed with its directory, so nothing is left behind.
+// qemu-img (and converted, for vmdk, vhdx and vdi; unpacked, for an OVA), and the files are
+// renamed into place (active). On any failure the record is marked killed and removed with its
+// directory, so nothing is left behind.
 func (s *Service) ImportFile(ctx context.Context, r ImportFileRequest) (*Image, error) {
 	r.normalize()
 	if err := r.validate(); err != nil {
@@ -26,11 +25,13 @@ func (s *Service) ImportFile(ctx context.Context, r ImportFileRequest) (*Image, 
 	}
 	defer closeSources(srcs)
 	disk := srcs[0]
-	if err := inspect(disk.f, disk.size, r.DiskFormat, s.maxVirtual); err != nil {
-		return nil, fmt.Errorf("import image %s from %s: %w", r.Name, r.Path, err)
+	if r.ContainerFormat == ContainerBare {
+		if err := inspect(disk.f, disk.size, r.DiskFormat, s.maxVirtual); err != nil {
+			return nil, fmt.Errorf("import image %s from %s: %w", r.Name, r.Path, err)
+		}
 	}
 	img := newRecord(r)
-	if err := s.db.Update(func(tx *store.Tx) error { return imageRecords.Create(tx, img) }); err != nil {
+	if err := s.createRecord(img); err != nil {
 		return nil, err
 	}
 	if err := s.fill(ctx, img, srcs); err != nil {
@@ -41,30 +42,23 @@ func (s *Service) ImportFile(ctx context.Context, r ImportFileRequest) (*Image, 
 
 // newRecord is the queued record of an import request.
 func newRecord(r ImportFileRequest) *Image {
-	return &Image{
-		Meta:            store.Meta{Name: r.Name, ProjectID: r.ProjectID},
-		Status:          StatusQueued,
-		DiskFormat:      r.DiskFormat,
-		ContainerFormat: ContainerBare,
-		MinDiskGiB:      r.MinDiskGiB,
-		MinRAMMiB:       r.MinRAMMiB,
-		Visibility:      r.Visibility,
-		Protected:       r.Protected,
-		Firmware:        r.Firmware,
-		HasKernel:       r.KernelPath != "",
-		HasInitrd:       r.InitrdPath != "",
-		Cmdline:         r.Cmdline,
-		Properties:      maps.Clone(r.Properties),
-	}
+	c := r.create()
+	img := c.record(SourceFile)
+	img.HasKernel, img.HasInitrd, img.Cmdline = r.KernelPath != "", r.InitrdPath != "", r.Cmdline
+	return img
 }
 
 // openSources opens the disk, then the kernel and initrd when given: the disk is always first.
 func (s *Service) openSources(r ImportFileRequest) ([]*source, error) {
+	diskCap := s.diskFileCap(r.DiskFormat)
+	if r.ContainerFormat == ContainerOVA {
+		diskCap = s.maxUpload
+	}
 	wanted := []struct {
 		what, path string
 		limit      int64
 	}{
-		{fileDisk, r.Path, s.diskFileCap(r.DiskFormat)},
+		{fileDisk, r.Path, diskCap},
 		{fileKernel, r.KernelPath, MaxKernelSize},
 		{fileInitrd, r.InitrdPath, MaxInitrdSize},
 	}
@@ -83,13 +77,13 @@ func (s *Service) openSources(r ImportFileRequest) ([]*source, error) {
 	return srcs, nil
 }
 
-// diskFileCap bounds the size of a disk file: a raw file is its virtual size; a qcow2 file may
-// exceed its virtual size by a quarter for metadata and internal snapshots.
+// diskFileCap bounds the size of a disk file: a raw file (or an ISO) is its virtual size; the
+// other formats may exceed their virtual size by a quarter for metadata and internal snapshots.
 func (s *Service) diskFileCap(format string) int64 {
-	if format == FormatQcow2 {
-		return s.maxVirtual + s.maxVirtual/4
+	if format == FormatRaw || format == FormatISO {
+		return s.maxVirtual
 	}
-	return s.maxVirtual
+	return s.maxVirtual + s.maxVirtual/4
 }
 
 func closeSources(srcs []*source) {
@@ -98,7 +92,7 @@ func closeSources(srcs []*source) {
 	}
 }
 
-// fill copies the sources into the image's directory, checks the disk and activates the record.
+// fill copies the sources into the image's directory and hands them to process.
 func (s *Service) fill(ctx context.Context, img *Image, srcs []*source) error {
 	if err := s.setStatus(img, StatusSaving); err != nil {
 		return err
@@ -109,67 +103,42 @@ func (s *Service) fill(ctx context.Context, img *Image, srcs []*source) error {
 	}
 	files := make([]*staged, 0, len(srcs))
 	for _, src := range srcs {
-		f, err := stage(ctx, src, dir)
+		f, err := s.stage(ctx, src, dir)
 		if err != nil {
 			return err
 		}
 		files = append(files, f)
 	}
-	disk := files[0]
-	virtual, err := s.checkDisk(ctx, disk, img.DiskFormat)
-	if err != nil {
-		return err
-	}
-	if err := install(dir, files); err != nil {
-		return err
-	}
-	if err := s.share(dir); err != nil {
-		return err
-	}
-	img.Size, img.Checksum, img.VirtualSize = disk.size, disk.sha256, virtual
-	return s.setStatus(img, StatusActive)
+	return s.process(ctx, img, dir, files[0], files[1:])
 }
 
-// checkDisk inspects the copied disk: its header in Go, then, only if that passed, with qemu-img.
-// The copy is checked, not the source, because only the copy cannot change any more.
-func (s *Service) checkDisk(ctx context.Context, disk *staged, format string) (int64, error) {
-	f, err := os.Open(disk.tmp)
-	if err != nil {
-		return 0, fmt.Errorf("open copied disk: %w", err)
-	}
-	defer f.Close()
-	if err := inspect(f, disk.size, format, s.maxVirtual); err != nil {
-		return 0, err
-	}
-	info, err := s.qemuImg.info(ctx, format, disk.tmp)
-	if err != nil {
-		return 0, err
-	}
-	if err := checkVirtualSize(*info.VirtualSize, s.maxVirtual); err != nil {
-		return 0, err
-	}
-	return *info.VirtualSize, nil
-}
-
-// setStatus moves img to status in the catalog.
-func (s *Service) setStatus(img *Image, status string) error {
-	prev := img.Status
-	img.Status = status
-	err := s.db.Update(func(tx *store.Tx) error { return imageRecords.Update(tx, img) })
-	if err != nil {
-		img.Status = prev
-		return fmt.Errorf("set image %s (%s) %s: %w", img.Name, img.ID, status, err)
-	}
-	return nil
-}
-
-// abort undoes a failed import: the record is marked killed (so a crash from here on leaves a
+// abort undoes a failed file import: the record is marked killed (so a crash from here on leaves a
 // record that says what happened), then the directory and the record are removed. It returns
 // cause, joined with any failure of the cleanup.
 func (s *Service) abort(img *Image, cause error) error {
 	kill := s.setStatus(img, StatusKilled)
 	if err := s.purge(img.ID); err != nil {
 		return errors.Join(cause, kill, err)
+	}
+	return cause
+}
+
+// kill ends a failed upload or URL import: the image directory is removed and the record stays,
+// killed, with the reason in Fault, for its owner to read and delete. It returns cause, joined with
+// any failure of the cleanup.
+func (s *Service) kill(img *Image, cause error) error {
+	rmErr := s.removeDir(img.ID)
+	stored, err := s.modify(img.ID, func(rec *Image) error {
+		rec.Status, rec.Fault = StatusKilled, s.faultText(cause)
+		return nil
+	})
+	if err == nil {
+		*img = *stored
+	} else if errors.Is(err, store.ErrNotFound) {
+		err = nil // deleted meanwhile: nothing to record
+	}
+	if err != nil || rmErr != nil {
+		return errors.Join(cause, rmErr, err)
 	}
 	return cause
 }

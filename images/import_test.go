@@ -193,9 +193,9 @@ func TestImportFileRejectsBadInput(t *testing.T) {
 		{
 			name: "format outside the allow-list",
 			req: func(e *env) ImportFileRequest {
-				return e.request("x", e.write("d.vmdk", []byte("# Disk DescriptorFile")), "vmdk")
+				return e.request("x", e.write("d.vhd", []byte("conectix")), "vpc")
 			},
-			want: ErrInvalid, kind: fault.Invalid, msg: []string{`disk format "vmdk" is not supported: use one of qcow2, raw`},
+			want: ErrInvalid, kind: fault.Invalid, msg: []string{`disk format "vpc" is not supported: use one of qcow2, raw, iso, vmdk, vhdx, vdi`},
 		},
 		{
 			name: "no disk format",
@@ -215,10 +215,10 @@ func TestImportFileRejectsBadInput(t *testing.T) {
 			name: "unknown visibility",
 			req: func(e *env) ImportFileRequest {
 				r := e.request("x", "/d", FormatRaw)
-				r.Visibility = "shared"
+				r.Visibility = "community"
 				return r
 			},
-			want: ErrInvalid, kind: fault.Invalid, msg: []string{"use one of private, public"},
+			want: ErrInvalid, kind: fault.Invalid, msg: []string{"use one of private, shared, public"},
 		},
 		{
 			name: "no project",
@@ -370,7 +370,7 @@ func TestImportFileQcow2(t *testing.T) {
 		Status: StatusActive, DiskFormat: FormatQcow2, ContainerFormat: ContainerBare,
 		Size: fi.Size(), VirtualSize: 16 << 20, Checksum: sha256File(t, src),
 		MinDiskGiB: 2, MinRAMMiB: 512, Visibility: VisibilityPrivate, Firmware: FirmwareBIOS,
-		Properties: map[string]string{"os_type": "linux", "default_user": "debian"},
+		Properties: map[string]string{"os_type": "linux", "default_user": "debian"}, Source: SourceFile,
 	}
 	ignoreStoreFields := cmpopts.IgnoreFields(store.Meta{}, "ID", "CreatedAt", "UpdatedAt", "Revision")
 	if diff := cmp.Diff(want, img, ignoreStoreFields); diff != "" {

@@ -45,15 +45,31 @@ const (
 
 // inspect checks the disk file r (size bytes) in format before qemu-img ever sees it. A raw file
 // is raw whatever its bytes look like (a qcow2 header inside is guest data), so only its size is
-// checked; a qcow2 file must have a header cloudlet can trust. Rejections wrap ErrUnsafe.
+// checked; every other format must carry its own signature, a header cloudlet can trust, and no
+// other format's signature (a polyglot could be read as something else by a tool that probes).
+// Rejections wrap ErrUnsafe.
 func inspect(r io.ReaderAt, size int64, format string, maxVirtual int64) error {
+	var err error
 	switch format {
 	case FormatRaw:
 		return checkVirtualSize(size, maxVirtual)
 	case FormatQcow2:
-		return inspectQcow2(r, size, maxVirtual)
+		err = inspectQcow2(r, size, maxVirtual)
+	case FormatISO:
+		err = inspectISO(r, size, maxVirtual)
+	case FormatVMDK:
+		err = inspectVMDK(r, size, maxVirtual)
+	case FormatVHDX:
+		err = inspectVHDX(r, size, maxVirtual)
+	case FormatVDI:
+		err = inspectVDI(r, size, maxVirtual)
+	default:
+		return oneOf("disk format", format, diskFormats)
 	}
-	return oneOf("disk format", format, diskFormats)
+	if err != nil {
+		return err
+	}
+	return checkPolyglot(r, size, format)
 }
 
 func checkVirtualSize(virtual, maxVirtual int64) error {

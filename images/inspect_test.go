@@ -93,7 +93,8 @@ func TestInspect(t *testing.T) {
 		{name: "virtual size 2^64-1", data: qcow2Bytes(put64(offSize, 1<<64-1)), want: ErrUnsafe, msg: "over the host cap"},
 		{name: "raw with a qcow2 header", format: FormatRaw, data: qcow2Bytes(put64(offBackingOffset, 512), put32(offBackingSize, 11))},
 		{name: "empty raw", format: FormatRaw, data: nil},
-		{name: "vmdk", format: "vmdk", data: []byte("# Disk DescriptorFile\nRW 8 FLAT \"/etc/passwd\" 0\n"), want: ErrInvalid, msg: "use one of qcow2, raw"},
+		{name: "vmdk flat descriptor", format: FormatVMDK, data: []byte("# Disk DescriptorFile\nRW 8 FLAT \"/etc/passwd\" 0\n"), want: ErrUnsafe, msg: "text descriptor"},
+		{name: "format outside the allow-list", format: "vpc", data: []byte("conectix"), want: ErrInvalid, msg: "use one of qcow2, raw, iso, vmdk, vhdx, vdi"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

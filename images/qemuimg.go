@@ -11,14 +11,20 @@ import (
 	"time"
 )
 
-// Limits for qemu-img on an untrusted file. The rlimits are those Nova and Glance use (oslo's
-// ProcessLimits): a crafted image must not make qemu-img eat the host's memory or CPU.
+// Limits for qemu-img on an untrusted file. The rlimits of info are those Nova and Glance use
+// (oslo's ProcessLimits): a crafted image must not make qemu-img eat the host's memory or CPU.
+// A conversion reads every byte (and inflates streamOptimized VMDKs), so it gets more CPU time
+// and wall time, but the same kind of wrapper.
 const (
 	qemuImgAddressSpace = 1 << 30 // bytes
 	qemuImgCPUSeconds   = 30
 	qemuImgTimeout      = 60 * time.Second
 	qemuImgWaitDelay    = 5 * time.Second
 	qemuImgMaxOutput    = 1 << 20 // bytes of stdout or stderr
+
+	convertAddressSpace = 2 << 30 // bytes: qemu-img convert runs a pool of I/O threads
+	convertCPUSeconds   = 3600
+	convertTimeout      = 4 * time.Hour
 )
 
 // infoKeysRejected are keys of `qemu-img info --output=json` that mean the image reaches for
@@ -37,25 +43,64 @@ type imgInfo struct {
 	VirtualSize *int64 `json:"virtual-size"`
 }
 
+// limits is how one qemu-img command is confined.
+type limits struct {
+	addressSpace int64
+	cpuSeconds   int
+	timeout      time.Duration
+}
+
+var (
+	infoLimits    = limits{qemuImgAddressSpace, qemuImgCPUSeconds, qemuImgTimeout}
+	convertLimits = limits{convertAddressSpace, convertCPUSeconds, convertTimeout}
+)
+
 // infoArgv is the command line of qemu-img info on path read as format. The format is always
 // explicit (qemu-img never probes), path is absolute (so it is never read as an option or a
 // protocol prefix), and prlimit, when present, applies the rlimits before exec'ing qemu-img.
 func (q qemuImg) infoArgv(format, path string) []string {
-	argv := []string{q.path, "info", "-f", format, "--output=json", path}
+	return q.limited(infoLimits, q.path, "info", "-f", format, "--output=json", path)
+}
+
+// convertArgv is the command line that converts src (read as format, never probed) into a new
+// qcow2 file dst. Both paths are absolute names cloudlet chose inside the image directory.
+func (q qemuImg) convertArgv(format, src, dst string) []string {
+	return q.limited(convertLimits, q.path, "convert", "-q", "-f", format, "-O", FormatQcow2, src, dst)
+}
+
+// limited prefixes argv with prlimit and l's rlimits, when prlimit is installed.
+func (q qemuImg) limited(l limits, argv ...string) []string {
 	if q.prlimit == "" {
 		return argv
 	}
-	limits := []string{q.prlimit, fmt.Sprintf("--as=%d", qemuImgAddressSpace), fmt.Sprintf("--cpu=%d", qemuImgCPUSeconds), "--"}
-	return append(limits, argv...)
+	pre := []string{q.prlimit, fmt.Sprintf("--as=%d", l.addressSpace), fmt.Sprintf("--cpu=%d", l.cpuSeconds), "--"}
+	return append(pre, argv...)
 }
 
 // info runs qemu-img info on path as format and checks its answer: the format it read is the one
 // asked for and nothing in it points at another file. A file qemu-img refuses, or that makes it
 // hit a limit, is the image's fault (ErrUnsafe); a qemu-img that cannot run is the host's.
 func (q qemuImg) info(ctx context.Context, format, path string) (imgInfo, error) {
-	runCtx, cancel := context.WithTimeout(ctx, qemuImgTimeout)
+	out, err := q.run(ctx, infoLimits, "info -f "+format, strings.NewReplacer(path, "image"), q.infoArgv(format, path))
+	if err != nil {
+		return imgInfo{}, err
+	}
+	return parseInfo(out, format)
+}
+
+// convert runs qemu-img convert from src (as format) to a new qcow2 file dst.
+func (q qemuImg) convert(ctx context.Context, format, src, dst string) error {
+	scrub := strings.NewReplacer(src, "image", dst, "converted image")
+	_, err := q.run(ctx, convertLimits, "convert -f "+format, scrub, q.convertArgv(format, src, dst))
+	return err
+}
+
+// run runs one qemu-img command under l and classifies its failure: the image's fault
+// (ErrUnsafe), a full disk (ErrNoSpace), or the host's (a plain error). what names the command in
+// messages; scrub replaces the temporary paths in what qemu-img says (they mean nothing to the caller).
+func (q qemuImg) run(ctx context.Context, l limits, what string, scrub *strings.Replacer, argv []string) ([]byte, error) {
+	runCtx, cancel := context.WithTimeout(ctx, l.timeout)
 	defer cancel()
-	argv := q.infoArgv(format, path)
 	cmd := exec.CommandContext(runCtx, argv[0], argv[1:]...)
 	stdout, stderr := &cappedBuffer{max: qemuImgMaxOutput}, &cappedBuffer{max: qemuImgMaxOutput}
 	cmd.Stdout, cmd.Stderr, cmd.WaitDelay = stdout, stderr, qemuImgWaitDelay
@@ -63,21 +108,23 @@ func (q qemuImg) info(ctx context.Context, format, path string) (imgInfo, error)
 	var exit *exec.ExitError
 	switch {
 	case ctx.Err() != nil:
-		return imgInfo{}, fmt.Errorf("qemu-img info -f %s %s: %w", format, path, ctx.Err())
+		return nil, fmt.Errorf("run %s: %w", strings.Join(argv, " "), ctx.Err())
 	case runCtx.Err() != nil:
-		return imgInfo{}, faultf(ErrUnsafe, "qemu-img info -f %s did not finish within %s", format, qemuImgTimeout)
+		return nil, faultf(ErrUnsafe, "qemu-img %s did not finish within %s", what, l.timeout)
 	case stdout.overflow: // before the exit status: the closed pipe usually kills qemu-img
-		return imgInfo{}, faultf(ErrUnsafe, "qemu-img info -f %s wrote more than %d bytes", format, qemuImgMaxOutput)
+		return nil, faultf(ErrUnsafe, "qemu-img %s wrote more than %d bytes", what, qemuImgMaxOutput)
 	case errors.As(err, &exit) && q.prlimit != "" && (exit.ExitCode() == 126 || exit.ExitCode() == 127):
 		// prlimit's codes for a command it cannot exec; qemu-img itself exits 1 on a bad image.
-		return imgInfo{}, fmt.Errorf("run %s: prlimit could not start qemu-img: %s", strings.Join(argv, " "), firstLine(stderr.String()))
+		return nil, fmt.Errorf("run %s: prlimit could not start qemu-img: %s", strings.Join(argv, " "), firstLine(stderr.String()))
+	case errors.As(err, &exit) && strings.Contains(stderr.String(), "No space left on device"):
+		return nil, faultf(ErrNoSpace, "qemu-img %s: no space left in the image store", what)
 	case errors.As(err, &exit):
-		msg := firstLine(strings.ReplaceAll(stderr.String(), path, "image")) // the temporary path means nothing to the caller
-		return imgInfo{}, faultf(ErrUnsafe, "qemu-img info -f %s refused the image (%s): %s", format, exit.ProcessState, msg)
+		msg := firstLine(scrub.Replace(stderr.String()))
+		return nil, faultf(ErrUnsafe, "qemu-img %s refused the image (%s): %s", what, exit.ProcessState, msg)
 	case err != nil:
-		return imgInfo{}, fmt.Errorf("run %s: %w", strings.Join(argv, " "), err)
+		return nil, fmt.Errorf("run %s: %w", strings.Join(argv, " "), err)
 	}
-	return parseInfo(stdout.Bytes(), format)
+	return stdout.Bytes(), nil
 }
 
 // parseInfo checks qemu-img info's JSON for the format asked for and for references to other files.

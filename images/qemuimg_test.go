@@ -40,6 +40,25 @@ func TestInfoArgv(t *testing.T) {
 	}
 }
 
+// Conversions run under the same wrapper, with their own limits, and never probe the source.
+func TestConvertArgv(t *testing.T) {
+	q := qemuImg{path: "qemu-img", prlimit: "/usr/bin/prlimit"}
+	want := []string{"/usr/bin/prlimit", "--as=2147483648", "--cpu=3600", "--", "qemu-img", "convert", "-q", "-f", "vmdk", "-O", "qcow2", "/images/id/.upload-1.tmp", "/images/id/.convert-2.tmp"}
+	if diff := cmp.Diff(want, q.convertArgv(FormatVMDK, "/images/id/.upload-1.tmp", "/images/id/.convert-2.tmp")); diff != "" {
+		t.Errorf("convertArgv (-want +got):\n%s", diff)
+	}
+}
+
+// A conversion that fails for lack of space is the host's problem (no_capacity), not the image's.
+func TestConvertNoSpace(t *testing.T) {
+	q := qemuImg{path: fakeQemuImg(t, `echo "qemu-img: error while writing at byte 0: No space left on device" >&2; exit 1`)}
+	err := q.convert(context.Background(), FormatVDI, "/images/id/.upload-1.tmp", "/images/id/.convert-1.tmp")
+	checkErr(t, err, ErrNoSpace, fault.NoCapacity, "no space left")
+	q = qemuImg{path: fakeQemuImg(t, `echo "qemu-img: Could not open '$7': bad" >&2; exit 1`)}
+	err = q.convert(context.Background(), FormatVDI, "/images/id/.upload-1.tmp", "/images/id/.convert-1.tmp")
+	checkErr(t, err, ErrUnsafe, fault.Invalid, "convert -f vdi refused the image", "Could not open 'image': bad")
+}
+
 func TestParseInfo(t *testing.T) {
 	tests := []struct {
 		name   string

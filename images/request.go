@@ -2,6 +2,7 @@ package images
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -10,22 +11,38 @@ import (
 	"cloudlet/store"
 )
 
+// CreateRequest creates an image record, queued for an Upload of its data. ImportURL and
+// ImportFile take the same attributes.
+type CreateRequest struct {
+	ProjectID       string // owner
+	Name            string // store.ValidateName
+	DiskFormat      string // one of diskFormats; required (never guessed from the bytes), except with ContainerOVA
+	ContainerFormat string // ContainerBare (default) or ContainerOVA
+	Firmware        string // FirmwareBIOS (default) or FirmwareUEFI
+	Visibility      string // VisibilityPrivate (default), VisibilityShared or VisibilityPublic
+	MinDiskGiB      int    // 0..MaxMinDiskGiB
+	MinRAMMiB       int    // 0..MaxMinRAMMiB
+	Protected       bool
+	Properties      map[string]string // at most MaxProperties; keys and values bounded, see validProperty
+}
+
 // ImportFileRequest imports an image from files on the host. It names host paths, so the API
 // offers it to admins only.
 type ImportFileRequest struct {
-	ProjectID  string // owner
-	Name       string // store.ValidateName
-	Path       string // absolute path of the disk file
-	DiskFormat string // FormatQcow2 or FormatRaw; required, never guessed from the bytes
-	KernelPath string // optional absolute path of a kernel for direct boot
-	InitrdPath string // optional, only with KernelPath
-	Cmdline    string // optional, only with KernelPath; at most MaxCmdlineLen bytes, no control characters
-	Firmware   string // FirmwareBIOS (default) or FirmwareUEFI
-	Visibility string // VisibilityPrivate (default) or VisibilityPublic
-	MinDiskGiB int    // 0..MaxMinDiskGiB
-	MinRAMMiB  int    // 0..MaxMinRAMMiB
-	Protected  bool
-	Properties map[string]string // at most MaxProperties; keys and values bounded, see validProperty
+	ProjectID       string // owner
+	Name            string // store.ValidateName
+	Path            string // absolute path of the disk file (or of the OVA)
+	DiskFormat      string // as in CreateRequest
+	ContainerFormat string // as in CreateRequest
+	KernelPath      string // optional absolute path of a kernel for direct boot
+	InitrdPath      string // optional, only with KernelPath
+	Cmdline         string // optional, only with KernelPath; at most MaxCmdlineLen bytes, no control characters
+	Firmware        string // FirmwareBIOS (default) or FirmwareUEFI
+	Visibility      string // VisibilityPrivate (default), VisibilityShared or VisibilityPublic
+	MinDiskGiB      int    // 0..MaxMinDiskGiB
+	MinRAMMiB       int    // 0..MaxMinRAMMiB
+	Protected       bool
+	Properties      map[string]string // at most MaxProperties; keys and values bounded, see validProperty
 }
 
 // Bounds on request fields.
@@ -39,40 +56,129 @@ const (
 )
 
 // normalize fills the defaults of optional fields.
-func (r *ImportFileRequest) normalize() {
+func (r *CreateRequest) normalize() {
 	if r.Firmware == "" {
 		r.Firmware = FirmwareBIOS
 	}
 	if r.Visibility == "" {
 		r.Visibility = VisibilityPrivate
 	}
+	if r.ContainerFormat == "" {
+		r.ContainerFormat = ContainerBare
+	}
+	if r.ContainerFormat == ContainerOVA && r.DiskFormat == "" {
+		r.DiskFormat = FormatVMDK
+	}
 }
 
-// validate checks every field that can be checked without touching a file.
-func (r *ImportFileRequest) validate() error {
+// validate checks every field that can be checked without touching data; op names the operation
+// in messages ("create image").
+func (r *CreateRequest) validate(op string) error {
 	if r.ProjectID == "" {
-		return faultf(ErrInvalid, "import image: a project is required")
+		return faultf(ErrInvalid, "%s: a project is required", op)
 	}
 	if err := store.ValidateName(r.Name); err != nil {
-		return fmt.Errorf("import image: %w", err)
+		return fmt.Errorf("%s: %w", op, err)
 	}
-	checks := []func() error{r.validateFormats, r.validatePaths, r.validateCmdline, r.validateMinimums, r.validateProperties}
-	for _, check := range checks {
+	for _, check := range []func() error{r.validateFormats, r.validateMinimums, r.validateProperties} {
 		if err := check(); err != nil {
-			return fmt.Errorf("import image %s: %w", r.Name, err)
+			return fmt.Errorf("%s %s: %w", op, r.Name, err)
 		}
 	}
 	return nil
 }
 
-func (r *ImportFileRequest) validateFormats() error {
+func (r *CreateRequest) validateFormats() error {
 	if err := oneOf("disk format", r.DiskFormat, diskFormats); err != nil {
 		return err
+	}
+	if err := oneOf("container format", r.ContainerFormat, containerFormats); err != nil {
+		return err
+	}
+	if r.ContainerFormat == ContainerOVA && r.DiskFormat != FormatVMDK {
+		return faultf(ErrInvalid, "an OVA holds VMDK disks: disk format %s does not fit container format ova", quoteShort(r.DiskFormat))
 	}
 	if err := oneOf("firmware", r.Firmware, firmwares); err != nil {
 		return err
 	}
 	return oneOf("visibility", r.Visibility, visibilities)
+}
+
+func (r *CreateRequest) validateMinimums() error {
+	if r.MinDiskGiB < 0 || r.MinDiskGiB > MaxMinDiskGiB {
+		return faultf(ErrInvalid, "min disk %d GiB is outside 0..%d", r.MinDiskGiB, MaxMinDiskGiB)
+	}
+	if r.MinRAMMiB < 0 || r.MinRAMMiB > MaxMinRAMMiB {
+		return faultf(ErrInvalid, "min RAM %d MiB is outside 0..%d", r.MinRAMMiB, MaxMinRAMMiB)
+	}
+	return nil
+}
+
+func (r *CreateRequest) validateProperties() error {
+	if len(r.Properties) > MaxProperties {
+		return faultf(ErrInvalid, "%d properties, the limit is %d", len(r.Properties), MaxProperties)
+	}
+	for k, v := range r.Properties {
+		if !validPropertyKey(k) {
+			return faultf(ErrInvalid, "property key %s must be 1..%d characters of a-z A-Z 0-9 _ . : -",
+				quoteShort(k), MaxPropertyKeyLen)
+		}
+		if len(v) > MaxPropertyValueLen || !printable(v) {
+			return faultf(ErrInvalid, "property %s: value must be at most %d bytes of UTF-8 without control characters",
+				k, MaxPropertyValueLen)
+		}
+	}
+	return nil
+}
+
+// record is the queued record of a request.
+func (r *CreateRequest) record(source string) *Image {
+	return &Image{
+		Meta:            store.Meta{Name: r.Name, ProjectID: r.ProjectID},
+		Status:          StatusQueued,
+		DiskFormat:      r.DiskFormat,
+		ContainerFormat: r.ContainerFormat,
+		MinDiskGiB:      r.MinDiskGiB,
+		MinRAMMiB:       r.MinRAMMiB,
+		Visibility:      r.Visibility,
+		Protected:       r.Protected,
+		Firmware:        r.Firmware,
+		Properties:      maps.Clone(r.Properties),
+		Source:          source,
+	}
+}
+
+// create is the part of r that every way of making an image shares.
+func (r *ImportFileRequest) create() CreateRequest {
+	return CreateRequest{
+		ProjectID: r.ProjectID, Name: r.Name, DiskFormat: r.DiskFormat, ContainerFormat: r.ContainerFormat,
+		Firmware: r.Firmware, Visibility: r.Visibility, MinDiskGiB: r.MinDiskGiB, MinRAMMiB: r.MinRAMMiB,
+		Protected: r.Protected, Properties: r.Properties,
+	}
+}
+
+// normalize fills the defaults of optional fields.
+func (r *ImportFileRequest) normalize() {
+	c := r.create()
+	c.normalize()
+	r.DiskFormat, r.ContainerFormat, r.Firmware, r.Visibility = c.DiskFormat, c.ContainerFormat, c.Firmware, c.Visibility
+}
+
+// validate checks every field that can be checked without touching a file.
+func (r *ImportFileRequest) validate() error {
+	c := r.create()
+	if err := c.validate("import image"); err != nil {
+		return err
+	}
+	for _, check := range []func() error{r.validatePaths, r.validateCmdline} {
+		if err := check(); err != nil {
+			return fmt.Errorf("import image %s: %w", r.Name, err)
+		}
+	}
+	if r.KernelPath != "" && c.ContainerFormat == ContainerOVA {
+		return faultf(ErrInvalid, "import image %s: an OVA cannot have a kernel for direct boot", r.Name)
+	}
+	return nil
 }
 
 func (r *ImportFileRequest) validatePaths() error {
@@ -102,33 +208,6 @@ func (r *ImportFileRequest) validateCmdline() error {
 	}
 	if !printable(r.Cmdline) {
 		return faultf(ErrInvalid, "kernel command line must be UTF-8 without control characters (newline, NUL, ...)")
-	}
-	return nil
-}
-
-func (r *ImportFileRequest) validateMinimums() error {
-	if r.MinDiskGiB < 0 || r.MinDiskGiB > MaxMinDiskGiB {
-		return faultf(ErrInvalid, "min disk %d GiB is outside 0..%d", r.MinDiskGiB, MaxMinDiskGiB)
-	}
-	if r.MinRAMMiB < 0 || r.MinRAMMiB > MaxMinRAMMiB {
-		return faultf(ErrInvalid, "min RAM %d MiB is outside 0..%d", r.MinRAMMiB, MaxMinRAMMiB)
-	}
-	return nil
-}
-
-func (r *ImportFileRequest) validateProperties() error {
-	if len(r.Properties) > MaxProperties {
-		return faultf(ErrInvalid, "%d properties, the limit is %d", len(r.Properties), MaxProperties)
-	}
-	for k, v := range r.Properties {
-		if !validPropertyKey(k) {
-			return faultf(ErrInvalid, "property key %s must be 1..%d characters of a-z A-Z 0-9 _ . : -",
-				quoteShort(k), MaxPropertyKeyLen)
-		}
-		if len(v) > MaxPropertyValueLen || !printable(v) {
-			return faultf(ErrInvalid, "property %s: value must be at most %d bytes of UTF-8 without control characters",
-				k, MaxPropertyValueLen)
-		}
 	}
 	return nil
 }

@@ -5,10 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 
 	"cloudlet/store"
@@ -16,6 +19,9 @@ import (
 
 // DefaultMaxVirtualSize is the host cap on an image's virtual size unless Options say otherwise.
 const DefaultMaxVirtualSize = 2 << 40 // 2 TiB
+
+// DefaultMaxUploadBytes caps the bytes of one upload or URL import unless Options say otherwise.
+const DefaultMaxUploadBytes = 64 << 30 // 64 GiB
 
 // Options configure the service.
 type Options struct {
@@ -25,23 +31,46 @@ type Options struct {
 	QemuImg string
 	// MaxVirtualSize caps the virtual size of any image, in bytes; 0 means DefaultMaxVirtualSize.
 	MaxVirtualSize int64
+	// MaxUploadBytes caps the bytes of one upload or URL import; 0 means DefaultMaxUploadBytes.
+	MaxUploadBytes int64
 	// ReaderGID, when > 0, is the group of the unprivileged user QEMU runs as: image files become
 	// readable by that group (and nobody else) so QEMU can open them without root.
 	ReaderGID int
+	// AllowPrivateURLs lets URL imports connect to private addresses (RFC 1918, unique local,
+	// shared address space), e.g. a NAS on the LAN. Loopback, link-local, multicast and
+	// unspecified addresses are refused whatever this says.
+	AllowPrivateURLs bool
+	// InUse, when set, tells Delete whether something uses an image: a non-empty answer ("volume
+	// web-root") refuses the delete with ErrInUse. nil means images are never in use.
+	InUse func(ctx context.Context, imageID string) (string, error)
+	// Logger receives what background URL imports cannot return: their failures. nil discards.
+	Logger *slog.Logger
 	// Now is the service's clock; nil means time.Now. Records are stamped by the catalog's own
-	// clock; this one is for the deadlines of uploads and URL imports, which come later.
+	// clock; this one paces progress updates and URL import deadlines.
 	Now func() time.Time
 }
 
 // Service manages images: their records in the catalog and their files in Options.Dir.
-// It is safe for concurrent use.
+// It is safe for concurrent use. Close stops the URL imports it runs in the background.
 type Service struct {
-	db         *store.DB
-	dir        string // absolute
-	qemuImg    qemuImg
-	maxVirtual int64
-	readerGID  int
-	now        func() time.Time // unused until uploads and URL imports get deadlines
+	db           *store.DB
+	dir          string // absolute
+	qemuImg      qemuImg
+	maxVirtual   int64
+	maxUpload    int64
+	readerGID    int
+	inUse        func(ctx context.Context, imageID string) (string, error)
+	log          *slog.Logger
+	now          func() time.Time
+	fetch        fetchConfig
+	bg           context.Context // ends at Close; URL imports run under it
+	stopBg       context.CancelFunc
+	wrapWriter   func(io.Writer) io.Writer // tests only: wraps the writer of received bytes (to fail it)
+	progressStep int64                     // bytes between progress updates; tests lower it
+
+	mu     sync.Mutex // guards the fields below
+	closed bool
+	wg     sync.WaitGroup // one per background import; Add only under mu while !closed
 }
 
 // BootFiles is what compute needs to boot from an image: absolute paths (Kernel and Initrd empty
@@ -76,16 +105,27 @@ func New(db *store.DB, o Options) (*Service, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("images: create %s: %w", dir, err)
 	}
+	if o.MaxUploadBytes < 0 {
+		return nil, fmt.Errorf("images: Options.MaxUploadBytes %d is negative", o.MaxUploadBytes)
+	}
 	s := &Service{
-		db:         db,
-		dir:        dir,
-		qemuImg:    qemuImg{path: cmp.Or(o.QemuImg, "qemu-img")},
-		maxVirtual: cmp.Or(o.MaxVirtualSize, DefaultMaxVirtualSize),
-		readerGID:  o.ReaderGID,
-		now:        o.Now,
+		db:           db,
+		dir:          dir,
+		qemuImg:      qemuImg{path: cmp.Or(o.QemuImg, "qemu-img")},
+		maxVirtual:   cmp.Or(o.MaxVirtualSize, DefaultMaxVirtualSize),
+		maxUpload:    cmp.Or(o.MaxUploadBytes, DefaultMaxUploadBytes),
+		readerGID:    o.ReaderGID,
+		inUse:        o.InUse,
+		log:          o.Logger,
+		now:          o.Now,
+		fetch:        defaultFetchConfig(o.AllowPrivateURLs),
+		progressStep: progressBytes,
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
 	}
 	if p, err := exec.LookPath("prlimit"); err == nil {
 		s.qemuImg.prlimit = p
@@ -96,7 +136,40 @@ func New(db *store.DB, o Options) (*Service, error) {
 	if err := s.shareAll(); err != nil {
 		return nil, err
 	}
+	s.bg, s.stopBg = context.WithCancel(context.Background())
 	return s, nil
+}
+
+// Close cancels the URL imports running in the background and waits for them to end (each marks
+// its image killed and removes its files). Uploads run in their callers' requests, not here.
+func (s *Service) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	if s.stopBg != nil {
+		s.stopBg()
+	}
+	s.wg.Wait()
+	return nil
+}
+
+// MaxUploadBytes is the cap on the bytes of one upload, for a web layer that checks
+// Content-Length before it starts reading.
+func (s *Service) MaxUploadBytes() int64 { return s.maxUpload }
+
+// goBackground runs fn in a goroutine that Close waits for; it fails once Close has begun.
+func (s *Service) goBackground(fn func(ctx context.Context)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return faultf(ErrClosed, "the image service is shutting down: no new import starts")
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		fn(s.bg)
+	}()
+	return nil
 }
 
 // Get returns an image visible to projectID, by ID or name.
@@ -110,7 +183,8 @@ func (s *Service) Get(ctx context.Context, projectID, idOrName string) (*Image, 
 	return img, err
 }
 
-// List returns the images visible to projectID (its own and the public ones), sorted by name, then ID.
+// List returns the images visible to projectID (its own, the public ones and those shared with
+// it), sorted by name, then ID.
 func (s *Service) List(ctx context.Context, projectID string) ([]*Image, error) {
 	if projectID == "" {
 		return nil, faultf(ErrInvalid, "list images: a project is required")
@@ -123,7 +197,7 @@ func (s *Service) List(ctx context.Context, projectID string) ([]*Image, error) 
 		}
 		out = own
 		return imageRecords.ForEach(tx, func(img *Image) error {
-			if img.ProjectID != projectID && img.Visibility == VisibilityPublic {
+			if img.ProjectID != projectID && visibleTo(img, projectID) {
 				out = append(out, img)
 			}
 			return nil
@@ -137,10 +211,17 @@ func (s *Service) List(ctx context.Context, projectID string) ([]*Image, error) 
 }
 
 // Delete removes one of projectID's images: its files, then its record. A protected image, one
-// that is still importing, and another project's public image are refused.
+// whose data is being saved, one in use (Options.InUse) and another project's image are refused.
+// A queued image (created, never uploaded) and a killed one may be deleted.
 func (s *Service) Delete(ctx context.Context, projectID, idOrName string) error {
-	var img *Image
-	err := s.db.Update(func(tx *store.Tx) error {
+	img, err := s.Get(ctx, projectID, idOrName)
+	if err != nil {
+		return err
+	}
+	if err := s.checkNotInUse(ctx, img); err != nil {
+		return err
+	}
+	err = s.db.Update(func(tx *store.Tx) error {
 		var err error
 		if img, err = find(tx, projectID, idOrName); err != nil {
 			return err
@@ -150,11 +231,14 @@ func (s *Service) Delete(ctx context.Context, projectID, idOrName string) error 
 			return faultf(ErrNotOwner, "image %s belongs to another project: only its owner may delete it", img.Name)
 		case img.Protected:
 			return faultf(ErrProtected, "image %s is protected: unprotect it before deleting it", img.Name)
-		case img.Status == StatusQueued || img.Status == StatusSaving:
+		case img.Status == StatusSaving:
 			return faultf(ErrNotActive, "image %s is %s: wait for the import to finish", img.Name, img.Status)
 		}
 		img.Status = StatusDeleted
-		return imageRecords.Update(tx, img)
+		if err := imageRecords.Update(tx, img); err != nil {
+			return err
+		}
+		return imageEvent(tx, "image.state", img)
 	})
 	if err != nil {
 		return err
@@ -162,7 +246,23 @@ func (s *Service) Delete(ctx context.Context, projectID, idOrName string) error 
 	return s.purge(img.ID)
 }
 
+// checkNotInUse asks Options.InUse whether something uses img.
+func (s *Service) checkNotInUse(ctx context.Context, img *Image) error {
+	if s.inUse == nil {
+		return nil
+	}
+	user, err := s.inUse(ctx, img.ID)
+	if err != nil {
+		return fmt.Errorf("check whether image %s (%s) is in use: %w", img.Name, img.ID, err)
+	}
+	if user != "" {
+		return faultf(ErrInUse, "image %s is used by %s", img.Name, user)
+	}
+	return nil
+}
+
 // BootFiles returns the files an active image boots from, after checking they are still there.
+// DiskFormat is the QEMU driver to read the disk with (an ISO is raw to QEMU).
 func (s *Service) BootFiles(ctx context.Context, projectID, idOrName string) (BootFiles, error) {
 	img, err := s.Get(ctx, projectID, idOrName)
 	if err != nil {
@@ -172,7 +272,7 @@ func (s *Service) BootFiles(ctx context.Context, projectID, idOrName string) (Bo
 		return BootFiles{}, faultf(ErrNotActive, "image %s is %s, not active", img.Name, img.Status)
 	}
 	bf := BootFiles{
-		ImageID: img.ID, Disk: s.file(img.ID, fileDisk), DiskFormat: img.DiskFormat,
+		ImageID: img.ID, Disk: s.file(img.ID, fileDisk), DiskFormat: driverFormat(img.DiskFormat),
 		Cmdline: img.Cmdline, Firmware: img.Firmware, VirtualSize: img.VirtualSize,
 		MinDiskGiB: img.MinDiskGiB, MinRAMMiB: img.MinRAMMiB,
 	}
@@ -193,8 +293,20 @@ func (s *Service) BootFiles(ctx context.Context, projectID, idOrName string) (Bo
 	return bf, nil
 }
 
-// find resolves idOrName for projectID: its own images by ID or name first, then public images of
-// other projects. Anything else is "not found", in the same words whether it exists or not.
+// visibleTo reports whether projectID may see img.
+func visibleTo(img *Image, projectID string) bool {
+	switch {
+	case img.ProjectID == projectID || img.Visibility == VisibilityPublic:
+		return true
+	case img.Visibility == VisibilityShared:
+		return slices.Contains(img.Members, projectID)
+	}
+	return false
+}
+
+// find resolves idOrName for projectID: its own images by ID or name first, then the images of
+// other projects it may see (public, or shared with it). Anything else is "not found", in the
+// same words whether it exists or not.
 func find(tx *store.Tx, projectID, idOrName string) (*Image, error) {
 	if projectID == "" {
 		return nil, faultf(ErrInvalid, "find image: a project is required")
@@ -203,27 +315,39 @@ func find(tx *store.Tx, projectID, idOrName string) (*Image, error) {
 	if !errors.Is(err, store.ErrNotFound) {
 		return img, err
 	}
-	if img, err := imageRecords.Get(tx, idOrName); err == nil && img.Visibility == VisibilityPublic {
+	if img, err := imageRecords.Get(tx, idOrName); err == nil && visibleTo(img, projectID) {
 		return img, nil
 	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
-	var public []*Image
+	var matches []*Image
 	err = imageRecords.ForEach(tx, func(img *Image) error {
-		if img.Name == idOrName && img.Visibility == VisibilityPublic {
-			public = append(public, img)
+		if img.Name == idOrName && visibleTo(img, projectID) {
+			matches = append(matches, img)
 		}
 		return nil
 	})
 	switch {
 	case err != nil:
 		return nil, err
-	case len(public) > 1:
-		return nil, faultf(ErrAmbiguous, "%d public images are named %s: use the ID", len(public), quoteShort(idOrName))
-	case len(public) == 1:
-		return public[0], nil
+	case len(matches) > 1:
+		return nil, faultf(ErrAmbiguous, "%d public or shared images are named %s: use the ID", len(matches), quoteShort(idOrName))
+	case len(matches) == 1:
+		return matches[0], nil
 	}
 	return nil, faultf(ErrNotFound, "image %s not found", quoteShort(idOrName))
+}
+
+// findOwned is find for changes only the owner may make.
+func findOwned(tx *store.Tx, projectID, idOrName, action string) (*Image, error) {
+	img, err := find(tx, projectID, idOrName)
+	if err != nil {
+		return nil, err
+	}
+	if img.ProjectID != projectID {
+		return nil, faultf(ErrNotOwner, "image %s belongs to another project: only its owner may %s", img.Name, action)
+	}
+	return img, nil
 }
 
 // file is the path of one of an image's files.
@@ -235,7 +359,16 @@ func (s *Service) purge(id string) error {
 	if err := os.RemoveAll(filepath.Join(s.dir, id)); err != nil {
 		return fmt.Errorf("remove files of image %s: %w", id, err)
 	}
-	err := s.db.Update(func(tx *store.Tx) error { return imageRecords.Delete(tx, id) })
+	err := s.db.Update(func(tx *store.Tx) error {
+		img, err := imageRecords.Get(tx, id)
+		if err != nil {
+			return err
+		}
+		if err := imageRecords.Delete(tx, id); err != nil {
+			return err
+		}
+		return imageEvent(tx, "image.deleted", img)
+	})
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("delete image record %s: %w", id, err)
 	}

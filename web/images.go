@@ -31,20 +31,78 @@ func (s *Server) deleteImage(c echo.Context) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
+// imageAttrs are the attributes every way of making an image takes.
+type imageAttrs struct {
+	Name            string            `json:"name"`
+	DiskFormat      string            `json:"disk_format"`
+	ContainerFormat string            `json:"container_format"`
+	Firmware        string            `json:"firmware"`
+	Visibility      string            `json:"visibility"`
+	MinDiskGiB      int               `json:"min_disk_gib"`
+	MinRAMMiB       int               `json:"min_ram_mib"`
+	Protected       bool              `json:"protected"`
+	Properties      map[string]string `json:"properties"`
+}
+
+func (a imageAttrs) request(projectID string) images.CreateRequest {
+	return images.CreateRequest{
+		ProjectID: projectID, Name: a.Name, DiskFormat: a.DiskFormat, ContainerFormat: a.ContainerFormat,
+		Firmware: a.Firmware, Visibility: a.Visibility, MinDiskGiB: a.MinDiskGiB, MinRAMMiB: a.MinRAMMiB,
+		Protected: a.Protected, Properties: a.Properties,
+	}
+}
+
+// createImage serves POST /api/v1/images: a queued record waiting for PUT .../file.
+func (s *Server) createImage(c echo.Context) error {
+	var r imageAttrs
+	if err := decodeJSON(c, &r); err != nil {
+		return err
+	}
+	img, err := s.opts.Images.Create(c.Request().Context(), r.request(s.project(c)))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, img)
+}
+
+// importURLRequest is POST /api/v1/images/import: an image downloaded from an http(s) URL.
+type importURLRequest struct {
+	imageAttrs
+	URL      string `json:"url"`
+	Checksum string `json:"checksum"` // optional sha256, hex
+}
+
+// importImageURL answers 202 with the queued record; the download runs in the background and
+// the record says how it goes (bytes_received, then active or killed with fault).
+func (s *Server) importImageURL(c echo.Context) error {
+	var r importURLRequest
+	if err := decodeJSON(c, &r); err != nil {
+		return err
+	}
+	img, err := s.opts.Images.ImportURL(c.Request().Context(), images.ImportURLRequest{
+		CreateRequest: r.request(s.project(c)), URL: r.URL, Checksum: r.Checksum,
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusAccepted, img)
+}
+
 // importFileRequest is POST /api/v1/images/import-file: an image from files on the daemon's host (admin).
 type importFileRequest struct {
-	Name       string            `json:"name"`
-	Path       string            `json:"path"`
-	DiskFormat string            `json:"disk_format"`
-	KernelPath string            `json:"kernel_path"`
-	InitrdPath string            `json:"initrd_path"`
-	Cmdline    string            `json:"cmdline"`
-	Firmware   string            `json:"firmware"`
-	Visibility string            `json:"visibility"`
-	MinDiskGiB int               `json:"min_disk_gib"`
-	MinRAMMiB  int               `json:"min_ram_mib"`
-	Protected  bool              `json:"protected"`
-	Properties map[string]string `json:"properties"`
+	Name            string            `json:"name"`
+	Path            string            `json:"path"`
+	DiskFormat      string            `json:"disk_format"`
+	ContainerFormat string            `json:"container_format"`
+	KernelPath      string            `json:"kernel_path"`
+	InitrdPath      string            `json:"initrd_path"`
+	Cmdline         string            `json:"cmdline"`
+	Firmware        string            `json:"firmware"`
+	Visibility      string            `json:"visibility"`
+	MinDiskGiB      int               `json:"min_disk_gib"`
+	MinRAMMiB       int               `json:"min_ram_mib"`
+	Protected       bool              `json:"protected"`
+	Properties      map[string]string `json:"properties"`
 }
 
 func (s *Server) importImageFile(c echo.Context) error {
@@ -53,7 +111,7 @@ func (s *Server) importImageFile(c echo.Context) error {
 		return err
 	}
 	img, err := s.opts.Images.ImportFile(c.Request().Context(), images.ImportFileRequest{
-		ProjectID: s.project(c), Name: r.Name, Path: r.Path, DiskFormat: r.DiskFormat,
+		ProjectID: s.project(c), Name: r.Name, Path: r.Path, DiskFormat: r.DiskFormat, ContainerFormat: r.ContainerFormat,
 		KernelPath: r.KernelPath, InitrdPath: r.InitrdPath, Cmdline: r.Cmdline, Firmware: r.Firmware,
 		Visibility: r.Visibility, MinDiskGiB: r.MinDiskGiB, MinRAMMiB: r.MinRAMMiB,
 		Protected: r.Protected, Properties: r.Properties,
@@ -62,4 +120,29 @@ func (s *Server) importImageFile(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusCreated, img)
+}
+
+// memberRequest is POST /api/v1/images/{id}/members.
+type memberRequest struct {
+	Project string `json:"project"`
+}
+
+func (s *Server) addImageMember(c echo.Context) error {
+	var r memberRequest
+	if err := decodeJSON(c, &r); err != nil {
+		return err
+	}
+	img, err := s.opts.Images.AddMember(c.Request().Context(), s.project(c), c.Param("id"), r.Project)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, img)
+}
+
+func (s *Server) removeImageMember(c echo.Context) error {
+	img, err := s.opts.Images.RemoveMember(c.Request().Context(), s.project(c), c.Param("id"), c.Param("project"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, img)
 }

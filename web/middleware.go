@@ -31,14 +31,16 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// limitBody caps every request body; reading past the cap fails with *http.MaxBytesError (413).
+// limitBody caps every request body (at bodyLimit); reading past the cap fails with
+// *http.MaxBytesError (413).
 func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
-		if req.ContentLength > s.maxBody {
-			return &http.MaxBytesError{Limit: s.maxBody}
+		limit := s.bodyLimit(c)
+		if req.ContentLength > limit {
+			return &http.MaxBytesError{Limit: limit}
 		}
-		req.Body = http.MaxBytesReader(c.Response(), req.Body, s.maxBody)
+		req.Body = http.MaxBytesReader(c.Response(), req.Body, limit)
 		return next(c)
 	}
 }

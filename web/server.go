@@ -16,10 +16,11 @@ import (
 
 	"cloudlet/appliance/compute"
 	"cloudlet/appliance/host"
+	"cloudlet/appliance/volume"
 	"cloudlet/images"
 )
 
-// DefaultMaxBodyBytes caps API request bodies (image uploads will get their own, larger cap).
+// DefaultMaxBodyBytes caps API request bodies (image uploads have their own, larger cap: see bodyLimit).
 const DefaultMaxBodyBytes = 1 << 20
 
 // Options are the services and settings the server uses.
@@ -33,6 +34,7 @@ type Options struct {
 	Events         func(since uint64, limit int) ([]json.RawMessage, error) // the catalog's event log
 	Compute        *compute.Service
 	Images         *images.Service
+	Volumes        *volume.Service
 	DefaultProject string // the project callers act in until identity lands (the admin project)
 }
 
@@ -52,8 +54,9 @@ type Server struct {
 
 // New builds the server and registers every route.
 func New(o Options) (*Server, error) {
-	if o.Logger == nil || o.Host == nil || o.Backup == nil || o.Events == nil || o.Compute == nil || o.Images == nil {
-		return nil, errors.New("web.New: Logger, Host, Backup, Events, Compute and Images are required")
+	if o.Logger == nil || o.Host == nil || o.Backup == nil || o.Events == nil || o.Compute == nil || o.Images == nil ||
+		o.Volumes == nil {
+		return nil, errors.New("web.New: Logger, Host, Backup, Events, Compute, Images and Volumes are required")
 	}
 	s := &Server{e: echo.New(), log: o.Logger, opts: o, maxBody: o.MaxBodyBytes, clock: o.Clock, rules: map[string]Access{}}
 	if s.maxBody <= 0 {
@@ -96,9 +99,40 @@ func (s *Server) routes() error {
 		{http.MethodGet, "/api/v1/instances/:id/console-log", Member, s.consoleLog},
 
 		{http.MethodGet, "/api/v1/images", Member, s.listImages},
+		{http.MethodPost, "/api/v1/images", Member, s.createImage},
 		{http.MethodGet, "/api/v1/images/:id", Member, s.showImage},
 		{http.MethodDelete, "/api/v1/images/:id", Member, s.deleteImage},
+		{http.MethodPut, imageFilePath, Member, s.uploadImage},
+		{http.MethodGet, imageFilePath, Member, s.downloadImage},
+		{http.MethodPost, "/api/v1/images/import", Member, s.importImageURL},
 		{http.MethodPost, "/api/v1/images/import-file", Admin, s.importImageFile},
+		{http.MethodPost, "/api/v1/images/:id/members", Member, s.addImageMember},
+		{http.MethodDelete, "/api/v1/images/:id/members/:project", Member, s.removeImageMember},
+
+		{http.MethodGet, "/api/v1/pools", Member, s.listPools},
+		{http.MethodPost, "/api/v1/pools", Admin, s.createPool},
+		{http.MethodGet, "/api/v1/pools/:id", Member, s.showPool},
+		{http.MethodDelete, "/api/v1/pools/:id", Admin, s.deletePool},
+		{http.MethodPost, "/api/v1/pools/:id/default", Admin, s.setDefaultPool},
+
+		{http.MethodGet, "/api/v1/volumes", Member, s.listVolumes},
+		{http.MethodPost, "/api/v1/volumes", Member, s.createVolume},
+		{http.MethodGet, "/api/v1/volumes/:id", Member, s.showVolume},
+		{http.MethodDelete, "/api/v1/volumes/:id", Member, s.deleteVolume},
+		{http.MethodPost, "/api/v1/volumes/:id/attach", Member, s.attachVolume},
+		{http.MethodPost, "/api/v1/volumes/:id/detach", Member, s.detachVolume},
+		{http.MethodPost, "/api/v1/volumes/:id/extend", Member, s.extendVolume},
+		{http.MethodPost, "/api/v1/volumes/:id/qos", Member, s.setVolumeQoS},
+		{http.MethodPost, "/api/v1/volumes/:id/bootable", Member, s.setVolumeBootable},
+		{http.MethodPost, "/api/v1/volumes/:id/revert", Member, s.revertVolume},
+		{http.MethodPost, "/api/v1/volumes/:id/transfer", Member, s.createTransfer},
+		{http.MethodPost, "/api/v1/volume-transfers/:id/accept", Member, s.acceptTransfer},
+		{http.MethodDelete, "/api/v1/volume-transfers/:id", Member, s.cancelTransfer},
+		{http.MethodGet, "/api/v1/volumes/:id/snapshots", Member, s.listSnapshots},
+		{http.MethodPost, "/api/v1/volumes/:id/snapshots", Member, s.createSnapshot},
+		{http.MethodGet, "/api/v1/snapshots", Member, s.listSnapshots},
+		{http.MethodGet, "/api/v1/snapshots/:id", Member, s.showSnapshot},
+		{http.MethodDelete, "/api/v1/snapshots/:id", Member, s.deleteSnapshot},
 	} {
 		if err := s.handle(r.method, r.path, r.access, r.h); err != nil {
 			return err

@@ -53,12 +53,19 @@ func testServices(t *testing.T) (*compute.Service, *images.Service) {
 		return compute.BootImage{}, fault.New(fault.NotFound, "no images here")
 	}
 	comp, err := compute.New(compute.Options{DB: db, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		RunDir: filepath.Join(dir, "run"), StateDir: filepath.Join(dir, "state"), Images: noImages})
+		RunDir: filepath.Join(dir, "run"), StateDir: filepath.Join(dir, "state"), Images: noImages, Volumes: noVolumes{}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { comp.Close() })
 	return comp, imgs
+}
+
+// noVolumes is a volume service with no volumes: these tests never boot an instance.
+type noVolumes struct{ compute.Volumes }
+
+func (noVolumes) Get(context.Context, string, string) (compute.Volume, error) {
+	return compute.Volume{}, fault.New(fault.NotFound, "no volumes here")
 }
 
 func newTestServer(t *testing.T) *Server {

@@ -33,6 +33,9 @@ func (s *Service) Act(ctx context.Context, projectID, idOrName string, a Action,
 		if err := checkResize(inst, cmd.flavor); err != nil {
 			return err
 		}
+		if a == ActRebuild && inst.BootFromVolume {
+			return errConflict("cannot rebuild instance %s: it boots from a volume you gave, which holds your data", inst.Name)
+		}
 		return s.begin(tx, inst, a, r)
 	})
 	if err != nil {

@@ -22,15 +22,16 @@ func (sv *supervisor) paths() qemu.Paths { return sv.s.paths(sv.id) }
 
 func (s *Service) paths(id string) qemu.Paths { return qemu.PathsFor(s.runDir(id), s.stateDir(id)) }
 
-// spec is the QEMU spec of the instance as recorded.
-func (sv *supervisor) spec(inst *Instance) qemu.Spec {
+// spec is the QEMU spec of the instance as recorded, with its attached volumes.
+func (sv *supervisor) spec(inst *Instance, vols []Volume) qemu.Spec {
 	spec := qemu.Spec{
 		UUID: inst.ID, Binary: sv.s.o.QEMU, Accel: sv.s.o.Accel,
 		VCPUs: inst.Flavor.VCPUs, MemoryMiB: inst.Flavor.RAMMiB,
 		Firmware: qemu.Firmware{Kind: inst.Boot.Firmware},
 		Kernel:   inst.Boot.Kernel, Initrd: inst.Boot.Initrd, Cmdline: inst.Boot.Cmdline,
-		Disks: []qemu.Disk{{Name: "root", Path: inst.Boot.RootDisk, Format: "qcow2", BootIndex: 1}},
-		Paths: sv.paths(),
+		Disks:        disks(vols),
+		Paths:        sv.paths(),
+		HotplugPorts: qemu.MaxHotplugPorts, // room for volumes (and NICs) attached while it runs
 	}
 	if inst.Boot.Firmware == "uefi" {
 		spec.Firmware.Code, spec.Firmware.Vars = ovmfCode, sv.s.nvramPath(sv.id)
@@ -44,10 +45,11 @@ func (sv *supervisor) boot(ctx context.Context, inst *Instance, accepted time.Ti
 	if !filepath.IsAbs(sv.s.o.QEMU) {
 		return fmt.Errorf("QEMU binary %s not found: install qemu-system-x86 (see cloudlet doctor)", sv.s.o.QEMU)
 	}
-	if _, err := os.Stat(inst.Boot.RootDisk); err != nil {
-		return fmt.Errorf("root disk of instance %s is missing: %w", inst.Name, err)
+	vols, err := sv.volumes(ctx, inst)
+	if err != nil {
+		return err
 	}
-	spec := sv.spec(inst)
+	spec := sv.spec(inst, vols)
 	opts := qemu.StartOptions{Credential: sv.s.o.Credential}
 	if incoming != nil {
 		spec.IncomingFD, opts.ExtraFiles = 3, []*os.File{incoming}
@@ -59,7 +61,7 @@ func (sv *supervisor) boot(ctx context.Context, inst *Instance, accepted time.Ti
 	if err != nil {
 		return err
 	}
-	if err := sv.connect(ctx, proc, incoming != nil, &timeline); err != nil {
+	if err := sv.connect(ctx, proc, incoming != nil, vols, &timeline); err != nil {
 		sv.kill(proc)
 		return err
 	}
@@ -74,8 +76,9 @@ func (sv *supervisor) boot(ctx context.Context, inst *Instance, accepted time.Ti
 	return err
 }
 
-// connect dials QMP, waits out an incoming migration, and sends cont, appending timeline stages.
-func (sv *supervisor) connect(ctx context.Context, proc process, incoming bool, timeline *[]Stage) error {
+// connect dials QMP, waits out an incoming migration, applies volume I/O limits and sends cont, appending
+// timeline stages.
+func (sv *supervisor) connect(ctx context.Context, proc process, incoming bool, vols []Volume, timeline *[]Stage) error {
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	mon, err := sv.s.hv.dial(dctx, sv.paths().QMP)
@@ -89,6 +92,13 @@ func (sv *supervisor) connect(ctx context.Context, proc process, incoming bool, 
 			return err
 		}
 	}
+	for _, v := range vols {
+		if v.QoS != (DiskQoS{}) {
+			if err := sv.throttleDisk(ctx, diskOf(v).DeviceID(), v.QoS); err != nil {
+				return fmt.Errorf("apply I/O limits of volume %s: %w", v.Name, err)
+			}
+		}
+	}
 	cctx, cancel2 := context.WithTimeout(ctx, sv.s.o.QMPTimeout)
 	defer cancel2()
 	if err := mon.Cont(cctx); err != nil {
@@ -96,6 +106,23 @@ func (sv *supervisor) connect(ctx context.Context, proc process, incoming bool, 
 	}
 	*timeline = append(*timeline, Stage{StageCont, sv.s.now()})
 	return nil
+}
+
+// volumes lists the instance's volumes and checks their files are there.
+func (sv *supervisor) volumes(ctx context.Context, inst *Instance) ([]Volume, error) {
+	vols, err := sv.s.o.Volumes.AttachedTo(ctx, inst.ID)
+	if err != nil {
+		return nil, fmt.Errorf("volumes of instance %s: %w", inst.Name, err)
+	}
+	if _, err := bootVolume(vols); err != nil {
+		return nil, fmt.Errorf("instance %s: %w", inst.Name, err)
+	}
+	for _, v := range vols {
+		if _, err := os.Stat(v.Path); err != nil {
+			return nil, fmt.Errorf("disk of volume %s is missing: %w", v.Name, err)
+		}
+	}
+	return vols, nil
 }
 
 // waitIncoming polls until QEMU has loaded a saved state.

@@ -3,7 +3,6 @@ package compute
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 
 	"cloudlet/appliance/fault"
 	"cloudlet/store"
@@ -15,6 +14,7 @@ type CreateRequest struct {
 	Name           string `json:"name"`
 	Flavor         string `json:"flavor"`
 	Image          string `json:"image"`
+	BootVolume     string `json:"boot_volume"` // boot from this existing volume instead of an image
 	Autostart      bool   `json:"autostart"`
 	AutostartOrder int    `json:"autostart_order"`
 	RestartPolicy  string `json:"restart_policy"`
@@ -44,6 +44,13 @@ func (s *Service) Create(ctx context.Context, r CreateRequest) (*Instance, error
 	}
 	inst := s.newInstance(r, flavor, img)
 	inst.Timeline = []Stage{{StageAccepted, accepted}}
+	if r.BootVolume != "" { // reserved before the record exists; released again if the record is refused
+		vol, err := s.o.Volumes.Reserve(ctx, r.ProjectID, r.BootVolume, inst.ID)
+		if err != nil {
+			return nil, fmt.Errorf("create instance %s: boot volume: %w", r.Name, err)
+		}
+		inst.BootVolumeID, inst.BootFromVolume = vol.ID, true
+	}
 	err = s.db.Update(func(tx *store.Tx) error {
 		if err := s.admit(tx, inst.ID, inst.Flavor); err != nil {
 			return err
@@ -55,6 +62,9 @@ func (s *Service) Create(ctx context.Context, r CreateRequest) (*Instance, error
 			stateEvent{inst.VMState, inst.TaskState, inst.PowerState, ""})
 	})
 	if err != nil {
+		if inst.BootFromVolume {
+			s.o.Volumes.Detached(context.WithoutCancel(ctx), inst.BootVolumeID)
+		}
 		return nil, fmt.Errorf("create instance %s: %w", r.Name, err)
 	}
 	if err := s.submit(inst.ID, command{action: actSpawn, accepted: accepted}); err != nil {
@@ -63,16 +73,19 @@ func (s *Service) Create(ctx context.Context, r CreateRequest) (*Instance, error
 	return inst, nil
 }
 
-// resolve finds the flavor and image and checks they fit together.
+// resolve finds the flavor and image and checks they fit together. Booting from a volume needs no image.
 func (s *Service) resolve(ctx context.Context, r CreateRequest) (*Flavor, BootImage, error) {
-	if r.Flavor == "" || r.Image == "" {
-		return nil, BootImage{}, errInvalid("flavor and image are required")
+	if r.Flavor == "" || (r.Image == "") == (r.BootVolume == "") {
+		return nil, BootImage{}, errInvalid("a flavor and either an image or a boot_volume are required")
 	}
 	flavor, err := s.Flavor(ctx, r.Flavor)
 	if fault.KindOf(err) == fault.NotFound {
 		return nil, BootImage{}, errInvalid("unknown flavor %q", r.Flavor)
 	} else if err != nil {
 		return nil, BootImage{}, err
+	}
+	if r.Image == "" {
+		return flavor, BootImage{Firmware: "bios"}, nil
 	}
 	img, err := s.o.Images(ctx, r.ProjectID, r.Image)
 	if fault.KindOf(err) == fault.NotFound {
@@ -111,17 +124,14 @@ func (s *Service) newInstance(r CreateRequest, f *Flavor, img BootImage) *Instan
 		RestartPolicy:  r.RestartPolicy,
 	}
 	inst.Flavor.Meta = store.Meta{ID: f.ID, Name: f.Name}
-	inst.Boot = bootSpec(img, filepath.Join(s.stateDir(id), "root.qcow2"))
+	inst.Boot = bootSpec(img)
 	return inst
 }
 
-func bootSpec(img BootImage, rootDisk string) BootSpec {
+func bootSpec(img BootImage) BootSpec {
 	fw := img.Firmware
 	if fw == "" {
 		fw = "bios"
 	}
-	return BootSpec{
-		RootDisk: rootDisk, Base: img.Disk, BaseFormat: img.DiskFormat,
-		Kernel: img.Kernel, Initrd: img.Initrd, Cmdline: img.Cmdline, Firmware: fw,
-	}
+	return BootSpec{Kernel: img.Kernel, Initrd: img.Initrd, Cmdline: img.Cmdline, Firmware: fw}
 }

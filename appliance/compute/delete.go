@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 
 	"cloudlet/store"
 )
@@ -18,6 +19,10 @@ func (sv *supervisor) delete(ctx context.Context) {
 		}
 	}
 	sv.cleanupRun()
+	if err := sv.releaseVolumes(ctx); err != nil {
+		sv.fail(VMError, PowerNoState, fmt.Errorf("delete: %w", err))
+		return
+	}
 	if err := os.RemoveAll(sv.s.stateDir(sv.id)); err != nil {
 		sv.fail(VMError, PowerNoState, fmt.Errorf("delete: remove state dir: %w", err))
 		return
@@ -38,4 +43,33 @@ func (sv *supervisor) delete(ctx context.Context) {
 		return
 	}
 	sv.deleted = true
+}
+
+// releaseVolumes detaches every volume of the instance (and a boot volume still only reserved for it),
+// deleting those marked delete_on_termination; the others become available again.
+func (sv *supervisor) releaseVolumes(ctx context.Context) error {
+	inst, ok := sv.current()
+	if !ok {
+		return nil
+	}
+	vols, err := sv.s.o.Volumes.AttachedTo(ctx, sv.id)
+	if err != nil {
+		return err
+	}
+	if inst.BootVolumeID != "" && !slices.ContainsFunc(vols, func(v Volume) bool { return v.ID == inst.BootVolumeID }) {
+		if v, err := sv.s.o.Volumes.Get(ctx, "", inst.BootVolumeID); err == nil && v.InstanceID == sv.id {
+			vols = append(vols, v)
+		}
+	}
+	for _, v := range vols {
+		if err := sv.s.o.Volumes.Detached(ctx, v.ID); err != nil {
+			return fmt.Errorf("detach volume %s: %w", v.Name, err)
+		}
+		if v.DeleteOnTermination || (v.Boot && !inst.BootFromVolume) {
+			if err := sv.s.o.Volumes.Delete(ctx, inst.ProjectID, v.ID); err != nil {
+				return fmt.Errorf("delete volume %s: %w", v.Name, err)
+			}
+		}
+	}
+	return nil
 }

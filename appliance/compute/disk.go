@@ -8,30 +8,28 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"time"
 )
 
-// prepareDisks creates the instance's state dir and its root disk: a qcow2 overlay on the image's base
-// file (O(1) whatever the image size), sized to the flavor's disk, with the base format given explicitly.
-// UEFI instances also get their own copy of the firmware variables.
-func (s *Service) prepareDisks(ctx context.Context, inst *Instance) error {
+// prepareState creates the instance's state dir (console log, saved state, UEFI variables) and, for
+// UEFI, its own copy of the firmware variables.
+func (s *Service) prepareState(inst *Instance) error {
 	if err := os.MkdirAll(s.stateDir(inst.ID), 0o700); err != nil {
 		return fmt.Errorf("create state dir of instance %s: %w", inst.ID, err)
 	}
-	if err := s.makeOverlay(ctx, inst); err != nil {
+	if inst.Boot.Firmware != "uefi" {
+		return nil
+	}
+	if _, err := os.Stat(ovmfCode); err != nil {
+		return fmt.Errorf("the image asks for UEFI but the firmware is not installed (apt-get install ovmf): %w", err)
+	}
+	if _, err := os.Stat(s.nvramPath(inst.ID)); err == nil {
+		return nil
+	}
+	if err := copyFile(ovmfVars, s.nvramPath(inst.ID)); err != nil {
 		return err
 	}
-	if inst.Boot.Firmware == "uefi" {
-		if _, err := os.Stat(ovmfCode); err != nil {
-			return fmt.Errorf("the image asks for UEFI but the firmware is not installed (apt-get install ovmf): %w", err)
-		}
-		if err := copyFile(ovmfVars, s.nvramPath(inst.ID)); err != nil {
-			return err
-		}
-		return s.giveToQEMU(s.nvramPath(inst.ID))
-	}
-	return nil
+	return s.giveToQEMU(s.nvramPath(inst.ID))
 }
 
 // giveToQEMU makes a file QEMU writes owned by the user QEMU runs as.
@@ -44,41 +42,19 @@ func (s *Service) giveToQEMU(path string) error {
 	return nil
 }
 
-// makeOverlay (re)creates the root disk via a temp file renamed into place.
-func (s *Service) makeOverlay(ctx context.Context, inst *Instance) error {
-	if _, err := os.Stat(inst.Boot.Base); err != nil {
-		return fmt.Errorf("image file of instance %s: %w", inst.Name, err)
+// makeBootVolume creates the instance's boot volume from its image (an overlay, sized to the flavor's
+// disk) and records it attached as the boot volume, deleted with the instance.
+func (s *Service) makeBootVolume(ctx context.Context, inst *Instance) (string, error) {
+	vol, err := s.o.Volumes.CreateBoot(ctx, BootVolumeRequest{ProjectID: inst.ProjectID, InstanceID: inst.ID,
+		Name: "root-" + inst.ID[:8], Image: inst.ImageID, SizeGiB: inst.Flavor.DiskGiB})
+	if err != nil {
+		return "", fmt.Errorf("create boot volume of instance %s: %w", inst.Name, err)
 	}
-	tmp := inst.Boot.RootDisk + ".tmp"
-	args := []string{"create", "-q", "-f", "qcow2", "-F", inst.Boot.BaseFormat, "-b", inst.Boot.Base, tmp}
-	if inst.Flavor.DiskGiB > 0 {
-		args = append(args, strconv.FormatInt(int64(inst.Flavor.DiskGiB)*gib, 10))
+	if err := s.o.Volumes.Attached(ctx, vol.ID, "", true, true); err != nil {
+		s.o.Volumes.Delete(context.WithoutCancel(ctx), inst.ProjectID, vol.ID)
+		return "", fmt.Errorf("attach boot volume of instance %s: %w", inst.Name, err)
 	}
-	if err := s.qemuImg(ctx, args...); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("create root disk of instance %s: %w", inst.Name, err)
-	}
-	if err := s.giveToQEMU(tmp); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, inst.Boot.RootDisk); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("create root disk of instance %s: %w", inst.Name, err)
-	}
-	return nil
-}
-
-// growDisk resizes the root disk to the flavor's size (never shrinks).
-func (s *Service) growDisk(ctx context.Context, inst *Instance) error {
-	if inst.Flavor.DiskGiB <= 0 {
-		return nil
-	}
-	size := strconv.FormatInt(int64(inst.Flavor.DiskGiB)*gib, 10)
-	if err := s.qemuImg(ctx, "resize", "-q", "-f", "qcow2", inst.Boot.RootDisk, size); err != nil {
-		return fmt.Errorf("resize root disk of instance %s: %w", inst.Name, err)
-	}
-	return nil
+	return vol.ID, nil
 }
 
 // qemuImg runs qemu-img with a timeout; its stderr becomes the error.

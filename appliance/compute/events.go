@@ -2,6 +2,7 @@ package compute
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -17,6 +18,13 @@ func (sv *supervisor) note(ev qmp.Event) {
 		}
 	case qmp.EventGuestPanicked:
 		sv.panicked = true
+	case qmp.EventDeviceDeleted:
+		var d struct {
+			Device string `json:"device"`
+		}
+		if json.Unmarshal(ev.Data, &d) == nil {
+			sv.lastDeleted = d.Device
+		}
 	}
 }
 

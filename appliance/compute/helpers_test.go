@@ -19,11 +19,12 @@ import (
 const testProject = "p1"
 
 type env struct {
-	t   *testing.T
-	db  *store.DB
-	hv  *fakeHV
-	svc *Service
-	o   Options
+	t    *testing.T
+	db   *store.DB
+	hv   *fakeHV
+	vols *fakeVolumes
+	svc  *Service
+	o    Options
 }
 
 // newEnv builds a compute service over a real catalog, a real qcow2 base image and a fake hypervisor.
@@ -45,7 +46,7 @@ func newEnv(t *testing.T, tweak func(*Options)) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(runDir) })
-	e := &env{t: t, db: db, hv: newFakeHV(t)}
+	e := &env{t: t, db: db, hv: newFakeHV(t), vols: newFakeVolumes(t.TempDir(), base)}
 	e.o = Options{
 		DB: db, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		RunDir: runDir, StateDir: filepath.Join(dir, "state"),
@@ -57,7 +58,8 @@ func newEnv(t *testing.T, tweak func(*Options)) *env {
 		},
 		StopTimeout: 500 * time.Millisecond, QMPTimeout: 300 * time.Millisecond,
 		HealthInterval: 100 * time.Millisecond, ReconcileInterval: 100 * time.Millisecond,
-		hv: e.hv,
+		Volumes: e.vols,
+		hv:      e.hv,
 	}
 	if tweak != nil {
 		tweak(&e.o)
@@ -148,3 +150,5 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+func sleepMs(n int) { time.Sleep(time.Duration(n) * time.Millisecond) }

@@ -29,7 +29,9 @@ type Instance struct {
 	Timeline     []Stage    `json:"timeline,omitempty"`
 	Addresses    []Address  `json:"addresses,omitempty"` // filled by networking
 
-	Boot BootSpec `json:"boot"` // how QEMU boots it, resolved from the image at create or rebuild
+	Boot           BootSpec `json:"boot"`                     // how QEMU boots it, resolved from the image at create or rebuild
+	BootVolumeID   string   `json:"boot_volume_id,omitempty"` // the volume it boots from
+	BootFromVolume bool     `json:"boot_from_volume"`         // the user gave that volume (else compute made it from the image)
 }
 
 // Restart policies.
@@ -38,15 +40,12 @@ const (
 	RestartOnCrash = "on-crash"
 )
 
-// BootSpec is what the instance boots from. Paths are inside the data dir.
+// BootSpec is how QEMU boots the instance besides its boot volume: firmware, or a kernel from the image.
 type BootSpec struct {
-	RootDisk   string `json:"root_disk"`   // the instance's own qcow2 overlay
-	Base       string `json:"base"`        // the image's disk file it overlays
-	BaseFormat string `json:"base_format"` // the image's disk format
-	Kernel     string `json:"kernel,omitempty"`
-	Initrd     string `json:"initrd,omitempty"`
-	Cmdline    string `json:"cmdline,omitempty"`
-	Firmware   string `json:"firmware"` // bios | uefi
+	Kernel   string `json:"kernel,omitempty"`
+	Initrd   string `json:"initrd,omitempty"`
+	Cmdline  string `json:"cmdline,omitempty"`
+	Firmware string `json:"firmware"` // bios | uefi
 }
 
 // Stage is one step of the boot timeline.

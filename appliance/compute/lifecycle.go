@@ -32,7 +32,21 @@ func (sv *supervisor) spawn(ctx context.Context, accepted time.Time) {
 	if !ok {
 		return
 	}
-	if err := sv.s.prepareDisks(ctx, inst); err != nil {
+	if err := sv.s.prepareState(inst); err != nil {
+		sv.fail(VMError, PowerNoState, err)
+		return
+	}
+	if !inst.BootFromVolume {
+		id, err := sv.s.makeBootVolume(ctx, inst)
+		if err != nil {
+			sv.fail(VMError, PowerNoState, err)
+			return
+		}
+		if inst, err = sv.s.update(sv.id, func(i *Instance) error { i.BootVolumeID = id; return nil }); err != nil {
+			sv.fail(VMError, PowerNoState, err)
+			return
+		}
+	} else if err := sv.s.o.Volumes.Attached(ctx, inst.BootVolumeID, "", true, false); err != nil {
 		sv.fail(VMError, PowerNoState, err)
 		return
 	}

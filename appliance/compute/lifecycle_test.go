@@ -34,13 +34,14 @@ func TestCreateBootsPausedThenContAndRecordsTimeline(t *testing.T) {
 	if !slices.Equal(names[:4], want) {
 		t.Errorf("timeline %v, want it to start with %v", names, want)
 	}
-	if _, err := os.Stat(inst.Boot.RootDisk); err != nil {
-		t.Errorf("root disk: %v", err)
+	boot, err := e.vols.Get(context.Background(), "", inst.BootVolumeID)
+	if err != nil || !boot.Boot || !boot.DeleteOnTermination || boot.InstanceID != inst.ID {
+		t.Errorf("boot volume %+v (%v): want one attached as boot, deleted with the instance", boot, err)
 	}
 	e.hv.mu.Lock()
 	spec := e.hv.starts[0]
 	e.hv.mu.Unlock()
-	if spec.UUID != inst.ID || spec.VCPUs != 1 || spec.MemoryMiB != 512 || spec.Disks[0].Path != inst.Boot.RootDisk {
+	if spec.UUID != inst.ID || spec.VCPUs != 1 || spec.MemoryMiB != 512 || spec.Disks[0].Path != boot.Path || spec.Disks[0].BootIndex != 1 {
 		t.Errorf("spec %+v does not match the instance", spec)
 	}
 	evs := e.events(inst.ID)
@@ -292,6 +293,9 @@ func TestDeleteFreesEverything(t *testing.T) {
 	}
 	if !contains(e.events(inst.ID), "instance.deleted") {
 		t.Error("no instance.deleted event")
+	}
+	if n := e.vols.count(); n != 0 {
+		t.Errorf("%d volumes left: the boot volume is deleted with its instance", n)
 	}
 }
 

@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"cloudlet/store"
 )
 
-// rebuild gives the instance a fresh root disk from its image (or another one). A running instance is
-// stopped first and booted again afterwards; a stopped one stays stopped.
+// rebuild gives the instance a fresh boot volume from its image (or another one). A running instance
+// is stopped first and booted again afterwards; a stopped one stays stopped. Instances that boot from a
+// volume the user gave are refused in Act: that volume is the user's data.
 func (sv *supervisor) rebuild(ctx context.Context, img *BootImage) {
 	inst, ok := sv.current()
 	if !ok {
@@ -21,15 +24,14 @@ func (sv *supervisor) rebuild(ctx context.Context, img *BootImage) {
 		}
 	}
 	if img != nil {
-		inst.ImageID = img.ID
-		inst.Boot = bootSpec(*img, inst.Boot.RootDisk)
+		inst.ImageID, inst.Boot = img.ID, bootSpec(*img)
 	}
-	if err := sv.s.makeOverlay(ctx, inst); err != nil {
+	if err := sv.replaceBootVolume(ctx, inst); err != nil {
 		sv.fail(VMError, PowerShutdown, fmt.Errorf("rebuild: %w", err))
 		return
 	}
 	rebuilt, err := sv.s.update(sv.id, func(i *Instance) error {
-		i.ImageID, i.Boot = inst.ImageID, inst.Boot
+		i.ImageID, i.Boot, i.BootVolumeID = inst.ImageID, inst.Boot, inst.BootVolumeID
 		i.VMState, i.PowerState, i.Fault, i.PID, i.PIDStartTime = VMStopped, PowerShutdown, "", 0, 0
 		if !wasRunning {
 			i.TaskState = TaskNone
@@ -44,7 +46,25 @@ func (sv *supervisor) rebuild(ctx context.Context, img *BootImage) {
 	}
 }
 
-// resize changes a stopped instance's flavor, growing its root disk when the new flavor's is larger.
+// replaceBootVolume deletes the old boot volume and makes a new one from inst's image.
+func (sv *supervisor) replaceBootVolume(ctx context.Context, inst *Instance) error {
+	if err := sv.s.prepareState(inst); err != nil {
+		return err
+	}
+	if old := inst.BootVolumeID; old != "" {
+		if err := sv.s.o.Volumes.Detached(ctx, old); err != nil {
+			return err
+		}
+		if err := sv.s.o.Volumes.Delete(ctx, inst.ProjectID, old); err != nil {
+			return err
+		}
+	}
+	id, err := sv.s.makeBootVolume(ctx, inst)
+	inst.BootVolumeID = id
+	return err
+}
+
+// resize changes a stopped instance's flavor, growing its boot volume when the new flavor's disk is larger.
 func (sv *supervisor) resize(ctx context.Context, f *Flavor) {
 	inst, ok := sv.current()
 	if !ok {
@@ -54,13 +74,15 @@ func (sv *supervisor) resize(ctx context.Context, f *Flavor) {
 		sv.fail(VMStopped, inst.PowerState, err)
 		return
 	}
-	inst.Flavor = *f
-	if err := sv.s.growDisk(ctx, inst); err != nil {
-		sv.fail(VMStopped, inst.PowerState, err)
-		return
+	if f.DiskGiB > inst.Flavor.DiskGiB && inst.BootVolumeID != "" {
+		if err := sv.s.o.Volumes.Extend(ctx, inst.ProjectID, inst.BootVolumeID, f.DiskGiB); err != nil {
+			sv.fail(VMStopped, inst.PowerState, fmt.Errorf("resize: grow the boot volume: %w", err))
+			return
+		}
 	}
 	sv.s.update(sv.id, func(i *Instance) error {
 		i.Flavor = *f
+		i.Flavor.Meta = store.Meta{ID: f.ID, Name: f.Name}
 		i.TaskState, i.Fault = TaskNone, ""
 		return nil
 	})

@@ -3,6 +3,7 @@ package compute
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -130,7 +131,7 @@ func TestCreateInterruptedByADaemonCrashEndsInErrorWithoutLeftovers(t *testing.T
 	}); err != nil {
 		t.Fatal(err)
 	}
-	tmp := inst.Boot.RootDisk + ".tmp"
+	tmp := filepath.Join(e.svc.stateDir(inst.ID), "nvram.fd.tmp")
 	if err := os.WriteFile(tmp, []byte("half"), 0o600); err != nil {
 		t.Fatal(err)
 	}

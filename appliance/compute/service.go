@@ -21,6 +21,7 @@ type Options struct {
 	RunDir   string // per-instance runtime dirs go in RunDir/<id> (sockets, pidfile)
 	StateDir string // per-instance state dirs go in StateDir/<id> (root disk, console log, saved state)
 	Images   ImageSource
+	Volumes  Volumes
 	Accel    string // kvm | tcg
 	QEMU     string // qemu-system-x86_64 binary
 	QEMUImg  string // qemu-img binary
@@ -80,8 +81,8 @@ type Service struct {
 
 // New builds the service and creates the default flavors on first start. Start attaches to QEMUs.
 func New(o Options) (*Service, error) {
-	if o.DB == nil || o.Log == nil || o.Images == nil || o.RunDir == "" || o.StateDir == "" {
-		return nil, errors.New("compute.New: DB, Log, Images, RunDir and StateDir are required")
+	if o.DB == nil || o.Log == nil || o.Images == nil || o.Volumes == nil || o.RunDir == "" || o.StateDir == "" {
+		return nil, errors.New("compute.New: DB, Log, Images, Volumes, RunDir and StateDir are required")
 	}
 	o.setDefaults()
 	s := &Service{o: o, db: o.DB, log: o.Log, hv: o.hv, sups: map[string]*supervisor{}}

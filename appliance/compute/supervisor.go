@@ -14,9 +14,11 @@ const actSpawn Action = "spawn"
 // command is one queued operation for a supervisor.
 type command struct {
 	action   Action
-	accepted time.Time  // when the API took the request, for the boot timeline
-	flavor   *Flavor    // resize
-	image    *BootImage // rebuild onto another image
+	accepted time.Time                                // when the API took the request, for the boot timeline
+	flavor   *Flavor                                  // resize
+	image    *BootImage                               // rebuild onto another image
+	call     func(context.Context, *supervisor) error // actCall
+	reply    chan error                               // actCall's result
 }
 
 // supervisor owns one instance's QEMU process and QMP connection. Only its goroutine touches proc, mon
@@ -30,13 +32,14 @@ type supervisor struct {
 	mu     sync.Mutex         // guards cancel
 	cancel context.CancelFunc // of the command running now, for pre-emption by hard-stop and delete
 
-	proc       process
-	mon        *qmp.Monitor
-	shutdown   *qmp.ShutdownData // the last SHUTDOWN event of this QEMU
-	panicked   bool
-	expectExit bool          // an action asked QEMU to exit; its exit is not a crash
-	console    *consoleWatch // boot timeline watcher of the current boot
-	deleted    bool
+	proc        process
+	mon         *qmp.Monitor
+	shutdown    *qmp.ShutdownData // the last SHUTDOWN event of this QEMU
+	panicked    bool
+	lastDeleted string        // device id of the last DEVICE_DELETED event
+	expectExit  bool          // an action asked QEMU to exit; its exit is not a crash
+	console     *consoleWatch // boot timeline watcher of the current boot
+	deleted     bool
 }
 
 const queueDepth = 8
@@ -130,6 +133,7 @@ func (sv *supervisor) do(ctx context.Context, cmd command) {
 	if pre := rules[cmd.action]; pre.anyTask {
 		cctx = ctx // pre-empting commands must not be cancelled by the next one
 	}
+	cctx = context.WithValue(cctx, supervisorKey{}, sv)
 	sv.dispatch(cctx, cmd)
 }
 
@@ -161,6 +165,8 @@ func (sv *supervisor) dispatch(ctx context.Context, cmd command) {
 		sv.resize(ctx, cmd.flavor)
 	case ActDelete:
 		sv.delete(ctx)
+	case actCall:
+		cmd.reply <- cmd.call(ctx, sv)
 	}
 }
 

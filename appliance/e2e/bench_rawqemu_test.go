@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -23,7 +24,7 @@ type qemuTemplate struct {
 	runDir, stateDir string // the instance's directories the argv names; rewritten per copy
 	base, baseFormat string // the image file the instance's root disk overlays
 	diskBytes        int64  // the overlay's virtual size, as the daemon creates it
-	rootDisk         string // the root disk's file name inside the state dir
+	rootDisk         string // the root disk (the boot volume's active file), replaced by a fresh overlay
 }
 
 // captureTemplate reads the running instance's QEMU command line from /proc.
@@ -35,14 +36,41 @@ func captureTemplate(c *cloud, inst compute.Instance) (qemuTemplate, error) {
 	tpl := qemuTemplate{
 		argv:   strings.Split(strings.TrimSuffix(string(data), "\x00"), "\x00"),
 		runDir: filepath.Join(c.d.RunDir, "instances", inst.ID), stateDir: filepath.Join(c.d.DataDir, "instances", inst.ID),
-		base: inst.Boot.Base, baseFormat: inst.Boot.BaseFormat, diskBytes: int64(inst.Flavor.DiskGiB) << 30,
-		rootDisk: filepath.Base(inst.Boot.RootDisk),
+		diskBytes: int64(inst.Flavor.DiskGiB) << 30,
 	}
-	if !strings.HasPrefix(filepath.Base(tpl.argv[0]), "qemu-system-") || !argvMentions(tpl.argv, tpl.runDir) ||
-		filepath.Dir(inst.Boot.RootDisk) != tpl.stateDir {
+	if !strings.HasPrefix(filepath.Base(tpl.argv[0]), "qemu-system-") || !argvMentions(tpl.argv, tpl.runDir) {
 		return qemuTemplate{}, fmt.Errorf("pid %d is not the QEMU of instance %s: %q", inst.PID, inst.ID, tpl.argv)
 	}
+	if tpl.rootDisk = rootFile(tpl.argv); tpl.rootDisk == "" {
+		return qemuTemplate{}, fmt.Errorf("no root disk in the QEMU argv of instance %s", inst.ID)
+	}
+	out, err := exec.Command("qemu-img", "info", "-U", "-f", "qcow2", "--output=json", tpl.rootDisk).Output()
+	if err != nil {
+		return qemuTemplate{}, fmt.Errorf("qemu-img info %s: %w", tpl.rootDisk, err)
+	}
+	var info struct {
+		Backing string `json:"full-backing-filename"`
+		Format  string `json:"backing-filename-format"`
+	}
+	if err := json.Unmarshal(out, &info); err != nil {
+		return qemuTemplate{}, err
+	}
+	tpl.base, tpl.baseFormat = info.Backing, info.Format
 	return tpl, nil
+}
+
+// rootFile is the file of the root disk's file node ("file-root") in a QEMU argv.
+func rootFile(argv []string) string {
+	for _, a := range argv {
+		var node struct {
+			NodeName string `json:"node-name"`
+			Filename string `json:"filename"`
+		}
+		if json.Unmarshal([]byte(a), &node) == nil && node.NodeName == "file-root" {
+			return node.Filename
+		}
+	}
+	return ""
 }
 
 func argvMentions(argv []string, sub string) bool {
@@ -70,7 +98,7 @@ func (tpl qemuTemplate) prepare(dir string) (*rawVM, error) {
 			return nil, err
 		}
 	}
-	disk := filepath.Join(state, tpl.rootDisk)
+	disk := filepath.Join(state, "root.qcow2")
 	args := []string{"create", "-q", "-f", "qcow2", "-F", tpl.baseFormat, "-b", tpl.base, disk}
 	if tpl.diskBytes > 0 {
 		args = append(args, strconv.FormatInt(tpl.diskBytes, 10))
@@ -80,7 +108,7 @@ func (tpl qemuTemplate) prepare(dir string) (*rawVM, error) {
 		return nil, fmt.Errorf("qemu-img create %s: %v: %s", disk, err, out)
 	}
 	vm := &rawVM{dir: dir, qmp: filepath.Join(run, "qmp.sock"), consoleLog: filepath.Join(state, "console.log")}
-	r := strings.NewReplacer(tpl.runDir, run, tpl.stateDir, state)
+	r := strings.NewReplacer(tpl.runDir, run, tpl.stateDir, state, tpl.rootDisk, disk)
 	for _, a := range tpl.argv {
 		vm.argv = append(vm.argv, r.Replace(a))
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -227,4 +228,9 @@ func tail(s string, n int) string {
 		return s
 	}
 	return s[len(s)-n:]
+}
+
+// bootDisk is the active file of an instance's boot volume (in the default pool).
+func bootDisk(c *cloud, inst compute.Instance) string {
+	return filepath.Join(c.d.DataDir, "pools", "default", inst.BootVolumeID, "active.qcow2")
 }

@@ -85,13 +85,13 @@ func TestStartWithVanishedDiskRecordsTheReason(t *testing.T) {
 	c.waitConsole(id, ready, 1, bootWait)
 	c.act(id, "stop")
 	inst := c.waitState(id, compute.VMStopped, compute.PowerShutdown, 60*time.Second)
-	if err := os.Remove(inst.Boot.RootDisk); err != nil {
+	if err := os.Remove(bootDisk(c, inst)); err != nil {
 		t.Fatal(err)
 	}
 	c.act(id, "start")
 	got := c.waitState(id, compute.VMStopped, compute.PowerShutdown, 10*time.Second)
-	if !strings.Contains(got.Fault, "root disk") || got.PID != 0 {
-		t.Errorf("fault %q pid %d, want the missing root disk named and no process", got.Fault, got.PID)
+	if !strings.Contains(got.Fault, "disk of volume") || !strings.Contains(got.Fault, "missing") || got.PID != 0 {
+		t.Errorf("fault %q pid %d, want the missing boot disk named and no process", got.Fault, got.PID)
 	}
 	if _, err := os.Stat(filepath.Join(c.d.RunDir, "instances", id)); !os.IsNotExist(err) {
 		t.Errorf("run dir left behind: %v", err)

@@ -238,9 +238,9 @@ func TestRebuildAndResize(t *testing.T) {
 		t.Fatal(err)
 	}
 	resized := c.waitState(id, compute.VMStopped, compute.PowerShutdown, 30*time.Second)
-	if resized.Flavor.Name != "m1.small" || virtualSize(t, resized.Boot.RootDisk) != 20<<30 {
+	if resized.Flavor.Name != "m1.small" || virtualSize(t, bootDisk(c, resized)) != 20<<30 {
 		t.Errorf("after resize: flavor %s, disk %d bytes; want m1.small and 20 GiB", resized.Flavor.Name,
-			virtualSize(t, resized.Boot.RootDisk))
+			virtualSize(t, bootDisk(c, resized)))
 	}
 	status, body := apiStatus(t, c, "POST", "/api/v1/instances/"+id+"/resize", `{"flavor":"m1.tiny"}`)
 	if status != 400 || !strings.Contains(body, "smaller") {

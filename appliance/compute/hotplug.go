@@ -1,0 +1,156 @@
+package compute
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"cloudlet/appliance/qemu"
+	"cloudlet/appliance/qemu/qmp"
+)
+
+// unplugTimeout bounds how long a guest gets to release a disk after device_del.
+const unplugTimeout = 30 * time.Second
+
+// plugDisk hot-adds a disk to the running QEMU on its spare root port: the file node, the format node
+// (explicit driver, as at boot) and the virtio-blk device. A failed step undoes the ones before it.
+func (sv *supervisor) plugDisk(ctx context.Context, d qemu.Disk) error {
+	steps := []struct {
+		cmd  string
+		args any
+		undo func()
+	}{
+		{"blockdev-add", map[string]any{"driver": "file", "node-name": d.FileNodeName(), "filename": d.Path,
+			"read-only": d.ReadOnly}, func() { sv.blockdevDel(d.FileNodeName()) }},
+		{"blockdev-add", map[string]any{"driver": d.Format, "node-name": d.NodeName(), "file": d.FileNodeName(),
+			"read-only": d.ReadOnly}, func() { sv.blockdevDel(d.NodeName()) }},
+		{"device_add", deviceArgs(d), nil},
+	}
+	for i, st := range steps {
+		err := sv.qmpCall(ctx, func(c context.Context) error { return sv.mon.Execute(c, st.cmd, st.args, nil) })
+		if err != nil {
+			for j := i - 1; j >= 0; j-- {
+				steps[j].undo()
+			}
+			return fmt.Errorf("hot-plug disk %s: %s: %w", d.Name, st.cmd, err)
+		}
+	}
+	return nil
+}
+
+func deviceArgs(d qemu.Disk) map[string]any {
+	args := map[string]any{"driver": "virtio-blk-pci", "id": d.DeviceID(), "drive": d.NodeName(), "bus": d.Bus}
+	if d.Serial != "" {
+		args["serial"] = d.Serial
+	}
+	return args
+}
+
+// unplugDisk asks the guest to release the device, waits for DEVICE_DELETED, then drops its block nodes.
+func (sv *supervisor) unplugDisk(ctx context.Context, d qemu.Disk) error {
+	sv.lastDeleted = ""
+	err := sv.qmpCall(ctx, func(c context.Context) error {
+		return sv.mon.Execute(c, "device_del", map[string]string{"id": d.DeviceID()}, nil)
+	})
+	var qerr *qmp.Error
+	if errors.As(err, &qerr) && qerr.Class == "DeviceNotFound" {
+		err = nil // already gone (a retry after a timeout)
+	} else if err == nil {
+		err = sv.waitDeviceDeleted(ctx, d.DeviceID())
+	}
+	if err != nil {
+		return fmt.Errorf("unplug disk %s: %w", d.Name, err)
+	}
+	sv.blockdevDel(d.NodeName())
+	sv.blockdevDel(d.FileNodeName())
+	return nil
+}
+
+func (sv *supervisor) waitDeviceDeleted(ctx context.Context, id string) error {
+	deadline := time.Now().Add(unplugTimeout)
+	for time.Now().Before(deadline) {
+		if err := sv.waitEvent(ctx, qmp.EventDeviceDeleted, time.Until(deadline)); err != nil {
+			return fmt.Errorf("the guest did not release the device: %w", err)
+		}
+		if sv.lastDeleted == id {
+			return nil
+		}
+	}
+	return fmt.Errorf("the guest did not release device %s within %s", id, unplugTimeout)
+}
+
+func (sv *supervisor) blockdevDel(node string) {
+	err := sv.qmpCall(context.Background(), func(c context.Context) error {
+		return sv.mon.Execute(c, "blockdev-del", map[string]string{"node-name": node}, nil)
+	})
+	if err != nil {
+		sv.s.log.Warn("blockdev-del", "instance", sv.id, "node", node, "err", err)
+	}
+}
+
+// topNode is the block node a device reads from now (after live snapshots it is no longer the one
+// attached at plug time).
+func (sv *supervisor) topNode(ctx context.Context, deviceID string) (string, error) {
+	var blocks []struct {
+		Qdev     string `json:"qdev"`
+		Inserted struct {
+			NodeName string `json:"node-name"`
+		} `json:"inserted"`
+	}
+	err := sv.qmpCall(ctx, func(c context.Context) error { return sv.mon.Execute(c, "query-block", nil, &blocks) })
+	if err != nil {
+		return "", err
+	}
+	for _, b := range blocks {
+		if b.Qdev == deviceID || b.Qdev == "/machine/peripheral/"+deviceID+"/virtio-backend" {
+			return b.Inserted.NodeName, nil
+		}
+	}
+	return "", fmt.Errorf("no block device %s in QEMU", deviceID)
+}
+
+// resizeDisk grows a disk under the running guest (block_resize on its top node).
+func (sv *supervisor) resizeDisk(ctx context.Context, deviceID string, bytes int64) error {
+	node, err := sv.topNode(ctx, deviceID)
+	if err != nil {
+		return err
+	}
+	return sv.qmpCall(ctx, func(c context.Context) error {
+		return sv.mon.Execute(c, "block_resize", map[string]any{"node-name": node, "size": bytes}, nil)
+	})
+}
+
+// DiskQoS are I/O limits; zero means unlimited.
+type DiskQoS struct {
+	ReadIOPS, WriteIOPS, ReadBytesSec, WriteBytesSec int64
+}
+
+// throttleDisk applies I/O limits to a running disk.
+func (sv *supervisor) throttleDisk(ctx context.Context, deviceID string, q DiskQoS) error {
+	args := map[string]any{"id": deviceID, "bps": 0, "bps_rd": q.ReadBytesSec, "bps_wr": q.WriteBytesSec,
+		"iops": 0, "iops_rd": q.ReadIOPS, "iops_wr": q.WriteIOPS}
+	return sv.qmpCall(ctx, func(c context.Context) error { return sv.mon.Execute(c, "block_set_io_throttle", args, nil) })
+}
+
+// snapshotDisk switches a running disk to a new, already created overlay (whose backing file is the
+// disk's current top image): blockdev-add the overlay without opening its backing, then blockdev-snapshot.
+func (sv *supervisor) snapshotDisk(ctx context.Context, deviceID, overlay, node string) error {
+	top, err := sv.topNode(ctx, deviceID)
+	if err != nil {
+		return err
+	}
+	add := map[string]any{"driver": "qcow2", "node-name": node, "backing": nil,
+		"file": map[string]any{"driver": "file", "filename": overlay}}
+	if err := sv.qmpCall(ctx, func(c context.Context) error { return sv.mon.Execute(c, "blockdev-add", add, nil) }); err != nil {
+		return fmt.Errorf("open snapshot overlay: %w", err)
+	}
+	err = sv.qmpCall(ctx, func(c context.Context) error {
+		return sv.mon.Execute(c, "blockdev-snapshot", map[string]string{"node": top, "overlay": node}, nil)
+	})
+	if err != nil {
+		sv.blockdevDel(node)
+		return fmt.Errorf("switch to snapshot overlay: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,91 @@
+// Package volume is cloudlet's block storage service (Cinder's job): directory pools, qcow2 volumes,
+// external snapshots, attachment bookkeeping, QoS limits and ownership transfers. It owns the
+// catalog's pools (global), volumes and snapshots (per project) buckets and the files under each
+// pool's directory.
+//
+// It imports store, appliance/fault and the standard library, nothing else: never images, compute,
+// web or qemu. It never talks to QEMU. Images reach it through [ImageSource]; a running instance's
+// side of an operation (block_resize, throttling, blockdev-snapshot) is done by compute through the
+// [Live] interface declared here, both wired in appliance. Compute calls [Service.Reserve],
+// [Service.Attached], [Service.Detached] and [Service.DiskFor] around its hotplug.
+//
+// # Files
+//
+//	<pool>/                               0711 (QEMU's user traverses it), made by CreatePool
+//	<pool>/<volume-id>/                   0700, owned by Options.Owner
+//	<pool>/<volume-id>/active.qcow2       0600, the active file: Volume.Path, what QEMU opens read-write
+//	<pool>/<volume-id>/snap-<id>.qcow2    0600, a snapshot: a former active file, read-only from then on
+//	<pool>/<volume-id>/active.qcow2.tmp   the next active file while it is made, then renamed
+//
+// A volume's chain is its active file, its snapshots below it, and at the bottom maybe another
+// volume's snapshot or an image's disk. Headers name the volume's own snapshots by relative name
+// (snap-<id>.qcow2) and anything outside its directory by absolute path; every qemu-img call
+// names each format (-f, -F) and gets only absolute paths or those relative names, never a user
+// string. The records mirror the headers: Backing, BackingFormat, Depth (files below) and
+// BaseImageID (the image at the bottom, which ImageInUse reports to the image service).
+//
+// # Operations, and how they survive a crash
+//
+// Every operation records its intent in the catalog before it touches a file: a new volume is
+// written in status creating; a file operation on an existing volume sets its Task (snapshot,
+// revert, merge, extend, copy), which also refuses a second operation (409 busy) and, on an
+// available volume, shows maintenance (or extending) so nothing attaches it meanwhile. Files are
+// written under temporary names and renamed. The end of the operation and its events are one
+// transaction. New runs reconcile first: creating volumes lose their files and records, deleting
+// ones finish, snapshots roll forward once their file exists and back otherwise, snapshot
+// deletes finish (a rebase run twice changes nothing), other tasks end with the record read back
+// from the active file, and *.tmp files go. Directories in a pool that no record names are
+// reported, not removed (a catalog restored from an older backup would otherwise lose data).
+//
+// # Design choices
+//
+//   - Volumes from an image or a snapshot are qcow2 overlays (O(1) whatever the size) unless
+//     full_copy asks for qemu-img convert. Size defaults to the source's; smaller is a 400.
+//   - A clone of a volume is an overlay on a new snapshot of it (named clone-<8 characters of the
+//     clone's ID; the source may be in use, the snapshot is then live), so the clone is O(1) and
+//     the source keeps a snapshot it cannot delete while the clone lives. A full-copy clone copies
+//     the source's whole chain and needs the source available (maintenance during the copy).
+//   - Snapshots are external: the active file becomes snap-<id>.qcow2 and a new overlay becomes
+//     active.qcow2. For an in-use volume Live.Snapshot switches QEMU to the overlay between the two
+//     renames; both paths end in the same layout.
+//   - Deleting a snapshot merges it out: the files on top of it are rebased (qemu-img rebase) onto
+//     its backing file. Refused (409) while it is in the chain of an in-use or reserved volume, or
+//     while another volume is based on it.
+//   - Chains hold at most Options.MaxChain (8) files under the active one. A snapshot that would
+//     exceed it flattens an available volume first (its active file becomes a standalone copy of
+//     its chain; older snapshots keep theirs) and is refused (409) for an in-use one.
+//   - Revert needs an available volume; snapshots newer than the target stay, on their branch.
+//   - Extend, QoS and snapshots of in-use volumes go through Live first; ErrNotRunning from Live
+//     means the instance is stopped, and the offline path runs instead.
+//   - A transfer moves the volume and its snapshots whole: refused when another volume is based on
+//     one of its snapshots or it is based on another volume's snapshot. The auth key is shown once,
+//     stored as SHA-256, compared in constant time.
+//   - Space: a full copy or a fully preallocated volume is refused with 507 when the pool's
+//     filesystem lacks the room (plus a 256 MiB margin). Preallocation applies to standalone files
+//     only: qcow2 refuses it with a backing file.
+//
+// # Caveats
+//
+// After a live snapshot QEMU's node names still carry the old file names (the files were renamed
+// under it): compute must address nodes by node name. A snapshot cut short by a crash after its
+// file was renamed, on an in-use volume, is kept in error: QEMU may have written to it until its
+// next start. Pool directories stay when a pool is deleted. Volume and snapshot deletes, rebases
+// and copies run under Options.CopyTimeout; qemu-img's own locks stop it from writing a file a
+// running QEMU holds.
+//
+// # Reading the source
+//
+//	service.go    Options, ImageSource, ImageFile, Service, New
+//	live.go       the Live interface compute implements
+//	errors.go     the sentinels and their fault kinds
+//	pool.go       Pool, CreatePool, EnsureDefaultPool, SetDefaultPool, DeletePool; capacity.go: statfs and usage
+//	volume.go     Volume, statuses, Get, List, SetBootable, the one record-change helper and events
+//	task.go       tasks: the intent of a file operation, begin and end
+//	create.go     Create, clones, rollback; plan.go: sources, sizes, space
+//	snapshot.go   Snapshot, CreateSnapshot and its settlement; revert.go: Revert; merge.go: DeleteSnapshot
+//	delete.go     Delete; extend.go: Extend; qos.go: QoS, SetQoS; transfer.go: transfers
+//	attach.go     Reserve, Attached, Unreserve, Detached, AttachedTo, Disk, DiskFor
+//	chain.go      the chain graph, dependents, ImageInUse; resync.go: reading a record back from its file
+//	files.go      paths, modes, owners, renames; qemuimg.go: running qemu-img
+//	reconcile.go  the start-up sweep
+package volume

@@ -1,0 +1,198 @@
+package volume
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"cloudlet/appliance/fault"
+	"cloudlet/store"
+)
+
+// plant writes a record as a crashed daemon would have left it.
+func (e *env) plant(fn func(tx *store.Tx) error) {
+	e.t.Helper()
+	if err := e.db.Update(fn); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// A daemon killed in the middle of a create left a creating record and a temp file; one killed
+// in the middle of a delete left a deleting record; others left stray temp files. New cleans up.
+func TestReconcileCreatingDeletingTemps(t *testing.T) {
+	e := newEnv(t)
+	keep := e.create(CreateRequest{Name: "keep", ImageID: "img"})
+	gone := e.create(CreateRequest{Name: "gone", SizeGiB: 1})
+	id := store.NewID()
+	dir := filepath.Join(e.pool.Path, id)
+	e.plant(func(tx *store.Tx) error {
+		return volumes.Create(tx, &Volume{Meta: store.Meta{ID: id, Name: "half", ProjectID: proj}, PoolID: e.pool.ID,
+			Status: StatusCreating, SizeGiB: 1, Path: filepath.Join(dir, activeName), Source: Source{ImageID: e.img.ID}})
+	})
+	os.Mkdir(dir, 0o700)
+	run(t, "qemu-img", "create", "-q", "-f", "qcow2", filepath.Join(dir, tmpName), "1G")
+	e.plant(func(tx *store.Tx) error {
+		v, _ := volumes.Get(tx, gone.ID)
+		v.Status = StatusDeleting
+		return volumes.Update(tx, v)
+	})
+	stray := filepath.Join(filepath.Dir(keep.Path), "active.qcow2.tmp")
+	os.WriteFile(stray, []byte("half a file"), 0o600)
+	orphan := filepath.Join(e.pool.Path, store.NewID())
+	os.Mkdir(orphan, 0o700)
+	if who, _ := e.svc.ImageInUse(ctx, e.img.ID); who != "volume keep ("+keep.ID+")" && who != "volume half ("+id+")" {
+		t.Errorf("ImageInUse during the create: %q", who)
+	}
+
+	e.start()
+
+	for _, gone := range []string{id, gone.ID} {
+		if _, err := e.svc.Get(ctx, proj, gone); fault.KindOf(err) != fault.NotFound {
+			t.Errorf("record %s still there: %v", gone, err)
+		}
+		if _, err := os.Stat(filepath.Join(e.pool.Path, gone)); !os.IsNotExist(err) {
+			t.Errorf("directory of %s still there: %v", gone, err)
+		}
+	}
+	if _, err := os.Stat(stray); !os.IsNotExist(err) {
+		t.Errorf("stray temp file still there: %v", err)
+	}
+	if got := e.get("keep"); got.Status != StatusAvailable || !readsAs(got.Path, "0xab") {
+		t.Errorf("an unrelated volume suffered: %+v", got)
+	}
+	if _, err := os.Stat(orphan); err != nil {
+		t.Errorf("a directory no record names was removed: %v", err)
+	}
+	if ev := e.events(id); !slices.Equal(ev, []string{"volume.deleted"}) {
+		t.Errorf("events of the rolled back volume: %v", ev)
+	}
+}
+
+// A snapshot cut short rolls back until the snapshot file exists and forward once it does.
+func TestReconcileSnapshot(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		live     bool
+		renamed  bool // the active file had become the snapshot file
+		want     string
+		wantSnap bool
+	}{
+		{"before the rename", false, false, StatusAvailable, false},
+		{"after the rename", false, true, StatusAvailable, true},
+		{"live before the rename", true, false, StatusInUse, false},
+		{"live after the rename", true, true, StatusInUse, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			v := e.create(CreateRequest{Name: "data", SizeGiB: 1})
+			qemuIO(t, v.Path, "qcow2", "write -P 0x11 0 64k")
+			if tc.live {
+				e.attach("data", "inst-1", "vdb")
+			}
+			var sn *Snapshot
+			e.plant(func(tx *store.Tx) error {
+				v, _ := volumes.Get(tx, v.ID)
+				var err error
+				sn, _, err = e.svc.snapshotIntent(tx, v, "s")
+				return err
+			})
+			dir := filepath.Dir(v.Path)
+			run(t, "qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", snapName(sn.ID), "-u", filepath.Join(dir, tmpName), "1G")
+			if tc.renamed {
+				os.Rename(v.Path, sn.Path)
+			}
+
+			e.start()
+
+			got := e.get("data")
+			if got.Status != tc.want || got.Task != "" || !readsAs(got.Path, "0x11") {
+				t.Fatalf("volume %+v", got)
+			}
+			snaps, _ := e.svc.Snapshots(ctx, proj, "data")
+			wantFiles := []string{"active.qcow2"}
+			if tc.wantSnap {
+				wantFiles = append(wantFiles, snapName(sn.ID))
+				if len(snaps) != 1 || got.Backing != sn.Path || got.Depth != 1 {
+					t.Fatalf("rolled forward: volume %+v, snapshots %+v", got, snaps)
+				}
+				wantStatus := StatusAvailable
+				if tc.live {
+					wantStatus = StatusError // QEMU may have kept writing to it
+				}
+				if snaps[0].Status != wantStatus || (tc.live && !strings.Contains(snaps[0].Fault, "interrupted")) {
+					t.Errorf("snapshot %+v", snaps[0])
+				}
+			} else if len(snaps) != 0 || got.Backing != "" {
+				t.Fatalf("rolled back: volume %+v, snapshots %+v", got, snaps)
+			}
+			if files := files(t, dir); !slices.Equal(files, wantFiles) {
+				t.Errorf("files %v, want %v", files, wantFiles)
+			}
+		})
+	}
+}
+
+// A snapshot delete cut short (after one of two rebases) finishes at start.
+func TestReconcileMerge(t *testing.T) {
+	e := newEnv(t)
+	v := e.create(CreateRequest{Name: "data", ImageID: "img"})
+	qemuIO(t, v.Path, "qcow2", "write -P 0x11 64k 64k")
+	s1 := e.snapshot("data", "s1")
+	qemuIO(t, v.Path, "qcow2", "write -P 0x22 128k 64k")
+	e.snapshot("data", "s2")
+	if _, err := e.svc.Revert(ctx, proj, "data", "s1"); err != nil { // s1 now has two children: s2 and the active file
+		t.Fatal(err)
+	}
+	e.plant(func(tx *store.Tx) error {
+		v, _ := volumes.Get(tx, v.ID)
+		sn, _ := snapshots.Get(tx, s1.ID)
+		if err := save(tx, v, func(*store.Tx, *Volume) error { return begin(v, taskMerge+":"+sn.ID, "test", StatusAvailable) }); err != nil {
+			return err
+		}
+		return setSnapshotStatus(tx, sn, StatusDeleting, "")
+	})
+	run(t, "qemu-img", "rebase", "-q", "-f", "qcow2", "-F", "qcow2", "-b", e.img.Path, v.Path)
+
+	e.start()
+
+	if _, err := e.svc.Snapshot(ctx, proj, "s1"); fault.KindOf(err) != fault.NotFound {
+		t.Fatalf("merged snapshot still there: %v", err)
+	}
+	s2, _ := e.svc.Snapshot(ctx, proj, "s2")
+	got := e.get("data")
+	if got.Status != StatusAvailable || got.Task != "" || got.Backing != e.img.Path || got.Depth != 1 ||
+		s2.Backing != e.img.Path || s2.Depth != 1 || s2.Status != StatusAvailable {
+		t.Fatalf("volume %+v, s2 %+v", got, s2)
+	}
+	if !reads(v.Path, "read -P 0x11 64k 64k") || !reads(v.Path, "read -P 0 128k 64k") ||
+		!reads(s2.Path, "read -P 0x11 64k 64k") || !readsAs(s2.Path, "0xab") {
+		t.Error("data lost in the merge")
+	}
+}
+
+// An extend cut short: the record is read back from the file.
+func TestReconcileExtendAndCopy(t *testing.T) {
+	e := newEnv(t)
+	v := e.create(CreateRequest{Name: "data", SizeGiB: 1})
+	src := e.create(CreateRequest{Name: "src", SizeGiB: 1})
+	e.plant(func(tx *store.Tx) error {
+		v, _ := volumes.Get(tx, v.ID)
+		if err := save(tx, v, func(*store.Tx, *Volume) error { return begin(v, taskExtend, "test", StatusAvailable) }); err != nil {
+			return err
+		}
+		src, _ := volumes.Get(tx, src.ID)
+		return save(tx, src, func(*store.Tx, *Volume) error { return begin(src, taskCopy, "test", StatusAvailable) })
+	})
+	run(t, "qemu-img", "resize", "-q", "-f", "qcow2", v.Path, "3G")
+
+	e.start()
+
+	if got := e.get("data"); got.SizeGiB != 3 || got.Status != StatusAvailable || got.Task != "" {
+		t.Errorf("extended volume %+v", got)
+	}
+	if got := e.get("src"); got.Status != StatusAvailable || got.Task != "" {
+		t.Errorf("copy source %+v", got)
+	}
+}

@@ -1,0 +1,109 @@
+package appliance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"cloudlet/appliance/compute"
+	"cloudlet/appliance/volume"
+)
+
+// computeVolumes adapts the volume service to what compute needs of it.
+type computeVolumes struct{ v *volume.Service }
+
+var _ compute.Volumes = computeVolumes{}
+
+func (a computeVolumes) CreateBoot(ctx context.Context, r compute.BootVolumeRequest) (compute.Volume, error) {
+	bootable := true
+	v, err := a.v.Create(ctx, r.ProjectID, volume.CreateRequest{Name: r.Name, SizeGiB: r.SizeGiB, ImageID: r.Image,
+		Bootable: &bootable, ReserveFor: r.InstanceID})
+	return a.of(v, err)
+}
+
+func (a computeVolumes) Reserve(ctx context.Context, projectID, ref, instanceID string) (compute.Volume, error) {
+	return a.of(a.v.Reserve(ctx, projectID, ref, instanceID))
+}
+
+func (a computeVolumes) Attached(ctx context.Context, id, port string, boot, dot bool) error {
+	_, err := a.v.Attached(ctx, id, port, boot, dot)
+	return err
+}
+
+func (a computeVolumes) Detached(ctx context.Context, id string) error {
+	_, err := a.v.Detached(ctx, id)
+	return err
+}
+
+// AttachedTo lists the volumes in use by an instance (reservations of attaches in flight are not disks yet).
+func (a computeVolumes) AttachedTo(ctx context.Context, instanceID string) ([]compute.Volume, error) {
+	vs, err := a.v.AttachedTo(ctx, instanceID)
+	if err != nil {
+		return nil, err
+	}
+	var out []compute.Volume
+	for _, v := range vs {
+		if v.Status != volume.StatusReserved {
+			cv, _ := a.of(v, nil)
+			out = append(out, cv)
+		}
+	}
+	return out, nil
+}
+
+func (a computeVolumes) Get(ctx context.Context, projectID, ref string) (compute.Volume, error) {
+	return a.of(a.v.Get(ctx, projectID, ref))
+}
+
+func (a computeVolumes) Extend(ctx context.Context, projectID, id string, sizeGiB int) error {
+	_, err := a.v.Extend(ctx, projectID, id, sizeGiB)
+	return err
+}
+
+func (a computeVolumes) Delete(ctx context.Context, projectID, id string) error {
+	return a.v.Delete(ctx, projectID, id)
+}
+
+func (a computeVolumes) of(v *volume.Volume, err error) (compute.Volume, error) {
+	if err != nil {
+		return compute.Volume{}, err
+	}
+	d := a.v.DiskFor(v)
+	cv := compute.Volume{ID: v.ID, Name: v.Name, ProjectID: v.ProjectID, Path: d.Path, Format: d.Format,
+		QoS: compute.DiskQoS{ReadIOPS: d.QoS.ReadIOPS, WriteIOPS: d.QoS.WriteIOPS,
+			ReadBytesSec: d.QoS.ReadBytesSec, WriteBytesSec: d.QoS.WriteBytesSec}}
+	if at := v.Attachment; at != nil {
+		cv.InstanceID, cv.Boot, cv.DeleteOnTermination = at.InstanceID, at.Boot, at.DeleteOnTermination
+		if !at.Boot {
+			cv.Port = at.Device
+		}
+	}
+	return cv, nil
+}
+
+// volumeLive lets the volume service reach running QEMUs through compute. compute is read at call
+// time: the two services are built one after the other.
+type volumeLive struct{ a *Appliance }
+
+var _ volume.Live = volumeLive{}
+
+func (l volumeLive) Resize(ctx context.Context, instanceID, volumeID string, bytes int64) error {
+	return liveErr(l.a.compute.ResizeVolume(ctx, instanceID, volumeID, bytes))
+}
+
+func (l volumeLive) Throttle(ctx context.Context, instanceID, volumeID string, q volume.QoS) error {
+	return liveErr(l.a.compute.ThrottleVolume(ctx, instanceID, volumeID, compute.DiskQoS{ReadIOPS: q.ReadIOPS,
+		WriteIOPS: q.WriteIOPS, ReadBytesSec: q.ReadBytesSec, WriteBytesSec: q.WriteBytesSec}))
+}
+
+func (l volumeLive) Snapshot(ctx context.Context, instanceID, volumeID, overlay string) error {
+	return liveErr(l.a.compute.SnapshotVolume(ctx, instanceID, volumeID, overlay))
+}
+
+// liveErr translates compute's "not running" into the volume service's, which then works offline.
+func liveErr(err error) error {
+	if errors.Is(err, compute.ErrNotRunning) {
+		return fmt.Errorf("%w: %w", volume.ErrNotRunning, err)
+	}
+	return err
+}

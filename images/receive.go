@@ -1,0 +1,150 @@
+package images
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// Progress of a saving image is written to its record at most this often, or after this many bytes.
+const (
+	progressInterval = time.Second
+	progressBytes    = 64 << 20
+)
+
+// errOverCap is what a sink's Write returns past its cap.
+var errOverCap = errors.New("over the byte cap")
+
+// sink receives a stream into a temporary file in an image directory: it hashes what it writes,
+// refuses to go past its cap, and reports progress. Nothing is ever buffered beyond one write.
+type sink struct {
+	f        *os.File
+	w        io.Writer // f, or what a test wraps it in
+	h        hash.Hash
+	n        int64
+	max      int64
+	progress func(n int64) error // nil: none
+	what     string              // for messages: "upload", "download", "ova-disk"
+}
+
+// newSink creates the temporary file (mode 0600) in dir.
+func (s *Service) newSink(dir, what string, max int64, progress func(int64) error) (*sink, error) {
+	f, err := os.CreateTemp(dir, "."+what+"-*.tmp")
+	if err != nil {
+		return nil, noSpace(fmt.Errorf("create temporary %s file in %s: %w", what, dir, err))
+	}
+	k := &sink{f: f, w: f, h: sha256.New(), max: max, progress: progress, what: what}
+	if s.wrapWriter != nil {
+		k.w = s.wrapWriter(f)
+	}
+	return k, nil
+}
+
+func (k *sink) Write(p []byte) (int, error) {
+	if int64(len(p)) > k.max-k.n {
+		return 0, errOverCap
+	}
+	n, err := k.w.Write(p)
+	k.h.Write(p[:n])
+	k.n += int64(n)
+	if err != nil {
+		return n, &sinkError{noSpace(fmt.Errorf("write %s: %w", k.f.Name(), err))}
+	}
+	if k.progress != nil {
+		if err := k.progress(k.n); err != nil {
+			return n, &sinkError{err}
+		}
+	}
+	return n, nil
+}
+
+// sinkError marks a failure on cloudlet's side of a copy (the disk, the catalog), as opposed to
+// the sender's.
+type sinkError struct{ err error }
+
+func (e *sinkError) Error() string { return e.err.Error() }
+func (e *sinkError) Unwrap() error { return e.err }
+
+// reset empties the file and the hash, for a download that must start over.
+func (k *sink) reset() error {
+	if err := k.f.Truncate(0); err != nil {
+		return fmt.Errorf("truncate %s: %w", k.f.Name(), err)
+	}
+	if _, err := k.f.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("rewind %s: %w", k.f.Name(), err)
+	}
+	k.h.Reset()
+	k.n = 0
+	return nil
+}
+
+// finish syncs and closes the file; it is to be installed as name in its directory.
+func (k *sink) finish(name string) (*staged, error) {
+	if err := k.f.Sync(); err != nil {
+		k.discard()
+		return nil, noSpace(fmt.Errorf("sync %s: %w", k.f.Name(), err))
+	}
+	if err := k.f.Close(); err != nil {
+		os.Remove(k.f.Name())
+		return nil, noSpace(fmt.Errorf("close %s: %w", k.f.Name(), err))
+	}
+	return &staged{tmp: k.f.Name(), final: filepath.Join(filepath.Dir(k.f.Name()), name), size: k.n,
+		sha256: hex.EncodeToString(k.h.Sum(nil))}, nil
+}
+
+// discard closes and removes the file.
+func (k *sink) discard() {
+	k.f.Close()
+	os.Remove(k.f.Name())
+}
+
+// overCap is the error for data past a cap of max bytes.
+func overCap(what string, max int64) error {
+	return faultf(ErrTooLarge, "%s is larger than the cap of %d bytes", what, max)
+}
+
+// noSpace gives a write that failed for lack of space the kind no_capacity; other errors pass.
+func noSpace(err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return faultf(ErrNoSpace, "no space left in the image store: %v", err)
+	}
+	return err
+}
+
+// progress writes a saving image's bytes_received to its record, at most every progressInterval
+// or every progressBytes bytes, so that a fast upload does not become a stream of catalog writes.
+type progress struct {
+	s     *Service
+	id    string
+	last  time.Time
+	lastN int64
+}
+
+func (s *Service) newProgress(id string) *progress { return &progress{s: s, id: id, last: s.now()} }
+
+func (p *progress) report(n int64) error {
+	now := p.s.now()
+	if now.Sub(p.last) < progressInterval && n-p.lastN < p.s.progressStep {
+		return nil
+	}
+	p.last, p.lastN = now, n
+	return p.write(n)
+}
+
+func (p *progress) write(n int64) error {
+	_, err := p.s.modify(p.id, func(img *Image) error {
+		img.BytesReceived = n
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record progress of image %s: %w", p.id, err)
+	}
+	return nil
+}
