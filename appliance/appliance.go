@@ -95,7 +95,7 @@ func (a *Appliance) open() error {
 		return err
 	}
 	a.web, err = web.New(web.Options{Logger: a.log, Host: a.host, Backup: a.db.Backup, Events: a.events,
-		Compute: a.compute, Images: a.images, DefaultProject: project})
+		Compute: a.compute, Images: a.images, Volumes: a.volumes, DefaultProject: project})
 	return err
 }
 

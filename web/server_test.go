@@ -21,6 +21,7 @@ import (
 	"cloudlet/appliance/compute"
 	"cloudlet/appliance/fault"
 	"cloudlet/appliance/host"
+	"cloudlet/appliance/volume"
 	"cloudlet/images"
 	"cloudlet/store"
 )
@@ -37,7 +38,7 @@ func testHostService() *host.Service {
 }
 
 // testServices builds real compute and image services over a catalog in a temp dir.
-func testServices(t *testing.T) (*compute.Service, *images.Service) {
+func testServices(t *testing.T) (*compute.Service, *images.Service, *volume.Service) {
 	t.Helper()
 	dir := t.TempDir()
 	db, err := store.Open(filepath.Join(dir, "catalog.db"), store.Options{})
@@ -58,7 +59,11 @@ func testServices(t *testing.T) (*compute.Service, *images.Service) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { comp.Close() })
-	return comp, imgs
+	vols, err := volume.New(volume.Options{DB: db, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return comp, imgs, vols
 }
 
 // noVolumes is a volume service with no volumes: these tests never boot an instance.
@@ -70,7 +75,7 @@ func (noVolumes) Get(context.Context, string, string) (compute.Volume, error) {
 
 func newTestServer(t *testing.T) *Server {
 	t.Helper()
-	comp, imgs := testServices(t)
+	comp, imgs, vols := testServices(t)
 	s, err := New(Options{
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Host:   testHostService(),
@@ -84,6 +89,7 @@ func newTestServer(t *testing.T) *Server {
 		},
 		Compute:        comp,
 		Images:         imgs,
+		Volumes:        vols,
 		DefaultProject: "p1",
 	})
 	if err != nil {

@@ -205,7 +205,7 @@ func (s *Service) SnapshotVolume(ctx context.Context, instanceID, volumeID, over
 		return fmt.Errorf("snapshot overlay: %w", err)
 	}
 	return s.liveVolume(ctx, instanceID, volumeID, func(ctx context.Context, sv *supervisor, d qemu.Disk) error {
-		node := "ovl-" + strconv.FormatInt(sv.s.now().UnixNano()%1e12, 36)
+		node := overlayPrefix(d) + strconv.FormatInt(sv.s.now().UnixNano()%1e12, 36)
 		return sv.snapshotDisk(ctx, d.DeviceID(), overlay, node)
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"cloudlet/appliance/qemu"
@@ -62,9 +63,50 @@ func (sv *supervisor) unplugDisk(ctx context.Context, d qemu.Disk) error {
 	if err != nil {
 		return fmt.Errorf("unplug disk %s: %w", d.Name, err)
 	}
-	sv.blockdevDel(d.NodeName())
-	sv.blockdevDel(d.FileNodeName())
+	sv.dropNodes(ctx, d)
 	return nil
+}
+
+// overlayPrefix starts the node names of a disk's live-snapshot overlays, so they can be found again.
+func overlayPrefix(d qemu.Disk) string { return "ovl-" + d.Name + "-" }
+
+// dropNodes deletes the block nodes the monitor added for an unplugged disk: its snapshot overlays (top
+// first: a node still under another cannot go yet, so it retries) and then its format and file nodes.
+func (sv *supervisor) dropNodes(ctx context.Context, d qemu.Disk) {
+	var nodes []struct {
+		NodeName string `json:"node-name"`
+	}
+	err := sv.qmpCall(ctx, func(c context.Context) error {
+		return sv.mon.Execute(c, "query-named-block-nodes", map[string]bool{"flat": true}, &nodes)
+	})
+	if err != nil {
+		sv.s.log.Warn("list block nodes", "instance", sv.id, "err", err)
+	}
+	var left []string
+	for _, n := range nodes {
+		if strings.HasPrefix(n.NodeName, overlayPrefix(d)) {
+			left = append(left, n.NodeName)
+		}
+	}
+	left = append(left, d.NodeName(), d.FileNodeName())
+	for round := 0; round <= len(left) && len(left) > 0; round++ {
+		var still []string
+		for _, node := range left {
+			if err := sv.tryBlockdevDel(node); err != nil {
+				still = append(still, node)
+			}
+		}
+		left = still
+	}
+	for _, node := range left {
+		sv.s.log.Warn("block node left behind after unplug", "instance", sv.id, "node", node)
+	}
+}
+
+func (sv *supervisor) tryBlockdevDel(node string) error {
+	return sv.qmpCall(context.Background(), func(c context.Context) error {
+		return sv.mon.Execute(c, "blockdev-del", map[string]string{"node-name": node}, nil)
+	})
 }
 
 func (sv *supervisor) waitDeviceDeleted(ctx context.Context, id string) error {
@@ -81,10 +123,7 @@ func (sv *supervisor) waitDeviceDeleted(ctx context.Context, id string) error {
 }
 
 func (sv *supervisor) blockdevDel(node string) {
-	err := sv.qmpCall(context.Background(), func(c context.Context) error {
-		return sv.mon.Execute(c, "blockdev-del", map[string]string{"node-name": node}, nil)
-	})
-	if err != nil {
+	if err := sv.tryBlockdevDel(node); err != nil {
 		sv.s.log.Warn("blockdev-del", "instance", sv.id, "node", node, "err", err)
 	}
 }

@@ -1,0 +1,54 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"cloudlet/appliance/volume"
+)
+
+// snapshotRequest is POST /api/v1/volumes/{id}/snapshots.
+type snapshotRequest struct {
+	Name string `json:"name"`
+}
+
+// listSnapshots serves GET /api/v1/snapshots (all of the caller's) and
+// GET /api/v1/volumes/{id}/snapshots (one volume's).
+func (s *Server) listSnapshots(c echo.Context) error {
+	out, err := s.opts.Volumes.Snapshots(c.Request().Context(), s.project(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if out == nil {
+		out = []*volume.Snapshot{}
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) createSnapshot(c echo.Context) error {
+	var r snapshotRequest
+	if err := decodeJSON(c, &r); err != nil {
+		return err
+	}
+	sn, err := s.opts.Volumes.CreateSnapshot(c.Request().Context(), s.project(c), c.Param("id"), r.Name)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, sn)
+}
+
+func (s *Server) showSnapshot(c echo.Context) error {
+	sn, err := s.opts.Volumes.Snapshot(c.Request().Context(), s.project(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, sn)
+}
+
+func (s *Server) deleteSnapshot(c echo.Context) error {
+	if err := s.opts.Volumes.DeleteSnapshot(c.Request().Context(), s.project(c), c.Param("id")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
