@@ -167,7 +167,8 @@ type DiskQoS struct {
 
 // throttleDisk applies I/O limits to a running disk.
 func (sv *supervisor) throttleDisk(ctx context.Context, deviceID string, q DiskQoS) error {
-	args := map[string]any{"id": deviceID, "bps": 0, "bps_rd": q.ReadBytesSec, "bps_wr": q.WriteBytesSec,
+	// The block backend belongs to the virtio-blk device inside the PCI proxy that has our id.
+	args := map[string]any{"id": "/machine/peripheral/" + deviceID + "/virtio-backend", "bps": 0, "bps_rd": q.ReadBytesSec, "bps_wr": q.WriteBytesSec,
 		"iops": 0, "iops_rd": q.ReadIOPS, "iops_wr": q.WriteIOPS}
 	return sv.qmpCall(ctx, func(c context.Context) error { return sv.mon.Execute(c, "block_set_io_throttle", args, nil) })
 }

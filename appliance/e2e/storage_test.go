@@ -222,3 +222,41 @@ func applianceOVF(href string, vcpus, ramMiB int) []byte {
 </Envelope>
 `, href, vcpus, ramMiB))
 }
+
+// An instance boots from an existing volume (made from an image), which outlives the instance; I/O limits
+// apply to a running guest's volume through QMP.
+func TestBootFromVolumeAndLiveQoS(t *testing.T) {
+	c := newCloud(t, "")
+	var vol volumeView
+	if err := c.do("POST", "/api/v1/volumes", map[string]any{"name": "bootable", "image": diskImage, "size_gib": 1}, &vol); err != nil {
+		t.Fatal(err)
+	}
+	id := c.create("fromvol", "", map[string]any{"image": "", "boot_volume": "bootable"}).ID
+	c.waitConsole(id, ready, 1, bootWait)
+	inst := c.waitState(id, compute.VMActive, compute.PowerRunning, 10*time.Second)
+	if !inst.BootFromVolume || inst.BootVolumeID != vol.ID || !strings.Contains(cmdline(inst.PID), vol.ID) {
+		t.Errorf("instance boots from %q (from volume %v), want volume %s in QEMU's command line", inst.BootVolumeID, inst.BootFromVolume, vol.ID)
+	}
+	if err := c.do("POST", "/api/v1/volumes", map[string]any{"name": "limited", "size_gib": 1}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.do("POST", "/api/v1/volumes/limited/attach", map[string]any{"instance": id}, nil); err != nil {
+		t.Fatal(err)
+	}
+	diskMarker(t, c, id, "added", 1)
+	qos := map[string]any{"read_iops": 200, "write_iops": 100, "read_bytes_sec": 10 << 20, "write_bytes_sec": 5 << 20}
+	if err := c.do("POST", "/api/v1/volumes/limited/qos", qos, nil); err != nil {
+		t.Fatalf("live QoS: %v", err)
+	}
+	status, body := apiStatus(t, c, "POST", "/api/v1/instances/fromvol/rebuild", "")
+	if status != 409 || !strings.Contains(body, "volume") {
+		t.Errorf("rebuild of a volume-backed instance: %d %s, want 409", status, body)
+	}
+	c.deleteAndWait(id)
+	if v := c.volume("bootable"); v.Status != "available" {
+		t.Errorf("the user's boot volume is %s after the instance was deleted, want available", v.Status)
+	}
+	if v := c.volume("limited"); v.Status != "available" {
+		t.Errorf("the data volume is %s after the instance was deleted, want available", v.Status)
+	}
+}

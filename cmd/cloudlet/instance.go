@@ -48,7 +48,8 @@ func newInstanceCreateCmd(g *globals) *cobra.Command {
 			return g.finish(&inst, wait)
 		}}
 	fs := cmd.Flags()
-	fs.StringVar(&r.Image, "image", "", "image name or id")
+	fs.StringVar(&r.Image, "image", "", "image name or id (a boot volume is made from it)")
+	fs.StringVar(&r.BootVolume, "boot-volume", "", "boot from this existing volume instead of an image")
 	fs.StringVar(&r.Flavor, "flavor", "m1.tiny", "flavor name or id")
 	fs.BoolVar(&r.Autostart, "autostart", false, "start with the daemon (after a host reboot)")
 	fs.IntVar(&r.AutostartOrder, "autostart-order", 0, "order among autostart instances (lower first)")
