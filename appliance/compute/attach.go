@@ -206,6 +206,11 @@ func (s *Service) SnapshotVolume(ctx context.Context, instanceID, volumeID, over
 	}
 	return s.liveVolume(ctx, instanceID, volumeID, func(ctx context.Context, sv *supervisor, d qemu.Disk) error {
 		node := overlayPrefix(d) + strconv.FormatInt(sv.s.now().UnixNano()%1e12, 36)
+		thaw, frozen := sv.freezeGuest()
+		defer thaw()
+		if frozen {
+			sv.s.recordEvent(sv.id, "instance.fs_frozen", map[string]string{"volume_id": volumeID})
+		}
 		return sv.snapshotDisk(ctx, d.DeviceID(), overlay, node)
 	})
 }
