@@ -133,6 +133,7 @@ func (s *Server) routes() error {
 		{http.MethodGet, "/api/v1/snapshots", Member, s.listSnapshots},
 		{http.MethodGet, "/api/v1/snapshots/:id", Member, s.showSnapshot},
 		{http.MethodDelete, "/api/v1/snapshots/:id", Member, s.deleteSnapshot},
+		{http.MethodPost, "/api/v1/snapshots/:id/image", Member, s.snapshotImage},
 	} {
 		if err := s.handle(r.method, r.path, r.access, r.h); err != nil {
 			return err

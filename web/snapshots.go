@@ -6,6 +6,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"cloudlet/appliance/volume"
+	"cloudlet/images"
 )
 
 // snapshotRequest is POST /api/v1/volumes/{id}/snapshots.
@@ -51,4 +52,25 @@ func (s *Server) deleteSnapshot(c echo.Context) error {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
+}
+
+// snapshotImage serves POST /api/v1/snapshots/{id}/image {name}: the snapshot's data, flattened into
+// one standalone file, becomes an image of the caller's project (inspected like any other import).
+func (s *Server) snapshotImage(c echo.Context) error {
+	var r snapshotRequest
+	if err := decodeJSON(c, &r); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	path, cleanup, err := s.opts.Volumes.ExportSnapshot(ctx, s.project(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	img, err := s.opts.Images.ImportFile(ctx, images.ImportFileRequest{ProjectID: s.project(c), Name: r.Name,
+		Path: path, DiskFormat: "qcow2", Properties: map[string]string{"source_snapshot": c.Param("id")}})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, img)
 }

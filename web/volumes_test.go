@@ -428,8 +428,8 @@ func TestVolumeRouteAccess(t *testing.T) {
 			t.Errorf("%s %s without credentials = %d %s, want 401", r.Method, path, rec.Code, rec.Body)
 		}
 	}
-	if checked != 23 {
-		t.Errorf("checked %d volume, pool and snapshot routes, want 23", checked)
+	if checked != 24 {
+		t.Errorf("checked %d volume, pool and snapshot routes, want 24", checked)
 	}
 	// Nothing changed: the refused create left no pool behind.
 	if rec := f.do(f.srv, "GET", "/api/v1/pools", ""); strings.Count(rec.Body.String(), `"path"`) != 1 {

@@ -260,3 +260,23 @@ func TestBootFromVolumeAndLiveQoS(t *testing.T) {
 		t.Errorf("the data volume is %s after the instance was deleted, want available", v.Status)
 	}
 }
+
+// A snapshot becomes an image (its chain flattened), and that image boots.
+func TestImageFromSnapshotBoots(t *testing.T) {
+	c := newCloud(t, "")
+	if err := c.do("POST", "/api/v1/volumes", map[string]any{"name": "sys", "image": diskImage, "size_gib": 1}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.do("POST", "/api/v1/volumes/sys/snapshots", map[string]any{"name": "golden"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var img struct{ Status string }
+	if err := c.do("POST", "/api/v1/snapshots/golden/image", map[string]any{"name": "from-snap"}, &img); err != nil {
+		t.Fatal(err)
+	}
+	if img.Status != "active" {
+		t.Fatalf("image from snapshot is %s", img.Status)
+	}
+	id := c.create("snapboot", "from-snap", nil).ID
+	c.waitConsole(id, ready, 1, bootWait)
+}

@@ -30,6 +30,15 @@ func newSnapshotCmd(g *globals) *cobra.Command {
 		&cobra.Command{Use: "delete SNAPSHOT", Short: "delete a snapshot (merged out of the chains above it)",
 			Args: cobra.ExactArgs(1),
 			RunE: func(_ *cobra.Command, a []string) error { return g.call("DELETE", snapshotPath(a[0]), nil, nil) }},
+		&cobra.Command{Use: "image SNAPSHOT NAME", Short: "make an image from a snapshot (its whole chain, flattened)",
+			Args: cobra.ExactArgs(2),
+			RunE: func(_ *cobra.Command, a []string) error {
+				var img map[string]any
+				if err := g.call("POST", snapshotPath(a[0])+"/image", map[string]string{"name": a[1]}, &img); err != nil {
+					return err
+				}
+				return g.printJSON(img)
+			}},
 	)
 	return cmd
 }
