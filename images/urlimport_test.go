@@ -386,4 +386,3 @@ func sha256Hex(b []byte) string {
 	h.Write(b)
 	return fmt.Sprintf("%x", h.Sum(nil))
 }
-
