@@ -145,7 +145,7 @@ func (a *Appliance) openCompute(facts host.Facts, cred *syscall.Credential) erro
 	a.compute, err = compute.New(compute.Options{
 		DB: a.db, Log: a.log, RunDir: a.cfg.InstanceRunDir(), StateDir: a.cfg.InstanceStateDir(),
 		Images: a.bootImage, Volumes: computeVolumes{a.volumes}, Accel: facts.Accel,
-		QEMU: host.QEMUBinary, QEMUImg: host.QEMUImgBinary,
+		QEMU:     host.QEMUBinary,
 		Capacity: capacity, Credential: cred, StopTimeout: time.Duration(a.cfg.StopTimeout),
 		HealthInterval: time.Duration(a.cfg.HealthInterval), CrashLoopLimit: a.cfg.CrashLoopLimit,
 		CrashLoopWindow: time.Duration(a.cfg.CrashLoopWindow),

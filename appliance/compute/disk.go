@@ -1,14 +1,11 @@
 package compute
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"time"
 )
 
 // prepareState creates the instance's state dir (console log, saved state, UEFI variables) and, for
@@ -55,19 +52,6 @@ func (s *Service) makeBootVolume(ctx context.Context, inst *Instance) (string, e
 		return "", fmt.Errorf("attach boot volume of instance %s: %w", inst.Name, err)
 	}
 	return vol.ID, nil
-}
-
-// qemuImg runs qemu-img with a timeout; its stderr becomes the error.
-func (s *Service) qemuImg(ctx context.Context, args ...string) error {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, s.o.QEMUImg, args...)
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("qemu-img %s: %w: %s", args[0], err, bytes.TrimSpace(stderr.Bytes()))
-	}
-	return nil
 }
 
 func copyFile(src, dst string) error {

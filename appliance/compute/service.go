@@ -24,7 +24,6 @@ type Options struct {
 	Volumes  Volumes
 	Accel    string // kvm | tcg
 	QEMU     string // qemu-system-x86_64 binary
-	QEMUImg  string // qemu-img binary
 	Capacity Capacity
 	Now      func() time.Time
 	// Credential is the unprivileged user QEMU runs as; nil runs it as the daemon's user (root).
@@ -117,7 +116,6 @@ func (o *Options) setDefaults() {
 		o.Now = time.Now
 	}
 	o.QEMU = lookPath(o.QEMU, "qemu-system-x86_64")
-	o.QEMUImg = lookPath(o.QEMUImg, "qemu-img")
 	if o.Accel == "" {
 		o.Accel = "tcg"
 	}
