@@ -5,7 +5,7 @@
 set -euo pipefail
 
 runtime_pkgs=(qemu-system-x86 qemu-utils ovmf iptables iproute2)
-test_pkgs=(cpio kmod dosfstools mtools fdisk util-linux gcc)
+test_pkgs=(cpio kmod dosfstools mtools fdisk util-linux gcc libc6-dev)
 
 case "${1:-runtime}" in
   runtime) want=("${runtime_pkgs[@]}") ;;

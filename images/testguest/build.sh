@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # build.sh OUTDIR builds the cloudlet test guest from Debian packages: vmlinuz, initrd.img (busybox, virtio
-# modules and init.sh as /init) and disk.qcow2 (the same kernel and initramfs behind SeaBIOS + syslinux).
+# modules, init.sh as /init and iops.c compiled as /bin/cloudlet-iops) and disk.qcow2 (the same kernel and
+# initramfs behind SeaBIOS + syslinux).
 #
 # Layout of OUTDIR:
 #   debs/                            downloaded .debs, checked against apt's SHA256 and reused by later builds
@@ -8,10 +9,10 @@
 #   vmlinuz, initrd.img, disk.qcow2  symlinks into <key>/
 #   key                              the current key
 #
-# <key> hashes this script, init.sh and the candidate version and SHA256 of every package the guest is made
+# <key> hashes this script, init.sh, iops.c and the candidate version and SHA256 of every package the guest is made
 # of, as apt-cache reports them; a build whose <key>/ exists only relinks, without network or build tools.
-# Host tools (cpio, gzip, mtools, dosfstools, qemu-img) are not part of the key: they do not change what the
-# guest does.
+# Host tools (cpio, gzip, mtools, dosfstools, qemu-img, gcc and the static glibc it links) are not part of
+# the key: they do not change what the guest does.
 #
 # Determinism: SOURCE_DATE_EPOCH is fixed here, so all three outputs are byte-identical across builds
 # (TestBuildDeterministic checks it): vmlinuz is copied; initrd.img is a sorted newc cpio with fixed mtimes,
@@ -94,6 +95,7 @@ compute_key() {
 	{
 		sha256sum <"$HERE/build.sh"
 		sha256sum <"$HERE/init.sh"
+		sha256sum <"$HERE/iops.c"
 		printf '%s\n' "${PACKAGES[@]}"
 	} | sha256sum | cut -c1-16
 }
@@ -130,6 +132,19 @@ install_tools() {
 	need mcopy mtools
 	need sfdisk fdisk
 	need qemu-img qemu-utils
+	need gcc gcc
+	# gcc only recommends libc6-dev, whose libc.a a static link needs (packaging/deps.sh test installs it).
+	gcc -print-file-name=libc.a | grep -q / ||
+		die "gcc cannot link statically: install Debian package libc6-dev (packaging/deps.sh test does)"
+}
+
+# add_iops compiles iops.c into a static /bin/cloudlet-iops. It is built in $WORK under a fixed name and
+# stripped, so no path of this build ends up in the binary and it is the same byte for byte every time.
+add_iops() {
+	mkdir -p "$WORK/iops"
+	cp "$HERE/iops.c" "$WORK/iops/iops.c"
+	(cd "$WORK/iops" && gcc -static -O2 -s -Wall -Werror -o cloudlet-iops iops.c) || die "gcc -static iops.c failed"
+	install -m 0755 "$WORK/iops/cloudlet-iops" "$ROOT/bin/cloudlet-iops"
 }
 
 # unpack_module SRC DST copies a module, decompressing it: busybox insmod loads plain .ko files only.
@@ -204,6 +219,7 @@ build_initrd() {
 	chmod 0700 "$ROOT/root"
 	chmod 1777 "$ROOT/tmp"
 	add_busybox
+	add_iops
 	add_modules
 	add_config
 	find "$ROOT" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
@@ -308,6 +324,7 @@ main() {
 	[[ $# -eq 1 ]] || die "usage: build.sh OUTDIR"
 	HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 	[[ -f $HERE/init.sh ]] || die "init.sh not found next to build.sh in $HERE"
+	[[ -f $HERE/iops.c ]] || die "iops.c not found next to build.sh in $HERE"
 	mkdir -p "$1"
 	OUT=$(cd "$1" && pwd)
 	DEBS=$OUT/debs

@@ -20,6 +20,8 @@
 #   CLOUDLET-GUEST-DISK wrote dev=<vdX> text=<canary>    (it was blank: this guest wrote its canary)
 #   CLOUDLET-GUEST-DISK resized dev=<vdX> size=<bytes>   (its size changed, e.g. an online extend)
 #   CLOUDLET-GUEST-DISK removed dev=<vdX>                (hot-unplugged)
+#   CLOUDLET-GUEST-IOPS dev=<dev> read=<n> write=<n>     (once after READY when booted with cloudlet.iops=<dev>[:<s>];
+#                                                         a failure prints CLOUDLET-GUEST-WARN iops <why>)
 
 PATH=/bin:/sbin:/usr/bin:/usr/sbin
 export PATH
@@ -310,6 +312,42 @@ start_heartbeat() {
 	done &
 }
 
+# start_iops measures 4 KiB random read, then write, IOPS (O_DIRECT, queue depth 1, <seconds> each, 5 by
+# default) on /dev/<dev> when the kernel command line has cloudlet.iops=<dev>[:<seconds>]. It waits up to 60 s
+# for the device (a disk plugged in after boot counts too). The write phase overwrites the disk: benchmarks
+# point it at a scratch volume.
+start_iops() {
+	spec=$(sed -n 's/.*cloudlet\.iops=\([^ ]*\).*/\1/p' /proc/cmdline)
+	[ -n "$spec" ] || return 0
+	dev=${spec%%:*}
+	secs=5
+	case "$spec" in *:*) secs=${spec#*:} ;; esac
+	case "$dev" in '' | *[!a-z0-9]*)
+		say "CLOUDLET-GUEST-WARN iops bad device in cloudlet.iops=$spec"
+		return 0 ;;
+	esac
+	case "$secs" in '' | *[!0-9]* | 0)
+		say "CLOUDLET-GUEST-WARN iops bad seconds in cloudlet.iops=$spec"
+		return 0 ;;
+	esac
+	(
+		tries=0
+		while [ ! -b "/dev/$dev" ] && [ $tries -lt 600 ]; do
+			usleep 100000
+			tries=$((tries + 1))
+		done
+		if [ ! -b "/dev/$dev" ]; then
+			say "CLOUDLET-GUEST-WARN iops no /dev/$dev within 60s"
+			exit 0
+		fi
+		if out=$(cloudlet-iops "/dev/$dev" "$secs" 2>&1); then
+			say "CLOUDLET-GUEST-IOPS dev=$dev $out"
+		else
+			say "CLOUDLET-GUEST-WARN iops $(echo "$out" | tr '\n' ' ')"
+		fi
+	) &
+}
+
 main() {
 	mount_basics
 	say "CLOUDLET-GUEST-BOOT kernel=$(uname -r)"
@@ -324,6 +362,7 @@ main() {
 	watch_disks
 	say "CLOUDLET-GUEST-READY hostname=$(hostname) ip=${ip:-none}"
 	start_heartbeat
+	start_iops
 	# PID 1 must never exit; ash reaps orphans while it waits on sleep.
 	while :; do
 		sleep 3600

@@ -2,7 +2,7 @@
 // packages (kernel + busybox initramfs, and the same behind SeaBIOS on a small qcow2 disk) that reads a
 // NoCloud seed and prints fixed markers on its serial console, for end-to-end tests that boot real QEMU.
 //
-// build.sh and init.sh are the guest; this package embeds them so Ensure works from any test package.
+// build.sh, init.sh and iops.c are the guest; this package embeds them so Ensure works from any test package.
 // It must not import anything from the project.
 package testguest
 
@@ -20,7 +20,7 @@ import (
 	"time"
 )
 
-//go:embed build.sh init.sh
+//go:embed build.sh init.sh iops.c
 var scripts embed.FS
 
 // Paths locates one complete build of the test guest.
@@ -137,7 +137,7 @@ func writeScripts() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("testguest: %w", err)
 	}
-	for _, name := range []string{"build.sh", "init.sh"} {
+	for _, name := range []string{"build.sh", "init.sh", "iops.c"} {
 		data, err := scripts.ReadFile(name)
 		if err == nil {
 			err = os.WriteFile(filepath.Join(dir, name), data, 0o755)
