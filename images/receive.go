@@ -18,7 +18,7 @@ import (
 // Progress of a saving image is written to its record at most this often, or after this many bytes.
 const (
 	progressInterval = time.Second
-	progressBytes    = 64 << 20
+	progressBytes    = 1 << 30
 )
 
 // errOverCap is what a sink's Write returns past its cap.
