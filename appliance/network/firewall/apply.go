@@ -1,0 +1,216 @@
+package firewall
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os/exec"
+	"slices"
+	"strings"
+
+	"github.com/coreos/go-iptables/iptables"
+)
+
+// builtins are the built-in chains of each table cloudlet may hook; Apply and Remove look for
+// stale jumps in all of them.
+var builtins = map[string][]string{
+	"filter": {"FORWARD", "INPUT", "OUTPUT"},
+	"mangle": {"FORWARD", "INPUT", "OUTPUT", "POSTROUTING", "PREROUTING"},
+	"nat":    {"INPUT", "OUTPUT", "POSTROUTING", "PREROUTING"},
+	"raw":    {"OUTPUT", "PREROUTING"},
+}
+
+// tableNames lists the tables in a fixed order.
+var tableNames = []string{"filter", "mangle", "nat", "raw"}
+
+// Applier makes the kernel's IPv4 rules match a Ruleset through the iptables command.
+// It is not safe for concurrent use; the network service serialises its calls.
+type Applier struct {
+	ipt *iptables.IPTables
+}
+
+// NewApplier finds iptables (IPv4) and waits up to 10 s for its lock on each call.
+func NewApplier() (*Applier, error) {
+	ipt, err := iptables.New(iptables.IPFamily(iptables.ProtocolIPv4), iptables.Timeout(10))
+	if err != nil {
+		return nil, fmt.Errorf("iptables.New: %w", err)
+	}
+	return &Applier{ipt: ipt}, nil
+}
+
+// Apply makes cloudlet's live chains and jumps equal to rs: it creates missing chains, rewrites
+// (flush and append) only the chains whose rules differ, puts the one jump per built-in chain at
+// its top, and deletes stale jumps and CLOUDLET chains. Applying the same ruleset twice changes
+// nothing the second time.
+func (a *Applier) Apply(ctx context.Context, rs Ruleset) error {
+	want := map[string]Table{}
+	for _, t := range rs.Tables {
+		want[t.Name] = t
+	}
+	for _, t := range rs.Tables {
+		if err := a.syncChains(ctx, t); err != nil {
+			return err
+		}
+	}
+	for _, name := range tableNames {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		t := want[name]
+		t.Name = name
+		if err := a.syncJumps(t); err != nil {
+			return err
+		}
+		if err := a.deleteStaleChains(t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Remove deletes every cloudlet jump and chain in every table.
+func (a *Applier) Remove(ctx context.Context) error {
+	return a.Apply(ctx, Ruleset{})
+}
+
+func (a *Applier) syncChains(ctx context.Context, t Table) error {
+	live, err := a.ipt.ListChains(t.Name)
+	if err != nil {
+		return fmt.Errorf("iptables -t %s -S: %w", t.Name, err)
+	}
+	for _, c := range t.Chains {
+		if !slices.Contains(live, c.Name) {
+			if err := a.ipt.NewChain(t.Name, c.Name); err != nil {
+				return fmt.Errorf("iptables -t %s -N %s: %w", t.Name, c.Name, err)
+			}
+		}
+	}
+	for _, c := range t.Chains {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := a.syncRules(t.Name, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// syncRules rewrites chain c when its live rules differ from the wanted ones.
+func (a *Applier) syncRules(table string, c Chain) error {
+	live, err := a.ipt.List(table, c.Name)
+	if err != nil {
+		return fmt.Errorf("iptables -t %s -S %s: %w", table, c.Name, err)
+	}
+	want := []string{"-N " + c.Name}
+	for _, r := range c.Rules {
+		want = append(want, "-A "+c.Name+" "+strings.Join(r, " "))
+	}
+	if slices.Equal(live, want) {
+		return nil
+	}
+	if err := a.ipt.ClearChain(table, c.Name); err != nil {
+		return fmt.Errorf("iptables -t %s -F %s: %w", table, c.Name, err)
+	}
+	for _, r := range c.Rules {
+		if err := a.ipt.Append(table, c.Name, r...); err != nil {
+			return fmt.Errorf("iptables -t %s -A %s %s: %w", table, c.Name, strings.Join(r, " "), err)
+		}
+	}
+	return nil
+}
+
+// syncJumps leaves exactly the wanted jump, first, in each built-in chain, and no other jump into
+// a CLOUDLET chain.
+func (a *Applier) syncJumps(t Table) error {
+	for _, from := range builtins[t.Name] {
+		wanted := ""
+		for _, j := range t.Jumps {
+			if j.From == from {
+				wanted = j.To
+			}
+		}
+		rules, err := a.ipt.List(t.Name, from)
+		if err != nil {
+			return fmt.Errorf("iptables -t %s -S %s: %w", t.Name, from, err)
+		}
+		first := true
+		for _, r := range rules {
+			f := strings.Fields(r)
+			if len(f) < 2 || f[0] != "-A" {
+				continue
+			}
+			spec := f[2:]
+			keep := first && wanted != "" && slices.Equal(spec, []string{"-j", wanted})
+			first = false
+			if !ownsRule(spec) || keep {
+				continue
+			}
+			if err := a.ipt.Delete(t.Name, from, spec...); err != nil {
+				return fmt.Errorf("iptables -t %s -D %s %s: %w", t.Name, from, strings.Join(spec, " "), err)
+			}
+		}
+		if wanted == "" {
+			continue
+		}
+		if len(rules) > 1 && strings.Join(strings.Fields(rules[1])[2:], " ") == "-j "+wanted {
+			continue // already first
+		}
+		if err := a.ipt.Insert(t.Name, from, 1, "-j", wanted); err != nil {
+			return fmt.Errorf("iptables -t %s -I %s 1 -j %s: %w", t.Name, from, wanted, err)
+		}
+	}
+	return nil
+}
+
+// ownsRule reports whether a built-in chain's rule jumps into a cloudlet chain.
+func ownsRule(spec []string) bool {
+	for i := 0; i+1 < len(spec); i++ {
+		if (spec[i] == "-j" || spec[i] == "-g") && strings.HasPrefix(spec[i+1], Prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// deleteStaleChains flushes, then deletes, every CLOUDLET chain of the table that t does not have
+// (flushing all first drops references between stale chains).
+func (a *Applier) deleteStaleChains(t Table) error {
+	live, err := a.ipt.ListChains(t.Name)
+	if err != nil {
+		return fmt.Errorf("iptables -t %s -S: %w", t.Name, err)
+	}
+	var stale []string
+	for _, c := range live {
+		if strings.HasPrefix(c, Prefix) && !slices.ContainsFunc(t.Chains, func(w Chain) bool { return w.Name == c }) {
+			stale = append(stale, c)
+		}
+	}
+	for _, c := range stale {
+		if err := a.ipt.ClearChain(t.Name, c); err != nil {
+			return fmt.Errorf("iptables -t %s -F %s: %w", t.Name, c, err)
+		}
+	}
+	for _, c := range stale {
+		if err := a.ipt.DeleteChain(t.Name, c); err != nil {
+			return fmt.Errorf("iptables -t %s -X %s: %w", t.Name, c, err)
+		}
+	}
+	return nil
+}
+
+// Save returns cloudlet's part of the live rules (its chains and the jumps into them) in the form
+// Render prints, so it can be compared with a built Ruleset.
+func (a *Applier) Save(ctx context.Context) (string, error) {
+	var out, errb bytes.Buffer
+	cmd := exec.CommandContext(ctx, "iptables-save")
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("iptables-save: %w: %s", err, strings.TrimSpace(errb.String()))
+	}
+	rs, err := ParseSave(out.String())
+	if err != nil {
+		return "", err
+	}
+	return rs.Render(), nil
+}

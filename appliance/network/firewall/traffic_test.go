@@ -1,0 +1,144 @@
+package firewall
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// guest is a small network namespace with one veth "NIC" whose other end sits on the test's bridge.
+type guest struct {
+	pid int
+	mac net.HardwareAddr
+}
+
+// TestSpoofedSourceIsDropped: on a bridge with br_netfilter, a guest's packets with its own
+// address reach the other guest; the same packets with a forged source address do not.
+func TestSpoofedSourceIsDropped(t *testing.T) {
+	const sysctl = "/proc/sys/net/bridge/bridge-nf-call-iptables"
+	if err := os.WriteFile(sysctl, []byte("1\n"), 0o644); err != nil {
+		t.Fatalf("br_netfilter is not available (%v): bridged traffic cannot be filtered; load the br_netfilter module", err)
+	}
+	run(t, "ip", "link", "add", "clbr-t", "type", "bridge")
+	run(t, "ip", "link", "set", "clbr-t", "up")
+	a := newGuest(t, "clt-a", "52:54:00:00:00:0a", "10.77.0.10/24")
+	b := newGuest(t, "clt-b", "52:54:00:00:00:0b", "10.77.0.11/24")
+
+	m := Model{
+		Networks: []Network{{ID: "n", Bridge: "clbr-t", Subnet: netip.MustParsePrefix("10.77.0.0/24")}},
+		Ports: []Port{
+			{ID: "a", Network: "n", Tap: "clt-a", MAC: a.mac, IPs: addrs("10.77.0.10"), PortSecurity: true, SecurityGroups: []string{"default"}},
+			{ID: "b", Network: "n", Tap: "clt-b", MAC: b.mac, IPs: addrs("10.77.0.11"), PortSecurity: true, SecurityGroups: []string{"default"}},
+		},
+		SecurityGroups: []SecurityGroup{defaultGroup},
+	}
+	apply(t, newApplier(t), m)
+
+	var conn net.PacketConn
+	b.do(t, func() (err error) {
+		conn, err = net.ListenPacket("udp4", "10.77.0.11:9999")
+		return err
+	})
+	defer conn.Close()
+	a.exec(t, "ip", "addr", "add", "10.77.0.99/32", "dev", "eth0")
+
+	send := func(from string) {
+		a.do(t, func() error {
+			c, err := net.DialUDP("udp4", net.UDPAddrFromAddrPort(netip.MustParseAddrPort(from+":0")),
+				net.UDPAddrFromAddrPort(netip.MustParseAddrPort("10.77.0.11:9999")))
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			for range 3 {
+				if _, err := c.Write([]byte(from)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	send("10.77.0.99")
+	send("10.77.0.10")
+	got := map[string]int{}
+	buf := make([]byte, 64)
+	conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+	for {
+		n, _, err := conn.ReadFrom(buf)
+		if err != nil {
+			break
+		}
+		got[string(buf[:n])]++
+	}
+	if got["10.77.0.10"] == 0 {
+		t.Errorf("packets from the real address did not arrive (got %v)", got)
+	}
+	if got["10.77.0.99"] != 0 {
+		t.Errorf("%d spoofed packets arrived", got["10.77.0.99"])
+	}
+}
+
+// newGuest starts a namespace holding eth0 (MAC mac, address cidr), peered with tap on clbr-t.
+func newGuest(t *testing.T, tap, mac, cidr string) guest {
+	t.Helper()
+	cmd := exec.Command("unshare", "--net", "sleep", "600")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	g := guest{pid: cmd.Process.Pid}
+	g.mac, _ = net.ParseMAC(mac)
+	// unshare needs a moment to switch namespaces before the link can be moved into it.
+	for i := 0; ; i++ {
+		self, _ := os.Readlink("/proc/self/ns/net")
+		theirs, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", g.pid))
+		if theirs != "" && theirs != self {
+			break
+		}
+		if i == 100 {
+			t.Fatal("unshare did not enter a new namespace")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	run(t, "ip", "link", "add", tap, "type", "veth", "peer", "name", "eth0", "netns", strconv.Itoa(g.pid))
+	run(t, "ip", "link", "set", tap, "master", "clbr-t", "up")
+	g.exec(t, "ip", "link", "set", "eth0", "address", mac, "up")
+	g.exec(t, "ip", "addr", "add", cidr, "dev", "eth0")
+	return g
+}
+
+func (g guest) exec(t *testing.T, args ...string) {
+	t.Helper()
+	run(t, "nsenter", append([]string{"-t", strconv.Itoa(g.pid), "-n"}, args...)...)
+}
+
+// do runs f on a thread inside the guest's namespace; sockets f opens stay in that namespace.
+func (g guest) do(t *testing.T, f func() error) {
+	t.Helper()
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread exits with the goroutine, namespace and all
+		ns, err := os.Open(fmt.Sprintf("/proc/%d/ns/net", g.pid))
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer ns.Close()
+		if err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWNET); err != nil {
+			errc <- fmt.Errorf("setns(%d): %w", g.pid, err)
+			return
+		}
+		errc <- f()
+	}()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+}
