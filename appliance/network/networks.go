@@ -1,0 +1,157 @@
+package network
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+
+	"cloudlet/store"
+)
+
+// CreateNetworkRequest is POST /api/v1/networks.
+type CreateNetworkRequest struct {
+	Name     string `json:"name"`
+	Kind     string `json:"kind"` // nat (default), isolated, bridged
+	External bool   `json:"external"`
+	Uplink   string `json:"uplink"`
+	Bridge   string `json:"bridge"`
+	MTU      int    `json:"mtu"`
+	Subnet   Subnet `json:"subnet"`
+}
+
+// CreateNetwork checks the network and its subnet and records it. Overlaps with another network's
+// subnet or a prefix the host routes are refused, naming what they overlap.
+func (s *Service) CreateNetwork(_ context.Context, projectID string, r CreateNetworkRequest) (*Network, error) {
+	n := &Network{Meta: store.Meta{ID: store.NewID(), Name: r.Name, ProjectID: projectID}, Kind: r.Kind,
+		External: r.External, Uplink: r.Uplink, Bridge: r.Bridge, MTU: r.MTU, Subnet: r.Subnet}
+	if err := n.validate(); err != nil {
+		return nil, err
+	}
+	host, err := s.hostRoutes()
+	if err != nil {
+		return nil, fmt.Errorf("read the host's routes: %w", err)
+	}
+	err = s.db.Update(func(tx *store.Tx) error {
+		if err := overlaps(tx, n.Subnet.CIDR, host); err != nil {
+			return err
+		}
+		if err := networks.Create(tx, n); err != nil {
+			return err
+		}
+		return appendEvent(tx, "network.created", "network", n.ID, projectID)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create network %s: %w", r.Name, err)
+	}
+	return n, nil
+}
+
+func (n *Network) validate() error {
+	if err := store.ValidateName(n.Name); err != nil {
+		return errInvalid("network name: %v", err)
+	}
+	if n.Kind == "" {
+		n.Kind = KindNAT
+	}
+	switch {
+	case n.Kind != KindNAT && n.Kind != KindIsolated && n.Kind != KindBridged:
+		return errInvalid("network kind %q: must be %s, %s or %s", n.Kind, KindNAT, KindIsolated, KindBridged)
+	case n.Kind == KindBridged && n.Bridge == "":
+		return errInvalid("a bridged network needs the host bridge to join")
+	case n.Kind != KindBridged && n.Bridge != "":
+		return errInvalid("only a bridged network names a host bridge")
+	case n.MTU != 0 && (n.MTU < 576 || n.MTU > 9000):
+		return errInvalid("mtu %d: must be between 576 and 9000", n.MTU)
+	case len(n.Uplink) > 15 || len(n.Bridge) > 15:
+		return errInvalid("interface names are at most 15 characters")
+	}
+	if n.MTU == 0 {
+		n.MTU = 1500
+	}
+	return n.Subnet.normalize()
+}
+
+// overlaps refuses cidr when it overlaps another network's subnet (any project: they share the host)
+// or a prefix the host routes.
+func overlaps(tx *store.Tx, cidr netip.Prefix, host []netip.Prefix) error {
+	for _, h := range host {
+		if h.Overlaps(cidr) {
+			return errConflict("subnet %s overlaps %s, which the host already routes", cidr, h)
+		}
+	}
+	return networks.ForEach(tx, func(n *Network) error {
+		if n.Subnet.CIDR.Overlaps(cidr) {
+			return errConflict("subnet %s overlaps subnet %s of network %s", cidr, n.Subnet.CIDR, n.Name)
+		}
+		return nil
+	})
+}
+
+// Network returns one network of the project.
+func (s *Service) Network(_ context.Context, projectID, idOrName string) (*Network, error) {
+	var n *Network
+	err := s.db.View(func(tx *store.Tx) (err error) { n, err = networks.Lookup(tx, projectID, idOrName); return err })
+	return n, err
+}
+
+// Networks lists the project's networks ("" = all).
+func (s *Service) Networks(_ context.Context, projectID string) ([]*Network, error) {
+	var out []*Network
+	err := s.db.View(func(tx *store.Tx) (err error) { out, err = networks.List(tx, projectID); return err })
+	return out, err
+}
+
+// DeleteNetwork removes a network that has no ports left.
+func (s *Service) DeleteNetwork(_ context.Context, projectID, idOrName string) error {
+	return s.db.Update(func(tx *store.Tx) error {
+		n, err := networks.Lookup(tx, projectID, idOrName)
+		if err != nil {
+			return err
+		}
+		used, err := usedAddrs(tx, n.ID)
+		if err != nil {
+			return err
+		}
+		for ip, holder := range used {
+			return errConflict("network %s still has port %s (%s): delete its ports first", n.Name, holder, ip)
+		}
+		if err := networks.Delete(tx, n.ID); err != nil {
+			return err
+		}
+		return appendEvent(tx, "network.deleted", "network", n.ID, n.ProjectID)
+	})
+}
+
+// defaultRange is where the first start's network "default" is carved from.
+var defaultRange = netip.MustParsePrefix("10.88.0.0/16")
+
+// EnsureDefaultNetwork creates NAT network "default" in projectID on the first free /24 of
+// 10.88.0.0/16, when the project has no network of that name.
+func (s *Service) EnsureDefaultNetwork(ctx context.Context, projectID string) (*Network, error) {
+	if n, err := s.Network(ctx, projectID, "default"); err == nil {
+		return n, nil
+	}
+	host, err := s.hostRoutes()
+	if err != nil {
+		return nil, fmt.Errorf("read the host's routes: %w", err)
+	}
+	for a := defaultRange.Addr(); defaultRange.Contains(a); a = nextSlash24(a) {
+		cidr := netip.PrefixFrom(a, 24)
+		var free bool
+		s.db.View(func(tx *store.Tx) error { free = overlaps(tx, cidr, host) == nil; return nil })
+		if free {
+			return s.CreateNetwork(ctx, projectID, CreateNetworkRequest{Name: "default", Kind: KindNAT,
+				Subnet: Subnet{CIDR: cidr, DHCP: true}})
+		}
+	}
+	return nil, errConflict("no free /24 left in %s for the default network", defaultRange)
+}
+
+func nextSlash24(a netip.Addr) netip.Addr {
+	b := a.As4()
+	b[2]++
+	if b[2] == 0 {
+		return netip.Addr{}
+	}
+	return netip.AddrFrom4(b)
+}

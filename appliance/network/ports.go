@@ -1,0 +1,134 @@
+package network
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+
+	"cloudlet/store"
+)
+
+// CreatePortRequest is POST /api/v1/ports (and what compute asks for an instance's NIC).
+type CreatePortRequest struct {
+	Name           string     `json:"name"`
+	Network        string     `json:"network"`
+	FixedIP        netip.Addr `json:"fixed_ip"`    // optional: else the lowest free address
+	MAC            string     `json:"mac_address"` // optional: else fa:16:3e:xx:xx:xx
+	SecurityGroups []string   `json:"security_groups"`
+	PortSecurity   *bool      `json:"port_security_enabled"` // default true
+	DeviceOwner    string     `json:"device_owner"`
+	DeviceID       string     `json:"device_id"`
+}
+
+// CreatePort gives a port an address on its network: the requested one if free, else the lowest free
+// one of the allocation pools, in the same transaction that records it, so two ports never share one.
+func (s *Service) CreatePort(_ context.Context, projectID string, r CreatePortRequest) (*Port, error) {
+	p, err := r.port(projectID)
+	if err != nil {
+		return nil, err
+	}
+	err = s.db.Update(func(tx *store.Tx) error {
+		n, err := networks.Lookup(tx, projectID, r.Network)
+		if err != nil {
+			return err
+		}
+		p.NetworkID = n.ID
+		if err := s.address(tx, n, p, r.FixedIP); err != nil {
+			return err
+		}
+		if err := macFree(tx, p.MAC); err != nil {
+			return err
+		}
+		if err := ports.Create(tx, p); err != nil {
+			return err
+		}
+		return appendEvent(tx, "port.created", "port", p.ID, projectID)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create port %s: %w", p.Name, err)
+	}
+	return p, nil
+}
+
+// port builds the record from the request, with a generated name and MAC when none is given.
+func (r CreatePortRequest) port(projectID string) (*Port, error) {
+	p := &Port{Meta: store.Meta{ID: store.NewID(), Name: r.Name, ProjectID: projectID}, MAC: r.MAC,
+		SecurityGroups: r.SecurityGroups, PortSecurity: r.PortSecurity == nil || *r.PortSecurity,
+		DeviceOwner: r.DeviceOwner, DeviceID: r.DeviceID}
+	if p.Name == "" {
+		p.Name = "port-" + p.ID[:8]
+	}
+	if err := store.ValidateName(p.Name); err != nil {
+		return nil, errInvalid("port name: %v", err)
+	}
+	if p.MAC == "" {
+		mac, err := newMAC()
+		if err != nil {
+			return nil, err
+		}
+		p.MAC = mac
+	}
+	hw, err := net.ParseMAC(p.MAC)
+	if err != nil || len(hw) != 6 || hw[0]&1 == 1 || hw.String() == "00:00:00:00:00:00" {
+		return nil, errInvalid("mac_address %q must be a unicast Ethernet address", r.MAC)
+	}
+	p.MAC = hw.String()
+	return p, nil
+}
+
+// address sets the port's fixed IP on network n.
+func (s *Service) address(tx *store.Tx, n *Network, p *Port, want netip.Addr) error {
+	used, err := usedAddrs(tx, n.ID)
+	if err != nil {
+		return err
+	}
+	ip := want
+	if ip.IsValid() {
+		err = claim(n.Subnet, ip, used)
+	} else {
+		ip, err = allocate(n.Subnet, used)
+	}
+	if err != nil {
+		return err
+	}
+	p.FixedIPs = []netip.Addr{ip}
+	return nil
+}
+
+func macFree(tx *store.Tx, mac string) error {
+	return ports.ForEach(tx, func(q *Port) error {
+		if q.MAC == mac {
+			return errConflict("mac_address %s is already used by port %s", mac, q.Name)
+		}
+		return nil
+	})
+}
+
+// Port returns one port of the project.
+func (s *Service) Port(_ context.Context, projectID, idOrName string) (*Port, error) {
+	var p *Port
+	err := s.db.View(func(tx *store.Tx) (err error) { p, err = ports.Lookup(tx, projectID, idOrName); return err })
+	return p, err
+}
+
+// Ports lists the project's ports ("" = all).
+func (s *Service) Ports(_ context.Context, projectID string) ([]*Port, error) {
+	var out []*Port
+	err := s.db.View(func(tx *store.Tx) (err error) { out, err = ports.List(tx, projectID); return err })
+	return out, err
+}
+
+// DeletePort releases a port and its address.
+func (s *Service) DeletePort(_ context.Context, projectID, idOrName string) error {
+	return s.db.Update(func(tx *store.Tx) error {
+		p, err := ports.Lookup(tx, projectID, idOrName)
+		if err != nil {
+			return err
+		}
+		if err := ports.Delete(tx, p.ID); err != nil {
+			return err
+		}
+		return appendEvent(tx, "port.deleted", "port", p.ID, p.ProjectID)
+	})
+}

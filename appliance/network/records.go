@@ -1,0 +1,64 @@
+package network
+
+import (
+	"net/netip"
+
+	"cloudlet/store"
+)
+
+// Network kinds.
+const (
+	KindNAT      = "nat"      // routed to the host's uplink with MASQUERADE
+	KindIsolated = "isolated" // no way out
+	KindBridged  = "bridged"  // instances sit on an existing host bridge (the LAN)
+)
+
+// Network is a layer-2 segment with one IPv4 subnet.
+type Network struct {
+	store.Meta
+	Kind     string `json:"kind"`
+	External bool   `json:"external"`         // floating IPs are allocated from it
+	Uplink   string `json:"uplink,omitempty"` // NAT: the host interface traffic leaves by ("" = the default route's)
+	Bridge   string `json:"bridge,omitempty"` // bridged: the existing host bridge
+	MTU      int    `json:"mtu"`
+	Subnet   Subnet `json:"subnet"`
+}
+
+// Subnet is the network's IPv4 addressing.
+type Subnet struct {
+	CIDR       netip.Prefix `json:"cidr"`
+	Gateway    netip.Addr   `json:"gateway"`
+	DHCP       bool         `json:"dhcp"`
+	Pools      []Pool       `json:"allocation_pools"`
+	DNS        []netip.Addr `json:"dns_nameservers,omitempty"`
+	HostRoutes []HostRoute  `json:"host_routes,omitempty"`
+}
+
+// Pool is an inclusive range of addresses IPAM hands out.
+type Pool struct {
+	Start netip.Addr `json:"start"`
+	End   netip.Addr `json:"end"`
+}
+
+// HostRoute is a static route given to instances by DHCP.
+type HostRoute struct {
+	Destination netip.Prefix `json:"destination"`
+	NextHop     netip.Addr   `json:"nexthop"`
+}
+
+// Port is an instance's (or a floating IP's) attachment to a network.
+type Port struct {
+	store.Meta
+	NetworkID      string       `json:"network_id"`
+	MAC            string       `json:"mac_address"`
+	FixedIPs       []netip.Addr `json:"fixed_ips"`
+	SecurityGroups []string     `json:"security_groups"`
+	PortSecurity   bool         `json:"port_security_enabled"`
+	DeviceOwner    string       `json:"device_owner,omitempty"` // "compute:instance", "network:floating_ip"
+	DeviceID       string       `json:"device_id,omitempty"`
+}
+
+var (
+	networks = store.NewKind[Network](store.BucketNetworks, store.ScopeProject)
+	ports    = store.NewKind[Port](store.BucketPorts, store.ScopeProject)
+)

@@ -1,0 +1,50 @@
+package network
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"cloudlet/store"
+)
+
+// Options configure the network service.
+type Options struct {
+	DB *store.DB
+	// HostRoutes lists the prefixes the host already routes (its own interfaces and routes): a
+	// network overlapping one is refused, naming it. nil means none.
+	HostRoutes func() ([]netip.Prefix, error)
+}
+
+// Service manages networks and ports in the catalog.
+type Service struct {
+	db         *store.DB
+	hostRoutes func() ([]netip.Prefix, error)
+}
+
+// New returns the service.
+func New(o Options) (*Service, error) {
+	if o.DB == nil {
+		return nil, errors.New("network.New: DB is required")
+	}
+	s := &Service{db: o.DB, hostRoutes: o.HostRoutes}
+	if s.hostRoutes == nil {
+		s.hostRoutes = func() ([]netip.Prefix, error) { return nil, nil }
+	}
+	return s, nil
+}
+
+// newMAC returns a random MAC with OpenStack's fa:16:3e prefix (locally administered, unicast).
+func newMAC() (string, error) {
+	b := make([]byte, 3)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("random MAC: %w", err)
+	}
+	return fmt.Sprintf("fa:16:3e:%02x:%02x:%02x", b[0], b[1], b[2]), nil
+}
+
+func appendEvent(tx *store.Tx, typ, kind, id, projectID string) error {
+	return store.AppendEvent(tx, &store.Event{Type: typ, Kind: kind, ID: id, ProjectID: projectID})
+}
+
