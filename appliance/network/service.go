@@ -47,4 +47,3 @@ func newMAC() (string, error) {
 func appendEvent(tx *store.Tx, typ, kind, id, projectID string) error {
 	return store.AppendEvent(tx, &store.Event{Type: typ, Kind: kind, ID: id, ProjectID: projectID})
 }
-
