@@ -15,6 +15,7 @@ import (
 	"cloudlet/appliance/compute"
 	"cloudlet/appliance/host"
 	"cloudlet/appliance/identity"
+	"cloudlet/appliance/network"
 	"cloudlet/appliance/volume"
 	"cloudlet/images"
 	"cloudlet/store"
@@ -33,6 +34,7 @@ type Appliance struct {
 	identity  *identity.Service
 	images    *images.Service
 	volumes   *volume.Service
+	network   *network.Service
 	compute   *compute.Service
 	web       *web.Server
 	listeners []net.Listener
@@ -122,7 +124,28 @@ func (a *Appliance) openServices(facts host.Facts) error {
 	if err := a.openVolumes(cred); err != nil {
 		return err
 	}
+	if err := a.openNetwork(); err != nil {
+		return err
+	}
 	return a.openCompute(facts, cred)
+}
+
+// openNetwork builds the network service, brings up every network's bridge, DHCP and DNS, and makes
+// network "default" in the admin project on the first start.
+func (a *Appliance) openNetwork() error {
+	var err error
+	if a.network, err = network.New(network.Options{DB: a.db, HostRoutes: hostRoutes}); err != nil {
+		return err
+	}
+	if err := a.network.StartDatapath(network.DatapathOptions{Log: a.log, Upstreams: resolvers()}); err != nil {
+		return err
+	}
+	project, err := a.identity.AdminProjectID()
+	if err != nil {
+		return err
+	}
+	_, err = a.network.EnsureDefaultNetwork(context.Background(), project)
+	return err
 }
 
 // openVolumes builds the volume service with its default pool in the data dir.
@@ -245,6 +268,10 @@ func (a *Appliance) release() error {
 	if a.compute != nil {
 		errs = append(errs, a.compute.Close())
 		a.compute = nil
+	}
+	if a.network != nil {
+		a.network.CloseDatapath()
+		a.network = nil
 	}
 	if a.images != nil {
 		errs = append(errs, a.images.Close()) // cancels URL imports and waits for them, before the catalog closes

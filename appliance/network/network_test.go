@@ -176,17 +176,19 @@ func TestConcurrentPortsNeverShareAnAddress(t *testing.T) {
 	wg.Wait()
 }
 
-func TestDefaultNetworkTakesTheFirstFreeSlash24(t *testing.T) {
-	s := newService(t, "10.88.0.0/24") // the host already uses 10.88.0.0/24
-	if _, err := s.CreateNetwork(ctx, "other", CreateNetworkRequest{Name: "x", Subnet: subnet("10.88.1.0/24")}); err != nil {
-		t.Fatal(err)
-	}
+func TestDefaultNetworkTakesTheFirstFreeSlash24OnFirstStart(t *testing.T) {
+	s := newService(t, "10.88.0.0/24", "10.88.1.0/25") // the host already routes these
 	n, err := s.EnsureDefaultNetwork(ctx, proj)
 	if err != nil || n.Subnet.CIDR != netip.MustParsePrefix("10.88.2.0/24") || !n.Subnet.DHCP || n.Kind != KindNAT {
 		t.Fatalf("default network %+v (%v): want NAT on 10.88.2.0/24 with DHCP", n, err)
 	}
-	again, err := s.EnsureDefaultNetwork(ctx, proj)
-	if err != nil || again.ID != n.ID {
-		t.Errorf("second EnsureDefaultNetwork made another network: %+v (%v)", again, err)
+	if err := s.DeleteNetwork(ctx, proj, "default"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateNetwork(ctx, proj, CreateNetworkRequest{Name: "mine", Subnet: subnet("10.50.0.0/24")}); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := s.EnsureDefaultNetwork(ctx, proj); err != nil || again != nil {
+		t.Errorf("a later start made a default network again: %+v (%v)", again, err)
 	}
 }

@@ -43,6 +43,11 @@ func (s *Service) CreateNetwork(_ context.Context, projectID string, r CreateNet
 	if err != nil {
 		return nil, fmt.Errorf("create network %s: %w", r.Name, err)
 	}
+	if err := s.upNetwork(n); err != nil {
+		s.downNetwork(n.ID)
+		s.db.Update(func(tx *store.Tx) error { return networks.Delete(tx, n.ID) })
+		return nil, fmt.Errorf("create network %s: %w", r.Name, err)
+	}
 	return n, nil
 }
 
@@ -101,9 +106,10 @@ func (s *Service) Networks(_ context.Context, projectID string) ([]*Network, err
 	return out, err
 }
 
-// DeleteNetwork removes a network that has no ports left.
+// DeleteNetwork removes a network that has no ports left, with its bridge and servers.
 func (s *Service) DeleteNetwork(_ context.Context, projectID, idOrName string) error {
-	return s.db.Update(func(tx *store.Tx) error {
+	var id string
+	err := s.db.Update(func(tx *store.Tx) error {
 		n, err := networks.Lookup(tx, projectID, idOrName)
 		if err != nil {
 			return err
@@ -118,18 +124,24 @@ func (s *Service) DeleteNetwork(_ context.Context, projectID, idOrName string) e
 		if err := networks.Delete(tx, n.ID); err != nil {
 			return err
 		}
+		id = n.ID
 		return appendEvent(tx, "network.deleted", "network", n.ID, n.ProjectID)
 	})
+	if err != nil {
+		return err
+	}
+	return s.downNetwork(id)
 }
 
 // defaultRange is where the first start's network "default" is carved from.
 var defaultRange = netip.MustParsePrefix("10.88.0.0/16")
 
 // EnsureDefaultNetwork creates NAT network "default" in projectID on the first free /24 of
-// 10.88.0.0/16, when the project has no network of that name.
+// 10.88.0.0/16 when the catalog has no network at all (the first start); a deleted default network
+// is not brought back. It returns nil when it made nothing.
 func (s *Service) EnsureDefaultNetwork(ctx context.Context, projectID string) (*Network, error) {
-	if n, err := s.Network(ctx, projectID, "default"); err == nil {
-		return n, nil
+	if all, err := s.Networks(ctx, ""); err != nil || len(all) > 0 {
+		return nil, err
 	}
 	host, err := s.hostRoutes()
 	if err != nil {

@@ -48,6 +48,11 @@ func (s *Service) CreatePort(_ context.Context, projectID string, r CreatePortRe
 	if err != nil {
 		return nil, fmt.Errorf("create port %s: %w", p.Name, err)
 	}
+	if err := s.upPort(p); err != nil {
+		s.downPort(p.ID)
+		s.db.Update(func(tx *store.Tx) error { return ports.Delete(tx, p.ID) })
+		return nil, fmt.Errorf("create port %s: %w", p.Name, err)
+	}
 	return p, nil
 }
 
@@ -119,9 +124,10 @@ func (s *Service) Ports(_ context.Context, projectID string) ([]*Port, error) {
 	return out, err
 }
 
-// DeletePort releases a port and its address.
+// DeletePort releases a port, its address and its tap.
 func (s *Service) DeletePort(_ context.Context, projectID, idOrName string) error {
-	return s.db.Update(func(tx *store.Tx) error {
+	var id string
+	err := s.db.Update(func(tx *store.Tx) error {
 		p, err := ports.Lookup(tx, projectID, idOrName)
 		if err != nil {
 			return err
@@ -129,6 +135,11 @@ func (s *Service) DeletePort(_ context.Context, projectID, idOrName string) erro
 		if err := ports.Delete(tx, p.ID); err != nil {
 			return err
 		}
+		id = p.ID
 		return appendEvent(tx, "port.deleted", "port", p.ID, p.ProjectID)
 	})
+	if err != nil {
+		return err
+	}
+	return s.downPort(id)
 }

@@ -21,6 +21,7 @@ type Options struct {
 type Service struct {
 	db         *store.DB
 	hostRoutes func() ([]netip.Prefix, error)
+	dp         *datapath // nil until StartDatapath: records only (unit tests)
 }
 
 // New returns the service.

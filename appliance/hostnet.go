@@ -1,0 +1,63 @@
+package appliance
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"net/netip"
+	"os"
+	"strings"
+
+	"github.com/vishvananda/netlink"
+
+	"cloudlet/appliance/network/link"
+)
+
+// hostRoutes lists the IPv4 prefixes this host already routes (its addresses' subnets and its routes,
+// except the default route and cloudlet's own bridges), so no network is made over them.
+func hostRoutes() ([]netip.Prefix, error) {
+	routes, err := netlink.RouteList(nil, netlink.FAMILY_V4)
+	if err != nil {
+		return nil, fmt.Errorf("netlink.RouteList: %w", err)
+	}
+	var out []netip.Prefix
+	for _, r := range routes {
+		if r.Dst == nil || ownLink(r.LinkIndex) {
+			continue
+		}
+		ones, _ := r.Dst.Mask.Size()
+		if a, ok := netip.AddrFromSlice(r.Dst.IP.To4()); ok && ones > 0 {
+			out = append(out, netip.PrefixFrom(a, ones).Masked())
+		}
+	}
+	return out, nil
+}
+
+// ownLink reports whether a link is one of cloudlet's bridges or taps.
+func ownLink(index int) bool {
+	l, err := netlink.LinkByIndex(index)
+	if err != nil {
+		return false
+	}
+	name := l.Attrs().Name
+	return strings.HasPrefix(name, link.BridgePrefix) || strings.HasPrefix(name, link.TapPrefix)
+}
+
+// resolvers reads the host's name servers from /etc/resolv.conf, for names outside cloudlet's domain.
+func resolvers() []netip.AddrPort {
+	data, err := os.ReadFile("/etc/resolv.conf")
+	if err != nil {
+		return nil
+	}
+	var out []netip.AddrPort
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) >= 2 && f[0] == "nameserver" {
+			if a, err := netip.ParseAddr(f[1]); err == nil && a.Is4() {
+				out = append(out, netip.AddrPortFrom(a, 53))
+			}
+		}
+	}
+	return out
+}
