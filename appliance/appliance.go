@@ -97,7 +97,7 @@ func (a *Appliance) open() error {
 		return err
 	}
 	a.web, err = web.New(web.Options{Logger: a.log, Host: a.host, Backup: a.db.Backup, Events: a.events,
-		Compute: a.compute, Images: a.images, Volumes: a.volumes, DefaultProject: project})
+		Compute: a.compute, Images: a.images, Volumes: a.volumes, Networks: a.network, DefaultProject: project})
 	return err
 }
 

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"cloudlet/appliance/compute"
+	"cloudlet/appliance/network"
 	"cloudlet/appliance/volume"
 	"cloudlet/images"
 	"cloudlet/store"
@@ -47,7 +48,7 @@ func newImagesServer(t *testing.T, opts ...func(*images.Options)) (*Server, *ima
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Host: testHostService(),
 		Backup:  func(io.Writer) (int64, error) { return 0, nil },
 		Events:  func(uint64, int) ([]json.RawMessage, error) { return nil, nil },
-		Compute: &compute.Service{}, Images: imgs, Volumes: &volume.Service{}, DefaultProject: "p1",
+		Compute: &compute.Service{}, Images: imgs, Volumes: &volume.Service{}, Networks: &network.Service{}, DefaultProject: "p1",
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 
 	"cloudlet/appliance/compute"
 	"cloudlet/appliance/host"
+	"cloudlet/appliance/network"
 	"cloudlet/appliance/volume"
 	"cloudlet/images"
 )
@@ -35,6 +36,7 @@ type Options struct {
 	Compute        *compute.Service
 	Images         *images.Service
 	Volumes        *volume.Service
+	Networks       *network.Service
 	DefaultProject string // the project callers act in until identity lands (the admin project)
 }
 
@@ -55,8 +57,8 @@ type Server struct {
 // New builds the server and registers every route.
 func New(o Options) (*Server, error) {
 	if o.Logger == nil || o.Host == nil || o.Backup == nil || o.Events == nil || o.Compute == nil || o.Images == nil ||
-		o.Volumes == nil {
-		return nil, errors.New("web.New: Logger, Host, Backup, Events, Compute, Images and Volumes are required")
+		o.Volumes == nil || o.Networks == nil {
+		return nil, errors.New("web.New: Logger, Host, Backup, Events, Compute, Images, Volumes and Networks are required")
 	}
 	s := &Server{e: echo.New(), log: o.Logger, opts: o, maxBody: o.MaxBodyBytes, clock: o.Clock, rules: map[string]Access{}}
 	if s.maxBody <= 0 {
@@ -114,6 +116,15 @@ func (s *Server) routes() error {
 		{http.MethodGet, "/api/v1/pools/:id", Member, s.showPool},
 		{http.MethodDelete, "/api/v1/pools/:id", Admin, s.deletePool},
 		{http.MethodPost, "/api/v1/pools/:id/default", Admin, s.setDefaultPool},
+
+		{http.MethodGet, "/api/v1/networks", Member, s.listNetworks},
+		{http.MethodPost, "/api/v1/networks", Member, s.createNetwork},
+		{http.MethodGet, "/api/v1/networks/:id", Member, s.showNetwork},
+		{http.MethodDelete, "/api/v1/networks/:id", Member, s.deleteNetwork},
+		{http.MethodGet, "/api/v1/ports", Member, s.listPorts},
+		{http.MethodPost, "/api/v1/ports", Member, s.createPort},
+		{http.MethodGet, "/api/v1/ports/:id", Member, s.showPort},
+		{http.MethodDelete, "/api/v1/ports/:id", Member, s.deletePort},
 
 		{http.MethodGet, "/api/v1/volumes", Member, s.listVolumes},
 		{http.MethodPost, "/api/v1/volumes", Member, s.createVolume},

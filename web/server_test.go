@@ -21,6 +21,7 @@ import (
 	"cloudlet/appliance/compute"
 	"cloudlet/appliance/fault"
 	"cloudlet/appliance/host"
+	"cloudlet/appliance/network"
 	"cloudlet/appliance/volume"
 	"cloudlet/images"
 	"cloudlet/store"
@@ -38,7 +39,7 @@ func testHostService() *host.Service {
 }
 
 // testServices builds real compute and image services over a catalog in a temp dir.
-func testServices(t *testing.T) (*compute.Service, *images.Service, *volume.Service) {
+func testServices(t *testing.T) (*compute.Service, *images.Service, *volume.Service, *network.Service) {
 	t.Helper()
 	dir := t.TempDir()
 	db, err := store.Open(filepath.Join(dir, "catalog.db"), store.Options{})
@@ -63,7 +64,11 @@ func testServices(t *testing.T) (*compute.Service, *images.Service, *volume.Serv
 	if err != nil {
 		t.Fatal(err)
 	}
-	return comp, imgs, vols
+	nets, err := network.New(network.Options{DB: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return comp, imgs, vols, nets
 }
 
 // noVolumes is a volume service with no volumes: these tests never boot an instance.
@@ -75,7 +80,7 @@ func (noVolumes) Get(context.Context, string, string) (compute.Volume, error) {
 
 func newTestServer(t *testing.T) *Server {
 	t.Helper()
-	comp, imgs, vols := testServices(t)
+	comp, imgs, vols, nets := testServices(t)
 	s, err := New(Options{
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Host:   testHostService(),
@@ -90,6 +95,7 @@ func newTestServer(t *testing.T) *Server {
 		Compute:        comp,
 		Images:         imgs,
 		Volumes:        vols,
+		Networks:       nets,
 		DefaultProject: "p1",
 	})
 	if err != nil {

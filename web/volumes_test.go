@@ -16,6 +16,7 @@ import (
 
 	"cloudlet/appliance/compute"
 	"cloudlet/appliance/fault"
+	"cloudlet/appliance/network"
 	"cloudlet/appliance/volume"
 	"cloudlet/images"
 	"cloudlet/store"
@@ -73,7 +74,7 @@ func (f *volumeFixture) server(comp *compute.Service, project string) *Server {
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Host: testHostService(),
 		Backup:  func(io.Writer) (int64, error) { return 0, nil },
 		Events:  func(uint64, int) ([]json.RawMessage, error) { return nil, nil },
-		Compute: comp, Images: &images.Service{}, Volumes: f.vols, // volume routes never reach images
+		Compute: comp, Images: &images.Service{}, Volumes: f.vols, Networks: &network.Service{}, // neither images nor networks are reached
 		MaxBodyBytes: 1024, DefaultProject: project,
 	})
 	if err != nil {
@@ -107,6 +108,9 @@ func (stoppedLive) Throttle(context.Context, string, string, volume.QoS) error {
 	return volume.ErrNotRunning
 }
 func (stoppedLive) Snapshot(context.Context, string, string, string) error {
+	return volume.ErrNotRunning
+}
+func (stoppedLive) Stream(context.Context, string, string) error {
 	return volume.ErrNotRunning
 }
 

@@ -62,7 +62,13 @@ func TestFirstStartServesAndPrintsAdminPassword(t *testing.T) {
 	d.Start(t)
 	d.WaitReady(t)
 
-	m := passwordLine.FindStringSubmatch(d.Stdout())
+	// The banner goes through a pipe: it may reach d.Stdout() a moment after the API answers.
+	var m []string
+	for deadline := time.Now().Add(5 * time.Second); m == nil && time.Now().Before(deadline); {
+		if m = passwordLine.FindStringSubmatch(d.Stdout()); m == nil {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 	if m == nil {
 		t.Fatalf("banner has no first-start admin password:\n%s", d.Stdout())
 	}

@@ -14,6 +14,7 @@ import (
 
 	"cloudlet/appliance/compute"
 	"cloudlet/appliance/host"
+	"cloudlet/appliance/network"
 	"cloudlet/appliance/volume"
 	"cloudlet/images"
 	"cloudlet/store"
@@ -42,7 +43,7 @@ func imageDaemon(t *testing.T) string {
 		Backup: func(io.Writer) (int64, error) { return 0, nil },
 		Events: func(uint64, int) ([]json.RawMessage, error) { return nil, nil },
 		// Image commands never reach compute.
-		Compute: &compute.Service{}, Images: imgs, Volumes: &volume.Service{}, DefaultProject: "p1",
+		Compute: &compute.Service{}, Images: imgs, Volumes: &volume.Service{}, Networks: &network.Service{}, DefaultProject: "p1",
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 
 	"cloudlet/appliance/compute"
 	"cloudlet/appliance/host"
+	"cloudlet/appliance/network"
 	"cloudlet/appliance/volume"
 	"cloudlet/images"
 	"cloudlet/store"
@@ -45,7 +46,7 @@ func volumeDaemons(t *testing.T) (dir, p1, p2 string) {
 			Backup: func(io.Writer) (int64, error) { return 0, nil },
 			Events: func(uint64, int) ([]json.RawMessage, error) { return nil, nil },
 			// These commands never reach compute or images (attach and detach are tested in web).
-			Compute: &compute.Service{}, Images: &images.Service{}, Volumes: vols, DefaultProject: project,
+			Compute: &compute.Service{}, Images: &images.Service{}, Volumes: vols, Networks: &network.Service{}, DefaultProject: project,
 		})
 		if err != nil {
 			t.Fatal(err)

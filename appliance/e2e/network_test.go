@@ -1,0 +1,116 @@
+package e2e
+
+import (
+	"context"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
+
+	"cloudlet/appliance/network"
+	"cloudlet/appliance/network/link"
+)
+
+// Networks come up on the host (here: the test's private namespace): a bridge per network with the
+// gateway address, a tap per port on it, DNS answering the port's name from the catalog; they survive a
+// daemon kill -9 and go away with their records. Bad networks are refused naming the problem.
+func TestNetworkDatapath(t *testing.T) {
+	c := newCloud(t, "")
+	var nets []network.Network
+	if err := c.do("GET", "/api/v1/networks", nil, &nets); err != nil || len(nets) != 1 || nets[0].Name != "default" {
+		t.Fatalf("networks on first start: %+v (%v), want network default", nets, err)
+	}
+	checkBridge(t, nets[0])
+
+	var n network.Network
+	if err := c.do("POST", "/api/v1/networks", map[string]any{"name": "n1", "subnet": map[string]any{"cidr": "10.77.0.0/24", "dhcp": true}}, &n); err != nil {
+		t.Fatal(err)
+	}
+	checkBridge(t, n)
+	var p network.Port
+	if err := c.do("POST", "/api/v1/ports", map[string]any{"name": "web", "network": "n1"}, &p); err != nil {
+		t.Fatal(err)
+	}
+	tap := checkTap(t, p, n)
+	if got := resolve(t, "10.77.0.1", "web.n1.cloudlet"); got != p.FixedIPs[0].String() {
+		t.Errorf("web.n1.cloudlet resolved to %q, want %s", got, p.FixedIPs[0])
+	}
+
+	c.d.Kill()
+	c.d.Start(t)
+	c.d.WaitReady(t)
+	checkBridge(t, n)
+	if l, err := netlink.LinkByName(tap); err != nil || l.Attrs().MasterIndex == 0 {
+		t.Errorf("tap %s after a restart: %v", tap, err)
+	}
+	if got := resolve(t, "10.77.0.1", "web.n1.cloudlet"); got != p.FixedIPs[0].String() {
+		t.Errorf("after a restart web.n1.cloudlet resolved to %q", got)
+	}
+	status, body := apiStatus(t, c, "POST", "/api/v1/networks", `{"name":"clash","subnet":{"cidr":"10.77.0.0/16"}}`)
+	if status != 409 || !strings.Contains(body, "overlaps") {
+		t.Errorf("overlapping network: %d %s", status, body)
+	}
+	status, body = apiStatus(t, c, "DELETE", "/api/v1/networks/n1", "")
+	if status != 409 || !strings.Contains(body, "ports") {
+		t.Errorf("delete a network with a port: %d %s", status, body)
+	}
+	if err := c.do("DELETE", "/api/v1/ports/web", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := netlink.LinkByName(tap); err == nil {
+		t.Errorf("tap %s still there after its port was deleted", tap)
+	}
+	if err := c.do("DELETE", "/api/v1/networks/n1", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := netlink.LinkByName(link.BridgeName(n.ID)); err == nil {
+		t.Errorf("bridge of n1 still there after the network was deleted")
+	}
+}
+
+func checkBridge(t *testing.T, n network.Network) {
+	t.Helper()
+	l, err := netlink.LinkByName(link.BridgeName(n.ID))
+	if err != nil {
+		t.Fatalf("bridge of network %s: %v", n.Name, err)
+	}
+	addrs, err := netlink.AddrList(l, netlink.FAMILY_V4)
+	if err != nil || len(addrs) != 1 || addrs[0].IP.String() != n.Subnet.Gateway.String() {
+		t.Errorf("bridge of %s has addresses %v (%v), want only the gateway %s", n.Name, addrs, err, n.Subnet.Gateway)
+	}
+	if l.Attrs().OperState != netlink.OperUp && l.Attrs().Flags&net.FlagUp == 0 {
+		t.Errorf("bridge of %s is down", n.Name)
+	}
+}
+
+func checkTap(t *testing.T, p network.Port, n network.Network) string {
+	t.Helper()
+	name := link.TapName(p.ID)
+	l, err := netlink.LinkByName(name)
+	if err != nil {
+		t.Fatalf("tap of port %s: %v", p.Name, err)
+	}
+	br, _ := netlink.LinkByName(link.BridgeName(n.ID))
+	if br == nil || l.Attrs().MasterIndex != br.Attrs().Index {
+		t.Errorf("tap %s is not on the bridge of %s", name, n.Name)
+	}
+	return name
+}
+
+// resolve asks the DNS server at server:53 for name's IPv4 address.
+func resolve(t *testing.T, server, name string) string {
+	t.Helper()
+	r := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "udp", server+":53")
+	}}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	addrs, err := r.LookupHost(ctx, name)
+	if err != nil || len(addrs) == 0 {
+		t.Errorf("resolve %s at %s: %v", name, server, err)
+		return ""
+	}
+	return addrs[0]
+}

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"cloudlet/appliance/network"
+)
+
+func newNetworkCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "network", Short: "tenant networks: a bridge, DHCP and DNS per network"}
+	cmd.AddCommand(newNetworkCreateCmd(g),
+		&cobra.Command{Use: "list", Short: "list networks", Args: cobra.NoArgs,
+			RunE: func(*cobra.Command, []string) error {
+				var out []*network.Network
+				if err := g.call("GET", "/api/v1/networks", nil, &out); err != nil {
+					return err
+				}
+				rows := make([][]string, 0, len(out))
+				for _, n := range out {
+					rows = append(rows, networkRow(n))
+				}
+				return g.print(out, networkHeader, rows)
+			}},
+		&cobra.Command{Use: "show NETWORK", Short: "show one network", Args: cobra.ExactArgs(1),
+			RunE: func(_ *cobra.Command, a []string) error {
+				var n network.Network
+				if err := g.call("GET", "/api/v1/networks/"+url.PathEscape(a[0]), nil, &n); err != nil {
+					return err
+				}
+				return g.print(n, networkHeader, [][]string{networkRow(&n)})
+			}},
+		&cobra.Command{Use: "delete NETWORK", Short: "delete a network without ports", Args: cobra.ExactArgs(1),
+			RunE: func(_ *cobra.Command, a []string) error {
+				return g.call("DELETE", "/api/v1/networks/"+url.PathEscape(a[0]), nil, nil)
+			}})
+	return cmd
+}
+
+func newNetworkCreateCmd(g *globals) *cobra.Command {
+	var r network.CreateNetworkRequest
+	var cidr, gateway string
+	var dns []string
+	var noDHCP bool
+	cmd := &cobra.Command{Use: "create NAME --cidr 10.1.2.0/24", Short: "create a network", Args: cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, a []string) error {
+			r.Name = a[0]
+			var err error
+			if r.Subnet.CIDR, err = netip.ParsePrefix(cidr); err != nil {
+				return err
+			}
+			if gateway != "" {
+				if r.Subnet.Gateway, err = netip.ParseAddr(gateway); err != nil {
+					return err
+				}
+			}
+			for _, d := range dns {
+				addr, err := netip.ParseAddr(d)
+				if err != nil {
+					return err
+				}
+				r.Subnet.DNS = append(r.Subnet.DNS, addr)
+			}
+			r.Subnet.DHCP = !noDHCP
+			var n network.Network
+			if err := g.call("POST", "/api/v1/networks", r, &n); err != nil {
+				return err
+			}
+			return g.print(n, networkHeader, [][]string{networkRow(&n)})
+		}}
+	fs := cmd.Flags()
+	fs.StringVar(&cidr, "cidr", "", "the subnet, e.g. 10.1.2.0/24")
+	fs.StringVar(&gateway, "gateway", "", "gateway address (default: the first host)")
+	fs.StringSliceVar(&dns, "dns", nil, "DNS servers given by DHCP (default: the gateway)")
+	fs.BoolVar(&noDHCP, "no-dhcp", false, "no DHCP server on this network")
+	fs.StringVar(&r.Kind, "kind", "nat", "nat, isolated or bridged")
+	fs.BoolVar(&r.External, "external", false, "floating IPs come from this network")
+	fs.IntVar(&r.MTU, "mtu", 0, "MTU (default 1500)")
+	return cmd
+}
+
+var networkHeader = []string{"NAME", "KIND", "SUBNET", "GATEWAY", "DHCP", "ID"}
+
+func networkRow(n *network.Network) []string {
+	return []string{n.Name, n.Kind, n.Subnet.CIDR.String(), n.Subnet.Gateway.String(), strconv.FormatBool(n.Subnet.DHCP), n.ID}
+}
+
+func newPortCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "port", Short: "addresses on networks: a MAC and a fixed IP each"}
+	var r network.CreatePortRequest
+	var ip string
+	create := &cobra.Command{Use: "create [NAME] --network NET", Short: "create a port", Args: cobra.MaximumNArgs(1),
+		RunE: func(_ *cobra.Command, a []string) error {
+			if len(a) == 1 {
+				r.Name = a[0]
+			}
+			if ip != "" {
+				addr, err := netip.ParseAddr(ip)
+				if err != nil {
+					return err
+				}
+				r.FixedIP = addr
+			}
+			var p network.Port
+			if err := g.call("POST", "/api/v1/ports", r, &p); err != nil {
+				return err
+			}
+			return g.print(p, portHeader, [][]string{portRow(&p)})
+		}}
+	create.Flags().StringVar(&r.Network, "network", "default", "network name or id")
+	create.Flags().StringVar(&ip, "fixed-ip", "", "the address to reserve (default: the next free one)")
+	create.Flags().StringVar(&r.MAC, "mac", "", "MAC address (default: a random fa:16:3e one)")
+	cmd.AddCommand(create,
+		&cobra.Command{Use: "list", Short: "list ports", Args: cobra.NoArgs,
+			RunE: func(*cobra.Command, []string) error {
+				var out []*network.Port
+				if err := g.call("GET", "/api/v1/ports", nil, &out); err != nil {
+					return err
+				}
+				rows := make([][]string, 0, len(out))
+				for _, p := range out {
+					rows = append(rows, portRow(p))
+				}
+				return g.print(out, portHeader, rows)
+			}},
+		&cobra.Command{Use: "delete PORT", Short: "delete a port", Args: cobra.ExactArgs(1),
+			RunE: func(_ *cobra.Command, a []string) error {
+				return g.call("DELETE", "/api/v1/ports/"+url.PathEscape(a[0]), nil, nil)
+			}})
+	return cmd
+}
+
+var portHeader = []string{"NAME", "MAC", "FIXED IPS", "DEVICE", "ID"}
+
+func portRow(p *network.Port) []string {
+	var ips []string
+	for _, a := range p.FixedIPs {
+		ips = append(ips, a.String())
+	}
+	return []string{p.Name, p.MAC, strings.Join(ips, ","), p.DeviceID, p.ID}
+}
