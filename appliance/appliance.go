@@ -167,7 +167,7 @@ func (a *Appliance) openCompute(facts host.Facts, cred *syscall.Credential) erro
 	}
 	a.compute, err = compute.New(compute.Options{
 		DB: a.db, Log: a.log, RunDir: a.cfg.InstanceRunDir(), StateDir: a.cfg.InstanceStateDir(),
-		Images: a.bootImage, Volumes: computeVolumes{a.volumes}, Accel: facts.Accel,
+		Images: a.bootImage, Volumes: computeVolumes{a.volumes}, Networks: computeNetworks{a.network}, Accel: facts.Accel,
 		QEMU:     host.QEMUBinary,
 		Capacity: capacity, Credential: cred, StopTimeout: time.Duration(a.cfg.StopTimeout),
 		HealthInterval: time.Duration(a.cfg.HealthInterval), CrashLoopLimit: a.cfg.CrashLoopLimit,

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 
 	"cloudlet/appliance/compute"
+	"cloudlet/appliance/network"
+	"cloudlet/appliance/network/link"
 	"cloudlet/appliance/volume"
 )
 
@@ -100,10 +103,67 @@ func (l volumeLive) Snapshot(ctx context.Context, instanceID, volumeID, overlay 
 	return liveErr(l.a.compute.SnapshotVolume(ctx, instanceID, volumeID, overlay))
 }
 
+func (l volumeLive) Stream(ctx context.Context, instanceID, volumeID string) error {
+	return liveErr(l.a.compute.StreamVolume(ctx, instanceID, volumeID))
+}
+
 // liveErr translates compute's "not running" into the volume service's, which then works offline.
 func liveErr(err error) error {
 	if errors.Is(err, compute.ErrNotRunning) {
 		return fmt.Errorf("%w: %w", volume.ErrNotRunning, err)
 	}
 	return err
+}
+
+// computeNetworks adapts the network service to what compute needs of it.
+type computeNetworks struct{ n *network.Service }
+
+var _ compute.Networks = computeNetworks{}
+
+func (a computeNetworks) CreatePort(ctx context.Context, projectID, net, instanceID, name string) (compute.NIC, error) {
+	p, err := a.n.CreatePort(ctx, projectID, network.CreatePortRequest{Name: name, Network: net,
+		DeviceOwner: "compute:instance", DeviceID: instanceID})
+	if err != nil {
+		return compute.NIC{}, err
+	}
+	return a.nic(ctx, p), nil
+}
+
+func (a computeNetworks) DeletePort(ctx context.Context, projectID, portID string) error {
+	return a.n.DeletePort(ctx, projectID, portID)
+}
+
+// InstancePorts lists the instance's ports in name order: its first port (eth0) is named like it.
+func (a computeNetworks) InstancePorts(ctx context.Context, instanceID string) ([]compute.NIC, error) {
+	all, err := a.n.Ports(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	var out []compute.NIC
+	for _, p := range all {
+		if p.DeviceID == instanceID {
+			out = append(out, a.nic(ctx, p))
+		}
+	}
+	return out, nil
+}
+
+func (a computeNetworks) OpenTap(portID string) (*os.File, error) {
+	return link.OpenTap(link.TapName(portID))
+}
+
+func (a computeNetworks) CheckNetwork(ctx context.Context, projectID, ref string) error {
+	_, err := a.n.Network(ctx, projectID, ref)
+	return err
+}
+
+func (a computeNetworks) nic(ctx context.Context, p *network.Port) compute.NIC {
+	nic := compute.NIC{PortID: p.ID, Network: p.NetworkID, MAC: p.MAC}
+	if len(p.FixedIPs) > 0 {
+		nic.IP = p.FixedIPs[0].String()
+	}
+	if n, err := a.n.Network(ctx, "", p.NetworkID); err == nil {
+		nic.Network = n.Name
+	}
+	return nic
 }

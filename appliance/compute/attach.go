@@ -198,6 +198,15 @@ func (s *Service) ThrottleVolume(ctx context.Context, instanceID, volumeID strin
 	})
 }
 
+// StreamVolume flattens an attached volume under the running guest: block-stream pulls the whole
+// backing chain into its top image, which then has no backing file (the files below stay, unused).
+// It returns when the job has completed.
+func (s *Service) StreamVolume(ctx context.Context, instanceID, volumeID string) error {
+	return s.liveVolume(ctx, instanceID, volumeID, func(ctx context.Context, sv *supervisor, d qemu.Disk) error {
+		return sv.streamDisk(ctx, d.Name, d.DeviceID())
+	})
+}
+
 // SnapshotVolume makes a running QEMU continue on overlay, a new qcow2 file whose backing file is the
 // volume's current top image; a stopped instance opens the overlay at its next boot.
 func (s *Service) SnapshotVolume(ctx context.Context, instanceID, volumeID, overlay string) error {

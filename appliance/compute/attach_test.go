@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"cloudlet/appliance/fault"
@@ -120,6 +121,58 @@ func TestLiveVolumeOperationsGoThroughQMP(t *testing.T) {
 	}
 	if err := e.svc.ResizeVolume(ctx, inst.ID, "vol-nope", 1); fault.KindOf(err) != fault.NotFound {
 		t.Errorf("resize of a volume not attached: %v", err)
+	}
+}
+
+// StreamVolume sends block-stream on the disk's top node and returns once QEMU reports the job
+// completed; a job that ends with an error is an error.
+func TestStreamVolumeWaitsForTheJob(t *testing.T) {
+	e := newEnv(t, nil)
+	var failNext bool
+	var mu sync.Mutex
+	e.hv.onStart = func(p *fakeProc, sp qemu.Spec) {
+		guestReleasesDisks(p, sp)
+		p.srv.Handle("block-stream", func(args json.RawMessage) (any, *qmptest.Error) {
+			var a struct {
+				JobID  string `json:"job-id"`
+				Device string `json:"device"`
+			}
+			json.Unmarshal(args, &a)
+			data := map[string]any{"device": a.JobID, "type": "stream", "len": 1 << 20, "offset": 1 << 20, "speed": 0}
+			mu.Lock()
+			if failNext {
+				data["error"] = "Input/output error"
+			}
+			mu.Unlock()
+			go func() {
+				p.srv.Emit(qmp.EventBlockJobReady, map[string]any{"device": "some-other-job"})
+				p.srv.Emit(qmp.EventBlockJobCompleted, data)
+			}()
+			return map[string]any{}, nil
+		})
+	}
+	inst := e.running("web")
+	p := e.hv.proc(inst.ID)
+	data := e.vols.add("data")
+	if _, err := e.svc.AttachVolume(context.Background(), testProject, "web", "data", false); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	n := len(p.srv.Commands())
+	if err := e.svc.StreamVolume(ctx, inst.ID, data.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.srv.Commands()[n:]; !slices.Equal(got, []string{"query-block", "block-stream"}) {
+		t.Errorf("commands %v, want query-block then block-stream", got)
+	}
+	mu.Lock()
+	failNext = true
+	mu.Unlock()
+	if err := e.svc.StreamVolume(ctx, inst.ID, data.ID); err == nil || !strings.Contains(err.Error(), "Input/output error") {
+		t.Errorf("stream whose job failed: %v", err)
+	}
+	if err := e.svc.StreamVolume(ctx, inst.ID, "vol-nope"); fault.KindOf(err) != fault.NotFound {
+		t.Errorf("stream of a volume not attached: %v", err)
 	}
 }
 

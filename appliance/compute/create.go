@@ -10,14 +10,15 @@ import (
 
 // CreateRequest is POST /api/v1/instances.
 type CreateRequest struct {
-	ProjectID      string `json:"-"`
-	Name           string `json:"name"`
-	Flavor         string `json:"flavor"`
-	Image          string `json:"image"`
-	BootVolume     string `json:"boot_volume"` // boot from this existing volume instead of an image
-	Autostart      bool   `json:"autostart"`
-	AutostartOrder int    `json:"autostart_order"`
-	RestartPolicy  string `json:"restart_policy"`
+	ProjectID      string   `json:"-"`
+	Name           string   `json:"name"`
+	Flavor         string   `json:"flavor"`
+	Image          string   `json:"image"`
+	BootVolume     string   `json:"boot_volume"` // boot from this existing volume instead of an image
+	Networks       []string `json:"networks"`    // one port on each, in order (the first is eth0)
+	Autostart      bool     `json:"autostart"`
+	AutostartOrder int      `json:"autostart_order"`
+	RestartPolicy  string   `json:"restart_policy"`
 }
 
 const gib = int64(1) << 30
@@ -37,6 +38,9 @@ func (s *Service) Create(ctx context.Context, r CreateRequest) (*Instance, error
 	}
 	if r.AutostartOrder < 0 || r.AutostartOrder > 10000 {
 		return nil, errInvalid("autostart_order must be between 0 and 10000")
+	}
+	if err := s.checkNetworks(ctx, r); err != nil {
+		return nil, err
 	}
 	flavor, img, err := s.resolve(ctx, r)
 	if err != nil {
@@ -122,6 +126,7 @@ func (s *Service) newInstance(r CreateRequest, f *Flavor, img BootImage) *Instan
 		Autostart:      r.Autostart,
 		AutostartOrder: r.AutostartOrder,
 		RestartPolicy:  r.RestartPolicy,
+		Networks:       r.Networks,
 	}
 	inst.Flavor.Meta = store.Meta{ID: f.ID, Name: f.Name}
 	inst.Boot = bootSpec(img)
@@ -134,4 +139,20 @@ func bootSpec(img BootImage) BootSpec {
 		fw = "bios"
 	}
 	return BootSpec{Kernel: img.Kernel, Initrd: img.Initrd, Cmdline: img.Cmdline, Firmware: fw}
+}
+
+// checkNetworks refuses too many networks, unknown ones, or any when networking is not configured.
+func (s *Service) checkNetworks(ctx context.Context, r CreateRequest) error {
+	if len(r.Networks) > maxNICs {
+		return errInvalid("at most %d networks per instance", maxNICs)
+	}
+	if len(r.Networks) > 0 && s.o.Networks == nil {
+		return errInvalid("networks are not available on this host")
+	}
+	for _, n := range r.Networks {
+		if err := s.o.Networks.CheckNetwork(ctx, r.ProjectID, n); err != nil {
+			return errInvalid("unknown network %q", n)
+		}
+	}
+	return nil
 }

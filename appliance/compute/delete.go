@@ -19,6 +19,12 @@ func (sv *supervisor) delete(ctx context.Context) {
 		}
 	}
 	sv.cleanupRun()
+	if inst, ok := sv.current(); ok {
+		if err := sv.s.deletePorts(ctx, inst); err != nil {
+			sv.fail(VMError, PowerNoState, fmt.Errorf("delete: %w", err))
+			return
+		}
+	}
 	if err := sv.releaseVolumes(ctx); err != nil {
 		sv.fail(VMError, PowerNoState, fmt.Errorf("delete: %w", err))
 		return

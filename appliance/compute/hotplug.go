@@ -2,6 +2,7 @@ package compute
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -193,4 +194,74 @@ func (sv *supervisor) snapshotDisk(ctx context.Context, deviceID, overlay, node 
 		return fmt.Errorf("switch to snapshot overlay: %w", err)
 	}
 	return nil
+}
+
+// streamTimeout bounds a block-stream job (it copies the whole chain under the top image).
+const streamTimeout = time.Hour
+
+// streamDisk pulls everything under a running disk's top image into it (block-stream, no base), so
+// the top image stands alone and its backing files are closed; it waits for the job to end.
+func (sv *supervisor) streamDisk(ctx context.Context, diskName, deviceID string) error {
+	top, err := sv.topNode(ctx, deviceID)
+	if err != nil {
+		return err
+	}
+	job := "stream-" + diskName
+	err = sv.qmpCall(ctx, func(c context.Context) error {
+		return sv.mon.Execute(c, "block-stream", map[string]any{"job-id": job, "device": top}, nil)
+	})
+	if err != nil {
+		return fmt.Errorf("block-stream: %w", err)
+	}
+	return sv.waitJob(ctx, job, streamTimeout)
+}
+
+// waitJob waits for block job job to end, passing every event through sv.note: nil on
+// BLOCK_JOB_COMPLETED without an error, an error on BLOCK_JOB_ERROR, BLOCK_JOB_CANCELLED or a
+// completion that reports one.
+func (sv *supervisor) waitJob(ctx context.Context, job string, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
+		if sv.mon == nil {
+			return errNoMonitor
+		}
+		select {
+		case ev, ok := <-sv.mon.Events():
+			if !ok {
+				sv.closeMonitor()
+				return errNoMonitor
+			}
+			sv.note(ev)
+			var data struct {
+				Device    string `json:"device"`
+				Error     string `json:"error"`
+				Operation string `json:"operation"`
+				Action    string `json:"action"`
+			}
+			switch ev.Name {
+			case qmp.EventBlockJobCompleted, qmp.EventBlockJobCancelled, qmp.EventBlockJobError:
+			default:
+				continue
+			}
+			if json.Unmarshal(ev.Data, &data) != nil || data.Device != job {
+				continue
+			}
+			switch {
+			case ev.Name == qmp.EventBlockJobCancelled:
+				return fmt.Errorf("block job %s was cancelled", job)
+			case ev.Name == qmp.EventBlockJobError:
+				return fmt.Errorf("block job %s: I/O error on %s (action %s)", job, data.Operation, data.Action)
+			case data.Error != "":
+				return fmt.Errorf("block job %s: %s", job, data.Error)
+			}
+			return nil
+		case <-sv.exited():
+			return errors.New("QEMU exited")
+		case <-t.C:
+			return fmt.Errorf("wait for block job %s: %w", job, errTimeout)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }

@@ -28,6 +28,7 @@ type Instance struct {
 	LaunchedAt   *time.Time `json:"launched_at,omitempty"`
 	Timeline     []Stage    `json:"timeline,omitempty"`
 	Addresses    []Address  `json:"addresses,omitempty"` // filled by networking
+	Networks     []string   `json:"networks,omitempty"`  // the networks it asked for, one port each
 
 	Boot           BootSpec `json:"boot"`                     // how QEMU boots it, resolved from the image at create or rebuild
 	BootVolumeID   string   `json:"boot_volume_id,omitempty"` // the volume it boots from

@@ -36,6 +36,10 @@ func (sv *supervisor) spawn(ctx context.Context, accepted time.Time) {
 		sv.fail(VMError, PowerNoState, err)
 		return
 	}
+	if err := sv.s.makePorts(ctx, inst); err != nil {
+		sv.fail(VMError, PowerNoState, err)
+		return
+	}
 	if !inst.BootFromVolume {
 		id, err := sv.s.makeBootVolume(ctx, inst)
 		if err != nil {

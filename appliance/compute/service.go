@@ -22,8 +22,9 @@ type Options struct {
 	StateDir string // per-instance state dirs go in StateDir/<id> (root disk, console log, saved state)
 	Images   ImageSource
 	Volumes  Volumes
-	Accel    string // kvm | tcg
-	QEMU     string // qemu-system-x86_64 binary
+	Networks Networks // nil: instances cannot ask for networks
+	Accel    string   // kvm | tcg
+	QEMU     string   // qemu-system-x86_64 binary
 	Capacity Capacity
 	Now      func() time.Time
 	// Credential is the unprivileged user QEMU runs as; nil runs it as the daemon's user (root).

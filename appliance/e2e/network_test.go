@@ -114,3 +114,38 @@ func resolve(t *testing.T, server, name string) string {
 	}
 	return addrs[0]
 }
+
+// A guest on a network gets its port's reserved address from cloudlet's DHCP server; the address shows
+// in instance show; deleting the instance removes its port and tap.
+func TestGuestGetsItsReservedAddressByDHCP(t *testing.T) {
+	c := newCloud(t, "")
+	if err := c.do("POST", "/api/v1/networks", map[string]any{"name": "lan", "subnet": map[string]any{"cidr": "10.66.0.0/24", "dhcp": true}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	inst := c.create("vm", kernelImage, map[string]any{"networks": []string{"lan"}})
+	log := c.waitConsole(inst.ID, ready, 1, bootWait)
+	got := c.show(inst.ID)
+	if len(got.Addresses) != 1 || got.Addresses[0].Network != "lan" {
+		t.Fatalf("addresses %+v, want one on lan", got.Addresses)
+	}
+	ip := got.Addresses[0].IP
+	if !strings.Contains(log, "CLOUDLET-GUEST-READY hostname=testguest ip="+ip) {
+		t.Errorf("the guest did not get its reserved address %s by DHCP; console:\n%s", ip, tail(log, 1500))
+	}
+	var ports []network.Port
+	if err := c.do("GET", "/api/v1/ports", nil, &ports); err != nil || len(ports) != 1 || ports[0].DeviceID != inst.ID {
+		t.Fatalf("ports %+v (%v)", ports, err)
+	}
+	tap := link.TapName(ports[0].ID)
+	status, body := apiStatus(t, c, "POST", "/api/v1/instances", `{"name":"x","image":"tg","flavor":"m1.tiny","networks":["nope"]}`)
+	if status != 400 || !strings.Contains(body, "nope") {
+		t.Errorf("unknown network: %d %s", status, body)
+	}
+	c.deleteAndWait(inst.ID)
+	if err := c.do("GET", "/api/v1/ports", nil, &ports); err != nil || len(ports) != 0 {
+		t.Errorf("ports after the instance was deleted: %+v (%v)", ports, err)
+	}
+	if _, err := netlink.LinkByName(tap); err == nil {
+		t.Errorf("tap %s left behind", tap)
+	}
+}

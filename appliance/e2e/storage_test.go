@@ -280,3 +280,49 @@ func TestImageFromSnapshotBoots(t *testing.T) {
 	id := c.create("snapboot", "from-snap", nil).ID
 	c.waitConsole(id, ready, 1, bootWait)
 }
+
+// Live snapshots never rename a file QEMU holds, so QEMU's view of its files stays true: nine live
+// snapshots of an in-use volume, the ninth past the chain limit of 8, which makes QEMU stream the
+// chain into the active file (block-stream) first; the data survives a move to another guest.
+func TestLiveSnapshotsPastTheChainLimit(t *testing.T) {
+	c := newCloud(t, "")
+	a := c.create("a", kernelImage, nil).ID
+	b := c.create("b", kernelImage, nil).ID
+	c.waitConsole(a, ready, 1, bootWait)
+	c.waitConsole(b, ready, 1, bootWait)
+	if err := c.do("POST", "/api/v1/volumes", map[string]any{"name": "data", "size_gib": 1}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.do("POST", "/api/v1/volumes/data/attach", map[string]any{"instance": a}, nil); err != nil {
+		t.Fatalf("attach data to a: %v", err)
+	}
+	added := diskMarker(t, c, a, "added", 1)
+	dev := strings.Fields(strings.TrimPrefix(added, "CLOUDLET-GUEST-DISK added dev="))[0]
+	canary := strings.TrimPrefix(diskMarker(t, c, a, "wrote", 1), "CLOUDLET-GUEST-DISK wrote dev="+dev+" text=")
+
+	for i := 1; i <= 9; i++ {
+		if err := c.do("POST", "/api/v1/volumes/data/snapshots", map[string]any{"name": fmt.Sprintf("s%d", i)}, nil); err != nil {
+			t.Fatalf("live snapshot %d: %v", i, err)
+		}
+	}
+	var v struct {
+		Status string
+		Depth  int
+	}
+	if err := c.do("GET", "/api/v1/volumes/data", nil, &v); err != nil {
+		t.Fatal(err)
+	}
+	if v.Depth > 8 || v.Status != "in-use" {
+		t.Fatalf("after 9 live snapshots the volume is %s with depth %d, want in-use and at most 8", v.Status, v.Depth)
+	}
+	if err := c.do("POST", "/api/v1/volumes/data/detach", nil, nil); err != nil {
+		t.Fatalf("detach data: %v", err)
+	}
+	diskMarker(t, c, a, "removed", 1)
+	if err := c.do("POST", "/api/v1/volumes/data/attach", map[string]any{"instance": b}, nil); err != nil {
+		t.Fatalf("attach data to b: %v", err)
+	}
+	if got := diskMarker(t, c, b, "data", 1); !strings.HasSuffix(got, "text="+canary) {
+		t.Errorf("second guest read %q, want the first guest's %q", got, canary)
+	}
+}

@@ -165,7 +165,7 @@ func (s *Service) build(ctx context.Context, p *plan) error {
 	if err := s.makeDir(dir); err != nil {
 		return err
 	}
-	tmp := tmpPath(dir)
+	tmp := tmpFor(v.Path)
 	switch {
 	case p.from == "":
 		if err := s.img.create(ctx, tmp, createOpts{clusterSize: p.pool.ClusterSize, prealloc: p.pool.Preallocation, size: v.bytes()}); err != nil {

@@ -85,7 +85,7 @@ func TestCreateFromSnapshotAndClone(t *testing.T) {
 	src := e.create(CreateRequest{Name: "src", SizeGiB: 2})
 	qemuIO(t, src.Path, "qcow2", "write -P 0x11 0 64k")
 	sn := e.snapshot("src", "s1")
-	qemuIO(t, src.Path, "qcow2", "write -P 0x22 0 64k")
+	qemuIO(t, e.get("src").Path, "qcow2", "write -P 0x22 0 64k")
 
 	fromSnap := e.create(CreateRequest{Name: "fromsnap", SnapshotID: "s1"})
 	if fromSnap.Backing != sn.Path || fromSnap.SizeGiB != 2 || fromSnap.Depth != 1 || !readsAs(fromSnap.Path, "0x11") {

@@ -13,13 +13,21 @@
 //
 //	<pool>/                               0711 (QEMU's user traverses it), made by CreatePool
 //	<pool>/<volume-id>/                   0700, owned by Options.Owner
-//	<pool>/<volume-id>/active.qcow2       0600, the active file: Volume.Path, what QEMU opens read-write
-//	<pool>/<volume-id>/snap-<id>.qcow2    0600, a snapshot: a former active file, read-only from then on
-//	<pool>/<volume-id>/active.qcow2.tmp   the next active file while it is made, then renamed
+//	<pool>/<volume-id>/active.qcow2              0600, a new volume's first active file
+//	<pool>/<volume-id>/active-<snap-id>.qcow2    0600, the active file snapshot <snap-id> made
+//	<pool>/<volume-id>/<file>.tmp                a file being written, renamed to <file> before use
+//
+// A file keeps its name for life: QEMU remembers the names of the files it opened (and reopens
+// nodes by them, e.g. for block-stream), so no file QEMU may hold is ever renamed. A snapshot does
+// not move the active file: it becomes the snapshot's file where it is (Snapshot.Path is the
+// volume's Path of that moment) and the new overlay, active-<snap-id>.qcow2, becomes Volume.Path.
+// Which file is active and which are snapshots is only in the records; nothing infers it from a
+// name. Catalogs from before this layout (a fixed active.qcow2, snapshots renamed to
+// snap-<id>.qcow2) keep working: records carry absolute paths.
 //
 // A volume's chain is its active file, its snapshots below it, and at the bottom maybe another
-// volume's snapshot or an image's disk. Headers name the volume's own snapshots by relative name
-// (snap-<id>.qcow2) and anything outside its directory by absolute path; every qemu-img call
+// volume's snapshot or an image's disk. Headers name the volume's own files by relative name
+// and anything outside its directory by absolute path; every qemu-img call
 // names each format (-f, -F) and gets only absolute paths or those relative names, never a user
 // string. The records mirror the headers: Backing, BackingFormat, Depth (files below) and
 // BaseImageID (the image at the bottom, which ImageInUse reports to the image service).
@@ -30,9 +38,9 @@
 // written in status creating; a file operation on an existing volume sets its Task (snapshot,
 // revert, merge, extend, copy), which also refuses a second operation (409 busy) and, on an
 // available volume, shows maintenance (or extending) so nothing attaches it meanwhile. Files are
-// written under temporary names and renamed. The end of the operation and its events are one
+// written under temporary names (<final>.tmp) and renamed into place before anything opens them. The end of the operation and its events are one
 // transaction. New runs reconcile first: creating volumes lose their files and records, deleting
-// ones finish, snapshots roll forward once their file exists and back otherwise, snapshot
+// ones finish, snapshots roll forward once their new active file exists and back otherwise, snapshot
 // deletes finish (a rebase run twice changes nothing), other tasks end with the record read back
 // from the active file, and *.tmp files go. Directories in a pool that no record names are
 // reported, not removed (a catalog restored from an older backup would otherwise lose data).
@@ -45,15 +53,16 @@
 //     clone's ID; the source may be in use, the snapshot is then live), so the clone is O(1) and
 //     the source keeps a snapshot it cannot delete while the clone lives. A full-copy clone copies
 //     the source's whole chain and needs the source available (maintenance during the copy).
-//   - Snapshots are external: the active file becomes snap-<id>.qcow2 and a new overlay becomes
-//     active.qcow2. For an in-use volume Live.Snapshot switches QEMU to the overlay between the two
-//     renames; both paths end in the same layout.
+//   - Snapshots are external: the active file stays and becomes the snapshot; a new overlay,
+//     active-<id>.qcow2, is written, renamed into place, and becomes the active file. For an in-use
+//     volume Live.Snapshot then switches QEMU to it; both paths end in the same layout.
 //   - Deleting a snapshot merges it out: the files on top of it are rebased (qemu-img rebase) onto
 //     its backing file. Refused (409) while it is in the chain of an in-use or reserved volume, or
 //     while another volume is based on it.
 //   - Chains hold at most Options.MaxChain (8) files under the active one. A snapshot that would
-//     exceed it flattens an available volume first (its active file becomes a standalone copy of
-//     its chain; older snapshots keep theirs) and is refused (409) for an in-use one.
+//     exceed it flattens the volume first (its active file stands alone; older snapshots keep their
+//     chains): through Live.Stream (block-stream) when its instance runs, otherwise by replacing
+//     the active file with a standalone copy of its chain (no QEMU holds it then).
 //   - Revert needs an available volume; snapshots newer than the target stay, on their branch.
 //   - Extend, QoS and snapshots of in-use volumes go through Live first; ErrNotRunning from Live
 //     means the instance is stopped, and the offline path runs instead.
@@ -66,10 +75,9 @@
 //
 // # Caveats
 //
-// After a live snapshot QEMU's node names still carry the old file names (the files were renamed
-// under it): compute must address nodes by node name. A snapshot cut short by a crash after its
-// file was renamed, on an in-use volume, is kept in error: QEMU may have written to it until its
-// next start. Pool directories stay when a pool is deleted. Volume and snapshot deletes, rebases
+// Compute addresses nodes by node name (a live snapshot adds nodes above the one plugged). A
+// snapshot cut short by a crash after its overlay was put in place, on an in-use volume, is kept
+// in error: QEMU may have written to its file until its next start. Pool directories stay when a pool is deleted. Volume and snapshot deletes, rebases
 // and copies run under Options.CopyTimeout; qemu-img's own locks stop it from writing a file a
 // running QEMU holds.
 //

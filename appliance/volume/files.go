@@ -9,17 +9,26 @@ import (
 	"strings"
 )
 
-// File names inside a volume's directory <pool>/<volume-id>/.
+// File names inside a volume's directory <pool>/<volume-id>/. A file keeps its name for life: QEMU
+// remembers the names of the files it opened, so a file it may hold is never renamed. Only the
+// records say which file is the active one and which are snapshots; code never infers it from a
+// name (catalogs from before this layout name them active.qcow2 and snap-<id>.qcow2).
 const (
-	activeName = "active.qcow2"     // the active file (Volume.Path)
-	tmpName    = "active.qcow2.tmp" // the next active file while it is being made
-	tmpSuffix  = ".tmp"
+	firstName = "active.qcow2"     // a new volume's first active file
+	tmpSuffix = ".tmp"             // a file being written, renamed into place before anyone opens it
+	legacyTmp = "active.qcow2.tmp" // the old layout's overlay while a snapshot was taken
 )
 
 func volumeDir(p *Pool, id string) string { return filepath.Join(p.Path, id) }
-func activePath(dir string) string        { return filepath.Join(dir, activeName) }
-func tmpPath(dir string) string           { return filepath.Join(dir, tmpName) }
-func snapName(id string) string           { return "snap-" + id + ".qcow2" }
+func firstPath(dir string) string         { return filepath.Join(dir, firstName) }
+
+// nextActivePath is the active file a snapshot with ID snapshotID makes, in the volume directory dir.
+func nextActivePath(dir, snapshotID string) string {
+	return filepath.Join(dir, "active-"+snapshotID+".qcow2")
+}
+
+// tmpFor is the temporary name under which final is written.
+func tmpFor(final string) string { return final + tmpSuffix }
 
 // backingRef is how a file in dir names its backing file in its header: relative when both share
 // the directory (the volume's own snapshots, so the chain survives renames of the pool), absolute

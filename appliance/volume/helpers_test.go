@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -52,7 +53,7 @@ func newEnv(t *testing.T) *env {
 		}
 		db.Close()
 	})
-	e := &env{t: t, dir: dir, db: db, live: &fakeLive{}}
+	e := &env{t: t, dir: dir, db: db, live: &fakeLive{db: db}}
 	e.img = ImageFile{ID: "img-id", Path: filepath.Join(dir, "images", "img", "disk"), Format: "qcow2", VirtualSize: 1 << 30}
 	e.raw = ImageFile{ID: "raw-id", Path: filepath.Join(dir, "images", "raw", "disk"), Format: "raw", VirtualSize: 64 << 20}
 	os.MkdirAll(filepath.Dir(e.img.Path), 0o700)
@@ -226,6 +227,8 @@ type fakeLive struct {
 	err   error // returned by every call when set
 	// overlays are the overlay files Snapshot was given, with their header's backing file.
 	overlays map[string]string
+	// db is where Stream finds the volume's active file.
+	db *store.DB
 }
 
 func (f *fakeLive) record(call string) error {
@@ -259,6 +262,26 @@ func (f *fakeLive) Snapshot(_ context.Context, instanceID, volumeID, overlay str
 		return err
 	}
 	return f.record(strings.Join([]string{"snapshot", instanceID, volumeID, overlay}, " "))
+}
+
+// Stream does what block-stream leaves behind: the active file with its chain pulled in and no
+// backing file (a safe rebase onto nothing).
+func (f *fakeLive) Stream(_ context.Context, instanceID, volumeID string) error {
+	if err := f.record(strings.Join([]string{"stream", instanceID, volumeID}, " ")); err != nil {
+		return err
+	}
+	var path string
+	f.db.View(func(tx *store.Tx) error {
+		v, err := volumes.Get(tx, volumeID)
+		if err == nil {
+			path = v.Path
+		}
+		return err
+	})
+	if out, err := exec.Command("qemu-img", "rebase", "-q", "-f", "qcow2", "-b", "", path).CombinedOutput(); err != nil {
+		return fmt.Errorf("qemu-img rebase: %v: %s", err, out)
+	}
+	return nil
 }
 
 func (f *fakeLive) Calls() []string {

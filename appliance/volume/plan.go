@@ -54,7 +54,7 @@ func (s *Service) plan(tx *store.Tx, projectID string, a createArgs, img *ImageF
 		PoolID:   pool.ID,
 		Status:   StatusCreating,
 		FullCopy: a.FullCopy,
-		Path:     activePath(volumeDir(pool, a.id)),
+		Path:     firstPath(volumeDir(pool, a.id)),
 	}
 	p := &plan{vol: v, pool: pool}
 	bootable := false

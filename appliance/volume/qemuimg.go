@@ -12,7 +12,8 @@ import (
 )
 
 // qemuImg runs qemu-img. Every call names the formats explicitly (-f, -F: qemu-img never probes),
-// runs under a timeout, and gets only absolute paths or "snap-<uuid>.qcow2" backing names, never
+// runs under a timeout, and gets only absolute paths or relative backing names of files in
+// the same volume directory (active.qcow2, active-<uuid>.qcow2, snap-<uuid>.qcow2), never
 // a user string, so nothing can be read as an option or a protocol prefix.
 type qemuImg struct {
 	path                 string

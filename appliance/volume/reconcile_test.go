@@ -29,16 +29,16 @@ func TestReconcileCreatingDeletingTemps(t *testing.T) {
 	dir := filepath.Join(e.pool.Path, id)
 	e.plant(func(tx *store.Tx) error {
 		return volumes.Create(tx, &Volume{Meta: store.Meta{ID: id, Name: "half", ProjectID: proj}, PoolID: e.pool.ID,
-			Status: StatusCreating, SizeGiB: 1, Path: filepath.Join(dir, activeName), Source: Source{ImageID: e.img.ID}})
+			Status: StatusCreating, SizeGiB: 1, Path: filepath.Join(dir, firstName), Source: Source{ImageID: e.img.ID}})
 	})
 	os.Mkdir(dir, 0o700)
-	run(t, "qemu-img", "create", "-q", "-f", "qcow2", filepath.Join(dir, tmpName), "1G")
+	run(t, "qemu-img", "create", "-q", "-f", "qcow2", filepath.Join(dir, firstName+tmpSuffix), "1G")
 	e.plant(func(tx *store.Tx) error {
 		v, _ := volumes.Get(tx, gone.ID)
 		v.Status = StatusDeleting
 		return volumes.Update(tx, v)
 	})
-	stray := filepath.Join(filepath.Dir(keep.Path), "active.qcow2.tmp")
+	stray := filepath.Join(filepath.Dir(keep.Path), "active-"+store.NewID()+".qcow2.tmp")
 	os.WriteFile(stray, []byte("half a file"), 0o600)
 	orphan := filepath.Join(e.pool.Path, store.NewID())
 	os.Mkdir(orphan, 0o700)
@@ -70,19 +70,19 @@ func TestReconcileCreatingDeletingTemps(t *testing.T) {
 	}
 }
 
-// A snapshot cut short rolls back until the snapshot file exists and forward once it does.
+// A snapshot cut short rolls back until the new active file is in place and forward once it is.
 func TestReconcileSnapshot(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		live     bool
-		renamed  bool // the active file had become the snapshot file
+		placed   bool // the overlay had been renamed to its final name
 		want     string
 		wantSnap bool
 	}{
-		{"before the rename", false, false, StatusAvailable, false},
-		{"after the rename", false, true, StatusAvailable, true},
-		{"live before the rename", true, false, StatusInUse, false},
-		{"live after the rename", true, true, StatusInUse, true},
+		{"before the overlay is in place", false, false, StatusAvailable, false},
+		{"after the overlay is in place", false, true, StatusAvailable, true},
+		{"live before the overlay is in place", true, false, StatusInUse, false},
+		{"live after the overlay is in place", true, true, StatusInUse, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
@@ -99,9 +99,10 @@ func TestReconcileSnapshot(t *testing.T) {
 				return err
 			})
 			dir := filepath.Dir(v.Path)
-			run(t, "qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", snapName(sn.ID), "-u", filepath.Join(dir, tmpName), "1G")
-			if tc.renamed {
-				os.Rename(v.Path, sn.Path)
+			next := nextActivePath(dir, sn.ID)
+			run(t, "qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", filepath.Base(v.Path), "-u", tmpFor(next), "1G")
+			if tc.placed {
+				os.Rename(tmpFor(next), next)
 			}
 
 			e.start()
@@ -113,8 +114,8 @@ func TestReconcileSnapshot(t *testing.T) {
 			snaps, _ := e.svc.Snapshots(ctx, proj, "data")
 			wantFiles := []string{"active.qcow2"}
 			if tc.wantSnap {
-				wantFiles = append(wantFiles, snapName(sn.ID))
-				if len(snaps) != 1 || got.Backing != sn.Path || got.Depth != 1 {
+				wantFiles = []string{filepath.Base(next), "active.qcow2"}
+				if len(snaps) != 1 || got.Path != next || got.Backing != sn.Path || sn.Path != v.Path || got.Depth != 1 {
 					t.Fatalf("rolled forward: volume %+v, snapshots %+v", got, snaps)
 				}
 				wantStatus := StatusAvailable
@@ -124,7 +125,7 @@ func TestReconcileSnapshot(t *testing.T) {
 				if snaps[0].Status != wantStatus || (tc.live && !strings.Contains(snaps[0].Fault, "interrupted")) {
 					t.Errorf("snapshot %+v", snaps[0])
 				}
-			} else if len(snaps) != 0 || got.Backing != "" {
+			} else if len(snaps) != 0 || got.Backing != "" || got.Path != v.Path {
 				t.Fatalf("rolled back: volume %+v, snapshots %+v", got, snaps)
 			}
 			if files := files(t, dir); !slices.Equal(files, wantFiles) {
@@ -134,17 +135,59 @@ func TestReconcileSnapshot(t *testing.T) {
 	}
 }
 
+// A snapshot of the old layout (active.qcow2 renamed to snap-<id>.qcow2, the overlay written as
+// active.qcow2.tmp) cut short after the rename still rolls forward the old way; the volume then
+// takes snapshots in the new layout.
+func TestReconcileLegacySnapshot(t *testing.T) {
+	e := newEnv(t)
+	v := e.create(CreateRequest{Name: "data", SizeGiB: 1})
+	qemuIO(t, v.Path, "qcow2", "write -P 0x11 0 64k")
+	dir := filepath.Dir(v.Path)
+	var sn *Snapshot
+	e.plant(func(tx *store.Tx) error {
+		v, _ := volumes.Get(tx, v.ID)
+		var err error
+		if sn, _, err = e.svc.snapshotIntent(tx, v, "old"); err != nil {
+			return err
+		}
+		sn.Path = filepath.Join(dir, "snap-"+sn.ID+".qcow2")
+		return snapshots.Update(tx, sn)
+	})
+	run(t, "qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", filepath.Base(sn.Path), "-u", filepath.Join(dir, legacyTmp), "1G")
+	os.Rename(v.Path, sn.Path)
+
+	e.start()
+
+	got := e.get("data")
+	if got.Path != v.Path || got.Backing != sn.Path || got.Depth != 1 || got.Task != "" || !readsAs(got.Path, "0x11") {
+		t.Fatalf("volume %+v", got)
+	}
+	qemuIO(t, got.Path, "qcow2", "write -P 0x22 0 64k")
+	s2 := e.snapshot("data", "new")
+	got = e.get("data")
+	if s2.Path != v.Path || got.Path != nextActivePath(dir, s2.ID) || got.Depth != 2 || !readsAs(got.Path, "0x22") || !readsAs(sn.Path, "0x11") {
+		t.Fatalf("snapshot after the old layout: volume %+v, snapshot %+v", got, s2)
+	}
+	if err := e.svc.DeleteSnapshot(ctx, proj, "old"); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.get("data"); got.Depth != 1 || !readsAs(got.Path, "0x22") {
+		t.Fatalf("after merging the old snapshot: %+v", got)
+	}
+}
+
 // A snapshot delete cut short (after one of two rebases) finishes at start.
 func TestReconcileMerge(t *testing.T) {
 	e := newEnv(t)
 	v := e.create(CreateRequest{Name: "data", ImageID: "img"})
 	qemuIO(t, v.Path, "qcow2", "write -P 0x11 64k 64k")
 	s1 := e.snapshot("data", "s1")
-	qemuIO(t, v.Path, "qcow2", "write -P 0x22 128k 64k")
+	qemuIO(t, e.get("data").Path, "qcow2", "write -P 0x22 128k 64k")
 	e.snapshot("data", "s2")
 	if _, err := e.svc.Revert(ctx, proj, "data", "s1"); err != nil { // s1 now has two children: s2 and the active file
 		t.Fatal(err)
 	}
+	v = e.get("data")
 	e.plant(func(tx *store.Tx) error {
 		v, _ := volumes.Get(tx, v.ID)
 		sn, _ := snapshots.Get(tx, s1.ID)

@@ -10,8 +10,8 @@ import (
 )
 
 // Revert makes an available volume's content its snapshot's again: the active file is dropped and
-// a new empty overlay on the snapshot's file takes its place (written as active.qcow2.tmp and
-// renamed over active.qcow2). The volume keeps its size (sizes only grow); snapshots taken after
+// a new empty overlay on the snapshot's file takes its place (written as <active file>.tmp and
+// renamed over the active file, which no QEMU holds: the volume is available). The volume keeps its size (sizes only grow); snapshots taken after
 // this one stay, on their own branch of the chain.
 func (s *Service) Revert(ctx context.Context, projectID, volume, snapshot string) (*Volume, error) {
 	var v *Volume
@@ -34,8 +34,8 @@ func (s *Service) Revert(ctx context.Context, projectID, volume, snapshot string
 	if err != nil {
 		return nil, fmt.Errorf("revert volume %s to snapshot %s: %w", volume, snapshot, err)
 	}
-	id, tmp := v.ID, tmpPath(filepath.Dir(v.Path))
-	o := createOpts{backing: snapName(sn.ID), backingFormat: "qcow2", unsafe: true, clusterSize: s.clusterSize(v), size: v.bytes()}
+	id, tmp := v.ID, tmpFor(v.Path)
+	o := createOpts{backing: backingRef(filepath.Dir(v.Path), sn.Path), backingFormat: "qcow2", unsafe: true, clusterSize: s.clusterSize(v), size: v.bytes()}
 	cause := s.img.create(ctx, tmp, o)
 	if cause == nil {
 		cause = s.seal(tmp)

@@ -11,7 +11,7 @@ import (
 )
 
 // Snapshot is a read-only point in a volume's history: the file that was the volume's active file
-// when it was taken, <pool>/<volume-id>/snap-<id>.qcow2.
+// when it was taken, left where it was (Path is the volume's Path of that moment).
 type Snapshot struct {
 	store.Meta
 	VolumeID string `json:"volume_id"`
@@ -62,18 +62,20 @@ func (s *Service) Snapshots(_ context.Context, projectID, volume string) ([]*Sna
 	return out, nil
 }
 
-// CreateSnapshot takes an external snapshot of an available or in-use volume: its active file
-// becomes snap-<id>.qcow2 and a new empty overlay on top of it becomes active.qcow2.
+// CreateSnapshot takes an external snapshot of an available or in-use volume: its active file stays
+// where it is and becomes the snapshot's file (Snapshot.Path), and a new empty overlay on top of it,
+// active-<snapshot-id>.qcow2, becomes the active file (Volume.Path).
 //
-// The overlay is written first as active.qcow2.tmp, its header naming snap-<id>.qcow2 (relative);
-// then active.qcow2 is renamed to snap-<id>.qcow2; for an in-use volume Live.Snapshot makes QEMU
-// switch to the overlay (blockdev-snapshot); last the overlay is renamed to active.qcow2. Offline
-// and live snapshots end in the same layout, and Volume.Path always names the active file.
+// The overlay is written as active-<id>.qcow2.tmp, its header naming the current active file
+// (relative), and renamed to active-<id>.qcow2 before anyone opens it; for an in-use volume
+// Live.Snapshot then makes QEMU switch to it (blockdev-snapshot). No file QEMU may hold is ever
+// renamed, so QEMU's idea of its files' names stays true. Offline and live snapshots end in the
+// same layout.
 //
 // A chain may hold MaxChain files under the active one. A snapshot that would exceed it flattens
-// an available volume first (its active file is copied into a standalone file, so the new
-// snapshot starts a fresh chain; older snapshots keep theirs) and is refused (409) for an in-use
-// one.
+// the volume first, so the new snapshot starts a fresh chain (older snapshots keep theirs): an
+// in-use volume through Live.Stream (block-stream in the running QEMU), an available one, or one
+// whose instance is stopped, by copying its chain into a standalone file.
 func (s *Service) CreateSnapshot(ctx context.Context, projectID, volume, name string) (*Snapshot, error) {
 	if err := store.ValidateName(name); err != nil {
 		return nil, faultf(ErrInvalid, "snapshot name: %v", err)
@@ -110,10 +112,6 @@ func (s *Service) snapshotIntent(tx *store.Tx, v *Volume, name string) (*Snapsho
 		return nil, false, faultf(ErrUnavailable, "cannot snapshot volume %s: it is in use and no live driver is configured", v.Name)
 	}
 	flatten := v.Depth+1 > s.maxChain
-	if flatten && live {
-		return nil, false, faultf(ErrConflict, "cannot snapshot volume %s: its chain already has %d files (limit %d) and it is in use; "+
-			"detach it (or stop the instance) so the next snapshot can flatten it", v.Name, v.Depth, s.maxChain)
-	}
 	err := save(tx, v, func(*store.Tx, *Volume) error {
 		return begin(v, taskSnapshot+":"+id, "snapshot", StatusAvailable, StatusInUse)
 	})
@@ -122,7 +120,7 @@ func (s *Service) snapshotIntent(tx *store.Tx, v *Volume, name string) (*Snapsho
 	}
 	sn := &Snapshot{
 		Meta:     store.Meta{ID: id, Name: name, ProjectID: v.ProjectID},
-		VolumeID: v.ID, Path: filepath.Join(filepath.Dir(v.Path), snapName(id)), SizeGiB: v.SizeGiB, Status: StatusCreating,
+		VolumeID: v.ID, Path: v.Path, SizeGiB: v.SizeGiB, Status: StatusCreating,
 		Backing: v.Backing, BackingFormat: v.BackingFormat, Depth: v.Depth, BaseImageID: v.BaseImageID,
 	}
 	if flatten {
@@ -135,44 +133,56 @@ func (s *Service) snapshotIntent(tx *store.Tx, v *Volume, name string) (*Snapsho
 	return sn, flatten, err
 }
 
-// takeSnapshot does the file steps. On failure it puts the files back as they were (a flatten
-// that completed stays: the content is the same).
+// takeSnapshot does the file steps. On failure it removes the new active file, so the snapshot
+// rolls back (a flatten that completed stays: the content is the same).
 func (s *Service) takeSnapshot(ctx context.Context, v *Volume, sn *Snapshot, flatten bool) error {
 	dir := filepath.Dir(v.Path)
-	tmp := tmpPath(dir)
+	next := nextActivePath(dir, sn.ID)
+	tmp := tmpFor(next)
 	if flatten {
 		if err := s.flatten(ctx, v); err != nil {
 			return err
 		}
 	}
-	o := createOpts{backing: snapName(sn.ID), backingFormat: "qcow2", unsafe: true, clusterSize: s.clusterSize(v), size: v.bytes()}
+	o := createOpts{backing: backingRef(dir, v.Path), backingFormat: "qcow2", unsafe: true, clusterSize: s.clusterSize(v), size: v.bytes()}
 	if err := s.img.create(ctx, tmp, o); err != nil {
+		os.Remove(tmp)
 		return err
 	}
 	if err := s.seal(tmp); err != nil {
 		os.Remove(tmp)
 		return err
 	}
-	if err := os.Rename(v.Path, sn.Path); err != nil {
+	if err := publish(tmp, next); err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("rename active file: %w", err)
+		return err
 	}
 	if v.Attachment != nil {
-		err := s.live.Snapshot(ctx, v.Attachment.InstanceID, v.ID, tmp)
+		err := s.live.Snapshot(ctx, v.Attachment.InstanceID, v.ID, next)
 		if err != nil && !errors.Is(err, ErrNotRunning) {
-			if rerr := os.Rename(sn.Path, v.Path); rerr != nil {
-				return errors.Join(fmt.Errorf("live snapshot: %w", err), fmt.Errorf("put the active file back: %w", rerr))
+			if rerr := os.Remove(next); rerr != nil {
+				return errors.Join(fmt.Errorf("live snapshot: %w", err), fmt.Errorf("remove the new active file: %w", rerr))
 			}
-			os.Remove(tmp)
-			return fmt.Errorf("live snapshot: %w", err)
+			return errors.Join(fmt.Errorf("live snapshot: %w", err), syncDir(dir))
 		}
 	}
-	return publish(tmp, v.Path)
+	return nil
 }
 
-// flatten replaces an available volume's active file with a standalone copy of its whole chain.
+// flatten makes v's active file stand alone. An in-use volume whose instance runs is streamed by
+// QEMU (Live.Stream); otherwise the active file is replaced by a standalone copy of its whole chain
+// (no QEMU holds it).
 func (s *Service) flatten(ctx context.Context, v *Volume) error {
-	tmp := tmpPath(filepath.Dir(v.Path))
+	if v.Attachment != nil {
+		err := s.live.Stream(ctx, v.Attachment.InstanceID, v.ID)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, ErrNotRunning) {
+			return fmt.Errorf("live flatten: %w", err)
+		}
+	}
+	tmp := tmpFor(v.Path)
 	if err := s.img.convert(ctx, "qcow2", v.Path, tmp, s.clusterSize(v), PreallocOff); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("flatten: %w", err)
@@ -202,11 +212,15 @@ func stackOn(v *Volume, sn *Snapshot) {
 }
 
 // settleSnapshot ends a snapshot task, after it ran (cause: its error) or after a crash. The files
-// decide: once the snapshot file exists the old active file has become it, so the snapshot rolls
-// forward (the overlay is renamed into place if it is not yet) and is available, or in error
-// with fault when it may not be point-in-time; otherwise it rolls back: the overlay and the
-// record go. Either way the volume's task ends; after a roll back the volume's record is read
-// back from its file, since a flatten may have completed.
+// decide: once the new active file exists (it is renamed into place only when complete) the
+// snapshot rolls forward: the volume's record names the new file and the snapshot is available, or
+// in error with fault when it may not be point-in-time. Otherwise it rolls back: the overlay's
+// temporary file and the record go. Either way the volume's task ends; after a roll back the
+// volume's record is read back from its file, since a flatten may have completed.
+//
+// A snapshot record of the old layout (its Path is not the volume's: snap-<id>.qcow2, renamed from
+// active.qcow2) settles the old way: forward once its file exists, the overlay renamed to the
+// volume's Path if it is not yet.
 func (s *Service) settleSnapshot(ctx context.Context, volumeID, snapshotID string, cause, fault error) (*Snapshot, error) {
 	var v *Volume
 	var sn *Snapshot
@@ -220,12 +234,19 @@ func (s *Service) settleSnapshot(ctx context.Context, volumeID, snapshotID strin
 	if err != nil {
 		return nil, err
 	}
-	tmp := tmpPath(filepath.Dir(v.Path))
-	forward := exists(sn.Path)
+	dir := filepath.Dir(v.Path)
+	next, tmp := nextActivePath(dir, sn.ID), tmpFor(nextActivePath(dir, sn.ID))
+	var forward bool
 	var pubErr error
-	if forward && exists(tmp) {
-		pubErr = publish(tmp, v.Path)
-	} else if !forward {
+	if legacy := sn.Path != v.Path; legacy {
+		next, tmp = v.Path, filepath.Join(dir, legacyTmp)
+		if forward = exists(sn.Path); forward && exists(tmp) {
+			pubErr = publish(tmp, v.Path)
+		}
+	} else {
+		forward = exists(next)
+	}
+	if !forward {
 		os.Remove(tmp)
 	}
 	err = s.db.Update(func(tx *store.Tx) (err error) {
@@ -247,6 +268,7 @@ func (s *Service) settleSnapshot(ctx context.Context, volumeID, snapshotID strin
 			return err
 		}
 		_, err = s.changeTx(tx, volumeID, func(v *Volume) {
+			v.Path = next
 			stackOn(v, sn)
 			end(v)
 			if pubErr != nil {

@@ -1,9 +1,11 @@
 package volume
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -22,21 +24,27 @@ func TestSnapshotOfflineAndRevert(t *testing.T) {
 	dir := filepath.Dir(v.Path)
 	qemuIO(t, v.Path, "qcow2", "write -P 0x11 0 64k")
 	sn := e.snapshot("data", "before")
+	first := v.Path
+	v = e.get("data")
 	qemuIO(t, v.Path, "qcow2", "write -P 0x22 0 64k")
 
-	if sn.Status != StatusAvailable || sn.Path != filepath.Join(dir, "snap-"+sn.ID+".qcow2") || sn.VolumeID != v.ID ||
+	// The active file stayed where it was and became the snapshot; the overlay is the new active file.
+	if sn.Status != StatusAvailable || sn.Path != first || v.Path != filepath.Join(dir, "active-"+sn.ID+".qcow2") || sn.VolumeID != v.ID ||
 		sn.SizeGiB != 1 || sn.Backing != e.img.Path || sn.Depth != 1 || sn.BaseImageID != e.img.ID {
 		t.Fatalf("snapshot %+v", sn)
 	}
 	if !readsAs(sn.Path, "0x11") || !readsAs(v.Path, "0x22") {
 		t.Fatal("snapshot or volume data wrong")
 	}
-	if got, want := files(t, dir), []string{"active.qcow2", "snap-" + sn.ID + ".qcow2"}; !slices.Equal(got, want) {
+	if got, want := files(t, dir), []string{"active-" + sn.ID + ".qcow2", "active.qcow2"}; !slices.Equal(got, want) {
 		t.Errorf("files %v, want %v", got, want)
 	}
 	ls := chain(t, v.Path)
 	if len(ls) != 3 || ls[0].Backing != sn.Path || ls[1].Backing != e.img.Path {
 		t.Fatalf("chain %+v", ls)
+	}
+	if ref := headerBacking(t, v.Path); ref != "active.qcow2" {
+		t.Errorf("overlay's header names %q, want the old active file by relative name", ref)
 	}
 	got := e.get("data")
 	if got.Path != v.Path || got.Backing != sn.Path || got.Depth != 2 || got.Status != StatusAvailable || got.Task != "" {
@@ -50,7 +58,7 @@ func TestSnapshotOfflineAndRevert(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !readsAs(v.Path, "0x11") || reverted.Backing != sn.Path || reverted.Status != StatusAvailable {
+	if !readsAs(v.Path, "0x11") || reverted.Backing != sn.Path || reverted.Path != v.Path || reverted.Status != StatusAvailable {
 		t.Fatalf("after revert: %+v", reverted)
 	}
 	qemuIO(t, v.Path, "qcow2", "write -P 0x33 0 64k")
@@ -86,7 +94,7 @@ func TestSnapshotLive(t *testing.T) {
 	dir := filepath.Dir(v.Path)
 	e.attach("data", "inst-1", "vdb")
 	sn := e.snapshot("data", "live")
-	overlay := filepath.Join(dir, "active.qcow2.tmp")
+	overlay := filepath.Join(dir, "active-"+sn.ID+".qcow2")
 	want := fmt.Sprintf("snapshot inst-1 %s %s", v.ID, overlay)
 	if calls := e.live.Calls(); !slices.Equal(calls, []string{want}) {
 		t.Fatalf("live calls %v, want %s", calls, want)
@@ -94,14 +102,14 @@ func TestSnapshotLive(t *testing.T) {
 	if e.live.overlays[overlay] != sn.Path {
 		t.Errorf("overlay's backing file was %q when QEMU got it, want %s", e.live.overlays[overlay], sn.Path)
 	}
-	if got, want := files(t, dir), []string{"active.qcow2", "snap-" + sn.ID + ".qcow2"}; !slices.Equal(got, want) {
+	if got, want := files(t, dir), []string{"active-" + sn.ID + ".qcow2", "active.qcow2"}; !slices.Equal(got, want) {
 		t.Errorf("files %v, want %v", got, want)
 	}
 	got := e.get("data")
-	if got.Path != v.Path || got.Backing != sn.Path || got.Depth != 1 || got.Status != StatusInUse || got.Task != "" || sn.Status != StatusAvailable {
+	if got.Path != overlay || sn.Path != v.Path || got.Backing != sn.Path || got.Depth != 1 || got.Status != StatusInUse || got.Task != "" || sn.Status != StatusAvailable {
 		t.Fatalf("volume %+v, snapshot %+v", got, sn)
 	}
-	if ls := chain(t, v.Path); len(ls) != 2 || ls[0].Backing != sn.Path {
+	if ls := chain(t, got.Path); len(ls) != 2 || ls[0].Backing != sn.Path {
 		t.Fatalf("chain %+v", ls)
 	}
 }
@@ -129,13 +137,12 @@ func TestSnapshotLiveFailure(t *testing.T) {
 
 	e.live.fail(fmt.Errorf("instance inst-1: %w", ErrNotRunning)) // a stopped instance: the files are renamed offline
 	sn := e.snapshot("data", "s")
-	if got := e.get("data"); got.Backing != sn.Path || !readsAs(sn.Path, "0x11") {
+	if got := e.get("data"); got.Backing != sn.Path || sn.Path != v.Path || !readsAs(sn.Path, "0x11") || !readsAs(got.Path, "0x11") {
 		t.Fatalf("snapshot of a stopped instance's volume: %+v", got)
 	}
 }
 
-// Past the chain limit an available volume is flattened before the snapshot; an in-use one is
-// refused.
+// Past the chain limit an available volume is flattened (copied) before the snapshot.
 func TestChainLimit(t *testing.T) {
 	e := newEnv(t)
 	e.o.MaxChain = 3
@@ -144,31 +151,88 @@ func TestChainLimit(t *testing.T) {
 	qemuIO(t, v.Path, "qcow2", "write -P 0x11 64k 64k")
 	e.snapshot("data", "s1")
 	e.snapshot("data", "s2")
-	if got := e.get("data"); got.Depth != 3 {
-		t.Fatalf("depth %d, want 3", got.Depth)
-	}
-	e.attach("data", "inst-1", "vdb")
-	_, err := e.svc.CreateSnapshot(ctx, proj, "data", "s3")
-	wantKind(t, err, fault.Conflict)
-	if !strings.Contains(err.Error(), "limit 3") {
-		t.Errorf("refusal %q", err)
-	}
-	if _, err := e.svc.Detached(ctx, v.ID); err != nil {
-		t.Fatal(err)
+	v = e.get("data")
+	if v.Depth != 3 {
+		t.Fatalf("depth %d, want 3", v.Depth)
 	}
 	s3 := e.snapshot("data", "s3")
 	got := e.get("data")
-	if s3.Backing != "" || s3.Depth != 0 || s3.BaseImageID != "" || got.Depth != 1 || got.Backing != s3.Path || got.BaseImageID != "" {
+	if s3.Backing != "" || s3.Depth != 0 || s3.BaseImageID != "" || s3.Path != v.Path || got.Depth != 1 || got.Backing != s3.Path || got.BaseImageID != "" {
 		t.Fatalf("after flatten: volume %+v, snapshot %+v", got, s3)
 	}
-	if ls := chain(t, v.Path); len(ls) != 2 {
+	if ls := chain(t, got.Path); len(ls) != 2 {
 		t.Fatalf("chain %+v", ls)
 	}
-	if !readsAs(v.Path, "0xab") || !reads(v.Path, "read -P 0x11 64k 64k") {
+	if !readsAs(got.Path, "0xab") || !reads(got.Path, "read -P 0x11 64k 64k") {
 		t.Error("flatten lost data")
 	}
 	if who, _ := e.svc.ImageInUse(ctx, e.img.ID); who == "" {
 		t.Error("the older snapshots still need the image")
+	}
+	if calls := e.live.Calls(); len(calls) != 0 {
+		t.Errorf("live calls for an available volume: %v", calls)
+	}
+}
+
+// Past the chain limit an in-use volume is streamed by its QEMU (Live.Stream), then snapshotted
+// live; its data is intact. A stopped instance's volume is flattened offline.
+func TestChainLimitInUse(t *testing.T) {
+	e := newEnv(t)
+	e.o.MaxChain = 3
+	e.start()
+	v := e.create(CreateRequest{Name: "data", ImageID: "img"})
+	qemuIO(t, v.Path, "qcow2", "write -P 0x11 64k 64k")
+	e.attach("data", "inst-1", "vdb")
+	s1 := e.snapshot("data", "s1")
+	qemuIO(t, e.get("data").Path, "qcow2", "write -P 0x22 128k 64k")
+	e.snapshot("data", "s2")
+	before := e.get("data")
+	if before.Depth != 3 {
+		t.Fatalf("depth %d, want 3", before.Depth)
+	}
+	s3 := e.snapshot("data", "s3")
+	got := e.get("data")
+	calls := e.live.Calls()
+	wantLast := []string{"stream inst-1 " + v.ID, fmt.Sprintf("snapshot inst-1 %s %s", v.ID, got.Path)}
+	if len(calls) != 4 || !slices.Equal(calls[2:], wantLast) {
+		t.Fatalf("live calls %v, want the stream then the snapshot last", calls)
+	}
+	if s3.Path != before.Path || s3.Backing != "" || s3.Depth != 0 || s3.BaseImageID != "" ||
+		got.Depth != 1 || got.Backing != s3.Path || got.Status != StatusInUse || got.Task != "" {
+		t.Fatalf("after stream: volume %+v, snapshot %+v", got, s3)
+	}
+	if ls := chain(t, got.Path); len(ls) != 2 {
+		t.Fatalf("chain %+v", ls)
+	}
+	for _, c := range []string{"read -P 0xab 0 64k", "read -P 0x11 64k 64k", "read -P 0x22 128k 64k"} {
+		if !reads(got.Path, c) {
+			t.Errorf("%s failed after the stream", c)
+		}
+	}
+	if !readsAs(s1.Path, "0xab") || !reads(s1.Path, "read -P 0x11 64k 64k") {
+		t.Error("the older snapshot's chain was damaged")
+	}
+	if files := files(t, filepath.Dir(v.Path)); len(files) != 4 {
+		t.Errorf("files %v, want the 3 snapshots and the active file", files)
+	}
+
+	// Another stream failure aborts the snapshot, leaving everything as it was.
+	e.snapshot("data", "s4")
+	e.snapshot("data", "s5")
+	before = e.get("data")
+	e.live.fail(errors.New("block-stream: boom"))
+	if _, err := e.svc.CreateSnapshot(ctx, proj, "data", "s6"); err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("snapshot with a failing stream: %v", err)
+	}
+	if got := e.get("data"); got.Path != before.Path || got.Backing != before.Backing || got.Depth != 3 || got.Task != "" {
+		t.Fatalf("volume after a failed stream %+v, was %+v", got, before)
+	}
+
+	// A stopped instance: flattened offline.
+	e.live.fail(fmt.Errorf("instance inst-1: %w", ErrNotRunning))
+	s6 := e.snapshot("data", "s6")
+	if got := e.get("data"); got.Depth != 1 || s6.Depth != 0 || !reads(got.Path, "read -P 0x22 128k 64k") {
+		t.Fatalf("offline flatten of a stopped instance's volume: %+v", got)
 	}
 }
 
@@ -179,8 +243,9 @@ func TestDeleteSnapshot(t *testing.T) {
 	v := e.create(CreateRequest{Name: "data", ImageID: "img"})
 	qemuIO(t, v.Path, "qcow2", "write -P 0x11 64k 64k")
 	s1 := e.snapshot("data", "s1")
-	qemuIO(t, v.Path, "qcow2", "write -P 0x22 128k 64k")
+	qemuIO(t, e.get("data").Path, "qcow2", "write -P 0x22 128k 64k")
 	s2 := e.snapshot("data", "s2")
+	v = e.get("data")
 	qemuIO(t, v.Path, "qcow2", "write -P 0x33 192k 64k")
 
 	if err := e.svc.DeleteSnapshot(ctx, proj, "s1"); err != nil {
@@ -213,7 +278,7 @@ func TestDeleteSnapshot(t *testing.T) {
 	if vol.Backing != e.img.Path || vol.Depth != 1 || !readsAs(v.Path, "0xab") || !reads(v.Path, "read -P 0x22 128k 64k") {
 		t.Fatalf("volume after merging its last snapshot: %+v", vol)
 	}
-	if got := files(t, filepath.Dir(v.Path)); !slices.Equal(got, []string{"active.qcow2"}) {
+	if got := files(t, filepath.Dir(v.Path)); !slices.Equal(got, []string{filepath.Base(v.Path)}) {
 		t.Errorf("files %v", got)
 	}
 	if ev := e.events(s2.ID); ev[len(ev)-1] != "snapshot.deleted" {
@@ -253,7 +318,7 @@ func TestDeleteSnapshotOffBranchWhileInUse(t *testing.T) {
 	v := e.create(CreateRequest{Name: "data", SizeGiB: 1})
 	qemuIO(t, v.Path, "qcow2", "write -P 0x11 0 64k")
 	e.snapshot("data", "s1")
-	qemuIO(t, v.Path, "qcow2", "write -P 0x22 0 64k")
+	qemuIO(t, e.get("data").Path, "qcow2", "write -P 0x22 0 64k")
 	s2 := e.snapshot("data", "s2")
 	if _, err := e.svc.Revert(ctx, proj, "data", "s1"); err != nil {
 		t.Fatal(err)
@@ -296,7 +361,7 @@ func TestConcurrentSnapshots(t *testing.T) {
 		}
 	}
 	got := e.get("data")
-	if ls := chain(t, v.Path); ok == 0 || got.Depth != ok || len(ls) != ok+1 || ls[0].Backing != got.Backing || got.Task != "" {
+	if ls := chain(t, got.Path); ok == 0 || got.Depth != ok || len(ls) != ok+1 || ls[0].Backing != got.Backing || got.Task != "" {
 		t.Fatalf("%d snapshots made; volume %+v; chain %+v", ok, got, ls)
 	}
 	if names := files(t, filepath.Dir(v.Path)); len(names) != ok+1 {
@@ -312,7 +377,7 @@ func TestOwner(t *testing.T) {
 	v := e.create(CreateRequest{Name: "data", ImageID: "img"})
 	e.attach("data", "inst-1", "vdb")
 	sn := e.snapshot("data", "s")
-	for _, path := range []string{filepath.Dir(v.Path), v.Path, sn.Path} {
+	for _, path := range []string{filepath.Dir(v.Path), e.get("data").Path, sn.Path} {
 		fi, err := os.Stat(path)
 		if err != nil {
 			t.Fatal(err)
@@ -326,4 +391,18 @@ func TestOwner(t *testing.T) {
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
+}
+
+// headerBacking is the backing file name as written in path's header.
+func headerBacking(t *testing.T, path string) string {
+	t.Helper()
+	out, err := exec.Command("qemu-img", "info", "-U", "-f", "qcow2", "--output=json", path).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info struct {
+		Backing string `json:"backing-filename"`
+	}
+	json.Unmarshal(out, &info)
+	return info.Backing
 }

@@ -9,7 +9,8 @@ import (
 	"cloudlet/store"
 )
 
-// Volume is a persistent disk of a project: one qcow2 file (Path, always <pool>/<id>/active.qcow2)
+// Volume is a persistent disk of a project: one qcow2 file (Path: <pool>/<id>/active.qcow2 at
+// first, active-<snapshot-id>.qcow2 after each snapshot)
 // on top of a chain of backing files (its snapshots, another volume's snapshot, an image).
 type Volume struct {
 	store.Meta
