@@ -18,11 +18,16 @@ func (sv *supervisor) reattach(ctx context.Context) {
 		sv.deleted = true
 		return
 	}
-	if inst.TaskState == TaskDeleting {
+	proc, err := sv.s.hv.attach(sv.paths(), sv.id)
+	if inst.TaskState == TaskDeleting { // finish the delete, with the QEMU it may have left running
+		if err == nil {
+			sv.proc = proc
+		} else {
+			sv.killStray()
+		}
 		sv.delete(ctx)
 		return
 	}
-	proc, err := sv.s.hv.attach(sv.paths(), sv.id)
 	if err != nil {
 		sv.noProcess(inst)
 		return
@@ -73,8 +78,11 @@ func (sv *supervisor) clearTask() {
 	})
 }
 
-// noProcess records that the instance has no QEMU at daemon start.
+// noProcess records that the instance has no QEMU at daemon start. A QEMU the previous daemon had just
+// exec'd before it died (no pidfile yet) is found by its -uuid and killed first: that start never
+// finished, and its sockets are about to be removed.
 func (sv *supervisor) noProcess(inst *Instance) {
+	sv.killStray()
 	sv.cleanupRun()
 	sv.s.removeTemps(inst.ID)
 	switch {
@@ -99,6 +107,24 @@ func (s *Service) removeTemps(id string) {
 	for _, tmp := range tmps {
 		if err := os.Remove(tmp); err != nil {
 			s.log.Warn("remove half-written file", "instance", id, "path", tmp, "err", err)
+		}
+	}
+}
+
+// killStray kills QEMUs of this instance that have no pidfile (an interrupted start).
+func (sv *supervisor) killStray() {
+	found, err := sv.s.hv.scan(sv.s.o.RunDir)
+	if err != nil {
+		sv.s.log.Warn("scan for QEMU processes", "instance", sv.id, "err", err)
+		return
+	}
+	for _, f := range found {
+		if f.UUID != sv.id {
+			continue
+		}
+		sv.s.log.Warn("killing a QEMU whose start was interrupted", "instance", sv.id, "pid", f.PID)
+		if err := sv.s.hv.killFound(f); err != nil {
+			sv.s.log.Warn("kill interrupted QEMU", "instance", sv.id, "pid", f.PID, "err", err)
 		}
 	}
 }

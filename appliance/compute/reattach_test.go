@@ -144,3 +144,17 @@ func TestCreateInterruptedByADaemonCrashEndsInErrorWithoutLeftovers(t *testing.T
 		t.Errorf("half-written disk left: %v", err)
 	}
 }
+
+func TestDeleteInterruptedByADaemonCrashFinishesAndKillsItsQEMU(t *testing.T) {
+	e := newEnv(t, nil)
+	inst := e.running("a")
+	p := e.hv.proc(inst.ID)
+	e.svc.Close()
+	// The daemon died in the middle of a delete, before QEMU was gone.
+	if _, err := e.svc.update(inst.ID, func(i *Instance) error { i.TaskState = TaskDeleting; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	e.start()
+	waitClosed(t, p.exited)
+	waitGoneUnit(t, e, inst.ID)
+}

@@ -173,7 +173,12 @@ func assertNoTrace(t *testing.T, c *cloud, id string, pid int) {
 	}
 	for _, dir := range []string{filepath.Join(c.d.RunDir, "instances", id), filepath.Join(c.d.DataDir, "instances", id)} {
 		if _, err := os.Stat(dir); !os.IsNotExist(err) {
-			t.Errorf("%s still exists (%v)", dir, err)
+			entries, _ := os.ReadDir(dir)
+			var names []string
+			for _, e := range entries {
+				names = append(names, e.Name())
+			}
+			t.Errorf("%s still exists (%v), holding %v; daemon log:\n%s", dir, err, names, tail(c.d.Stderr(), 3000))
 		}
 	}
 }
