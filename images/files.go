@@ -17,7 +17,7 @@ const (
 	MaxInitrdSize = 2 << 30
 )
 
-const copyBufferSize = 1 << 20
+const copyBufferSize = 4 << 20
 
 // source is an open host file to import.
 type source struct {
@@ -60,7 +60,8 @@ type staged struct {
 	tmp    string // the temporary path
 	final  string // the path it gets when the import succeeds
 	size   int64
-	sha256 string // lower-case hex
+	sha256 string       // lower-case hex
+	synced func() error // nil: already on disk; else waits for its fsync (see finishLater)
 }
 
 // stage copies src into dir under a temporary name, hashing while it copies, and syncs it. The
@@ -86,6 +87,11 @@ func (s *Service) stage(ctx context.Context, src *source, dir string) (*staged, 
 // install renames staged files to their final names and syncs their directory.
 func install(dir string, files []*staged) error {
 	for _, f := range files {
+		if f.synced != nil {
+			if err := f.synced(); err != nil {
+				return err
+			}
+		}
 		if err := os.Rename(f.tmp, f.final); err != nil {
 			return fmt.Errorf("install image file: %w", err)
 		}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -124,6 +125,33 @@ func (k *sink) finish(name string) (*staged, error) {
 	}
 	return &staged{tmp: k.f.Name(), final: filepath.Join(filepath.Dir(k.f.Name()), name), size: k.n,
 		sha256: hex.EncodeToString(k.h.Sum(nil))}, nil
+}
+
+// finishLater is finish without waiting for the disk: the file's fsync runs while the caller inspects
+// it, and the returned staged file waits for that fsync before install renames it into place, so
+// nothing becomes active before its bytes are durable.
+func (k *sink) finishLater(name string) *staged {
+	done := make(chan error, 1)
+	go func() {
+		err := k.f.Sync()
+		if cerr := k.f.Close(); err == nil {
+			err = cerr
+		}
+		done <- err
+	}()
+	st := &staged{tmp: k.f.Name(), final: filepath.Join(filepath.Dir(k.f.Name()), name), size: k.n,
+		sha256: hex.EncodeToString(k.h.Sum(nil))}
+	var once sync.Once
+	var syncErr error
+	st.synced = func() error {
+		once.Do(func() {
+			if err := <-done; err != nil {
+				syncErr = noSpace(fmt.Errorf("sync %s: %w", st.tmp, err))
+			}
+		})
+		return syncErr
+	}
+	return st
 }
 
 // discard closes and removes the file.

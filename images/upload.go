@@ -87,10 +87,7 @@ func (s *Service) receiveUpload(ctx context.Context, img *Image, body io.Reader)
 		k.discard()
 		return s.readFailed("upload", limit, err)
 	}
-	data, err := k.finish(fileDisk)
-	if err != nil {
-		return err
-	}
+	data := k.finishLater(fileDisk) // its fsync overlaps the inspection; install waits for it
 	if err := prog.write(data.size); err != nil {
 		return err
 	}

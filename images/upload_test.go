@@ -342,7 +342,7 @@ func TestUploadProgress(t *testing.T) {
 	e.svc.progressStep = 1 << 20
 	img := e.create("slow", FormatRaw)
 	var seen []int64
-	body := &observingReader{r: bytes.NewReader(make([]byte, 8<<20)), each: func() {
+	body := &observingReader{r: bytes.NewReader(make([]byte, 32<<20)), each: func() {
 		rec := e.get(img.ID)
 		if rec.Status != StatusSaving {
 			t.Errorf("status during upload %s, want saving", rec.Status)
