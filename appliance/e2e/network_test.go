@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -147,5 +148,14 @@ func TestGuestGetsItsReservedAddressByDHCP(t *testing.T) {
 	}
 	if _, err := netlink.LinkByName(tap); err == nil {
 		t.Errorf("tap %s left behind", tap)
+	}
+}
+
+// A NAT network turns IP forwarding on (in the daemon's namespace, here the test's).
+func TestNATNetworkEnablesForwarding(t *testing.T) {
+	newCloud(t, "") // its first start makes the NAT network "default"
+	data, err := os.ReadFile("/proc/sys/net/ipv4/ip_forward")
+	if err != nil || strings.TrimSpace(string(data)) != "1" {
+		t.Errorf("ip_forward = %q (%v), want 1 once a NAT network is up", data, err)
 	}
 }

@@ -46,6 +46,7 @@ func Doctor(ctx context.Context, p Probes, in DoctorInput) []Check {
 		toolCheck(facts.QEMUImg, "apt-get install qemu-utils"),
 		accelCheck(facts, accelErr),
 		bridgeCheck(p),
+		forwardingCheck(p),
 		iptablesCheck(ctx, p),
 		dataDirCheck(p, in.DataDir),
 		diskCheck(p, in.DataDir),
@@ -100,6 +101,30 @@ func accelCheck(f Facts, err error) Check {
 	default:
 		c.Status, c.Detail = OK, fmt.Sprintf("%s (/dev/kvm usable, CPU has vmx/svm)", f.Accel)
 	}
+	return c
+}
+
+// forwardingCheck explains the kernel settings NAT networks and security groups rely on.
+func forwardingCheck(p Probes) Check {
+	c := Check{Name: "forwarding and bridge firewall"}
+	fwd, err := p.ReadFile("/proc/sys/net/ipv4/ip_forward")
+	if err != nil || strings.TrimSpace(string(fwd)) != "1" {
+		c.Status, c.Detail = Warn, "net.ipv4.ip_forward is off: guests on NAT networks cannot reach outside until cloudlet turns it on at start"
+		c.Hint = "cloudlet enables it when it brings up a NAT network; or sysctl -w net.ipv4.ip_forward=1"
+		return c
+	}
+	nf, err := p.ReadFile("/proc/sys/net/bridge/bridge-nf-call-iptables")
+	if err != nil {
+		c.Status, c.Detail = Warn, "br_netfilter is not loaded: security groups and anti-spoofing cannot see traffic between guests on one bridge"
+		c.Hint = "modprobe br_netfilter (and add it to /etc/modules-load.d/)"
+		return c
+	}
+	if strings.TrimSpace(string(nf)) != "1" {
+		c.Status, c.Detail = Warn, "net.bridge.bridge-nf-call-iptables is 0: bridged traffic bypasses iptables"
+		c.Hint = "sysctl -w net.bridge.bridge-nf-call-iptables=1"
+		return c
+	}
+	c.Status, c.Detail = OK, "ip_forward on, br_netfilter on"
 	return c
 }
 

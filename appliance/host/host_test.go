@@ -27,6 +27,7 @@ type fakeHost struct {
 	uid        int
 	exists     map[string]bool
 	noQEMUUser bool
+	sysctl     map[string]string
 }
 
 func healthyHost() *fakeHost {
@@ -44,6 +45,8 @@ func healthyHost() *fakeHost {
 		cpuinfo: cpuinfoVMX,
 		space:   DiskSpace{TotalBytes: 100 << 30, FreeBytes: 50 << 30},
 		exists:  map[string]bool{"/dev/net/tun": true, "/sys/class/net": true},
+		sysctl: map[string]string{"/proc/sys/net/ipv4/ip_forward": "1",
+			"/proc/sys/net/bridge/bridge-nf-call-iptables": "1"},
 	}
 }
 
@@ -64,6 +67,12 @@ func (h *fakeHost) probes() Probes {
 		ListenTCP:   func(string) error { return h.listenErr },
 		UID:         func() int { return h.uid },
 		UserExists:  func(name string) bool { return name == "cloudlet-qemu" && !h.noQEMUUser },
+		ReadFile: func(path string) ([]byte, error) {
+			if v, ok := h.sysctl[path]; ok {
+				return []byte(v + "\n"), nil
+			}
+			return nil, errors.New("no such file or directory")
+		},
 	}
 }
 
@@ -135,14 +144,17 @@ func TestDoctor(t *testing.T) {
 		{"full disk fails", func(h *fakeHost) { h.space.FreeBytes = 10 << 20 }, "free disk", Fail, "10.0 MiB"},
 		{"port in use fails", func(h *fakeHost) { h.listenErr = errors.New("address already in use") }, "listen address", Fail, "already in use"},
 		{"no QEMU user warns", func(h *fakeHost) { h.noQEMUUser = true }, "QEMU user", Warn, "runs as root"},
+		{"forwarding off warns", func(h *fakeHost) { h.sysctl["/proc/sys/net/ipv4/ip_forward"] = "0" }, "forwarding and bridge firewall", Warn, "ip_forward is off"},
+		{"no br_netfilter warns", func(h *fakeHost) { delete(h.sysctl, "/proc/sys/net/bridge/bridge-nf-call-iptables") }, "forwarding and bridge firewall", Warn, "br_netfilter"},
+		{"bridge netfilter off warns", func(h *fakeHost) { h.sysctl["/proc/sys/net/bridge/bridge-nf-call-iptables"] = "0" }, "forwarding and bridge firewall", Warn, "bypasses"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := healthyHost()
 			tt.mutate(h)
 			checks := Doctor(context.Background(), h.probes(), DoctorInput{DataDir: "/var/lib/cloudlet", Listen: "127.0.0.1:8080", AccelMode: AccelAuto, QEMUUser: "cloudlet-qemu"})
-			if len(checks) != 9 {
-				t.Fatalf("got %d checks, want 9", len(checks))
+			if len(checks) != 10 {
+				t.Fatalf("got %d checks, want 10", len(checks))
 			}
 			for _, c := range checks {
 				want := OK

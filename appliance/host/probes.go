@@ -28,6 +28,7 @@ type Probes struct {
 	ListenTCP   func(addr string) error // nil when addr can be bound now
 	UID         func() int
 	UserExists  func(name string) bool
+	ReadFile    func(path string) ([]byte, error) // for /proc/sys settings
 }
 
 // DiskSpace is the size of the filesystem holding a path.
@@ -49,6 +50,7 @@ func SystemProbes() Probes {
 		ListenTCP:   listenTCP,
 		UID:         os.Getuid,
 		UserExists:  func(name string) bool { _, err := user.Lookup(name); return err == nil },
+		ReadFile:    os.ReadFile,
 	}
 }
 

@@ -75,6 +75,11 @@ func (s *Service) upNetwork(n *Network) error {
 	if s.dp == nil || n.Kind == KindBridged {
 		return nil
 	}
+	if n.Kind == KindNAT { // routing out of the host is what a NAT network is for
+		if err := link.SetForwarding(true); err != nil {
+			return fmt.Errorf("network %s: %w", n.Name, err)
+		}
+	}
 	br := link.BridgeName(n.ID)
 	gw := netip.PrefixFrom(n.Subnet.Gateway, n.Subnet.CIDR.Bits())
 	if err := link.EnsureBridge(link.Bridge{Name: br, Gateway: gw, MTU: n.MTU}); err != nil {
