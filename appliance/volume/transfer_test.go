@@ -9,9 +9,9 @@ import (
 
 func TestTransfer(t *testing.T) {
 	e := newEnv(t)
-	v := e.create(CreateRequest{Name: "data", ImageID: "img"})
+	e.create(CreateRequest{Name: "data", ImageID: "img"})
 	sn := e.snapshot("data", "snap")
-	v = e.get("data") // the snapshot moved the active file
+	v := e.get("data") // the snapshot moved the active file
 	id, key, err := e.svc.CreateTransfer(ctx, proj, "data")
 	if err != nil {
 		t.Fatal(err)
