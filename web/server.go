@@ -126,6 +126,13 @@ func (s *Server) routes() error {
 		{http.MethodGet, "/api/v1/ports/:id", Member, s.showPort},
 		{http.MethodDelete, "/api/v1/ports/:id", Member, s.deletePort},
 
+		{http.MethodGet, "/api/v1/security-groups", Member, s.listSecurityGroups},
+		{http.MethodPost, "/api/v1/security-groups", Member, s.createSecurityGroup},
+		{http.MethodGet, "/api/v1/security-groups/:id", Member, s.showSecurityGroup},
+		{http.MethodDelete, "/api/v1/security-groups/:id", Member, s.deleteSecurityGroup},
+		{http.MethodPost, "/api/v1/security-groups/:id/rules", Member, s.addSecurityGroupRule},
+		{http.MethodDelete, "/api/v1/security-group-rules/:id", Member, s.deleteSecurityGroupRule},
+
 		{http.MethodGet, "/api/v1/volumes", Member, s.listVolumes},
 		{http.MethodPost, "/api/v1/volumes", Member, s.createVolume},
 		{http.MethodGet, "/api/v1/volumes/:id", Member, s.showVolume},

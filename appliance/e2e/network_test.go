@@ -159,3 +159,31 @@ func TestNATNetworkEnablesForwarding(t *testing.T) {
 		t.Errorf("ip_forward = %q (%v), want 1 once a NAT network is up", data, err)
 	}
 }
+
+// Security groups through the API: the project's default group exists, ports get it, rules are checked.
+func TestSecurityGroupsAPI(t *testing.T) {
+	c := newCloud(t, "")
+	var groups []network.SecurityGroup
+	if err := c.do("GET", "/api/v1/security-groups", nil, &groups); err != nil || len(groups) != 1 || groups[0].Name != "default" {
+		t.Fatalf("groups %+v (%v), want the default group", groups, err)
+	}
+	var p network.Port
+	if err := c.do("POST", "/api/v1/ports", map[string]any{"network": "default"}, &p); err != nil || len(p.SecurityGroups) != 1 || p.SecurityGroups[0] != groups[0].ID {
+		t.Fatalf("port %+v (%v), want the default group", p, err)
+	}
+	if err := c.do("POST", "/api/v1/security-groups", map[string]any{"name": "ssh"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	status, body := apiStatus(t, c, "POST", "/api/v1/security-groups/ssh/rules", `{"direction":"ingress","protocol":"tcp","port_range_min":22,"port_range_max":22,"remote_ip_prefix":"192.0.2.0/24"}`)
+	if status != 201 {
+		t.Errorf("add rule: %d %s", status, body)
+	}
+	status, body = apiStatus(t, c, "POST", "/api/v1/security-groups/ssh/rules", `{"direction":"ingress","protocol":"tcp","port_range_min":1,"port_range_max":70000}`)
+	if status != 400 || !strings.Contains(body, "70000") {
+		t.Errorf("bad rule: %d %s", status, body)
+	}
+	status, body = apiStatus(t, c, "DELETE", "/api/v1/security-groups/default", "")
+	if status != 409 {
+		t.Errorf("delete the default group: %d %s", status, body)
+	}
+}

@@ -37,6 +37,9 @@ func (s *Service) CreatePort(_ context.Context, projectID string, r CreatePortRe
 		if err := s.address(tx, n, p, r.FixedIP); err != nil {
 			return err
 		}
+		if err := resolveGroups(tx, p); err != nil {
+			return err
+		}
 		if err := macFree(tx, p.MAC); err != nil {
 			return err
 		}
@@ -142,4 +145,31 @@ func (s *Service) DeletePort(_ context.Context, projectID, idOrName string) erro
 		return err
 	}
 	return s.downPort(id)
+}
+
+// resolveGroups turns the port's security group names into ids of the project's groups; a port with
+// port security and no group gets the project's default group.
+func resolveGroups(tx *store.Tx, p *Port) error {
+	if !p.PortSecurity {
+		if len(p.SecurityGroups) > 0 {
+			return errInvalid("a port without port security has no security groups")
+		}
+		return nil
+	}
+	def, err := ensureDefaultGroup(tx, p.ProjectID)
+	if err != nil {
+		return err
+	}
+	if len(p.SecurityGroups) == 0 {
+		p.SecurityGroups = []string{def.ID}
+		return nil
+	}
+	for i, ref := range p.SecurityGroups {
+		g, err := groups.Lookup(tx, p.ProjectID, ref)
+		if err != nil {
+			return errInvalid("security group %q not found", ref)
+		}
+		p.SecurityGroups[i] = g.ID
+	}
+	return nil
 }
