@@ -111,16 +111,13 @@ func (sv *supervisor) tryBlockdevDel(node string) error {
 }
 
 func (sv *supervisor) waitDeviceDeleted(ctx context.Context, id string) error {
-	deadline := time.Now().Add(unplugTimeout)
-	for time.Now().Before(deadline) {
-		if err := sv.waitEvent(ctx, qmp.EventDeviceDeleted, time.Until(deadline)); err != nil {
-			return fmt.Errorf("the guest did not release the device: %w", err)
-		}
-		if sv.lastDeleted == id {
-			return nil
-		}
+	err := sv.waitFor(ctx, "DEVICE_DELETED of "+id, unplugTimeout, func(ev qmp.Event) (bool, error) {
+		return ev.Name == qmp.EventDeviceDeleted && sv.lastDeleted == id, nil
+	})
+	if err != nil {
+		return fmt.Errorf("the guest did not release device %s: %w", id, err)
 	}
-	return fmt.Errorf("the guest did not release device %s within %s", id, unplugTimeout)
+	return nil
 }
 
 func (sv *supervisor) blockdevDel(node string) {
@@ -220,48 +217,32 @@ func (sv *supervisor) streamDisk(ctx context.Context, diskName, deviceID string)
 // BLOCK_JOB_COMPLETED without an error, an error on BLOCK_JOB_ERROR, BLOCK_JOB_CANCELLED or a
 // completion that reports one.
 func (sv *supervisor) waitJob(ctx context.Context, job string, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	for {
-		if sv.mon == nil {
-			return errNoMonitor
-		}
-		select {
-		case ev, ok := <-sv.mon.Events():
-			if !ok {
-				sv.closeMonitor()
-				return errNoMonitor
-			}
-			sv.note(ev)
-			var data struct {
-				Device    string `json:"device"`
-				Error     string `json:"error"`
-				Operation string `json:"operation"`
-				Action    string `json:"action"`
-			}
-			switch ev.Name {
-			case qmp.EventBlockJobCompleted, qmp.EventBlockJobCancelled, qmp.EventBlockJobError:
-			default:
-				continue
-			}
-			if json.Unmarshal(ev.Data, &data) != nil || data.Device != job {
-				continue
-			}
-			switch {
-			case ev.Name == qmp.EventBlockJobCancelled:
-				return fmt.Errorf("block job %s was cancelled", job)
-			case ev.Name == qmp.EventBlockJobError:
-				return fmt.Errorf("block job %s: I/O error on %s (action %s)", job, data.Operation, data.Action)
-			case data.Error != "":
-				return fmt.Errorf("block job %s: %s", job, data.Error)
-			}
-			return nil
-		case <-sv.exited():
-			return errors.New("QEMU exited")
-		case <-t.C:
-			return fmt.Errorf("wait for block job %s: %w", job, errTimeout)
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	return sv.waitFor(ctx, "block job "+job, d, func(ev qmp.Event) (bool, error) { return jobEnded(ev, job) })
+}
+
+// jobEnded reports whether ev ends block job job, and with which error.
+func jobEnded(ev qmp.Event, job string) (bool, error) {
+	switch ev.Name {
+	case qmp.EventBlockJobCompleted, qmp.EventBlockJobCancelled, qmp.EventBlockJobError:
+	default:
+		return false, nil
 	}
+	var data struct {
+		Device    string `json:"device"`
+		Error     string `json:"error"`
+		Operation string `json:"operation"`
+		Action    string `json:"action"`
+	}
+	if json.Unmarshal(ev.Data, &data) != nil || data.Device != job {
+		return false, nil
+	}
+	switch {
+	case ev.Name == qmp.EventBlockJobCancelled:
+		return true, fmt.Errorf("block job %s was cancelled", job)
+	case ev.Name == qmp.EventBlockJobError:
+		return true, fmt.Errorf("block job %s: I/O error on %s (action %s)", job, data.Operation, data.Action)
+	case data.Error != "":
+		return true, fmt.Errorf("block job %s: %s", job, data.Error)
+	}
+	return true, nil
 }

@@ -67,9 +67,14 @@ func (sv *supervisor) softReboot(ctx context.Context) error {
 
 var errTimeout = errors.New("timed out")
 
-// waitEvent reads QMP events until one named name arrives, passing each through note so no bookkeeping
-// is lost while a command owns the event stream.
+// waitEvent reads QMP events until one named name arrives.
 func (sv *supervisor) waitEvent(ctx context.Context, name string, d time.Duration) error {
+	return sv.waitFor(ctx, name, d, func(ev qmp.Event) (bool, error) { return ev.Name == name, nil })
+}
+
+// waitFor reads QMP events until done says so (or errs), passing each through note so no bookkeeping
+// is lost while a command owns the event stream. what names the wait in a timeout error.
+func (sv *supervisor) waitFor(ctx context.Context, what string, d time.Duration, done func(qmp.Event) (bool, error)) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	for {
@@ -83,13 +88,13 @@ func (sv *supervisor) waitEvent(ctx context.Context, name string, d time.Duratio
 				return errNoMonitor
 			}
 			sv.note(ev)
-			if ev.Name == name {
-				return nil
+			if ok, err := done(ev); ok || err != nil {
+				return err
 			}
 		case <-sv.exited():
 			return errors.New("QEMU exited")
 		case <-t.C:
-			return fmt.Errorf("wait for %s: %w", name, errTimeout)
+			return fmt.Errorf("wait for %s: %w", what, errTimeout)
 		case <-ctx.Done():
 			return ctx.Err()
 		}
