@@ -153,12 +153,12 @@ func TestLimiterForgetsRefilledBuckets(t *testing.T) {
 	for i := range limitBuckets + 10 {
 		l.allow(net.HardwareAddr{0x02, 0, 0, 0, byte(i >> 8), byte(i)})
 	}
-	if n := len(l.buckets); n > limitBuckets {
+	if n := l.l.Len(); n > limitBuckets {
 		t.Errorf("%d buckets, want at most %d", n, limitBuckets)
 	}
 	now = now.Add(time.Minute)
 	l.allow(net.HardwareAddr{0x02, 1, 1, 1, 1, 1})
-	if n := len(l.buckets); n > limitBuckets {
+	if n := l.l.Len(); n > limitBuckets {
 		t.Errorf("%d buckets after refill, want at most %d", n, limitBuckets)
 	}
 }
