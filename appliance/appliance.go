@@ -16,6 +16,7 @@ import (
 	"cloudlet/appliance/host"
 	"cloudlet/appliance/identity"
 	"cloudlet/appliance/network"
+	"cloudlet/appliance/network/firewall"
 	"cloudlet/appliance/volume"
 	"cloudlet/images"
 	"cloudlet/store"
@@ -133,8 +134,11 @@ func (a *Appliance) openServices(facts host.Facts) error {
 // openNetwork builds the network service, brings up every network's bridge, DHCP and DNS, and makes
 // network "default" in the admin project on the first start.
 func (a *Appliance) openNetwork() error {
-	var err error
-	if a.network, err = network.New(network.Options{DB: a.db, HostRoutes: hostRoutes}); err != nil {
+	fw, err := firewall.NewApplier()
+	if err != nil {
+		return fmt.Errorf("firewall: %w (cloudlet needs iptables: apt-get install iptables)", err)
+	}
+	if a.network, err = network.New(network.Options{DB: a.db, HostRoutes: hostRoutes, Firewall: fw}); err != nil {
 		return err
 	}
 	if err := a.network.StartDatapath(network.DatapathOptions{Log: a.log, Upstreams: resolvers()}); err != nil {

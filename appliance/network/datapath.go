@@ -66,7 +66,10 @@ func (s *Service) StartDatapath(o DatapathOptions) error {
 			return err
 		}
 	}
-	return s.reapLinks(all, prts)
+	if err := s.reapLinks(all, prts); err != nil {
+		return err
+	}
+	return s.startFirewall(context.Background())
 }
 
 // upNetwork creates the network's bridge (named from its ID, so the catalog record already names it)
@@ -248,8 +251,8 @@ func (s *Service) reapLinks(nets []*Network, prts []*Port) error {
 	return nil
 }
 
-// CloseDatapath stops every DHCP and DNS server. Bridges and taps stay: guests keep their link while
-// the daemon restarts.
+// CloseDatapath stops every DHCP and DNS server. Bridges, taps and firewall rules stay: guests keep
+// their link, and stay firewalled, while the daemon restarts.
 func (s *Service) CloseDatapath() {
 	if s.dp == nil {
 		return

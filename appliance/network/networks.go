@@ -2,6 +2,7 @@ package network
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 
@@ -44,8 +45,11 @@ func (s *Service) CreateNetwork(_ context.Context, projectID string, r CreateNet
 		return nil, fmt.Errorf("create network %s: %w", r.Name, err)
 	}
 	if err := s.upNetwork(n); err != nil {
-		s.downNetwork(n.ID)
-		s.db.Update(func(tx *store.Tx) error { return networks.Delete(tx, n.ID) })
+		s.undoNetwork(n)
+		return nil, fmt.Errorf("create network %s: %w", r.Name, err)
+	}
+	if err := s.syncFirewall(context.Background()); err != nil {
+		s.undoNetwork(n)
 		return nil, fmt.Errorf("create network %s: %w", r.Name, err)
 	}
 	return n, nil
@@ -130,7 +134,14 @@ func (s *Service) DeleteNetwork(_ context.Context, projectID, idOrName string) e
 	if err != nil {
 		return err
 	}
-	return s.downNetwork(id)
+	return errors.Join(s.syncFirewall(context.Background()), s.downNetwork(id))
+}
+
+// undoNetwork removes a network whose datapath could not be made: its bridge, record and rules.
+func (s *Service) undoNetwork(n *Network) {
+	s.downNetwork(n.ID)
+	s.db.Update(func(tx *store.Tx) error { return networks.Delete(tx, n.ID) })
+	s.syncFirewall(context.Background())
 }
 
 // defaultRange is where the first start's network "default" is carved from.

@@ -2,6 +2,7 @@ package network
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -52,11 +53,21 @@ func (s *Service) CreatePort(_ context.Context, projectID string, r CreatePortRe
 		return nil, fmt.Errorf("create port %s: %w", p.Name, err)
 	}
 	if err := s.upPort(p); err != nil {
-		s.downPort(p.ID)
-		s.db.Update(func(tx *store.Tx) error { return ports.Delete(tx, p.ID) })
+		s.undoPort(p)
+		return nil, fmt.Errorf("create port %s: %w", p.Name, err)
+	}
+	if err := s.syncFirewall(context.Background()); err != nil {
+		s.undoPort(p)
 		return nil, fmt.Errorf("create port %s: %w", p.Name, err)
 	}
 	return p, nil
+}
+
+// undoPort removes a port whose datapath could not be made: its tap, its record, and its rules.
+func (s *Service) undoPort(p *Port) {
+	s.downPort(p.ID)
+	s.db.Update(func(tx *store.Tx) error { return ports.Delete(tx, p.ID) })
+	s.syncFirewall(context.Background())
 }
 
 // port builds the record from the request, with a generated name and MAC when none is given.
@@ -144,7 +155,7 @@ func (s *Service) DeletePort(_ context.Context, projectID, idOrName string) erro
 	if err != nil {
 		return err
 	}
-	return s.downPort(id)
+	return errors.Join(s.syncFirewall(context.Background()), s.downPort(id))
 }
 
 // resolveGroups turns the port's security group names into ids of the project's groups; a port with

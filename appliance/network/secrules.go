@@ -10,7 +10,7 @@ import (
 
 // AddRule adds a rule to a group. A remote group is named by id or name in the same project. The rule
 // is checked with the firewall's own validation, so what is stored can always be enforced.
-func (s *Service) AddRule(_ context.Context, projectID, group string, r Rule) (*SecurityGroup, error) {
+func (s *Service) AddRule(ctx context.Context, projectID, group string, r Rule) (*SecurityGroup, error) {
 	var g *SecurityGroup
 	err := s.db.Update(func(tx *store.Tx) (err error) {
 		if _, err = ensureDefaultGroup(tx, projectID); err != nil {
@@ -30,6 +30,7 @@ func (s *Service) AddRule(_ context.Context, projectID, group string, r Rule) (*
 			r.RemoteGroup = remote.ID
 		}
 		r.ID = store.NewID()
+		r.Protocol = ruleProtocol(r.Protocol)
 		if err := checkRule(g, r); err != nil {
 			return err
 		}
@@ -42,14 +43,14 @@ func (s *Service) AddRule(_ context.Context, projectID, group string, r Rule) (*
 	if err != nil {
 		return nil, fmt.Errorf("add a rule to security group %s: %w", group, err)
 	}
+	if err := s.syncFirewall(ctx); err != nil {
+		return nil, fmt.Errorf("add a rule to security group %s: %w", group, err)
+	}
 	return g, nil
 }
 
 // checkRule validates r as the firewall will see it (its remote group stands in as a known group).
 func checkRule(g *SecurityGroup, r Rule) error {
-	if r.Protocol == "" {
-		r.Protocol = firewall.Any
-	}
 	fg := firewall.SecurityGroup{ID: g.ID, Rules: []firewall.Rule{{Direction: r.Direction, Protocol: r.Protocol,
 		PortMin: r.PortMin, PortMax: r.PortMax, RemoteCIDR: r.RemoteCIDR, RemoteGroup: r.RemoteGroup}}}
 	m := firewall.Model{SecurityGroups: []firewall.SecurityGroup{fg}}
@@ -60,8 +61,8 @@ func checkRule(g *SecurityGroup, r Rule) error {
 }
 
 // DeleteRule removes a rule (by id) from whichever of the project's groups holds it.
-func (s *Service) DeleteRule(_ context.Context, projectID, ruleID string) error {
-	return s.db.Update(func(tx *store.Tx) error {
+func (s *Service) DeleteRule(ctx context.Context, projectID, ruleID string) error {
+	err := s.db.Update(func(tx *store.Tx) error {
 		list, err := groups.List(tx, projectID)
 		if err != nil {
 			return err
@@ -79,4 +80,8 @@ func (s *Service) DeleteRule(_ context.Context, projectID, ruleID string) error 
 		}
 		return errNotFound("security group rule %s not found", ruleID)
 	})
+	if err != nil {
+		return err
+	}
+	return s.syncFirewall(ctx)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"sync"
 
 	"cloudlet/store"
 )
@@ -15,6 +16,8 @@ type Options struct {
 	// HostRoutes lists the prefixes the host already routes (its own interfaces and routes): a
 	// network overlapping one is refused, naming it. nil means none.
 	HostRoutes func() ([]netip.Prefix, error)
+	// Firewall applies the rules derived from the catalog after every change; nil = no rules.
+	Firewall Firewall
 }
 
 // Service manages networks and ports in the catalog.
@@ -22,6 +25,9 @@ type Service struct {
 	db         *store.DB
 	hostRoutes func() ([]netip.Prefix, error)
 	dp         *datapath // nil until StartDatapath: records only (unit tests)
+
+	fw   Firewall
+	fwMu sync.Mutex // serialises syncFirewall
 }
 
 // New returns the service.
@@ -29,7 +35,7 @@ func New(o Options) (*Service, error) {
 	if o.DB == nil {
 		return nil, errors.New("network.New: DB is required")
 	}
-	s := &Service{db: o.DB, hostRoutes: o.HostRoutes}
+	s := &Service{db: o.DB, hostRoutes: o.HostRoutes, fw: o.Firewall}
 	if s.hostRoutes == nil {
 		s.hostRoutes = func() ([]netip.Prefix, error) { return nil, nil }
 	}

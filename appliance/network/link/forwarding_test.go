@@ -25,3 +25,22 @@ func TestSetForwarding(t *testing.T) {
 		}
 	}
 }
+
+// TestSetBridgeNetfilter turns bridge-nf-call-iptables on in the test's own namespace.
+func TestSetBridgeNetfilter(t *testing.T) {
+	skipShort(t)
+	const path = "/proc/sys/net/bridge/bridge-nf-call-iptables"
+	if err := os.WriteFile(path, []byte("0\n"), 0o644); err != nil {
+		t.Fatalf("br_netfilter must be loaded for the firewall to see bridged traffic: %v", err)
+	}
+	if err := link.SetBridgeNetfilter(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(string(b)); got != "1" {
+		t.Errorf("after SetBridgeNetfilter bridge-nf-call-iptables = %s, want 1", got)
+	}
+}
