@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 
 	"cloudlet/appliance/compute"
 	"cloudlet/appliance/network"
@@ -120,9 +121,9 @@ type computeNetworks struct{ n *network.Service }
 
 var _ compute.Networks = computeNetworks{}
 
-func (a computeNetworks) CreatePort(ctx context.Context, projectID, net, instanceID, name string) (compute.NIC, error) {
+func (a computeNetworks) CreatePort(ctx context.Context, projectID, net, instanceID, name string, groups []string) (compute.NIC, error) {
 	p, err := a.n.CreatePort(ctx, projectID, network.CreatePortRequest{Name: name, Network: net,
-		DeviceOwner: "compute:instance", DeviceID: instanceID})
+		SecurityGroups: slices.Clone(groups), DeviceOwner: "compute:instance", DeviceID: instanceID})
 	if err != nil {
 		return compute.NIC{}, err
 	}
@@ -154,6 +155,11 @@ func (a computeNetworks) OpenTap(portID string) (*os.File, error) {
 
 func (a computeNetworks) CheckNetwork(ctx context.Context, projectID, ref string) error {
 	_, err := a.n.Network(ctx, projectID, ref)
+	return err
+}
+
+func (a computeNetworks) CheckSecurityGroup(ctx context.Context, projectID, ref string) error {
+	_, err := a.n.SecurityGroup(ctx, projectID, ref)
 	return err
 }
 

@@ -16,6 +16,7 @@ type CreateRequest struct {
 	Image          string   `json:"image"`
 	BootVolume     string   `json:"boot_volume"` // boot from this existing volume instead of an image
 	Networks       []string `json:"networks"`    // one port on each, in order (the first is eth0)
+	SecurityGroups []string `json:"security_groups"` // on every port made for it (default: the project's "default")
 	Autostart      bool     `json:"autostart"`
 	AutostartOrder int      `json:"autostart_order"`
 	RestartPolicy  string   `json:"restart_policy"`
@@ -127,6 +128,7 @@ func (s *Service) newInstance(r CreateRequest, f *Flavor, img BootImage) *Instan
 		AutostartOrder: r.AutostartOrder,
 		RestartPolicy:  r.RestartPolicy,
 		Networks:       r.Networks,
+		SecurityGroups: r.SecurityGroups,
 	}
 	inst.Flavor.Meta = store.Meta{ID: f.ID, Name: f.Name}
 	inst.Boot = bootSpec(img)
@@ -152,6 +154,14 @@ func (s *Service) checkNetworks(ctx context.Context, r CreateRequest) error {
 	for _, n := range r.Networks {
 		if err := s.o.Networks.CheckNetwork(ctx, r.ProjectID, n); err != nil {
 			return errInvalid("unknown network %q", n)
+		}
+	}
+	if len(r.SecurityGroups) > 0 && len(r.Networks) == 0 {
+		return errInvalid("security groups apply to an instance's ports: give it a network")
+	}
+	for _, g := range r.SecurityGroups {
+		if err := s.o.Networks.CheckSecurityGroup(ctx, r.ProjectID, g); err != nil {
+			return errInvalid("unknown security group %q", g)
 		}
 	}
 	return nil

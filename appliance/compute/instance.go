@@ -23,12 +23,13 @@ type Instance struct {
 	RestartPolicy  string      `json:"restart_policy"`    // never | on-crash
 	Crashes        []time.Time `json:"crashes,omitempty"` // recent crash times, for the crash-loop limit
 
-	PID          int        `json:"pid,omitempty"`       // QEMU's pid while it runs
-	PIDStartTime uint64     `json:"pid_start,omitempty"` // its /proc start time, guards PID reuse
-	LaunchedAt   *time.Time `json:"launched_at,omitempty"`
-	Timeline     []Stage    `json:"timeline,omitempty"`
-	Addresses    []Address  `json:"addresses,omitempty"` // filled by networking
-	Networks     []string   `json:"networks,omitempty"`  // the networks it asked for, one port each
+	PID            int        `json:"pid,omitempty"`       // QEMU's pid while it runs
+	PIDStartTime   uint64     `json:"pid_start,omitempty"` // its /proc start time, guards PID reuse
+	LaunchedAt     *time.Time `json:"launched_at,omitempty"`
+	Timeline       []Stage    `json:"timeline,omitempty"`
+	Addresses      []Address  `json:"addresses,omitempty"`       // filled by networking
+	Networks       []string   `json:"networks,omitempty"`        // the networks it asked for, one port each
+	SecurityGroups []string   `json:"security_groups,omitempty"` // the groups its ports get
 
 	Boot           BootSpec `json:"boot"`                     // how QEMU boots it, resolved from the image at create or rebuild
 	BootVolumeID   string   `json:"boot_volume_id,omitempty"` // the volume it boots from

@@ -18,12 +18,15 @@ type NIC struct {
 type Networks interface {
 	// CreatePort gives the instance a port (MAC, fixed IP, tap) on the network; name is the port's
 	// name, which is also the instance's DNS name there.
-	CreatePort(ctx context.Context, projectID, network, instanceID, name string) (NIC, error)
+	// groups are security group names or ids; none means the project's default group.
+	CreatePort(ctx context.Context, projectID, network, instanceID, name string, groups []string) (NIC, error)
 	DeletePort(ctx context.Context, projectID, portID string) error
 	InstancePorts(ctx context.Context, instanceID string) ([]NIC, error)
 	OpenTap(portID string) (*os.File, error)
 	// CheckNetwork answers not-found for a network the project cannot use.
 	CheckNetwork(ctx context.Context, projectID, network string) error
+	// CheckSecurityGroup answers not-found for a group the project does not have.
+	CheckSecurityGroup(ctx context.Context, projectID, group string) error
 }
 
 // maxNICs bounds the networks of one instance.
@@ -41,7 +44,7 @@ func (s *Service) makePorts(ctx context.Context, inst *Instance) error {
 		if i > 0 {
 			name += "-nic" + strconv.Itoa(i)
 		}
-		nic, err := s.o.Networks.CreatePort(ctx, inst.ProjectID, net, inst.ID, name)
+		nic, err := s.o.Networks.CreatePort(ctx, inst.ProjectID, net, inst.ID, name, inst.SecurityGroups)
 		if err != nil {
 			for _, m := range made {
 				s.o.Networks.DeletePort(context.WithoutCancel(ctx), inst.ProjectID, m.PortID)

@@ -51,6 +51,7 @@ func newInstanceCreateCmd(g *globals) *cobra.Command {
 	fs.StringVar(&r.Image, "image", "", "image name or id (a boot volume is made from it)")
 	fs.StringVar(&r.BootVolume, "boot-volume", "", "boot from this existing volume instead of an image")
 	fs.StringSliceVar(&r.Networks, "network", nil, "a network to attach (repeatable; the first is eth0)")
+	fs.StringSliceVar(&r.SecurityGroups, "security-group", nil, "a security group for its ports (repeatable; default: default)")
 	fs.StringVar(&r.Flavor, "flavor", "m1.tiny", "flavor name or id")
 	fs.BoolVar(&r.Autostart, "autostart", false, "start with the daemon (after a host reboot)")
 	fs.IntVar(&r.AutostartOrder, "autostart-order", 0, "order among autostart instances (lower first)")

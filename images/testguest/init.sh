@@ -22,13 +22,26 @@
 #   CLOUDLET-GUEST-DISK removed dev=<vdX>                (hot-unplugged)
 #   CLOUDLET-GUEST-IOPS dev=<dev> read=<n> write=<n>     (once after READY when booted with cloudlet.iops=<dev>[:<s>];
 #                                                         a failure prints CLOUDLET-GUEST-WARN iops <why>)
+#   CLOUDLET-GUEST-OUT <id> <line>                (a line of a command's output: command channel, below)
+#   CLOUDLET-GUEST-RAN <id> rc=<exit code>        (the command finished: command channel, below)
+#
+# Command channel: from READY on, the guest reads ttyS0 (echo off) one line at a time. A test writes
+#   CLOUDLET-RUN <id> <shell command>
+# where <id> is 1 to 32 of [A-Za-z0-9_-] and the rest of the line is the command. The guest runs it with
+# sh -c in /root, stdin from /dev/null, and stops it after 60 s (SIGTERM: rc=143, last line "Terminated";
+# SIGKILL 5 s later if it ignores that: rc=137, "Killed"). Then each line of its stdout and stderr comes back
+# as CLOUDLET-GUEST-OUT <id> <line>, and CLOUDLET-GUEST-RAN <id> rc=<exit code> ends the answer. Commands run
+# one at a time, in order; a command's output comes once it has finished. Any other line is answered with
+# CLOUDLET-GUEST-WARN bad command line and not run; empty lines are ignored.
 
 PATH=/bin:/sbin:/usr/bin:/usr/sbin
 export PATH
 
 DEFAULT_HOSTNAME=testguest
-DHCP_WAIT_SECONDS=15
+DHCP_WAIT_SECONDS=30
 SEED_DIR=/run/seed
+COMMAND_TIMEOUT_SECONDS=60
+COMMAND_OUTPUT=/run/command.out
 
 # say prints a marker line on the console, and on ttyS0 too when ttyS0 is not the console already, so the
 # line appears exactly once on each.
@@ -212,12 +225,15 @@ start_httpd() {
 	mkdir -p /www
 	echo "cloudlet-testguest $(hostname)" >/www/index.html
 	httpd -p 80 -h /www
-	# Not wget -T: it segfaults in this busybox build.
-	if timeout 5 wget -q -O - http://127.0.0.1/ 2>/dev/null | grep -q cloudlet-testguest; then
-		say "CLOUDLET-GUEST-HTTP port=80"
-	else
-		say "CLOUDLET-GUEST-WARN httpd not answering on port 80"
-	fi
+	# Not wget -T: it segfaults in this busybox build. Up to 4 tries: a guest under TCG on a loaded host
+	# can take seconds for one request.
+	for try in 1 2 3 4; do
+		if timeout 5 wget -q -O - http://127.0.0.1/ 2>/dev/null | grep -q cloudlet-testguest; then
+			say "CLOUDLET-GUEST-HTTP port=80"
+			return 0
+		fi
+	done
+	say "CLOUDLET-GUEST-WARN httpd not answering on port 80"
 }
 
 # start_acpid makes the ACPI power button (QMP system_powerdown) power the guest off via
@@ -348,6 +364,66 @@ start_iops() {
 	) &
 }
 
+# quiet_serial turns ttyS0's echo off before READY, so a command line a test writes as soon as it sees READY
+# never comes back as console output. -isig and -ixon: no byte of it can signal or pause anything either.
+quiet_serial() {
+	SERIAL_QUIET=no
+	if stty -F /dev/ttyS0 -echo -isig -ixon 2>/dev/null; then
+		SERIAL_QUIET=yes
+	else
+		say "CLOUDLET-GUEST-WARN stty ttyS0 failed: no command channel"
+	fi
+}
+
+# valid_command_id ID reports whether ID is 1 to 32 of [A-Za-z0-9_-].
+valid_command_id() {
+	case "$1" in '' | *[!A-Za-z0-9_-]*) return 1 ;; esac
+	[ ${#1} -le 32 ]
+}
+
+# run_command ID COMMAND runs COMMAND with sh -c, stdin from /dev/null, with SIGTERM after
+# COMMAND_TIMEOUT_SECONDS and SIGKILL 5 s later, then prints each line of its stdout and stderr, and its exit
+# code, as markers. The output goes to a file, not a pipe, so a daemon the command leaves running cannot hold
+# the channel up; in the braces, the shell's "Terminated" or "Killed" for a stopped command goes there too.
+run_command() {
+	{ timeout -k 5 "$COMMAND_TIMEOUT_SECONDS" sh -c "$2"; } </dev/null >"$COMMAND_OUTPUT" 2>&1
+	rc=$?
+	while IFS= read -r out || [ -n "$out" ]; do
+		say "CLOUDLET-GUEST-OUT $1 $out"
+	done <"$COMMAND_OUTPUT"
+	rm -f "$COMMAND_OUTPUT"
+	say "CLOUDLET-GUEST-RAN $1 rc=$rc"
+}
+
+# command_line LINE runs a "CLOUDLET-RUN <id> <command>" line and answers anything else with a warning.
+command_line() {
+	[ -n "$1" ] || return 0
+	rest=${1#CLOUDLET-RUN }
+	id=${rest%% *}
+	cmd=${rest#* }
+	if [ "$rest" = "$1" ] || [ "$cmd" = "$rest" ] || [ -z "$cmd" ] || ! valid_command_id "$id"; then
+		say "CLOUDLET-GUEST-WARN bad command line"
+		return 0
+	fi
+	run_command "$id" "$cmd"
+}
+
+# start_commands serves the command channel (see the header) on ttyS0 in the background, from /root. A ^D at
+# the start of a line or a hangup ends a read with end of file: the loop opens ttyS0 again.
+start_commands() {
+	[ "$SERIAL_QUIET" = yes ] || return 0
+	(
+		cd /root
+		export HOME=/root
+		while :; do
+			while IFS= read -r line; do
+				command_line "$line"
+			done </dev/ttyS0
+			sleep 1
+		done
+	) &
+}
+
 main() {
 	mount_basics
 	say "CLOUDLET-GUEST-BOOT kernel=$(uname -r)"
@@ -360,7 +436,9 @@ main() {
 	start_acpid
 	ip=$(eth0_ip)
 	watch_disks
+	quiet_serial
 	say "CLOUDLET-GUEST-READY hostname=$(hostname) ip=${ip:-none}"
+	start_commands
 	start_heartbeat
 	start_iops
 	# PID 1 must never exit; ash reaps orphans while it waits on sleep.

@@ -334,6 +334,35 @@ type qemu struct {
 // monitor on a unix socket. Cleanup kills QEMU and logs the console if the test failed.
 func startQEMU(t *testing.T, args ...string) *qemu {
 	t.Helper()
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pr.Close() }) // runs after launchQEMU's cleanup has stopped QEMU
+	defer pw.Close()                 // QEMU has its own copy once started
+	vm := launchQEMU(t, pw, append([]string{"-serial", "stdio"}, args...))
+	vm.lines = io.TeeReader(pr, vm.console)
+	return vm
+}
+
+// startQEMUSocketConsole is startQEMU with the serial console on a unix socket, which carries input to the
+// guest too. QEMU starts the guest only once the returned console is connected, so no output is lost.
+func startQEMUSocketConsole(t *testing.T, args ...string) (*qemu, *socketConsole) {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "console.sock")
+	vm := launchQEMU(t, nil, append([]string{
+		"-chardev", "socket,id=s0,path=" + sock + ",server=on,wait=on", "-serial", "chardev:s0",
+	}, args...))
+	conn := dialConsole(t, vm, sock)
+	console := &socketConsole{Conn: conn, r: bufio.NewReader(io.TeeReader(conn, vm.console))}
+	vm.lines = console.r
+	return vm, console
+}
+
+// launchQEMU starts the common machine with args added; stdout gets QEMU's standard output. Cleanup kills
+// QEMU and logs the console if the test failed.
+func launchQEMU(t *testing.T, stdout io.Writer, args []string) *qemu {
+	t.Helper()
 	bin, err := exec.LookPath("qemu-system-x86_64")
 	if err != nil {
 		t.Fatalf("qemu-system-x86_64 not found (apt-get install qemu-system-x86); this end-to-end test does not skip: %v", err)
@@ -341,25 +370,17 @@ func startQEMU(t *testing.T, args ...string) *qemu {
 	vm := &qemu{console: &syncBuffer{}, monitor: filepath.Join(t.TempDir(), "hmp.sock"), exited: make(chan struct{})}
 	argv := append([]string{
 		"-accel", "tcg", "-nodefaults", "-no-user-config", "-machine", "q35", "-m", "256", "-smp", "1",
-		"-display", "none", "-no-reboot", "-serial", "stdio",
+		"-display", "none", "-no-reboot",
 		"-monitor", "unix:" + vm.monitor + ",server=on,wait=off",
 		"-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0",
 	}, args...)
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var stderr syncBuffer
 	cmd := exec.Command(bin, argv...)
-	cmd.Stdout, cmd.Stderr = pw, &stderr
+	cmd.Stdout, cmd.Stderr = stdout, &stderr
 	vm.start = time.Now()
 	if err := cmd.Start(); err != nil {
-		pr.Close()
-		pw.Close()
 		t.Fatalf("start %s %s: %v", bin, strings.Join(argv, " "), err)
 	}
-	pw.Close()
-	vm.lines = io.TeeReader(pr, vm.console)
 	go func() {
 		cmd.Wait()
 		close(vm.exited)
@@ -367,13 +388,43 @@ func startQEMU(t *testing.T, args ...string) *qemu {
 	t.Cleanup(func() {
 		cmd.Process.Kill()
 		<-vm.exited
-		pr.Close()
 		if t.Failed() {
 			t.Logf("qemu %s\nconsole:\n%s\nqemu stderr:\n%s", strings.Join(argv, " "), vm.console.String(), stderr.String())
 		}
 	})
 	return vm
 }
+
+// dialConsole connects to QEMU's console socket as soon as QEMU listens on it; cleanup closes it.
+func dialConsole(t *testing.T, vm *qemu, sock string) net.Conn {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		conn, err := net.Dial("unix", sock)
+		if err == nil {
+			t.Cleanup(func() { conn.Close() })
+			return conn
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("connect to the QEMU console socket: %v", err)
+		}
+		select {
+		case <-vm.exited:
+			t.Fatalf("QEMU exited before listening on its console socket: %v", err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// socketConsole is the guest's serial console on a QEMU unix socket. Reads go through one buffered reader
+// that also copies into the VM's console log, so waitReady and testguest.Run can take turns on it; the
+// deadlines Run sets reach the socket.
+type socketConsole struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *socketConsole) Read(p []byte) (int, error) { return c.r.Read(p) }
 
 // hmp sends one human monitor command, without waiting for its output.
 func (vm *qemu) hmp(t *testing.T, command string) {
@@ -604,5 +655,106 @@ func TestIOPSMarker(t *testing.T) {
 	}
 	if !bytes.Contains(data, bytes.Repeat([]byte{0xa5}, 4096)) {
 		t.Error("no 4 KiB block of the write pattern 0xa5 on the scratch disk (vdb)")
+	}
+}
+
+// TestCommandChannel: a test runs shell commands on the guest over its serial console and gets back each
+// command's output lines, in order, and its exit code. Heartbeat markers interleave without splitting a
+// line, malformed lines are refused without running anything, and the channel keeps serving after a failing
+// command and after one that hangs past the guest's 60 s timeout.
+func TestCommandChannel(t *testing.T) {
+	t.Parallel()
+	paths := ensureGuest(t)
+	vm, console := startQEMUSocketConsole(t,
+		"-kernel", paths.Kernel, "-initrd", paths.Initrd, "-append", "console=ttyS0 panic=-1 cloudlet.heartbeat=1")
+	vm.waitReady(t)
+
+	var hundred []string
+	for i := 1; i <= 100; i++ {
+		hundred = append(hundred, strconv.Itoa(i))
+	}
+	steps := []struct {
+		id, command string
+		want        testguest.Result
+	}{
+		{id: "echo", command: "echo hello", want: testguest.Result{Output: []string{"hello"}}},
+		{id: "fail", command: "exit 3", want: testguest.Result{RC: 3}},
+		{id: "after-fail", command: "echo still serving", want: testguest.Result{Output: []string{"still serving"}}},
+		{id: "http", command: "wget -q -O - http://127.0.0.1/", want: testguest.Result{Output: []string{"cloudlet-testguest testguest"}}},
+		{id: "lines", command: "seq 1 100; echo to-stderr >&2", want: testguest.Result{Output: append(hundred, "to-stderr")}},
+		{id: "quoting", command: `printf '%s\n' "a  b" 'c\d' ' x' '' "$HOME"; printf 'no newline'`,
+			want: testguest.Result{Output: []string{"a  b", `c\d`, " x", "", "/root", "no newline"}}},
+		{id: "stdin", command: "cat; pwd", want: testguest.Result{Output: []string{"/root"}}}, // stdin is /dev/null
+		{id: "looks-like-a-marker", command: "echo CLOUDLET-GUEST-RAN looks-like-a-marker rc=9",
+			want: testguest.Result{Output: []string{"CLOUDLET-GUEST-RAN looks-like-a-marker rc=9"}}},
+	}
+	for _, s := range steps {
+		got := runOnGuest(t, console, s.id, s.command, 30*time.Second)
+		if diff := cmp.Diff(s.want, got); diff != "" {
+			t.Errorf("Run(%q) mismatch (-want +got):\n%s", s.command, diff)
+		}
+	}
+
+	refuseMalformed(t, console, "CLOUDLET-RUN bad! touch /tmp/ran", "CLOUDLET-RUN ok", "touch /tmp/ran")
+	if got := runOnGuest(t, console, "not-ran", "test -e /tmp/ran", 30*time.Second); got.RC != 1 {
+		t.Errorf("after malformed lines: /tmp/ran exists (test -e rc=%d), want them not run", got.RC)
+	}
+
+	hung := runOnGuest(t, console, "hung", `trap "" TERM; echo started; sleep 600`, 120*time.Second)
+	if want := (testguest.Result{Output: []string{"started", "Killed"}, RC: 137}); !cmp.Equal(want, hung) {
+		t.Errorf("a command ignoring SIGTERM past the timeout: %+v, want %+v (killed)", hung, want)
+	}
+	if got := runOnGuest(t, console, "after-hang", "echo still serving", 30*time.Second); !cmp.Equal(got.Output, []string{"still serving"}) {
+		t.Errorf("after a hung command: output %q, want [still serving]", got.Output)
+	}
+	checkMarkerLines(t, vm.console.String())
+}
+
+// checkMarkerLines checks the console after the ready marker: every line is a whole marker, none split or
+// run together, and the heartbeat went on through the hung command, whose answer Run found past it.
+func checkMarkerLines(t *testing.T, console string) {
+	t.Helper()
+	_, after, _ := strings.Cut(console, testguest.MarkerReady)
+	lines := strings.Split(strings.TrimRight(after, "\r\n"), "\n")[1:]
+	for _, l := range lines {
+		l = strings.TrimRight(l, "\r")
+		if !strings.HasPrefix(l, "CLOUDLET-GUEST-") || strings.LastIndex(l, "CLOUDLET-GUEST-UPTIME") > 0 {
+			t.Errorf("console line %q after the ready marker: want one whole marker", l)
+		}
+	}
+	_, during, _ := strings.Cut(console, "CLOUDLET-GUEST-RAN not-ran ")
+	during, _, _ = strings.Cut(during, "CLOUDLET-GUEST-OUT hung started")
+	if n := strings.Count(during, "CLOUDLET-GUEST-UPTIME "); n < 30 {
+		t.Errorf("%d heartbeat markers while the hung command ran, want one a second", n)
+	}
+}
+
+// runOnGuest runs command on the guest with testguest.Run, failing the test on an error.
+func runOnGuest(t *testing.T, console *socketConsole, id, command string, timeout time.Duration) testguest.Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	start := time.Now()
+	res, err := testguest.Run(ctx, console, id, command)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s: rc=%d, %d lines, %v", command, res.RC, len(res.Output), time.Since(start).Round(time.Millisecond))
+	return res
+}
+
+// refuseMalformed writes each line raw to the guest's console and waits for the guest to refuse it.
+func refuseMalformed(t *testing.T, console *socketConsole, lines ...string) {
+	t.Helper()
+	for _, line := range lines {
+		if _, err := io.WriteString(console, line+"\n"); err != nil {
+			t.Fatalf("write %q to the console: %v", line, err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		_, err := testguest.WaitForMarker(ctx, console.r, testguest.MarkerWarn+" bad command line")
+		cancel()
+		if err != nil {
+			t.Fatalf("malformed line %q: %v", line, err)
+		}
 	}
 }
