@@ -133,6 +133,16 @@ func (s *Server) routes() error {
 		{http.MethodPost, "/api/v1/security-groups/:id/rules", Member, s.addSecurityGroupRule},
 		{http.MethodDelete, "/api/v1/security-group-rules/:id", Member, s.deleteSecurityGroupRule},
 
+		{http.MethodGet, "/api/v1/floating-ips", Member, s.listFloatingIPs},
+		{http.MethodPost, "/api/v1/floating-ips", Member, s.createFloatingIP},
+		{http.MethodGet, "/api/v1/floating-ips/:id", Member, s.showFloatingIP},
+		{http.MethodPut, "/api/v1/floating-ips/:id", Member, s.updateFloatingIP},
+		{http.MethodDelete, "/api/v1/floating-ips/:id", Member, s.deleteFloatingIP},
+		{http.MethodGet, "/api/v1/port-forwards", Member, s.listPortForwards},
+		{http.MethodPost, "/api/v1/port-forwards", Member, s.createPortForward},
+		{http.MethodGet, "/api/v1/port-forwards/:id", Member, s.showPortForward},
+		{http.MethodDelete, "/api/v1/port-forwards/:id", Member, s.deletePortForward},
+
 		{http.MethodGet, "/api/v1/volumes", Member, s.listVolumes},
 		{http.MethodPost, "/api/v1/volumes", Member, s.createVolume},
 		{http.MethodGet, "/api/v1/volumes/:id", Member, s.showVolume},

@@ -31,6 +31,8 @@ type datapath struct {
 
 	mu   sync.Mutex // guards nets
 	nets map[string]*netRuntime
+
+	addrMu sync.Mutex // serialises syncFloatingAddrs
 }
 
 type netRuntime struct {
@@ -39,7 +41,8 @@ type netRuntime struct {
 }
 
 // StartDatapath brings up every network's bridge and servers and every port's tap from the catalog,
-// and removes bridges and taps that no record names (leaked by a crash). Call once at daemon start.
+// and removes bridges and taps that no record names (leaked by a crash); on external networks'
+// uplinks it puts back the associated floating IPs and removes stale ones. Call once at daemon start.
 func (s *Service) StartDatapath(o DatapathOptions) error {
 	if o.Log == nil {
 		return errors.New("network: StartDatapath needs a logger")
@@ -53,7 +56,10 @@ func (s *Service) StartDatapath(o DatapathOptions) error {
 		return err
 	}
 	for _, n := range all {
-		if err := s.upNetwork(n); err != nil {
+		err := s.upNetwork(n)
+		if err != nil && n.Kind == KindExternal { // a missing uplink costs its floating IPs, not the daemon
+			o.Log.Warn("external network is not usable", "network", n.Name, "err", err)
+		} else if err != nil {
 			return err
 		}
 	}
@@ -69,14 +75,20 @@ func (s *Service) StartDatapath(o DatapathOptions) error {
 	if err := s.reapLinks(all, prts); err != nil {
 		return err
 	}
+	if err := s.syncFloatingAddrs(true); err != nil {
+		return err
+	}
 	return s.startFirewall(context.Background())
 }
 
 // upNetwork creates the network's bridge (named from its ID, so the catalog record already names it)
-// and starts its DHCP and DNS servers.
+// and starts its DHCP and DNS servers. An external network has neither: its uplink must exist.
 func (s *Service) upNetwork(n *Network) error {
 	if s.dp == nil || n.Kind == KindBridged {
 		return nil
+	}
+	if n.Kind == KindExternal {
+		return checkUplink(n)
 	}
 	if n.Kind == KindNAT { // routing out of the host is what a NAT network is for
 		if err := link.SetForwarding(true); err != nil {

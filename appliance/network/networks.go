@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 
 	"cloudlet/store"
 )
@@ -12,8 +13,8 @@ import (
 // CreateNetworkRequest is POST /api/v1/networks.
 type CreateNetworkRequest struct {
 	Name     string `json:"name"`
-	Kind     string `json:"kind"` // nat (default), isolated, bridged
-	External bool   `json:"external"`
+	Kind     string `json:"kind"`     // nat (default), isolated, bridged, external
+	External bool   `json:"external"` // true without a kind means kind external
 	Uplink   string `json:"uplink"`
 	Bridge   string `json:"bridge"`
 	MTU      int    `json:"mtu"`
@@ -21,18 +22,22 @@ type CreateNetworkRequest struct {
 }
 
 // CreateNetwork checks the network and its subnet and records it. Overlaps with another network's
-// subnet or a prefix the host routes are refused, naming what they overlap.
+// subnet or a prefix the host routes are refused, naming what they overlap; an external network is
+// the uplink's LAN (or a range routed to it), so only overlaps with other networks count for it.
 func (s *Service) CreateNetwork(_ context.Context, projectID string, r CreateNetworkRequest) (*Network, error) {
 	n := &Network{Meta: store.Meta{ID: store.NewID(), Name: r.Name, ProjectID: projectID}, Kind: r.Kind,
 		External: r.External, Uplink: r.Uplink, Bridge: r.Bridge, MTU: r.MTU, Subnet: r.Subnet}
 	if err := n.validate(); err != nil {
 		return nil, err
 	}
-	host, err := s.hostRoutes()
-	if err != nil {
-		return nil, fmt.Errorf("read the host's routes: %w", err)
+	var host []netip.Prefix
+	if n.Kind != KindExternal {
+		var err error
+		if host, err = s.hostRoutes(); err != nil {
+			return nil, fmt.Errorf("read the host's routes: %w", err)
+		}
 	}
-	err = s.db.Update(func(tx *store.Tx) error {
+	err := s.db.Update(func(tx *store.Tx) error {
 		if err := overlaps(tx, n.Subnet.CIDR, host); err != nil {
 			return err
 		}
@@ -59,12 +64,16 @@ func (n *Network) validate() error {
 	if err := store.ValidateName(n.Name); err != nil {
 		return errInvalid("network name: %v", err)
 	}
-	if n.Kind == "" {
-		n.Kind = KindNAT
+	if err := n.defaultKind(); err != nil {
+		return err
 	}
 	switch {
-	case n.Kind != KindNAT && n.Kind != KindIsolated && n.Kind != KindBridged:
-		return errInvalid("network kind %q: must be %s, %s or %s", n.Kind, KindNAT, KindIsolated, KindBridged)
+	case n.Kind != KindNAT && n.Kind != KindIsolated && n.Kind != KindBridged && n.Kind != KindExternal:
+		return errInvalid("network kind %q: must be %s, %s, %s or %s", n.Kind, KindNAT, KindIsolated, KindBridged, KindExternal)
+	case n.Kind == KindExternal && n.Uplink == "":
+		return errInvalid("an external network needs its uplink: the host interface its subnet is on")
+	case n.Uplink != "" && !validIfname(n.Uplink):
+		return errInvalid("uplink %q is not an interface name", n.Uplink)
 	case n.Kind == KindBridged && n.Bridge == "":
 		return errInvalid("a bridged network needs the host bridge to join")
 	case n.Kind != KindBridged && n.Bridge != "":
@@ -78,6 +87,29 @@ func (n *Network) validate() error {
 		n.MTU = 1500
 	}
 	return n.Subnet.normalize()
+}
+
+// defaultKind fills the kind (nat; external when the request only says external) and keeps External
+// true exactly for kind external. An external network has no DHCP server: nothing lives on it.
+func (n *Network) defaultKind() error {
+	switch {
+	case n.Kind == "" && n.External:
+		n.Kind = KindExternal
+	case n.Kind == "":
+		n.Kind = KindNAT
+	case n.External && n.Kind != KindExternal:
+		return errInvalid("external: true with kind %s: an external network is of kind %s (leave the kind out)", n.Kind, KindExternal)
+	}
+	n.External = n.Kind == KindExternal
+	if n.External {
+		n.Subnet.DHCP = false
+	}
+	return nil
+}
+
+// validIfname accepts what Linux accepts as an interface name (and iptables' -i/-o can carry).
+func validIfname(s string) bool {
+	return s != "" && len(s) <= 15 && s != "." && s != ".." && !strings.ContainsAny(s, "/ \t\n\"'!+:")
 }
 
 // overlaps refuses cidr when it overlaps another network's subnet (any project: they share the host)
@@ -123,7 +155,11 @@ func (s *Service) DeleteNetwork(_ context.Context, projectID, idOrName string) e
 			return err
 		}
 		for ip, holder := range used {
-			return errConflict("network %s still has port %s (%s): delete its ports first", n.Name, holder, ip)
+			what := "ports"
+			if strings.HasPrefix(holder, "floating IP") {
+				what = "floating IPs"
+			}
+			return errConflict("network %s still has %s on %s: delete its %s first", n.Name, holder, ip, what)
 		}
 		if err := networks.Delete(tx, n.ID); err != nil {
 			return err

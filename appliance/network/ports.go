@@ -34,6 +34,9 @@ func (s *Service) CreatePort(_ context.Context, projectID string, r CreatePortRe
 		if err != nil {
 			return err
 		}
+		if n.Kind == KindExternal {
+			return errConflict("network %s is external: it holds floating IPs, not ports (attach to a nat or isolated network and associate a floating IP)", n.Name)
+		}
 		p.NetworkID = n.ID
 		if err := s.address(tx, n, p, r.FixedIP); err != nil {
 			return err
@@ -104,7 +107,7 @@ func (s *Service) address(tx *store.Tx, n *Network, p *Port, want netip.Addr) er
 	}
 	ip := want
 	if ip.IsValid() {
-		err = claim(n.Subnet, ip, used)
+		err = claim("fixed IP", n.Subnet, ip, used)
 	} else {
 		ip, err = allocate(n.Subnet, used)
 	}
@@ -138,12 +141,16 @@ func (s *Service) Ports(_ context.Context, projectID string) ([]*Port, error) {
 	return out, err
 }
 
-// DeletePort releases a port, its address and its tap.
-func (s *Service) DeletePort(_ context.Context, projectID, idOrName string) error {
+// DeletePort releases a port, its address and its tap. In the same transaction its floating IP is
+// disassociated (it stays allocated to the project, as in Neutron) and its port forwards deleted.
+func (s *Service) DeletePort(ctx context.Context, projectID, idOrName string) error {
 	var id string
 	err := s.db.Update(func(tx *store.Tx) error {
 		p, err := ports.Lookup(tx, projectID, idOrName)
 		if err != nil {
+			return err
+		}
+		if err := unpublishPort(tx, p); err != nil {
 			return err
 		}
 		if err := ports.Delete(tx, p.ID); err != nil {
@@ -155,7 +162,33 @@ func (s *Service) DeletePort(_ context.Context, projectID, idOrName string) erro
 	if err != nil {
 		return err
 	}
-	return errors.Join(s.syncFirewall(context.Background()), s.downPort(id))
+	return errors.Join(s.publish(ctx), s.downPort(id))
+}
+
+// unpublishPort disassociates the port's floating IPs and deletes its port forwards.
+func unpublishPort(tx *store.Tx, p *Port) error {
+	err := floatingIPs.ForEach(tx, func(f *FloatingIP) error {
+		if f.PortID != p.ID {
+			return nil
+		}
+		f.disassociate()
+		if err := floatingIPs.Update(tx, f); err != nil {
+			return err
+		}
+		return appendEvent(tx, "floating_ip.updated", "floating_ip", f.ID, f.ProjectID)
+	})
+	if err != nil {
+		return err
+	}
+	return portForwards.ForEach(tx, func(pf *PortForward) error {
+		if pf.PortID != p.ID {
+			return nil
+		}
+		if err := portForwards.Delete(tx, pf.ID); err != nil {
+			return err
+		}
+		return appendEvent(tx, "port_forward.deleted", "port_forward", pf.ID, pf.ProjectID)
+	})
 }
 
 // resolveGroups turns the port's security group names into ids of the project's groups; a port with

@@ -11,14 +11,15 @@ const (
 	KindNAT      = "nat"      // routed to the host's uplink with MASQUERADE
 	KindIsolated = "isolated" // no way out
 	KindBridged  = "bridged"  // instances sit on an existing host bridge (the LAN)
+	KindExternal = "external" // the uplink's LAN (or a routed range): floating IPs come from its pools
 )
 
 // Network is a layer-2 segment with one IPv4 subnet.
 type Network struct {
 	store.Meta
 	Kind     string `json:"kind"`
-	External bool   `json:"external"`         // floating IPs are allocated from it
-	Uplink   string `json:"uplink,omitempty"` // NAT: the host interface traffic leaves by ("" = the default route's)
+	External bool   `json:"external"`         // kind external (Neutron's router:external): floating IPs come from it
+	Uplink   string `json:"uplink,omitempty"` // NAT: the host interface traffic leaves by ("" = the default route's); external: the interface its subnet is on
 	Bridge   string `json:"bridge,omitempty"` // bridged: the existing host bridge
 	MTU      int    `json:"mtu"`
 	Subnet   Subnet `json:"subnet"`

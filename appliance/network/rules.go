@@ -48,16 +48,20 @@ func (s *Service) syncFirewall(ctx context.Context) error {
 }
 
 // firewallModel is the catalog as the firewall sees it: networks with a bridge of their own and
-// their ports' taps, every security group, and the published addresses.
+// their ports' taps, every security group, and the published addresses (associated floating IPs,
+// port forwards). Bridged and external networks have no bridge of cloudlet's.
 func firewallModel(tx *store.Tx) (firewall.Model, error) {
 	var m firewall.Model
-	own := map[string]bool{}
+	own, uplinks := map[string]bool{}, map[string]string{}
 	err := networks.ForEach(tx, func(n *Network) error {
-		if n.Kind == KindBridged {
-			return nil
+		switch n.Kind {
+		case KindExternal:
+			uplinks[n.ID] = n.Uplink
+		case KindBridged:
+		default:
+			own[n.ID] = true
+			m.Networks = append(m.Networks, firewallNetwork(n))
 		}
-		own[n.ID] = true
-		m.Networks = append(m.Networks, firewallNetwork(n))
 		return nil
 	})
 	if err != nil {
@@ -78,6 +82,13 @@ func firewallModel(tx *store.Tx) (firewall.Model, error) {
 		m.SecurityGroups = append(m.SecurityGroups, firewallGroup(g))
 		return nil
 	})
+	if err != nil {
+		return m, err
+	}
+	if m.FloatingIPs, err = firewallFloatingIPs(tx, uplinks); err != nil {
+		return m, err
+	}
+	m.PortForwards, err = firewallPortForwards(tx)
 	return m, err
 }
 
@@ -88,6 +99,29 @@ func firewallNetwork(n *Network) firewall.Network {
 		fn.Uplink = n.Uplink
 	}
 	return fn
+}
+
+// firewallFloatingIPs are the associated floating IPs, arriving on (and leaving by) the uplink of
+// their external network.
+func firewallFloatingIPs(tx *store.Tx, uplinks map[string]string) ([]firewall.FloatingIP, error) {
+	var out []firewall.FloatingIP
+	err := floatingIPs.ForEach(tx, func(f *FloatingIP) error {
+		if f.PortID != "" {
+			out = append(out, firewall.FloatingIP{IP: f.IP, FixedIP: f.FixedIP, Interface: uplinks[f.NetworkID]})
+		}
+		return nil
+	})
+	return out, err
+}
+
+func firewallPortForwards(tx *store.Tx) ([]firewall.PortForward, error) {
+	var out []firewall.PortForward
+	err := portForwards.ForEach(tx, func(pf *PortForward) error {
+		out = append(out, firewall.PortForward{Protocol: pf.Protocol, HostPort: pf.HostPort, HostIP: pf.HostIP,
+			FixedIP: pf.FixedIP, Port: pf.InternalPort})
+		return nil
+	})
+	return out, err
 }
 
 func firewallPort(p *Port) (firewall.Port, error) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net/netip"
 	"net/url"
 	"strconv"
@@ -44,7 +45,7 @@ func newNetworkCmd(g *globals) *cobra.Command {
 func newNetworkCreateCmd(g *globals) *cobra.Command {
 	var r network.CreateNetworkRequest
 	var cidr, gateway string
-	var dns []string
+	var dns, pools []string
 	var noDHCP bool
 	cmd := &cobra.Command{Use: "create NAME --cidr 10.1.2.0/24", Short: "create a network", Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, a []string) error {
@@ -65,6 +66,13 @@ func newNetworkCreateCmd(g *globals) *cobra.Command {
 				}
 				r.Subnet.DNS = append(r.Subnet.DNS, addr)
 			}
+			for _, p := range pools {
+				pool, err := parsePool(p)
+				if err != nil {
+					return err
+				}
+				r.Subnet.Pools = append(r.Subnet.Pools, pool)
+			}
 			r.Subnet.DHCP = !noDHCP
 			var n network.Network
 			if err := g.call("POST", "/api/v1/networks", r, &n); err != nil {
@@ -77,10 +85,23 @@ func newNetworkCreateCmd(g *globals) *cobra.Command {
 	fs.StringVar(&gateway, "gateway", "", "gateway address (default: the first host)")
 	fs.StringSliceVar(&dns, "dns", nil, "DNS servers given by DHCP (default: the gateway)")
 	fs.BoolVar(&noDHCP, "no-dhcp", false, "no DHCP server on this network")
-	fs.StringVar(&r.Kind, "kind", "nat", "nat, isolated or bridged")
-	fs.BoolVar(&r.External, "external", false, "floating IPs come from this network")
+	fs.StringSliceVar(&pools, "pool", nil, "allocation pool START-END (default: every host address but the gateway)")
+	fs.StringVar(&r.Kind, "kind", "", "nat (default), isolated, bridged or external")
+	fs.BoolVar(&r.External, "external", false, "floating IPs come from this network (kind external; needs --uplink)")
+	fs.StringVar(&r.Uplink, "uplink", "", "the host interface: where NAT traffic leaves, or the one an external network's subnet is on")
 	fs.IntVar(&r.MTU, "mtu", 0, "MTU (default 1500)")
 	return cmd
+}
+
+// parsePool reads START-END.
+func parsePool(s string) (network.Pool, error) {
+	a, b, ok := strings.Cut(s, "-")
+	start, err1 := netip.ParseAddr(a)
+	end, err2 := netip.ParseAddr(b)
+	if !ok || err1 != nil || err2 != nil {
+		return network.Pool{}, fmt.Errorf("--pool %q: want START-END, e.g. 203.0.113.10-203.0.113.20", s)
+	}
+	return network.Pool{Start: start, End: end}, nil
 }
 
 var networkHeader = []string{"NAME", "KIND", "SUBNET", "GATEWAY", "DHCP", "ID"}

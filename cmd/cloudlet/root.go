@@ -42,7 +42,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	pf.StringVar(&g.socket, "socket", client.DefaultSocket, "unix socket of the daemon")
 	pf.StringVarP(&g.output, "output", "o", "table", "output format: table or json")
 	root.AddCommand(newServeCmd(g), newVersionCmd(g), newDoctorCmd(g), newHostCmd(g), newBackupCmd(g),
-		newFlavorCmd(g), newInstanceCmd(g), newImageCmd(g), newVolumeCmd(g), newPoolCmd(g), newNetworkCmd(g), newPortCmd(g), newSecurityGroupCmd(g))
+		newFlavorCmd(g), newInstanceCmd(g), newImageCmd(g), newVolumeCmd(g), newPoolCmd(g), newNetworkCmd(g), newPortCmd(g), newSecurityGroupCmd(g),
+		newFloatingIPCmd(g), newPortForwardCmd(g))
 	return root
 }
 
