@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/insomniacslk/dhcp/dhcpv4"
 )
 
@@ -188,6 +189,33 @@ func TestReplyDest(t *testing.T) {
 			}
 			if got := replyDest(req, resp); got != tc.want {
 				t.Errorf("replyDest = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+// newReply must build what dhcpv4.NewReplyFromRequest does (it only skips drawing a random xid).
+func TestNewReplyIsTheLibrarysReply(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		mods []dhcpv4.Modifier
+	}{
+		{"plain discover", nil},
+		{"broadcast flag", []dhcpv4.Modifier{dhcpv4.WithBroadcast(true)}},
+		{"client identifier and relay agent information", []dhcpv4.Modifier{
+			dhcpv4.WithOption(dhcpv4.OptClientIdentifier([]byte{1, 0x52, 0x54, 0, 0, 0, 1})),
+			dhcpv4.WithOption(dhcpv4.OptGeneric(dhcpv4.OptionRelayAgentInformation, []byte{1, 2, 'a', 'b'})),
+		}},
+		{"renewing, with ciaddr", []dhcpv4.Modifier{dhcpv4.WithClientIP(net.ParseIP("10.0.0.10"))}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := msg(t, knownMAC, dhcpv4.MessageTypeDiscover, tc.mods...)
+			want, err := dhcpv4.NewReplyFromRequest(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want.ToBytes(), newReply(req).ToBytes()); diff != "" {
+				t.Errorf("newReply differs from dhcpv4.NewReplyFromRequest (-want +got):\n%s\nwant %s\ngot  %s", diff, want.Summary(), newReply(req).Summary())
 			}
 		})
 	}

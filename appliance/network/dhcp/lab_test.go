@@ -26,7 +26,7 @@ type lab struct {
 
 var labCount int
 
-func newLab(t *testing.T) *lab {
+func newLab(t testing.TB) *lab {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("needs network namespaces")
@@ -75,7 +75,7 @@ func newLab(t *testing.T) *lab {
 	return l
 }
 
-func must(t *testing.T, what string, err error) {
+func must(t testing.TB, what string, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatalf("%s: %v", what, err)
@@ -83,7 +83,7 @@ func must(t *testing.T, what string, err error) {
 }
 
 // newNetns makes an unnamed namespace that lives as long as its handle (and whatever was opened in it).
-func newNetns(t *testing.T) netns.NsHandle {
+func newNetns(t testing.TB) netns.NsHandle {
 	t.Helper()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -100,7 +100,7 @@ func newNetns(t *testing.T) netns.NsHandle {
 }
 
 // inGuest runs f on a thread inside the guest namespace; sockets f opens stay there.
-func (l *lab) inGuest(t *testing.T, f func() error) {
+func (l *lab) inGuest(t testing.TB, f func() error) {
 	t.Helper()
 	errc := make(chan error, 1)
 	go func() {
@@ -133,7 +133,7 @@ func (l *lab) client(t *testing.T, mac net.HardwareAddr) *nclient4.Client {
 }
 
 // rawConn is a UDP-over-packet-socket conn on the guest's port 68, for messages nclient4 won't send.
-func (l *lab) rawConn(t *testing.T) net.PacketConn {
+func (l *lab) rawConn(t testing.TB) net.PacketConn {
 	t.Helper()
 	var c net.PacketConn
 	l.inGuest(t, func() (err error) {

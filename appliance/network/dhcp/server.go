@@ -56,9 +56,14 @@ func (s *Server) Start() error {
 	if err != nil {
 		return fmt.Errorf("listen dhcp on %s: %w", ifname, err)
 	}
+	neigh, err := openNeighbours(ifname)
+	if err != nil {
+		conn.Close()
+		return fmt.Errorf("dhcp on %s: %w", ifname, err)
+	}
 	s.conn, s.started = conn, true
 	s.wg.Add(1)
-	go s.serve(conn)
+	go s.serve(conn, neigh)
 	return nil
 }
 
@@ -93,9 +98,10 @@ func (s *Server) Close() error {
 func (s *Server) Stats() Stats { return s.stats.snapshot() }
 
 // serve handles one message at a time: a flood queues in the socket buffer (and overflows there)
-// instead of multiplying goroutines.
-func (s *Server) serve(conn *net.UDPConn) {
+// instead of multiplying goroutines. It owns neigh and closes it when conn is closed.
+func (s *Server) serve(conn *net.UDPConn, neigh *neighbours) {
 	defer s.wg.Done()
+	defer neigh.close()
 	buf := make([]byte, 4096)
 	for {
 		n, _, err := conn.ReadFrom(buf)
@@ -114,15 +120,15 @@ func (s *Server) serve(conn *net.UDPConn) {
 			continue
 		}
 		if resp := s.handle(req); resp != nil {
-			s.send(conn, req, resp)
+			s.send(conn, neigh, req, resp)
 		}
 	}
 }
 
-func (s *Server) send(conn *net.UDPConn, req, resp *dhcpv4.DHCPv4) {
+func (s *Server) send(conn *net.UDPConn, neigh *neighbours, req, resp *dhcpv4.DHCPv4) {
 	dst := replyDest(req, resp)
 	if dst.Resolve {
-		if err := s.setNeighbour(dst.IP, req.ClientHWAddr); err != nil {
+		if err := neigh.set(dst.IP, req.ClientHWAddr); err != nil {
 			s.log.Warn("dhcp: cannot unicast, broadcasting instead", "mac", req.ClientHWAddr.String(), "err", err)
 			dst.IP = broadcast
 		}
