@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs what cloudlet needs on Debian/Ubuntu, only what is missing, through apt.
-#   deps.sh runtime   QEMU, qemu-img, iptables: what the daemon runs
+#   deps.sh runtime   QEMU, qemu-img, iptables, nft: what the daemon runs
 #   deps.sh test      runtime + what the test suite uses (test guest build tools, iproute2, util-linux,
 #                     dnsmasq-base: the DHCP benchmark's baseline)
 set -euo pipefail
 
-runtime_pkgs=(qemu-system-x86 qemu-utils ovmf iptables iproute2)
+runtime_pkgs=(qemu-system-x86 qemu-utils ovmf iptables nftables iproute2)
 test_pkgs=(cpio kmod dosfstools mtools fdisk util-linux gcc libc6-dev dnsmasq-base)
 
 case "${1:-runtime}" in

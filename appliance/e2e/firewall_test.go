@@ -30,7 +30,8 @@ func TestFirewallRulesFollowTheCatalog(t *testing.T) {
 	}
 	tap := link.TapName(p.ID)
 	before := cloudletRules(t)
-	for _, want := range []string{"--physdev-in " + tap, "--mac-source " + p.MAC, "-s " + p.FixedIPs[0].String() + "/32 -j RETURN", link.BridgeName(n.ID)} {
+	for _, want := range []string{"--physdev-in " + tap, "--mac-source " + p.MAC, "-s " + p.FixedIPs[0].String() + "/32 -j RETURN",
+		link.BridgeName(n.ID), `iifname "` + tap + `" jump port-`, "arp saddr ip != { 0.0.0.0, " + p.FixedIPs[0].String() + " } drop"} {
 		if !strings.Contains(before, want) {
 			t.Errorf("rules have no %q for port web:\n%s", want, before)
 		}
@@ -55,6 +56,9 @@ func TestFirewallRulesFollowTheCatalog(t *testing.T) {
 	}
 	if strings.Contains(string(out), "CLOUDLET") {
 		t.Errorf("cloudlet rules left after every network was deleted:\n%s", out)
+	}
+	if rules := cloudletRules(t); rules != "" { // includes nftables' bridge table
+		t.Errorf("cloudlet rules left after every network was deleted:\n%s", rules)
 	}
 	for _, prefix := range []string{link.TapPrefix, link.BridgePrefix} {
 		if names, err := link.List(prefix); err != nil || len(names) > 0 {

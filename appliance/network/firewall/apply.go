@@ -40,8 +40,8 @@ func NewApplier() (*Applier, error) {
 
 // Apply makes cloudlet's live chains and jumps equal to rs: it creates missing chains, rewrites
 // (flush and append) only the chains whose rules differ, puts the one jump per built-in chain at
-// its top, and deletes stale jumps and CLOUDLET chains. Applying the same ruleset twice changes
-// nothing the second time.
+// its top, and deletes stale jumps and CLOUDLET chains; then it replaces the bridge table, in one
+// nft transaction, when it differs. Applying the same ruleset twice changes nothing the second time.
 func (a *Applier) Apply(ctx context.Context, rs Ruleset) error {
 	want := map[string]Table{}
 	for _, t := range rs.Tables {
@@ -65,7 +65,7 @@ func (a *Applier) Apply(ctx context.Context, rs Ruleset) error {
 			return err
 		}
 	}
-	return nil
+	return applyBridge(ctx, rs.Bridge)
 }
 
 // Remove deletes every cloudlet jump and chain in every table.
@@ -210,6 +210,9 @@ func (a *Applier) Save(ctx context.Context) (string, error) {
 	}
 	rs, err := ParseSave(out.String())
 	if err != nil {
+		return "", err
+	}
+	if rs.Bridge, err = listBridge(ctx); err != nil {
 		return "", err
 	}
 	return rs.Render(), nil

@@ -24,6 +24,7 @@ func Build(m Model) (Ruleset, error) {
 		}
 		*rs.table(t.Name) = t
 	}
+	rs.Bridge = buildBridge(m)
 	return rs, nil
 }
 

@@ -77,6 +77,7 @@ func TestParseSaveRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rs.Bridge = "" // iptables-save knows nothing of nftables' bridge table
 	back, err := ParseSave("# Generated\n*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -i lo -j ACCEPT\n" + rs.Render()[len("*filter\n"):])
 	if err != nil {
 		t.Fatal(err)

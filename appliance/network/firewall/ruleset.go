@@ -22,6 +22,7 @@ const (
 // Ruleset is cloudlet's part of the kernel's rules: per table, its chains and the jumps into them.
 type Ruleset struct {
 	Tables []Table // sorted by name
+	Bridge string  // the nftables bridge table (BridgeTable) as nft lists it; "" = none
 }
 
 // Table is one iptables table.
@@ -92,7 +93,8 @@ func (b *chainBuilder) sorted() []Chain {
 }
 
 // Render prints the ruleset in iptables-save syntax: per table, the chain declarations, the jumps
-// from built-in chains, then each chain's rules. Counters are always [0:0].
+// from built-in chains, then each chain's rules (counters always [0:0]); then the bridge table as
+// nft lists it.
 func (rs Ruleset) Render() string {
 	var b strings.Builder
 	for _, t := range rs.Tables {
@@ -110,5 +112,6 @@ func (rs Ruleset) Render() string {
 		}
 		b.WriteString("COMMIT\n")
 	}
+	b.WriteString(rs.Bridge)
 	return b.String()
 }

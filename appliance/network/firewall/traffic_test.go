@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,6 +30,7 @@ func TestSpoofedSourceIsDropped(t *testing.T) {
 	}
 	run(t, "ip", "link", "add", "clbr-t", "type", "bridge")
 	run(t, "ip", "link", "set", "clbr-t", "up")
+	t.Cleanup(func() { exec.Command("ip", "link", "del", "clbr-t").Run() })
 	a := newGuest(t, "clt-a", "52:54:00:00:00:0a", "10.77.0.10/24")
 	b := newGuest(t, "clt-b", "52:54:00:00:00:0b", "10.77.0.11/24")
 
@@ -93,7 +95,7 @@ func newGuest(t *testing.T, tap, mac, cidr string) guest {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait(); exec.Command("ip", "link", "del", tap).Run() })
 	g := guest{pid: cmd.Process.Pid}
 	g.mac, _ = net.ParseMAC(mac)
 	// unshare needs a moment to switch namespaces before the link can be moved into it.
@@ -141,4 +143,56 @@ func (g guest) do(t *testing.T, f func() error) {
 	if err := <-errc; err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestSpoofedARPIsDropped: a guest answering ARP for an address that is not its own poisons no one's
+// neighbour table; its ARP for its own address still works.
+func TestSpoofedARPIsDropped(t *testing.T) {
+	const sysctl = "/proc/sys/net/bridge/bridge-nf-call-iptables"
+	if err := os.WriteFile(sysctl, []byte("1\n"), 0o644); err != nil {
+		t.Fatalf("br_netfilter is not available (%v)", err)
+	}
+	run(t, "ip", "link", "add", "clbr-t", "type", "bridge")
+	run(t, "ip", "link", "set", "clbr-t", "up")
+	t.Cleanup(func() { exec.Command("ip", "link", "del", "clbr-t").Run() })
+	a := newGuest(t, "clt-a", "52:54:00:00:00:0a", "10.77.0.10/24")
+	b := newGuest(t, "clt-b", "52:54:00:00:00:0b", "10.77.0.11/24")
+	m := Model{
+		Networks: []Network{{ID: "n", Bridge: "clbr-t", Subnet: netip.MustParsePrefix("10.77.0.0/24")}},
+		Ports: []Port{
+			{ID: "a", Network: "n", Tap: "clt-a", MAC: a.mac, IPs: addrs("10.77.0.10"), PortSecurity: true, SecurityGroups: []string{"default"}},
+			{ID: "b", Network: "n", Tap: "clt-b", MAC: b.mac, IPs: addrs("10.77.0.11"), PortSecurity: true, SecurityGroups: []string{"default"}},
+		},
+		SecurityGroups: []SecurityGroup{defaultGroup},
+	}
+	apply(t, newApplier(t), m)
+	a.exec(t, "ip", "addr", "add", "10.77.0.12/32", "dev", "eth0") // a claims an address that is not its own
+
+	for _, to := range []string{"10.77.0.10:9", "10.77.0.12:9"} { // a datagram makes b's kernel ask by ARP
+		b.do(t, func() error {
+			c, err := net.Dial("udp4", to)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			c.Write([]byte("who"))
+			return nil
+		})
+	}
+	time.Sleep(1500 * time.Millisecond) // ARP answers (or the lack of them) settle
+	if out := b.output(t, "ip", "neigh", "show", "10.77.0.10"); !strings.Contains(out, a.mac.String()) {
+		t.Errorf("b did not learn a's own address by ARP: %q", out)
+	}
+	if out := b.output(t, "ip", "neigh", "show", "10.77.0.12"); strings.Contains(out, a.mac.String()) {
+		t.Errorf("a's ARP for an address not its own reached b: %q", out)
+	}
+}
+
+func (g guest) output(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("nsenter", append([]string{"-t", strconv.Itoa(g.pid), "-n"}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %v: %s", args, err, out)
+	}
+	return string(out)
 }
