@@ -14,8 +14,8 @@ type CreateRequest struct {
 	Name           string   `json:"name"`
 	Flavor         string   `json:"flavor"`
 	Image          string   `json:"image"`
-	BootVolume     string   `json:"boot_volume"` // boot from this existing volume instead of an image
-	Networks       []string `json:"networks"`    // one port on each, in order (the first is eth0)
+	BootVolume     string   `json:"boot_volume"`     // boot from this existing volume instead of an image
+	Networks       []string `json:"networks"`        // one port on each, in order (the first is eth0)
 	SecurityGroups []string `json:"security_groups"` // on every port made for it (default: the project's "default")
 	Autostart      bool     `json:"autostart"`
 	AutostartOrder int      `json:"autostart_order"`
