@@ -55,10 +55,12 @@ func (s *Service) StartDatapath(o DatapathOptions) error {
 	if err != nil {
 		return err
 	}
+	down := map[string]bool{} // networks on a host interface that is gone: their ports wait for it
 	for _, n := range all {
 		err := s.upNetwork(n)
-		if err != nil && n.Kind == KindExternal { // a missing uplink costs its floating IPs, not the daemon
-			o.Log.Warn("external network is not usable", "network", n.Name, "err", err)
+		if err != nil && (n.Kind == KindExternal || n.Kind == KindBridged) { // costs that network, not the daemon
+			o.Log.Warn("network is not usable: the host interface it needs is missing", "network", n.Name, "err", err)
+			down[n.ID] = true
 		} else if err != nil {
 			return err
 		}
@@ -68,7 +70,7 @@ func (s *Service) StartDatapath(o DatapathOptions) error {
 		return err
 	}
 	for _, p := range prts {
-		if err := s.upPort(p); err != nil {
+		if err := s.upPort(p); err != nil && !down[p.NetworkID] {
 			return err
 		}
 	}
@@ -84,11 +86,13 @@ func (s *Service) StartDatapath(o DatapathOptions) error {
 // upNetwork creates the network's bridge (named from its ID, so the catalog record already names it)
 // and starts its DHCP and DNS servers. An external network has neither: its uplink must exist.
 func (s *Service) upNetwork(n *Network) error {
-	if s.dp == nil || n.Kind == KindBridged {
+	switch {
+	case s.dp == nil:
 		return nil
-	}
-	if n.Kind == KindExternal {
+	case n.Kind == KindExternal:
 		return checkUplink(n)
+	case n.Kind == KindBridged:
+		return s.upBridged(n)
 	}
 	if n.Kind == KindNAT { // routing out of the host is what a NAT network is for
 		if err := link.SetForwarding(true); err != nil {
@@ -190,18 +194,19 @@ func (s *Service) upPort(p *Port) error {
 		return nil
 	}
 	n, err := s.Network(context.Background(), "", p.NetworkID)
-	if err != nil || n.Kind == KindBridged {
+	if err != nil {
 		return err
 	}
 	mac, _ := net.ParseMAC(p.MAC)
-	tap := link.Tap{Name: link.TapName(p.ID), Bridge: link.BridgeName(n.ID), MAC: mac, MTU: n.MTU}
+	tap := link.Tap{Name: link.TapName(p.ID), Bridge: bridgeOf(n), MAC: mac, MTU: n.MTU}
 	if err := link.EnsureTap(tap); err != nil {
 		return fmt.Errorf("port %s: %w", p.Name, err)
 	}
 	return nil
 }
 
-// downNetwork stops the network's servers and removes its bridge.
+// downNetwork stops the network's servers and removes its bridge (cloudlet's own: a bridged network's
+// host bridge has another name and stays).
 func (s *Service) downNetwork(id string) error {
 	if s.dp == nil {
 		return nil

@@ -22,8 +22,9 @@ type CreateNetworkRequest struct {
 }
 
 // CreateNetwork checks the network and its subnet and records it. Overlaps with another network's
-// subnet or a prefix the host routes are refused, naming what they overlap; an external network is
-// the uplink's LAN (or a range routed to it), so only overlaps with other networks count for it.
+// subnet or a prefix the host routes are refused, naming what they overlap. A bridged network is the
+// host's LAN and an external network the uplink's LAN (or a range routed to it), so only overlaps
+// with other networks count for them.
 func (s *Service) CreateNetwork(_ context.Context, projectID string, r CreateNetworkRequest) (*Network, error) {
 	n := &Network{Meta: store.Meta{ID: store.NewID(), Name: r.Name, ProjectID: projectID}, Kind: r.Kind,
 		External: r.External, Uplink: r.Uplink, Bridge: r.Bridge, MTU: r.MTU, Subnet: r.Subnet}
@@ -31,7 +32,7 @@ func (s *Service) CreateNetwork(_ context.Context, projectID string, r CreateNet
 		return nil, err
 	}
 	var host []netip.Prefix
-	if n.Kind != KindExternal {
+	if n.Kind != KindExternal && n.Kind != KindBridged { // those are the host's own LAN by design
 		var err error
 		if host, err = s.hostRoutes(); err != nil {
 			return nil, fmt.Errorf("read the host's routes: %w", err)

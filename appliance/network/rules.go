@@ -49,7 +49,7 @@ func (s *Service) syncFirewall(ctx context.Context) error {
 
 // firewallModel is the catalog as the firewall sees it: networks with a bridge of their own and
 // their ports' taps, every security group, and the published addresses (associated floating IPs,
-// port forwards). Bridged and external networks have no bridge of cloudlet's.
+// port forwards). External networks have no bridge; a bridged network's is the host's (Shared).
 func firewallModel(tx *store.Tx) (firewall.Model, error) {
 	var m firewall.Model
 	own, uplinks := map[string]bool{}, map[string]string{}
@@ -58,6 +58,8 @@ func firewallModel(tx *store.Tx) (firewall.Model, error) {
 		case KindExternal:
 			uplinks[n.ID] = n.Uplink
 		case KindBridged:
+			own[n.ID] = true
+			m.Networks = append(m.Networks, firewall.Network{ID: n.ID, Bridge: n.Bridge, Subnet: n.Subnet.CIDR, Shared: true})
 		default:
 			own[n.ID] = true
 			m.Networks = append(m.Networks, firewallNetwork(n))

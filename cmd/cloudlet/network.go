@@ -89,6 +89,7 @@ func newNetworkCreateCmd(g *globals) *cobra.Command {
 	fs.StringVar(&r.Kind, "kind", "", "nat (default), isolated, bridged or external")
 	fs.BoolVar(&r.External, "external", false, "floating IPs come from this network (kind external; needs --uplink)")
 	fs.StringVar(&r.Uplink, "uplink", "", "the host interface: where NAT traffic leaves, or the one an external network's subnet is on")
+	fs.StringVar(&r.Bridge, "bridge", "", "kind bridged: the host's existing LAN bridge to join (e.g. vmbr0)")
 	fs.IntVar(&r.MTU, "mtu", 0, "MTU (default 1500)")
 	return cmd
 }

@@ -39,7 +39,11 @@ func buildFilter(m Model) Table {
 		}
 	}
 	for _, n := range m.Networks {
-		networkPolicy(&b, n, m, portsOf(m, n.ID))
+		if n.Shared {
+			sharedPolicy(&b, portsOf(m, n.ID))
+		} else {
+			networkPolicy(&b, n, m, portsOf(m, n.ID))
+		}
 	}
 	members := groupMembers(secured)
 	for _, p := range secured {
@@ -84,6 +88,18 @@ func networkPolicy(b *chainBuilder, n Network, m Model, ports []Port) {
 		b.add(chainForward, "-i", br, "-o", n.Uplink, "-j", "ACCEPT")
 	}
 	b.add(chainForward, "-i", br, "-j", "DROP")
+}
+
+// sharedPolicy accepts, on a host bridge, what the secured ports' own chains let through (they ran
+// first and dropped the rest), whatever the host's FORWARD policy; other traffic on that bridge is
+// the host's business.
+func sharedPolicy(b *chainBuilder, ports []Port) {
+	for _, p := range ports {
+		if p.PortSecurity {
+			b.add(chainForward, "-m", "physdev", "--physdev-in", p.Tap, "--physdev-is-bridged", "-j", "ACCEPT")
+			b.add(chainForward, "-m", "physdev", "--physdev-out", p.Tap, "--physdev-is-bridged", "-j", "ACCEPT")
+		}
+	}
 }
 
 // antiSpoof lets through only the port's MAC with its IPs, or 0.0.0.0 asking for DHCP. The MAC is

@@ -23,6 +23,9 @@ type Network struct {
 	Gateway netip.Addr // the host's address on the bridge; invalid = none
 	NAT     bool       // MASQUERADE the subnet when it leaves through Uplink
 	Uplink  string     // interface towards the outside; "" = none (with NAT: any interface but the bridge)
+	// Shared: the bridge is the host's own (a LAN bridge that a bridged network joins). cloudlet then
+	// filters its own ports' traffic only and leaves the rest of the bridge alone: no isolation, no NAT.
+	Shared bool
 }
 
 // Port is one guest NIC: a tap on a network's bridge.

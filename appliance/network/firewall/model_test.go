@@ -73,7 +73,10 @@ func goldenModels() map[string]Model {
 		{Protocol: UDP, HostPort: 5353, HostIP: netip.MustParseAddr("203.0.113.1"), FixedIP: netip.MustParseAddr("10.88.0.11"), Port: 53},
 		{Protocol: TCP, HostPort: 8080, FixedIP: netip.MustParseAddr("10.88.0.10"), Port: 80},
 	}
+	lan := natDefault()
+	lan.Networks = []Network{{ID: "net-1", Bridge: "lanbr0", Subnet: netip.MustParsePrefix("10.88.0.0/24"), Shared: true}}
 	return map[string]Model{
+		"shared-bridge":     lan,
 		"empty":             {},
 		"nat-default":       natDefault(),
 		"port-security-off": insecure,

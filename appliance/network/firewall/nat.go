@@ -28,6 +28,9 @@ func buildNAT(m Model) Table {
 	// Hairpin: a guest (or the host) reaching a published address of its own network gets the
 	// host's address as source, so the reply comes back through the host and is un-NATed.
 	for _, n := range m.Networks {
+		if n.Shared { // the LAN's own traffic is not rewritten
+			continue
+		}
 		br := n.Bridge
 		b.add(chainPostrouting, cat(s("-s", n.Subnet.String(), "-o", br), ctstate("DNAT"), s("-j", "MASQUERADE"))...)
 		b.add(chainPostrouting, cat(s("-o", br, "-m", "addrtype", "--src-type", "LOCAL"), ctstate("DNAT"), s("-j", "MASQUERADE"))...)

@@ -45,6 +45,9 @@ func (v *validator) networks() {
 			v.fail("%s: bridge %q used twice", what, n.Bridge)
 		}
 		ifaces[n.Bridge] = true
+		if n.Shared && (n.NAT || n.Uplink != "") {
+			v.fail("%s: a shared host bridge has no NAT and no uplink of cloudlet's", what)
+		}
 		if n.Uplink != "" {
 			if err := checkIfname(n.Uplink); err != nil {
 				v.fail("%s: uplink: %v", what, err)

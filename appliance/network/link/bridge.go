@@ -127,3 +127,22 @@ func setOnlyAddr(l netlink.Link, gw netip.Prefix) error {
 // RemoveBridge deletes the bridge; its ports stay, detached. No bridge of that name is not an
 // error; a link of that name that is not a bridge is (ErrWrongKind).
 func RemoveBridge(name string) error { return remove(name, "bridge") }
+
+// CheckBridge reports whether name is an existing bridge (one cloudlet did not make, for a bridged
+// network): ErrNotFound when there is no such link, ErrWrongKind when it is not a bridge.
+func CheckBridge(name string) error {
+	if err := validName(name); err != nil {
+		return err
+	}
+	l, err := lookup(name)
+	if err != nil {
+		return err
+	}
+	if l == nil {
+		return fmt.Errorf("%w: no link %s", ErrNotFound, name)
+	}
+	if l.Type() != "bridge" {
+		return fmt.Errorf("%w: %s is a %s, not a bridge", ErrWrongKind, name, l.Type())
+	}
+	return nil
+}

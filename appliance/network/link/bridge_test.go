@@ -155,3 +155,18 @@ func TestBridgeErrors(t *testing.T) {
 		t.Error("a refused EnsureBridge created clbr-x")
 	}
 }
+
+// TestCheckBridge: a bridged network may name an existing bridge only.
+func TestCheckBridge(t *testing.T) {
+	skipShort(t)
+	b := bridge(t, "net-check", "10.88.5.1/24")
+	tp := tap(t, "port-check", b, "52:54:00:12:34:56")
+	for _, tc := range []struct {
+		name string
+		is   error
+	}{{b.Name, nil}, {tp.Name, link.ErrWrongKind}, {"nosuchbr0", link.ErrNotFound}} {
+		if err := link.CheckBridge(tc.name); !errors.Is(err, tc.is) {
+			t.Errorf("CheckBridge(%s) = %v, want %v", tc.name, err, tc.is)
+		}
+	}
+}
