@@ -48,6 +48,7 @@ func Doctor(ctx context.Context, p Probes, in DoctorInput) []Check {
 		bridgeCheck(p),
 		forwardingCheck(p),
 		iptablesCheck(ctx, p),
+		toolCheck(findTool(ctx, p, "nft"), "apt-get install nftables"),
 		dataDirCheck(p, in.DataDir),
 		diskCheck(p, in.DataDir),
 		portCheck(p, in.Listen),

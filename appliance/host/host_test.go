@@ -36,11 +36,13 @@ func healthyHost() *fakeHost {
 			"qemu-system-x86_64": "/usr/bin/qemu-system-x86_64",
 			"qemu-img":           "/usr/bin/qemu-img",
 			"iptables":           "/usr/sbin/iptables",
+			"nft":                "/usr/sbin/nft",
 		},
 		versions: map[string]string{
 			"/usr/bin/qemu-system-x86_64": "QEMU emulator version 7.2.19 (Debian 1:7.2+dfsg-7+deb12u18)",
 			"/usr/bin/qemu-img":           "qemu-img version 7.2.19 (Debian 1:7.2+dfsg-7+deb12u18)",
 			"/usr/sbin/iptables":          "iptables v1.8.9 (nf_tables)",
+			"/usr/sbin/nft":               "nftables v1.0.6 (Lester Gooch #5)",
 		},
 		cpuinfo: cpuinfoVMX,
 		space:   DiskSpace{TotalBytes: 100 << 30, FreeBytes: 50 << 30},
@@ -139,6 +141,7 @@ func TestDoctor(t *testing.T) {
 		{"not root cannot make bridges", func(h *fakeHost) { h.uid = 1000 }, "bridges and taps", Fail, "root"},
 		{"no tun device", func(h *fakeHost) { h.exists["/dev/net/tun"] = false }, "bridges and taps", Fail, "/dev/net/tun"},
 		{"missing iptables fails", func(h *fakeHost) { delete(h.paths, "iptables") }, "iptables", Fail, "not found"},
+		{"missing nft fails", func(h *fakeHost) { delete(h.paths, "nft") }, "nft", Fail, "not found"},
 		{"unwritable data dir fails", func(h *fakeHost) { h.writeErr = errors.New("read-only file system") }, "data dir", Fail, "read-only"},
 		{"low disk warns", func(h *fakeHost) { h.space.FreeBytes = 1 << 30 }, "free disk", Warn, "1.0 GiB"},
 		{"full disk fails", func(h *fakeHost) { h.space.FreeBytes = 10 << 20 }, "free disk", Fail, "10.0 MiB"},
@@ -153,8 +156,8 @@ func TestDoctor(t *testing.T) {
 			h := healthyHost()
 			tt.mutate(h)
 			checks := Doctor(context.Background(), h.probes(), DoctorInput{DataDir: "/var/lib/cloudlet", Listen: "127.0.0.1:8080", AccelMode: AccelAuto, QEMUUser: "cloudlet-qemu"})
-			if len(checks) != 10 {
-				t.Fatalf("got %d checks, want 10", len(checks))
+			if len(checks) != 11 {
+				t.Fatalf("got %d checks, want 11", len(checks))
 			}
 			for _, c := range checks {
 				want := OK
