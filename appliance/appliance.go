@@ -180,6 +180,7 @@ func (a *Appliance) openCompute(facts host.Facts, cred *syscall.Credential) erro
 	if err != nil {
 		return err
 	}
+	a.network.OnLease(a.compute.LeaseGranted) // the boot timeline's dhcp_lease stage
 	return a.compute.Start()
 }
 

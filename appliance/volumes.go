@@ -123,7 +123,7 @@ var _ compute.Networks = computeNetworks{}
 
 func (a computeNetworks) CreatePort(ctx context.Context, projectID, net, instanceID, name string, groups []string) (compute.NIC, error) {
 	p, err := a.n.CreatePort(ctx, projectID, network.CreatePortRequest{Name: name, Network: net,
-		SecurityGroups: slices.Clone(groups), DeviceOwner: "compute:instance", DeviceID: instanceID})
+		SecurityGroups: slices.Clone(groups), DeviceOwner: network.OwnerInstance, DeviceID: instanceID})
 	if err != nil {
 		return compute.NIC{}, err
 	}

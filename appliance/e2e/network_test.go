@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"slices"
 	"net"
 	"os"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 
+	"cloudlet/appliance/compute"
 	"cloudlet/appliance/network"
 	"cloudlet/appliance/network/link"
 )
@@ -132,6 +134,9 @@ func TestGuestGetsItsReservedAddressByDHCP(t *testing.T) {
 	ip := got.Addresses[0].IP
 	if !strings.Contains(log, "CLOUDLET-GUEST-READY hostname=testguest ip="+ip) {
 		t.Errorf("the guest did not get its reserved address %s by DHCP; console:\n%s", ip, tail(log, 1500))
+	}
+	if !slices.ContainsFunc(got.Timeline, func(s compute.Stage) bool { return s.Name == compute.StageDHCPLease }) {
+		t.Errorf("the boot timeline has no %s stage: %+v", compute.StageDHCPLease, got.Timeline)
 	}
 	var ports []network.Port
 	if err := c.do("GET", "/api/v1/ports", nil, &ports); err != nil || len(ports) != 1 || ports[0].DeviceID != inst.ID {

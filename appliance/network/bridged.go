@@ -39,6 +39,7 @@ func (s *Service) upBridged(n *Network) error {
 	cfg.ServerIP = server
 	srv, err := dhcp.New(cfg, s.dhcpLookup(n.ID), s.dp.o.Log)
 	if err == nil {
+		srv.OnAck(s.leaseGranted)
 		err = srv.Start()
 	}
 	if err != nil {

@@ -108,6 +108,7 @@ func (s *Service) upNetwork(n *Network) error {
 	if n.Subnet.DHCP {
 		srv, err := dhcp.New(s.dhcpConfig(n, br), s.dhcpLookup(n.ID), s.dp.o.Log)
 		if err == nil {
+			srv.OnAck(s.leaseGranted)
 			err = srv.Start()
 		}
 		if err != nil {

@@ -47,6 +47,9 @@ type HostRoute struct {
 	NextHop     netip.Addr   `json:"nexthop"`
 }
 
+// OwnerInstance is the DeviceOwner of a port an instance uses (Neutron's "compute:<zone>").
+const OwnerInstance = "compute:instance"
+
 // Port is an instance's (or a floating IP's) attachment to a network.
 type Port struct {
 	store.Meta
@@ -55,7 +58,7 @@ type Port struct {
 	FixedIPs       []netip.Addr `json:"fixed_ips"`
 	SecurityGroups []string     `json:"security_groups"`
 	PortSecurity   bool         `json:"port_security_enabled"`
-	DeviceOwner    string       `json:"device_owner,omitempty"` // "compute:instance", "network:floating_ip"
+	DeviceOwner    string       `json:"device_owner,omitempty"` // OwnerInstance, or "" for a free port
 	DeviceID       string       `json:"device_id,omitempty"`
 }
 

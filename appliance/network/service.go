@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 
 	"cloudlet/store"
 )
@@ -28,6 +29,8 @@ type Service struct {
 
 	fw   Firewall
 	fwMu sync.Mutex // serialises syncFirewall
+
+	onLease atomic.Pointer[func(instanceID string)]
 }
 
 // New returns the service.

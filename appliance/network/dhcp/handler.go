@@ -92,6 +92,9 @@ func (s *Server) request(cfg *Config, req *dhcpv4.DHCPv4, res Reservation) *dhcp
 	}
 	s.stats.acks.Add(1)
 	s.log.Info("dhcp: ack", "mac", req.ClientHWAddr.String(), "ip", res.IP, "hostname", res.Hostname)
+	if f := s.onAck.Load(); f != nil {
+		go (*f)(res)
+	}
 	return reply(req, dhcpv4.MessageTypeAck, res.IP, leaseOptions(cfg, res))
 }
 

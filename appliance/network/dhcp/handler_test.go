@@ -220,3 +220,26 @@ func TestNewReplyIsTheLibrarysReply(t *testing.T) {
 		})
 	}
 }
+
+// TestOnAckHearsEveryGrantedLease: only an ACK tells the hook, with the reservation it granted.
+func TestOnAckHearsEveryGrantedLease(t *testing.T) {
+	s := testServer(t)
+	got := make(chan Reservation, 4)
+	s.OnAck(func(r Reservation) { got <- r })
+	s.handle(msg(t, knownMAC, dhcpv4.MessageTypeDiscover))
+	s.handle(msg(t, knownMAC, dhcpv4.MessageTypeRequest, requested("10.0.0.99"), serverID("10.0.0.1"))) // NAK
+	time.Sleep(50 * time.Millisecond)
+	if len(got) != 0 {
+		t.Fatalf("the hook heard %v before any ACK", <-got)
+	}
+	s.limit = newLimiter(func() time.Time { return time.Now().Add(time.Hour) }) // past the per-MAC limit
+	s.handle(msg(t, knownMAC, dhcpv4.MessageTypeRequest, requested("10.0.0.10"), serverID("10.0.0.1")))
+	select {
+	case r := <-got:
+		if r.IP != reserved || r.MAC.String() != knownMAC.String() || r.Hostname != "web-1" {
+			t.Errorf("the hook heard %+v, want the reservation of %s", r, knownMAC)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the hook did not hear the ACK")
+	}
+}

@@ -20,11 +20,22 @@ type Server struct {
 	limit  *limiter
 	cfg    atomic.Pointer[Config] // replaced whole by Update
 	stats  counters
+	onAck  atomic.Pointer[func(Reservation)]
 
 	mu      sync.Mutex // guards the fields below
 	conn    *net.UDPConn
 	started bool
 	wg      sync.WaitGroup // the serve goroutine
+}
+
+// OnAck sets a function told of every lease granted (each ACK), in a goroutine of its own so it
+// never delays a reply. nil stops the calls.
+func (s *Server) OnAck(f func(Reservation)) {
+	if f == nil {
+		s.onAck.Store(nil)
+		return
+	}
+	s.onAck.Store(&f)
 }
 
 // New validates cfg and returns a server that is not listening yet. A nil log discards.
