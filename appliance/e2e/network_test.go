@@ -2,9 +2,9 @@ package e2e
 
 import (
 	"context"
-	"slices"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
