@@ -141,7 +141,7 @@ func (a *Appliance) openNetwork() error {
 	if a.network, err = network.New(network.Options{DB: a.db, HostRoutes: hostRoutes, Firewall: fw}); err != nil {
 		return err
 	}
-	if err := a.network.StartDatapath(network.DatapathOptions{Log: a.log, Upstreams: resolvers()}); err != nil {
+	if err := a.network.StartDatapath(network.DatapathOptions{Log: a.log, Domain: a.cfg.DNSDomain, Upstreams: resolvers()}); err != nil {
 		return err
 	}
 	project, err := a.identity.AdminProjectID()

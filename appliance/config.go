@@ -49,6 +49,9 @@ type Config struct {
 	CrashLoopLimit  int      `json:"crash_loop_limit"`
 	CrashLoopWindow Duration `json:"crash_loop_window"`
 
+	// DNSDomain is the suffix of instance names in each network's DNS: <instance>.<network>.<domain>.
+	DNSDomain string `json:"dns_domain"`
+
 	Logger  *slog.Logger `json:"-"` // defaults to a text logger on stderr
 	Version string       `json:"-"` // the binary's version
 	Probes  *host.Probes `json:"-"` // host probes; nil means the real machine
@@ -84,6 +87,7 @@ func DefaultConfig() Config {
 		HealthInterval:        Duration(5 * time.Second),
 		CrashLoopLimit:        3,
 		CrashLoopWindow:       Duration(10 * time.Minute),
+		DNSDomain:             "cloudlet",
 	}
 }
 
@@ -138,10 +142,19 @@ func (c *Config) Normalize() error {
 	if c.QEMUUser != "" && !validUserName.MatchString(c.QEMUUser) {
 		return fmt.Errorf("config: qemu_user %q is not a valid user name", c.QEMUUser)
 	}
+	if c.DNSDomain == "" {
+		c.DNSDomain = "cloudlet"
+	}
+	if len(c.DNSDomain) > 200 || !validDomain.MatchString(c.DNSDomain) {
+		return fmt.Errorf("config: dns_domain %q: want DNS labels of letters, digits and hyphens, e.g. cloud.lan", c.DNSDomain)
+	}
 	return c.checkCompute()
 }
 
-var validUserName = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
+var (
+	validUserName = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
+	validDomain   = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$`)
+)
 
 // checkCompute checks the compute settings; zero values keep the service defaults.
 func (c *Config) checkCompute() error {

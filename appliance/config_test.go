@@ -22,7 +22,7 @@ func TestPackagedConfigLoads(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.DataDir != want.DataDir || cfg.Socket != want.Socket || cfg.Listen != want.Listen ||
-		time.Duration(cfg.ShutdownTimeout) != 10*time.Second {
+		time.Duration(cfg.ShutdownTimeout) != 10*time.Second || cfg.DNSDomain != want.DNSDomain {
 		t.Errorf("packaged config = %+v, want the defaults %+v", cfg, want)
 	}
 }
@@ -46,6 +46,8 @@ func TestConfigRejectsBadValues(t *testing.T) {
 		{"absurd ram ratio", `{"ram_allocation_ratio":1e9}`, nil, "ram_allocation_ratio"},
 		{"negative reserved memory", `{"reserved_host_memory_mib":-5}`, nil, "reserved_host_memory_mib"},
 		{"negative stop timeout", `{"stop_timeout":"-1s"}`, nil, "must not be negative"},
+		{"bad dns domain", `{"dns_domain":"my_cloud..lan"}`, nil, `dns_domain "my_cloud..lan"`},
+		{"upper-case dns domain", `{"dns_domain":"Cloud"}`, nil, `dns_domain "Cloud"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

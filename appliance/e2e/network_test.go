@@ -192,3 +192,19 @@ func TestSecurityGroupsAPI(t *testing.T) {
 		t.Errorf("delete the default group: %d %s", status, body)
 	}
 }
+
+// The DNS domain is configurable: names are <port>.<network>.<dns_domain>.
+func TestDNSDomainIsConfigurable(t *testing.T) {
+	c := newCloud(t, `{"dns_domain":"lab.test"}`)
+	var p network.Port
+	if err := c.do("POST", "/api/v1/ports", map[string]any{"name": "db", "network": "default"}, &p); err != nil {
+		t.Fatal(err)
+	}
+	var n network.Network
+	if err := c.do("GET", "/api/v1/networks/default", nil, &n); err != nil {
+		t.Fatal(err)
+	}
+	if got := resolve(t, n.Subnet.Gateway.String(), "db.default.lab.test"); got != p.FixedIPs[0].String() {
+		t.Errorf("db.default.lab.test resolved to %q, want %s", got, p.FixedIPs[0])
+	}
+}
