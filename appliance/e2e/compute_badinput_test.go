@@ -108,7 +108,7 @@ func TestMissingOrBrokenQEMU(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			bin := t.TempDir()
-			for _, tool := range []string{"qemu-img", "prlimit"} {
+			for _, tool := range []string{"qemu-img", "prlimit", "iptables", "iptables-save", "iptables-restore", "nft"} {
 				if p, err := exec.LookPath(tool); err == nil {
 					os.Symlink(p, filepath.Join(bin, tool))
 				}

@@ -31,7 +31,8 @@ const (
 
 // outer is the outside namespace; it lives as long as the handle on it.
 type outer struct {
-	ns netns.NsHandle
+	ns   netns.NsHandle
+	busy sync.WaitGroup // calls of run in flight (a dial the test gave up on may still be one)
 }
 
 // newOuter makes the outer namespace (unnamed: it cannot outlive the test process) and the veth
@@ -43,7 +44,7 @@ func newOuter(t *testing.T) *outer {
 		t.Fatalf("new network namespace: %v", err)
 	}
 	o := &outer{ns: ns}
-	t.Cleanup(func() { o.ns.Close() })
+	t.Cleanup(func() { o.busy.Wait(); o.ns.Close() })
 	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: outerUplink}, PeerName: outerPeer}
 	if err := netlink.LinkAdd(veth); err != nil {
 		t.Fatalf("netlink.LinkAdd(%s): %v", outerUplink, err)
@@ -110,7 +111,7 @@ func (o *outer) get(t *testing.T, url string) (string, error) {
 	t.Helper()
 	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
 		var c net.Conn
-		err := o.run(func() (err error) { c, err = (&net.Dialer{}).DialContext(ctx, network, addr); return err })
+		err := o.run(func() (err error) { c, err = (&net.Dialer{Timeout: outerWait}).DialContext(ctx, network, addr); return err })
 		return c, err
 	}
 	cl := &http.Client{Timeout: outerWait, Transport: &http.Transport{DialContext: dial, DisableKeepAlives: true}}
@@ -149,6 +150,8 @@ func (o *outer) serve(t *testing.T) (addr string, remotes func() []string) {
 // it. The thread is switched back before it is released; if it cannot be, it stays locked and
 // dies with its goroutine, so no other goroutine ever runs in the wrong namespace.
 func (o *outer) run(fn func() error) error {
+	o.busy.Add(1)
+	defer o.busy.Done()
 	return onThread(func() error {
 		if err := netns.Set(o.ns); err != nil {
 			return fmt.Errorf("netns.Set(outer): %w", err)
