@@ -77,6 +77,18 @@ func (s *Server) createPort(c echo.Context) error {
 	return c.JSON(http.StatusCreated, p)
 }
 
+func (s *Server) updatePort(c echo.Context) error {
+	var r network.UpdatePortRequest
+	if err := decodeJSON(c, &r); err != nil {
+		return err
+	}
+	p, err := s.opts.Networks.UpdatePort(c.Request().Context(), s.project(c), c.Param("id"), r)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, p)
+}
+
 func (s *Server) deletePort(c echo.Context) error {
 	if err := s.opts.Networks.DeletePort(c.Request().Context(), s.project(c), c.Param("id")); err != nil {
 		return err

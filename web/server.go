@@ -124,6 +124,7 @@ func (s *Server) routes() error {
 		{http.MethodGet, "/api/v1/ports", Member, s.listPorts},
 		{http.MethodPost, "/api/v1/ports", Member, s.createPort},
 		{http.MethodGet, "/api/v1/ports/:id", Member, s.showPort},
+		{http.MethodPut, "/api/v1/ports/:id", Member, s.updatePort},
 		{http.MethodDelete, "/api/v1/ports/:id", Member, s.deletePort},
 
 		{http.MethodGet, "/api/v1/security-groups", Member, s.listSecurityGroups},

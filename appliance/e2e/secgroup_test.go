@@ -60,6 +60,14 @@ func TestSecurityGroupsBetweenGuests(t *testing.T) {
 		t.Errorf("a (a member) could not reach b:8081: %q", body)
 	}
 
+	// Moving c's port into the default group (a live port update) lets it in like a member.
+	if err := c.do("PUT", "/api/v1/ports/c", map[string]any{"security_groups": []string{"default", "outsider"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if body, ok := shells["c"].fetch("http://" + ips["b"] + ":8081/"); !ok {
+		t.Errorf("c, now in the default group, could not reach b:8081: %q", body)
+	}
+
 	// A daemon restart (kill -9) rebuilds the same rules; guests keep their addresses through a renewal.
 	rules := cloudletRules(t)
 	c.d.Kill()
@@ -79,7 +87,7 @@ func TestSecurityGroupsBetweenGuests(t *testing.T) {
 	if status != 400 || !strings.Contains(body, "nope") {
 		t.Errorf("unknown security group: %d %s", status, body)
 	}
-	status, body = apiStatus(t, c, "POST", "/api/v1/instances", `{"name":"x","image":"tg","flavor":"m1.tiny","security_groups":["outsider"]}`)
+	status, body = apiStatus(t, c, "POST", "/api/v1/instances", `{"name":"x","image":"tg","flavor":"m1.tiny","networks":[],"security_groups":["outsider"]}`)
 	if status != 400 || !strings.Contains(body, "network") {
 		t.Errorf("security groups without a network: %d %s", status, body)
 	}

@@ -130,3 +130,35 @@ func must0(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestUpdatePortChangesItsRulesAtOnce: a port's groups and port security change on the live port.
+func TestUpdatePortChangesItsRulesAtOnce(t *testing.T) {
+	s, fw := newFirewalledService(t)
+	must1(s.CreateNetwork(ctx, proj, CreateNetworkRequest{Name: "web", Subnet: subnet("10.1.2.0/24")}))
+	p := must1(s.CreatePort(ctx, proj, CreatePortRequest{Name: "a", Network: "web"}))
+	g := must1(s.CreateSecurityGroup(ctx, proj, "ssh", ""))
+	must1(s.AddRule(ctx, proj, "ssh", Rule{Direction: "ingress", Protocol: "tcp", PortMin: 22, PortMax: 22}))
+
+	ssh := []string{"ssh"}
+	got := must1(s.UpdatePort(ctx, proj, "a", UpdatePortRequest{SecurityGroups: &ssh}))
+	if len(got.SecurityGroups) != 1 || got.SecurityGroups[0] != g.ID || !strings.Contains(fw.last(t), "--dport 22") {
+		t.Errorf("after setting group ssh: groups %v, rules:\n%s", got.SecurityGroups, fw.last(t))
+	}
+	off := false
+	got = must1(s.UpdatePort(ctx, proj, "a", UpdatePortRequest{PortSecurity: &off}))
+	if got.PortSecurity || len(got.SecurityGroups) != 0 || strings.Contains(fw.last(t), link.TapName(p.ID)) {
+		t.Errorf("after port security off: %+v, rules:\n%s", got, fw.last(t))
+	}
+	if _, err := s.UpdatePort(ctx, proj, "a", UpdatePortRequest{SecurityGroups: &ssh}); err == nil {
+		t.Error("groups on a port without port security were accepted")
+	}
+	on, none := true, []string{}
+	got = must1(s.UpdatePort(ctx, proj, "a", UpdatePortRequest{PortSecurity: &on, SecurityGroups: &none}))
+	if !got.PortSecurity || len(got.SecurityGroups) != 0 || !strings.Contains(fw.last(t), link.TapName(p.ID)) {
+		t.Errorf("port security on with no group: %+v (want secured, no group: everything dropped)", got)
+	}
+	nope := []string{"nope"}
+	if _, err := s.UpdatePort(ctx, proj, "a", UpdatePortRequest{SecurityGroups: &nope}); err == nil || !strings.Contains(err.Error(), "nope") {
+		t.Errorf("unknown group: err = %v", err)
+	}
+}

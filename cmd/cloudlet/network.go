@@ -136,7 +136,8 @@ func newPortCmd(g *globals) *cobra.Command {
 	create.Flags().StringVar(&r.Network, "network", "default", "network name or id")
 	create.Flags().StringVar(&ip, "fixed-ip", "", "the address to reserve (default: the next free one)")
 	create.Flags().StringVar(&r.MAC, "mac", "", "MAC address (default: a random fa:16:3e one)")
-	cmd.AddCommand(create,
+	create.Flags().StringSliceVar(&r.SecurityGroups, "security-group", nil, "a security group (repeatable; default: default)")
+	cmd.AddCommand(create, newPortSetCmd(g),
 		&cobra.Command{Use: "list", Short: "list ports", Args: cobra.NoArgs,
 			RunE: func(*cobra.Command, []string) error {
 				var out []*network.Port
@@ -154,6 +155,37 @@ func newPortCmd(g *globals) *cobra.Command {
 				return g.call("DELETE", "/api/v1/ports/"+url.PathEscape(a[0]), nil, nil)
 			}})
 	return cmd
+}
+
+// newPortSetCmd changes a port's security groups or port security (Neutron's `port set`).
+func newPortSetCmd(g *globals) *cobra.Command {
+	var groups []string
+	var noGroups, security, noSecurity bool
+	set := &cobra.Command{Use: "set PORT", Short: "change a port's security groups or port security; applies at once",
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, a []string) error {
+			var r network.UpdatePortRequest
+			if c.Flags().Changed("security-group") || noGroups {
+				groups = append([]string{}, groups...)
+				r.SecurityGroups = &groups
+			}
+			if security || noSecurity {
+				on := security
+				r.PortSecurity = &on
+			}
+			var p network.Port
+			if err := g.call("PUT", "/api/v1/ports/"+url.PathEscape(a[0]), r, &p); err != nil {
+				return err
+			}
+			return g.print(p, portHeader, [][]string{portRow(&p)})
+		}}
+	set.Flags().StringSliceVar(&groups, "security-group", nil, "the port's security groups, replacing its own (repeatable)")
+	set.Flags().BoolVar(&noGroups, "no-security-group", false, "remove every security group (nothing allowed in or out)")
+	set.Flags().BoolVar(&security, "port-security", false, "turn anti-spoofing and security groups on")
+	set.Flags().BoolVar(&noSecurity, "no-port-security", false, "turn anti-spoofing and security groups off")
+	set.MarkFlagsMutuallyExclusive("port-security", "no-port-security")
+	set.MarkFlagsMutuallyExclusive("security-group", "no-security-group")
+	return set
 }
 
 var portHeader = []string{"NAME", "MAC", "FIXED IPS", "DEVICE", "ID"}
