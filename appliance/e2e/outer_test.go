@@ -111,7 +111,10 @@ func (o *outer) get(t *testing.T, url string) (string, error) {
 	t.Helper()
 	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
 		var c net.Conn
-		err := o.run(func() (err error) { c, err = (&net.Dialer{Timeout: outerWait}).DialContext(ctx, network, addr); return err })
+		err := o.run(func() (err error) {
+			c, err = (&net.Dialer{Timeout: outerWait}).DialContext(ctx, network, addr)
+			return err
+		})
 		return c, err
 	}
 	cl := &http.Client{Timeout: outerWait, Transport: &http.Transport{DialContext: dial, DisableKeepAlives: true}}
