@@ -138,7 +138,8 @@ func (a *Appliance) openNetwork() error {
 	if err != nil {
 		return fmt.Errorf("firewall: %w (cloudlet needs iptables: apt-get install iptables)", err)
 	}
-	if a.network, err = network.New(network.Options{DB: a.db, HostRoutes: hostRoutes, Firewall: fw}); err != nil {
+	if a.network, err = network.New(network.Options{DB: a.db, HostRoutes: hostRoutes, Firewall: fw,
+		DeviceName: a.deviceName}); err != nil {
 		return err
 	}
 	if err := a.network.StartDatapath(network.DatapathOptions{Log: a.log, Domain: a.cfg.DNSDomain, Upstreams: resolvers()}); err != nil {
@@ -182,6 +183,19 @@ func (a *Appliance) openCompute(facts host.Facts, cred *syscall.Credential) erro
 	}
 	a.network.OnLease(a.compute.LeaseGranted) // the boot timeline's dhcp_lease stage
 	return a.compute.Start()
+}
+
+// deviceName names the instance a port is bound to, for the network service's messages (compute is
+// read at call time: it is built after the network service).
+func (a *Appliance) deviceName(ctx context.Context, owner, id string) string {
+	if owner != network.OwnerInstance || a.compute == nil {
+		return ""
+	}
+	inst, err := a.compute.Get(ctx, "", id)
+	if err != nil {
+		return ""
+	}
+	return inst.Name
 }
 
 // imageInUse names a volume whose backing chain starts at the image (read at call time: the volume

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"cloudlet/appliance/compute"
+	"cloudlet/appliance/fault"
 	"cloudlet/appliance/network"
 	"cloudlet/appliance/network/link"
 	"cloudlet/appliance/volume"
@@ -123,18 +124,40 @@ var _ compute.Networks = computeNetworks{}
 
 func (a computeNetworks) CreatePort(ctx context.Context, projectID, net, instanceID, name string, groups []string) (compute.NIC, error) {
 	p, err := a.n.CreatePort(ctx, projectID, network.CreatePortRequest{Name: name, Network: net,
-		SecurityGroups: slices.Clone(groups), DeviceOwner: network.OwnerInstance, DeviceID: instanceID})
+		SecurityGroups: slices.Clone(groups), Instance: instanceID})
 	if err != nil {
 		return compute.NIC{}, err
 	}
 	return a.nic(ctx, p), nil
 }
 
+// DeletePort deletes a port compute made: unlike the API's DELETE, also while it is bound.
 func (a computeNetworks) DeletePort(ctx context.Context, projectID, portID string) error {
-	return a.n.DeletePort(ctx, projectID, portID)
+	return a.n.DeleteInstancePort(ctx, projectID, portID)
 }
 
-// InstancePorts lists the instance's ports in name order: its first port (eth0) is named like it.
+func (a computeNetworks) CheckPort(ctx context.Context, projectID, ref string) (compute.NIC, error) {
+	p, err := a.n.PortBindable(ctx, projectID, ref, network.OwnerInstance, "")
+	if err != nil {
+		return compute.NIC{}, err
+	}
+	return a.nic(ctx, p), nil
+}
+
+func (a computeNetworks) BindPort(ctx context.Context, projectID, portID, instanceID string) (compute.NIC, error) {
+	p, err := a.n.BindPort(ctx, projectID, portID, network.OwnerInstance, instanceID)
+	if err != nil {
+		return compute.NIC{}, err
+	}
+	return a.nic(ctx, p), nil
+}
+
+func (a computeNetworks) UnbindPort(ctx context.Context, portID, instanceID string) error {
+	return a.n.UnbindPort(ctx, portID, instanceID)
+}
+
+// InstancePorts lists the ports bound to the instance in name order (compute keeps the NIC order of
+// instances it recorded one for; for older records the first port, eth0, is named like the instance).
 func (a computeNetworks) InstancePorts(ctx context.Context, instanceID string) ([]compute.NIC, error) {
 	all, err := a.n.Ports(ctx, "")
 	if err != nil {
@@ -142,7 +165,7 @@ func (a computeNetworks) InstancePorts(ctx context.Context, instanceID string) (
 	}
 	var out []compute.NIC
 	for _, p := range all {
-		if p.DeviceID == instanceID {
+		if p.DeviceID == instanceID && p.DeviceOwner == network.OwnerInstance {
 			out = append(out, a.nic(ctx, p))
 		}
 	}
@@ -153,8 +176,12 @@ func (a computeNetworks) OpenTap(portID string) (*os.File, error) {
 	return link.OpenTap(link.TapName(portID))
 }
 
+// CheckNetwork also refuses an external network: it holds floating IPs, not ports.
 func (a computeNetworks) CheckNetwork(ctx context.Context, projectID, ref string) error {
-	_, err := a.n.Network(ctx, projectID, ref)
+	n, err := a.n.Network(ctx, projectID, ref)
+	if err == nil && n.Kind == network.KindExternal {
+		return fault.New(fault.Invalid, "network %s is external: it holds floating IPs, not ports (attach to a nat, isolated or bridged network and associate a floating IP)", n.Name)
+	}
 	return err
 }
 
@@ -164,7 +191,7 @@ func (a computeNetworks) CheckSecurityGroup(ctx context.Context, projectID, ref 
 }
 
 func (a computeNetworks) nic(ctx context.Context, p *network.Port) compute.NIC {
-	nic := compute.NIC{PortID: p.ID, Network: p.NetworkID, MAC: p.MAC}
+	nic := compute.NIC{PortID: p.ID, Name: p.Name, Network: p.NetworkID, MAC: p.MAC}
 	if len(p.FixedIPs) > 0 {
 		nic.IP = p.FixedIPs[0].String()
 	}

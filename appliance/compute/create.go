@@ -15,7 +15,8 @@ type CreateRequest struct {
 	Flavor         string   `json:"flavor"`
 	Image          string   `json:"image"`
 	BootVolume     string   `json:"boot_volume"`     // boot from this existing volume instead of an image
-	Networks       []string `json:"networks"`        // one port on each, in order (the first is eth0)
+	Networks       []string `json:"networks"`        // a port made on each, after the given ports; both omitted: see defaultNetwork; [] = none
+	Ports          []string `json:"ports"`           // existing ports (names or ids) it is given, in order, first (Nova's --nic port-id)
 	SecurityGroups []string `json:"security_groups"` // on every port made for it (default: the project's "default")
 	Autostart      bool     `json:"autostart"`
 	AutostartOrder int      `json:"autostart_order"`
@@ -40,7 +41,7 @@ func (s *Service) Create(ctx context.Context, r CreateRequest) (*Instance, error
 	if r.AutostartOrder < 0 || r.AutostartOrder > 10000 {
 		return nil, errInvalid("autostart_order must be between 0 and 10000")
 	}
-	if err := s.checkNetworks(ctx, r); err != nil {
+	if err := s.checkNICs(ctx, &r); err != nil {
 		return nil, err
 	}
 	flavor, img, err := s.resolve(ctx, r)
@@ -58,6 +59,9 @@ func (s *Service) Create(ctx context.Context, r CreateRequest) (*Instance, error
 	}
 	err = s.db.Update(func(tx *store.Tx) error {
 		if err := s.admit(tx, inst.ID, inst.Flavor); err != nil {
+			return err
+		}
+		if err := portsClaimed(tx, inst); err != nil {
 			return err
 		}
 		if err := instances.Create(tx, inst); err != nil {
@@ -128,6 +132,7 @@ func (s *Service) newInstance(r CreateRequest, f *Flavor, img BootImage) *Instan
 		AutostartOrder: r.AutostartOrder,
 		RestartPolicy:  r.RestartPolicy,
 		Networks:       r.Networks,
+		Ports:          r.Ports,
 		SecurityGroups: r.SecurityGroups,
 	}
 	inst.Flavor.Meta = store.Meta{ID: f.ID, Name: f.Name}
@@ -141,28 +146,4 @@ func bootSpec(img BootImage) BootSpec {
 		fw = "bios"
 	}
 	return BootSpec{Kernel: img.Kernel, Initrd: img.Initrd, Cmdline: img.Cmdline, Firmware: fw}
-}
-
-// checkNetworks refuses too many networks, unknown ones, or any when networking is not configured.
-func (s *Service) checkNetworks(ctx context.Context, r CreateRequest) error {
-	if len(r.Networks) > maxNICs {
-		return errInvalid("at most %d networks per instance", maxNICs)
-	}
-	if len(r.Networks) > 0 && s.o.Networks == nil {
-		return errInvalid("networks are not available on this host")
-	}
-	for _, n := range r.Networks {
-		if err := s.o.Networks.CheckNetwork(ctx, r.ProjectID, n); err != nil {
-			return errInvalid("unknown network %q", n)
-		}
-	}
-	if len(r.SecurityGroups) > 0 && len(r.Networks) == 0 {
-		return errInvalid("security groups apply to an instance's ports: give it a network")
-	}
-	for _, g := range r.SecurityGroups {
-		if err := s.o.Networks.CheckSecurityGroup(ctx, r.ProjectID, g); err != nil {
-			return errInvalid("unknown security group %q", g)
-		}
-	}
-	return nil
 }

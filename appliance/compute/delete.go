@@ -10,7 +10,8 @@ import (
 )
 
 // delete frees everything the instance has: its QEMU (quit, then SIGKILL after the identity check),
-// runtime dir, state dir (root disk, console log, saved state) and finally its record.
+// runtime dir, ports (the ones it was given are unbound and stay), state dir (root disk, console log,
+// saved state) and finally its record.
 func (sv *supervisor) delete(ctx context.Context) {
 	if sv.proc != nil {
 		sv.expectExit = true
@@ -20,7 +21,7 @@ func (sv *supervisor) delete(ctx context.Context) {
 	}
 	sv.cleanupRun()
 	if inst, ok := sv.current(); ok {
-		if err := sv.s.deletePorts(ctx, inst); err != nil {
+		if err := sv.s.releaseNICs(ctx, inst); err != nil {
 			sv.fail(VMError, PowerNoState, fmt.Errorf("delete: %w", err))
 			return
 		}

@@ -28,8 +28,10 @@ type Instance struct {
 	LaunchedAt     *time.Time `json:"launched_at,omitempty"`
 	Timeline       []Stage    `json:"timeline,omitempty"`
 	Addresses      []Address  `json:"addresses,omitempty"`       // filled by networking
-	Networks       []string   `json:"networks,omitempty"`        // the networks it asked for, one port each
-	SecurityGroups []string   `json:"security_groups,omitempty"` // the groups its ports get
+	Networks       []string   `json:"networks,omitempty"`        // the networks it asked for, one port made on each
+	Ports          []string   `json:"ports,omitempty"`           // ids of the ports it was given: they outlive it
+	PortIDs        []string   `json:"port_ids,omitempty"`        // its NICs in order (given ports, then made ones); nil while it has none
+	SecurityGroups []string   `json:"security_groups,omitempty"` // the groups the ports made for it get
 
 	Boot           BootSpec `json:"boot"`                     // how QEMU boots it, resolved from the image at create or rebuild
 	BootVolumeID   string   `json:"boot_volume_id,omitempty"` // the volume it boots from

@@ -2,16 +2,19 @@ package compute
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 
+	"cloudlet/appliance/fault"
 	"cloudlet/appliance/qemu"
 )
 
 // NIC is an instance's port on a network, as compute needs it.
 type NIC struct {
-	PortID, Network, MAC, IP string
+	PortID, Name, Network, MAC, IP string
 }
 
 // Networks is the network service as compute uses it (wired in appliance).
@@ -20,7 +23,16 @@ type Networks interface {
 	// name, which is also the instance's DNS name there.
 	// groups are security group names or ids; none means the project's default group.
 	CreatePort(ctx context.Context, projectID, network, instanceID, name string, groups []string) (NIC, error)
+	// DeletePort deletes a port CreatePort made.
 	DeletePort(ctx context.Context, projectID, portID string) error
+	// CheckPort answers the project's port ref when it can be given to an instance: not-found, a conflict
+	// naming the device it is bound to, or invalid (a port of an external network).
+	CheckPort(ctx context.Context, projectID, ref string) (NIC, error)
+	// BindPort binds an existing port to the instance; binding it again to the same one is a no-op.
+	BindPort(ctx context.Context, projectID, portID, instanceID string) (NIC, error)
+	// UnbindPort frees a port BindPort bound to the instance; its address and tap stay. A port no longer
+	// bound to the instance is left alone.
+	UnbindPort(ctx context.Context, portID, instanceID string) error
 	InstancePorts(ctx context.Context, instanceID string) ([]NIC, error)
 	OpenTap(portID string) (*os.File, error)
 	// CheckNetwork answers not-found for a network the project cannot use.
@@ -29,35 +41,145 @@ type Networks interface {
 	CheckSecurityGroup(ctx context.Context, projectID, group string) error
 }
 
-// maxNICs bounds the networks of one instance.
+// maxNICs bounds the NICs (given ports and networks) of one instance.
 const maxNICs = 8
 
-// makePorts creates the instance's ports on the networks it asked for, in order; on failure the ones
-// made are deleted again.
+// wantsNICs reports whether the instance asked for any port.
+func wantsNICs(inst *Instance) bool { return len(inst.Ports)+len(inst.Networks) > 0 }
+
+// makePorts gives the instance its NICs in order: the ports it was given, bound to it now, then a new
+// port on each network it asked for. It records their order and addresses; on failure it undoes its work.
 func (s *Service) makePorts(ctx context.Context, inst *Instance) error {
-	if len(inst.Networks) > 0 && s.o.Networks == nil {
+	if !wantsNICs(inst) {
+		return nil
+	}
+	if s.o.Networks == nil {
 		return fmt.Errorf("instance %s asks for networks but networking is not configured", inst.Name)
 	}
-	var made []NIC
-	for i, net := range inst.Networks {
-		name := inst.Name
-		if i > 0 {
-			name += "-nic" + strconv.Itoa(i)
-		}
-		nic, err := s.o.Networks.CreatePort(ctx, inst.ProjectID, net, inst.ID, name, inst.SecurityGroups)
+	nics, err := s.bindAndMake(ctx, inst)
+	if err != nil {
+		return err
+	}
+	_, err = s.update(inst.ID, func(i *Instance) error {
+		i.PortIDs, i.Addresses = portIDs(nics), addresses(nics)
+		return nil
+	})
+	if err != nil {
+		s.dropNICs(context.WithoutCancel(ctx), inst, portIDs(nics))
+	}
+	return err
+}
+
+// bindAndMake binds the given ports and makes the others; on failure what it did is undone.
+func (s *Service) bindAndMake(ctx context.Context, inst *Instance) ([]NIC, error) {
+	var nics []NIC
+	undo := func(err error) ([]NIC, error) {
+		s.dropNICs(context.WithoutCancel(ctx), inst, portIDs(nics))
+		return nil, err
+	}
+	for _, id := range inst.Ports {
+		nic, err := s.o.Networks.BindPort(ctx, inst.ProjectID, id, inst.ID)
 		if err != nil {
-			for _, m := range made {
-				s.o.Networks.DeletePort(context.WithoutCancel(ctx), inst.ProjectID, m.PortID)
-			}
-			return fmt.Errorf("port on network %s: %w", net, err)
+			return undo(fmt.Errorf("port %s: %w", id, err))
 		}
-		made = append(made, nic)
+		nics = append(nics, nic)
+	}
+	for _, net := range inst.Networks {
+		nic, err := s.o.Networks.CreatePort(ctx, inst.ProjectID, net, inst.ID, madePortName(inst, nics), inst.SecurityGroups)
+		if err != nil {
+			return undo(fmt.Errorf("port on network %s: %w", net, err))
+		}
+		nics = append(nics, nic)
+	}
+	return nics, nil
+}
+
+// madePortName names the next port made for the instance: the first one is named like the instance
+// (its DNS name on that network) unless a given port already is, the others <instance>-nic<index>.
+func madePortName(inst *Instance, nics []NIC) string {
+	taken := slices.ContainsFunc(nics, func(n NIC) bool { return n.Name == inst.Name })
+	if len(nics) == len(inst.Ports) && !taken {
+		return inst.Name
+	}
+	return inst.Name + "-nic" + strconv.Itoa(len(nics))
+}
+
+// dropNICs undoes ports of the instance: given ones are unbound (they outlive it, as in Nova), made ones
+// deleted. Ports already gone are skipped, so a retried delete finishes.
+func (s *Service) dropNICs(ctx context.Context, inst *Instance, ids []string) error {
+	var errs []error
+	for _, id := range ids {
+		var err error
+		if slices.Contains(inst.Ports, id) {
+			err = s.o.Networks.UnbindPort(ctx, id, inst.ID)
+		} else {
+			err = s.o.Networks.DeletePort(ctx, inst.ProjectID, id)
+		}
+		if err != nil && fault.KindOf(err) != fault.NotFound {
+			errs = append(errs, fmt.Errorf("release port %s: %w", id, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// releaseNICs frees all of the instance's ports: those recorded (or, for records without that, bound
+// to it) and those it was given.
+func (s *Service) releaseNICs(ctx context.Context, inst *Instance) error {
+	if s.o.Networks == nil {
+		return nil
+	}
+	ids := slices.Clone(inst.PortIDs)
+	if ids == nil {
+		bound, err := s.o.Networks.InstancePorts(ctx, inst.ID)
+		if err != nil {
+			return err
+		}
+		ids = portIDs(bound)
+	}
+	for _, id := range inst.Ports {
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	return s.dropNICs(ctx, inst, ids)
+}
+
+// forgetNICs releases the instance's ports after a failed or interrupted spawn and clears their record,
+// so its ports are free for others at once (Nova deallocates a failed build's network the same way);
+// a later start makes them again.
+func (s *Service) forgetNICs(ctx context.Context, inst *Instance) error {
+	if err := s.releaseNICs(context.WithoutCancel(ctx), inst); err != nil {
+		return err
 	}
 	_, err := s.update(inst.ID, func(i *Instance) error {
-		i.Addresses = addresses(made)
+		i.PortIDs, i.Addresses = nil, nil
 		return nil
 	})
 	return err
+}
+
+// ensurePorts makes the NICs of an instance that wants some and has none (its spawn failed) before it
+// boots again, and returns the record as it is then.
+func (s *Service) ensurePorts(ctx context.Context, inst *Instance) (*Instance, error) {
+	if inst.PortIDs != nil || !wantsNICs(inst) || s.o.Networks == nil {
+		return inst, nil
+	}
+	bound, err := s.o.Networks.InstancePorts(ctx, inst.ID)
+	if err != nil || len(bound) > 0 { // ports of a record from before NIC order was recorded
+		return inst, err
+	}
+	if err := s.makePorts(ctx, inst); err != nil {
+		return nil, err
+	}
+	return s.Get(ctx, "", inst.ID)
+}
+
+func portIDs(nics []NIC) []string {
+	var out []string
+	for _, n := range nics {
+		out = append(out, n.PortID)
+	}
+	return out
 }
 
 func addresses(nics []NIC) []Address {
@@ -68,13 +190,31 @@ func addresses(nics []NIC) []Address {
 	return out
 }
 
+// instanceNICs lists the instance's ports in NIC order: as makePorts recorded it, or for records from
+// before that, as InstancePorts lists them.
+func (s *Service) instanceNICs(ctx context.Context, inst *Instance) ([]NIC, error) {
+	bound, err := s.o.Networks.InstancePorts(ctx, inst.ID)
+	if err != nil || inst.PortIDs == nil {
+		return bound, err
+	}
+	out := make([]NIC, 0, len(inst.PortIDs))
+	for _, id := range inst.PortIDs {
+		i := slices.IndexFunc(bound, func(n NIC) bool { return n.PortID == id })
+		if i < 0 {
+			return nil, fmt.Errorf("port %s of instance %s is gone or no longer bound to it", id, inst.Name)
+		}
+		out = append(out, bound[i])
+	}
+	return out, nil
+}
+
 // openNICs opens the taps of the instance's ports for QEMU: their fds follow the ones already in
 // extra (a saved state's comes first), and the caller closes them once QEMU has its copies.
 func (s *Service) openNICs(ctx context.Context, inst *Instance, extra []*os.File) ([]qemu.NIC, []*os.File, error) {
-	if s.o.Networks == nil || len(inst.Networks) == 0 {
+	if s.o.Networks == nil || !wantsNICs(inst) {
 		return nil, extra, nil
 	}
-	nics, err := s.o.Networks.InstancePorts(ctx, inst.ID)
+	nics, err := s.instanceNICs(ctx, inst)
 	if err != nil {
 		return nil, extra, err
 	}
@@ -95,21 +235,4 @@ func closeFiles(fs []*os.File) {
 	for _, f := range fs {
 		f.Close()
 	}
-}
-
-// deletePorts removes the instance's ports (and so their taps and addresses).
-func (s *Service) deletePorts(ctx context.Context, inst *Instance) error {
-	if s.o.Networks == nil {
-		return nil
-	}
-	nics, err := s.o.Networks.InstancePorts(ctx, inst.ID)
-	if err != nil {
-		return err
-	}
-	for _, n := range nics {
-		if err := s.o.Networks.DeletePort(ctx, inst.ProjectID, n.PortID); err != nil {
-			return fmt.Errorf("delete port %s: %w", n.PortID, err)
-		}
-	}
-	return nil
 }

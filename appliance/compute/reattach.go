@@ -29,7 +29,7 @@ func (sv *supervisor) reattach(ctx context.Context) {
 		return
 	}
 	if err != nil {
-		sv.noProcess(inst)
+		sv.noProcess(ctx, inst)
 		return
 	}
 	sv.proc = proc
@@ -80,11 +80,17 @@ func (sv *supervisor) clearTask() {
 
 // noProcess records that the instance has no QEMU at daemon start. A QEMU the previous daemon had just
 // exec'd before it died (no pidfile yet) is found by its -uuid and killed first: that start never
-// finished, and its sockets are about to be removed.
-func (sv *supervisor) noProcess(inst *Instance) {
+// finished, and its sockets are about to be removed. An interrupted spawn releases its NICs, as a failed
+// one does.
+func (sv *supervisor) noProcess(ctx context.Context, inst *Instance) {
 	sv.killStray()
 	sv.cleanupRun()
 	sv.s.removeTemps(inst.ID)
+	if inst.TaskState == TaskSpawning {
+		if err := sv.s.forgetNICs(ctx, inst); err != nil {
+			sv.s.log.Warn("release the ports of an interrupted spawn", "instance", sv.id, "err", err)
+		}
+	}
 	switch {
 	case inst.TaskState == TaskSpawning || inst.TaskState == TaskRebuilding:
 		sv.s.setStates(sv.id, states{VMError, TaskNone, PowerNoState,

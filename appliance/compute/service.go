@@ -141,12 +141,24 @@ func (s *Service) Start() error {
 		attached.Add(1)
 		s.supervise(inst.ID, false, &attached)
 	}
+	settled := make(chan struct{})
 	s.goBackground(func() {
 		attached.Wait()
+		close(settled)
 		s.reapOrphans()
 		s.autostart(s.ctx)
 		s.reconcileLoop(s.ctx)
 	})
+	// The API serves the catalog's states: wait until every supervisor has looked at its QEMU, so that
+	// right after a restart a QEMU that is gone never shows as running. The wait is bounded (a frozen
+	// QEMU's QMP dial and status query) so that one QEMU cannot hold the daemon back.
+	t := time.NewTimer(2*s.o.QMPTimeout + time.Second)
+	defer t.Stop()
+	select {
+	case <-settled:
+	case <-t.C:
+		s.log.Warn("compute: still reattaching to instances; serving their last recorded states meanwhile")
+	}
 	return nil
 }
 

@@ -60,12 +60,16 @@ type b1Boot struct {
 	stages map[string]time.Duration // timeline stage → time since the POST was sent
 }
 
+// noNIC asks for an instance without any NIC, not even one on network default: the benchmarks compare
+// it with raw QEMU, which has none.
+var noNIC = map[string]any{"networks": []string{}}
+
 // b1API boots one instance through the API, times it to the guest's marker, and deletes it (untimed).
 // With capture it also returns the QEMU argv the daemon ran.
 func b1API(b *testing.B, c *cloud, name string, capture bool) (b1Boot, qemuTemplate) {
 	b.Helper()
 	start := time.Now()
-	id := c.create(name, kernelImage, nil).ID
+	id := c.create(name, kernelImage, noNIC).ID
 	seen, err := waitMarker(c.consoleLog(id), ready, bootWait)
 	if err != nil {
 		b.Fatalf("instance %s: %v", name, err)

@@ -134,7 +134,7 @@ func b2RunBlock(workers, first, n int, cycle func(i int) (b2Cycle, error)) (time
 func b2CloudletCycle(c *cloud, name string, onRunning func(compute.Instance) error) (b2Cycle, error) {
 	start := time.Now()
 	var inst compute.Instance
-	req := map[string]any{"name": name, "image": kernelImage, "flavor": "m1.tiny"}
+	req := map[string]any{"name": name, "image": kernelImage, "flavor": "m1.tiny", "networks": []string{}} // like raw QEMU: no NIC
 	if err := c.do("POST", "/api/v1/instances", req, &inst); err != nil {
 		return b2Cycle{}, fmt.Errorf("create %s: %w", name, err)
 	}

@@ -55,7 +55,7 @@ func BenchmarkB7GuestDiskIOPS(b *testing.B) {
 
 	// Boot once without the volume (the guest waits for vdb in the background), stop, cold-attach it:
 	// at the next boot it sits on a spare root port behind the boot disk, so the guest names it vdb.
-	id := c.create("b7", b7Image, nil).ID
+	id := c.create("b7", b7Image, noNIC).ID
 	if _, err := waitMarker(c.consoleLog(id), ready, bootWait); err != nil {
 		b.Fatalf("instance b7: %v", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -145,6 +146,9 @@ func checkTimeline(t *testing.T, c *cloud, id string) {
 	t.Helper()
 	want := []string{compute.StageAccepted, compute.StageExec, compute.StageQMPReady, compute.StageCont,
 		compute.StageFirstByte, compute.StageGuestReady}
+	if len(c.show(id).Addresses) > 0 { // a NIC (on network default): the guest is ready after its lease
+		want = slices.Insert(want, len(want)-1, compute.StageDHCPLease)
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	var got []string
 	for time.Now().Before(deadline) {

@@ -18,8 +18,10 @@ type CreatePortRequest struct {
 	MAC            string     `json:"mac_address"` // optional: else fa:16:3e:xx:xx:xx
 	SecurityGroups []string   `json:"security_groups"`
 	PortSecurity   *bool      `json:"port_security_enabled"` // default true
-	DeviceOwner    string     `json:"device_owner"`
+	DeviceOwner    string     `json:"device_owner"`          // not OwnerInstance: see Instance
 	DeviceID       string     `json:"device_id"`
+	// Instance is set by compute only (never from JSON): the port is made bound to that instance.
+	Instance string `json:"-"`
 }
 
 // CreatePort gives a port an address on its network: the requested one if free, else the lowest free
@@ -75,6 +77,12 @@ func (s *Service) undoPort(p *Port) {
 
 // port builds the record from the request, with a generated name and MAC when none is given.
 func (r CreatePortRequest) port(projectID string) (*Port, error) {
+	if r.DeviceOwner == OwnerInstance {
+		return nil, errInvalid("device_owner %s is compute's: give a port to an instance with instance create --port", OwnerInstance)
+	}
+	if r.Instance != "" {
+		r.DeviceOwner, r.DeviceID = OwnerInstance, r.Instance
+	}
 	p := &Port{Meta: store.Meta{ID: store.NewID(), Name: r.Name, ProjectID: projectID}, MAC: r.MAC,
 		SecurityGroups: r.SecurityGroups, PortSecurity: r.PortSecurity == nil || *r.PortSecurity,
 		DeviceOwner: r.DeviceOwner, DeviceID: r.DeviceID}
@@ -141,14 +149,30 @@ func (s *Service) Ports(_ context.Context, projectID string) ([]*Port, error) {
 	return out, err
 }
 
-// DeletePort releases a port, its address and its tap. In the same transaction its floating IP is
-// disassociated (it stays allocated to the project, as in Neutron) and its port forwards deleted.
+// DeletePort is DELETE /api/v1/ports/{id}: it releases a port, its address and its tap. A port bound
+// to an instance is refused, naming the instance: its tap is in use by QEMU (compute deletes the ports
+// it made with DeleteInstancePort; a port given to an instance is unbound when the instance goes).
 func (s *Service) DeletePort(ctx context.Context, projectID, idOrName string) error {
+	return s.deletePort(ctx, projectID, idOrName, false)
+}
+
+// DeleteInstancePort is DeletePort for compute: it deletes a port it made for an instance, bound or not.
+func (s *Service) DeleteInstancePort(ctx context.Context, projectID, idOrName string) error {
+	return s.deletePort(ctx, projectID, idOrName, true)
+}
+
+// deletePort deletes the port; in the same transaction its floating IP is disassociated (it stays
+// allocated to the project, as in Neutron) and its port forwards deleted. Only an instance's own
+// deletion (bound) may take a port bound to an instance.
+func (s *Service) deletePort(ctx context.Context, projectID, idOrName string, bound bool) error {
 	var id string
 	err := s.db.Update(func(tx *store.Tx) error {
 		p, err := ports.Lookup(tx, projectID, idOrName)
 		if err != nil {
 			return err
+		}
+		if !bound && p.DeviceOwner == OwnerInstance && p.DeviceID != "" {
+			return &inUseError{port: p.Name, owner: p.DeviceOwner, device: p.DeviceID}
 		}
 		if err := unpublishPort(tx, p); err != nil {
 			return err
@@ -160,7 +184,7 @@ func (s *Service) DeletePort(ctx context.Context, projectID, idOrName string) er
 		return appendEvent(tx, "port.deleted", "port", p.ID, p.ProjectID)
 	})
 	if err != nil {
-		return err
+		return s.named(ctx, err, ": delete the instance first (a port given to it is unbound then)")
 	}
 	return errors.Join(s.publish(ctx), s.downPort(id))
 }

@@ -1,6 +1,7 @@
 package network
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -19,6 +20,9 @@ type Options struct {
 	HostRoutes func() ([]netip.Prefix, error)
 	// Firewall applies the rules derived from the catalog after every change; nil = no rules.
 	Firewall Firewall
+	// DeviceName names the device a port is bound to (an instance's name) for messages; nil or ""
+	// means its id is shown. It is never called inside a catalog transaction.
+	DeviceName func(ctx context.Context, owner, id string) string
 }
 
 // Service manages networks and ports in the catalog.
@@ -26,6 +30,7 @@ type Service struct {
 	db         *store.DB
 	hostRoutes func() ([]netip.Prefix, error)
 	dp         *datapath // nil until StartDatapath: records only (unit tests)
+	deviceName func(ctx context.Context, owner, id string) string
 
 	fw   Firewall
 	fwMu sync.Mutex // serialises syncFirewall
@@ -41,6 +46,10 @@ func New(o Options) (*Service, error) {
 	s := &Service{db: o.DB, hostRoutes: o.HostRoutes, fw: o.Firewall}
 	if s.hostRoutes == nil {
 		s.hostRoutes = func() ([]netip.Prefix, error) { return nil, nil }
+	}
+	s.deviceName = o.DeviceName
+	if s.deviceName == nil {
+		s.deviceName = func(context.Context, string, string) string { return "" }
 	}
 	return s, nil
 }

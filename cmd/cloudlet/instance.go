@@ -36,11 +36,14 @@ func newInstanceCmd(g *globals) *cobra.Command {
 
 func newInstanceCreateCmd(g *globals) *cobra.Command {
 	var r compute.CreateRequest
-	var wait bool
+	var wait, noNetwork bool
 	cmd := &cobra.Command{Use: "create NAME --image IMAGE --flavor FLAVOR", Short: "create and boot an instance",
 		Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, a []string) error {
 			r.Name = a[0]
+			if noNetwork {
+				r.Networks = []string{} // sent as [], not omitted: no NIC on network default
+			}
 			var inst compute.Instance
 			if err := g.call("POST", "/api/v1/instances", r, &inst); err != nil {
 				return err
@@ -50,13 +53,16 @@ func newInstanceCreateCmd(g *globals) *cobra.Command {
 	fs := cmd.Flags()
 	fs.StringVar(&r.Image, "image", "", "image name or id (a boot volume is made from it)")
 	fs.StringVar(&r.BootVolume, "boot-volume", "", "boot from this existing volume instead of an image")
-	fs.StringSliceVar(&r.Networks, "network", nil, "a network to attach (repeatable; the first is eth0)")
+	fs.StringSliceVar(&r.Ports, "port", nil, "an existing port to attach, name or id (repeatable; before --network's NICs; it outlives the instance)")
+	fs.StringSliceVar(&r.Networks, "network", nil, "a network to attach, on a new port (repeatable; without --network and --port: network default if the project has one)")
+	fs.BoolVar(&noNetwork, "no-network", false, "no NIC at all, not even one on network default")
 	fs.StringSliceVar(&r.SecurityGroups, "security-group", nil, "a security group for its ports (repeatable; default: default)")
 	fs.StringVar(&r.Flavor, "flavor", "m1.tiny", "flavor name or id")
 	fs.BoolVar(&r.Autostart, "autostart", false, "start with the daemon (after a host reboot)")
 	fs.IntVar(&r.AutostartOrder, "autostart-order", 0, "order among autostart instances (lower first)")
 	fs.StringVar(&r.RestartPolicy, "restart-policy", "never", "never or on-crash")
 	fs.BoolVar(&wait, "wait", false, "wait until the instance settles")
+	cmd.MarkFlagsMutuallyExclusive("network", "no-network")
 	return cmd
 }
 
