@@ -17,6 +17,7 @@ import (
 	"cloudlet/appliance/identity"
 	"cloudlet/appliance/network"
 	"cloudlet/appliance/network/firewall"
+	"cloudlet/appliance/network/link"
 	"cloudlet/appliance/volume"
 	"cloudlet/images"
 	"cloudlet/store"
@@ -170,13 +171,17 @@ func (a *Appliance) openCompute(facts host.Facts, cred *syscall.Credential) erro
 	if err != nil {
 		return err
 	}
+	var vhost func() (*os.File, error)
+	if facts.Accel == host.AccelKVM { // vhost-net needs KVM's ioeventfds; under TCG QEMU moves packets itself
+		vhost = link.OpenVhost
+	}
 	a.compute, err = compute.New(compute.Options{
 		DB: a.db, Log: a.log, RunDir: a.cfg.InstanceRunDir(), StateDir: a.cfg.InstanceStateDir(),
 		Images: a.bootImage, Volumes: computeVolumes{a.volumes}, Networks: computeNetworks{a.network}, Accel: facts.Accel,
 		QEMU:     host.QEMUBinary,
 		Capacity: capacity, Credential: cred, StopTimeout: time.Duration(a.cfg.StopTimeout),
 		HealthInterval: time.Duration(a.cfg.HealthInterval), CrashLoopLimit: a.cfg.CrashLoopLimit,
-		CrashLoopWindow: time.Duration(a.cfg.CrashLoopWindow),
+		CrashLoopWindow: time.Duration(a.cfg.CrashLoopWindow), Vhost: vhost,
 	})
 	if err != nil {
 		return err

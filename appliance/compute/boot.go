@@ -54,12 +54,13 @@ func (sv *supervisor) boot(ctx context.Context, inst *Instance, accepted time.Ti
 	if incoming != nil {
 		spec.IncomingFD, opts.ExtraFiles = 3, []*os.File{incoming}
 	}
-	var taps []*os.File
-	if spec.NICs, taps, err = sv.s.openNICs(ctx, inst, opts.ExtraFiles); err != nil {
+	before := len(opts.ExtraFiles)
+	var files []*os.File
+	if spec.NICs, files, err = sv.s.openNICs(ctx, inst, opts.ExtraFiles); err != nil {
 		return err
 	}
-	opts.ExtraFiles = taps
-	defer closeFiles(taps[len(taps)-len(spec.NICs):]) // QEMU has its own copies once started
+	opts.ExtraFiles = files
+	defer closeFiles(files[before:]) // QEMU has its own copies once started
 	timeline := []Stage{{StageAccepted, accepted}}
 	offset := fileSize(spec.Paths.ConsoleLog)
 	timeline = append(timeline, Stage{StageExec, sv.s.now()}) // start returns once QEMU answers QMP

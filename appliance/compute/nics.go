@@ -208,7 +208,7 @@ func (s *Service) instanceNICs(ctx context.Context, inst *Instance) ([]NIC, erro
 	return out, nil
 }
 
-// openNICs opens the taps of the instance's ports for QEMU: their fds follow the ones already in
+// openNICs opens the taps (and vhost-net devices) of the instance's ports for QEMU: their fds follow the ones already in
 // extra (a saved state's comes first), and the caller closes them once QEMU has its copies.
 func (s *Service) openNICs(ctx context.Context, inst *Instance, extra []*os.File) ([]qemu.NIC, []*os.File, error) {
 	if s.o.Networks == nil || !wantsNICs(inst) {
@@ -219,16 +219,37 @@ func (s *Service) openNICs(ctx context.Context, inst *Instance, extra []*os.File
 		return nil, extra, err
 	}
 	var out []qemu.NIC
+	var opened []*os.File
 	for i, n := range nics {
+		nic := qemu.NIC{Name: "net" + strconv.Itoa(i), MAC: n.MAC}
 		f, err := s.o.Networks.OpenTap(n.PortID)
 		if err != nil {
-			closeFiles(extra[len(extra)-i:])
-			return nil, extra[:len(extra)-i], fmt.Errorf("tap of port %s: %w", n.PortID, err)
+			closeFiles(opened)
+			return nil, extra[:len(extra)-len(opened)], fmt.Errorf("tap of port %s: %w", n.PortID, err)
 		}
-		extra = append(extra, f)
-		out = append(out, qemu.NIC{Name: "net" + strconv.Itoa(i), MAC: n.MAC, TapFD: 2 + len(extra)})
+		extra, opened = append(extra, f), append(opened, f)
+		nic.TapFD = 2 + len(extra)
+		if v := s.openVhost(); v != nil {
+			extra, opened = append(extra, v), append(opened, v)
+			nic.VhostFD = 2 + len(extra)
+		}
+		out = append(out, nic)
 	}
 	return out, extra, nil
+}
+
+// openVhost opens /dev/vhost-net for one NIC when the host offers it (Options.Vhost), so packets
+// skip QEMU's userspace; nil means QEMU moves them itself, which always works.
+func (s *Service) openVhost() *os.File {
+	if s.o.Vhost == nil {
+		return nil
+	}
+	f, err := s.o.Vhost()
+	if err != nil {
+		s.log.Debug("no vhost-net: QEMU moves the packets", "err", err)
+		return nil
+	}
+	return f
 }
 
 func closeFiles(fs []*os.File) {

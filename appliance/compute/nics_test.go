@@ -3,6 +3,7 @@ package compute
 import (
 	"context"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -237,5 +238,45 @@ func TestDefaultNIC(t *testing.T) {
 	}
 	if len(inst.Networks) != 0 {
 		t.Errorf("a project without network default got networks %v", inst.Networks)
+	}
+}
+
+// With vhost-net offered, each NIC gets a vhost fd of its own after its tap; without it (or when opening
+// fails) QEMU moves the packets itself.
+func TestNICsUseVhostWhenOffered(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		vhost func() (*os.File, error)
+		want  bool
+	}{
+		{"offered", func() (*os.File, error) { return os.Open(os.DevNull) }, true},
+		{"not offered", nil, false},
+		{"failing", func() (*os.File, error) { return nil, os.ErrNotExist }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			nets := newFakeNetworks()
+			nets.addNetwork(testProject, "lan")
+			e := newEnv(t, func(o *Options) { o.Networks, o.Vhost = nets, tc.vhost })
+			inst, err := e.createWith(CreateRequest{Name: "web", Networks: []string{"lan", "lan"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.waitFor(inst.ID, VMActive, PowerRunning)
+			e.hv.mu.Lock()
+			nics := e.hv.starts[len(e.hv.starts)-1].NICs
+			e.hv.mu.Unlock()
+			fds := map[int]bool{}
+			for _, n := range nics {
+				if (n.VhostFD != 0) != tc.want || (tc.want && n.VhostFD != n.TapFD+1) {
+					t.Errorf("nic %s: tap fd %d, vhost fd %d; want vhost=%v right after its tap", n.Name, n.TapFD, n.VhostFD, tc.want)
+				}
+				for _, fd := range []int{n.TapFD, n.VhostFD} {
+					if fd != 0 && fds[fd] {
+						t.Errorf("fd %d given twice", fd)
+					}
+					fds[fd] = true
+				}
+			}
+		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
@@ -23,8 +24,11 @@ type Options struct {
 	Images   ImageSource
 	Volumes  Volumes
 	Networks Networks // nil: instances cannot ask for networks
-	Accel    string   // kvm | tcg
-	QEMU     string   // qemu-system-x86_64 binary
+	// Vhost opens /dev/vhost-net for one NIC; nil (or an error) means no vhost-net. The daemon sets
+	// it only under KVM: vhost-net needs KVM's ioeventfds.
+	Vhost    func() (*os.File, error)
+	Accel    string // kvm | tcg
+	QEMU     string // qemu-system-x86_64 binary
 	Capacity Capacity
 	Now      func() time.Time
 	// Credential is the unprivileged user QEMU runs as; nil runs it as the daemon's user (root).
