@@ -244,8 +244,13 @@ func TestFloodFromOneMACIsRateLimited(t *testing.T) {
 	if got == 0 || got > bound {
 		t.Errorf("guest received %d offers, want 1..%d", got, bound)
 	}
-	if st.IgnoredRateLimited == 0 || st.IgnoredRateLimited > 1000 {
-		t.Errorf("rate-limited drops = %d, want 1..1000", st.IgnoredRateLimited)
+	// Under load the kernel may drop part of the flood before the server reads it; the limiter's own
+	// drops are then fewer (TestHandleRateLimitsPerMAC pins the limiter down exactly).
+	if seen := st.Offers + st.IgnoredRateLimited; seen > uint64(bound)+1 && st.IgnoredRateLimited == 0 {
+		t.Errorf("the server read %d messages and rate-limited none", seen)
+	}
+	if st.IgnoredRateLimited > 1000 {
+		t.Errorf("rate-limited drops = %d, more than were sent", st.IgnoredRateLimited)
 	}
 	if st.Offers > uint64(bound)+1 { // +1: the other guest's offer
 		t.Errorf("server sent %d offers, want at most %d", st.Offers, bound+1)
