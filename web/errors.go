@@ -25,15 +25,16 @@ type ErrorDetail struct {
 
 // statusByKind is the one mapping from service failures to HTTP statuses.
 var statusByKind = map[fault.Kind]int{
-	fault.Invalid:      http.StatusBadRequest,
-	fault.Unauthorized: http.StatusUnauthorized,
-	fault.Forbidden:    http.StatusForbidden,
-	fault.NotFound:     http.StatusNotFound,
-	fault.Conflict:     http.StatusConflict,
-	fault.TooLarge:     http.StatusRequestEntityTooLarge,
-	fault.Quota:        http.StatusConflict,
-	fault.NoCapacity:   http.StatusInsufficientStorage,
-	fault.Unavailable:  http.StatusServiceUnavailable,
+	fault.Invalid:         http.StatusBadRequest,
+	fault.Unauthorized:    http.StatusUnauthorized,
+	fault.Forbidden:       http.StatusForbidden,
+	fault.NotFound:        http.StatusNotFound,
+	fault.Conflict:        http.StatusConflict,
+	fault.TooLarge:        http.StatusRequestEntityTooLarge,
+	fault.Quota:           http.StatusConflict,
+	fault.NoCapacity:      http.StatusInsufficientStorage,
+	fault.Unavailable:     http.StatusServiceUnavailable,
+	fault.TooManyRequests: http.StatusTooManyRequests,
 }
 
 // statusAndMessage maps any error a handler returns to a status and a caller-facing message.

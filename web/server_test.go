@@ -174,6 +174,7 @@ func TestFaultKindsMapToStatus(t *testing.T) {
 		{fault.New(fault.Quota, "over"), 409},
 		{fault.New(fault.NoCapacity, "full"), 507},
 		{fault.New(fault.Unavailable, "down"), 503},
+		{fault.New(fault.TooManyRequests, "slow down"), 429},
 		{&http.MaxBytesError{Limit: 5}, 413},
 		{echo.ErrNotFound, 404},
 		{errors.New("secret internal detail"), 500},

@@ -26,6 +26,8 @@ const (
 	Quota        Kind = "quota"        // 409: a quota would be exceeded
 	NoCapacity   Kind = "no_capacity"  // 507: the host lacks the resources
 	Unavailable  Kind = "unavailable"  // 503: a dependency (catalog, QEMU) is not usable now
+
+	TooManyRequests Kind = "too_many_requests" // 429: a rate limit (logins) was hit; retry later
 )
 
 // Error is a failure with a kind and a message meant for the API caller.

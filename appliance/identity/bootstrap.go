@@ -1,14 +1,11 @@
 package identity
 
 import (
-	"crypto/rand"
+	"context"
 	"errors"
 	"fmt"
-	"math/big"
 	"os"
 	"path/filepath"
-
-	"golang.org/x/crypto/bcrypt"
 
 	"cloudlet/store"
 )
@@ -16,13 +13,9 @@ import (
 // AdminName names both the first project and the first user.
 const AdminName = "admin"
 
-// Service manages identity records in the catalog.
-type Service struct {
-	db *store.DB
-}
-
-// New returns the identity service over db.
-func New(db *store.DB) *Service { return &Service{db: db} }
+// adminPasswordLen is the length of generated passwords (the first admin's, reset ones): about 117
+// bits.
+const adminPasswordLen = 20
 
 // Bootstrap makes sure project admin and user admin (with the admin role on it) exist. The first time, it
 // generates a random password, writes it to passwordFile (0600) and returns it; afterwards it returns "".
@@ -33,18 +26,18 @@ func (s *Service) Bootstrap(passwordFile string) (string, error) {
 	if err != nil || exists {
 		return "", err
 	}
-	password, err := randomPassword(20)
+	password, err := randomPassword(adminPasswordLen)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("generate admin password: %w", err)
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	hash, err := s.hashPassword(context.Background(), password)
 	if err != nil {
 		return "", fmt.Errorf("hash admin password: %w", err)
 	}
 	if err := writeSecret(passwordFile, password+"\n"); err != nil {
 		return "", err
 	}
-	if err := s.db.Update(func(tx *store.Tx) error { return createAdmin(tx, string(hash)) }); err != nil {
+	if err := s.db.Update(func(tx *store.Tx) error { return createAdmin(tx, hash) }); err != nil {
 		os.Remove(passwordFile)
 		return "", fmt.Errorf("bootstrap admin: %w", err)
 	}
@@ -72,7 +65,7 @@ func createAdmin(tx *store.Tx, hash string) error {
 	if err := projects.Create(tx, p); err != nil {
 		return fmt.Errorf("create project %s: %w", AdminName, err)
 	}
-	u := &User{Meta: store.Meta{Name: AdminName}, PasswordHash: hash, DefaultProjectID: p.ID, Enabled: true}
+	u := &userRecord{Meta: store.Meta{Name: AdminName}, PasswordHash: hash, DefaultProjectID: p.ID, Enabled: true}
 	if err := users.Create(tx, u); err != nil {
 		return fmt.Errorf("create user %s: %w", AdminName, err)
 	}
@@ -83,39 +76,26 @@ func createAdmin(tx *store.Tx, hash string) error {
 	return nil
 }
 
-// CheckPassword reports whether password is the named user's.
+// CheckPassword reports whether password is the named user's (enabled or not). An unknown user
+// costs a hash verification too.
 func (s *Service) CheckPassword(username, password string) (bool, error) {
-	var hash string
+	ctx := context.Background()
+	hash := s.dummyHash
 	err := s.db.View(func(tx *store.Tx) error {
 		u, err := users.Lookup(tx, "", username)
-		if err != nil {
-			return err
+		if err == nil {
+			hash = u.PasswordHash
 		}
-		hash = u.PasswordHash
-		return nil
+		return err
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return false, fmt.Errorf("look up user %s: %w", quoteShort(username), err)
 	}
-	if err != nil {
-		return false, fmt.Errorf("look up user %s: %w", username, err)
+	ok, verr := s.verifyPassword(ctx, hash, password)
+	if verr != nil {
+		return false, fmt.Errorf("check password of user %s: %w", quoteShort(username), verr)
 	}
-	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil, nil
-}
-
-const passwordAlphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-
-func randomPassword(n int) (string, error) {
-	b := make([]byte, n)
-	max := big.NewInt(int64(len(passwordAlphabet)))
-	for i := range b {
-		v, err := rand.Int(rand.Reader, max)
-		if err != nil {
-			return "", fmt.Errorf("generate password: %w", err)
-		}
-		b[i] = passwordAlphabet[v.Int64()]
-	}
-	return string(b), nil
+	return ok && err == nil, nil
 }
 
 // writeSecret writes data to path with mode 0600 through a temp file and rename.
@@ -142,7 +122,7 @@ func writeSecret(path, data string) error {
 	return nil
 }
 
-// AdminProjectID returns the id of project admin (callers act in it until tokens carry a project).
+// AdminProjectID returns the id of project admin.
 func (s *Service) AdminProjectID() (string, error) {
 	var id string
 	err := s.db.View(func(tx *store.Tx) error {

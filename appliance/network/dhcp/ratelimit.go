@@ -4,7 +4,7 @@ import (
 	"net"
 	"time"
 
-	"cloudlet/appliance/network/ratelimit"
+	"cloudlet/appliance/ratelimit"
 )
 
 // Per-MAC token bucket: a normal exchange uses two messages, retries a few more.

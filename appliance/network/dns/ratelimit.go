@@ -4,7 +4,7 @@ import (
 	"net/netip"
 	"time"
 
-	"cloudlet/appliance/network/ratelimit"
+	"cloudlet/appliance/ratelimit"
 )
 
 // Per-source token bucket: a guest resolving a page's worth of names stays well inside it.

@@ -1,5 +1,6 @@
-// Package ratelimit is the per-client token bucket the network servers (DHCP, DNS) share, so one
-// chatty or hostile guest cannot make a server spin. It imports nothing from the project.
+// Package ratelimit is the per-client token bucket that cloudlet's servers share: the network
+// servers (DHCP, DNS) per guest, so one chatty or hostile guest cannot make a server spin, and
+// identity's logins per user and per source address. It imports nothing from the project.
 package ratelimit
 
 import (

@@ -1,0 +1,203 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"time"
+
+	"cloudlet/store"
+)
+
+// Authenticate checks a user's password and returns a new token scoped to project (ID or name; ""
+// for the user's default project), with its secret, which exists nowhere else. source is the
+// caller's address (host or host:port; "" for none), for the per-address rate limit and the log.
+//
+// Every refusal is ErrLoginFailed with the same message, whether the user is unknown, the password
+// wrong, the user or the project disabled or unknown, or the user has no role there; each costs
+// one password hash computation, so its timing does not tell either. Too many attempts for one
+// user name or from one address fail with ErrTooManyRequests before any hashing.
+func (s *Service) Authenticate(ctx context.Context, username, password, project, source string) (Token, error) {
+	if err := s.allowLogin(username, source); err != nil {
+		return Token{}, err
+	}
+	u, err := s.checkPassword(ctx, username, password)
+	if err == nil {
+		var t Token
+		if t, err = s.issueToken(u, project, source); err == nil {
+			s.log.Info("login", "user", u.Name, "project_id", t.ProjectID, "token_id", t.ID, "source", source)
+			return t, nil
+		}
+	}
+	var d *loginDenied
+	if !errors.As(err, &d) {
+		return Token{}, fmt.Errorf("authenticate: %w", err)
+	}
+	if d.user != "" {
+		s.log.Warn("login refused", "user", d.user, "reason", d.reason, "source", source)
+	} else { // the name might be a password typed in the wrong field: it is not logged
+		s.log.Warn("login refused", "reason", d.reason, "source", source)
+	}
+	return Token{}, ErrLoginFailed
+}
+
+// loginDenied is why a login was refused, for the log only; callers get ErrLoginFailed.
+type loginDenied struct{ user, reason string }
+
+func (d *loginDenied) Error() string { return d.reason }
+
+// checkPassword returns the user whose name (or ID) and password these are, after exactly one
+// password hash computation.
+func (s *Service) checkPassword(ctx context.Context, username, password string) (*userRecord, error) {
+	var u *userRecord
+	err := s.db.View(func(tx *store.Tx) error {
+		var err error
+		u, err = users.Lookup(tx, "", username)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	hash := s.dummyHash
+	if u != nil {
+		hash = u.PasswordHash
+	}
+	ok, err := s.verifyPassword(ctx, hash, password)
+	if errors.Is(err, errBadHash) { // a damaged record: refused like the rest, at the same cost
+		s.verifyPassword(ctx, s.dummyHash, password)
+		s.log.Error("login: stored password hash is damaged: reset the password", "user", u.Name)
+		return nil, &loginDenied{user: u.Name, reason: "damaged password hash"}
+	}
+	switch {
+	case err != nil:
+		return nil, err
+	case u == nil:
+		return nil, &loginDenied{reason: "unknown user"}
+	case !ok:
+		return nil, &loginDenied{user: u.Name, reason: "wrong password"}
+	case !u.Enabled:
+		return nil, &loginDenied{user: u.Name, reason: "user disabled"}
+	}
+	return u, nil
+}
+
+// issueToken stores a new token for u, checked against the catalog as it is now: the user still
+// enabled with the password that was verified, the project enabled, a role on it.
+func (s *Service) issueToken(u *userRecord, projectRef, source string) (Token, error) {
+	now := s.now()
+	var out Token
+	err := s.db.Update(func(tx *store.Tx) error {
+		cur, err := users.Get(tx, u.ID)
+		if errors.Is(err, store.ErrNotFound) || err == nil && (!cur.Enabled || cur.PasswordHash != u.PasswordHash) {
+			return &loginDenied{user: u.Name, reason: "user changed during login"}
+		}
+		if err != nil {
+			return err
+		}
+		p, err := loginProject(tx, cur, projectRef)
+		if err != nil {
+			return err
+		}
+		if err := pruneTokens(tx, now, u.ID); err != nil {
+			return err
+		}
+		id := store.NewID()
+		secret := newSecret(TokenPrefix, id)
+		t := &tokenRecord{Meta: store.Meta{ID: id, ProjectID: p.ID}, UserID: u.ID, SecretHash: hashSecret(secret),
+			ExpiresAt: now.Add(s.tokenTTL).UTC(), Source: limitKey(source)}
+		if err := tokens.Create(tx, t); err != nil {
+			return err
+		}
+		out = tokenView(t)
+		out.Secret = secret
+		return nil
+	})
+	return out, err
+}
+
+// loginProject finds the project a login asks for and checks that u may work in it.
+func loginProject(tx *store.Tx, u *userRecord, ref string) (*Project, error) {
+	if ref == "" {
+		ref = u.DefaultProjectID
+	}
+	if ref == "" {
+		return nil, &loginDenied{user: u.Name, reason: "no project asked and no default project"}
+	}
+	p, err := projects.Lookup(tx, "", ref)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, &loginDenied{user: u.Name, reason: "unknown project"}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !p.Enabled {
+		return nil, &loginDenied{user: u.Name, reason: "project " + p.Name + " disabled"}
+	}
+	roles, err := effectiveRoles(tx, u.ID, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	if len(roles) == 0 {
+		return nil, &loginDenied{user: u.Name, reason: "no role on project " + p.Name}
+	}
+	return p, nil
+}
+
+// allowLogin takes one attempt from the user name's bucket and one from the source's; both are
+// taken even when one is empty, so attempts against a locked name still count for the address.
+func (s *Service) allowLogin(username, source string) error {
+	userOK := s.userLogins.Allow(limitKey(username))
+	sourceOK := source == "" || s.sourceLogins.Allow(sourceKey(source))
+	switch {
+	case !userOK:
+		return faultf(ErrTooManyRequests, "too many login attempts for this user name: one more is allowed every %s",
+			s.userLimit.Every)
+	case !sourceOK:
+		return faultf(ErrTooManyRequests, "too many login attempts from this address: one more is allowed every %s",
+			s.sourceLimit.Every)
+	}
+	return nil
+}
+
+// limitKey bounds a client-chosen key, so the limiter's memory is bounded too.
+func limitKey(s string) string {
+	const max = 64
+	if len(s) > max {
+		return s[:max]
+	}
+	return s
+}
+
+// sourceKey is the rate-limit key of an address: the IPv4 address, or the IPv6 /64 (one host
+// usually holds a whole /64); anything unparsable is taken as it is.
+func sourceKey(source string) string {
+	host := source
+	if h, _, err := net.SplitHostPort(source); err == nil {
+		host = h
+	}
+	addr, err := netip.ParseAddr(host)
+	if err != nil {
+		return limitKey(host)
+	}
+	addr = addr.WithZone("").Unmap()
+	if addr.Is6() {
+		p, _ := addr.Prefix(64)
+		return p.String()
+	}
+	return addr.String()
+}
+
+// pruneTokens deletes the expired tokens of userID ("" for every user).
+func pruneTokens(tx *store.Tx, now time.Time, userID string) error {
+	return tokens.ForEach(tx, func(t *tokenRecord) error {
+		if (userID == "" || t.UserID == userID) && !now.Before(t.ExpiresAt) {
+			return tokens.Delete(tx, t.ID)
+		}
+		return nil
+	})
+}
