@@ -99,7 +99,8 @@ func (a *Appliance) open() error {
 		return err
 	}
 	a.web, err = web.New(web.Options{Logger: a.log, Host: a.host, Backup: a.db.Backup, Events: a.events,
-		Compute: a.compute, Images: a.images, Volumes: a.volumes, Networks: a.network, DefaultProject: project})
+		Compute: a.compute, Images: a.images, Volumes: a.volumes, Networks: a.network, Quotas: quotaReports{a},
+		DefaultProject: project})
 	return err
 }
 
@@ -119,7 +120,7 @@ func (a *Appliance) openServices(facts host.Facts) error {
 		readerGID = int(cred.Gid)
 	}
 	a.images, err = images.New(a.db, images.Options{Dir: a.cfg.ImageDir(), QemuImg: host.QEMUImgBinary,
-		ReaderGID: readerGID, Logger: a.log, InUse: a.imageInUse})
+		ReaderGID: readerGID, Logger: a.log, InUse: a.imageInUse, Quota: a.identity})
 	if err != nil {
 		return err
 	}
@@ -140,7 +141,7 @@ func (a *Appliance) openNetwork() error {
 		return fmt.Errorf("firewall: %w (cloudlet needs iptables: apt-get install iptables)", err)
 	}
 	if a.network, err = network.New(network.Options{DB: a.db, HostRoutes: hostRoutes, Firewall: fw,
-		DeviceName: a.deviceName}); err != nil {
+		DeviceName: a.deviceName, Quota: a.identity}); err != nil {
 		return err
 	}
 	if err := a.network.StartDatapath(network.DatapathOptions{Log: a.log, Domain: a.cfg.DNSDomain, Upstreams: resolvers()}); err != nil {
@@ -158,7 +159,7 @@ func (a *Appliance) openNetwork() error {
 func (a *Appliance) openVolumes(cred *syscall.Credential) error {
 	var err error
 	a.volumes, err = volume.New(volume.Options{DB: a.db, Log: a.log, Images: a.imageFile, Live: volumeLive{a},
-		QemuImg: host.QEMUImgBinary, Owner: cred})
+		QemuImg: host.QEMUImgBinary, Owner: cred, Quota: a.identity})
 	if err != nil {
 		return err
 	}
@@ -181,7 +182,7 @@ func (a *Appliance) openCompute(facts host.Facts, cred *syscall.Credential) erro
 		QEMU:     host.QEMUBinary,
 		Capacity: capacity, Credential: cred, StopTimeout: time.Duration(a.cfg.StopTimeout),
 		HealthInterval: time.Duration(a.cfg.HealthInterval), CrashLoopLimit: a.cfg.CrashLoopLimit,
-		CrashLoopWindow: time.Duration(a.cfg.CrashLoopWindow), Vhost: vhost,
+		CrashLoopWindow: time.Duration(a.cfg.CrashLoopWindow), Vhost: vhost, Quota: a.identity,
 	})
 	if err != nil {
 		return err

@@ -80,9 +80,9 @@
 // A conversion (and an OVA) needs room for the received file and its converted copy at once.
 // The InUse check and the delete are two steps: a user that appears in between is not seen.
 // Names are unique per project only, so a name may match several public or shared images of
-// other projects; such a lookup fails with a conflict and the caller must use the ID. There are
-// no project quotas yet: only the host cap bounds virtual sizes. OVA manifests (.mf) and
-// certificates are skipped, not verified.
+// other projects; such a lookup fails with a conflict and the caller must use the ID. The project
+// quota (Options.Quota) counts images, not bytes: only the host cap bounds virtual sizes. OVA
+// manifests (.mf) and certificates are skipped, not verified.
 //
 // # Reading the source
 //
@@ -105,4 +105,5 @@
 //	members.go      sharing with other projects
 //	download.go     opening an active image's disk for download
 //	reconcile.go    the start-up sweep of interrupted imports and deletes
+//	quota.go        the Quota interface and Usage: a project's images, counted in createRecord's transaction
 package images

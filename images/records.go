@@ -7,9 +7,12 @@ import (
 	"cloudlet/store"
 )
 
-// createRecord stores a new record and its event.
+// createRecord stores a new record and its event, within the project's image quota.
 func (s *Service) createRecord(img *Image) error {
 	return s.db.Update(func(tx *store.Tx) error {
+		if err := s.checkQuota(tx, img.ProjectID); err != nil {
+			return err
+		}
 		if err := imageRecords.Create(tx, img); err != nil {
 			return err
 		}

@@ -45,6 +45,8 @@ type Options struct {
 	InUse func(ctx context.Context, imageID string) (string, error)
 	// Logger receives what background URL imports cannot return: their failures. nil discards.
 	Logger *slog.Logger
+	// Quota checks the projects' image limits; nil means no quotas.
+	Quota Quota
 	// Now is the service's clock; nil means time.Now. Records are stamped by the catalog's own
 	// clock; this one paces progress updates and URL import deadlines.
 	Now func() time.Time
@@ -60,6 +62,7 @@ type Service struct {
 	maxUpload    int64
 	readerGID    int
 	inUse        func(ctx context.Context, imageID string) (string, error)
+	quota        Quota
 	log          *slog.Logger
 	now          func() time.Time
 	fetch        fetchConfig
@@ -116,6 +119,7 @@ func New(db *store.DB, o Options) (*Service, error) {
 		maxUpload:    cmp.Or(o.MaxUploadBytes, DefaultMaxUploadBytes),
 		readerGID:    o.ReaderGID,
 		inUse:        o.InUse,
+		quota:        o.Quota,
 		log:          o.Logger,
 		now:          o.Now,
 		fetch:        defaultFetchConfig(o.AllowPrivateURLs),

@@ -37,6 +37,7 @@ type Options struct {
 	Images         *images.Service
 	Volumes        *volume.Service
 	Networks       *network.Service
+	Quotas         Quotas // limits and usage per project; nil: the quota routes answer 503
 	DefaultProject string // the project callers act in until identity lands (the admin project)
 }
 
@@ -163,6 +164,11 @@ func (s *Server) routes() error {
 		{http.MethodGet, "/api/v1/snapshots/:id", Member, s.showSnapshot},
 		{http.MethodDelete, "/api/v1/snapshots/:id", Member, s.deleteSnapshot},
 		{http.MethodPost, "/api/v1/snapshots/:id/image", Member, s.snapshotImage},
+
+		{http.MethodGet, "/api/v1/quotas", Member, s.showOwnQuotas},
+		{http.MethodGet, "/api/v1/quotas/:project", Member, s.showQuotas},
+		{http.MethodPut, "/api/v1/quotas/:project", Admin, s.setQuotas},
+		{http.MethodDelete, "/api/v1/quotas/:project", Admin, s.resetQuotas},
 	} {
 		if err := s.handle(r.method, r.path, r.access, r.h); err != nil {
 			return err

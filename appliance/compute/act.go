@@ -33,6 +33,11 @@ func (s *Service) Act(ctx context.Context, projectID, idOrName string, a Action,
 		if err := checkResize(inst, cmd.flavor); err != nil {
 			return err
 		}
+		if f := cmd.flavor; f != nil { // a resize: only a larger flavor needs room in the quotas
+			if err := s.checkQuota(tx, inst.ProjectID, 0, f.VCPUs-inst.Flavor.VCPUs, f.RAMMiB-inst.Flavor.RAMMiB); err != nil {
+				return err
+			}
+		}
 		if a == ActRebuild && inst.BootFromVolume {
 			return errConflict("cannot rebuild instance %s: it boots from a volume you gave, which holds your data", inst.Name)
 		}

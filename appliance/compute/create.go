@@ -25,8 +25,9 @@ type CreateRequest struct {
 
 const gib = int64(1) << 30
 
-// Create validates the request, claims host capacity and records the instance as building/spawning in one
-// transaction, then hands the spawn to the instance's supervisor and returns at once (202).
+// Create validates the request, checks the project's quotas, claims host capacity and records the instance as
+// building/spawning in one transaction, then hands the spawn to the instance's supervisor and returns at once
+// (202).
 func (s *Service) Create(ctx context.Context, r CreateRequest) (*Instance, error) {
 	accepted := s.now()
 	if err := store.ValidateName(r.Name); err != nil {
@@ -58,6 +59,9 @@ func (s *Service) Create(ctx context.Context, r CreateRequest) (*Instance, error
 		inst.BootVolumeID, inst.BootFromVolume = vol.ID, true
 	}
 	err = s.db.Update(func(tx *store.Tx) error {
+		if err := s.checkQuota(tx, inst.ProjectID, 1, inst.Flavor.VCPUs, inst.Flavor.RAMMiB); err != nil {
+			return err
+		}
 		if err := s.admit(tx, inst.ID, inst.Flavor); err != nil {
 			return err
 		}

@@ -30,6 +30,7 @@ type Options struct {
 	Accel    string // kvm | tcg
 	QEMU     string // qemu-system-x86_64 binary
 	Capacity Capacity
+	Quota    Quota // the projects' limits; nil = no quotas
 	Now      func() time.Time
 	// Credential is the unprivileged user QEMU runs as; nil runs it as the daemon's user (root).
 	Credential *syscall.Credential

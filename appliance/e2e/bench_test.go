@@ -39,6 +39,11 @@ func newBenchCloud(b *testing.B) *cloud {
 	d.Start(b)
 	d.WaitReady(b)
 	c := &cloud{t: b, d: d, c: d.Client()}
+	// Benchmarks run as many instances at once as the host has CPUs: the default quotas must not cap them.
+	unlimited := map[string]int64{"instances": -1, "cores": -1, "ram": -1, "volumes": -1, "gigabytes": -1, "ports": -1}
+	if err := c.do("PUT", "/api/v1/quotas/admin", map[string]any{"limits": unlimited}, nil); err != nil {
+		b.Fatalf("lift the admin project's quotas: %v", err)
+	}
 	g := guest(b)
 	c.importImage(map[string]any{"name": kernelImage, "path": g.Disk, "disk_format": "qcow2",
 		"kernel_path": g.Kernel, "initrd_path": g.Initrd, "cmdline": "console=ttyS0 panic=-1 cloudlet.heartbeat=1"})

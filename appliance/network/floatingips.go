@@ -65,6 +65,9 @@ func (s *Service) CreateFloatingIP(ctx context.Context, projectID string, r Crea
 				return err
 			}
 		}
+		if err := s.checkQuota(tx, projectID, QuotaFloatingIPs); err != nil {
+			return err
+		}
 		if err := floatingIPs.Create(tx, f); err != nil {
 			return err
 		}

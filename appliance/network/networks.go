@@ -42,6 +42,9 @@ func (s *Service) CreateNetwork(_ context.Context, projectID string, r CreateNet
 		if err := overlaps(tx, n.Subnet.CIDR, host); err != nil {
 			return err
 		}
+		if err := s.checkQuota(tx, projectID, QuotaNetworks); err != nil {
+			return err
+		}
 		if err := networks.Create(tx, n); err != nil {
 			return err
 		}

@@ -49,6 +49,9 @@ func (s *Service) CreatePort(_ context.Context, projectID string, r CreatePortRe
 		if err := macFree(tx, p.MAC); err != nil {
 			return err
 		}
+		if err := s.checkQuota(tx, projectID, QuotaPorts); err != nil {
+			return err
+		}
 		if err := ports.Create(tx, p); err != nil {
 			return err
 		}

@@ -68,6 +68,9 @@ func (s *Service) CreateSecurityGroup(_ context.Context, projectID, name, descri
 		if _, err := ensureDefaultGroup(tx, projectID); err != nil {
 			return err
 		}
+		if err := s.checkQuota(tx, projectID, QuotaSecurityGroups); err != nil {
+			return err
+		}
 		if err := groups.Create(tx, g); err != nil {
 			return err
 		}

@@ -34,6 +34,9 @@ func (s *Service) AddRule(ctx context.Context, projectID, group string, r Rule) 
 		if err := checkRule(g, r); err != nil {
 			return err
 		}
+		if err := s.checkQuota(tx, projectID, QuotaSecurityGroupRules); err != nil {
+			return err
+		}
 		g.Rules = append(g.Rules, r)
 		if err := groups.Update(tx, g); err != nil {
 			return err

@@ -23,6 +23,9 @@ type Options struct {
 	// DeviceName names the device a port is bound to (an instance's name) for messages; nil or ""
 	// means its id is shown. It is never called inside a catalog transaction.
 	DeviceName func(ctx context.Context, owner, id string) string
+	// Quota checks the projects' limits (networks, ports, floating IPs, security groups and rules);
+	// nil means no quotas.
+	Quota Quota
 }
 
 // Service manages networks and ports in the catalog.
@@ -31,6 +34,7 @@ type Service struct {
 	hostRoutes func() ([]netip.Prefix, error)
 	dp         *datapath // nil until StartDatapath: records only (unit tests)
 	deviceName func(ctx context.Context, owner, id string) string
+	quota      Quota
 
 	fw   Firewall
 	fwMu sync.Mutex // serialises syncFirewall
@@ -43,7 +47,7 @@ func New(o Options) (*Service, error) {
 	if o.DB == nil {
 		return nil, errors.New("network.New: DB is required")
 	}
-	s := &Service{db: o.DB, hostRoutes: o.HostRoutes, fw: o.Firewall}
+	s := &Service{db: o.DB, hostRoutes: o.HostRoutes, fw: o.Firewall, quota: o.Quota}
 	if s.hostRoutes == nil {
 		s.hostRoutes = func() ([]netip.Prefix, error) { return nil, nil }
 	}

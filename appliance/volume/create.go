@@ -121,6 +121,9 @@ func (s *Service) create(ctx context.Context, projectID string, a createArgs) (*
 		if p, err = s.plan(tx, projectID, a, img); err != nil {
 			return err
 		}
+		if err := s.checkQuota(tx, projectID, 1, 0, p.vol.SizeGiB); err != nil {
+			return err
+		}
 		if err := volumes.Create(tx, p.vol); err != nil {
 			return err
 		}

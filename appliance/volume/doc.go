@@ -96,4 +96,5 @@
 //	chain.go      the chain graph, dependents, ImageInUse; resync.go: reading a record back from its file
 //	files.go      paths, modes, owners, renames; qemuimg.go: running qemu-img
 //	reconcile.go  the start-up sweep
+//	quota.go      the Quota interface and Usage: volumes, snapshots and their GiB, counted in the intent transactions
 package volume

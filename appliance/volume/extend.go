@@ -22,6 +22,9 @@ func (s *Service) Extend(ctx context.Context, projectID, idOrName string, sizeGi
 		if err := s.checkExtend(tx, v, sizeGiB); err != nil {
 			return err
 		}
+		if err := s.checkQuota(tx, v.ProjectID, 0, 0, sizeGiB-v.SizeGiB); err != nil {
+			return err
+		}
 		return save(tx, v, func(*store.Tx, *Volume) error { return begin(v, taskExtend, "extend", StatusAvailable, StatusInUse) })
 	})
 	if err != nil {

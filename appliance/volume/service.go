@@ -35,6 +35,8 @@ type Options struct {
 	// Owner, when set, is the unprivileged user QEMU runs as: volume files and directories are
 	// chowned to it so QEMU can open them read-write.
 	Owner *syscall.Credential
+	// Quota checks the projects' limits (volumes, snapshots, gigabytes); nil means no quotas.
+	Quota Quota
 	// Now is the clock for transfer times; nil means time.Now. Records are stamped by the catalog.
 	Now func() time.Time
 	// MaxChain bounds the backing files under a volume's active file; 0 means DefaultMaxChain.
@@ -62,6 +64,7 @@ type Service struct {
 	log      *slog.Logger
 	images   ImageSource
 	live     Live
+	quota    Quota
 	img      qemuImg
 	owner    *syscall.Credential
 	now      func() time.Time
@@ -82,7 +85,7 @@ func New(o Options) (*Service, error) {
 		return nil, fmt.Errorf("volume.New: find qemu-img: %w", err)
 	}
 	s := &Service{
-		db: o.DB, log: o.Log, images: o.Images, live: o.Live, owner: o.Owner, now: o.Now,
+		db: o.DB, log: o.Log, images: o.Images, live: o.Live, quota: o.Quota, owner: o.Owner, now: o.Now,
 		img:      qemuImg{path: path, timeout: cmp.Or(o.Timeout, DefaultTimeout), copyTimeout: cmp.Or(o.CopyTimeout, DefaultCopyTimeout)},
 		maxChain: cmp.Or(o.MaxChain, DefaultMaxChain),
 	}

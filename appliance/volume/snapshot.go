@@ -87,6 +87,9 @@ func (s *Service) CreateSnapshot(ctx context.Context, projectID, volume, name st
 		if v, err = volumes.Lookup(tx, projectID, volume); err != nil {
 			return err
 		}
+		if err := s.checkQuota(tx, v.ProjectID, 0, 1, v.SizeGiB); err != nil {
+			return err
+		}
 		sn, flatten, err = s.snapshotIntent(tx, v, name)
 		return err
 	})

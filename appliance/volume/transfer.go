@@ -104,6 +104,9 @@ func (s *Service) AcceptTransfer(_ context.Context, newProjectID, transferID, au
 		if v.ProjectID == newProjectID {
 			return faultf(ErrInvalid, "volume %s already belongs to project %s", v.Name, newProjectID)
 		}
+		if err := s.checkTransferQuota(tx, v, newProjectID); err != nil {
+			return err
+		}
 		from := v.ProjectID
 		if err := moveSnapshots(tx, v.ID, newProjectID); err != nil {
 			return err

@@ -43,7 +43,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	pf.StringVarP(&g.output, "output", "o", "table", "output format: table or json")
 	root.AddCommand(newServeCmd(g), newVersionCmd(g), newDoctorCmd(g), newHostCmd(g), newBackupCmd(g),
 		newFlavorCmd(g), newInstanceCmd(g), newImageCmd(g), newVolumeCmd(g), newPoolCmd(g), newNetworkCmd(g), newPortCmd(g), newSecurityGroupCmd(g),
-		newFloatingIPCmd(g), newPortForwardCmd(g))
+		newFloatingIPCmd(g), newPortForwardCmd(g), newQuotaCmd(g))
 	return root
 }
 
