@@ -115,14 +115,17 @@ func (g *globals) download(ref, path string) (err error) {
 }
 
 // stream sends a request with a raw body (or none) and returns the answer for the caller to
-// read: what client.Do does for JSON, for image data. It reaches the daemon the same way the
-// client does: --url with a token, else the unix socket.
+// read: what client.Do does for JSON, for image data. It reaches the daemon over the same
+// resolved connection as the client (connect.go), with the same headers.
 func (g *globals) stream(ctx context.Context, method, path string, body io.Reader, size int64) (*http.Response, error) {
-	base, where, hc := "http://cloudlet", "unix socket "+g.socket, &http.Client{}
-	if g.url != "" {
-		base, where = strings.TrimRight(g.url, "/"), g.url
+	base, where, hc := "http://cloudlet", "unix socket "+g.conn.Socket, &http.Client{}
+	if g.conn.URL != "" {
+		base, where = strings.TrimRight(g.conn.URL, "/"), g.conn.URL
 	} else {
-		sock := g.socket
+		sock := g.conn.Socket
+		if sock == "" {
+			sock = g.socket
+		}
 		hc.Transport = &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
 		}}
@@ -135,9 +138,7 @@ func (g *globals) stream(ctx context.Context, method, path string, body io.Reade
 		req.ContentLength = size
 		req.Header.Set("Content-Type", "application/octet-stream")
 	}
-	if token := g.tokenValue(); token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
+	g.client().Authorize(req)
 	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("cannot reach cloudlet at %s (is the daemon running?): %w", where, err)
@@ -147,13 +148,6 @@ func (g *globals) stream(ctx context.Context, method, path string, body io.Reade
 		return nil, answerError(resp)
 	}
 	return resp, nil
-}
-
-func (g *globals) tokenValue() string {
-	if g.token != "" {
-		return g.token
-	}
-	return os.Getenv("CLOUDLET_TOKEN")
 }
 
 // answerError decodes an API error answer into a *client.Error.

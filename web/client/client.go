@@ -19,26 +19,31 @@ import (
 // DefaultSocket is where a root daemon listens by default.
 const DefaultSocket = "/run/cloudlet/cloudlet.sock"
 
+// ProjectHeader names the project an admin acts on, when not the project of its token.
+const ProjectHeader = "X-Cloudlet-Project"
+
 // Options say how to reach the daemon: URL (with Token) when set, else the unix Socket.
 type Options struct {
 	URL     string
-	Token   string
+	Token   string // sent as "Authorization: Bearer" when set
 	Socket  string
+	Project string        // sent as ProjectHeader when set
 	Timeout time.Duration // per request; 0 means none (streams)
 }
 
 // Client calls the API.
 type Client struct {
-	base  string
-	token string
-	where string // for error messages
-	http  *http.Client
+	base    string
+	token   string
+	project string
+	where   string // for error messages
+	http    *http.Client
 }
 
 // New returns a client for o.
 func New(o Options) *Client {
 	if o.URL != "" {
-		return &Client{base: strings.TrimRight(o.URL, "/"), token: o.Token, where: o.URL,
+		return &Client{base: strings.TrimRight(o.URL, "/"), token: o.Token, project: o.Project, where: o.URL,
 			http: &http.Client{Timeout: o.Timeout}}
 	}
 	sock := o.Socket
@@ -48,7 +53,7 @@ func New(o Options) *Client {
 	dial := func(ctx context.Context, _, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
 	}
-	return &Client{base: "http://cloudlet", token: o.Token, where: "unix socket " + sock,
+	return &Client{base: "http://cloudlet", token: o.Token, project: o.Project, where: "unix socket " + sock,
 		http: &http.Client{Timeout: o.Timeout, Transport: &http.Transport{DialContext: dial}}}
 }
 
@@ -102,9 +107,7 @@ func (c *Client) send(ctx context.Context, method, path string, in any) (*http.R
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
+	c.Authorize(req)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("cannot reach cloudlet at %s (is the daemon running?): %w", c.where, unwrapURLError(err))
@@ -114,6 +117,16 @@ func (c *Client) send(ctx context.Context, method, path string, in any) (*http.R
 		return nil, decodeError(resp)
 	}
 	return resp, nil
+}
+
+// Authorize sets the headers that say who is calling (the bearer token) and for which project.
+func (c *Client) Authorize(req *http.Request) {
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if c.project != "" {
+		req.Header.Set(ProjectHeader, c.project)
+	}
 }
 
 func decodeError(resp *http.Response) error {

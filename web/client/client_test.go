@@ -50,3 +50,19 @@ func TestUnreachableSocketSaysSo(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestProjectHeaderOnlyWhenSet(t *testing.T) {
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.Header.Get(ProjectHeader)+"|"+r.Header.Get("Authorization"))
+	}))
+	defer srv.Close()
+	for _, o := range []Options{{URL: srv.URL, Token: "t", Project: "demo"}, {URL: srv.URL}} {
+		if err := New(o).Do(context.Background(), "GET", "/x", nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := []string{"demo|Bearer t", "|"}; strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("headers = %q, want %q", got, want)
+	}
+}
