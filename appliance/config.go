@@ -49,6 +49,11 @@ type Config struct {
 	CrashLoopLimit  int      `json:"crash_loop_limit"`
 	CrashLoopWindow Duration `json:"crash_loop_window"`
 
+	// TrustLoopback makes TCP callers from a loopback address admin without a token, as before
+	// identity landed. Off, they log in like anyone (POST /api/v1/auth/tokens). The default is on
+	// only until the e2e harness and the CLI send tokens over TCP; then it flips to off.
+	TrustLoopback bool `json:"trust_loopback"`
+
 	// DNSDomain is the suffix of instance names in each network's DNS: <instance>.<network>.<domain>.
 	DNSDomain string `json:"dns_domain"`
 
@@ -88,6 +93,7 @@ func DefaultConfig() Config {
 		CrashLoopLimit:        3,
 		CrashLoopWindow:       Duration(10 * time.Minute),
 		DNSDomain:             "cloudlet",
+		TrustLoopback:         true,
 	}
 }
 

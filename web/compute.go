@@ -10,9 +10,6 @@ import (
 	"cloudlet/appliance/fault"
 )
 
-// project is the caller's project. Until identity lands every caller acts in the admin project.
-func (s *Server) project(echo.Context) string { return s.opts.DefaultProject }
-
 func (s *Server) listFlavors(c echo.Context) error {
 	out, err := s.opts.Compute.Flavors(c.Request().Context())
 	if err != nil {

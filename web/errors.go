@@ -64,6 +64,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
+	if code == http.StatusUnauthorized {
+		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="cloudlet"`)
+	}
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(code)
 		return

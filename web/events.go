@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -30,7 +31,12 @@ func (s *Server) listEvents(c echo.Context) error {
 	if limit == 0 || limit > maxEventLimit {
 		return fault.New(fault.Invalid, "limit must be between 1 and %d", maxEventLimit)
 	}
-	events, err := s.opts.Events(since, int(limit))
+	var events []json.RawMessage
+	if s.isAdmin(c) {
+		events, err = s.opts.Events(since, int(limit))
+	} else {
+		events, err = s.projectEvents(s.project(c), since, int(limit))
+	}
 	if err != nil {
 		return err
 	}
@@ -50,4 +56,39 @@ func queryUint(c echo.Context, name string, def uint64) (uint64, error) {
 		return 0, fault.New(fault.Invalid, "%s must be a non-negative integer, not %q", name, v)
 	}
 	return n, nil
+}
+
+// eventScanBudget bounds how many events one non-admin request reads while looking for its
+// project's, so a quiet project in a busy cloud cannot make a request scan the whole log.
+const eventScanBudget = 20 * maxEventLimit
+
+// projectEvents returns up to limit events of project after since. If the scan budget runs out
+// first, the answer may hold fewer: the caller asks again after the last seq it got, or, with none,
+// gets none, and the cloud's other events stay invisible either way.
+func (s *Server) projectEvents(project string, since uint64, limit int) ([]json.RawMessage, error) {
+	out := []json.RawMessage{}
+	for scanned := 0; len(out) < limit && scanned < eventScanBudget; {
+		batch, err := s.opts.Events(since, maxEventLimit)
+		if err != nil {
+			return nil, err
+		}
+		for _, raw := range batch {
+			var e struct {
+				Seq       uint64 `json:"seq"`
+				ProjectID string `json:"project_id"`
+			}
+			if err := json.Unmarshal(raw, &e); err != nil {
+				return nil, fmt.Errorf("decode event after %d: %w", since, err)
+			}
+			since = e.Seq
+			if e.ProjectID == project && len(out) < limit {
+				out = append(out, raw)
+			}
+		}
+		if len(batch) < maxEventLimit {
+			break
+		}
+		scanned += len(batch)
+	}
+	return out, nil
 }

@@ -31,10 +31,15 @@ func (s *Server) showOwnQuotas(c echo.Context) error {
 	})
 }
 
-// showQuotas is GET /api/v1/quotas/{project}: {resource: {limit, in_use}}.
+// showQuotas is GET /api/v1/quotas/{project}: {resource: {limit, in_use}}. Non-admins see only
+// their own project's; any other is not found, like a missing one.
 func (s *Server) showQuotas(c echo.Context) error {
 	return s.answerQuotas(c, func(q Quotas, ctx context.Context) (*identity.QuotaReport, error) {
-		return q.Report(ctx, c.Param("project"))
+		r, err := q.Report(ctx, c.Param("project"))
+		if err == nil && !s.isAdmin(c) && r.ProjectID != s.project(c) {
+			return nil, fault.New(fault.NotFound, "project %q not found", c.Param("project"))
+		}
+		return r, err
 	})
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"cloudlet/appliance/compute"
 	"cloudlet/appliance/host"
+	"cloudlet/appliance/identity"
 	"cloudlet/appliance/network"
 	"cloudlet/appliance/volume"
 	"cloudlet/images"
@@ -32,13 +33,22 @@ type Options struct {
 	MaxBodyBytes int64
 	Clock        func() time.Time
 
-	Events         func(since uint64, limit int) ([]json.RawMessage, error) // the catalog's event log
-	Compute        *compute.Service
-	Images         *images.Service
-	Volumes        *volume.Service
-	Networks       *network.Service
-	Quotas         Quotas // limits and usage per project; nil: the quota routes answer 503
-	DefaultProject string // the project callers act in until identity lands (the admin project)
+	Events   func(since uint64, limit int) ([]json.RawMessage, error) // the catalog's event log
+	Compute  *compute.Service
+	Images   *images.Service
+	Volumes  *volume.Service
+	Networks *network.Service
+	Quotas   Quotas // limits and usage per project; nil: the quota routes answer 503
+
+	// Identity resolves bearer tokens and serves the identity routes; nil: only transport-trusted
+	// callers get in, and the identity routes answer 503.
+	Identity *identity.Service
+	// DefaultProject is the project (ID) transport-trusted admins act in: the admin project.
+	DefaultProject string
+	// LoopbackNeedsToken makes loopback TCP callers authenticate like anyone (config trust_loopback
+	// false). Off, they are admin without a token, as before identity landed. The e2e harness still
+	// relies on that; once it logs in with tokens, the config default flips and this goes.
+	LoopbackNeedsToken bool
 }
 
 // Server serves the API on any number of listeners.
@@ -48,7 +58,7 @@ type Server struct {
 	opts    Options
 	maxBody int64
 	clock   func() time.Time
-	rules   map[string]Access // method+path → rule; written only during New
+	rules   map[string]identity.Action // method+path → action; written only during New
 
 	mu      sync.Mutex // guards the fields below
 	servers []*http.Server
@@ -61,7 +71,7 @@ func New(o Options) (*Server, error) {
 		o.Volumes == nil || o.Networks == nil {
 		return nil, errors.New("web.New: Logger, Host, Backup, Events, Compute, Images, Volumes and Networks are required")
 	}
-	s := &Server{e: echo.New(), log: o.Logger, opts: o, maxBody: o.MaxBodyBytes, clock: o.Clock, rules: map[string]Access{}}
+	s := &Server{e: echo.New(), log: o.Logger, opts: o, maxBody: o.MaxBodyBytes, clock: o.Clock, rules: map[string]identity.Action{}}
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBodyBytes
 	}
@@ -77,100 +87,127 @@ func New(o Options) (*Server, error) {
 	return s, nil
 }
 
-// routes is the table of every route cloudlet serves, each with its access rule.
+// routes is the table of every route cloudlet serves, each with the policy action it does
+// (appliance/identity/policy.go says who may).
 func (s *Server) routes() error {
 	for _, r := range []struct {
 		method, path string
-		access       Access
+		action       identity.Action
 		h            echo.HandlerFunc
 	}{
 		{http.MethodGet, "/healthz", Public, s.healthz},
-		{http.MethodGet, "/api/v1/host", Member, s.hostInfo},
-		{http.MethodGet, "/api/v1/backup", Admin, s.backup},
-		{http.MethodGet, "/api/v1/events", Admin, s.listEvents},
+		{http.MethodGet, "/api/v1/host", "host:show", s.hostInfo},
+		{http.MethodGet, "/api/v1/backup", "host:backup", s.backup},
+		{http.MethodGet, "/api/v1/events", "event:list", s.listEvents},
 
-		{http.MethodGet, "/api/v1/flavors", Member, s.listFlavors},
-		{http.MethodPost, "/api/v1/flavors", Admin, s.createFlavor},
-		{http.MethodGet, "/api/v1/flavors/:id", Member, s.showFlavor},
-		{http.MethodDelete, "/api/v1/flavors/:id", Admin, s.deleteFlavor},
+		{http.MethodPost, "/api/v1/auth/tokens", Public, s.createToken},
+		{http.MethodGet, "/api/v1/auth/tokens", "token:list", s.listTokens},
+		{http.MethodDelete, "/api/v1/auth/tokens/:id", "token:delete", s.revokeToken},
+		{http.MethodGet, "/api/v1/projects", "project:list", s.listProjects},
+		{http.MethodPost, "/api/v1/projects", "project:create", s.createProject},
+		{http.MethodGet, "/api/v1/projects/:id", "project:show", s.showProject},
+		{http.MethodPatch, "/api/v1/projects/:id", "project:update", s.updateProject},
+		{http.MethodDelete, "/api/v1/projects/:id", "project:delete", s.deleteProject},
+		{http.MethodGet, "/api/v1/users", "user:list", s.listUsers},
+		{http.MethodPost, "/api/v1/users", "user:create", s.createUser},
+		{http.MethodGet, "/api/v1/users/:id", "user:show", s.showUser},
+		{http.MethodPatch, "/api/v1/users/:id", "user:update", s.updateUser},
+		{http.MethodDelete, "/api/v1/users/:id", "user:delete", s.deleteUser},
+		{http.MethodPost, "/api/v1/users/:id/reset-password", "user:reset_password", s.resetPassword},
+		{http.MethodGet, "/api/v1/role-assignments", "role:list", s.listRoleAssignments},
+		{http.MethodPut, roleAssignmentPath, "role:assign", s.assignRole},
+		{http.MethodDelete, roleAssignmentPath, "role:unassign", s.unassignRole},
+		{http.MethodGet, "/api/v1/credentials", "credential:list", s.listCredentials},
+		{http.MethodPost, "/api/v1/credentials", "credential:create", s.createCredential},
+		{http.MethodGet, "/api/v1/credentials/:id", "credential:show", s.showCredential},
+		{http.MethodDelete, "/api/v1/credentials/:id", "credential:delete", s.revokeCredential},
+		{http.MethodGet, "/api/v1/keypairs", "keypair:list", s.listKeypairs},
+		{http.MethodPost, "/api/v1/keypairs", "keypair:create", s.createKeypair},
+		{http.MethodGet, "/api/v1/keypairs/:id", "keypair:show", s.showKeypair},
+		{http.MethodDelete, "/api/v1/keypairs/:id", "keypair:delete", s.deleteKeypair},
 
-		{http.MethodGet, "/api/v1/instances", Member, s.listInstances},
-		{http.MethodPost, "/api/v1/instances", Member, s.createInstance},
-		{http.MethodGet, "/api/v1/instances/:id", Member, s.showInstance},
-		{http.MethodDelete, "/api/v1/instances/:id", Member, s.deleteInstance},
-		{http.MethodPost, "/api/v1/instances/:id/:action", Member, s.instanceAction},
-		{http.MethodGet, "/api/v1/instances/:id/console-log", Member, s.consoleLog},
+		{http.MethodGet, "/api/v1/flavors", "flavor:list", s.listFlavors},
+		{http.MethodPost, "/api/v1/flavors", "flavor:create", s.createFlavor},
+		{http.MethodGet, "/api/v1/flavors/:id", "flavor:show", s.showFlavor},
+		{http.MethodDelete, "/api/v1/flavors/:id", "flavor:delete", s.deleteFlavor},
 
-		{http.MethodGet, "/api/v1/images", Member, s.listImages},
-		{http.MethodPost, "/api/v1/images", Member, s.createImage},
-		{http.MethodGet, "/api/v1/images/:id", Member, s.showImage},
-		{http.MethodDelete, "/api/v1/images/:id", Member, s.deleteImage},
-		{http.MethodPut, imageFilePath, Member, s.uploadImage},
-		{http.MethodGet, imageFilePath, Member, s.downloadImage},
-		{http.MethodPost, "/api/v1/images/import", Member, s.importImageURL},
-		{http.MethodPost, "/api/v1/images/import-file", Admin, s.importImageFile},
-		{http.MethodPost, "/api/v1/images/:id/members", Member, s.addImageMember},
-		{http.MethodDelete, "/api/v1/images/:id/members/:project", Member, s.removeImageMember},
+		{http.MethodGet, "/api/v1/instances", "instance:list", s.listInstances},
+		{http.MethodPost, "/api/v1/instances", "instance:create", s.createInstance},
+		{http.MethodGet, "/api/v1/instances/:id", "instance:show", s.showInstance},
+		{http.MethodDelete, "/api/v1/instances/:id", "instance:delete", s.deleteInstance},
+		{http.MethodPost, "/api/v1/instances/:id/:action", "instance" + paramTail, s.instanceAction},
+		{http.MethodGet, "/api/v1/instances/:id/console-log", "instance:console_log", s.consoleLog},
 
-		{http.MethodGet, "/api/v1/pools", Member, s.listPools},
-		{http.MethodPost, "/api/v1/pools", Admin, s.createPool},
-		{http.MethodGet, "/api/v1/pools/:id", Member, s.showPool},
-		{http.MethodDelete, "/api/v1/pools/:id", Admin, s.deletePool},
-		{http.MethodPost, "/api/v1/pools/:id/default", Admin, s.setDefaultPool},
+		{http.MethodGet, "/api/v1/images", "image:list", s.listImages},
+		{http.MethodPost, "/api/v1/images", "image:create", s.createImage},
+		{http.MethodGet, "/api/v1/images/:id", "image:show", s.showImage},
+		{http.MethodDelete, "/api/v1/images/:id", "image:delete", s.deleteImage},
+		{http.MethodPut, imageFilePath, "image:upload", s.uploadImage},
+		{http.MethodGet, imageFilePath, "image:download", s.downloadImage},
+		{http.MethodPost, "/api/v1/images/import", "image:import", s.importImageURL},
+		{http.MethodPost, "/api/v1/images/import-file", "image:import_file", s.importImageFile},
+		{http.MethodPost, "/api/v1/images/:id/members", "image:member_add", s.addImageMember},
+		{http.MethodDelete, "/api/v1/images/:id/members/:project", "image:member_remove", s.removeImageMember},
 
-		{http.MethodGet, "/api/v1/networks", Member, s.listNetworks},
-		{http.MethodPost, "/api/v1/networks", Member, s.createNetwork},
-		{http.MethodGet, "/api/v1/networks/:id", Member, s.showNetwork},
-		{http.MethodDelete, "/api/v1/networks/:id", Member, s.deleteNetwork},
-		{http.MethodGet, "/api/v1/ports", Member, s.listPorts},
-		{http.MethodPost, "/api/v1/ports", Member, s.createPort},
-		{http.MethodGet, "/api/v1/ports/:id", Member, s.showPort},
-		{http.MethodPut, "/api/v1/ports/:id", Member, s.updatePort},
-		{http.MethodDelete, "/api/v1/ports/:id", Member, s.deletePort},
+		{http.MethodGet, "/api/v1/pools", "pool:list", s.listPools},
+		{http.MethodPost, "/api/v1/pools", "pool:create", s.createPool},
+		{http.MethodGet, "/api/v1/pools/:id", "pool:show", s.showPool},
+		{http.MethodDelete, "/api/v1/pools/:id", "pool:delete", s.deletePool},
+		{http.MethodPost, "/api/v1/pools/:id/default", "pool:update", s.setDefaultPool},
 
-		{http.MethodGet, "/api/v1/security-groups", Member, s.listSecurityGroups},
-		{http.MethodPost, "/api/v1/security-groups", Member, s.createSecurityGroup},
-		{http.MethodGet, "/api/v1/security-groups/:id", Member, s.showSecurityGroup},
-		{http.MethodDelete, "/api/v1/security-groups/:id", Member, s.deleteSecurityGroup},
-		{http.MethodPost, "/api/v1/security-groups/:id/rules", Member, s.addSecurityGroupRule},
-		{http.MethodDelete, "/api/v1/security-group-rules/:id", Member, s.deleteSecurityGroupRule},
+		{http.MethodGet, "/api/v1/networks", "network:list", s.listNetworks},
+		{http.MethodPost, "/api/v1/networks", "network:create", s.createNetwork},
+		{http.MethodGet, "/api/v1/networks/:id", "network:show", s.showNetwork},
+		{http.MethodDelete, "/api/v1/networks/:id", "network:delete", s.deleteNetwork},
+		{http.MethodGet, "/api/v1/ports", "port:list", s.listPorts},
+		{http.MethodPost, "/api/v1/ports", "port:create", s.createPort},
+		{http.MethodGet, "/api/v1/ports/:id", "port:show", s.showPort},
+		{http.MethodPut, "/api/v1/ports/:id", "port:update", s.updatePort},
+		{http.MethodDelete, "/api/v1/ports/:id", "port:delete", s.deletePort},
 
-		{http.MethodGet, "/api/v1/floating-ips", Member, s.listFloatingIPs},
-		{http.MethodPost, "/api/v1/floating-ips", Member, s.createFloatingIP},
-		{http.MethodGet, "/api/v1/floating-ips/:id", Member, s.showFloatingIP},
-		{http.MethodPut, "/api/v1/floating-ips/:id", Member, s.updateFloatingIP},
-		{http.MethodDelete, "/api/v1/floating-ips/:id", Member, s.deleteFloatingIP},
-		{http.MethodGet, "/api/v1/port-forwards", Member, s.listPortForwards},
-		{http.MethodPost, "/api/v1/port-forwards", Member, s.createPortForward},
-		{http.MethodGet, "/api/v1/port-forwards/:id", Member, s.showPortForward},
-		{http.MethodDelete, "/api/v1/port-forwards/:id", Member, s.deletePortForward},
+		{http.MethodGet, "/api/v1/security-groups", "security_group:list", s.listSecurityGroups},
+		{http.MethodPost, "/api/v1/security-groups", "security_group:create", s.createSecurityGroup},
+		{http.MethodGet, "/api/v1/security-groups/:id", "security_group:show", s.showSecurityGroup},
+		{http.MethodDelete, "/api/v1/security-groups/:id", "security_group:delete", s.deleteSecurityGroup},
+		{http.MethodPost, "/api/v1/security-groups/:id/rules", "security_group_rule:create", s.addSecurityGroupRule},
+		{http.MethodDelete, "/api/v1/security-group-rules/:id", "security_group_rule:delete", s.deleteSecurityGroupRule},
 
-		{http.MethodGet, "/api/v1/volumes", Member, s.listVolumes},
-		{http.MethodPost, "/api/v1/volumes", Member, s.createVolume},
-		{http.MethodGet, "/api/v1/volumes/:id", Member, s.showVolume},
-		{http.MethodDelete, "/api/v1/volumes/:id", Member, s.deleteVolume},
-		{http.MethodPost, "/api/v1/volumes/:id/attach", Member, s.attachVolume},
-		{http.MethodPost, "/api/v1/volumes/:id/detach", Member, s.detachVolume},
-		{http.MethodPost, "/api/v1/volumes/:id/extend", Member, s.extendVolume},
-		{http.MethodPost, "/api/v1/volumes/:id/qos", Member, s.setVolumeQoS},
-		{http.MethodPost, "/api/v1/volumes/:id/bootable", Member, s.setVolumeBootable},
-		{http.MethodPost, "/api/v1/volumes/:id/revert", Member, s.revertVolume},
-		{http.MethodPost, "/api/v1/volumes/:id/transfer", Member, s.createTransfer},
-		{http.MethodPost, "/api/v1/volume-transfers/:id/accept", Member, s.acceptTransfer},
-		{http.MethodDelete, "/api/v1/volume-transfers/:id", Member, s.cancelTransfer},
-		{http.MethodGet, "/api/v1/volumes/:id/snapshots", Member, s.listSnapshots},
-		{http.MethodPost, "/api/v1/volumes/:id/snapshots", Member, s.createSnapshot},
-		{http.MethodGet, "/api/v1/snapshots", Member, s.listSnapshots},
-		{http.MethodGet, "/api/v1/snapshots/:id", Member, s.showSnapshot},
-		{http.MethodDelete, "/api/v1/snapshots/:id", Member, s.deleteSnapshot},
-		{http.MethodPost, "/api/v1/snapshots/:id/image", Member, s.snapshotImage},
+		{http.MethodGet, "/api/v1/floating-ips", "floating_ip:list", s.listFloatingIPs},
+		{http.MethodPost, "/api/v1/floating-ips", "floating_ip:create", s.createFloatingIP},
+		{http.MethodGet, "/api/v1/floating-ips/:id", "floating_ip:show", s.showFloatingIP},
+		{http.MethodPut, "/api/v1/floating-ips/:id", "floating_ip:update", s.updateFloatingIP},
+		{http.MethodDelete, "/api/v1/floating-ips/:id", "floating_ip:delete", s.deleteFloatingIP},
+		{http.MethodGet, "/api/v1/port-forwards", "port_forward:list", s.listPortForwards},
+		{http.MethodPost, "/api/v1/port-forwards", "port_forward:create", s.createPortForward},
+		{http.MethodGet, "/api/v1/port-forwards/:id", "port_forward:show", s.showPortForward},
+		{http.MethodDelete, "/api/v1/port-forwards/:id", "port_forward:delete", s.deletePortForward},
 
-		{http.MethodGet, "/api/v1/quotas", Member, s.showOwnQuotas},
-		{http.MethodGet, "/api/v1/quotas/:project", Member, s.showQuotas},
-		{http.MethodPut, "/api/v1/quotas/:project", Admin, s.setQuotas},
-		{http.MethodDelete, "/api/v1/quotas/:project", Admin, s.resetQuotas},
+		{http.MethodGet, "/api/v1/volumes", "volume:list", s.listVolumes},
+		{http.MethodPost, "/api/v1/volumes", "volume:create", s.createVolume},
+		{http.MethodGet, "/api/v1/volumes/:id", "volume:show", s.showVolume},
+		{http.MethodDelete, "/api/v1/volumes/:id", "volume:delete", s.deleteVolume},
+		{http.MethodPost, "/api/v1/volumes/:id/attach", "volume:attach", s.attachVolume},
+		{http.MethodPost, "/api/v1/volumes/:id/detach", "volume:detach", s.detachVolume},
+		{http.MethodPost, "/api/v1/volumes/:id/extend", "volume:extend", s.extendVolume},
+		{http.MethodPost, "/api/v1/volumes/:id/qos", "volume:update", s.setVolumeQoS},
+		{http.MethodPost, "/api/v1/volumes/:id/bootable", "volume:update", s.setVolumeBootable},
+		{http.MethodPost, "/api/v1/volumes/:id/revert", "volume:revert", s.revertVolume},
+		{http.MethodPost, "/api/v1/volumes/:id/transfer", "volume:transfer", s.createTransfer},
+		{http.MethodPost, "/api/v1/volume-transfers/:id/accept", "volume:accept_transfer", s.acceptTransfer},
+		{http.MethodDelete, "/api/v1/volume-transfers/:id", "volume:transfer", s.cancelTransfer},
+		{http.MethodGet, "/api/v1/volumes/:id/snapshots", "snapshot:list", s.listSnapshots},
+		{http.MethodPost, "/api/v1/volumes/:id/snapshots", "snapshot:create", s.createSnapshot},
+		{http.MethodGet, "/api/v1/snapshots", "snapshot:list", s.listSnapshots},
+		{http.MethodGet, "/api/v1/snapshots/:id", "snapshot:show", s.showSnapshot},
+		{http.MethodDelete, "/api/v1/snapshots/:id", "snapshot:delete", s.deleteSnapshot},
+		{http.MethodPost, "/api/v1/snapshots/:id/image", "image:create", s.snapshotImage},
+
+		{http.MethodGet, "/api/v1/quotas", "quota:show", s.showOwnQuotas},
+		{http.MethodGet, "/api/v1/quotas/:project", "quota:show", s.showQuotas},
+		{http.MethodPut, "/api/v1/quotas/:project", "quota:update", s.setQuotas},
+		{http.MethodDelete, "/api/v1/quotas/:project", "quota:update", s.resetQuotas},
 	} {
-		if err := s.handle(r.method, r.path, r.access, r.h); err != nil {
+		if err := s.handle(r.method, r.path, r.action, r.h); err != nil {
 			return err
 		}
 	}

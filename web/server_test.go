@@ -21,6 +21,7 @@ import (
 	"cloudlet/appliance/compute"
 	"cloudlet/appliance/fault"
 	"cloudlet/appliance/host"
+	"cloudlet/appliance/identity"
 	"cloudlet/appliance/network"
 	"cloudlet/appliance/volume"
 	"cloudlet/images"
@@ -40,6 +41,13 @@ func testHostService() *host.Service {
 
 // testServices builds real compute and image services over a catalog in a temp dir.
 func testServices(t *testing.T) (*compute.Service, *images.Service, *volume.Service, *network.Service) {
+	t.Helper()
+	_, comp, imgs, vols, nets := testServicesDB(t)
+	return comp, imgs, vols, nets
+}
+
+// testServicesDB is testServices, with the catalog they share.
+func testServicesDB(t *testing.T) (*store.DB, *compute.Service, *images.Service, *volume.Service, *network.Service) {
 	t.Helper()
 	dir := t.TempDir()
 	db, err := store.Open(filepath.Join(dir, "catalog.db"), store.Options{})
@@ -68,7 +76,24 @@ func testServices(t *testing.T) (*compute.Service, *images.Service, *volume.Serv
 	if err != nil {
 		t.Fatal(err)
 	}
-	return comp, imgs, vols, nets
+	return db, comp, imgs, vols, nets
+}
+
+// cheapArgon2 keeps password hashing fast in tests; the code path is the real one.
+var cheapArgon2 = identity.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1}
+
+// testIdentity is a bootstrapped identity service over db; it returns the admin password.
+func testIdentity(t *testing.T, db *store.DB, now func() time.Time) (*identity.Service, string) {
+	t.Helper()
+	ids, err := identity.NewWithOptions(db, identity.Options{Argon2: cheapArgon2, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw, err := ids.Bootstrap(filepath.Join(t.TempDir(), "admin-password"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids, pw
 }
 
 // noVolumes is a volume service with no volumes: these tests never boot an instance.
@@ -80,10 +105,12 @@ func (noVolumes) Get(context.Context, string, string) (compute.Volume, error) {
 
 func newTestServer(t *testing.T) *Server {
 	t.Helper()
-	comp, imgs, vols, nets := testServices(t)
+	db, comp, imgs, vols, nets := testServicesDB(t)
+	ids, _ := testIdentity(t, db, nil)
 	s, err := New(Options{
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Host:   testHostService(),
+		Identity: ids,
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Host:     testHostService(),
 		Backup: func(w io.Writer) (int64, error) {
 			n, err := w.Write([]byte("catalog-bytes"))
 			return int64(n), err
@@ -192,7 +219,7 @@ func TestFaultKindsMapToStatus(t *testing.T) {
 
 func TestRouteWithoutAccessRuleIsRefused(t *testing.T) {
 	s := newTestServer(t)
-	err := s.handle("GET", "/api/v1/unguarded", noRule, func(c echo.Context) error { return c.String(200, "leak") })
+	err := s.handle("GET", "/api/v1/unguarded", "", func(c echo.Context) error { return c.String(200, "leak") })
 	if err == nil {
 		t.Fatal("handle accepted a route without an access rule")
 	}
@@ -203,6 +230,9 @@ func TestRouteWithoutAccessRuleIsRefused(t *testing.T) {
 	s.e.GET("/api/v1/sneaky", func(c echo.Context) error { return c.String(200, "leak") })
 	if rec := do(t, s, "GET", "/api/v1/sneaky", loopbackAddr, nil); rec.Code != 403 {
 		t.Errorf("route registered behind the router's back = %d %s, want 403", rec.Code, rec.Body)
+	}
+	if err := s.handle("GET", "/api/v1/made-up", "instance:fly", s.healthz); err == nil {
+		t.Error("a route with an action the policy does not know was accepted")
 	}
 	if err := s.handle("GET", "/healthz", Public, s.healthz); err == nil {
 		t.Error("duplicate route accepted")
@@ -216,7 +246,10 @@ func TestEveryRouteHasARule(t *testing.T) {
 		t.Errorf("Routes() lists %d routes, echo has %d", len(routes), len(s.e.Routes()))
 	}
 	for _, r := range routes {
-		if r.Access == Public {
+		if r.Access == noRule {
+			t.Errorf("%s %s: action %q has no policy row", r.Method, r.Path, r.Action)
+		}
+		if r.Action == Public {
 			continue
 		}
 		if rec := do(t, s, r.Method, r.Path, remoteAddr, nil); rec.Code != 401 {
@@ -232,7 +265,7 @@ type echoBody struct {
 
 func TestJSONBodies(t *testing.T) {
 	s := newTestServer(t)
-	err := s.handle("POST", "/api/v1/echo", Member, func(c echo.Context) error {
+	err := s.handle("POST", "/api/v1/echo", "instance:create", func(c echo.Context) error {
 		var b echoBody
 		if err := decodeJSON(c, &b); err != nil {
 			return err
@@ -268,7 +301,7 @@ func TestJSONBodies(t *testing.T) {
 
 func TestChunkedBodyOverCapIs413(t *testing.T) {
 	s := newTestServer(t)
-	_ = s.handle("POST", "/api/v1/echo", Member, func(c echo.Context) error { return decodeJSON(c, &echoBody{}) })
+	_ = s.handle("POST", "/api/v1/echo", "instance:create", func(c echo.Context) error { return decodeJSON(c, &echoBody{}) })
 	req := httptest.NewRequest("POST", "/api/v1/echo", io.MultiReader(strings.NewReader(`{"name":"`), strings.NewReader(strings.Repeat("a", 4096))))
 	req.ContentLength = -1 // unknown length: the cap must hold while reading
 	req.RemoteAddr = loopbackAddr
@@ -281,7 +314,7 @@ func TestChunkedBodyOverCapIs413(t *testing.T) {
 
 func TestPanicIs500WithoutDetail(t *testing.T) {
 	s := newTestServer(t)
-	_ = s.handle("GET", "/api/v1/boom", Member, func(echo.Context) error { panic("secret panic detail") })
+	_ = s.handle("GET", "/api/v1/boom", "instance:list", func(echo.Context) error { panic("secret panic detail") })
 	rec := do(t, s, "GET", "/api/v1/boom", loopbackAddr, nil)
 	if rec.Code != 500 || strings.Contains(rec.Body.String(), "secret") {
 		t.Errorf("panic = %d %s", rec.Code, rec.Body)

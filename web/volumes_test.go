@@ -403,11 +403,13 @@ func TestTransferRoutes(t *testing.T) {
 	}
 }
 
-// TestVolumeRouteAccess: pool changes are admin-only, everything else is for members; no route
+// TestVolumeRouteAccess: pools are admin-only (they are paths on the host), everything else is for members; no route
 // answers a caller without credentials.
 func TestVolumeRouteAccess(t *testing.T) {
 	f := newVolumeFixture(t)
 	want := map[string]Access{
+		"GET /api/v1/pools":              Admin,
+		"GET /api/v1/pools/:id":          Admin,
 		"POST /api/v1/pools":             Admin,
 		"DELETE /api/v1/pools/:id":       Admin,
 		"POST /api/v1/pools/:id/default": Admin,

@@ -1,0 +1,121 @@
+package web
+
+import (
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"cloudlet/appliance/fault"
+	"cloudlet/appliance/identity"
+)
+
+// identityService is the identity service, or a 503 when the server has none.
+func (s *Server) identityService() (*identity.Service, error) {
+	if s.opts.Identity == nil {
+		return nil, fault.New(fault.Unavailable, "identity is not configured on this server")
+	}
+	return s.opts.Identity, nil
+}
+
+// userID is the caller's user. Transport-trusted admins have none: what they own belongs to user admin.
+func (s *Server) userID(c echo.Context) (string, error) {
+	if id := s.principal(c).UserID; id != "" {
+		return id, nil
+	}
+	ids, err := s.identityService()
+	if err != nil {
+		return "", err
+	}
+	u, err := ids.User(c.Request().Context(), identity.AdminName)
+	if err != nil {
+		return "", err
+	}
+	return u.ID, nil
+}
+
+// ownerFilter is the user whose things the caller may see by ID: its own, or anyone's ("") for admins.
+func (s *Server) ownerFilter(c echo.Context) (string, error) {
+	if s.isAdmin(c) {
+		return "", nil
+	}
+	return s.userID(c)
+}
+
+// loginRequest is POST /api/v1/auth/tokens.
+type loginRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+	Project  string `json:"project"`
+}
+
+// tokenResponse is a new token; Token, the secret, is shown this once.
+type tokenResponse struct {
+	ID        string    `json:"id"`
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expires_at"`
+	UserID    string    `json:"user_id"`
+	ProjectID string    `json:"project_id"`
+}
+
+// createToken logs in with a password. Every refusal is identity's one message (401), or 429.
+func (s *Server) createToken(c echo.Context) error {
+	ids, err := s.identityService()
+	if err != nil {
+		return err
+	}
+	var r loginRequest
+	if err := decodeJSON(c, &r); err != nil {
+		return err
+	}
+	t, err := ids.Authenticate(c.Request().Context(), r.Username, r.Password, r.Project, clientAddress(c.Request()))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, tokenResponse{ID: t.ID, Token: t.Secret, ExpiresAt: t.ExpiresAt,
+		UserID: t.UserID, ProjectID: t.ProjectID})
+}
+
+// clientAddress is the peer's IP for login rate limits: the TCP peer, never a forwarding header a
+// client could forge; "" on the unix socket.
+func clientAddress(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil || net.ParseIP(host) == nil {
+		return ""
+	}
+	return host
+}
+
+// listTokens lists the caller's unexpired tokens, without secrets.
+func (s *Server) listTokens(c echo.Context) error {
+	ids, err := s.identityService()
+	if err != nil {
+		return err
+	}
+	uid, err := s.userID(c)
+	if err != nil {
+		return err
+	}
+	out, err := ids.Tokens(c.Request().Context(), uid)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// revokeToken revokes one of the caller's tokens (an admin: anyone's).
+func (s *Server) revokeToken(c echo.Context) error {
+	ids, err := s.identityService()
+	if err != nil {
+		return err
+	}
+	owner, err := s.ownerFilter(c)
+	if err != nil {
+		return err
+	}
+	if err := ids.RevokeToken(c.Request().Context(), owner, c.Param("id")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
