@@ -39,14 +39,8 @@ func testHostService() *host.Service {
 	return host.NewService("test", facts, "/data", "/data/catalog.db", p, time.Now)
 }
 
-// testServices builds real compute and image services over a catalog in a temp dir.
-func testServices(t *testing.T) (*compute.Service, *images.Service, *volume.Service, *network.Service) {
-	t.Helper()
-	_, comp, imgs, vols, nets := testServicesDB(t)
-	return comp, imgs, vols, nets
-}
-
-// testServicesDB is testServices, with the catalog they share.
+// testServicesDB builds real compute, image, volume and network services over one catalog in a
+// temp dir, and returns the catalog too.
 func testServicesDB(t *testing.T) (*store.DB, *compute.Service, *images.Service, *volume.Service, *network.Service) {
 	t.Helper()
 	dir := t.TempDir()
