@@ -1,0 +1,156 @@
+package e2e
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Two projects share one cloudlet safely: each member launches an instance and a volume; neither sees or
+// touches the other's (404, not 403); a project limited to two instances gets 409 naming the quota for
+// the third, also when 50 creates race; a revoked API key fails on its next call; no password or
+// secret reaches the daemon's output.
+func TestProjectsAreIsolated(t *testing.T) {
+	c := newCloud(t, `{"trust_loopback": false}`)
+	g := guest(t)
+	c.importImage(map[string]any{"name": "pub", "path": g.Disk, "disk_format": "qcow2", "visibility": "public",
+		"kernel_path": g.Kernel, "initrd_path": g.Initrd, "cmdline": "console=ttyS0 panic=-1"})
+	api := httpAPI{t: t, base: "http://" + c.d.Listen}
+	raw, err := os.ReadFile(filepath.Join(c.d.DataDir, "admin-password"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, _ := api.login("admin", strings.TrimSpace(string(raw)), "admin")
+	const canary = "canary-tenant-pw-83f1"
+	tokens := map[string]string{}
+	for _, p := range []string{"pa", "pb"} {
+		user := "u" + p[1:]
+		for _, step := range []struct {
+			method, path string
+			body         any
+		}{
+			{"POST", "/api/v1/projects", map[string]any{"name": p}},
+			{"POST", "/api/v1/users", map[string]any{"name": user, "password": canary, "enabled": true, "default_project": p}},
+			{"PUT", "/api/v1/projects/" + p + "/users/" + user + "/roles/member", nil},
+		} {
+			if code := api.call(step.method, step.path, admin, step.body, nil); code/100 != 2 {
+				t.Fatalf("%s %s as admin = %d", step.method, step.path, code)
+			}
+		}
+		tokens[p], _ = api.login(user, canary, p)
+	}
+
+	own := map[string]map[string]string{} // project → kind → id
+	for _, p := range []string{"pa", "pb"} {
+		var inst, vol struct{ ID string }
+		if code := api.call("POST", "/api/v1/instances", tokens[p], map[string]any{"name": "vm", "image": "pub",
+			"flavor": "m1.tiny", "networks": []string{}}, &inst); code != 202 {
+			t.Fatalf("%s creates an instance = %d", p, code)
+		}
+		if code := api.call("POST", "/api/v1/volumes", tokens[p], map[string]any{"name": "data", "size_gib": 1}, &vol); code/100 != 2 {
+			t.Fatalf("%s creates a volume = %d", p, code)
+		}
+		own[p] = map[string]string{"instances": inst.ID, "volumes": vol.ID}
+	}
+	for _, kind := range []string{"instances", "volumes"} {
+		for me, other := range map[string]string{"pa": "pb", "pb": "pa"} {
+			var list []struct {
+				ID        string `json:"id"`
+				ProjectID string `json:"project_id"`
+			}
+			code := api.call("GET", "/api/v1/"+kind, tokens[me], nil, &list)
+			ids := map[string]bool{}
+			for _, x := range list {
+				ids[x.ID] = true
+				if x.ProjectID != list[0].ProjectID {
+					t.Errorf("%s's %s list mixes projects", me, kind)
+				}
+			}
+			if code != 200 || !ids[own[me][kind]] || ids[own[other][kind]] {
+				t.Errorf("%s lists %s = %d %v, want its own %s and not %s's", me, kind, code, ids, own[me][kind], other)
+			}
+			for _, method := range []string{"GET", "DELETE"} {
+				if code := api.call(method, "/api/v1/"+kind+"/"+own[other][kind], tokens[me], nil, nil); code != 404 {
+					t.Errorf("%s %s %s's %s = %d, want 404", me, method, other, kind, code)
+				}
+			}
+		}
+	}
+
+	if code := api.call("PUT", "/api/v1/quotas/pa", admin, map[string]any{"limits": map[string]int{"instances": 2}}, nil); code != 200 {
+		t.Fatalf("set pa's quota = %d", code)
+	}
+	if code := api.call("POST", "/api/v1/instances", tokens["pa"], map[string]any{"name": "vm2", "image": "pub",
+		"flavor": "m1.tiny", "networks": []string{}}, nil); code != 202 {
+		t.Fatalf("pa's second instance = %d", code)
+	}
+	status, body := apiStatusAuth(t, c, tokens["pa"], `{"name":"vm3","image":"pub","flavor":"m1.tiny","networks":[]}`)
+	if status != 409 || !strings.Contains(body, "instances") || !strings.Contains(body, "limit 2") {
+		t.Errorf("pa's third instance = %d %s, want 409 naming the instances quota and its limit", status, body)
+	}
+	if code := api.call("PUT", "/api/v1/quotas/pb", admin, map[string]any{"limits": map[string]int{"instances": 2}}, nil); code != 200 {
+		t.Fatalf("set pb's quota = %d", code)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	codes := map[int]int{}
+	for i := range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			code, _ := apiStatusAuth(t, c, tokens["pb"], `{"name":"race`+strings.Repeat("x", i%3)+string(rune('a'+i%26))+`","image":"pub","flavor":"m1.tiny","networks":[]}`)
+			mu.Lock()
+			codes[code]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	var list []json.RawMessage
+	if code := api.call("GET", "/api/v1/instances", tokens["pb"], nil, &list); code != 200 || len(list) != 2 {
+		t.Errorf("after 50 racing creates pb has %d instances (%v), want exactly its limit 2", len(list), codes)
+	}
+
+	var cred struct{ ID, Secret string }
+	if code := api.call("POST", "/api/v1/credentials", tokens["pa"], map[string]any{"name": "ci", "project": "pa"}, &cred); code != 201 || cred.Secret == "" {
+		t.Fatalf("pa's API key = %d", code)
+	}
+	if code := api.call("GET", "/api/v1/volumes", cred.Secret, nil, nil); code != 200 {
+		t.Errorf("the API key = %d, want 200", code)
+	}
+	if code := api.call("DELETE", "/api/v1/credentials/"+cred.ID, tokens["pa"], nil, nil); code != 204 {
+		t.Fatalf("revoke the API key = %d", code)
+	}
+	if code := api.call("GET", "/api/v1/volumes", cred.Secret, nil, nil); code != 401 {
+		t.Errorf("a revoked API key = %d, want 401", code)
+	}
+	out := c.d.Stdout() + c.d.Stderr()
+	for name, secret := range map[string]string{"a password": canary, "a token": tokens["pa"], "an API key": cred.Secret} {
+		if strings.Contains(out, secret) {
+			t.Errorf("the daemon's output holds %s", name)
+		}
+	}
+}
+
+// apiStatusAuth creates an instance over TCP with a bearer token and returns the status and body.
+func apiStatusAuth(t *testing.T, c *cloud, token, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest("POST", "http://"+c.d.Listen+"/api/v1/instances", strings.NewReader(body))
+	if err != nil {
+		t.Error(err)
+		return 0, ""
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Error(err)
+		return 0, ""
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(raw)
+}
