@@ -91,6 +91,7 @@ func (a *Appliance) open() error {
 	if a.adminPass, err = a.identity.Bootstrap(a.cfg.AdminPasswordPath()); err != nil {
 		return err
 	}
+	a.pruneAudit()
 	if err := a.openServices(facts); err != nil {
 		return err
 	}
@@ -250,6 +251,12 @@ func (a *Appliance) Run(ctx context.Context) error {
 			errc <- a.web.Serve(l)
 		}()
 	}
+	pruneCtx, stopPruning := context.WithCancel(ctx)
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.pruneAuditDaily(pruneCtx)
+	}()
 	a.log.Info("cloudlet started", "version", a.cfg.Version, "listen", a.cfg.Listen, "socket", a.cfg.Socket,
 		"data_dir", a.cfg.DataDir, "accel", a.host.Facts().Accel)
 	var runErr error
@@ -257,6 +264,7 @@ func (a *Appliance) Run(ctx context.Context) error {
 	case <-ctx.Done():
 	case runErr = <-errc:
 	}
+	stopPruning()
 	shutCtx, cancel := context.WithTimeout(context.Background(), time.Duration(a.cfg.ShutdownTimeout))
 	defer cancel()
 	if err := a.web.Shutdown(shutCtx); err != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"cloudlet/appliance/host"
+	"cloudlet/appliance/identity"
 )
 
 // Config is everything the daemon needs to know. Every path derives from DataDir and RunDir, so tests
@@ -50,9 +51,12 @@ type Config struct {
 	CrashLoopWindow Duration `json:"crash_loop_window"`
 
 	// TrustLoopback makes TCP callers from a loopback address admin without a token, as before
-	// identity landed. Off, they log in like anyone (POST /api/v1/auth/tokens). The default is on
-	// only until the e2e harness and the CLI send tokens over TCP; then it flips to off.
+	// identity landed: only for a single-user laptop or a test rig. Off (the default), they log in
+	// like anyone (POST /api/v1/auth/tokens); root on the unix socket stays admin either way.
 	TrustLoopback bool `json:"trust_loopback"`
+
+	// AuditRetention is how long the audit log keeps an entry; older ones are pruned at start and daily.
+	AuditRetention Duration `json:"audit_retention"`
 
 	// DNSDomain is the suffix of instance names in each network's DNS: <instance>.<network>.<domain>.
 	DNSDomain string `json:"dns_domain"`
@@ -93,7 +97,8 @@ func DefaultConfig() Config {
 		CrashLoopLimit:        3,
 		CrashLoopWindow:       Duration(10 * time.Minute),
 		DNSDomain:             "cloudlet",
-		TrustLoopback:         true,
+		TrustLoopback:         false,
+		AuditRetention:        Duration(identity.DefaultAuditRetention),
 	}
 }
 
@@ -147,6 +152,12 @@ func (c *Config) Normalize() error {
 	}
 	if c.QEMUUser != "" && !validUserName.MatchString(c.QEMUUser) {
 		return fmt.Errorf("config: qemu_user %q is not a valid user name", c.QEMUUser)
+	}
+	if c.AuditRetention < 0 {
+		return fmt.Errorf("config: audit_retention must not be negative")
+	}
+	if c.AuditRetention == 0 {
+		c.AuditRetention = Duration(identity.DefaultAuditRetention)
 	}
 	if c.DNSDomain == "" {
 		c.DNSDomain = "cloudlet"

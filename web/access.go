@@ -169,6 +169,7 @@ func (s *Server) authorize(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
+		c.Set(principalKeyName, p) // known now, so the audit log names who was refused
 		if err := identity.Authorize(p, requestAction(action, c)); err != nil {
 			return err
 		}
@@ -176,7 +177,6 @@ func (s *Server) authorize(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		c.Set(principalKeyName, p)
 		c.Set(projectKeyName, project)
 		return next(c)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"cloudlet/appliance/identity"
+	"cloudlet/store"
 )
 
 // authClock is the identity service's clock: tests move it on to expire tokens.
@@ -30,6 +31,7 @@ func (c *authClock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t
 type authFixture struct {
 	t             *testing.T
 	srv           *Server
+	db            *store.DB
 	ids           *identity.Service
 	clock         *authClock
 	log           *syncLog
@@ -72,7 +74,7 @@ func newAuthFixture(t *testing.T) *authFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &authFixture{t: t, srv: srv, ids: ids, clock: clock, log: log, adminPassword: adminPW, tokens: map[string]string{}}
+	f := &authFixture{t: t, srv: srv, db: db, ids: ids, clock: clock, log: log, adminPassword: adminPW, tokens: map[string]string{}}
 	ctx := context.Background()
 	for _, p := range []string{"pa", "pb"} {
 		if _, err := ids.CreateProject(ctx, p, ""); err != nil {

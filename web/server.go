@@ -80,7 +80,7 @@ func New(o Options) (*Server, error) {
 	}
 	s.e.HideBanner, s.e.HidePort = true, true
 	s.e.HTTPErrorHandler = s.handleError
-	s.e.Use(s.logRequests, s.recoverPanics, s.authorize, s.limitBody)
+	s.e.Use(s.logRequests, s.auditRequests, s.recoverPanics, s.authorize, s.limitBody)
 	if err := s.routes(); err != nil {
 		return nil, err
 	}
@@ -99,6 +99,7 @@ func (s *Server) routes() error {
 		{http.MethodGet, "/api/v1/host", "host:show", s.hostInfo},
 		{http.MethodGet, "/api/v1/backup", "host:backup", s.backup},
 		{http.MethodGet, "/api/v1/events", "event:list", s.listEvents},
+		{http.MethodGet, "/api/v1/audit", "audit:list", s.listAudit},
 
 		{http.MethodPost, "/api/v1/auth/tokens", Public, s.createToken},
 		{http.MethodGet, "/api/v1/auth/tokens", "token:list", s.listTokens},

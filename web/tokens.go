@@ -69,6 +69,7 @@ func (s *Server) createToken(c echo.Context) error {
 	if err := decodeJSON(c, &r); err != nil {
 		return err
 	}
+	c.Set(loginUserKey, r.Username) // for the audit entry; never the password
 	t, err := ids.Authenticate(c.Request().Context(), r.Username, r.Password, r.Project, clientAddress(c.Request()))
 	if err != nil {
 		return err

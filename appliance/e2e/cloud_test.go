@@ -20,9 +20,18 @@ import (
 
 // cloud is a running daemon with the test guest imported as images.
 type cloud struct {
-	t testing.TB
-	d *Daemon
-	c *client.Client
+	t     testing.TB
+	d     *Daemon
+	c     *client.Client
+	admin string // admin's bearer token for TCP requests, made on first use
+}
+
+// token returns an admin bearer token for requests over TCP.
+func (c *cloud) token() string {
+	if c.admin == "" {
+		c.admin = c.d.AdminToken(c.t)
+	}
+	return c.admin
 }
 
 // Image names the tests boot.

@@ -21,6 +21,7 @@ func apiStatus(t *testing.T, c *cloud, method, path, body string) (int, string) 
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+c.token())
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -102,7 +102,7 @@ func TestCLIReachesDaemonOverSocketAndURL(t *testing.T) {
 	d := NewDaemon(t, cloudletBin)
 	d.Start(t)
 	d.WaitReady(t)
-	for _, via := range [][]string{{"--socket", d.Socket}, {"--url", "http://" + d.Listen}} {
+	for _, via := range [][]string{{"--socket", d.Socket}, {"--url", "http://" + d.Listen, "--token", d.AdminToken(t)}} {
 		out, errOut, code := cli(t, append(via, "host", "-o", "json")...)
 		var info host.Info
 		if code != 0 || json.Unmarshal([]byte(out), &info) != nil || info.Accel != "tcg" {

@@ -9,12 +9,15 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -153,6 +156,27 @@ func (d *Daemon) WaitReady(t testing.TB) {
 // Client talks to the daemon over its unix socket (as root: admin).
 func (d *Daemon) Client() *client.Client {
 	return client.New(client.Options{Socket: d.Socket, Timeout: 10 * time.Second})
+}
+
+// AdminToken logs in as admin over the daemon's TCP listener (password from the data dir, written on the
+// first start) and returns the bearer token: TCP callers, loopback included, need one.
+func (d *Daemon) AdminToken(t testing.TB) string {
+	t.Helper()
+	pw, err := os.ReadFile(filepath.Join(d.DataDir, "admin-password"))
+	if err != nil {
+		t.Fatalf("admin password: %v", err)
+	}
+	body := fmt.Sprintf(`{"username":"admin","password":%q,"project":"admin"}`, strings.TrimSpace(string(pw)))
+	resp, err := http.Post("http://"+d.Listen+"/api/v1/auth/tokens", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("admin login: %v", err)
+	}
+	defer resp.Body.Close()
+	var tok struct{ Token string }
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || resp.StatusCode != http.StatusCreated || tok.Token == "" {
+		t.Fatalf("admin login = %d (%v)", resp.StatusCode, err)
+	}
+	return tok.Token
 }
 
 // Signal sends sig to the daemon.

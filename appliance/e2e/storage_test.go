@@ -23,6 +23,7 @@ func rawRequest(t *testing.T, c *cloud, method, path, contentType string, body [
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("Authorization", "Bearer "+c.token())
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,8 @@
 // Package identity is cloudlet's Keystone: projects (tenants), users, role assignments, the policy
 // table, password logins and bearer tokens, application credentials (API keys), users' SSH
 // keypairs, and projects' quotas. It owns the catalog's projects and users (global), roles, tokens,
-// credentials and quotas (per project) and keypairs (per user) buckets.
+// credentials and quotas (per project) and keypairs (per user) buckets, and the audit log (audit.go:
+// one entry per mutating API request, written by the web layer, pruned by age).
 //
 // It imports store, appliance/fault, appliance/ratelimit and golang.org/x/crypto, never web,
 // echo or another service; other services' resources reach it only through the
@@ -39,4 +40,5 @@
 //	credentials.go application credentials; resolve.go: Principal and Resolve
 //	policy.go      actions and the policy table; keypairs.go: SSH keypairs
 //	bootstrap.go   the first admin; quota.go: quota limits and checks
+//	audit.go       the audit log: RecordAudit, Audit (filtered pages), PruneAudit
 package identity
