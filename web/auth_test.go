@@ -67,7 +67,7 @@ func newAuthFixture(t *testing.T) *authFixture {
 		Logger:  slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Host:    testHostService(),
 		Backup:  func(w io.Writer) (int64, error) { return 0, nil },
-		Events:  func(uint64, int) ([]json.RawMessage, error) { return nil, nil },
+		Events:  catalogEvents(db),
 		Compute: comp, Images: imgs, Volumes: vols, Networks: nets,
 		Identity: ids, DefaultProject: adminProject, LoopbackNeedsToken: true,
 	})
@@ -406,5 +406,53 @@ func TestIdentityRoutes(t *testing.T) {
 	}
 	if rec := f.do("GET", "/api/v1/users", f.tokens["member"], ""); rec.Code != 403 || !strings.Contains(rec.Body.String(), "user:list") {
 		t.Errorf("member lists users = %d %s, want 403 naming user:list", rec.Code, rec.Body)
+	}
+}
+
+// TestEventsAreScopedToTheCallersProject: a member reads only its own project's events; an admin all.
+func TestEventsAreScopedToTheCallersProject(t *testing.T) {
+	f := newAuthFixture(t)
+	for token, name := range map[string]string{f.tokens["memberb"]: "evb", f.tokens["member"]: "eva"} {
+		if rec := f.do("POST", "/api/v1/security-groups", token, `{"name":"`+name+`"}`); rec.Code != 201 {
+			t.Fatalf("create security group %s = %d %s", name, rec.Code, rec.Body)
+		}
+	}
+	ids := map[string]string{}
+	for token, name := range map[string]string{f.tokens["memberb"]: "evb", f.tokens["member"]: "eva"} {
+		var g struct {
+			ID string `json:"id"`
+		}
+		rec := f.do("GET", "/api/v1/security-groups/"+name, token, "")
+		if err := json.Unmarshal(rec.Body.Bytes(), &g); err != nil || g.ID == "" {
+			t.Fatalf("show %s: %d %s", name, rec.Code, rec.Body)
+		}
+		ids[name] = g.ID
+	}
+	member := f.do("GET", "/api/v1/events?since=0", f.tokens["member"], "")
+	if member.Code != 200 || !strings.Contains(member.Body.String(), ids["eva"]) || strings.Contains(member.Body.String(), ids["evb"]) {
+		t.Errorf("a member's events = %d, want its own group %s and not the other project's %s:\n%s", member.Code, ids["eva"], ids["evb"], member.Body)
+	}
+	admin := f.do("GET", "/api/v1/events?since=0", f.tokens["admin"], "")
+	if admin.Code != 200 || !strings.Contains(admin.Body.String(), ids["eva"]) || !strings.Contains(admin.Body.String(), ids["evb"]) {
+		t.Errorf("an admin's events = %d, want both groups", admin.Code)
+	}
+}
+
+// catalogEvents reads the catalog's event log as the daemon's Events option does.
+func catalogEvents(db *store.DB) func(uint64, int) ([]json.RawMessage, error) {
+	return func(since uint64, limit int) ([]json.RawMessage, error) {
+		evs, err := db.EventsSince(since, limit)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]json.RawMessage, 0, len(evs))
+		for _, e := range evs {
+			raw, err := json.Marshal(e)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, raw)
+		}
+		return out, nil
 	}
 }
