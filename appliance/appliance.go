@@ -183,7 +183,7 @@ func (a *Appliance) openCompute(facts host.Facts, cred *syscall.Credential) erro
 		QEMU:     host.QEMUBinary,
 		Capacity: capacity, Credential: cred, StopTimeout: time.Duration(a.cfg.StopTimeout),
 		HealthInterval: time.Duration(a.cfg.HealthInterval), CrashLoopLimit: a.cfg.CrashLoopLimit,
-		CrashLoopWindow: time.Duration(a.cfg.CrashLoopWindow), Vhost: vhost, Quota: a.identity,
+		CrashLoopWindow: time.Duration(a.cfg.CrashLoopWindow), Vhost: vhost, Keypairs: a.publicKey, Quota: a.identity,
 	})
 	if err != nil {
 		return err
@@ -347,4 +347,10 @@ func (a *Appliance) events(since uint64, limit int) ([]json.RawMessage, error) {
 		out = append(out, raw)
 	}
 	return out, nil
+}
+
+// publicKey adapts identity's keypairs to what compute needs of them.
+func (a *Appliance) publicKey(ctx context.Context, userID, name string) (string, error) {
+	k, err := a.identity.Keypair(ctx, userID, name)
+	return k.PublicKey, err
 }

@@ -67,6 +67,13 @@ func (s *Server) createInstance(c echo.Context) error {
 		return err
 	}
 	r.ProjectID = s.project(c)
+	if r.KeyName != "" { // keypairs are the caller's own
+		uid, err := s.userID(c)
+		if err != nil {
+			return err
+		}
+		r.UserID = uid
+	}
 	inst, err := s.opts.Compute.Create(c.Request().Context(), r)
 	if err != nil {
 		return err

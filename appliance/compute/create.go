@@ -18,6 +18,8 @@ type CreateRequest struct {
 	Networks       []string `json:"networks"`        // a port made on each, after the given ports; both omitted: see defaultNetwork; [] = none
 	Ports          []string `json:"ports"`           // existing ports (names or ids) it is given, in order, first (Nova's --nic port-id)
 	SecurityGroups []string `json:"security_groups"` // on every port made for it (default: the project's "default")
+	KeyName        string   `json:"key_name"`        // a keypair of the caller's, for the guest to trust
+	UserID         string   `json:"-"`               // the caller (keypairs are per user)
 	Autostart      bool     `json:"autostart"`
 	AutostartOrder int      `json:"autostart_order"`
 	RestartPolicy  string   `json:"restart_policy"`
@@ -51,6 +53,9 @@ func (s *Service) Create(ctx context.Context, r CreateRequest) (*Instance, error
 	}
 	inst := s.newInstance(r, flavor, img)
 	inst.Timeline = []Stage{{StageAccepted, accepted}}
+	if inst.KeyName, inst.KeyData, err = s.keypair(ctx, r); err != nil {
+		return nil, err
+	}
 	if r.BootVolume != "" { // reserved before the record exists; released again if the record is refused
 		vol, err := s.o.Volumes.Reserve(ctx, r.ProjectID, r.BootVolume, inst.ID)
 		if err != nil {

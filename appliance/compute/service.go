@@ -26,7 +26,9 @@ type Options struct {
 	Networks Networks // nil: instances cannot ask for networks
 	// Vhost opens /dev/vhost-net for one NIC; nil (or an error) means no vhost-net. The daemon sets
 	// it only under KVM: vhost-net needs KVM's ioeventfds.
-	Vhost    func() (*os.File, error)
+	Vhost func() (*os.File, error)
+	// Keypairs returns the public key of a user's keypair; nil: instances cannot ask for one.
+	Keypairs func(ctx context.Context, userID, name string) (publicKey string, err error)
 	Accel    string // kvm | tcg
 	QEMU     string // qemu-system-x86_64 binary
 	Capacity Capacity

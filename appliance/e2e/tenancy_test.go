@@ -154,3 +154,23 @@ func apiStatusAuth(t *testing.T, c *cloud, token, body string) (int, string) {
 	raw, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(raw)
 }
+
+// An instance created with a keypair of the caller's records its name and public key (for the guest to
+// trust); another user's keypair is unknown to the caller.
+func TestInstanceTakesTheCallersKeypair(t *testing.T) {
+	c := newCloud(t, "")
+	var k struct {
+		PublicKey string `json:"public_key"`
+	}
+	if err := c.do("POST", "/api/v1/keypairs", map[string]any{"name": "mine"}, &k); err != nil || !strings.HasPrefix(k.PublicKey, "ssh-ed25519 ") {
+		t.Fatalf("generate a keypair: %+v %v", k, err)
+	}
+	inst := c.create("keyed", kernelImage, map[string]any{"key_name": "mine", "networks": []string{}})
+	if got := c.show(inst.ID); got.KeyName != "mine" || got.KeyData != k.PublicKey {
+		t.Errorf("instance key %q %q, want mine with %q", got.KeyName, got.KeyData, k.PublicKey)
+	}
+	status, body := apiStatus(t, c, "POST", "/api/v1/instances", `{"name":"x","image":"tg","flavor":"m1.tiny","networks":[],"key_name":"nope"}`)
+	if status != 400 || !strings.Contains(body, "nope") {
+		t.Errorf("an unknown keypair: %d %s", status, body)
+	}
+}

@@ -57,6 +57,7 @@ func newInstanceCreateCmd(g *globals) *cobra.Command {
 	fs.StringSliceVar(&r.Networks, "network", nil, "a network to attach, on a new port (repeatable; without --network and --port: network default if the project has one)")
 	fs.BoolVar(&noNetwork, "no-network", false, "no NIC at all, not even one on network default")
 	fs.StringSliceVar(&r.SecurityGroups, "security-group", nil, "a security group for its ports (repeatable; default: default)")
+	fs.StringVar(&r.KeyName, "key", "", "a keypair of yours whose public key the guest will trust")
 	fs.StringVar(&r.Flavor, "flavor", "m1.tiny", "flavor name or id")
 	fs.BoolVar(&r.Autostart, "autostart", false, "start with the daemon (after a host reboot)")
 	fs.IntVar(&r.AutostartOrder, "autostart-order", 0, "order among autostart instances (lower first)")
