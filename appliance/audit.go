@@ -8,8 +8,8 @@ import (
 // auditPruneEvery is how often the audit log drops entries older than the configured retention.
 const auditPruneEvery = 24 * time.Hour
 
-// pruneAudit drops expired audit entries. A failure is logged: an audit log kept too long is no
-// reason to stop the cloud.
+// pruneAudit drops expired audit entries and expired tokens. A failure is logged: a log or a token
+// record kept too long is no reason to stop the cloud (expired tokens are refused anyway).
 func (a *Appliance) pruneAudit() {
 	n, err := a.identity.PruneAudit(context.Background(), time.Duration(a.cfg.AuditRetention))
 	switch {
@@ -17,6 +17,11 @@ func (a *Appliance) pruneAudit() {
 		a.log.Error("audit log pruning failed", "err", err)
 	case n > 0:
 		a.log.Info("audit log pruned", "entries", n, "retention", time.Duration(a.cfg.AuditRetention))
+	}
+	if n, err := a.identity.PruneTokens(context.Background()); err != nil {
+		a.log.Error("expired token pruning failed", "err", err)
+	} else if n > 0 {
+		a.log.Info("expired tokens pruned", "tokens", n)
 	}
 }
 
