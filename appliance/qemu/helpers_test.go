@@ -262,7 +262,26 @@ func startFake(t *testing.T, argv ...string) *exec.Cmd {
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		cmd.Wait()
 	})
+	waitCmdline(t, cmd.Process.Pid, argv)
 	return cmd
+}
+
+// waitCmdline waits (up to 5 s) until /proc/<pid>/cmdline shows argv: on a loaded CI machine a fresh
+// child was once read with another command line than the one it was started with.
+func waitCmdline(t *testing.T, pid int, argv []string) {
+	t.Helper()
+	want := strings.Join(argv, "\x00") + "\x00"
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err == nil && string(got) == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pid %d has cmdline %q (%v), want %q", pid, got, err, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func exists(path string) bool {

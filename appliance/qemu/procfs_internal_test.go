@@ -18,7 +18,8 @@ const testUUID = "5d0c4a1e-8b7f-4e2d-9c3b-1a2f3e4d5c6b"
 // startStandIn starts a process whose cmdline carries -uuid testUUID, as a QEMU's would.
 func startStandIn(t *testing.T) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command("sh", "-c", "sleep 60; exit 0", "stand-in", "-uuid", testUUID)
+	argv := []string{"sh", "-c", "sleep 60; exit 0", "stand-in", "-uuid", testUUID}
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -27,7 +28,17 @@ func startStandIn(t *testing.T) *exec.Cmd {
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		cmd.Wait()
 	})
-	return cmd
+	// On a loaded CI machine a fresh child was once read with another command line: wait for ours.
+	want := strings.Join(argv, "\x00") + "\x00"
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		got, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", cmd.Process.Pid))
+		if string(got) == want {
+			return cmd
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stand-in cmdline %q, want %q", got, want)
+		}
+	}
 }
 
 func TestIdentify(t *testing.T) {
