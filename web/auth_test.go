@@ -456,3 +456,35 @@ func catalogEvents(db *store.DB) func(uint64, int) ([]json.RawMessage, error) {
 		return out, nil
 	}
 }
+
+// TestHostPathsAreForAdmins: where a volume's and a snapshot's files live on the host is shown to admins
+// only (Cinder hides it too); members see the rest of the record.
+func TestHostPathsAreForAdmins(t *testing.T) {
+	f := newAuthFixture(t)
+	b := f.tokens["memberb"]
+	if rec := f.do("POST", "/api/v1/volumes", b, `{"name":"vb","size_gib":1}`); rec.Code != 201 {
+		t.Fatalf("create volume = %d %s", rec.Code, rec.Body)
+	}
+	if rec := f.do("POST", "/api/v1/volumes/vb/snapshots", b, `{"name":"sb"}`); rec.Code != 201 {
+		t.Fatalf("create snapshot = %d %s", rec.Code, rec.Body)
+	}
+	type files struct {
+		Name string `json:"name"`
+		Path string `json:"path"`
+	}
+	for _, path := range []string{"/api/v1/volumes/vb", "/api/v1/snapshots/sb"} {
+		var member, admin files
+		json.Unmarshal(f.do("GET", path, b, "").Body.Bytes(), &member)
+		json.Unmarshal(f.do("GET", path, f.tokens["admin"], "", "X-Cloudlet-Project", "pb").Body.Bytes(), &admin)
+		if member.Name == "" || member.Path != "" {
+			t.Errorf("GET %s as a member: %+v, want the record without its host path", path, member)
+		}
+		if admin.Path == "" {
+			t.Errorf("GET %s as admin: %+v, want the host path", path, admin)
+		}
+	}
+	list := f.do("GET", "/api/v1/volumes", b, "").Body.String()
+	if strings.Contains(list, "/pools/") || strings.Contains(list, ".qcow2") {
+		t.Errorf("a member's volume list shows host paths: %s", list)
+	}
+}

@@ -21,10 +21,11 @@ func (s *Server) listSnapshots(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if out == nil {
-		out = []*volume.Snapshot{}
+	views := make([]*volume.Snapshot, 0, len(out))
+	for _, sn := range out {
+		views = append(views, s.viewSnapshot(c, sn))
 	}
-	return c.JSON(http.StatusOK, out)
+	return c.JSON(http.StatusOK, views)
 }
 
 func (s *Server) createSnapshot(c echo.Context) error {
@@ -36,7 +37,17 @@ func (s *Server) createSnapshot(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, sn)
+	return c.JSON(http.StatusCreated, s.viewSnapshot(c, sn))
+}
+
+// viewSnapshot hides the snapshot's host files from non-admins, like viewVolume.
+func (s *Server) viewSnapshot(c echo.Context, sn *volume.Snapshot) *volume.Snapshot {
+	if s.isAdmin(c) {
+		return sn
+	}
+	hidden := *sn
+	hidden.Path, hidden.Backing, hidden.BackingFormat = "", "", ""
+	return &hidden
 }
 
 func (s *Server) showSnapshot(c echo.Context) error {
@@ -44,7 +55,7 @@ func (s *Server) showSnapshot(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, sn)
+	return c.JSON(http.StatusOK, s.viewSnapshot(c, sn))
 }
 
 func (s *Server) deleteSnapshot(c echo.Context) error {

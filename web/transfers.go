@@ -45,7 +45,7 @@ func (s *Server) acceptTransfer(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, viewVolume(v))
+	return c.JSON(http.StatusOK, s.viewVolume(c, v))
 }
 
 // cancelTransfer withdraws a pending transfer of one of the caller's volumes. The service cancels

@@ -22,7 +22,14 @@ type transferView struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-func viewVolume(v *volume.Volume) volumeView {
+// viewVolume is a volume as the caller may see it: where its files are on the host (path, backing) is
+// for admins only, as in Cinder.
+func (s *Server) viewVolume(c echo.Context, v *volume.Volume) volumeView {
+	if !s.isAdmin(c) {
+		hidden := *v
+		hidden.Path, hidden.Backing, hidden.BackingFormat = "", "", ""
+		v = &hidden
+	}
 	out := volumeView{Volume: v}
 	if t := v.Transfer; t != nil {
 		out.Transfer = &transferView{ID: t.ID, CreatedAt: t.CreatedAt}
@@ -49,7 +56,7 @@ func (s *Server) listVolumes(c echo.Context) error {
 	}
 	out := make([]volumeView, 0, len(vs))
 	for _, v := range vs {
-		out = append(out, viewVolume(v))
+		out = append(out, s.viewVolume(c, v))
 	}
 	return c.JSON(http.StatusOK, out)
 }
@@ -70,7 +77,7 @@ func (s *Server) createVolume(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, viewVolume(v))
+	return c.JSON(http.StatusCreated, s.viewVolume(c, v))
 }
 
 func (s *Server) deleteVolume(c echo.Context) error {
@@ -129,7 +136,7 @@ func (s *Server) extendVolume(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, viewVolume(v))
+	return c.JSON(http.StatusOK, s.viewVolume(c, v))
 }
 
 // setVolumeQoS replaces the volume's limits; a field left out or 0 means unlimited.
@@ -142,7 +149,7 @@ func (s *Server) setVolumeQoS(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, viewVolume(v))
+	return c.JSON(http.StatusOK, s.viewVolume(c, v))
 }
 
 // bootableRequest is POST /api/v1/volumes/{id}/bootable.
@@ -162,7 +169,7 @@ func (s *Server) setVolumeBootable(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, viewVolume(v))
+	return c.JSON(http.StatusOK, s.viewVolume(c, v))
 }
 
 // revertRequest is POST /api/v1/volumes/{id}/revert.
@@ -182,7 +189,7 @@ func (s *Server) revertVolume(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, viewVolume(v))
+	return c.JSON(http.StatusOK, s.viewVolume(c, v))
 }
 
 // answerVolume reads one of the caller's volumes and answers it with code.
@@ -191,7 +198,7 @@ func (s *Server) answerVolume(c echo.Context, code int, ref string) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(code, viewVolume(v))
+	return c.JSON(code, s.viewVolume(c, v))
 }
 
 // decodeOptionalJSON is decodeJSON for routes whose body may be left out: no body is no
