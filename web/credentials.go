@@ -22,11 +22,7 @@ type createCredentialRequest struct {
 
 // listCredentials lists the caller's own application credentials.
 func (s *Server) listCredentials(c echo.Context) error {
-	ids, err := s.identityService()
-	if err != nil {
-		return err
-	}
-	uid, err := s.userID(c)
+	ids, uid, err := s.callerIdentity(c)
 	if err != nil {
 		return err
 	}
@@ -39,15 +35,11 @@ func (s *Server) listCredentials(c echo.Context) error {
 
 // createCredential makes an application credential of the caller; its secret is shown this once.
 func (s *Server) createCredential(c echo.Context) error {
-	ids, err := s.identityService()
-	if err != nil {
-		return err
-	}
 	var r createCredentialRequest
 	if err := decodeJSON(c, &r); err != nil {
 		return err
 	}
-	uid, err := s.userID(c)
+	ids, uid, err := s.callerIdentity(c)
 	if err != nil {
 		return err
 	}

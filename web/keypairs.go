@@ -17,11 +17,7 @@ type createKeypairRequest struct {
 // Keypairs are the caller's own, admin or not: a keypair is a user's, not a project's.
 
 func (s *Server) listKeypairs(c echo.Context) error {
-	ids, err := s.identityService()
-	if err != nil {
-		return err
-	}
-	uid, err := s.userID(c)
+	ids, uid, err := s.callerIdentity(c)
 	if err != nil {
 		return err
 	}
@@ -35,15 +31,11 @@ func (s *Server) listKeypairs(c echo.Context) error {
 // createKeypair imports or generates a keypair; a generated one comes back with its private key,
 // shown this once. The caller's project's keypairs quota applies.
 func (s *Server) createKeypair(c echo.Context) error {
-	ids, err := s.identityService()
-	if err != nil {
-		return err
-	}
 	var r createKeypairRequest
 	if err := decodeJSON(c, &r); err != nil {
 		return err
 	}
-	uid, err := s.userID(c)
+	ids, uid, err := s.callerIdentity(c)
 	if err != nil {
 		return err
 	}
@@ -56,11 +48,7 @@ func (s *Server) createKeypair(c echo.Context) error {
 }
 
 func (s *Server) showKeypair(c echo.Context) error {
-	ids, err := s.identityService()
-	if err != nil {
-		return err
-	}
-	uid, err := s.userID(c)
+	ids, uid, err := s.callerIdentity(c)
 	if err != nil {
 		return err
 	}
@@ -72,11 +60,7 @@ func (s *Server) showKeypair(c echo.Context) error {
 }
 
 func (s *Server) deleteKeypair(c echo.Context) error {
-	ids, err := s.identityService()
-	if err != nil {
-		return err
-	}
-	uid, err := s.userID(c)
+	ids, uid, err := s.callerIdentity(c)
 	if err != nil {
 		return err
 	}

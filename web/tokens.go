@@ -35,6 +35,17 @@ func (s *Server) userID(c echo.Context) (string, error) {
 	return u.ID, nil
 }
 
+// callerIdentity is the identity service and the caller's user, for the caller's own tokens, keys and
+// keypairs.
+func (s *Server) callerIdentity(c echo.Context) (*identity.Service, string, error) {
+	ids, err := s.identityService()
+	if err != nil {
+		return nil, "", err
+	}
+	uid, err := s.userID(c)
+	return ids, uid, err
+}
+
 // ownerFilter is the user whose things the caller may see by ID: its own, or anyone's ("") for admins.
 func (s *Server) ownerFilter(c echo.Context) (string, error) {
 	if s.isAdmin(c) {
@@ -90,11 +101,7 @@ func clientAddress(r *http.Request) string {
 
 // listTokens lists the caller's unexpired tokens, without secrets.
 func (s *Server) listTokens(c echo.Context) error {
-	ids, err := s.identityService()
-	if err != nil {
-		return err
-	}
-	uid, err := s.userID(c)
+	ids, uid, err := s.callerIdentity(c)
 	if err != nil {
 		return err
 	}
