@@ -304,8 +304,11 @@ func TestEventsArrivingDuringAnActionAreNotLost(t *testing.T) {
 	inst := e.running("web")
 	p := e.hv.proc(inst.ID)
 	// The guest panics while a pause is being processed: the panic must still count when QEMU exits.
+	// The handler replaces the fake's own "stop", so it pauses the fake VM itself, as QEMU would: a
+	// health check's query-status must see the guest paused, not running.
 	p.srv.Handle("stop", func(json.RawMessage) (any, *qmptest.Error) {
 		p.srv.Emit(qmp.EventGuestPanicked, map[string]any{"action": "pause"})
+		p.srv.SetStatus("paused")
 		return map[string]any{}, nil
 	})
 	e.act(inst.ID, ActPause)
