@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"cloudlet/appliance/host"
 	"cloudlet/web/client"
 )
 
@@ -277,4 +278,22 @@ func serverTLSConfig(cert serverCert) *tls.Config {
 		MinVersion:   tls.VersionTLS12,
 		NextProtos:   []string{"http/1.1"},
 	}
+}
+
+// TLSCheck is `cloudlet doctor`'s line about how the API travels over the network.
+func (c *Config) TLSCheck() host.Check {
+	check := host.Check{Name: "tls", Status: host.OK}
+	switch {
+	case c.PlainHTTPOffLoopback():
+		check.Status = host.Warn
+		check.Detail = fmt.Sprintf("plain HTTP on %s: passwords and tokens cross the network in clear text", c.Listen)
+		check.Hint = "drop insecure_http (--insecure-http) to serve HTTPS with a generated certificate, or set tls_cert and tls_key"
+	case !c.ServesTLS():
+		check.Detail = fmt.Sprintf("plain HTTP on loopback %s only", c.Listen)
+	case c.TLSCert != "":
+		check.Detail = fmt.Sprintf("HTTPS on %s with %s", c.Listen, c.TLSCert)
+	default:
+		check.Detail = fmt.Sprintf("HTTPS on %s with the certificate in %s (made on the first start)", c.Listen, c.TLSDir())
+	}
+	return check
 }

@@ -6,6 +6,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
@@ -123,6 +124,11 @@ func (c *Client) send(ctx context.Context, method, path string, in any) (*http.R
 	var pinErr *FingerprintError
 	if errors.As(err, &pinErr) {
 		return nil, fmt.Errorf("cloudlet at %s: %w", c.where, pinErr)
+	}
+	var verifyErr *tls.CertificateVerificationError
+	if errors.As(err, &verifyErr) {
+		return nil, fmt.Errorf("cloudlet at %s presents a TLS certificate this client does not trust: %w; "+
+			"trust it by fingerprint with cloudlet login --url %s, or verify it with --ca-file", c.where, verifyErr, c.where)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot reach cloudlet at %s (is the daemon running?): %w", c.where, unwrapURLError(err))

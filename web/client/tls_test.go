@@ -88,8 +88,9 @@ func TestProbe11ChangedFingerprintIsRefusedBeforeSending(t *testing.T) {
 
 func TestProbe11CAFileVerifiesAndSystemCAsRefuseSelfSigned(t *testing.T) {
 	srv, seen := tlsServer(t)
-	if err := New(Options{URL: srv.URL}).Do(context.Background(), "GET", "/healthz", nil, nil); err == nil {
-		t.Fatal("a self-signed server was trusted with neither pin nor CA file")
+	err := New(Options{URL: srv.URL}).Do(context.Background(), "GET", "/healthz", nil, nil)
+	if err == nil || !strings.Contains(err.Error(), "cloudlet login --url "+srv.URL) {
+		t.Fatalf("a self-signed server with neither pin nor CA file: err = %v, want refused with a login hint", err)
 	}
 	path := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644); err != nil {
