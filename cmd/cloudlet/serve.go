@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -114,9 +116,27 @@ func printTLS(g *globals, a *appliance.Appliance) {
 	cfg := a.Config()
 	if fp := a.TLSFingerprint(); fp != "" {
 		fmt.Fprintf(g.stdout, "  TLS fingerprint:   %s\n", fp)
-		fmt.Fprintf(g.stdout, "  log in with:       %s login --url %s --user admin --fingerprint %s\n", os.Args[0], a.URL(), fp)
+		fmt.Fprintf(g.stdout, "  log in with:       %s login --url %s --user admin --fingerprint %s\n", os.Args[0], reachableURL(a.URL()), fp)
 	}
 	if cfg.PlainHTTPOffLoopback() {
 		fmt.Fprintf(g.stdout, "  WARNING:           plain HTTP on %s (insecure_http): passwords and tokens cross the network in clear text\n", cfg.Listen)
 	}
+}
+
+// reachableURL names this host instead of an address that listens everywhere (0.0.0.0, ::), which
+// another machine cannot connect to.
+func reachableURL(u string) string {
+	scheme, hostPort, ok := strings.Cut(u, "://")
+	host, port, err := net.SplitHostPort(hostPort)
+	if !ok || err != nil {
+		return u
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsUnspecified() {
+		return u
+	}
+	name, err := os.Hostname()
+	if err != nil || name == "" {
+		return u
+	}
+	return scheme + "://" + net.JoinHostPort(name, port)
 }

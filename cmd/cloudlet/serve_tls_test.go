@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"testing"
 
 	"github.com/spf13/cobra"
@@ -36,6 +37,21 @@ func TestProbe11ServeFlagsChooseHTTPSAndDoctorWarnsOfPlainHTTP(t *testing.T) {
 		if cfg.ServesTLS() != tc.wantTLS || cfg.PlainHTTPOffLoopback() != tc.wantPlainWarn || check.Status != tc.wantDoctor {
 			t.Errorf("%v: HTTPS %v, plain off loopback %v, doctor %+v; want %v, %v, %s",
 				tc.args, cfg.ServesTLS(), cfg.PlainHTTPOffLoopback(), check, tc.wantTLS, tc.wantPlainWarn, tc.wantDoctor)
+		}
+	}
+}
+
+func TestProbe11BannerSuggestsAReachableURL(t *testing.T) {
+	name, _ := os.Hostname()
+	for in, want := range map[string]string{
+		"https://0.0.0.0:8443":   "https://" + name + ":8443",
+		"https://[::]:8443":      "https://" + name + ":8443",
+		"https://10.0.0.5:8443":  "https://10.0.0.5:8443",
+		"https://127.0.0.1:8080": "https://127.0.0.1:8080",
+		"https://cloud.lan:8443": "https://cloud.lan:8443",
+	} {
+		if got := reachableURL(in); got != want {
+			t.Errorf("reachableURL(%s) = %s, want %s", in, got, want)
 		}
 	}
 }
