@@ -42,6 +42,8 @@ type Appliance struct {
 	listeners []net.Listener
 	adminPass string // set only on the first start
 
+	tlsCert serverCert // the HTTPS certificate; zero when the TCP listener speaks plain HTTP
+
 	wg        sync.WaitGroup // every goroutine Run starts
 	closeOnce sync.Once
 }
@@ -101,7 +103,8 @@ func (a *Appliance) open() error {
 	}
 	a.web, err = web.New(web.Options{Logger: a.log, Host: a.host, Backup: a.db.Backup, Events: a.events,
 		Compute: a.compute, Images: a.images, Volumes: a.volumes, Networks: a.network, Quotas: quotaReports{a},
-		Identity: a.identity, DefaultProject: project, LoopbackNeedsToken: !a.cfg.TrustLoopback})
+		Identity: a.identity, DefaultProject: project, LoopbackNeedsToken: !a.cfg.TrustLoopback,
+		TLSFingerprint: a.tlsCert.fingerprint})
 	return err
 }
 
@@ -326,7 +329,7 @@ func (a *Appliance) Config() Config { return a.cfg }
 func (a *Appliance) URL() string {
 	for _, l := range a.listeners {
 		if l.Addr().Network() == "tcp" {
-			return "http://" + l.Addr().String()
+			return a.scheme() + "://" + l.Addr().String()
 		}
 	}
 	return ""

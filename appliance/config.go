@@ -58,6 +58,16 @@ type Config struct {
 	// AuditRetention is how long the audit log keeps an entry; older ones are pruned at start and daily.
 	AuditRetention Duration `json:"audit_retention"`
 
+	// TLS makes the API serve HTTPS on a loopback address too; any other address serves HTTPS
+	// unless InsecureHTTP. TLSCert and TLSKey are the admin's own certificate and key (PEM); without
+	// them a self-signed one is made on the first start in <data_dir>/tls and kept.
+	TLS     bool   `json:"tls"`
+	TLSCert string `json:"tls_cert"`
+	TLSKey  string `json:"tls_key"`
+	// InsecureHTTP serves plain HTTP on a non-loopback address: passwords and tokens cross the
+	// network in clear text. Only for a network nobody else can see.
+	InsecureHTTP bool `json:"insecure_http"`
+
 	// DNSDomain is the suffix of instance names in each network's DNS: <instance>.<network>.<domain>.
 	DNSDomain string `json:"dns_domain"`
 
@@ -158,6 +168,9 @@ func (c *Config) Normalize() error {
 	}
 	if c.AuditRetention == 0 {
 		c.AuditRetention = Duration(identity.DefaultAuditRetention)
+	}
+	if err := c.checkTLS(); err != nil {
+		return err
 	}
 	if c.DNSDomain == "" {
 		c.DNSDomain = "cloudlet"

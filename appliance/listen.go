@@ -1,6 +1,7 @@
 package appliance
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -16,6 +17,9 @@ func (a *Appliance) listen() error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (is another cloudlet or service using the port? choose another with --listen)", a.cfg.Listen, err)
 	}
+	if tcp, err = a.secure(tcp); err != nil {
+		return err
+	}
 	a.listeners = append(a.listeners, tcp)
 	sock, err := listenUnix(a.cfg.Socket)
 	if err != nil {
@@ -23,6 +27,36 @@ func (a *Appliance) listen() error {
 	}
 	a.listeners = append(a.listeners, sock)
 	return nil
+}
+
+// secure wraps the TCP listener in TLS when the config says HTTPS (see Config.ServesTLS), and
+// warns loudly when plain HTTP leaves the host.
+func (a *Appliance) secure(tcp net.Listener) (net.Listener, error) {
+	if !a.cfg.ServesTLS() {
+		if a.cfg.PlainHTTPOffLoopback() {
+			a.log.Warn("serving plain HTTP on a non-loopback address (insecure_http): passwords and tokens cross the network in clear text",
+				"listen", a.cfg.Listen)
+		}
+		return tcp, nil
+	}
+	cert, err := loadServerCert(a.cfg, hostCertNames(a.cfg.Listen), time.Now())
+	if err != nil {
+		tcp.Close()
+		return nil, err
+	}
+	a.tlsCert = cert
+	a.log.Info("serving HTTPS", "certificate", cert.path, "tls_fingerprint", cert.fingerprint)
+	return tls.NewListener(tcp, serverTLSConfig(cert)), nil
+}
+
+// TLSFingerprint is the fingerprint of the certificate the API serves, "" over plain HTTP.
+func (a *Appliance) TLSFingerprint() string { return a.tlsCert.fingerprint }
+
+func (a *Appliance) scheme() string {
+	if a.tlsCert.fingerprint != "" {
+		return "https"
+	}
+	return "http"
 }
 
 func listenUnix(path string) (net.Listener, error) {

@@ -5,14 +5,23 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+
+	"cloudlet/appliance/host"
 )
 
 func (s *Server) healthz(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 }
 
+// hostAnswer is GET /api/v1/host: the host service's facts and what only the server knows.
+type hostAnswer struct {
+	host.Info
+	// TLSFingerprint lets a client check the certificate it was shown on first contact.
+	TLSFingerprint string `json:"tls_fingerprint,omitempty"`
+}
+
 func (s *Server) hostInfo(c echo.Context) error {
-	return c.JSON(http.StatusOK, s.opts.Host.Info())
+	return c.JSON(http.StatusOK, hostAnswer{Info: s.opts.Host.Info(), TLSFingerprint: s.opts.TLSFingerprint})
 }
 
 // backup streams an online copy of the catalog: a consistent bbolt snapshot taken in one read transaction.

@@ -49,6 +49,9 @@ type Options struct {
 	// false). Off, they are admin without a token, as before identity landed. The e2e harness still
 	// relies on that; once it logs in with tokens, the config default flips and this goes.
 	LoopbackNeedsToken bool
+	// TLSFingerprint is the fingerprint of the certificate the API serves over HTTPS, shown in
+	// GET /api/v1/host; "" when it speaks plain HTTP.
+	TLSFingerprint string
 }
 
 // Server serves the API on any number of listeners.

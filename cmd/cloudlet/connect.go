@@ -1,7 +1,9 @@
 package main
 
 import (
+	"crypto/x509"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -9,11 +11,14 @@ import (
 	"cloudlet/web/client"
 )
 
-// connection is how a client command reaches the daemon: URL with Token, else the unix Socket.
+// connection is how a client command reaches the daemon: URL with Token, else the unix Socket. An
+// https URL's server is trusted as its stored login says (Fingerprint or CA), else by the system.
 type connection struct {
-	URL    string
-	Token  string
-	Socket string
+	URL         string
+	Token       string
+	Socket      string
+	Fingerprint string
+	CA          *x509.CertPool
 }
 
 // needsConnection says whether cmd calls the API, by the top-level command it belongs to. The
@@ -45,7 +50,7 @@ func (g *globals) resolveConnection(socketGiven bool, now time.Time) (connection
 	if socketGiven {
 		return connection{Socket: g.socket, Token: explicit}, nil
 	}
-	if g.url != "" && explicit != "" {
+	if g.url != "" && explicit != "" && !strings.HasPrefix(g.url, "https:") {
 		return connection{URL: g.url, Token: explicit}, nil
 	}
 	path, err := userConfigPath()
@@ -60,22 +65,28 @@ func (g *globals) resolveConnection(socketGiven bool, now time.Time) (connection
 	if g.url != "" {
 		login = cfg.find(g.url)
 		if login == nil {
-			return connection{URL: g.url}, nil
+			return connection{URL: g.url, Token: explicit}, nil
 		}
 	}
 	if login == nil {
 		return connection{Socket: g.socket, Token: explicit}, nil
 	}
+	tr, err := trustOf(login)
+	if err != nil {
+		return connection{}, err
+	}
+	conn := connection{URL: login.URL, Token: explicit, Fingerprint: tr.Fingerprint, CA: tr.CA}
+	if g.url != "" {
+		conn.URL = g.url
+	}
 	if explicit != "" {
-		return connection{URL: login.URL, Token: explicit}, nil
+		return conn, nil
 	}
 	if err := login.usable(now); err != nil {
 		return connection{}, err
 	}
-	if g.url != "" {
-		return connection{URL: g.url, Token: login.Token}, nil
-	}
-	return connection{URL: login.URL, Token: login.Token}, nil
+	conn.Token = login.Token
+	return conn, nil
 }
 
 // client returns an API client over the resolved connection.
@@ -84,5 +95,6 @@ func (g *globals) client() *client.Client {
 	if c.URL == "" && c.Socket == "" { // not resolved: an offline command
 		c.Socket = g.socket
 	}
-	return client.New(client.Options{URL: c.URL, Token: c.Token, Socket: c.Socket, Project: g.project})
+	return client.New(client.Options{URL: c.URL, Token: c.Token, Socket: c.Socket, Project: g.project,
+		Fingerprint: c.Fingerprint, CA: c.CA})
 }

@@ -24,6 +24,7 @@ func newDoctorCmd(g *globals) *cobra.Command {
 			}
 			checks := host.Doctor(cmd.Context(), host.SystemProbes(),
 				host.DoctorInput{DataDir: cfg.DataDir, Listen: cfg.Listen, AccelMode: cfg.Accel, QEMUUser: cfg.QEMUUser})
+			checks = append(checks, cfg.TLSCheck())
 			if err := printChecks(g, checks); err != nil {
 				return err
 			}

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -118,17 +117,9 @@ func (g *globals) download(ref, path string) (err error) {
 // read: what client.Do does for JSON, for image data. It reaches the daemon over the same
 // resolved connection as the client (connect.go), with the same headers.
 func (g *globals) stream(ctx context.Context, method, path string, body io.Reader, size int64) (*http.Response, error) {
-	base, where, hc := "http://cloudlet", "unix socket "+g.conn.Socket, &http.Client{}
+	base, where, hc := "http://cloudlet", "unix socket "+g.conn.Socket, g.client().HTTPClient()
 	if g.conn.URL != "" {
 		base, where = strings.TrimRight(g.conn.URL, "/"), g.conn.URL
-	} else {
-		sock := g.conn.Socket
-		if sock == "" {
-			sock = g.socket
-		}
-		hc.Transport = &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
-		}}
 	}
 	req, err := http.NewRequestWithContext(ctx, method, base+path, body)
 	if err != nil {

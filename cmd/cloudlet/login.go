@@ -25,24 +25,32 @@ type tokenAnswer struct {
 func newLoginCmd(g *globals) *cobra.Command {
 	var user string
 	var fromStdin bool
+	var tf trustFlags
 	cmd := &cobra.Command{
-		Use:   "login --url URL --user USER [--project PROJECT] [--password-stdin]",
+		Use:   "login --url URL --user USER [--project PROJECT] [--password-stdin] [--fingerprint SHA256:… | --ca-file FILE]",
 		Short: "get a token for a user and store it in ~/.config/cloudlet/config.json (0600)",
 		Long: "login asks for the password on the terminal (echo off), or reads one line of stdin with\n" +
 			"--password-stdin, gets a token and stores it with the URL, so later commands need neither\n" +
 			"--url nor --token. The password itself is never stored. Without --url or --user, login\n" +
-			"again as your last login.",
+			"again as your last login.\n\n" +
+			"An https server is trusted by its certificate's fingerprint: on first contact login shows it\n" +
+			"and asks (on a terminal; otherwise give --fingerprint, as cloudlet host or the daemon's start\n" +
+			"output shows it), then remembers it for later commands and refuses a changed one. --ca-file\n" +
+			"verifies the server against a CA instead. Plain http is refused off loopback unless --insecure.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return g.login(cmd, user, fromStdin)
+			return g.login(cmd, user, fromStdin, tf)
 		},
 	}
 	cmd.Flags().StringVar(&user, "user", "", "user name")
 	cmd.Flags().BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of stdin")
+	cmd.Flags().StringVar(&tf.fingerprint, "fingerprint", "", "trust the https server whose certificate has this SHA-256 fingerprint")
+	cmd.Flags().StringVar(&tf.caFile, "ca-file", "", "verify the https server against the CA certificates in this PEM file")
+	cmd.Flags().BoolVar(&tf.insecure, "insecure", false, "allow a plain http URL to another host (the password crosses the network in clear text)")
 	return cmd
 }
 
-func (g *globals) login(cmd *cobra.Command, user string, fromStdin bool) error {
+func (g *globals) login(cmd *cobra.Command, user string, fromStdin bool, tf trustFlags) error {
 	path, err := userConfigPath()
 	if err != nil {
 		return err
@@ -64,24 +72,30 @@ func (g *globals) login(cmd *cobra.Command, user string, fromStdin bool) error {
 	if base == "" || user == "" {
 		return errors.New("login: give --url URL and --user USER")
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	tr, err := g.loginTrust(ctx, cmd.InOrStdin(), base, cfg.find(base), tf)
+	if err != nil {
+		return err
+	}
 	password, err := readPassword(cmd.InOrStdin(), g.stderr, fmt.Sprintf("Password for %s at %s", user, base), fromStdin)
 	if err != nil {
 		return err
 	}
 	var tok tokenAnswer
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
 	in := map[string]string{"username": user, "password": password}
 	if project != "" { // none: the user's default project
 		in["project"] = project
 	}
-	if err := client.New(client.Options{URL: base}).Do(ctx, "POST", "/api/v1/auth/tokens", in, &tok); err != nil {
+	api := client.New(client.Options{URL: base, Fingerprint: tr.Fingerprint, CA: tr.CA})
+	if err := api.Do(ctx, "POST", "/api/v1/auth/tokens", in, &tok); err != nil {
 		return fmt.Errorf("login to %s as %s: %w", base, user, loginHint(err))
 	}
 	if project == "" {
 		project = tok.ProjectID
 	}
-	cfg.put(storedLogin{URL: base, Token: tok.Token, TokenID: tok.ID, User: user, Project: project, ExpiresAt: tok.ExpiresAt})
+	cfg.put(storedLogin{URL: base, Token: tok.Token, TokenID: tok.ID, User: user, Project: project, ExpiresAt: tok.ExpiresAt,
+		Fingerprint: tr.Fingerprint, CAFile: tr.CAFile})
 	if err := cfg.save(path); err != nil {
 		return err
 	}
@@ -150,7 +164,11 @@ func (g *globals) logout(now time.Time) error {
 func revokeToken(l storedLogin) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	err := client.New(client.Options{URL: l.URL, Token: l.Token}).Do(ctx, "DELETE", "/api/v1/auth/tokens/"+url.PathEscape(l.TokenID), nil, nil)
+	tr, err := trustOf(&l)
+	if err != nil {
+		return err
+	}
+	err = client.New(client.Options{URL: l.URL, Token: l.Token, Fingerprint: tr.Fingerprint, CA: tr.CA}).Do(ctx, "DELETE", "/api/v1/auth/tokens/"+url.PathEscape(l.TokenID), nil, nil)
 	var apiErr *client.Error
 	if errors.As(err, &apiErr) && (apiErr.Code == http.StatusUnauthorized || apiErr.Code == http.StatusNotFound) {
 		return nil

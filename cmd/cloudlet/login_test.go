@@ -109,7 +109,7 @@ func TestLoginFailures(t *testing.T) {
 		}
 	}
 	configHome(t)
-	if _, _, err := runIn("\n", "login", "--url", "http://x", "--user", "a", "--password-stdin"); err == nil ||
+	if _, _, err := runIn("\n", "login", "--url", "http://127.0.0.1:9", "--user", "a", "--password-stdin"); err == nil ||
 		!strings.Contains(err.Error(), "empty") {
 		t.Errorf("empty password: %v", err)
 	}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -17,6 +19,7 @@ import (
 // daemonFlags are the flags that shape a Config; serve and doctor share them.
 type daemonFlags struct {
 	config, dataDir, runDir, listen, accel, logLevel, qemuUser string
+	tls, insecureHTTP                                          bool
 }
 
 func (d *daemonFlags) register(fs *pflag.FlagSet) {
@@ -28,6 +31,9 @@ func (d *daemonFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&d.accel, "accel", def.Accel, "accelerator: auto, kvm or tcg")
 	fs.StringVar(&d.logLevel, "log-level", def.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&d.qemuUser, "qemu-user", def.QEMUUser, "unprivileged user QEMU runs as, when it exists (root: keep root)")
+	fs.BoolVar(&d.tls, "tls", def.TLS, "serve HTTPS on a loopback --listen too (any other address always serves HTTPS)")
+	fs.BoolVar(&d.insecureHTTP, "insecure-http", def.InsecureHTTP,
+		"serve plain HTTP on a non-loopback --listen: passwords and tokens cross the network in clear text")
 }
 
 // resolve builds the Config: defaults, then the config file, then the flags the user set.
@@ -50,6 +56,12 @@ func (d *daemonFlags) resolve(cmd *cobra.Command, g *globals) (appliance.Config,
 	set("log-level", &cfg.LogLevel, d.logLevel)
 	set("qemu-user", &cfg.QEMUUser, d.qemuUser)
 	set("socket", &cfg.Socket, g.socket)
+	if cmd.Flags().Changed("tls") {
+		cfg.TLS = d.tls
+	}
+	if cmd.Flags().Changed("insecure-http") {
+		cfg.InsecureHTTP = d.insecureHTTP
+	}
 	cfg.Version = version
 	return cfg, cfg.Normalize()
 }
@@ -88,6 +100,7 @@ func printBanner(g *globals, a *appliance.Appliance) {
 	cfg := a.Config()
 	fmt.Fprintf(g.stdout, "cloudlet %s is running\n", version)
 	fmt.Fprintf(g.stdout, "  API and dashboard: %s\n", a.URL())
+	printTLS(g, a)
 	fmt.Fprintf(g.stdout, "  local socket:      %s\n", cfg.Socket)
 	fmt.Fprintf(g.stdout, "  data dir:          %s\n", cfg.DataDir)
 	if pw := a.AdminPassword(); pw != "" {
@@ -96,4 +109,34 @@ func printBanner(g *globals, a *appliance.Appliance) {
 		fmt.Fprintf(g.stdout, "  admin password:    in %s\n", cfg.AdminPasswordPath())
 	}
 	fmt.Fprintf(g.stdout, "  try:               %s --socket %s host\n", os.Args[0], cfg.Socket)
+}
+
+// printTLS says how clients trust the API, or warns that it crosses the network in clear text.
+func printTLS(g *globals, a *appliance.Appliance) {
+	cfg := a.Config()
+	if fp := a.TLSFingerprint(); fp != "" {
+		fmt.Fprintf(g.stdout, "  TLS fingerprint:   %s\n", fp)
+		fmt.Fprintf(g.stdout, "  log in with:       %s login --url %s --user admin --fingerprint %s\n", os.Args[0], reachableURL(a.URL()), fp)
+	}
+	if cfg.PlainHTTPOffLoopback() {
+		fmt.Fprintf(g.stdout, "  WARNING:           plain HTTP on %s (insecure_http): passwords and tokens cross the network in clear text\n", cfg.Listen)
+	}
+}
+
+// reachableURL names this host instead of an address that listens everywhere (0.0.0.0, ::), which
+// another machine cannot connect to.
+func reachableURL(u string) string {
+	scheme, hostPort, ok := strings.Cut(u, "://")
+	host, port, err := net.SplitHostPort(hostPort)
+	if !ok || err != nil {
+		return u
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsUnspecified() {
+		return u
+	}
+	name, err := os.Hostname()
+	if err != nil || name == "" {
+		return u
+	}
+	return scheme + "://" + net.JoinHostPort(name, port)
 }

@@ -26,6 +26,10 @@ type storedLogin struct {
 	User      string    `json:"user"`
 	Project   string    `json:"project"`
 	ExpiresAt time.Time `json:"expires_at"`
+	// How the server of an https URL is trusted: Fingerprint pins its certificate (confirmed at
+	// login), else CAFile verifies it, else the system's CAs do.
+	Fingerprint string `json:"tls_fingerprint,omitempty"`
+	CAFile      string `json:"ca_file,omitempty"`
 }
 
 // userConfigPath is where the config lives: os.UserConfigDir honours $XDG_CONFIG_HOME and falls

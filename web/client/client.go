@@ -6,6 +6,8 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,6 +31,11 @@ type Options struct {
 	Socket  string
 	Project string        // sent as ProjectHeader when set
 	Timeout time.Duration // per request; 0 means none (streams)
+
+	// How an https URL's server is trusted: Fingerprint (as Fingerprint returns it) accepts exactly
+	// that certificate; else CA verifies against those CAs; else the system's CAs do.
+	Fingerprint string
+	CA          *x509.CertPool
 }
 
 // Client calls the API.
@@ -43,8 +50,13 @@ type Client struct {
 // New returns a client for o.
 func New(o Options) *Client {
 	if o.URL != "" {
-		return &Client{base: strings.TrimRight(o.URL, "/"), token: o.Token, project: o.Project, where: o.URL,
-			http: &http.Client{Timeout: o.Timeout}}
+		hc := &http.Client{Timeout: o.Timeout}
+		if tc := tlsConfig(o); tc != nil {
+			t := http.DefaultTransport.(*http.Transport).Clone()
+			t.TLSClientConfig = tc
+			hc.Transport = t
+		}
+		return &Client{base: strings.TrimRight(o.URL, "/"), token: o.Token, project: o.Project, where: o.URL, http: hc}
 	}
 	sock := o.Socket
 	if sock == "" {
@@ -109,6 +121,15 @@ func (c *Client) send(ctx context.Context, method, path string, in any) (*http.R
 	}
 	c.Authorize(req)
 	resp, err := c.http.Do(req)
+	var pinErr *FingerprintError
+	if errors.As(err, &pinErr) {
+		return nil, fmt.Errorf("cloudlet at %s: %w", c.where, pinErr)
+	}
+	var verifyErr *tls.CertificateVerificationError
+	if errors.As(err, &verifyErr) {
+		return nil, fmt.Errorf("cloudlet at %s presents a TLS certificate this client does not trust: %w; "+
+			"trust it by fingerprint with cloudlet login --url %s, or verify it with --ca-file", c.where, verifyErr, c.where)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot reach cloudlet at %s (is the daemon running?): %w", c.where, unwrapURLError(err))
 	}
@@ -118,6 +139,10 @@ func (c *Client) send(ctx context.Context, method, path string, in any) (*http.R
 	}
 	return resp, nil
 }
+
+// HTTPClient is the client's own HTTP client (its transport reaches the socket or trusts the pinned
+// certificate), for requests Do does not fit, such as raw image streams.
+func (c *Client) HTTPClient() *http.Client { return c.http }
 
 // Authorize sets the headers that say who is calling (the bearer token) and for which project.
 func (c *Client) Authorize(req *http.Request) {
