@@ -34,6 +34,8 @@ type sink struct {
 	n        int64
 	max      int64
 	progress func(n int64) error // nil: none
+	reserve  func(total int64) (reserved int64, err error) // nil: none; see holdFor in quota.go
+	reserved int64
 	what     string              // for messages: "upload", "download", "ova-disk"
 }
 
@@ -56,6 +58,9 @@ func (s *Service) newSink(dir, what string, max int64, progress func(int64) erro
 func (k *sink) Write(p []byte) (int, error) {
 	if int64(len(p)) > k.max-k.n {
 		return 0, errOverCap
+	}
+	if err := k.holdFor(int64(len(p))); err != nil {
+		return 0, err
 	}
 	hashed := make(chan struct{})
 	go func() {
