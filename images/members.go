@@ -3,8 +3,8 @@ package images
 import (
 	"cmp"
 	"context"
-	"errors"
 	"encoding/json"
+	"errors"
 	"slices"
 
 	"cloudlet/appliance/fault"

@@ -33,10 +33,10 @@ type sink struct {
 	h        hash.Hash
 	n        int64
 	max      int64
-	progress func(n int64) error // nil: none
+	progress func(n int64) error                           // nil: none
 	reserve  func(total int64) (reserved int64, err error) // nil: none; see holdFor in quota.go
 	reserved int64
-	what     string              // for messages: "upload", "download", "ova-disk"
+	what     string // for messages: "upload", "download", "ova-disk"
 }
 
 // newSink creates the temporary file (mode 0600) in dir.

@@ -50,7 +50,7 @@ func TestProbe06NameResolvesOwnThenSharedThenPublic(t *testing.T) {
 	}
 	for _, tt := range []struct {
 		step, project, want string
-		before          func()
+		before              func()
 	}{
 		{"own before public", projectA, own.ID, nil},
 		{"a pending share is not found by name", projectB, public.ID, nil},
