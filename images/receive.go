@@ -33,10 +33,13 @@ type sink struct {
 	h        hash.Hash
 	n        int64
 	max      int64
-	progress func(n int64) error                           // nil: none
-	reserve  func(total int64) (reserved int64, err error) // nil: none; see holdFor in quota.go
+	progress func(n int64) error // nil: none
+	what     string              // for messages: "upload", "download", "ova-disk"
+
+	// reserve, when set, grows the bytes held against the image quota before a write would pass
+	// reserved (see holdFor in quota.go).
+	reserve  func(total int64) (reserved int64, err error)
 	reserved int64
-	what     string // for messages: "upload", "download", "ova-disk"
 }
 
 // newSink creates the temporary file (mode 0600) in dir.
