@@ -21,10 +21,11 @@ var (
 	adminOnly      = []Action{"image:import_file"}                                 // reads a host file
 	membersOnly    = []Action{"instance:console_log"}                              // may hold the guest's secrets
 	readersMayAlso = []Action{"token:create", "token:delete", "credential:delete"} // logging in/out, revoking one's own key
+	notDelegable   = []Action{"token:create", "credential:create", "user:create", "user:update", "user:reset_password", "role:assign"}
+
 	// Finding 6: a public image is in every project's list (Glance's publicize_image); who sees an
 	// image is read like the image.
 	imageAdminOnly, imageReadersMayAlso = []Action{"image:publicize"}, []Action{"image:member_list"}
-	notDelegable   = []Action{"token:create", "credential:create", "user:create", "user:update", "user:reset_password", "role:assign"}
 )
 
 // expected says which of member and reader the rules let do a.
