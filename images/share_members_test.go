@@ -193,3 +193,31 @@ func TestMembersStoredBeforeStatusesReadAsAccepted(t *testing.T) {
 		t.Errorf("members = %v, want %v", img.Members, want)
 	}
 }
+
+// Update changes what its owner asks and nothing else; a protected image can be unprotected and
+// deleted; another project cannot change it; a public image can go private again.
+func TestImageUpdate(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	r := e.request("keep", e.write("keep.raw", make([]byte, 4096)), FormatRaw)
+	r.Protected, r.Visibility = true, VisibilityPublic
+	e.mustImport(r)
+	private, unprotect, ram := VisibilityPrivate, false, 512
+	got, err := e.svc.Update(ctx, projectA, "keep", UpdateRequest{Visibility: &private, Protected: &unprotect, MinRAMMiB: &ram})
+	if err != nil || got.Visibility != VisibilityPrivate || got.Protected || got.MinRAMMiB != 512 || got.MinDiskGiB != 0 {
+		t.Fatalf("Update = %+v, %v", got, err)
+	}
+	if _, err := e.svc.Get(ctx, projectB, "keep"); fault.KindOf(err) != fault.NotFound {
+		t.Errorf("another project's Get after going private: %v, want not found", err)
+	}
+	_, err = e.svc.Update(ctx, projectB, got.ID, UpdateRequest{Protected: &unprotect})
+	checkErr(t, err, ErrNotFound, fault.NotFound)
+	bad, huge := "everyone", MaxMinDiskGiB+1
+	for _, r := range []UpdateRequest{{}, {Visibility: &bad}, {MinDiskGiB: &huge}} {
+		_, err := e.svc.Update(ctx, projectA, "keep", r)
+		checkErr(t, err, ErrInvalid, fault.Invalid)
+	}
+	if err := e.svc.Delete(ctx, projectA, "keep"); err != nil {
+		t.Errorf("delete after unprotecting: %v", err)
+	}
+}

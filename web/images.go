@@ -218,3 +218,31 @@ func (s *Server) updateImageMember(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, imageMember{ImageID: img.ID, ProjectID: m.ProjectID, Status: m.Status})
 }
+
+// updateImageRequest is PATCH /api/v1/images/{id}: absent fields stay as they are.
+type updateImageRequest struct {
+	Visibility *string `json:"visibility"`
+	Protected  *bool   `json:"protected"`
+	MinDiskGiB *int    `json:"min_disk_gib"`
+	MinRAMMiB  *int    `json:"min_ram_mib"`
+}
+
+// updateImage serves PATCH /api/v1/images/{id}; making an image public needs image:publicize.
+func (s *Server) updateImage(c echo.Context) error {
+	var r updateImageRequest
+	if err := decodeJSON(c, &r); err != nil {
+		return err
+	}
+	if r.Visibility != nil {
+		if err := s.authorizeVisibility(c, *r.Visibility); err != nil {
+			return err
+		}
+	}
+	img, err := s.opts.Images.Update(c.Request().Context(), s.project(c), c.Param("id"), images.UpdateRequest{
+		Visibility: r.Visibility, Protected: r.Protected, MinDiskGiB: r.MinDiskGiB, MinRAMMiB: r.MinRAMMiB,
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, img)
+}

@@ -167,3 +167,17 @@ func TestProbe13ImageMembersOverTheAPI(t *testing.T) {
 	expect(t, f.do("GET", "/api/v1/images/"+id, member, ""), 200, id) // by ID it stays usable, as in Glance
 	expect(t, f.do("GET", "/api/v1/images?member_status=sometimes", member, ""), 400, "member status")
 }
+
+// Finding 6, on PATCH: a member cannot make its image public afterwards either; an admin can take
+// a public image that a member made before the fix back to private, acting in its project.
+func TestProbe06MemberCannotPublishByUpdate(t *testing.T) {
+	f := newSharingFixture(t)
+	id := f.imageID(f.tokens["member"], `{"name":"debian12","disk_format":"raw"}`)
+	expect(t, f.do("PATCH", "/api/v1/images/"+id, f.tokens["member"], `{"visibility":"public"}`), 403, "image:publicize")
+	expect(t, f.do("PATCH", "/api/v1/images/"+id, f.tokens["reader"], `{"protected":true}`), 403, "image:update")
+	expect(t, f.do("PATCH", "/api/v1/images/"+id, f.tokens["member"], `{"protected":true}`), 200, `"protected":true`)
+	expect(t, f.do("PATCH", "/api/v1/images/"+id, f.tokens["admin"], `{"visibility":"public"}`, ProjectHeader, "pa"), 200, `"visibility":"public"`)
+	expect(t, f.do("GET", "/api/v1/images/debian12", f.tokens["memberb"], ""), 200, id)
+	expect(t, f.do("PATCH", "/api/v1/images/"+id, f.tokens["admin"], `{"visibility":"private"}`, ProjectHeader, "pa"), 200, `"visibility":"private"`)
+	expect(t, f.do("GET", "/api/v1/images/debian12", f.tokens["memberb"], ""), 404, "not found")
+}

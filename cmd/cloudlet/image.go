@@ -14,7 +14,7 @@ import (
 func newImageCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "image", Short: "disk images instances boot from"}
 	cmd.AddCommand(newImageCreateCmd(g), newImageUploadCmd(g), newImageImportCmd(g), newImageDownloadCmd(g),
-		newImageShareCmd(g, "share", "POST"), newImageShareCmd(g, "unshare", "DELETE"), newImageMemberCmd(g),
+		newImageShareCmd(g, "share", "POST"), newImageShareCmd(g, "unshare", "DELETE"), newImageMemberCmd(g), newImageSetCmd(g),
 		newImageListCmd(g),
 		&cobra.Command{Use: "show IMAGE", Short: "show one image", Args: cobra.ExactArgs(1),
 			RunE: func(_ *cobra.Command, a []string) error { return imageShow(g, a[0]) }},

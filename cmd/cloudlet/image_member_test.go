@@ -31,6 +31,8 @@ func TestProbe13ImageMemberCommands(t *testing.T) {
 			method: "PUT", path: "/api/v1/images/i-1/members/demo", body: `{"status":"accepted"}`, out: "accepted"},
 		{args: []string{"image", "member", "reject", "i-1", "demo"}, code: 200, answer: member,
 			method: "PUT", path: "/api/v1/images/i-1/members/demo", body: `{"status":"rejected"}`},
+		{args: []string{"image", "set", "golden", "--protected=false", "--visibility", "private"}, code: 200, answer: imageJSON,
+			method: "PATCH", path: "/api/v1/images/golden", body: `{"visibility":"private","protected":false}`, out: "golden"},
 		{args: []string{"image", "list", "--member-status", "pending"}, code: 200, answer: "[" + imageJSON + "]",
 			method: "GET", path: "/api/v1/images", query: "member_status=pending", out: "golden"},
 	} {
