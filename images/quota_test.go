@@ -87,6 +87,11 @@ type unsized struct{ r io.Reader }
 
 func (u unsized) Read(p []byte) (int, error) { return u.r.Read(p) }
 
+// trickle hands out at most 256 KiB per read, like a network stream.
+type trickle struct{ r io.Reader }
+
+func (t trickle) Read(p []byte) (int, error) { return t.r.Read(p[:min(len(p), 256<<10)]) }
+
 // Finding 5: a member whose image quota was full imported 3 GiB anyway. With image_gigabytes
 // full, every way in is refused before a byte is written, and nothing is left of the attempt.
 func TestProbe05FullImageQuotaRefusesEveryImport(t *testing.T) {
@@ -119,13 +124,13 @@ func TestProbe05UploadWithoutLengthIsCutAtTheQuota(t *testing.T) {
 	e.mustImport(e.request("first", e.write("first.raw", make([]byte, 1<<20)), FormatRaw))
 	var written atomic.Int64
 	e.svc.wrapWriter = func(w io.Writer) io.Writer { return &countingWriter{w: w, n: &written} }
-	img, err := e.upload("endless", FormatRaw, unsized{bytes.NewReader(make([]byte, 16<<20))})
+	img, err := e.upload("endless", FormatRaw, trickle{bytes.NewReader(make([]byte, 16<<20))})
 	if img != nil {
 		t.Errorf("Upload returned %+v", *img)
 	}
 	checkErr(t, err, ErrQuota, fault.Quota, "quota exceeded for image_gigabytes: limit 4 (4194304 bytes), in use 1048576 bytes")
-	if written.Load() > 3<<20 {
-		t.Errorf("%d bytes written, more than the 3 MiB left", written.Load())
+	if written.Load() != 3<<20 {
+		t.Errorf("%d bytes written before the cut, want the 3 MiB that were left", written.Load())
 	}
 	killed := e.byName("endless")
 	if killed.Status != StatusKilled || killed.ReservedBytes != 0 || !strings.Contains(killed.Fault, "quota exceeded") {
