@@ -124,7 +124,8 @@ func (a *Appliance) openServices(facts host.Facts) error {
 		readerGID = int(cred.Gid)
 	}
 	a.images, err = images.New(a.db, images.Options{Dir: a.cfg.ImageDir(), QemuImg: host.QEMUImgBinary,
-		ReaderGID: readerGID, Logger: a.log, InUse: a.imageInUse, Quota: a.identity})
+		ReaderGID: readerGID, Logger: a.log, InUse: a.imageInUse, Quota: a.identity,
+		MaxUploadBytes: int64(a.cfg.MaxImageSize), ResolveProject: a.projectID})
 	if err != nil {
 		return err
 	}

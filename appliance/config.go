@@ -71,6 +71,10 @@ type Config struct {
 	// DNSDomain is the suffix of instance names in each network's DNS: <instance>.<network>.<domain>.
 	DNSDomain string `json:"dns_domain"`
 
+	// MaxImageSize caps the data of one image (an upload, a URL import, a file import), like
+	// Glance's image_size_cap; each project's images together are bounded by its image_gigabytes quota.
+	MaxImageSize ByteSize `json:"max_image_size"`
+
 	Logger  *slog.Logger `json:"-"` // defaults to a text logger on stderr
 	Version string       `json:"-"` // the binary's version
 	Probes  *host.Probes `json:"-"` // host probes; nil means the real machine
@@ -86,6 +90,8 @@ const (
 	DefaultListen  = "127.0.0.1:8080"
 	// DefaultQEMUUser is the system user `make install` creates for QEMU.
 	DefaultQEMUUser = "cloudlet-qemu"
+	// DefaultMaxImageSize is the default per-image cap.
+	DefaultMaxImageSize ByteSize = 64 << 30
 )
 
 // DefaultConfig returns the defaults; Socket stays empty so it follows RunDir.
@@ -109,6 +115,7 @@ func DefaultConfig() Config {
 		DNSDomain:             "cloudlet",
 		TrustLoopback:         false,
 		AuditRetention:        Duration(identity.DefaultAuditRetention),
+		MaxImageSize:          DefaultMaxImageSize,
 	}
 }
 
@@ -178,7 +185,21 @@ func (c *Config) Normalize() error {
 	if len(c.DNSDomain) > 200 || !validDomain.MatchString(c.DNSDomain) {
 		return fmt.Errorf("config: dns_domain %q: want DNS labels of letters, digits and hyphens, e.g. cloud.lan", c.DNSDomain)
 	}
+	if err := c.checkImages(); err != nil {
+		return err
+	}
 	return c.checkCompute()
+}
+
+// checkImages checks the image settings; zero keeps the default.
+func (c *Config) checkImages() error {
+	if c.MaxImageSize == 0 {
+		c.MaxImageSize = DefaultMaxImageSize
+	}
+	if c.MaxImageSize < 1<<20 {
+		return fmt.Errorf("config: max_image_size %s is below 1MiB", c.MaxImageSize)
+	}
+	return nil
 }
 
 var (

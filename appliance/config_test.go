@@ -48,6 +48,8 @@ func TestConfigRejectsBadValues(t *testing.T) {
 		{"negative stop timeout", `{"stop_timeout":"-1s"}`, nil, "must not be negative"},
 		{"bad dns domain", `{"dns_domain":"my_cloud..lan"}`, nil, `dns_domain "my_cloud..lan"`},
 		{"upper-case dns domain", `{"dns_domain":"Cloud"}`, nil, `dns_domain "Cloud"`},
+		{"max image size without unit", `{"max_image_size":"64G"}`, nil, `size "64G"`},
+		{"max image size too small", `{"max_image_size":"4KiB"}`, nil, "max_image_size 4KiB is below 1MiB"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

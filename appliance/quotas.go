@@ -34,3 +34,9 @@ func (q quotaReports) ResetLimits(ctx context.Context, project string) (*identit
 	}
 	return q.Report(ctx, project)
 }
+
+// projectID resolves a project's ID or name for the image service's members.
+func (a *Appliance) projectID(ctx context.Context, ref string) (string, error) {
+	p, err := a.identity.Project(ctx, ref)
+	return p.ID, err
+}

@@ -68,7 +68,29 @@
 // A project sees its own images, every public one, and the shared ones that list it among their
 // Members. Another project's private image is reported exactly like a missing one. Only the
 // owning project may upload to, share, unshare or delete an image. Delete asks Options.InUse
-// first and refuses an image something uses.
+// first and refuses an image something uses. Making an image public is the admins' (the web
+// layer's image:publicize); members share with named projects.
+//
+// Members are project IDs (names resolved with Options.ResolveProject; an unknown project is
+// not found), each with Glance's status: pending when shared, then accepted or rejected by the
+// recipient alone (SetMemberStatus). A pending or rejected image is usable by its ID but neither
+// listed nor found by name; an accepted one is both. A recipient sees only its own membership,
+// never who else an image is shared with.
+//
+// A name resolves to the caller's own image first, then to one shared with it that it accepted,
+// then to a public one: another project's image of the same name never hides or blocks it. Only
+// two images of one tier (two accepted shares, two public images) make a name ambiguous.
+//
+// # Quotas
+//
+// Options.Quota limits a project's images (QuotaImages) and their bytes (QuotaImageGigabytes,
+// Glance's user_storage_quota). Bytes are checked in the transaction that records an image: a
+// file import reserves its sources' size there; an upload or URL import needs room left, then
+// reserves 64 MiB at a time ahead of the data it receives (receive.go asks holdFor before each
+// write), in the transaction that counts everything else the project holds, so parallel imports
+// never share the same free space; past what is left the stream is cut (ErrQuota, 409), the image
+// killed and its files removed. An active image is charged its stored disk instead; a conversion
+// that grows the data past the quota fails at activation. Options.MaxUploadBytes caps one image.
 //
 // New removes what a daemon killed in the middle of an import or a delete left behind (see
 // reconcile): interrupted file imports and deletes disappear, interrupted uploads and URL imports
@@ -79,10 +101,12 @@
 // Without prlimit (util-linux) on the PATH, qemu-img runs with a timeout but without rlimits.
 // A conversion (and an OVA) needs room for the received file and its converted copy at once.
 // The InUse check and the delete are two steps: a user that appears in between is not seen.
-// Names are unique per project only, so a name may match several public or shared images of
-// other projects; such a lookup fails with a conflict and the caller must use the ID. The project
-// quota (Options.Quota) counts images, not bytes: only the host cap bounds virtual sizes. OVA
-// manifests (.mf) and certificates are skipped, not verified.
+// Names are unique per project only, so a name may match two public images, or two accepted
+// shares, of other projects; such a lookup fails with a conflict and the caller must use the ID.
+// Public images that members made before publicizing was the admins' stay public until an admin
+// deletes them. The byte quota counts disks: the kernel and initrd of an admin's file import only
+// while it imports. An OVA holds its tar's reservation while its disks are unpacked and charged,
+// so it needs room for both. OVA manifests (.mf) and certificates are skipped, not verified.
 //
 // # Reading the source
 //
@@ -102,8 +126,8 @@
 //	ova.go, ovf.go  reading an OVA's tar stream and its OVF descriptor
 //	inspect*.go     the header checks, in Go, before qemu-img sees a file; signature.go: polyglots, ISO, VDI
 //	qemuimg.go      running qemu-img info and convert under limits and checking what they report
-//	members.go      sharing with other projects
+//	members.go      sharing with other projects: members, their statuses, the recipient's answer
 //	download.go     opening an active image's disk for download
 //	reconcile.go    the start-up sweep of interrupted imports and deletes
-//	quota.go        the Quota interface and Usage: a project's images, counted in createRecord's transaction
+//	quota.go        the Quota interface, Usage, and the byte quota: reservations, the sink's holdFor, settleBytes
 package images

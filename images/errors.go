@@ -51,6 +51,10 @@ var (
 	// ErrTooLarge: an upload or a download longer than its byte cap. Kind too_large.
 	ErrTooLarge error = &fault.Error{Kind: fault.TooLarge, Msg: "image data is over the size cap"}
 
+	// ErrQuota: the image's bytes would take its project past its image_gigabytes quota (an
+	// import is refused, a stream is cut where the quota ends). Kind quota (409).
+	ErrQuota error = &fault.Error{Kind: fault.Quota, Msg: "image quota exceeded"}
+
 	// ErrNoSpace: the image store's filesystem is full (or its quota reached). Kind no_capacity.
 	ErrNoSpace error = &fault.Error{Kind: fault.NoCapacity, Msg: "no space left for images"}
 

@@ -14,7 +14,7 @@ type Image struct {
 	MinDiskGiB      int               `json:"min_disk_gib"`
 	MinRAMMiB       int               `json:"min_ram_mib"`
 	Visibility      string            `json:"visibility"`        // VisibilityPrivate, VisibilityShared or VisibilityPublic
-	Members         []string          `json:"members,omitempty"` // with VisibilityShared: the other projects that may use it
+	Members         []Member          `json:"members,omitempty"` // with VisibilityShared: the projects it is shared with (a recipient sees only itself)
 	Protected       bool              `json:"protected"`         // refuses Delete while set
 	Firmware        string            `json:"firmware"`          // FirmwareBIOS or FirmwareUEFI
 	HasKernel       bool              `json:"has_kernel"`        // direct kernel boot: a kernel file beside the disk
@@ -23,6 +23,7 @@ type Image struct {
 	Properties      map[string]string `json:"properties,omitempty"`
 	Source          string            `json:"source,omitempty"`         // SourceFile, SourceUpload or SourceURL
 	BytesReceived   int64             `json:"bytes_received,omitempty"` // progress while saving
+	ReservedBytes   int64             `json:"reserved_bytes,omitempty"` // while saving: bytes held against the image_gigabytes quota
 	Fault           string            `json:"fault,omitempty"`          // why the import failed, when killed
 }
 

@@ -31,7 +31,8 @@ func (s *Service) ImportFile(ctx context.Context, r ImportFileRequest) (*Image, 
 		}
 	}
 	img := newRecord(r)
-	if err := s.createRecord(img); err != nil {
+	img.ReservedBytes = sourceBytes(srcs)
+	if err := s.createRecord(img, img.ReservedBytes); err != nil {
 		return nil, err
 	}
 	if err := s.fill(ctx, img, srcs); err != nil {
@@ -50,7 +51,7 @@ func newRecord(r ImportFileRequest) *Image {
 
 // openSources opens the disk, then the kernel and initrd when given: the disk is always first.
 func (s *Service) openSources(r ImportFileRequest) ([]*source, error) {
-	diskCap := s.diskFileCap(r.DiskFormat)
+	diskCap := min(s.diskFileCap(r.DiskFormat), s.maxUpload)
 	if r.ContainerFormat == ContainerOVA {
 		diskCap = s.maxUpload
 	}
@@ -84,6 +85,15 @@ func (s *Service) diskFileCap(format string) int64 {
 		return s.maxVirtual
 	}
 	return s.maxVirtual + s.maxVirtual/4
+}
+
+// sourceBytes is what an import of srcs reserves of its project's image_gigabytes.
+func sourceBytes(srcs []*source) int64 {
+	var n int64
+	for _, src := range srcs {
+		n += src.size
+	}
+	return n
 }
 
 func closeSources(srcs []*source) {

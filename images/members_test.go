@@ -21,11 +21,14 @@ func TestSharing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if shared.Visibility != VisibilityShared || !cmp.Equal(shared.Members, []string{projectB}) {
+	if shared.Visibility != VisibilityShared || !cmp.Equal(shared.Members, []Member{{projectB, MemberPending}}) {
 		t.Errorf("after AddMember: %+v", *shared)
 	}
-	if _, err := e.svc.AddMember(ctx, projectA, "golden", projectB); err != nil {
-		t.Errorf("adding a member twice: %v", err)
+	if _, err := e.svc.SetMemberStatus(ctx, projectB, img.ID, projectB, MemberAccepted); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := e.svc.AddMember(ctx, projectA, "golden", projectB); err != nil || again.Members[0].Status != MemberAccepted {
+		t.Errorf("adding a member twice: %v, %v; want no error, its status kept", again, err)
 	}
 
 	t.Run("the member sees, boots and downloads it", func(t *testing.T) {

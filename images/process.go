@@ -209,7 +209,7 @@ func (s *Service) createDiskImages(img *Image, disks []*disk, ovf *ovfInfo) (ids
 			Visibility: img.Visibility, Members: slices.Clone(img.Members), Protected: img.Protected, Firmware: img.Firmware,
 			Properties: maps.Clone(img.Properties), Source: img.Source,
 		}
-		if err := s.createRecord(rec); err != nil {
+		if err := s.createRecord(rec, 0); err != nil { // the OVA's own reservation holds its bytes until activate
 			return ids, fmt.Errorf("create image %s for disk %d of the OVA: %w", rec.Name, i+2, err)
 		}
 		ids = append(ids, rec.ID)

@@ -35,6 +35,11 @@ type sink struct {
 	max      int64
 	progress func(n int64) error // nil: none
 	what     string              // for messages: "upload", "download", "ova-disk"
+
+	// reserve, when set, grows the bytes held against the image quota before a write would pass
+	// reserved (see holdFor in quota.go).
+	reserve  func(total int64) (reserved int64, err error)
+	reserved int64
 }
 
 // newSink creates the temporary file (mode 0600) in dir.
@@ -56,6 +61,9 @@ func (s *Service) newSink(dir, what string, max int64, progress func(int64) erro
 func (k *sink) Write(p []byte) (int, error) {
 	if int64(len(p)) > k.max-k.n {
 		return 0, errOverCap
+	}
+	if err := k.holdFor(int64(len(p))); err != nil {
+		return 0, err
 	}
 	hashed := make(chan struct{})
 	go func() {

@@ -7,10 +7,14 @@ import (
 	"cloudlet/store"
 )
 
-// createRecord stores a new record and its event, within the project's image quota.
-func (s *Service) createRecord(img *Image) error {
+// createRecord stores a new record and its event, within the project's image quota, and with at
+// least need bytes of its image_gigabytes left (img.ReservedBytes, when it knows its size already).
+func (s *Service) createRecord(img *Image, need int64) error {
 	return s.db.Update(func(tx *store.Tx) error {
 		if err := s.checkQuota(tx, img.ProjectID); err != nil {
+			return err
+		}
+		if err := s.checkBytes(tx, img.ProjectID, "", need); err != nil {
 			return err
 		}
 		if err := imageRecords.Create(tx, img); err != nil {
@@ -22,7 +26,8 @@ func (s *Service) createRecord(img *Image) error {
 
 // modify applies change to the stored record id in one transaction, so that concurrent changes
 // of other fields (a member added while an import saves) never conflict, and returns the result.
-// A status change is an image.state event in the same transaction.
+// A status change is an image.state event in the same transaction, and settles the image's charge
+// against the byte quota (settleBytes).
 func (s *Service) modify(id string, change func(img *Image) error) (*Image, error) {
 	var out *Image
 	err := s.db.Update(func(tx *store.Tx) error {
@@ -32,6 +37,9 @@ func (s *Service) modify(id string, change func(img *Image) error) (*Image, erro
 		}
 		before := img.Status
 		if err := change(img); err != nil {
+			return err
+		}
+		if err := s.settleBytes(tx, before, img); err != nil {
 			return err
 		}
 		if err := imageRecords.Update(tx, img); err != nil {

@@ -45,8 +45,11 @@ type Options struct {
 	InUse func(ctx context.Context, imageID string) (string, error)
 	// Logger receives what background URL imports cannot return: their failures. nil discards.
 	Logger *slog.Logger
-	// Quota checks the projects' image limits; nil means no quotas.
+	// Quota checks the projects' image limits (images and image_gigabytes); nil means no quotas.
 	Quota Quota
+	// ResolveProject turns a project's ID or name into its ID (an unknown one: an error of kind
+	// not_found), for image members. nil takes every valid reference as an ID.
+	ResolveProject func(ctx context.Context, ref string) (string, error)
 	// Now is the service's clock; nil means time.Now. Records are stamped by the catalog's own
 	// clock; this one paces progress updates and URL import deadlines.
 	Now func() time.Time
@@ -63,6 +66,9 @@ type Service struct {
 	readerGID    int
 	inUse        func(ctx context.Context, imageID string) (string, error)
 	quota        Quota
+	quotaUnit    int64 // bytes per unit of the image_gigabytes quota: a GiB; tests lower it
+	reserveStep  int64 // bytes a saving image reserves at a time; tests lower it
+	resolve      func(ctx context.Context, ref string) (string, error)
 	log          *slog.Logger
 	now          func() time.Time
 	fetch        fetchConfig
@@ -120,6 +126,9 @@ func New(db *store.DB, o Options) (*Service, error) {
 		readerGID:    o.ReaderGID,
 		inUse:        o.InUse,
 		quota:        o.Quota,
+		quotaUnit:    1 << 30,
+		reserveStep:  reserveBytes,
+		resolve:      o.ResolveProject,
 		log:          o.Logger,
 		now:          o.Now,
 		fetch:        defaultFetchConfig(o.AllowPrivateURLs),
@@ -176,7 +185,8 @@ func (s *Service) goBackground(fn func(ctx context.Context)) error {
 	return nil
 }
 
-// Get returns an image visible to projectID, by ID or name.
+// Get returns an image visible to projectID, by ID or name (see find), as projectID may see it:
+// another project's image shows only projectID's own membership.
 func (s *Service) Get(ctx context.Context, projectID, idOrName string) (*Image, error) {
 	var img *Image
 	err := s.db.View(func(tx *store.Tx) error {
@@ -184,14 +194,28 @@ func (s *Service) Get(ctx context.Context, projectID, idOrName string) (*Image, 
 		img, err = find(tx, projectID, idOrName)
 		return err
 	})
-	return img, err
+	if err != nil {
+		return nil, err
+	}
+	return img.viewFor(projectID), nil
 }
 
-// List returns the images visible to projectID (its own, the public ones and those shared with
-// it), sorted by name, then ID.
+// List returns the images projectID sees listed (its own, the public ones and those shared with it
+// that it accepted), sorted by name, then ID.
 func (s *Service) List(ctx context.Context, projectID string) ([]*Image, error) {
+	return s.ListShared(ctx, projectID, MemberAccepted)
+}
+
+// ListShared is List with the shared images whose membership has status memberStatus (one of the
+// Member* statuses, or "all"): pending ones, for a recipient to find what it was offered.
+func (s *Service) ListShared(ctx context.Context, projectID, memberStatus string) ([]*Image, error) {
 	if projectID == "" {
 		return nil, faultf(ErrInvalid, "list images: a project is required")
+	}
+	if memberStatus != "all" {
+		if err := oneOf("member status", memberStatus, memberStatuses); err != nil {
+			return nil, err
+		}
 	}
 	var out []*Image
 	err := s.db.View(func(tx *store.Tx) error {
@@ -201,8 +225,8 @@ func (s *Service) List(ctx context.Context, projectID string) ([]*Image, error) 
 		}
 		out = own
 		return imageRecords.ForEach(tx, func(img *Image) error {
-			if img.ProjectID != projectID && visibleTo(img, projectID) {
-				out = append(out, img)
+			if img.ProjectID != projectID && listedFor(img, projectID, memberStatus) {
+				out = append(out, img.viewFor(projectID))
 			}
 			return nil
 		})
@@ -297,20 +321,57 @@ func (s *Service) BootFiles(ctx context.Context, projectID, idOrName string) (Bo
 	return bf, nil
 }
 
-// visibleTo reports whether projectID may see img.
+// visibleTo reports whether projectID may see and use img by its ID: its own, a public one, or one
+// shared with it, whether it accepted, rejected or has not answered yet (as in Glance).
 func visibleTo(img *Image, projectID string) bool {
 	switch {
 	case img.ProjectID == projectID || img.Visibility == VisibilityPublic:
 		return true
 	case img.Visibility == VisibilityShared:
-		return slices.Contains(img.Members, projectID)
+		return memberOf(img, projectID) != nil
 	}
 	return false
 }
 
-// find resolves idOrName for projectID: its own images by ID or name first, then the images of
-// other projects it may see (public, or shared with it). Anything else is "not found", in the
-// same words whether it exists or not.
+// listedFor reports whether another project's img is in projectID's list: a public image, or one
+// shared with it whose membership has memberStatus ("all": any).
+func listedFor(img *Image, projectID, memberStatus string) bool {
+	if img.Visibility == VisibilityPublic {
+		return true
+	}
+	m := memberOf(img, projectID)
+	return img.Visibility == VisibilityShared && m != nil && (memberStatus == "all" || m.Status == memberStatus)
+}
+
+// acceptedBy reports whether projectID accepted img, shared with it.
+func acceptedBy(projectID string) func(*Image) bool {
+	return func(img *Image) bool {
+		m := memberOf(img, projectID)
+		return img.Visibility == VisibilityShared && m != nil && m.Status == MemberAccepted
+	}
+}
+
+func isPublic(img *Image) bool { return img.Visibility == VisibilityPublic }
+
+// viewFor is img as projectID may see it: all of it for its owner; for anyone else, a copy that
+// shows only projectID's own membership, never who else it is shared with.
+func (img *Image) viewFor(projectID string) *Image {
+	if img.ProjectID == projectID {
+		return img
+	}
+	v := *img
+	v.Members = nil
+	if m := memberOf(img, projectID); m != nil {
+		v.Members = []Member{*m}
+	}
+	return &v
+}
+
+// find resolves idOrName for projectID: by ID, any image it may see (see visibleTo); by name, its
+// own image first, then one shared with it that it accepted, then a public one. Another project's
+// image never hides the caller's own, nor a public image one shared with it; only two images of the
+// same tier answer ErrAmbiguous. Anything else is "not found", in the same words whether it exists
+// or not.
 func find(tx *store.Tx, projectID, idOrName string) (*Image, error) {
 	if projectID == "" {
 		return nil, faultf(ErrInvalid, "find image: a project is required")
@@ -324,22 +385,41 @@ func find(tx *store.Tx, projectID, idOrName string) (*Image, error) {
 	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
-	var matches []*Image
-	err = imageRecords.ForEach(tx, func(img *Image) error {
-		if img.Name == idOrName && visibleTo(img, projectID) {
-			matches = append(matches, img)
+	for _, tier := range []struct {
+		what string
+		in   func(*Image) bool
+	}{{"shared", acceptedBy(projectID)}, {"public", isPublic}} {
+		matches, err := matching(tx, idOrName, tier.in)
+		if err != nil || len(matches) > 0 {
+			return oneMatch(matches, idOrName, tier.what, err)
+		}
+	}
+	return nil, faultf(ErrNotFound, "image %s not found", quoteShort(idOrName))
+}
+
+// matching returns the images named name for which in is true.
+func matching(tx *store.Tx, name string, in func(*Image) bool) ([]*Image, error) {
+	var out []*Image
+	err := imageRecords.ForEach(tx, func(img *Image) error {
+		if img.Name == name && in(img) {
+			out = append(out, img)
 		}
 		return nil
 	})
+	return out, err
+}
+
+// oneMatch is the single image of matches, or the error for none or several.
+func oneMatch(matches []*Image, name, what string, err error) (*Image, error) {
 	switch {
 	case err != nil:
 		return nil, err
 	case len(matches) > 1:
-		return nil, faultf(ErrAmbiguous, "%d public or shared images are named %s: use the ID", len(matches), quoteShort(idOrName))
+		return nil, faultf(ErrAmbiguous, "%d %s images are named %s: use the ID", len(matches), what, quoteShort(name))
 	case len(matches) == 1:
 		return matches[0], nil
 	}
-	return nil, faultf(ErrNotFound, "image %s not found", quoteShort(idOrName))
+	return nil, faultf(ErrNotFound, "image %s not found", quoteShort(name))
 }
 
 // findOwned is find for changes only the owner may make.

@@ -106,7 +106,7 @@ func TestPublicNameLookup(t *testing.T) {
 	e.importIn("project-c", "ubuntu", VisibilityPublic)
 
 	_, err := e.svc.Get(ctx, projectB, "ubuntu")
-	checkErr(t, err, ErrAmbiguous, fault.Conflict, "2 public or shared images", "use the ID")
+	checkErr(t, err, ErrAmbiguous, fault.Conflict, "2 public images", "use the ID")
 
 	own := e.importIn(projectB, "ubuntu", VisibilityPrivate)
 	got, err := e.svc.Get(ctx, projectB, "ubuntu")

@@ -21,7 +21,7 @@ func (s *Service) Create(ctx context.Context, r CreateRequest) (*Image, error) {
 		return nil, err
 	}
 	img := r.record(SourceUpload)
-	if err := s.createRecord(img); err != nil {
+	if err := s.createRecord(img, 1); err != nil {
 		return nil, err
 	}
 	return img, nil
@@ -83,6 +83,7 @@ func (s *Service) receiveUpload(ctx context.Context, img *Image, body io.Reader)
 	if err != nil {
 		return err
 	}
+	k.reserve = s.reserveFor(img.ID)
 	if _, err := io.CopyBuffer(k, ctxReader{ctx, body}, make([]byte, copyBufferSize)); err != nil {
 		k.discard()
 		return s.readFailed("upload", limit, err)

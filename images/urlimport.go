@@ -40,7 +40,7 @@ func (s *Service) ImportURL(ctx context.Context, r ImportURLRequest) (*Image, er
 		return nil, fmt.Errorf("import image %s: %w", r.Name, err)
 	}
 	img := r.record(SourceURL)
-	if err := s.createRecord(img); err != nil {
+	if err := s.createRecord(img, 1); err != nil {
 		return nil, err
 	}
 	queued := *img
@@ -119,6 +119,7 @@ func (s *Service) receiveURL(ctx context.Context, img *Image, u *url.URL, sum st
 	if err != nil {
 		return err
 	}
+	k.reserve = s.reserveFor(img.ID)
 	if err := s.fetch.download(ctx, u, k); err != nil {
 		k.discard()
 		if errors.Is(err, errOverCap) {

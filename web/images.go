@@ -5,11 +5,19 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"cloudlet/appliance/identity"
 	"cloudlet/images"
 )
 
+// listImages serves GET /api/v1/images[?member_status=pending|accepted|rejected|all]: the project's
+// own images, the public ones, and those shared with it whose membership has that status (accepted
+// by default, as in Glance).
 func (s *Server) listImages(c echo.Context) error {
-	out, err := s.opts.Images.List(c.Request().Context(), s.project(c))
+	status := c.QueryParam("member_status")
+	if status == "" {
+		status = images.MemberAccepted
+	}
+	out, err := s.opts.Images.ListShared(c.Request().Context(), s.project(c), status)
 	if err != nil {
 		return err
 	}
@@ -58,6 +66,9 @@ func (s *Server) createImage(c echo.Context) error {
 	if err := decodeJSON(c, &r); err != nil {
 		return err
 	}
+	if err := s.authorizeVisibility(c, r.Visibility); err != nil {
+		return err
+	}
 	img, err := s.opts.Images.Create(c.Request().Context(), r.request(s.project(c)))
 	if err != nil {
 		return err
@@ -77,6 +88,9 @@ type importURLRequest struct {
 func (s *Server) importImageURL(c echo.Context) error {
 	var r importURLRequest
 	if err := decodeJSON(c, &r); err != nil {
+		return err
+	}
+	if err := s.authorizeVisibility(c, r.Visibility); err != nil {
 		return err
 	}
 	img, err := s.opts.Images.ImportURL(c.Request().Context(), images.ImportURLRequest{
@@ -110,6 +124,9 @@ func (s *Server) importImageFile(c echo.Context) error {
 	if err := decodeJSON(c, &r); err != nil {
 		return err
 	}
+	if err := s.authorizeVisibility(c, r.Visibility); err != nil {
+		return err
+	}
 	img, err := s.opts.Images.ImportFile(c.Request().Context(), images.ImportFileRequest{
 		ProjectID: s.project(c), Name: r.Name, Path: r.Path, DiskFormat: r.DiskFormat, ContainerFormat: r.ContainerFormat,
 		KernelPath: r.KernelPath, InitrdPath: r.InitrdPath, Cmdline: r.Cmdline, Firmware: r.Firmware,
@@ -141,6 +158,89 @@ func (s *Server) addImageMember(c echo.Context) error {
 
 func (s *Server) removeImageMember(c echo.Context) error {
 	img, err := s.opts.Images.RemoveMember(c.Request().Context(), s.project(c), c.Param("id"), c.Param("project"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, img)
+}
+
+// authorizeVisibility enforces image:publicize (admins only, as Glance's publicize_image) on a
+// request body that asks for a public image: a public image is in every project's list and name
+// lookups, so members share with named projects instead.
+func (s *Server) authorizeVisibility(c echo.Context, visibility string) error {
+	if visibility != images.VisibilityPublic {
+		return nil
+	}
+	return identity.Authorize(s.principal(c), "image:publicize")
+}
+
+// imageMember is one membership of an image in the members routes' answers (Glance's shape).
+type imageMember struct {
+	ImageID   string `json:"image_id"`
+	ProjectID string `json:"project_id"`
+	Status    string `json:"status"`
+}
+
+// listImageMembers serves GET /api/v1/images/{id}/members: every member for the image's owner,
+// only its own membership for a project it is shared with.
+func (s *Server) listImageMembers(c echo.Context) error {
+	ctx := c.Request().Context()
+	img, err := s.opts.Images.Get(ctx, s.project(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	out := make([]imageMember, 0, len(img.Members))
+	for _, m := range img.Members {
+		out = append(out, imageMember{ImageID: img.ID, ProjectID: m.ProjectID, Status: m.Status})
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// memberStatusRequest is PUT /api/v1/images/{id}/members/{project}.
+type memberStatusRequest struct {
+	Status string `json:"status"`
+}
+
+// updateImageMember serves PUT /api/v1/images/{id}/members/{project} {"status": "accepted"}: the
+// recipient project accepts, rejects (or sets back to pending) an image shared with it.
+func (s *Server) updateImageMember(c echo.Context) error {
+	var r memberStatusRequest
+	if err := decodeJSON(c, &r); err != nil {
+		return err
+	}
+	m, err := s.opts.Images.SetMemberStatus(c.Request().Context(), s.project(c), c.Param("id"), c.Param("project"), r.Status)
+	if err != nil {
+		return err
+	}
+	img, err := s.opts.Images.Get(c.Request().Context(), s.project(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, imageMember{ImageID: img.ID, ProjectID: m.ProjectID, Status: m.Status})
+}
+
+// updateImageRequest is PATCH /api/v1/images/{id}: absent fields stay as they are.
+type updateImageRequest struct {
+	Visibility *string `json:"visibility"`
+	Protected  *bool   `json:"protected"`
+	MinDiskGiB *int    `json:"min_disk_gib"`
+	MinRAMMiB  *int    `json:"min_ram_mib"`
+}
+
+// updateImage serves PATCH /api/v1/images/{id}; making an image public needs image:publicize.
+func (s *Server) updateImage(c echo.Context) error {
+	var r updateImageRequest
+	if err := decodeJSON(c, &r); err != nil {
+		return err
+	}
+	if r.Visibility != nil {
+		if err := s.authorizeVisibility(c, *r.Visibility); err != nil {
+			return err
+		}
+	}
+	img, err := s.opts.Images.Update(c.Request().Context(), s.project(c), c.Param("id"), images.UpdateRequest{
+		Visibility: r.Visibility, Protected: r.Protected, MinDiskGiB: r.MinDiskGiB, MinRAMMiB: r.MinRAMMiB,
+	})
 	if err != nil {
 		return err
 	}

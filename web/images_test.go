@@ -186,7 +186,7 @@ func TestImageMembersAndInUse(t *testing.T) {
 	})
 	expect(t, call(t, s, "POST", "/api/v1/images", `{"name":"gold","disk_format":"raw"}`), 201, "queued")
 	expect(t, do(t, s, "PUT", "/api/v1/images/gold/file", loopbackAddr, strings.NewReader("bytes")), 200, "active")
-	expect(t, call(t, s, "POST", "/api/v1/images/gold/members", `{"project":"p2"}`), 200, `"members":["p2"]`)
+	expect(t, call(t, s, "POST", "/api/v1/images/gold/members", `{"project":"p2"}`), 200, `"members":[{"project_id":"p2","status":"pending"}]`)
 	expect(t, call(t, s, "POST", "/api/v1/images/gold/members", `{"project":"../p"}`), 400, "not a valid project")
 	expect(t, call(t, s, "POST", "/api/v1/images/gold/members", `{"projects":"p2"}`), 400, "unknown field")
 	expect(t, call(t, s, "DELETE", "/api/v1/images/gold/members/p3", ""), 404, "not shared with")

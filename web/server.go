@@ -152,6 +152,9 @@ func (s *Server) routes() error {
 		{http.MethodPost, "/api/v1/images/import-file", "image:import_file", s.importImageFile},
 		{http.MethodPost, "/api/v1/images/:id/members", "image:member_add", s.addImageMember},
 		{http.MethodDelete, "/api/v1/images/:id/members/:project", "image:member_remove", s.removeImageMember},
+		{http.MethodGet, "/api/v1/images/:id/members", "image:member_list", s.listImageMembers},
+		{http.MethodPut, "/api/v1/images/:id/members/:project", "image:member_update", s.updateImageMember},
+		{http.MethodPatch, "/api/v1/images/:id", "image:update", s.updateImage},
 
 		{http.MethodGet, "/api/v1/pools", "pool:list", s.listPools},
 		{http.MethodPost, "/api/v1/pools", "pool:create", s.createPool},

@@ -78,6 +78,10 @@ var policy = []Rule{
 	{"image:member_remove", ScopeProject, members, anyAuth},
 	{"image:import_file", ScopeCloud, admins, anyAuth}, // reads a file of the host
 
+	{"image:member_list", ScopeProject, readers, anyAuth},
+	{"image:member_update", ScopeProject, members, anyAuth}, // the recipient accepts or rejects a share
+	{"image:publicize", ScopeCloud, admins, anyAuth},        // a public image is in every project's list
+
 	{"volume:list", ScopeProject, readers, anyAuth},
 	{"volume:show", ScopeProject, readers, anyAuth},
 	{"volume:create", ScopeProject, members, anyAuth},

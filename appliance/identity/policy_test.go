@@ -22,17 +22,21 @@ var (
 	membersOnly    = []Action{"instance:console_log"}                              // may hold the guest's secrets
 	readersMayAlso = []Action{"token:create", "token:delete", "credential:delete"} // logging in/out, revoking one's own key
 	notDelegable   = []Action{"token:create", "credential:create", "user:create", "user:update", "user:reset_password", "role:assign"}
+
+	// Finding 6: a public image is in every project's list (Glance's publicize_image); who sees an
+	// image is read like the image.
+	imageAdminOnly, imageReadersMayAlso = []Action{"image:publicize"}, []Action{"image:member_list"}
 )
 
 // expected says which of member and reader the rules let do a.
 func expected(a Action) (member, reader bool) {
 	resource, verb, _ := strings.Cut(string(a), ":")
 	switch {
-	case slices.Contains(adminOnly, a):
+	case slices.Contains(adminOnly, a), slices.Contains(imageAdminOnly, a):
 		return false, false
 	case slices.Contains(membersOnly, a):
 		return true, false
-	case slices.Contains(readersMayAlso, a), slices.Contains(readableAll, a):
+	case slices.Contains(readersMayAlso, a), slices.Contains(readableAll, a), slices.Contains(imageReadersMayAlso, a):
 		return true, true
 	case slices.Contains(projectScoped, resource):
 		return true, slices.Contains(readVerbs, verb)

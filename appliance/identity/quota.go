@@ -13,7 +13,8 @@ import (
 )
 
 // The quota resources, with Nova's, Cinder's and Neutron's names. ram is in MiB; gigabytes (GiB)
-// covers volumes and snapshots together, as Cinder counts them.
+// covers volumes and snapshots together, as Cinder counts them; image_gigabytes (GiB) is the bytes
+// of a project's images, saving ones included (Glance's user_storage_quota, per project).
 const (
 	QuotaInstances          = "instances"
 	QuotaCores              = "cores"
@@ -22,6 +23,7 @@ const (
 	QuotaGigabytes          = "gigabytes"
 	QuotaSnapshots          = "snapshots"
 	QuotaImages             = "images"
+	QuotaImageGigabytes     = "image_gigabytes"
 	QuotaNetworks           = "networks"
 	QuotaPorts              = "ports"
 	QuotaFloatingIPs        = "floating_ips"
@@ -40,16 +42,17 @@ var ErrQuota error = &fault.Error{Kind: fault.Quota, Msg: "quota exceeded"}
 // QuotaResources lists the quota resources in the order they are shown.
 func QuotaResources() []string {
 	return []string{QuotaInstances, QuotaCores, QuotaRAM, QuotaVolumes, QuotaGigabytes, QuotaSnapshots, QuotaImages,
-		QuotaNetworks, QuotaPorts, QuotaFloatingIPs, QuotaSecurityGroups, QuotaSecurityGroupRules, QuotaKeypairs}
+		QuotaImageGigabytes, QuotaNetworks, QuotaPorts, QuotaFloatingIPs, QuotaSecurityGroups, QuotaSecurityGroupRules, QuotaKeypairs}
 }
 
 // DefaultLimits returns the limits of a project without overrides: Nova's, Cinder's and Neutron's
-// defaults (images: Glance has no count quota; 100 keeps a runaway script in check).
+// defaults (images: Glance has no count quota; 100 keeps a runaway script in check; image_gigabytes:
+// Glance's user_storage_quota is unlimited by default, 100 GiB keeps one project from filling the disk).
 func DefaultLimits() map[string]int64 {
 	return map[string]int64{
 		QuotaInstances: 10, QuotaCores: 20, QuotaRAM: 51200,
 		QuotaVolumes: 10, QuotaGigabytes: 1000, QuotaSnapshots: 10,
-		QuotaImages:   100,
+		QuotaImages: 100, QuotaImageGigabytes: 100,
 		QuotaNetworks: 100, QuotaPorts: 500, QuotaFloatingIPs: 50,
 		QuotaSecurityGroups: 10, QuotaSecurityGroupRules: 100,
 		QuotaKeypairs: 100,
@@ -83,6 +86,13 @@ func (s *Service) Check(tx *store.Tx, projectID, resource string, inUse, request
 	}
 	return &fault.Error{Kind: fault.Quota, Err: ErrQuota,
 		Msg: fmt.Sprintf("quota exceeded for %s: limit %d, in use %d, requested %d", resource, limit, inUse, requested)}
+}
+
+// Limit is projectID's limit for resource in tx (Unlimited: none), for a service that must know how
+// much is left rather than only whether a request fits: the image service cuts a stream of unknown
+// length where the project's image_gigabytes end.
+func (s *Service) Limit(tx *store.Tx, projectID, resource string) (int64, error) {
+	return limitOf(tx, projectID, resource)
 }
 
 // limitOf is projectID's limit for resource: its override, else the default.

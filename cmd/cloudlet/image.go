@@ -14,9 +14,8 @@ import (
 func newImageCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "image", Short: "disk images instances boot from"}
 	cmd.AddCommand(newImageCreateCmd(g), newImageUploadCmd(g), newImageImportCmd(g), newImageDownloadCmd(g),
-		newImageShareCmd(g, "share", "POST"), newImageShareCmd(g, "unshare", "DELETE"),
-		&cobra.Command{Use: "list", Short: "list images", Args: cobra.NoArgs,
-			RunE: func(*cobra.Command, []string) error { return imageList(g) }},
+		newImageShareCmd(g, "share", "POST"), newImageShareCmd(g, "unshare", "DELETE"), newImageMemberCmd(g), newImageSetCmd(g),
+		newImageListCmd(g),
 		&cobra.Command{Use: "show IMAGE", Short: "show one image", Args: cobra.ExactArgs(1),
 			RunE: func(_ *cobra.Command, a []string) error { return imageShow(g, a[0]) }},
 		&cobra.Command{Use: "delete IMAGE", Short: "delete an image", Args: cobra.ExactArgs(1),
@@ -81,8 +80,8 @@ func newImageCreateCmd(g *globals) *cobra.Command {
 }
 
 func newImageShareCmd(g *globals, verb, method string) *cobra.Command {
-	short := "let another project see and boot an image"
-	if verb == "unshare" {
+	short := "share an image with another project (by name or ID): pending until that project accepts it"
+	if method == "DELETE" {
 		short = "stop sharing an image with a project"
 	}
 	return &cobra.Command{Use: verb + " IMAGE PROJECT", Short: short, Args: cobra.ExactArgs(2),
@@ -115,9 +114,21 @@ func (g *globals) printImage(img *images.Image) error {
 	return g.print(img, imageHeader, [][]string{imageRow(img)})
 }
 
-func imageList(g *globals) error {
+func newImageListCmd(g *globals) *cobra.Command {
+	var status string
+	cmd := &cobra.Command{Use: "list", Short: "list images: your project's, public ones, and accepted shares", Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error { return imageList(g, status) }}
+	cmd.Flags().StringVar(&status, "member-status", "", "list the shares with this status instead of accepted ones: pending, rejected or all")
+	return cmd
+}
+
+func imageList(g *globals, memberStatus string) error {
+	path := "/api/v1/images"
+	if memberStatus != "" {
+		path += "?member_status=" + url.QueryEscape(memberStatus)
+	}
 	var out []*images.Image
-	if err := g.call("GET", "/api/v1/images", nil, &out); err != nil {
+	if err := g.call("GET", path, nil, &out); err != nil {
 		return err
 	}
 	rows := make([][]string, 0, len(out))
