@@ -49,7 +49,7 @@ func BenchmarkB7GuestDiskIOPS(b *testing.B) {
 	raws := rawRoot(b)
 	env := environment(b, c)
 	g := guest(b)
-	cmdline := fmt.Sprintf("console=ttyS0 panic=-1 cloudlet.iops=vdb:%d", b7Seconds)
+	cmdline := fmt.Sprintf("console=ttyS0 panic=-1 no_timer_check cloudlet.iops=vdb:%d", b7Seconds)
 	c.importImage(map[string]any{"name": b7Image, "path": g.Disk, "disk_format": "qcow2",
 		"kernel_path": g.Kernel, "initrd_path": g.Initrd, "cmdline": cmdline})
 

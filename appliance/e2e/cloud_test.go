@@ -83,7 +83,7 @@ func newCloudWith(t *testing.T, d *Daemon, config string, extra ...string) *clou
 	c := &cloud{t: t, d: d, c: d.Client()}
 	g := guest(t)
 	c.importImage(map[string]any{"name": kernelImage, "path": g.Disk, "disk_format": "qcow2",
-		"kernel_path": g.Kernel, "initrd_path": g.Initrd, "cmdline": "console=ttyS0 panic=-1 cloudlet.heartbeat=1"})
+		"kernel_path": g.Kernel, "initrd_path": g.Initrd, "cmdline": "console=ttyS0 panic=-1 no_timer_check cloudlet.heartbeat=1"})
 	c.importImage(map[string]any{"name": diskImage, "path": g.Disk, "disk_format": "qcow2"})
 	return c
 }

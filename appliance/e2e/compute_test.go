@@ -282,7 +282,7 @@ func TestUEFIImageBootsUnderOVMF(t *testing.T) {
 	c := newCloud(t, "")
 	g := guest(t)
 	c.importImage(map[string]any{"name": "tg-uefi", "path": g.Disk, "disk_format": "qcow2", "firmware": "uefi",
-		"kernel_path": g.Kernel, "initrd_path": g.Initrd, "cmdline": "console=ttyS0"})
+		"kernel_path": g.Kernel, "initrd_path": g.Initrd, "cmdline": "console=ttyS0 no_timer_check"})
 	id := c.create("uefi", "tg-uefi", nil).ID
 	c.waitConsole(id, ready, 1, bootWait)
 	if _, err := os.Stat(filepath.Join(c.d.DataDir, "instances", id, "nvram.fd")); err != nil {

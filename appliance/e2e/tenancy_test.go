@@ -19,7 +19,7 @@ func TestProjectsAreIsolated(t *testing.T) {
 	c := newCloud(t, `{"trust_loopback": false}`)
 	g := guest(t)
 	c.importImage(map[string]any{"name": "pub", "path": g.Disk, "disk_format": "qcow2", "visibility": "public",
-		"kernel_path": g.Kernel, "initrd_path": g.Initrd, "cmdline": "console=ttyS0 panic=-1"})
+		"kernel_path": g.Kernel, "initrd_path": g.Initrd, "cmdline": "console=ttyS0 panic=-1 no_timer_check"})
 	api := httpAPI{t: t, base: "http://" + c.d.Listen}
 	raw, err := os.ReadFile(filepath.Join(c.d.DataDir, "admin-password"))
 	if err != nil {

@@ -27,7 +27,7 @@ func TestBootDirectKernel(t *testing.T) {
 	kernelDir := filepath.Join(root, "k,1")
 	spec := testSpec(t, filepath.Join(root, "r,1"), filepath.Join(root, "s,1"))
 	spec.Kernel, spec.Initrd = filepath.Join(kernelDir, "vmlinuz"), filepath.Join(kernelDir, "initrd.img")
-	spec.Cmdline = "console=ttyS0 panic=-1"
+	spec.Cmdline = "console=ttyS0 panic=-1 no_timer_check"
 	if err := os.Mkdir(kernelDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func TestBootUEFI(t *testing.T) {
 	guest := ensureGuest(t)
 	root := t.TempDir()
 	spec := testSpec(t, filepath.Join(root, "r"), filepath.Join(root, "s"))
-	spec.Kernel, spec.Initrd, spec.Cmdline = guest.Kernel, guest.Initrd, "console=ttyS0 panic=-1"
+	spec.Kernel, spec.Initrd, spec.Cmdline = guest.Kernel, guest.Initrd, "console=ttyS0 panic=-1 no_timer_check"
 	spec.Firmware = qemu.Firmware{Kind: qemu.FirmwareUEFI, Code: code, Vars: filepath.Join(root, "vars.fd")}
 	data, err := os.ReadFile(vars)
 	if err != nil {

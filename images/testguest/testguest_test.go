@@ -311,7 +311,7 @@ func ensureGuest(t *testing.T) testguest.Paths {
 
 // directBoot is QEMU's direct kernel boot of the guest; panic=-1 with -no-reboot makes a panic end QEMU.
 func directBoot(p testguest.Paths) []string {
-	return []string{"-kernel", p.Kernel, "-initrd", p.Initrd, "-append", "console=ttyS0 panic=-1"}
+	return []string{"-kernel", p.Kernel, "-initrd", p.Initrd, "-append", "console=ttyS0 panic=-1 no_timer_check"}
 }
 
 // seedDrive attaches a NoCloud seed ISO as a read-only virtio disk.
@@ -617,7 +617,7 @@ func TestIOPSMarker(t *testing.T) {
 		t.Fatal(err)
 	}
 	vm := startQEMU(t,
-		"-kernel", paths.Kernel, "-initrd", paths.Initrd, "-append", "console=ttyS0 panic=-1 cloudlet.iops=vdb:1",
+		"-kernel", paths.Kernel, "-initrd", paths.Initrd, "-append", "console=ttyS0 panic=-1 no_timer_check cloudlet.iops=vdb:1",
 		"-drive", "file="+paths.Disk+",format=qcow2,if=none,id=d0,snapshot=on",
 		"-device", "virtio-blk-pci,drive=d0",
 		"-drive", "file="+scratch+",format=raw,if=none,id=d1,cache=none",
@@ -666,7 +666,7 @@ func TestCommandChannel(t *testing.T) {
 	t.Parallel()
 	paths := ensureGuest(t)
 	vm, console := startQEMUSocketConsole(t,
-		"-kernel", paths.Kernel, "-initrd", paths.Initrd, "-append", "console=ttyS0 panic=-1 cloudlet.heartbeat=1")
+		"-kernel", paths.Kernel, "-initrd", paths.Initrd, "-append", "console=ttyS0 panic=-1 no_timer_check cloudlet.heartbeat=1")
 	vm.waitReady(t)
 
 	var hundred []string
