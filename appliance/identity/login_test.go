@@ -74,7 +74,7 @@ func TestAuthenticateFailuresAreIndistinguishable(t *testing.T) {
 	if _, err := f.s.UpdateUser(testCtx, "bob", UserUpdate{Enabled: ptr(false)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.s.CreateUser(testCtx, UserSpec{Name: "nodefault", Password: "password9", Enabled: true}); err != nil {
+	if _, err := f.s.CreateUser(testCtx, UserSpec{Name: "nodefault", Password: "nine lives", Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
 	f.user("carl", "carl's password", "dev", RoleMember)
@@ -100,7 +100,7 @@ func TestAuthenticateFailuresAreIndistinguishable(t *testing.T) {
 		{"disabled project", "ada", "correct horse", "off"},
 		{"unknown project", "ada", "correct horse", "nowhere"},
 		{"no role on the project", "ada", "correct horse", "other"},
-		{"no project and no default", "nodefault", "password9", ""},
+		{"no project and no default", "nodefault", "nine lives", ""},
 		{"huge user name", strings.Repeat("x", 10000), "correct horse", "dev"},
 		{"damaged password hash", "carl", "carl's password", "dev"},
 	}

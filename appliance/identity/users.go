@@ -73,7 +73,7 @@ func checkUserSpec(spec UserSpec) error {
 	if err := checkEmail(spec.Email); err != nil {
 		return err
 	}
-	return checkPassword(spec.Password)
+	return checkPassword(spec.Password, spec.Name)
 }
 
 // checkEmail accepts "" or one bare address.
@@ -131,7 +131,7 @@ type UserUpdate struct {
 // UpdateUser changes a user. A new password or disabling the user revokes its tokens (its
 // application credentials are refused while it is disabled). User admin cannot be disabled.
 func (s *Service) UpdateUser(ctx context.Context, ref string, upd UserUpdate) (User, error) {
-	if err := checkUserUpdate(upd); err != nil {
+	if err := s.checkUserUpdate(ctx, ref, upd); err != nil {
 		return User{}, fmt.Errorf("update user %s: %w", quoteShort(ref), err)
 	}
 	var hash string
@@ -162,16 +162,22 @@ func (s *Service) UpdateUser(ctx context.Context, ref string, upd UserUpdate) (U
 	return out, nil
 }
 
-func checkUserUpdate(upd UserUpdate) error {
+// checkUserUpdate checks the new email and password of user ref (names never change, so the
+// password can be checked against the name before the update's transaction).
+func (s *Service) checkUserUpdate(ctx context.Context, ref string, upd UserUpdate) error {
 	if upd.Email != nil {
 		if err := checkEmail(*upd.Email); err != nil {
 			return err
 		}
 	}
-	if upd.Password != nil {
-		return checkPassword(*upd.Password)
+	if upd.Password == nil {
+		return nil
 	}
-	return nil
+	u, err := s.User(ctx, ref)
+	if err != nil {
+		return err
+	}
+	return checkPassword(*upd.Password, u.Name)
 }
 
 // applyUserUpdate changes u in memory, revoking its tokens when its password changes or it is
@@ -266,11 +272,15 @@ func deleteUserRecords(tx *store.Tx, userID string) error {
 // the password, which is shown once and kept nowhere. It is how `cloudlet user reset-password`
 // over the local socket recovers access.
 func (s *Service) ResetPassword(ctx context.Context, username string) (string, error) {
-	password, err := randomPassword(adminPasswordLen)
+	u, err := s.User(ctx, username)
+	if err != nil {
+		return "", fmt.Errorf("reset password: %w", err)
+	}
+	password, err := newPassword(u.Name)
 	if err != nil {
 		return "", fmt.Errorf("reset password of user %s: generate: %w", quoteShort(username), err)
 	}
-	if _, err := s.UpdateUser(ctx, username, UserUpdate{Password: &password}); err != nil {
+	if _, err := s.UpdateUser(ctx, u.ID, UserUpdate{Password: &password}); err != nil {
 		return "", fmt.Errorf("reset password: %w", err)
 	}
 	return password, nil
