@@ -128,8 +128,8 @@ type UserUpdate struct {
 	Password       *string
 }
 
-// UpdateUser changes a user. A new password or disabling the user revokes its tokens (its
-// application credentials are refused while it is disabled). User admin cannot be disabled.
+// UpdateUser changes a user. A new password revokes its tokens; disabling the user revokes its
+// tokens and application credentials for good (revoke.go). User admin cannot be disabled.
 func (s *Service) UpdateUser(ctx context.Context, ref string, upd UserUpdate) (User, error) {
 	if err := s.checkUserUpdate(ctx, ref, upd); err != nil {
 		return User{}, fmt.Errorf("update user %s: %w", quoteShort(ref), err)
@@ -180,8 +180,8 @@ func (s *Service) checkUserUpdate(ctx context.Context, ref string, upd UserUpdat
 	return checkPassword(*upd.Password, u.Name)
 }
 
-// applyUserUpdate changes u in memory, revoking its tokens when its password changes or it is
-// disabled. hash is the new password's, if any.
+// applyUserUpdate changes u in memory, revoking its tokens when its password changes, and its
+// tokens and credentials when it is disabled. hash is the new password's, if any.
 func applyUserUpdate(tx *store.Tx, u *userRecord, upd UserUpdate, hash string) error {
 	disable := upd.Enabled != nil && !*upd.Enabled
 	if disable && u.Name == AdminName {
@@ -206,7 +206,10 @@ func applyUserUpdate(tx *store.Tx, u *userRecord, upd UserUpdate, hash string) e
 	if hash != "" {
 		u.PasswordHash = hash
 	}
-	if disable || hash != "" {
+	if disable {
+		return revokeUser(tx, u.ID)
+	}
+	if hash != "" {
 		return revokeTokens(tx, u.ID, "")
 	}
 	return nil
