@@ -87,7 +87,9 @@ func (a *Appliance) open() error {
 		return err
 	}
 	a.host = host.NewService(a.cfg.Version, facts, a.cfg.DataDir, a.cfg.CatalogPath(), probes, time.Now)
-	a.identity = identity.New(a.db)
+	if a.identity, err = identity.NewWithOptions(a.db, a.cfg.identityOptions()); err != nil {
+		return err
+	}
 	if a.adminPass, err = a.identity.Bootstrap(a.cfg.AdminPasswordPath()); err != nil {
 		return err
 	}

@@ -34,7 +34,8 @@ type Config struct {
 	// ShutdownTimeout bounds how long in-flight requests may finish on SIGTERM.
 	ShutdownTimeout Duration `json:"shutdown_timeout"`
 
-	// QEMUUser is the unprivileged user QEMU runs as when it exists ("root" or "" keeps root).
+	// QEMUUser is the unprivileged user QEMU runs as; the daemon refuses to start when it does not
+	// exist. "root" keeps QEMU as root, explicitly; "" means DefaultQEMUUser.
 	QEMUUser string `json:"qemu_user"`
 
 	// CPUAllocationRatio and RAMAllocationRatio are Nova's overcommit ratios: instances may claim up to
@@ -60,6 +61,12 @@ type Config struct {
 
 	// DNSDomain is the suffix of instance names in each network's DNS: <instance>.<network>.<domain>.
 	DNSDomain string `json:"dns_domain"`
+
+	// LoginFreeFailures is how many failed logins a user may have from one address before each
+	// further one locks that user out at that address (other addresses are not affected), for 1 s
+	// doubling up to LoginBackoffMax. An admin clears a lockout: `cloudlet user unlock USER`.
+	LoginFreeFailures int      `json:"login_free_failures"`
+	LoginBackoffMax   Duration `json:"login_backoff_max"`
 
 	Logger  *slog.Logger `json:"-"` // defaults to a text logger on stderr
 	Version string       `json:"-"` // the binary's version
@@ -99,6 +106,8 @@ func DefaultConfig() Config {
 		DNSDomain:             "cloudlet",
 		TrustLoopback:         false,
 		AuditRetention:        Duration(identity.DefaultAuditRetention),
+		LoginFreeFailures:     identity.DefaultLoginFreeFailures,
+		LoginBackoffMax:       Duration(identity.DefaultLoginBackoffMax),
 	}
 }
 
@@ -150,7 +159,10 @@ func (c *Config) Normalize() error {
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = Duration(10 * time.Second)
 	}
-	if c.QEMUUser != "" && !validUserName.MatchString(c.QEMUUser) {
+	if c.QEMUUser == "" {
+		c.QEMUUser = DefaultQEMUUser // root only when named
+	}
+	if !validUserName.MatchString(c.QEMUUser) {
 		return fmt.Errorf("config: qemu_user %q is not a valid user name", c.QEMUUser)
 	}
 	if c.AuditRetention < 0 {
@@ -164,6 +176,9 @@ func (c *Config) Normalize() error {
 	}
 	if len(c.DNSDomain) > 200 || !validDomain.MatchString(c.DNSDomain) {
 		return fmt.Errorf("config: dns_domain %q: want DNS labels of letters, digits and hyphens, e.g. cloud.lan", c.DNSDomain)
+	}
+	if err := c.checkLogin(); err != nil {
+		return err
 	}
 	return c.checkCompute()
 }

@@ -48,6 +48,8 @@ func TestConfigRejectsBadValues(t *testing.T) {
 		{"negative stop timeout", `{"stop_timeout":"-1s"}`, nil, "must not be negative"},
 		{"bad dns domain", `{"dns_domain":"my_cloud..lan"}`, nil, `dns_domain "my_cloud..lan"`},
 		{"upper-case dns domain", `{"dns_domain":"Cloud"}`, nil, `dns_domain "Cloud"`},
+		{"negative login failures", `{"login_free_failures":-1}`, nil, "login_free_failures -1"},
+		{"day-long login backoff", `{"login_backoff_max":"48h"}`, nil, "login_backoff_max 48h"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -141,31 +141,6 @@ func TestUnknownUserCostsAsMuchAsAKnownOne(t *testing.T) {
 	}
 }
 
-func TestLoginRateLimitPerUser(t *testing.T) {
-	f := newFixture(t, func(o *Options) { o.UserLogins = LoginLimit{Burst: 3, Every: time.Minute} })
-	f.user("ada", "correct horse", "admin", RoleMember)
-	for i := range 3 {
-		if _, err := f.s.Authenticate(testCtx, "ada", "wrong", "", "192.0.2.10"); !isKind(err, fault.Unauthorized) {
-			t.Fatalf("attempt %d: %v, want a plain login failure", i+1, err)
-		}
-	}
-	_, err := f.s.Authenticate(testCtx, "ada", "correct horse", "", "198.51.100.7") // right password, other address
-	wantKind(t, "4th attempt on ada", err, fault.TooManyRequests, ErrTooManyRequests)
-	if err != nil && !strings.Contains(err.Error(), "user name") {
-		t.Errorf("message %q does not say which limit", err)
-	}
-	if _, err := f.s.Authenticate(testCtx, "nobody", "x", "", "192.0.2.10"); !isKind(err, fault.Unauthorized) {
-		t.Errorf("another user name is limited too: %v", err)
-	}
-	f.clock.Advance(59 * time.Second)
-	_, err = f.s.Authenticate(testCtx, "ada", "correct horse", "", "")
-	wantKind(t, "attempt before the window passed", err, fault.TooManyRequests, nil)
-	f.clock.Advance(time.Second)
-	if _, err := f.s.Authenticate(testCtx, "ada", "correct horse", "", ""); err != nil {
-		t.Errorf("attempt after the window: %v", err)
-	}
-}
-
 func TestLoginRateLimitPerSource(t *testing.T) {
 	f := newFixture(t, func(o *Options) { o.SourceLogins = LoginLimit{Burst: 2, Every: 10 * time.Second} })
 	f.user("ada", "correct horse", "admin", RoleMember)
