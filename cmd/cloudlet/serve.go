@@ -90,10 +90,6 @@ func printBanner(g *globals, a *appliance.Appliance) {
 	fmt.Fprintf(g.stdout, "  API and dashboard: %s\n", a.URL())
 	fmt.Fprintf(g.stdout, "  local socket:      %s\n", cfg.Socket)
 	fmt.Fprintf(g.stdout, "  data dir:          %s\n", cfg.DataDir)
-	if pw := a.AdminPassword(); pw != "" {
-		fmt.Fprintf(g.stdout, "  admin password:    %s   (first start: user admin, project admin; also saved in %s)\n", pw, cfg.AdminPasswordPath())
-	} else {
-		fmt.Fprintf(g.stdout, "  admin password:    in %s\n", cfg.AdminPasswordPath())
-	}
+	fmt.Fprint(g.stdout, adminPasswordLine(writesToTerminal(g.stdout), a.AdminPassword(), cfg.AdminPasswordPath()))
 	fmt.Fprintf(g.stdout, "  try:               %s --socket %s host\n", os.Args[0], cfg.Socket)
 }
