@@ -64,6 +64,9 @@ func New(cfg Config) (*Appliance, error) {
 
 // open runs the start-up steps in order; release undoes whichever of them completed.
 func (a *Appliance) open() error {
+	if _, _, err := qemuCredential(a.cfg.QEMUUser); err != nil { // before anything is made
+		return err
+	}
 	if err := makeDirs(a.cfg); err != nil {
 		return err
 	}
