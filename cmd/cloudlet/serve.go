@@ -27,7 +27,7 @@ func (d *daemonFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&d.listen, "listen", def.Listen, "TCP address of the API and dashboard")
 	fs.StringVar(&d.accel, "accel", def.Accel, "accelerator: auto, kvm or tcg")
 	fs.StringVar(&d.logLevel, "log-level", def.LogLevel, "debug, info, warn or error")
-	fs.StringVar(&d.qemuUser, "qemu-user", def.QEMUUser, "unprivileged user QEMU runs as, when it exists (root: keep root)")
+	fs.StringVar(&d.qemuUser, "qemu-user", def.QEMUUser, "unprivileged user QEMU runs as; it must exist (root: run QEMU as root, explicitly)")
 }
 
 // resolve builds the Config: defaults, then the config file, then the flags the user set.
