@@ -7,6 +7,7 @@ BIN       := bin/cloudlet
 DATA_DIR  ?= $(CURDIR)/data
 RUN_DIR   ?= $(if $(filter 0,$(shell id -u)),/run/cloudlet,$(CURDIR)/data/run)
 LISTEN    ?= 127.0.0.1:8080
+QEMU_USER ?= cloudlet-qemu
 GOFLAGS_BUILD := -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_LOG  := .cache/test.log
@@ -15,13 +16,14 @@ TEST_LOG  := .cache/test.log
 
 ## run: install what is missing, build, and start cloudlet in the foreground on $(DATA_DIR)
 run: deps build
-	$(BIN) serve --data-dir $(DATA_DIR) --run-dir $(RUN_DIR) --socket $(RUN_DIR)/cloudlet.sock --listen $(LISTEN)
+	$(BIN) serve --data-dir $(DATA_DIR) --run-dir $(RUN_DIR) --socket $(RUN_DIR)/cloudlet.sock --listen $(LISTEN) --qemu-user $(QEMU_USER)
 
 build:
 	go build $(GOFLAGS_BUILD) -o $(BIN) ./cmd/cloudlet
 
+# deps and test-deps also create the QEMU user (QEMU_USER=root skips it, and make run then runs QEMU as root).
 deps:
-	packaging/deps.sh runtime
+	CLOUDLET_QEMU_USER=$(QEMU_USER) packaging/deps.sh runtime
 
 test-deps:
 	packaging/deps.sh test
@@ -54,8 +56,6 @@ install: deps build
 	install -D -m 0644 packaging/cloudlet.tmpfiles $(DESTDIR)/usr/lib/tmpfiles.d/cloudlet.conf
 	install -D -m 0644 README.md $(DESTDIR)/usr/local/share/doc/cloudlet/README.md
 	[ -e $(DESTDIR)/etc/cloudlet/cloudlet.json ] || install -D -m 0600 packaging/cloudlet.json $(DESTDIR)/etc/cloudlet/cloudlet.json
-	if [ -z "$(DESTDIR)" ] && ! id cloudlet-qemu >/dev/null 2>&1; then \
-		useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin cloudlet-qemu; fi
 	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; echo "start with: systemctl enable --now cloudlet"; fi
 
 clean:

@@ -66,6 +66,9 @@ func New(cfg Config) (*Appliance, error) {
 
 // open runs the start-up steps in order; release undoes whichever of them completed.
 func (a *Appliance) open() error {
+	if _, _, err := qemuCredential(a.cfg.QEMUUser); err != nil { // before anything is made
+		return err
+	}
 	if err := makeDirs(a.cfg); err != nil {
 		return err
 	}
@@ -89,7 +92,9 @@ func (a *Appliance) open() error {
 		return err
 	}
 	a.host = host.NewService(a.cfg.Version, facts, a.cfg.DataDir, a.cfg.CatalogPath(), probes, time.Now)
-	a.identity = identity.New(a.db)
+	if a.identity, err = identity.NewWithOptions(a.db, a.cfg.identityOptions()); err != nil {
+		return err
+	}
 	if a.adminPass, err = a.identity.Bootstrap(a.cfg.AdminPasswordPath()); err != nil {
 		return err
 	}

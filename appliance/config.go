@@ -34,7 +34,8 @@ type Config struct {
 	// ShutdownTimeout bounds how long in-flight requests may finish on SIGTERM.
 	ShutdownTimeout Duration `json:"shutdown_timeout"`
 
-	// QEMUUser is the unprivileged user QEMU runs as when it exists ("root" or "" keeps root).
+	// QEMUUser is the unprivileged user QEMU runs as; the daemon refuses to start when it does not
+	// exist. "root" keeps QEMU as root, explicitly; "" means DefaultQEMUUser.
 	QEMUUser string `json:"qemu_user"`
 
 	// CPUAllocationRatio and RAMAllocationRatio are Nova's overcommit ratios: instances may claim up to
@@ -74,6 +75,11 @@ type Config struct {
 	// MaxImageSize caps the data of one image (an upload, a URL import, a file import), like
 	// Glance's image_size_cap; each project's images together are bounded by its image_gigabytes quota.
 	MaxImageSize ByteSize `json:"max_image_size"`
+	// LoginFreeFailures is how many failed logins a user may have from one address before each
+	// further one locks that user out at that address (other addresses are not affected), for 1 s
+	// doubling up to LoginBackoffMax. An admin clears a lockout: `cloudlet user unlock USER`.
+	LoginFreeFailures int      `json:"login_free_failures"`
+	LoginBackoffMax   Duration `json:"login_backoff_max"`
 
 	Logger  *slog.Logger `json:"-"` // defaults to a text logger on stderr
 	Version string       `json:"-"` // the binary's version
@@ -116,6 +122,8 @@ func DefaultConfig() Config {
 		TrustLoopback:         false,
 		AuditRetention:        Duration(identity.DefaultAuditRetention),
 		MaxImageSize:          DefaultMaxImageSize,
+		LoginFreeFailures:     identity.DefaultLoginFreeFailures,
+		LoginBackoffMax:       Duration(identity.DefaultLoginBackoffMax),
 	}
 }
 
@@ -167,7 +175,10 @@ func (c *Config) Normalize() error {
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = Duration(10 * time.Second)
 	}
-	if c.QEMUUser != "" && !validUserName.MatchString(c.QEMUUser) {
+	if c.QEMUUser == "" {
+		c.QEMUUser = DefaultQEMUUser // root only when named
+	}
+	if !validUserName.MatchString(c.QEMUUser) {
 		return fmt.Errorf("config: qemu_user %q is not a valid user name", c.QEMUUser)
 	}
 	if c.AuditRetention < 0 {
@@ -186,6 +197,9 @@ func (c *Config) Normalize() error {
 		return fmt.Errorf("config: dns_domain %q: want DNS labels of letters, digits and hyphens, e.g. cloud.lan", c.DNSDomain)
 	}
 	if err := c.checkImages(); err != nil {
+		return err
+	}
+	if err := c.checkLogin(); err != nil {
 		return err
 	}
 	return c.checkCompute()

@@ -50,6 +50,8 @@ func TestConfigRejectsBadValues(t *testing.T) {
 		{"upper-case dns domain", `{"dns_domain":"Cloud"}`, nil, `dns_domain "Cloud"`},
 		{"max image size without unit", `{"max_image_size":"64G"}`, nil, `size "64G"`},
 		{"max image size too small", `{"max_image_size":"4KiB"}`, nil, "max_image_size 4KiB is below 1MiB"},
+		{"negative login failures", `{"login_free_failures":-1}`, nil, "login_free_failures -1"},
+		{"day-long login backoff", `{"login_backoff_max":"48h"}`, nil, "login_backoff_max 48h"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,19 +8,23 @@ import (
 	"path/filepath"
 	"strconv"
 	"syscall"
+
+	"cloudlet/appliance/host"
 )
 
-// qemuCredential resolves the configured QEMU user. A user that does not exist means QEMU keeps running
-// as root, with a warning (cloudlet doctor says the same); "root" or "" asks for that explicitly. The
-// user also gets the kvm group, so /dev/kvm stays usable.
+// qemuCredential resolves the configured QEMU user. Root is only ever chosen by name ("root"), and
+// then comes with a warning for the log (cloudlet doctor says the same); a user that does not exist
+// is an error that says how to create it or how to choose root. The user also gets the kvm group,
+// so /dev/kvm stays usable.
 func qemuCredential(name string) (*syscall.Credential, string, error) {
-	if name == "" || name == "root" {
-		return nil, "", nil
+	if name == "root" {
+		return nil, "qemu_user is root: QEMU runs with the daemon's privileges", nil
 	}
 	u, err := user.Lookup(name)
 	var unknown user.UnknownUserError
 	if errors.As(err, &unknown) {
-		return nil, fmt.Sprintf("QEMU user %s does not exist: QEMU runs as root (make install creates it)", name), nil
+		return nil, "", fmt.Errorf("QEMU user %s does not exist: create it with `%s` (make install and make run do), "+
+			"or run QEMU as root explicitly with qemu_user \"root\" (--qemu-user root)", name, host.QEMUUserAddCommand(name))
 	} else if err != nil {
 		return nil, "", fmt.Errorf("look up QEMU user %s: %w", name, err)
 	}

@@ -3,7 +3,23 @@
 #   deps.sh runtime   QEMU, qemu-img, iptables, nft: what the daemon runs
 #   deps.sh test      runtime + what the test suite uses (test guest build tools, iproute2, util-linux,
 #                     dnsmasq-base: the DHCP benchmark's baseline)
+# Both also create the unprivileged system user QEMU runs as ($CLOUDLET_QEMU_USER, default
+# cloudlet-qemu; "root" skips it): the daemon refuses to start when its qemu_user is missing.
 set -euo pipefail
+
+qemu_user="${CLOUDLET_QEMU_USER:-cloudlet-qemu}"
+
+# ensure_qemu_user creates the QEMU user once (the command cloudlet doctor suggests).
+ensure_qemu_user() {
+  if [ "$qemu_user" = root ] || id "$qemu_user" >/dev/null 2>&1; then return 0; fi
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "cloudlet needs the system user $qemu_user for QEMU; run as root, or:" >&2
+    echo "sudo useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin $qemu_user" >&2
+    return 1
+  fi
+  echo "creating system user: $qemu_user"
+  useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$qemu_user"
+}
 
 runtime_pkgs=(qemu-system-x86 qemu-utils ovmf iptables nftables iproute2)
 test_pkgs=(cpio kmod dosfstools mtools fdisk util-linux gcc libc6-dev dnsmasq-base)
@@ -18,7 +34,7 @@ missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then ensure_qemu_user; exit; fi
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "cloudlet needs these Debian packages: ${missing[*]}" >&2
@@ -29,3 +45,4 @@ echo "installing: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+ensure_qemu_user

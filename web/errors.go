@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -67,9 +69,22 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if code == http.StatusUnauthorized {
 		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="cloudlet"`)
 	}
+	if code == http.StatusTooManyRequests {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(err)))
+	}
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(code)
 		return
 	}
 	_ = c.JSON(code, ErrorBody{Error: ErrorDetail{Code: code, Message: msg}})
+}
+
+// retryAfterSeconds is when a refused client may try again, in whole seconds (at least 1): what
+// the error says (identity.RetryError), or 1 when it does not say.
+func retryAfterSeconds(err error) int {
+	var r interface{ RetryAfter() time.Duration }
+	if !errors.As(err, &r) {
+		return 1
+	}
+	return max(1, int((r.RetryAfter()+time.Second-1)/time.Second))
 }

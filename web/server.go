@@ -118,6 +118,7 @@ func (s *Server) routes() error {
 		{http.MethodPatch, "/api/v1/users/:id", "user:update", s.updateUser},
 		{http.MethodDelete, "/api/v1/users/:id", "user:delete", s.deleteUser},
 		{http.MethodPost, "/api/v1/users/:id/reset-password", "user:reset_password", s.resetPassword},
+		{http.MethodDelete, "/api/v1/users/:id/lockout", "user:unlock", s.unlockUser},
 		{http.MethodGet, "/api/v1/role-assignments", "role:list", s.listRoleAssignments},
 		{http.MethodPut, roleAssignmentPath, "role:assign", s.assignRole},
 		{http.MethodDelete, roleAssignmentPath, "role:unassign", s.unassignRole},

@@ -109,3 +109,15 @@ func (s *Server) resetPassword(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, map[string]string{"password": pw})
 }
+
+// unlockUser clears a user's login lockouts at every address (an admin letting it back in).
+func (s *Server) unlockUser(c echo.Context) error {
+	ids, err := s.identityService()
+	if err != nil {
+		return err
+	}
+	if err := ids.Unlock(c.Request().Context(), c.Param("id")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}

@@ -56,19 +56,26 @@ func Doctor(ctx context.Context, p Probes, in DoctorInput) []Check {
 	}
 }
 
-// qemuUserCheck: QEMU should run as an unprivileged user; without one it runs as root.
+// qemuUserCheck: QEMU should run as an unprivileged user. Root is a choice (qemu_user "root"), and
+// a warning; a configured user that does not exist stops the daemon from starting.
 func qemuUserCheck(p Probes, name string) Check {
 	c := Check{Name: "QEMU user"}
-	const hint = "useradd --system --no-create-home --shell /usr/sbin/nologin cloudlet-qemu (make install does this)"
 	switch {
-	case name == "" || name == "root":
-		c.Status, c.Detail, c.Hint = Warn, "qemu_user is root: QEMU runs with the daemon's privileges", hint
-	case !p.UserExists(name):
-		c.Status, c.Detail, c.Hint = Warn, fmt.Sprintf("user %s does not exist: QEMU runs as root", name), hint
+	case name == "root":
+		c.Status, c.Detail = Warn, "qemu_user is root: QEMU runs with the daemon's privileges"
+		c.Hint = "create an unprivileged user (" + QEMUUserAddCommand("cloudlet-qemu") + ") and set qemu_user to it"
+	case name == "" || !p.UserExists(name):
+		c.Status, c.Detail = Fail, fmt.Sprintf("user %q does not exist: the daemon refuses to start", name)
+		c.Hint = QEMUUserAddCommand(name) + " (make install and make run do it), or set qemu_user \"root\" to run QEMU as root"
 	default:
 		c.Status, c.Detail = OK, fmt.Sprintf("QEMU runs as %s", name)
 	}
 	return c
+}
+
+// QEMUUserAddCommand is the command that creates the QEMU user name, as packaging/deps.sh runs it.
+func QEMUUserAddCommand(name string) string {
+	return "useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin " + name
 }
 
 // Failed reports whether any check failed.

@@ -146,7 +146,7 @@ func TestDoctor(t *testing.T) {
 		{"low disk warns", func(h *fakeHost) { h.space.FreeBytes = 1 << 30 }, "free disk", Warn, "1.0 GiB"},
 		{"full disk fails", func(h *fakeHost) { h.space.FreeBytes = 10 << 20 }, "free disk", Fail, "10.0 MiB"},
 		{"port in use fails", func(h *fakeHost) { h.listenErr = errors.New("address already in use") }, "listen address", Fail, "already in use"},
-		{"no QEMU user warns", func(h *fakeHost) { h.noQEMUUser = true }, "QEMU user", Warn, "runs as root"},
+		{"no QEMU user fails", func(h *fakeHost) { h.noQEMUUser = true }, "QEMU user", Fail, "refuses to start"},
 		{"forwarding off warns", func(h *fakeHost) { h.sysctl["/proc/sys/net/ipv4/ip_forward"] = "0" }, "forwarding and bridge firewall", Warn, "ip_forward is off"},
 		{"no br_netfilter warns", func(h *fakeHost) { delete(h.sysctl, "/proc/sys/net/bridge/bridge-nf-call-iptables") }, "forwarding and bridge firewall", Warn, "br_netfilter"},
 		{"bridge netfilter off warns", func(h *fakeHost) { h.sysctl["/proc/sys/net/bridge/bridge-nf-call-iptables"] = "0" }, "forwarding and bridge firewall", Warn, "bypasses"},

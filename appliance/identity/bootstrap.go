@@ -26,7 +26,7 @@ func (s *Service) Bootstrap(passwordFile string) (string, error) {
 	if err != nil || exists {
 		return "", err
 	}
-	password, err := randomPassword(adminPasswordLen)
+	password, err := newPassword(AdminName)
 	if err != nil {
 		return "", fmt.Errorf("generate admin password: %w", err)
 	}

@@ -36,7 +36,9 @@
 //	service.go     Options, Service, New
 //	records.go     the catalog records; users.go, projects.go, roles.go: their management
 //	password.go    argon2id hashing; secret.go: bearer secrets and generated passwords
-//	login.go       Authenticate and its rate limits; tokens.go: listing, revoking, pruning
+//	password_policy.go  what a password must not be (NIST 800-63B), common-passwords.txt
+//	login.go       Authenticate, Unlock; throttle.go: lockouts per (user, address) with backoff
+//	tokens.go      listing, revoking, pruning; revoke.go: what a role removal or disable revokes
 //	credentials.go application credentials; resolve.go: Principal and Resolve
 //	policy.go      actions and the policy table; keypairs.go: SSH keypairs
 //	bootstrap.go   the first admin; quota.go: quota limits and checks

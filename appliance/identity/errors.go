@@ -2,6 +2,7 @@ package identity
 
 import (
 	"fmt"
+	"time"
 
 	"cloudlet/appliance/fault"
 )
@@ -38,10 +39,35 @@ var (
 	ErrLoginFailed error = &fault.Error{Kind: fault.Unauthorized, Msg: "invalid username, password or project",
 		Err: ErrUnauthenticated}
 
-	// ErrTooManyRequests: too many login attempts for one user name or from one source address;
-	// the message says when to retry. Kind too_many_requests (429).
+	// ErrTooManyRequests: too many failed logins for a user from one source address, from one
+	// address, or for a user from addresses that already failed (throttle.go); the error is a
+	// *RetryError that says when to retry. Kind too_many_requests (429).
 	ErrTooManyRequests error = &fault.Error{Kind: fault.TooManyRequests, Msg: "too many login attempts"}
 )
+
+// RetryError is ErrTooManyRequests with the time to wait before the next attempt, which the web
+// layer sends as Retry-After.
+type RetryError struct {
+	Msg   string
+	After time.Duration
+}
+
+func (e *RetryError) Error() string { return e.Msg }
+
+// Unwrap makes a RetryError match ErrTooManyRequests.
+func (e *RetryError) Unwrap() error { return ErrTooManyRequests }
+
+// FaultKind is too_many_requests.
+func (e *RetryError) FaultKind() string { return string(fault.TooManyRequests) }
+
+// RetryAfter is how long to wait.
+func (e *RetryError) RetryAfter() time.Duration { return e.After }
+
+// retryAfter returns a RetryError saying why, and to wait d (rounded up to whole seconds).
+func retryAfter(d time.Duration, why string) error {
+	d = (d + time.Second - 1).Truncate(time.Second)
+	return &RetryError{Msg: fmt.Sprintf("%s: try again in %s", why, d), After: d}
+}
 
 // faultf formats a message that matches sentinel under errors.Is and has its fault kind.
 func faultf(sentinel error, format string, args ...any) error {

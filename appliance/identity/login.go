@@ -17,16 +17,21 @@ import (
 //
 // Every refusal is ErrLoginFailed with the same message, whether the user is unknown, the password
 // wrong, the user or the project disabled or unknown, or the user has no role there; each costs
-// one password hash computation, so its timing does not tell either. Too many attempts for one
-// user name or from one address fail with ErrTooManyRequests before any hashing.
+// one password hash computation, so its timing does not tell either. Too many failures (throttle.go)
+// fail with a *RetryError (ErrTooManyRequests) before any hashing.
 func (s *Service) Authenticate(ctx context.Context, username, password, project, source string) (Token, error) {
-	if err := s.allowLogin(username, source); err != nil {
+	key, err := s.loginKey(username, source)
+	if err != nil {
+		return Token{}, fmt.Errorf("authenticate: %w", err)
+	}
+	if err := s.allowLogin(key); err != nil {
 		return Token{}, err
 	}
 	u, err := s.checkPassword(ctx, username, password)
 	if err == nil {
 		var t Token
 		if t, err = s.issueToken(u, project, source); err == nil {
+			s.throttle.succeeded(key)
 			s.log.Info("login", "user", u.Name, "project_id", t.ProjectID, "token_id", t.ID, "source", source)
 			return t, nil
 		}
@@ -148,19 +153,49 @@ func loginProject(tx *store.Tx, u *userRecord, ref string) (*Project, error) {
 	return p, nil
 }
 
-// allowLogin takes one attempt from the user name's bucket and one from the source's; both are
-// taken even when one is empty, so attempts against a locked name still count for the address.
-func (s *Service) allowLogin(username, source string) error {
-	userOK := s.userLogins.Allow(limitKey(username))
-	sourceOK := source == "" || s.sourceLogins.Allow(sourceKey(source))
-	switch {
-	case !userOK:
-		return faultf(ErrTooManyRequests, "too many login attempts for this user name: one more is allowed every %s",
-			s.userLimit.Every)
-	case !sourceOK:
-		return faultf(ErrTooManyRequests, "too many login attempts from this address: one more is allowed every %s",
-			s.sourceLimit.Every)
+// loginKey is the throttle's key of a login: the user's ID (however the user was named), or the
+// name given when there is no such user, at the source's address.
+func (s *Service) loginKey(username, source string) (pairKey, error) {
+	key := pairKey{user: "name:" + limitKey(username), source: sourceKey(source)}
+	err := s.db.View(func(tx *store.Tx) error {
+		u, err := users.Lookup(tx, "", username)
+		if err == nil {
+			key.user = u.ID
+		}
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalid) {
+		err = nil
 	}
+	return key, err
+}
+
+// allowLogin applies the throttle (throttle.go). The source's bucket is taken from first, also
+// for attempts refused otherwise, so that attempts against a locked user still count for the
+// address.
+func (s *Service) allowLogin(k pairKey) error {
+	sourceOK := k.source == "" || s.sourceLogins.Allow(k.source)
+	return s.throttle.begin(k, func(failedBefore bool) error {
+		switch {
+		case !sourceOK:
+			return retryAfter(s.sourceLimit.Every, "too many login attempts from this address")
+		case failedBefore && !s.userLogins.Allow(k.user):
+			return retryAfter(s.userLimit.Every, "too many failed logins for this user from many addresses")
+		}
+		return nil
+	})
+}
+
+// Unlock clears the login lockouts of a user (ID or name) at every address: its next attempts
+// start afresh. It is how an admin lets a locked-out user back in before the backoff ends.
+func (s *Service) Unlock(ctx context.Context, ref string) error {
+	u, err := s.User(ctx, ref)
+	if err != nil {
+		return fmt.Errorf("unlock user: %w", err)
+	}
+	n := s.throttle.clearUser(u.ID)
+	s.userLogins.Forget(u.ID)
+	s.log.Info("login lockout cleared", "user", u.Name, "addresses", n)
 	return nil
 }
 

@@ -74,7 +74,7 @@ func TestAuthenticateFailuresAreIndistinguishable(t *testing.T) {
 	if _, err := f.s.UpdateUser(testCtx, "bob", UserUpdate{Enabled: ptr(false)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.s.CreateUser(testCtx, UserSpec{Name: "nodefault", Password: "password9", Enabled: true}); err != nil {
+	if _, err := f.s.CreateUser(testCtx, UserSpec{Name: "nodefault", Password: "nine lives", Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
 	f.user("carl", "carl's password", "dev", RoleMember)
@@ -100,7 +100,7 @@ func TestAuthenticateFailuresAreIndistinguishable(t *testing.T) {
 		{"disabled project", "ada", "correct horse", "off"},
 		{"unknown project", "ada", "correct horse", "nowhere"},
 		{"no role on the project", "ada", "correct horse", "other"},
-		{"no project and no default", "nodefault", "password9", ""},
+		{"no project and no default", "nodefault", "nine lives", ""},
 		{"huge user name", strings.Repeat("x", 10000), "correct horse", "dev"},
 		{"damaged password hash", "carl", "carl's password", "dev"},
 	}
@@ -124,45 +124,20 @@ func TestUnknownUserCostsAsMuchAsAKnownOne(t *testing.T) {
 	if testing.Short() {
 		t.Skip("times the default argon2id cost")
 	}
-	f := newFixture(t, func(o *Options) { o.Argon2 = Argon2Params{}; o.UserLogins = LoginLimit{Burst: 100} })
+	f := newFixture(t, func(o *Options) { o.Argon2 = Argon2Params{}; o.LoginBackoff = LoginBackoff{FreeFailures: 100} })
 	f.user("ada", "correct horse", "admin", RoleMember)
 	timeOf := func(user string) time.Duration {
-		best := time.Hour
-		for range 3 {
-			start := time.Now()
-			f.s.Authenticate(testCtx, user, "wrong horse", "", "")
-			best = min(best, time.Since(start))
-		}
-		return best
+		start := time.Now()
+		f.s.Authenticate(testCtx, user, "wrong horse", "", "")
+		return time.Since(start)
 	}
-	known, unknown := timeOf("ada"), timeOf("nobody")
+	known, unknown := time.Hour, time.Hour
+	for range 5 { // interleaved, best of each: a shared machine's load weighs on both alike
+		known = min(known, timeOf("ada"))
+		unknown = min(unknown, timeOf("nobody"))
+	}
 	if unknown < known/2 || unknown > known*2 {
 		t.Errorf("failed login of an unknown user took %v, of a known one %v: want comparable", unknown, known)
-	}
-}
-
-func TestLoginRateLimitPerUser(t *testing.T) {
-	f := newFixture(t, func(o *Options) { o.UserLogins = LoginLimit{Burst: 3, Every: time.Minute} })
-	f.user("ada", "correct horse", "admin", RoleMember)
-	for i := range 3 {
-		if _, err := f.s.Authenticate(testCtx, "ada", "wrong", "", "192.0.2.10"); !isKind(err, fault.Unauthorized) {
-			t.Fatalf("attempt %d: %v, want a plain login failure", i+1, err)
-		}
-	}
-	_, err := f.s.Authenticate(testCtx, "ada", "correct horse", "", "198.51.100.7") // right password, other address
-	wantKind(t, "4th attempt on ada", err, fault.TooManyRequests, ErrTooManyRequests)
-	if err != nil && !strings.Contains(err.Error(), "user name") {
-		t.Errorf("message %q does not say which limit", err)
-	}
-	if _, err := f.s.Authenticate(testCtx, "nobody", "x", "", "192.0.2.10"); !isKind(err, fault.Unauthorized) {
-		t.Errorf("another user name is limited too: %v", err)
-	}
-	f.clock.Advance(59 * time.Second)
-	_, err = f.s.Authenticate(testCtx, "ada", "correct horse", "", "")
-	wantKind(t, "attempt before the window passed", err, fault.TooManyRequests, nil)
-	f.clock.Advance(time.Second)
-	if _, err := f.s.Authenticate(testCtx, "ada", "correct horse", "", ""); err != nil {
-		t.Errorf("attempt after the window: %v", err)
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -49,17 +48,6 @@ const (
 	maxHashTime     = 64
 	argon2idVersion = argon2.Version
 )
-
-// checkPassword enforces the password policy; the message never repeats the password.
-func checkPassword(password string) error {
-	switch {
-	case utf8.RuneCountInString(password) < MinPasswordLen:
-		return faultf(ErrInvalid, "password too short: at least %d characters", MinPasswordLen)
-	case len(password) > MaxPasswordLen:
-		return faultf(ErrInvalid, "password too long: at most %d bytes", MaxPasswordLen)
-	}
-	return nil
-}
 
 // hashPassword returns password's argon2id hash in the PHC string format:
 // $argon2id$v=19$m=65536,t=3,p=4$<salt>$<key>, salt and key in unpadded standard base64.

@@ -175,6 +175,7 @@ var policy = []Rule{
 	{"user:update", ScopeCloud, admins, tokenOnly},
 	{"user:delete", ScopeCloud, admins, anyAuth},
 	{"user:reset_password", ScopeCloud, admins, tokenOnly},
+	{"user:unlock", ScopeCloud, admins, anyAuth}, // clears login lockouts
 	{"role:list", ScopeCloud, admins, anyAuth},
 	{"role:assign", ScopeCloud, admins, tokenOnly},
 	{"role:unassign", ScopeCloud, admins, anyAuth},

@@ -70,8 +70,8 @@ type ProjectUpdate struct {
 	Enabled     *bool
 }
 
-// UpdateProject changes a project. Disabling it revokes the tokens scoped to it and makes its
-// application credentials refused until it is enabled again; project admin cannot be disabled.
+// UpdateProject changes a project. Disabling it revokes the tokens and application credentials
+// scoped to it for good (revoke.go); project admin cannot be disabled.
 func (s *Service) UpdateProject(ctx context.Context, ref string, u ProjectUpdate) (Project, error) {
 	if u.Description != nil && len(*u.Description) > maxDescriptionLen {
 		return Project{}, faultf(ErrInvalid, "update project %s: description longer than %d bytes", quoteShort(ref), maxDescriptionLen)
@@ -89,7 +89,7 @@ func (s *Service) UpdateProject(ctx context.Context, ref string, u ProjectUpdate
 			if p.Name == AdminName {
 				return faultf(ErrForbidden, "project %s cannot be disabled", AdminName)
 			}
-			if err := revokeTokens(tx, "", p.ID); err != nil {
+			if err := revokeProject(tx, p.ID); err != nil {
 				return err
 			}
 		}

@@ -137,16 +137,3 @@ func TestResolveFollowsTheCatalog(t *testing.T) {
 		})
 	}
 }
-
-func TestLosingOneOfTwoRolesKeepsTheTokenWithTheOther(t *testing.T) {
-	f := newFixture(t)
-	f.project("dev")
-	f.user("ada", "correct horse", "dev", RoleMember, RoleReader)
-	tok := f.login("ada", "correct horse", "")
-	if err := f.s.Unassign(testCtx, "ada", "dev", RoleMember); err != nil {
-		t.Fatal(err)
-	}
-	if p := f.resolve(tok.Secret); strings.Join(p.Roles, ",") != RoleReader {
-		t.Errorf("roles = %v, want reader only", p.Roles)
-	}
-}

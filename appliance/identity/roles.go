@@ -52,8 +52,9 @@ type assignmentEvent struct {
 	Role   string `json:"role"`
 }
 
-// Unassign takes a role on a project away from a user. Tokens and credentials that relied on it
-// stop working at once (Resolve reads the assignments). User admin's admin role is protected.
+// Unassign takes a role on a project away from a user and, in the same transaction, revokes the
+// user's tokens there and its credentials carrying the role (revoke.go): assigning the role again
+// does not bring them back. User admin's admin role is protected.
 func (s *Service) Unassign(ctx context.Context, userRef, projectRef, role string) error {
 	if err := checkRole(role); err != nil {
 		return err
@@ -71,6 +72,9 @@ func (s *Service) Unassign(ctx context.Context, userRef, projectRef, role string
 			return err
 		}
 		if err := assignments.Delete(tx, ra.ID); err != nil {
+			return err
+		}
+		if err := revokeForUnassign(tx, u.ID, p.ID, role); err != nil {
 			return err
 		}
 		return appendEvent(tx, "role.unassigned", "role_assignment", ra.ID, p.ID, assignmentEvent{u.ID, role})

@@ -18,10 +18,11 @@ const (
 	DefaultMaxConcurrentHashes = 4 // each argon2id run holds Argon2Params.MemoryKiB of memory
 )
 
-// The default login limits: per user name a burst of 10 attempts, then one every 30 s; per source
-// address a burst of 30, then one every 10 s (a shared NAT address logs in more often).
+// The default login limits (throttle.go): per user, 100 attempts from addresses that already failed
+// for it, then one every 30 s; per source address a burst of 30 attempts, then one every 10 s (a
+// shared NAT address logs in more often).
 const (
-	DefaultUserLoginBurst   = 10
+	DefaultUserLoginBurst   = 100
 	DefaultUserLoginEvery   = 30 * time.Second
 	DefaultSourceLoginBurst = 30
 	DefaultSourceLoginEvery = 10 * time.Second
@@ -37,9 +38,12 @@ type Options struct {
 	Now func() time.Time
 	// TokenTTL is how long a token from Authenticate lives; 0 means DefaultTokenTTL.
 	TokenTTL time.Duration
-	// UserLogins and SourceLogins limit login attempts per user name and per source address
-	// (IPv6 per /64); zero fields take the defaults (DefaultUserLoginBurst, ...).
+	// UserLogins limits the login attempts for one user from addresses that already failed for
+	// it; SourceLogins limits every attempt from one source address (IPv6 per /64); LoginBackoff
+	// locks one user out at one address after failures (throttle.go). Zero fields take the
+	// defaults (DefaultUserLoginBurst, DefaultLoginFreeFailures, ...).
 	UserLogins, SourceLogins LoginLimit
+	LoginBackoff             LoginBackoff
 	// Argon2 is the cost of new password hashes; zero fields take the defaults (see
 	// Argon2Params). Existing hashes are verified with the cost they were made with.
 	Argon2 Argon2Params
@@ -72,6 +76,7 @@ type Service struct {
 	userLimit, sourceLimit LoginLimit
 	userLogins             *ratelimit.Limiter[string]
 	sourceLogins           *ratelimit.Limiter[string]
+	throttle               *loginThrottle
 
 	hashSlots chan struct{} // one token per password hash computation under way
 	dummyHash string        // verified for unknown users, so that their logins cost the same
@@ -98,8 +103,9 @@ func NewWithOptions(db *store.DB, o Options) (*Service, error) {
 		return nil, errors.New("identity.New: a catalog is required")
 	}
 	if o.TokenTTL < 0 || o.MaxConcurrentHashes < 0 || o.UserLogins.Burst < 0 || o.UserLogins.Every < 0 ||
-		o.SourceLogins.Burst < 0 || o.SourceLogins.Every < 0 {
-		return nil, errors.New("identity.New: durations, bursts and MaxConcurrentHashes must not be negative")
+		o.SourceLogins.Burst < 0 || o.SourceLogins.Every < 0 || o.LoginBackoff.FreeFailures < 0 ||
+		o.LoginBackoff.Base < 0 || o.LoginBackoff.Max < 0 {
+		return nil, errors.New("identity.New: durations, bursts, failure counts and MaxConcurrentHashes must not be negative")
 	}
 	s := &Service{
 		db: db, log: o.Log, now: o.Now, tokenTTL: o.TokenTTL, argon: o.Argon2.withDefaults(),
@@ -118,6 +124,7 @@ func NewWithOptions(db *store.DB, o Options) (*Service, error) {
 	s.sourceLimit = s.sourceLimit.withDefaults(DefaultSourceLoginBurst, DefaultSourceLoginEvery)
 	s.userLogins = s.userLimit.limiter(s.now)
 	s.sourceLogins = s.sourceLimit.limiter(s.now)
+	s.throttle = newLoginThrottle(s.now, o.LoginBackoff.withDefaults(), loginKeys)
 	slots := o.MaxConcurrentHashes
 	if slots == 0 {
 		slots = DefaultMaxConcurrentHashes

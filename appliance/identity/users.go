@@ -73,7 +73,7 @@ func checkUserSpec(spec UserSpec) error {
 	if err := checkEmail(spec.Email); err != nil {
 		return err
 	}
-	return checkPassword(spec.Password)
+	return checkPassword(spec.Password, spec.Name)
 }
 
 // checkEmail accepts "" or one bare address.
@@ -128,10 +128,10 @@ type UserUpdate struct {
 	Password       *string
 }
 
-// UpdateUser changes a user. A new password or disabling the user revokes its tokens (its
-// application credentials are refused while it is disabled). User admin cannot be disabled.
+// UpdateUser changes a user. A new password revokes its tokens; disabling the user revokes its
+// tokens and application credentials for good (revoke.go). User admin cannot be disabled.
 func (s *Service) UpdateUser(ctx context.Context, ref string, upd UserUpdate) (User, error) {
-	if err := checkUserUpdate(upd); err != nil {
+	if err := s.checkUserUpdate(ctx, ref, upd); err != nil {
 		return User{}, fmt.Errorf("update user %s: %w", quoteShort(ref), err)
 	}
 	var hash string
@@ -162,20 +162,26 @@ func (s *Service) UpdateUser(ctx context.Context, ref string, upd UserUpdate) (U
 	return out, nil
 }
 
-func checkUserUpdate(upd UserUpdate) error {
+// checkUserUpdate checks the new email and password of user ref (names never change, so the
+// password can be checked against the name before the update's transaction).
+func (s *Service) checkUserUpdate(ctx context.Context, ref string, upd UserUpdate) error {
 	if upd.Email != nil {
 		if err := checkEmail(*upd.Email); err != nil {
 			return err
 		}
 	}
-	if upd.Password != nil {
-		return checkPassword(*upd.Password)
+	if upd.Password == nil {
+		return nil
 	}
-	return nil
+	u, err := s.User(ctx, ref)
+	if err != nil {
+		return err
+	}
+	return checkPassword(*upd.Password, u.Name)
 }
 
-// applyUserUpdate changes u in memory, revoking its tokens when its password changes or it is
-// disabled. hash is the new password's, if any.
+// applyUserUpdate changes u in memory, revoking its tokens when its password changes, and its
+// tokens and credentials when it is disabled. hash is the new password's, if any.
 func applyUserUpdate(tx *store.Tx, u *userRecord, upd UserUpdate, hash string) error {
 	disable := upd.Enabled != nil && !*upd.Enabled
 	if disable && u.Name == AdminName {
@@ -200,7 +206,10 @@ func applyUserUpdate(tx *store.Tx, u *userRecord, upd UserUpdate, hash string) e
 	if hash != "" {
 		u.PasswordHash = hash
 	}
-	if disable || hash != "" {
+	if disable {
+		return revokeUser(tx, u.ID)
+	}
+	if hash != "" {
 		return revokeTokens(tx, u.ID, "")
 	}
 	return nil
@@ -266,11 +275,15 @@ func deleteUserRecords(tx *store.Tx, userID string) error {
 // the password, which is shown once and kept nowhere. It is how `cloudlet user reset-password`
 // over the local socket recovers access.
 func (s *Service) ResetPassword(ctx context.Context, username string) (string, error) {
-	password, err := randomPassword(adminPasswordLen)
+	u, err := s.User(ctx, username)
+	if err != nil {
+		return "", fmt.Errorf("reset password: %w", err)
+	}
+	password, err := newPassword(u.Name)
 	if err != nil {
 		return "", fmt.Errorf("reset password of user %s: generate: %w", quoteShort(username), err)
 	}
-	if _, err := s.UpdateUser(ctx, username, UserUpdate{Password: &password}); err != nil {
+	if _, err := s.UpdateUser(ctx, u.ID, UserUpdate{Password: &password}); err != nil {
 		return "", fmt.Errorf("reset password: %w", err)
 	}
 	return password, nil

@@ -62,6 +62,8 @@ func TestIdentityCommandRequests(t *testing.T) {
 		{args: []string{"user", "delete", "alice"}, code: 204, method: "DELETE", path: "/api/v1/users/alice"},
 		{args: []string{"user", "reset-password", "alice"}, code: 200, answer: `{"password":"Xy7-new"}`,
 			method: "POST", path: "/api/v1/users/alice/reset-password", out: "Xy7-new\n"},
+		{args: []string{"user", "unlock", "alice"}, code: 204, method: "DELETE", path: "/api/v1/users/alice/lockout",
+			out: "login lockouts of alice cleared\n"},
 
 		{args: []string{"role", "add", "member", "--user", "alice", "--project", "demo"}, code: 204,
 			method: "PUT", path: "/api/v1/projects/demo/users/alice/roles/member"},

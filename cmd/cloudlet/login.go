@@ -112,7 +112,7 @@ func loginHint(err error) error {
 		case http.StatusUnauthorized:
 			return fmt.Errorf("wrong user, password or project: %w", err)
 		case http.StatusTooManyRequests:
-			return fmt.Errorf("too many failed logins, wait a minute and try again: %w", err)
+			return fmt.Errorf("too many failed logins from here (an admin can clear them: cloudlet user unlock USER): %w", err)
 		}
 	}
 	return err

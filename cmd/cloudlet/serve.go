@@ -30,7 +30,7 @@ func (d *daemonFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&d.listen, "listen", def.Listen, "TCP address of the API and dashboard")
 	fs.StringVar(&d.accel, "accel", def.Accel, "accelerator: auto, kvm or tcg")
 	fs.StringVar(&d.logLevel, "log-level", def.LogLevel, "debug, info, warn or error")
-	fs.StringVar(&d.qemuUser, "qemu-user", def.QEMUUser, "unprivileged user QEMU runs as, when it exists (root: keep root)")
+	fs.StringVar(&d.qemuUser, "qemu-user", def.QEMUUser, "unprivileged user QEMU runs as; it must exist (root: run QEMU as root, explicitly)")
 	fs.BoolVar(&d.tls, "tls", def.TLS, "serve HTTPS on a loopback --listen too (any other address always serves HTTPS)")
 	fs.BoolVar(&d.insecureHTTP, "insecure-http", def.InsecureHTTP,
 		"serve plain HTTP on a non-loopback --listen: passwords and tokens cross the network in clear text")
@@ -103,11 +103,7 @@ func printBanner(g *globals, a *appliance.Appliance) {
 	printTLS(g, a)
 	fmt.Fprintf(g.stdout, "  local socket:      %s\n", cfg.Socket)
 	fmt.Fprintf(g.stdout, "  data dir:          %s\n", cfg.DataDir)
-	if pw := a.AdminPassword(); pw != "" {
-		fmt.Fprintf(g.stdout, "  admin password:    %s   (first start: user admin, project admin; also saved in %s)\n", pw, cfg.AdminPasswordPath())
-	} else {
-		fmt.Fprintf(g.stdout, "  admin password:    in %s\n", cfg.AdminPasswordPath())
-	}
+	fmt.Fprint(g.stdout, adminPasswordLine(writesToTerminal(g.stdout), a.AdminPassword(), cfg.AdminPasswordPath()))
 	fmt.Fprintf(g.stdout, "  try:               %s --socket %s host\n", os.Args[0], cfg.Socket)
 }
 

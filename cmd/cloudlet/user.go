@@ -19,7 +19,7 @@ func userRow(u *identity.User) []string {
 
 func newUserCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "user", Short: "users: people and robots that log in"}
-	cmd.AddCommand(newUserCreateCmd(g), newUserSetCmd(g), newUserResetPasswordCmd(g))
+	cmd.AddCommand(newUserCreateCmd(g), newUserSetCmd(g), newUserResetPasswordCmd(g), newUserUnlockCmd(g))
 	cmd.AddCommand(crudCommands(g, "user", usersPath, userHeader, userRow)...)
 	return cmd
 }
@@ -130,6 +130,18 @@ func newUserResetPasswordCmd(g *globals) *cobra.Command {
 				return g.printJSON(raw)
 			}
 			_, err = fmt.Fprintln(g.stdout, out.Password)
+			return err
+		}}
+}
+
+func newUserUnlockCmd(g *globals) *cobra.Command {
+	return &cobra.Command{Use: "unlock USER", Short: "clear a user's login lockouts (after failed logins) at every address",
+		Args: cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, a []string) error {
+			if err := g.call("DELETE", itemPath(usersPath, a[0])+"/lockout", nil, nil); err != nil {
+				return err
+			}
+			_, err := fmt.Fprintf(g.stdout, "login lockouts of %s cleared\n", a[0])
 			return err
 		}}
 }
