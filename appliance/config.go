@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,6 +15,7 @@ import (
 
 	"cloudlet/appliance/host"
 	"cloudlet/appliance/identity"
+	"cloudlet/appliance/network"
 )
 
 // Config is everything the daemon needs to know. Every path derives from DataDir and RunDir, so tests
@@ -60,6 +62,12 @@ type Config struct {
 
 	// DNSDomain is the suffix of instance names in each network's DNS: <instance>.<network>.<domain>.
 	DNSDomain string `json:"dns_domain"`
+	// NetworkCIDRsAllowed are ranges members may put networks on besides the private ones (10/8,
+	// 172.16/12, 192.168/16, 100.64/10); admins may use any. Reserved ranges stay refused to all.
+	NetworkCIDRsAllowed []netip.Prefix `json:"network_cidrs_allowed"`
+	// PortForwardRange is where members' port forwards take host ports, "first-last"; it may not
+	// reach below 1024 (admin-only). Admins may use any free port.
+	PortForwardRange string `json:"port_forward_range"`
 
 	Logger  *slog.Logger `json:"-"` // defaults to a text logger on stderr
 	Version string       `json:"-"` // the binary's version
@@ -99,6 +107,7 @@ func DefaultConfig() Config {
 		DNSDomain:             "cloudlet",
 		TrustLoopback:         false,
 		AuditRetention:        Duration(identity.DefaultAuditRetention),
+		PortForwardRange:      network.DefaultForwardRange.String(),
 	}
 }
 
@@ -164,6 +173,9 @@ func (c *Config) Normalize() error {
 	}
 	if len(c.DNSDomain) > 200 || !validDomain.MatchString(c.DNSDomain) {
 		return fmt.Errorf("config: dns_domain %q: want DNS labels of letters, digits and hyphens, e.g. cloud.lan", c.DNSDomain)
+	}
+	if err := c.checkNetworkPolicy(); err != nil {
+		return err
 	}
 	return c.checkCompute()
 }
