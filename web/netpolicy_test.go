@@ -66,11 +66,15 @@ func TestProbe01MembersTakeFloatingIPsOnlyFromSharedNetworks(t *testing.T) {
 		{"memberb", "POST", "/api/v1/floating-ips", `{"network":"public"}`, 201, []string{"203.0.113."}},
 		{"member", "GET", "/api/v1/networks/public", "", 200, []string{`"shared":true`}},
 		{"member", "DELETE", "/api/v1/networks/public", "", 404, nil},
+		{"member", "PATCH", "/api/v1/networks/public", `{"shared":false}`, 403, []string{"network:share"}},
+		{"admin", "PATCH", "/api/v1/networks/adminlan", `{"shared":true}`, 200, []string{`"shared":true`}},
+		{"member", "POST", "/api/v1/floating-ips", `{"network":"adminlan"}`, 201, []string{"192.168.1."}},
+		{"admin", "PATCH", "/api/v1/networks/adminlan", `{"shared":false}`, 409, []string{"other projects"}},
 	})
 	rec := f.do("GET", "/api/v1/networks", f.tokens["member"], "")
 	var nets []struct{ Name string }
-	if err := json.Unmarshal(rec.Body.Bytes(), &nets); err != nil || len(nets) != 1 || nets[0].Name != "public" {
-		t.Errorf("member lists %s (%v), want only the shared public", rec.Body, err)
+	if err := json.Unmarshal(rec.Body.Bytes(), &nets); err != nil || len(nets) != 2 {
+		t.Errorf("member lists %s (%v), want the shared adminlan and public", rec.Body, err)
 	}
 }
 

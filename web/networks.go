@@ -68,6 +68,24 @@ func hostNetworkActions(r network.CreateNetworkRequest) []identity.Action {
 	return out
 }
 
+// updateNetwork changes what PATCH may change: sharing an external network (network:share).
+func (s *Server) updateNetwork(c echo.Context) error {
+	var r network.UpdateNetworkRequest
+	if err := decodeJSON(c, &r); err != nil {
+		return err
+	}
+	if r.Shared != nil {
+		if err := identity.Authorize(s.principal(c), "network:share"); err != nil {
+			return err
+		}
+	}
+	n, err := s.opts.Networks.UpdateNetwork(c.Request().Context(), s.project(c), c.Param("id"), r)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, n)
+}
+
 func (s *Server) deleteNetwork(c echo.Context) error {
 	if err := s.opts.Networks.DeleteNetwork(c.Request().Context(), s.project(c), c.Param("id")); err != nil {
 		return err

@@ -212,3 +212,28 @@ func TestProbe14ConflictsNeverNameAnotherProject(t *testing.T) {
 	_, err = s.CreateNetwork(ctx, proj, CreateNetworkRequest{Name: "over", Subnet: subnet("10.9.0.0/16")})
 	wantFault(t, "own overlapping subnet", err, fault.Conflict, "secretnet")
 }
+
+// Finding 1: an admin shares an external network after the fact, or stops sharing it; it refuses
+// to stop while another project holds a floating IP from it, and only external networks are shared.
+func TestProbe01SharingAnExternalNetworkLater(t *testing.T) {
+	s, _ := newPublishingService(t)
+	private := publicRequest()
+	private.Name, private.Shared, private.Uplink = "lanext", false, "uplink1"
+	private.Subnet = Subnet{CIDR: netip.MustParsePrefix("198.51.100.0/24")}
+	must1(s.CreateNetwork(ctx, proj, private))
+	share := func(project, ref string, on bool) error {
+		_, err := s.UpdateNetwork(ctx, project, ref, UpdateNetworkRequest{Shared: &on})
+		return err
+	}
+	wantFault(t, "p2 shares p1's network", share("p2", "lanext", true), fault.NotFound)
+	must0(t, share(proj, "lanext", true))
+	f := must1(s.CreateFloatingIP(ctx, "p2", CreateFloatingIPRequest{Network: "lanext"}))
+	wantFault(t, "unsharing while p2 holds an address", share(proj, "lanext", false), fault.Conflict, "other projects")
+	must0(t, s.DeleteFloatingIP(ctx, "p2", f.ID))
+	must0(t, share(proj, "lanext", false))
+	_, err := s.CreateFloatingIP(ctx, "p2", CreateFloatingIPRequest{Network: "lanext"})
+	wantFault(t, "p2's floating IP after unsharing", err, fault.NotFound)
+	wantFault(t, "sharing a nat network", share(proj, "lan", true), fault.Invalid, "only an external network")
+	_, err = s.UpdateNetwork(ctx, proj, "lanext", UpdateNetworkRequest{})
+	wantFault(t, "an empty update", err, fault.Invalid, "shared")
+}

@@ -14,7 +14,7 @@ import (
 
 func newNetworkCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "network", Short: "tenant networks: a bridge, DHCP and DNS per network"}
-	cmd.AddCommand(newNetworkCreateCmd(g),
+	cmd.AddCommand(newNetworkCreateCmd(g), newNetworkSetCmd(g),
 		&cobra.Command{Use: "list", Short: "list networks", Args: cobra.NoArgs,
 			RunE: func(*cobra.Command, []string) error {
 				var out []*network.Network
@@ -92,6 +92,26 @@ func newNetworkCreateCmd(g *globals) *cobra.Command {
 	fs.StringVar(&r.Bridge, "bridge", "", "kind bridged: the host's existing LAN bridge to join (e.g. vmbr0)")
 	fs.BoolVar(&r.Shared, "shared", false, "external: every project may take floating IPs from it (admins only)")
 	fs.IntVar(&r.MTU, "mtu", 0, "MTU (default 1500)")
+	return cmd
+}
+
+// newNetworkSetCmd changes a network: for now whether an external network is shared (admins only).
+func newNetworkSetCmd(g *globals) *cobra.Command {
+	var shared bool
+	cmd := &cobra.Command{Use: "set NETWORK --shared[=false]", Short: "share an external network with every project, or stop (admins only)",
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, a []string) error {
+			var r network.UpdateNetworkRequest
+			if c.Flags().Changed("shared") {
+				r.Shared = &shared
+			}
+			var n network.Network
+			if err := g.call("PATCH", "/api/v1/networks/"+url.PathEscape(a[0]), r, &n); err != nil {
+				return err
+			}
+			return g.print(n, networkHeader, [][]string{networkRow(&n)})
+		}}
+	cmd.Flags().BoolVar(&shared, "shared", false, "every project may take floating IPs from it (--shared=false stops that)")
 	return cmd
 }
 
