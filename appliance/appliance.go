@@ -151,7 +151,8 @@ func (a *Appliance) openNetwork() error {
 		return fmt.Errorf("firewall: %w (cloudlet needs iptables: apt-get install iptables)", err)
 	}
 	if a.network, err = network.New(network.Options{DB: a.db, HostRoutes: hostRoutes, Firewall: fw,
-		DeviceName: a.deviceName, Quota: a.identity}); err != nil {
+		DeviceName: a.deviceName, Quota: a.identity,
+		MemberCIDRs: a.cfg.NetworkCIDRsAllowed, ForwardRange: a.cfg.forwardRange()}); err != nil {
 		return err
 	}
 	if err := a.network.StartDatapath(network.DatapathOptions{Log: a.log, Domain: a.cfg.DNSDomain, Upstreams: resolvers()}); err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,6 +15,7 @@ import (
 
 	"cloudlet/appliance/host"
 	"cloudlet/appliance/identity"
+	"cloudlet/appliance/network"
 )
 
 // Config is everything the daemon needs to know. Every path derives from DataDir and RunDir, so tests
@@ -71,6 +73,12 @@ type Config struct {
 
 	// DNSDomain is the suffix of instance names in each network's DNS: <instance>.<network>.<domain>.
 	DNSDomain string `json:"dns_domain"`
+	// NetworkCIDRsAllowed are ranges members may put networks on besides the private ones (10/8,
+	// 172.16/12, 192.168/16, 100.64/10); admins may use any. Reserved ranges stay refused to all.
+	NetworkCIDRsAllowed []netip.Prefix `json:"network_cidrs_allowed"`
+	// PortForwardRange is where members' port forwards take host ports, "first-last"; it may not
+	// reach below 1024 (admin-only). Admins may use any free port.
+	PortForwardRange string `json:"port_forward_range"`
 
 	// MaxImageSize caps the data of one image (an upload, a URL import, a file import), like
 	// Glance's image_size_cap; each project's images together are bounded by its image_gigabytes quota.
@@ -124,6 +132,7 @@ func DefaultConfig() Config {
 		MaxImageSize:          DefaultMaxImageSize,
 		LoginFreeFailures:     identity.DefaultLoginFreeFailures,
 		LoginBackoffMax:       Duration(identity.DefaultLoginBackoffMax),
+		PortForwardRange:      network.DefaultForwardRange.String(),
 	}
 }
 
@@ -200,6 +209,9 @@ func (c *Config) Normalize() error {
 		return err
 	}
 	if err := c.checkLogin(); err != nil {
+		return err
+	}
+	if err := c.checkNetworkPolicy(); err != nil {
 		return err
 	}
 	return c.checkCompute()

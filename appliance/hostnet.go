@@ -9,19 +9,27 @@ import (
 	"strings"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"cloudlet/appliance/network/link"
 )
 
-// hostRoutes lists the IPv4 prefixes this host already routes (its addresses' subnets and its routes,
-// except the default route and cloudlet's own bridges), so no network is made over them.
+// hostRoutes lists the IPv4 prefixes this host already routes or owns, so no network is made over
+// them: its routes (except the default route and cloudlet's own bridges) and the local table's
+// addresses, which the main table does not show: 127.0.0.0/8 on lo, a /32 address, a LAN address
+// whose subnet route lives elsewhere. A network over one would take traffic meant for the host.
 func hostRoutes() ([]netip.Prefix, error) {
 	routes, err := netlink.RouteList(nil, netlink.FAMILY_V4)
 	if err != nil {
 		return nil, fmt.Errorf("netlink.RouteList: %w", err)
 	}
+	local, err := netlink.RouteListFiltered(netlink.FAMILY_V4,
+		&netlink.Route{Table: unix.RT_TABLE_LOCAL, Type: unix.RTN_LOCAL}, netlink.RT_FILTER_TABLE|netlink.RT_FILTER_TYPE)
+	if err != nil {
+		return nil, fmt.Errorf("netlink.RouteListFiltered(table local): %w", err)
+	}
 	var out []netip.Prefix
-	for _, r := range routes {
+	for _, r := range append(routes, local...) {
 		if r.Dst == nil || ownLink(r.LinkIndex) {
 			continue
 		}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"cloudlet/appliance/identity"
 	"cloudlet/appliance/network"
 )
 
@@ -27,16 +28,62 @@ func (s *Server) showNetwork(c echo.Context) error {
 	return c.JSON(http.StatusOK, n)
 }
 
+// createNetwork authorizes the admin-only parts of the body first (403 naming the action), then
+// lets the service check the subnet against the members' ranges unless the caller may use any.
 func (s *Server) createNetwork(c echo.Context) error {
 	var r network.CreateNetworkRequest
 	if err := decodeJSON(c, &r); err != nil {
 		return err
 	}
+	p := s.principal(c)
+	for _, a := range hostNetworkActions(r) {
+		if err := identity.Authorize(p, a); err != nil {
+			return err
+		}
+	}
+	r.AnyCIDR = identity.Allowed(p, "network:any_cidr")
 	n, err := s.opts.Networks.CreateNetwork(c.Request().Context(), s.project(c), r)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusCreated, n)
+}
+
+// hostNetworkActions are the admin-only actions a network request asks for: a network on the
+// host's LAN (external, bridged, on a host bridge), a chosen uplink, or sharing it.
+func hostNetworkActions(r network.CreateNetworkRequest) []identity.Action {
+	var out []identity.Action
+	if r.External || r.Kind == network.KindExternal {
+		out = append(out, "network:create_external")
+	}
+	if r.Kind == network.KindBridged || r.Bridge != "" {
+		out = append(out, "network:create_bridged")
+	}
+	if r.Uplink != "" {
+		out = append(out, "network:set_uplink")
+	}
+	if r.Shared {
+		out = append(out, "network:share")
+	}
+	return out
+}
+
+// updateNetwork changes what PATCH may change: sharing an external network (network:share).
+func (s *Server) updateNetwork(c echo.Context) error {
+	var r network.UpdateNetworkRequest
+	if err := decodeJSON(c, &r); err != nil {
+		return err
+	}
+	if r.Shared != nil {
+		if err := identity.Authorize(s.principal(c), "network:share"); err != nil {
+			return err
+		}
+	}
+	n, err := s.opts.Networks.UpdateNetwork(c.Request().Context(), s.project(c), c.Param("id"), r)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, n)
 }
 
 func (s *Server) deleteNetwork(c echo.Context) error {

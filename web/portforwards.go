@@ -5,6 +5,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"cloudlet/appliance/identity"
 	"cloudlet/appliance/network"
 )
 
@@ -32,6 +33,7 @@ func (s *Server) createPortForward(c echo.Context) error {
 	if err := decodeJSON(c, &r); err != nil {
 		return err
 	}
+	r.AnyHostPort = identity.Allowed(s.principal(c), "port_forward:any_host_port") // else the members' range
 	pf, err := s.opts.Networks.CreatePortForward(c.Request().Context(), s.project(c), r)
 	if err != nil {
 		return err

@@ -166,6 +166,7 @@ func (s *Server) routes() error {
 		{http.MethodGet, "/api/v1/networks", "network:list", s.listNetworks},
 		{http.MethodPost, "/api/v1/networks", "network:create", s.createNetwork},
 		{http.MethodGet, "/api/v1/networks/:id", "network:show", s.showNetwork},
+		{http.MethodPatch, "/api/v1/networks/:id", "network:update", s.updateNetwork},
 		{http.MethodDelete, "/api/v1/networks/:id", "network:delete", s.deleteNetwork},
 		{http.MethodGet, "/api/v1/ports", "port:list", s.listPorts},
 		{http.MethodPost, "/api/v1/ports", "port:create", s.createPort},

@@ -132,6 +132,16 @@ var policy = []Rule{
 	{"port_forward:create", ScopeProject, members, anyAuth},
 	{"port_forward:update", ScopeProject, members, anyAuth},
 	{"port_forward:delete", ScopeProject, members, anyAuth},
+	// Admin-only parts of a network or port forward request, authorized from its body: a network
+	// on the host's LAN or a host interface (Neutron's create_network:router:external, Incus's
+	// restricted.networks.uplinks), sharing one with every project, a subnet outside the members'
+	// ranges, and host ports outside the members' forward range.
+	{"network:create_external", ScopeCloud, admins, anyAuth},
+	{"network:create_bridged", ScopeCloud, admins, anyAuth},
+	{"network:set_uplink", ScopeCloud, admins, anyAuth},
+	{"network:share", ScopeCloud, admins, anyAuth},
+	{"network:any_cidr", ScopeCloud, admins, anyAuth},
+	{"port_forward:any_host_port", ScopeCloud, admins, anyAuth},
 
 	{"event:list", ScopeProject, readers, anyAuth}, // the project's own events only
 	{"quota:show", ScopeProject, readers, anyAuth}, // the project's own quota only

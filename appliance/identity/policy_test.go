@@ -18,7 +18,9 @@ var (
 	readVerbs   = []string{"list", "show", "download"}
 	readableAll = []Action{"flavor:list", "flavor:show", "project:show", "quota:show", "user:show"}
 	// Deliberate departures from the plain rules, each with its reason in policy.go.
-	adminOnly      = []Action{"image:import_file"}                                 // reads a host file
+	adminOnly      = []Action{"image:import_file"}                                                       // reads a host file
+	hostNetworking = []Action{"network:create_external", "network:create_bridged", "network:set_uplink", // the host's LAN
+		"network:share", "network:any_cidr", "port_forward:any_host_port"}
 	membersOnly    = []Action{"instance:console_log"}                              // may hold the guest's secrets
 	readersMayAlso = []Action{"token:create", "token:delete", "credential:delete"} // logging in/out, revoking one's own key
 	notDelegable   = []Action{"token:create", "credential:create", "user:create", "user:update", "user:reset_password", "role:assign"}
@@ -32,7 +34,7 @@ var (
 func expected(a Action) (member, reader bool) {
 	resource, verb, _ := strings.Cut(string(a), ":")
 	switch {
-	case slices.Contains(adminOnly, a), slices.Contains(imageAdminOnly, a):
+	case slices.Contains(adminOnly, a), slices.Contains(imageAdminOnly, a), slices.Contains(hostNetworking, a):
 		return false, false
 	case slices.Contains(membersOnly, a):
 		return true, false

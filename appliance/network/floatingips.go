@@ -57,7 +57,7 @@ func (s *Service) CreateFloatingIP(ctx context.Context, projectID string, r Crea
 			return err
 		}
 		f.NetworkID = n.ID
-		if f.IP, err = floatingAddress(tx, n, r.IP); err != nil {
+		if f.IP, err = floatingAddress(tx, projectID, n, r.IP); err != nil {
 			return err
 		}
 		if r.Port != "" {
@@ -99,15 +99,11 @@ func (r CreateFloatingIPRequest) floatingIP(projectID string) (*FloatingIP, erro
 		Description: r.Description, Status: FloatingDown}, nil
 }
 
-// externalNetwork finds the network a floating IP comes from: the project's own, else any project's
-// external network (external networks are shared, like Neutron's router:external ones).
+// externalNetwork finds the network a floating IP comes from among those the project sees: its own
+// and the shared external ones (Neutron's shared router:external networks). Another project's
+// unshared external network answers 404.
 func externalNetwork(tx *store.Tx, projectID, ref string) (*Network, error) {
-	n, err := networks.Lookup(tx, projectID, ref)
-	if fault.KindOf(err) == fault.NotFound {
-		if shared := sharedExternal(tx, ref); shared != nil {
-			n, err = shared, nil
-		}
-	}
+	n, err := visibleNetwork(tx, projectID, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -117,20 +113,9 @@ func externalNetwork(tx *store.Tx, projectID, ref string) (*Network, error) {
 	return n, nil
 }
 
-func sharedExternal(tx *store.Tx, ref string) *Network {
-	var found *Network
-	networks.ForEach(tx, func(n *Network) error {
-		if found == nil && n.Kind == KindExternal && (n.ID == ref || n.Name == ref) {
-			found = n
-		}
-		return nil
-	})
-	return found
-}
-
 // floatingAddress picks the floating IP: the requested one, which must lie in the pools (outside
 // them could be the host's own address or the router's), or the lowest free one.
-func floatingAddress(tx *store.Tx, n *Network, want netip.Addr) (netip.Addr, error) {
+func floatingAddress(tx *store.Tx, projectID string, n *Network, want netip.Addr) (netip.Addr, error) {
 	used, err := usedAddrs(tx, n.ID)
 	if err != nil {
 		return netip.Addr{}, err
@@ -138,7 +123,7 @@ func floatingAddress(tx *store.Tx, n *Network, want netip.Addr) (netip.Addr, err
 	if !want.IsValid() {
 		return allocate(n.Subnet, used)
 	}
-	if err := claim("floating IP", n.Subnet, want, used); err != nil {
+	if err := claim("floating IP", projectID, n.Subnet, want, used); err != nil {
 		return netip.Addr{}, err
 	}
 	if !inPools(n.Subnet.Pools, want) {

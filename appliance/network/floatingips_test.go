@@ -10,10 +10,10 @@ import (
 	"cloudlet/appliance/network/link"
 )
 
-// publicRequest is the external network the tests publish on: the uplink's LAN, the router at .2,
-// floating IPs .10-.12.
+// publicRequest is the external network the tests publish on, as an admin makes it: the uplink's
+// LAN, the router at .2, floating IPs .10-.12, shared with every project.
 func publicRequest() CreateNetworkRequest {
-	return CreateNetworkRequest{Name: "public", External: true, Uplink: "uplink0", Subnet: Subnet{
+	return CreateNetworkRequest{Name: "public", External: true, Shared: true, AnyCIDR: true, Uplink: "uplink0", Subnet: Subnet{
 		CIDR: netip.MustParsePrefix("203.0.113.0/24"), Gateway: netip.MustParseAddr("203.0.113.2"),
 		Pools: []Pool{{netip.MustParseAddr("203.0.113.10"), netip.MustParseAddr("203.0.113.12")}}}}
 }
@@ -62,7 +62,7 @@ func TestExternalNetworks(t *testing.T) {
 		t.Errorf("the firewall treats the external network as a bridge:\n%s", rules)
 	}
 	ext := func(name, kind, uplink, cidr string) CreateNetworkRequest {
-		return CreateNetworkRequest{Name: name, Kind: kind, External: true, Uplink: uplink, Subnet: subnet(cidr)}
+		return CreateNetworkRequest{Name: name, Kind: kind, External: true, Uplink: uplink, Subnet: subnet(cidr), AnyCIDR: true}
 	}
 	_, err := s.CreateNetwork(ctx, proj, ext("x", KindNAT, "uplink0", "198.51.100.0/24"))
 	wantFault(t, "external: true with kind nat", err, fault.Invalid, "external", "nat")
@@ -184,7 +184,8 @@ func TestFloatingIPConflicts(t *testing.T) {
 	}
 }
 
-// External networks are shared: another project takes floating IPs from them, for its own ports only.
+// A shared external network serves every project: another project takes floating IPs from it, for
+// its own ports only.
 func TestExternalNetworksAreShared(t *testing.T) {
 	s, _ := newPublishingService(t)
 	must1(s.CreateNetwork(ctx, "p2", CreateNetworkRequest{Name: "mine", Subnet: subnet("10.2.0.0/24")}))

@@ -19,17 +19,35 @@ type CreateNetworkRequest struct {
 	Bridge   string `json:"bridge"`
 	MTU      int    `json:"mtu"`
 	Subnet   Subnet `json:"subnet"`
+	// Shared makes an external network visible to every project, to take floating IPs from
+	// (Neutron's shared router:external network). Only an admin may set it.
+	Shared bool `json:"shared"`
+	// AnyCIDR lets the subnet lie outside the ranges members may use (never a reserved one). The
+	// web layer sets it from the caller's policy (network:any_cidr); never from JSON.
+	AnyCIDR bool `json:"-"`
 }
 
-// CreateNetwork checks the network and its subnet and records it. Overlaps with another network's
-// subnet or a prefix the host routes are refused, naming what they overlap. A bridged network is the
-// host's LAN and an external network the uplink's LAN (or a range routed to it), so only overlaps
-// with other networks count for them.
+// CreateNetwork checks the network and its subnet and records it. Reserved ranges are refused to
+// everyone; ranges outside the members' ones to callers without AnyCIDR. Overlaps with another
+// network's subnet or a prefix the host routes (or an address it owns) are refused, naming the
+// network only when it is the caller's project's. A bridged network is the host's LAN and an
+// external network the uplink's LAN (or a range routed to it), so only overlaps with other networks
+// count for them.
 func (s *Service) CreateNetwork(_ context.Context, projectID string, r CreateNetworkRequest) (*Network, error) {
 	n := &Network{Meta: store.Meta{ID: store.NewID(), Name: r.Name, ProjectID: projectID}, Kind: r.Kind,
-		External: r.External, Uplink: r.Uplink, Bridge: r.Bridge, MTU: r.MTU, Subnet: r.Subnet}
+		External: r.External, Shared: r.Shared, Uplink: r.Uplink, Bridge: r.Bridge, MTU: r.MTU, Subnet: r.Subnet}
 	if err := n.validate(); err != nil {
 		return nil, err
+	}
+	if !r.AnyCIDR {
+		if err := s.memberMayUse(n.Subnet.CIDR); err != nil {
+			return nil, err
+		}
+	}
+	if s.dp != nil && n.Uplink != "" {
+		if err := checkUplinkLink(n); err != nil {
+			return nil, err
+		}
 	}
 	var host []netip.Prefix
 	if n.Kind != KindExternal && n.Kind != KindBridged { // those are the host's own LAN by design
@@ -39,7 +57,7 @@ func (s *Service) CreateNetwork(_ context.Context, projectID string, r CreateNet
 		}
 	}
 	err := s.db.Update(func(tx *store.Tx) error {
-		if err := overlaps(tx, n.Subnet.CIDR, host); err != nil {
+		if err := overlaps(tx, projectID, n.Subnet.CIDR, host); err != nil {
 			return err
 		}
 		if err := s.checkQuota(tx, projectID, QuotaNetworks); err != nil {
@@ -78,6 +96,10 @@ func (n *Network) validate() error {
 		return errInvalid("an external network needs its uplink: the host interface its subnet is on")
 	case n.Uplink != "" && !validIfname(n.Uplink):
 		return errInvalid("uplink %q is not an interface name", n.Uplink)
+	case n.Uplink != "" && !uplinkName(n.Uplink):
+		return errInvalid("uplink %s: an uplink is a host interface to the outside, not the loopback or one of cloudlet's bridges and taps", n.Uplink)
+	case n.Shared && n.Kind != KindExternal:
+		return errInvalid("only an external network is shared (for floating IPs); a %s network is its project's", n.Kind)
 	case n.Kind == KindBridged && n.Bridge == "":
 		return errInvalid("a bridged network needs the host bridge to join")
 	case n.Kind != KindBridged && n.Bridge != "":
@@ -117,33 +139,23 @@ func validIfname(s string) bool {
 }
 
 // overlaps refuses cidr when it overlaps another network's subnet (any project: they share the host)
-// or a prefix the host routes.
-func overlaps(tx *store.Tx, cidr netip.Prefix, host []netip.Prefix) error {
+// or a prefix the host routes. Another project's network is not named: a conflict says what
+// conflicts, never whose.
+func overlaps(tx *store.Tx, projectID string, cidr netip.Prefix, host []netip.Prefix) error {
 	for _, h := range host {
 		if h.Overlaps(cidr) {
 			return errConflict("subnet %s overlaps %s, which the host already routes", cidr, h)
 		}
 	}
 	return networks.ForEach(tx, func(n *Network) error {
-		if n.Subnet.CIDR.Overlaps(cidr) {
+		switch {
+		case !n.Subnet.CIDR.Overlaps(cidr):
+			return nil
+		case n.ProjectID == projectID:
 			return errConflict("subnet %s overlaps subnet %s of network %s", cidr, n.Subnet.CIDR, n.Name)
 		}
-		return nil
+		return errConflict("subnet %s overlaps another network's subnet", cidr)
 	})
-}
-
-// Network returns one network of the project.
-func (s *Service) Network(_ context.Context, projectID, idOrName string) (*Network, error) {
-	var n *Network
-	err := s.db.View(func(tx *store.Tx) (err error) { n, err = networks.Lookup(tx, projectID, idOrName); return err })
-	return n, err
-}
-
-// Networks lists the project's networks ("" = all).
-func (s *Service) Networks(_ context.Context, projectID string) ([]*Network, error) {
-	var out []*Network
-	err := s.db.View(func(tx *store.Tx) (err error) { out, err = networks.List(tx, projectID); return err })
-	return out, err
 }
 
 // DeleteNetwork removes a network that has no ports left, with its bridge and servers.
@@ -158,12 +170,8 @@ func (s *Service) DeleteNetwork(_ context.Context, projectID, idOrName string) e
 		if err != nil {
 			return err
 		}
-		for ip, holder := range used {
-			what := "ports"
-			if strings.HasPrefix(holder, "floating IP") {
-				what = "floating IPs"
-			}
-			return errConflict("network %s still has %s on %s: delete its %s first", n.Name, holder, ip, what)
+		for ip, h := range used {
+			return stillUsed(n, ip, h)
 		}
 		if err := networks.Delete(tx, n.ID); err != nil {
 			return err
@@ -175,6 +183,19 @@ func (s *Service) DeleteNetwork(_ context.Context, projectID, idOrName string) e
 		return err
 	}
 	return errors.Join(s.syncFirewall(context.Background()), s.downNetwork(id))
+}
+
+// stillUsed is the conflict of deleting network n while h holds ip on it; a holder of another
+// project (a floating IP on a shared network) is not named.
+func stillUsed(n *Network, ip netip.Addr, h holder) error {
+	what := "ports"
+	if strings.HasPrefix(h.what, "floating IP") {
+		what = "floating IPs"
+	}
+	if h.projectID != n.ProjectID {
+		return errConflict("network %s still has %s in use by another project: its %s must go first", n.Name, ip, what)
+	}
+	return errConflict("network %s still has %s on %s: delete its %s first", n.Name, h.what, ip, what)
 }
 
 // undoNetwork removes a network whose datapath could not be made: its bridge, record and rules.
@@ -201,7 +222,7 @@ func (s *Service) EnsureDefaultNetwork(ctx context.Context, projectID string) (*
 	for a := defaultRange.Addr(); defaultRange.Contains(a); a = nextSlash24(a) {
 		cidr := netip.PrefixFrom(a, 24)
 		var free bool
-		s.db.View(func(tx *store.Tx) error { free = overlaps(tx, cidr, host) == nil; return nil })
+		s.db.View(func(tx *store.Tx) error { free = overlaps(tx, projectID, cidr, host) == nil; return nil })
 		if free {
 			return s.CreateNetwork(ctx, projectID, CreateNetworkRequest{Name: "default", Kind: KindNAT,
 				Subnet: Subnet{CIDR: cidr, DHCP: true}})

@@ -33,15 +33,26 @@ type CreatePortForwardRequest struct {
 	HostIP       netip.Addr `json:"host_ip"`     // optional: else every host address
 	HostPort     int        `json:"host_port"`
 	InternalPort int        `json:"internal_port"`
+	// AnyHostPort lets the forward take any free host port, not only one of the members' range
+	// (Options.ForwardRange). The web layer sets it from the caller's policy
+	// (port_forward:any_host_port); never from JSON.
+	AnyHostPort bool `json:"-"`
 }
 
-// CreatePortForward publishes a host port on a port. The host port must be free: no other forward
+// CreatePortForward publishes a host port on a port. Without AnyHostPort the host port must lie in
+// the members' range (never below 1024: the host's system services, which a forward made while
+// one is down would take over when it comes back). The host port must be free: no other forward
 // holds it (a forward on every address overlaps one on any address) and, on a live host, no socket
 // is bound to it (that protects the daemon's own API port, DNS, ssh, ...).
 func (s *Service) CreatePortForward(ctx context.Context, projectID string, r CreatePortForwardRequest) (*PortForward, error) {
 	pf, err := r.forward(projectID)
 	if err != nil {
 		return nil, err
+	}
+	if !r.AnyHostPort {
+		if err := s.memberMayForward(pf.HostPort); err != nil {
+			return nil, err
+		}
 	}
 	what := fmt.Sprintf("host port %d/%s", pf.HostPort, pf.Protocol)
 	if s.dp != nil {
@@ -124,7 +135,8 @@ func forwardTarget(tx *store.Tx, pf *PortForward, ref string) error {
 }
 
 // forwardFree refuses a host port another forward holds with the same protocol; a forward on every
-// host address overlaps a forward on any one address.
+// host address overlaps a forward on any one address. Another project's forward is not described:
+// a conflict says what conflicts, never whose.
 func forwardFree(tx *store.Tx, pf *PortForward) error {
 	return portForwards.ForEach(tx, func(o *PortForward) error {
 		if o.Protocol != pf.Protocol || o.HostPort != pf.HostPort {
@@ -132,6 +144,9 @@ func forwardFree(tx *store.Tx, pf *PortForward) error {
 		}
 		if o.HostIP.IsValid() && pf.HostIP.IsValid() && o.HostIP != pf.HostIP {
 			return nil
+		}
+		if o.ProjectID != pf.ProjectID {
+			return errConflict("host port %d/%s on %s is in use", pf.HostPort, pf.Protocol, hostIPText(pf.HostIP))
 		}
 		return errConflict("host port %d/%s on %s is already forwarded to port %s (%s) by port forward %s",
 			o.HostPort, o.Protocol, hostIPText(o.HostIP), portName(tx, o.PortID),

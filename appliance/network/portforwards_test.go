@@ -10,8 +10,15 @@ import (
 	"cloudlet/appliance/fault"
 )
 
+// forward is an admin's request (any host port); memberForward a member's.
 func forward(port, proto string, hostPort, internal int) CreatePortForwardRequest {
-	return CreatePortForwardRequest{Port: port, Protocol: proto, HostPort: hostPort, InternalPort: internal}
+	return CreatePortForwardRequest{Port: port, Protocol: proto, HostPort: hostPort, InternalPort: internal, AnyHostPort: true}
+}
+
+func memberForward(port, proto string, hostPort, internal int) CreatePortForwardRequest {
+	r := forward(port, proto, hostPort, internal)
+	r.AnyHostPort = false
+	return r
 }
 
 // A port forward publishes host:8080/tcp on web:80 (DNAT from outside and from the host itself,

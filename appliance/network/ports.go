@@ -46,7 +46,7 @@ func (s *Service) CreatePort(_ context.Context, projectID string, r CreatePortRe
 		if err := resolveGroups(tx, p); err != nil {
 			return err
 		}
-		if err := macFree(tx, p.MAC); err != nil {
+		if err := macFree(tx, projectID, p.MAC); err != nil {
 			return err
 		}
 		if err := s.checkQuota(tx, projectID, QuotaPorts); err != nil {
@@ -118,7 +118,7 @@ func (s *Service) address(tx *store.Tx, n *Network, p *Port, want netip.Addr) er
 	}
 	ip := want
 	if ip.IsValid() {
-		err = claim("fixed IP", n.Subnet, ip, used)
+		err = claim("fixed IP", p.ProjectID, n.Subnet, ip, used)
 	} else {
 		ip, err = allocate(n.Subnet, used)
 	}
@@ -129,12 +129,17 @@ func (s *Service) address(tx *store.Tx, n *Network, p *Port, want netip.Addr) er
 	return nil
 }
 
-func macFree(tx *store.Tx, mac string) error {
+// macFree refuses a MAC another port has (in any project: they may share a bridge's segment);
+// the port is named only when it is the project's own.
+func macFree(tx *store.Tx, projectID, mac string) error {
 	return ports.ForEach(tx, func(q *Port) error {
-		if q.MAC == mac {
+		switch {
+		case q.MAC != mac:
+			return nil
+		case q.ProjectID == projectID:
 			return errConflict("mac_address %s is already used by port %s", mac, q.Name)
 		}
-		return nil
+		return errConflict("mac_address %s is in use", mac)
 	})
 }
 

@@ -19,6 +19,7 @@ type Network struct {
 	store.Meta
 	Kind     string `json:"kind"`
 	External bool   `json:"external"`         // kind external (Neutron's router:external): floating IPs come from it
+	Shared   bool   `json:"shared"`           // external and visible to every project, to take floating IPs from (set by an admin)
 	Uplink   string `json:"uplink,omitempty"` // NAT: the host interface traffic leaves by ("" = the default route's); external: the interface its subnet is on
 	Bridge   string `json:"bridge,omitempty"` // bridged: the existing host bridge
 	MTU      int    `json:"mtu"`

@@ -26,6 +26,12 @@ type Options struct {
 	// Quota checks the projects' limits (networks, ports, floating IPs, security groups and rules);
 	// nil means no quotas.
 	Quota Quota
+	// MemberCIDRs are ranges members may put networks on besides PrivateRanges (config
+	// network_cidrs_allowed); a request with AnyCIDR (an admin's) may use any unreserved range.
+	MemberCIDRs []netip.Prefix
+	// ForwardRange is where members' port forwards take host ports (config port_forward_range);
+	// zero means DefaultForwardRange. A request with AnyHostPort (an admin's) may use any free port.
+	ForwardRange PortRange
 }
 
 // Service manages networks and ports in the catalog.
@@ -35,6 +41,9 @@ type Service struct {
 	dp         *datapath // nil until StartDatapath: records only (unit tests)
 	deviceName func(ctx context.Context, owner, id string) string
 	quota      Quota
+
+	memberCIDRs  []netip.Prefix
+	forwardRange PortRange
 
 	fw   Firewall
 	fwMu sync.Mutex // serialises syncFirewall
@@ -47,7 +56,14 @@ func New(o Options) (*Service, error) {
 	if o.DB == nil {
 		return nil, errors.New("network.New: DB is required")
 	}
-	s := &Service{db: o.DB, hostRoutes: o.HostRoutes, fw: o.Firewall, quota: o.Quota}
+	if err := CheckMemberCIDRs(o.MemberCIDRs); err != nil {
+		return nil, fmt.Errorf("network.New: %w", err)
+	}
+	s := &Service{db: o.DB, hostRoutes: o.HostRoutes, fw: o.Firewall, quota: o.Quota,
+		memberCIDRs: o.MemberCIDRs, forwardRange: o.ForwardRange}
+	if s.forwardRange == (PortRange{}) {
+		s.forwardRange = DefaultForwardRange
+	}
 	if s.hostRoutes == nil {
 		s.hostRoutes = func() ([]netip.Prefix, error) { return nil, nil }
 	}

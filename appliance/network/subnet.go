@@ -21,6 +21,9 @@ func (s *Subnet) normalize() error {
 	if s.CIDR != s.CIDR.Masked() {
 		return errInvalid("subnet cidr %s has host bits set (did you mean %s?)", s.CIDR, s.CIDR.Masked())
 	}
+	if err := CheckNotReserved(s.CIDR); err != nil {
+		return err
+	}
 	if b := s.CIDR.Bits(); b < minPrefixBits || b > maxPrefixBits {
 		return errInvalid("subnet cidr %s: the prefix length must be between /%d and /%d", s.CIDR, minPrefixBits, maxPrefixBits)
 	}

@@ -45,7 +45,7 @@ func newFloatingIPCmd(g *globals) *cobra.Command {
 func newFloatingIPCreateCmd(g *globals) *cobra.Command {
 	var r network.CreateFloatingIPRequest
 	var ip string
-	cmd := &cobra.Command{Use: "create NETWORK [--ip ADDRESS] [--port PORT]", Short: "allocate a floating IP from an external network",
+	cmd := &cobra.Command{Use: "create NETWORK [--ip ADDRESS] [--port PORT]", Short: "allocate a floating IP from an external network (the project's own, or one an admin shared)",
 		Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, a []string) error {
 			r.Network = a[0]
@@ -155,7 +155,7 @@ func newPortForwardCreateCmd(g *globals) *cobra.Command {
 		}}
 	fs := cmd.Flags()
 	fs.StringVar(&r.Protocol, "protocol", "tcp", "tcp or udp")
-	fs.IntVar(&r.HostPort, "host-port", 0, "the host port to publish")
+	fs.IntVar(&r.HostPort, "host-port", 0, "the host port to publish (members: in the admin's port_forward_range, default 20000-29999)")
 	fs.IntVar(&r.InternalPort, "internal-port", 0, "the port on the instance")
 	fs.StringVar(&hostIP, "host-ip", "", "one host address to publish on (default: all of them)")
 	fs.StringVar(&r.Name, "name", "", "a name for the port forward")

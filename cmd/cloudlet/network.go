@@ -14,7 +14,7 @@ import (
 
 func newNetworkCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "network", Short: "tenant networks: a bridge, DHCP and DNS per network"}
-	cmd.AddCommand(newNetworkCreateCmd(g),
+	cmd.AddCommand(newNetworkCreateCmd(g), newNetworkSetCmd(g),
 		&cobra.Command{Use: "list", Short: "list networks", Args: cobra.NoArgs,
 			RunE: func(*cobra.Command, []string) error {
 				var out []*network.Network
@@ -86,11 +86,32 @@ func newNetworkCreateCmd(g *globals) *cobra.Command {
 	fs.StringSliceVar(&dns, "dns", nil, "DNS servers given by DHCP (default: the gateway)")
 	fs.BoolVar(&noDHCP, "no-dhcp", false, "no DHCP server on this network")
 	fs.StringSliceVar(&pools, "pool", nil, "allocation pool START-END (default: every host address but the gateway)")
-	fs.StringVar(&r.Kind, "kind", "", "nat (default), isolated, bridged or external")
-	fs.BoolVar(&r.External, "external", false, "floating IPs come from this network (kind external; needs --uplink)")
-	fs.StringVar(&r.Uplink, "uplink", "", "the host interface: where NAT traffic leaves, or the one an external network's subnet is on")
+	fs.StringVar(&r.Kind, "kind", "", "nat (default), isolated, bridged or external (bridged and external: admins only)")
+	fs.BoolVar(&r.External, "external", false, "floating IPs come from this network (kind external; needs --uplink; admins only)")
+	fs.StringVar(&r.Uplink, "uplink", "", "the host interface: where NAT traffic leaves, or the one an external network's subnet is on (admins only)")
 	fs.StringVar(&r.Bridge, "bridge", "", "kind bridged: the host's existing LAN bridge to join (e.g. vmbr0)")
+	fs.BoolVar(&r.Shared, "shared", false, "external: every project may take floating IPs from it (admins only)")
 	fs.IntVar(&r.MTU, "mtu", 0, "MTU (default 1500)")
+	return cmd
+}
+
+// newNetworkSetCmd changes a network: for now whether an external network is shared (admins only).
+func newNetworkSetCmd(g *globals) *cobra.Command {
+	var shared bool
+	cmd := &cobra.Command{Use: "set NETWORK --shared[=false]", Short: "share an external network with every project, or stop (admins only)",
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, a []string) error {
+			var r network.UpdateNetworkRequest
+			if c.Flags().Changed("shared") {
+				r.Shared = &shared
+			}
+			var n network.Network
+			if err := g.call("PATCH", "/api/v1/networks/"+url.PathEscape(a[0]), r, &n); err != nil {
+				return err
+			}
+			return g.print(n, networkHeader, [][]string{networkRow(&n)})
+		}}
+	cmd.Flags().BoolVar(&shared, "shared", false, "every project may take floating IPs from it (--shared=false stops that)")
 	return cmd
 }
 
@@ -105,10 +126,11 @@ func parsePool(s string) (network.Pool, error) {
 	return network.Pool{Start: start, End: end}, nil
 }
 
-var networkHeader = []string{"NAME", "KIND", "SUBNET", "GATEWAY", "DHCP", "ID"}
+var networkHeader = []string{"NAME", "KIND", "SUBNET", "GATEWAY", "DHCP", "SHARED", "ID"}
 
 func networkRow(n *network.Network) []string {
-	return []string{n.Name, n.Kind, n.Subnet.CIDR.String(), n.Subnet.Gateway.String(), strconv.FormatBool(n.Subnet.DHCP), n.ID}
+	return []string{n.Name, n.Kind, n.Subnet.CIDR.String(), n.Subnet.Gateway.String(), strconv.FormatBool(n.Subnet.DHCP),
+		strconv.FormatBool(n.Shared), n.ID}
 }
 
 func newPortCmd(g *globals) *cobra.Command {
