@@ -49,6 +49,9 @@ type Options struct {
 	// false). Off, they are admin without a token, as before identity landed. The e2e harness still
 	// relies on that; once it logs in with tokens, the config default flips and this goes.
 	LoopbackNeedsToken bool
+
+	// Limits bound connections, transfers and the audit cost of unauthenticated failures.
+	Limits Limits
 }
 
 // Server serves the API on any number of listeners.
@@ -59,6 +62,8 @@ type Server struct {
 	maxBody int64
 	clock   func() time.Time
 	rules   map[string]identity.Action // method+path → action; written only during New
+	limits  Limits
+	flood   *auditFlood // aggregated audit entries of unauthenticated failures
 
 	mu      sync.Mutex // guards the fields below
 	servers []*http.Server
@@ -77,6 +82,10 @@ func New(o Options) (*Server, error) {
 	}
 	if s.clock == nil {
 		s.clock = time.Now
+	}
+	s.limits = o.Limits.withDefaults()
+	if o.Identity != nil {
+		s.flood = newAuditFlood(o.Identity.RecordAudits, s.log, s.limits.AuditWindow, s.limits.AuditKeys, s.now)
 	}
 	s.e.HideBanner, s.e.HidePort = true, true
 	s.e.HTTPErrorHandler = s.handleError
@@ -216,15 +225,23 @@ func (s *Server) routes() error {
 }
 
 // Handler returns the HTTP handler, for tests and embedding.
-func (s *Server) Handler() http.Handler { return s.e }
+func (s *Server) Handler() http.Handler { return s.guardTransfer(s.e) }
 
-// Serve answers requests on l until Shutdown. Connections on a unix listener carry the peer's uid.
+// Serve answers requests on l until Shutdown. Connections on a unix listener carry the peer's uid;
+// those on any other listener (TCP, or TLS over TCP) are capped per source (see connLimiter).
+// There is no whole-request read or write timeout, which would cut long uploads and downloads:
+// headers and idle keep-alives have deadlines, bodies and responses must keep moving (guardTransfer).
 func (s *Server) Serve(l net.Listener) error {
 	srv := &http.Server{
-		Handler:           s.e,
+		Handler:           s.Handler(),
 		ConnContext:       connContext,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: s.limits.HeaderTimeout,
+		IdleTimeout:       s.limits.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	if l.Addr().Network() != "unix" {
+		cl := newConnLimiter(l, s.limits.MaxConnsPerSource, s.limits.MaxConns)
+		l, srv.ConnState = cl, cl.trackState
 	}
 	s.mu.Lock()
 	if s.closed {
@@ -250,6 +267,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if err := srv.Shutdown(ctx); err != nil {
 			errs = append(errs, err, srv.Close())
 		}
+	}
+	if s.flood != nil {
+		s.flood.close() // the last window's aggregated entries are owed too
 	}
 	return errors.Join(errs...)
 }

@@ -1,0 +1,73 @@
+package web
+
+import (
+	"net"
+	"net/http"
+	"sync"
+
+	"cloudlet/appliance/ratelimit"
+)
+
+// connLimiter is a listener that caps the connections each source, and all sources together, hold
+// open. It decides at accept time from the peer address alone, before reading a byte, and closes a
+// connection past a cap at once. It never wraps the connections it hands out (net/http and
+// connContext look at their concrete types: *tls.Conn, *net.UnixConn); the server reports their
+// end through trackState.
+//
+// A hijacked connection (a websocket) leaves the count when it is hijacked.
+type connLimiter struct {
+	net.Listener
+	perSource, total int
+
+	mu       sync.Mutex // guards the fields below
+	open     map[net.Conn]string
+	bySource map[string]int
+}
+
+func newConnLimiter(l net.Listener, perSource, total int) *connLimiter {
+	return &connLimiter{Listener: l, perSource: perSource, total: total,
+		open: map[net.Conn]string{}, bySource: map[string]int{}}
+}
+
+// Accept returns the next connection within the caps; the others are closed as they come.
+func (l *connLimiter) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if l.admit(c) {
+			return c, nil
+		}
+		c.Close()
+	}
+}
+
+func (l *connLimiter) admit(c net.Conn) bool {
+	key := ratelimit.SourceKey(c.RemoteAddr().String())
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.open) >= l.total || l.bySource[key] >= l.perSource {
+		return false
+	}
+	l.open[c] = key
+	l.bySource[key]++
+	return true
+}
+
+// trackState is the server's ConnState hook: a closed or hijacked connection frees its place.
+func (l *connLimiter) trackState(c net.Conn, st http.ConnState) {
+	if st != http.StateClosed && st != http.StateHijacked {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	key, ok := l.open[c]
+	if !ok {
+		return
+	}
+	delete(l.open, c)
+	if l.bySource[key]--; l.bySource[key] <= 0 {
+		delete(l.bySource, key)
+	}
+}
