@@ -209,9 +209,9 @@ func TestProbe04SlowBodyIsCut(t *testing.T) {
 // TestProbe04SteadyBodyIsNotCut: a body that keeps arriving above the minimum rate goes through
 // whole, however many windows it spans (uploads at normal speed stay possible).
 func TestProbe04SteadyBodyIsNotCut(t *testing.T) {
-	ls := startLive(t, Limits{MinBodyRate: 1000, RateWindow: time.Second}, nil)
+	ls := startLive(t, Limits{MinBodyRate: 1000, RateWindow: 2 * time.Second}, nil)
 	c := ls.dialFrom(t, "127.0.0.1")
-	const pieces = 40 // 4 KiB every 50 ms: about 80 KB/s for 2 s, two windows and more
+	const pieces = 60 // 4 KiB every 50 ms: about 80 KB/s for 3 s, more than a window
 	body := `{"username":"nobody","password":"` + strings.Repeat("p", pieces*4096) + `","project":"admin"}`
 	fmt.Fprintf(c, "POST /api/v1/auth/tokens HTTP/1.1\r\nHost: cloudlet\r\nContent-Length: %d\r\n\r\n", len(body))
 	for i := 0; i < len(body); i += 4096 {
@@ -232,7 +232,7 @@ func TestProbe04SteadyBodyIsNotCut(t *testing.T) {
 // TestProbe04IdleConnectionsAreClosed: a connection that never sends its headers, and a keep-alive
 // connection that never sends its next request, are closed by the server.
 func TestProbe04IdleConnectionsAreClosed(t *testing.T) {
-	ls := startLive(t, Limits{HeaderTimeout: 300 * time.Millisecond, IdleTimeout: 300 * time.Millisecond}, nil)
+	ls := startLive(t, Limits{HeaderTimeout: time.Second, IdleTimeout: time.Second}, nil)
 	waitClosed(t, ls.dialFrom(t, "127.0.0.1"), nil, "a connection without headers")
 
 	c := ls.dialFrom(t, "127.0.0.1")
@@ -248,16 +248,19 @@ func TestProbe04IdleConnectionsAreClosed(t *testing.T) {
 func TestProbe04StalledReaderIsCut(t *testing.T) {
 	served := make(chan error, 2)
 	var paced atomic.Bool
-	ls := startLive(t, Limits{WriteTimeout: 300 * time.Millisecond}, func(w io.Writer) (int64, error) {
+	ls := startLive(t, Limits{WriteTimeout: 500 * time.Millisecond}, func(w io.Writer) (int64, error) {
 		chunk, total := make([]byte, 1<<20), int64(0)
 		for i := 0; !paced.Load() || i < 8; i++ {
+			if paced.Load() {
+				chunk = chunk[:64<<10]
+			}
 			n, err := w.Write(chunk)
 			if total += int64(n); err != nil {
 				served <- err
 				return total, err
 			}
 			if paced.Load() {
-				time.Sleep(100 * time.Millisecond) // a slow source: 8 MiB over 800 ms
+				time.Sleep(150 * time.Millisecond) // a slow source: 512 KiB over 1.2 s
 			}
 		}
 		served <- nil
