@@ -32,6 +32,7 @@ type Options struct {
 	Backup       func(w io.Writer) (int64, error) // online catalog copy
 	MaxBodyBytes int64
 	Clock        func() time.Time
+	Limits       Limits // connections, transfers and the audit cost of failures without a login
 
 	Events   func(since uint64, limit int) ([]json.RawMessage, error) // the catalog's event log
 	Compute  *compute.Service
@@ -49,9 +50,6 @@ type Options struct {
 	// false). Off, they are admin without a token, as before identity landed. The e2e harness still
 	// relies on that; once it logs in with tokens, the config default flips and this goes.
 	LoopbackNeedsToken bool
-
-	// Limits bound connections, transfers and the audit cost of unauthenticated failures.
-	Limits Limits
 }
 
 // Server serves the API on any number of listeners.
