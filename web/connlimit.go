@@ -1,9 +1,11 @@
 package web
 
 import (
+	"log/slog"
 	"net"
 	"net/http"
 	"sync"
+	"time"
 
 	"cloudlet/appliance/ratelimit"
 )
@@ -18,14 +20,21 @@ import (
 type connLimiter struct {
 	net.Listener
 	perSource, total int
+	log              *slog.Logger
+	now              func() time.Time
 
 	mu       sync.Mutex // guards the fields below
 	open     map[net.Conn]string
 	bySource map[string]int
+	refused  int       // since the last log line
+	logged   time.Time // when refusals were last logged
 }
 
-func newConnLimiter(l net.Listener, perSource, total int) *connLimiter {
-	return &connLimiter{Listener: l, perSource: perSource, total: total,
+// refusalLogEvery bounds the log lines about refused connections: a flood makes one a minute.
+const refusalLogEvery = time.Minute
+
+func newConnLimiter(l net.Listener, perSource, total int, log *slog.Logger, now func() time.Time) *connLimiter {
+	return &connLimiter{Listener: l, perSource: perSource, total: total, log: log, now: now,
 		open: map[net.Conn]string{}, bySource: map[string]int{}}
 }
 
@@ -48,11 +57,23 @@ func (l *connLimiter) admit(c net.Conn) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(l.open) >= l.total || l.bySource[key] >= l.perSource {
+		l.noteRefusal(key)
 		return false
 	}
 	l.open[c] = key
 	l.bySource[key]++
 	return true
+}
+
+// noteRefusal counts a refused connection and logs the count at most once per refusalLogEvery.
+func (l *connLimiter) noteRefusal(source string) {
+	l.refused++
+	if now := l.now(); now.Sub(l.logged) >= refusalLogEvery {
+		l.log.Warn("connections refused at the connection cap", slog.Int("refused", l.refused),
+			slog.String("last_source", source), slog.Int("source_open", l.bySource[source]),
+			slog.Int("open", len(l.open)), slog.Int("max_per_source", l.perSource), slog.Int("max", l.total))
+		l.refused, l.logged = 0, now
+	}
 }
 
 // trackState is the server's ConnState hook: a closed or hijacked connection frees its place.

@@ -330,3 +330,26 @@ func TestProbe04ConnectionsPerSourceAreCapped(t *testing.T) {
 		}
 	}
 }
+
+// TestProbe04RefusedConnectionsLogOncePerMinute: a flood of refused connections tells the log how
+// many, once a minute, instead of a line each.
+func TestProbe04RefusedConnectionsLogOncePerMinute(t *testing.T) {
+	var log syncLog
+	now := time.Unix(1000, 0)
+	l := newConnLimiter(nil, 1, 10, slog.New(slog.NewTextHandler(&log, nil)), func() time.Time { return now })
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	if !l.admit(a) {
+		t.Fatal("the first connection was refused")
+	}
+	for range 1000 {
+		l.admit(b)
+	}
+	now = now.Add(time.Minute)
+	l.admit(b)
+	lines := strings.Split(strings.TrimSpace(log.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[1], "refused=1000") {
+		t.Errorf("log after 1,001 refusals over a minute:\n%s\nwant 2 lines, the second counting 1000", log.String())
+	}
+}

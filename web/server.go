@@ -238,7 +238,7 @@ func (s *Server) Serve(l net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	if l.Addr().Network() != "unix" {
-		cl := newConnLimiter(l, s.limits.MaxConnsPerSource, s.limits.MaxConns)
+		cl := newConnLimiter(l, s.limits.MaxConnsPerSource, s.limits.MaxConns, s.log, s.now)
 		l, srv.ConnState = cl, cl.trackState
 	}
 	s.mu.Lock()
