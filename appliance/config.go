@@ -35,6 +35,18 @@ type Config struct {
 	// ShutdownTimeout bounds how long in-flight requests may finish on SIGTERM.
 	ShutdownTimeout Duration `json:"shutdown_timeout"`
 
+	// HTTP limits against exhaustion without a login (web.Limits says what each bounds).
+	HTTPHeaderTimeout       Duration `json:"http_header_timeout"`
+	HTTPIdleTimeout         Duration `json:"http_idle_timeout"`
+	HTTPWriteTimeout        Duration `json:"http_write_timeout"`
+	HTTPMinBodyRate         int64    `json:"http_min_body_rate"` // bytes per second, over each http_body_rate_window
+	HTTPBodyRateWindow      Duration `json:"http_body_rate_window"`
+	MaxConnectionsPerSource int      `json:"max_connections_per_source"` // per IPv4 address or IPv6 /64
+	MaxConnections          int      `json:"max_connections"`            // 0: half the open-files limit
+	// UnauthenticatedAuditWindow is how long failures without a login are counted before their
+	// aggregated audit entries are written.
+	UnauthenticatedAuditWindow Duration `json:"unauthenticated_audit_window"`
+
 	// QEMUUser is the unprivileged user QEMU runs as when it exists ("root" or "" keeps root).
 	QEMUUser string `json:"qemu_user"`
 
@@ -61,18 +73,6 @@ type Config struct {
 
 	// DNSDomain is the suffix of instance names in each network's DNS: <instance>.<network>.<domain>.
 	DNSDomain string `json:"dns_domain"`
-
-	// HTTP limits against exhaustion without a login (web.Limits says what each bounds).
-	HTTPHeaderTimeout       Duration `json:"http_header_timeout"`
-	HTTPIdleTimeout         Duration `json:"http_idle_timeout"`
-	HTTPWriteTimeout        Duration `json:"http_write_timeout"`
-	HTTPMinBodyRate         int64    `json:"http_min_body_rate"` // bytes per second, over each http_body_rate_window
-	HTTPBodyRateWindow      Duration `json:"http_body_rate_window"`
-	MaxConnectionsPerSource int      `json:"max_connections_per_source"` // per IPv4 address or IPv6 /64
-	MaxConnections          int      `json:"max_connections"`            // 0: half the open-files limit
-	// UnauthenticatedAuditWindow is how long failures without a login are counted before their
-	// aggregated audit entries are written.
-	UnauthenticatedAuditWindow Duration `json:"unauthenticated_audit_window"`
 
 	Logger  *slog.Logger `json:"-"` // defaults to a text logger on stderr
 	Version string       `json:"-"` // the binary's version
@@ -101,6 +101,14 @@ func DefaultConfig() Config {
 		LogLevel:        "info",
 		ShutdownTimeout: Duration(10 * time.Second),
 
+		HTTPHeaderTimeout:          Duration(web.DefaultHeaderTimeout),
+		HTTPIdleTimeout:            Duration(web.DefaultIdleTimeout),
+		HTTPWriteTimeout:           Duration(web.DefaultWriteTimeout),
+		HTTPMinBodyRate:            web.DefaultMinBodyRate,
+		HTTPBodyRateWindow:         Duration(web.DefaultRateWindow),
+		MaxConnectionsPerSource:    web.DefaultMaxConnsPerSource,
+		UnauthenticatedAuditWindow: Duration(web.DefaultAuditWindow),
+
 		QEMUUser:              DefaultQEMUUser,
 		CPUAllocationRatio:    16,
 		RAMAllocationRatio:    1.5,
@@ -112,14 +120,6 @@ func DefaultConfig() Config {
 		DNSDomain:             "cloudlet",
 		TrustLoopback:         false,
 		AuditRetention:        Duration(identity.DefaultAuditRetention),
-
-		HTTPHeaderTimeout:          Duration(web.DefaultHeaderTimeout),
-		HTTPIdleTimeout:            Duration(web.DefaultIdleTimeout),
-		HTTPWriteTimeout:           Duration(web.DefaultWriteTimeout),
-		HTTPMinBodyRate:            web.DefaultMinBodyRate,
-		HTTPBodyRateWindow:         Duration(web.DefaultRateWindow),
-		MaxConnectionsPerSource:    web.DefaultMaxConnsPerSource,
-		UnauthenticatedAuditWindow: Duration(web.DefaultAuditWindow),
 	}
 }
 
@@ -171,6 +171,9 @@ func (c *Config) Normalize() error {
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = Duration(10 * time.Second)
 	}
+	if err := c.checkHTTP(); err != nil {
+		return err
+	}
 	if c.QEMUUser != "" && !validUserName.MatchString(c.QEMUUser) {
 		return fmt.Errorf("config: qemu_user %q is not a valid user name", c.QEMUUser)
 	}
@@ -185,9 +188,6 @@ func (c *Config) Normalize() error {
 	}
 	if len(c.DNSDomain) > 200 || !validDomain.MatchString(c.DNSDomain) {
 		return fmt.Errorf("config: dns_domain %q: want DNS labels of letters, digits and hyphens, e.g. cloud.lan", c.DNSDomain)
-	}
-	if err := c.checkHTTP(); err != nil {
-		return err
 	}
 	return c.checkCompute()
 }
