@@ -16,6 +16,7 @@ import (
 	"cloudlet/appliance/host"
 	"cloudlet/appliance/identity"
 	"cloudlet/appliance/network"
+	"cloudlet/web"
 )
 
 // Config is everything the daemon needs to know. Every path derives from DataDir and RunDir, so tests
@@ -35,6 +36,18 @@ type Config struct {
 	LogLevel string `json:"log_level"`
 	// ShutdownTimeout bounds how long in-flight requests may finish on SIGTERM.
 	ShutdownTimeout Duration `json:"shutdown_timeout"`
+
+	// HTTP limits against exhaustion without a login (web.Limits says what each bounds).
+	HTTPHeaderTimeout       Duration `json:"http_header_timeout"`
+	HTTPIdleTimeout         Duration `json:"http_idle_timeout"`
+	HTTPWriteTimeout        Duration `json:"http_write_timeout"`
+	HTTPMinBodyRate         int64    `json:"http_min_body_rate"` // bytes per second, over each http_body_rate_window
+	HTTPBodyRateWindow      Duration `json:"http_body_rate_window"`
+	MaxConnectionsPerSource int      `json:"max_connections_per_source"` // per IPv4 address or IPv6 /64
+	MaxConnections          int      `json:"max_connections"`            // 0: half the open-files limit
+	// UnauthenticatedAuditWindow is how long failures without a login are counted before their
+	// aggregated audit entries are written.
+	UnauthenticatedAuditWindow Duration `json:"unauthenticated_audit_window"`
 
 	// QEMUUser is the unprivileged user QEMU runs as; the daemon refuses to start when it does not
 	// exist. "root" keeps QEMU as root, explicitly; "" means DefaultQEMUUser.
@@ -118,6 +131,14 @@ func DefaultConfig() Config {
 		LogLevel:        "info",
 		ShutdownTimeout: Duration(10 * time.Second),
 
+		HTTPHeaderTimeout:          Duration(web.DefaultHeaderTimeout),
+		HTTPIdleTimeout:            Duration(web.DefaultIdleTimeout),
+		HTTPWriteTimeout:           Duration(web.DefaultWriteTimeout),
+		HTTPMinBodyRate:            web.DefaultMinBodyRate,
+		HTTPBodyRateWindow:         Duration(web.DefaultRateWindow),
+		MaxConnectionsPerSource:    web.DefaultMaxConnsPerSource,
+		UnauthenticatedAuditWindow: Duration(web.DefaultAuditWindow),
+
 		QEMUUser:              DefaultQEMUUser,
 		CPUAllocationRatio:    16,
 		RAMAllocationRatio:    1.5,
@@ -183,6 +204,9 @@ func (c *Config) Normalize() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = Duration(10 * time.Second)
+	}
+	if err := c.checkHTTP(); err != nil {
+		return err
 	}
 	if c.QEMUUser == "" {
 		c.QEMUUser = DefaultQEMUUser // root only when named

@@ -150,36 +150,46 @@ func (s *Server) transportAdmin(via string) identity.Principal {
 }
 
 // authorize authenticates the caller and enforces the matched route's action. A route with no
-// action does not serve.
+// action does not serve. It runs before anything reads the request body; a refused request's body
+// is never read (closeUnread).
 func (s *Server) authorize(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		req := c.Request()
-		if hasQueryCredential(req) {
-			return fault.New(fault.Invalid, "credentials are not accepted in the URL: send Authorization: Bearer or X-Auth-Token")
-		}
-		method, path := req.Method, c.Path()
-		action, ok := s.rules[ruleKey(method, path)]
-		if !ok && s.isEchoRoute(method, path) {
-			return fault.New(fault.Forbidden, "route %s %s has no access rule", method, path)
-		}
-		if !ok || action == Public {
-			return next(c) // no route matched (echo answers 404 or 405), or anyone may call it
-		}
-		p, err := s.authenticate(req)
-		if err != nil {
+		if err := s.admit(c); err != nil {
+			closeUnread(c)
 			return err
 		}
-		c.Set(principalKeyName, p) // known now, so the audit log names who was refused
-		if err := identity.Authorize(p, requestAction(action, c)); err != nil {
-			return err
-		}
-		project, err := s.actingProject(c, p)
-		if err != nil {
-			return err
-		}
-		c.Set(projectKeyName, project)
 		return next(c)
 	}
+}
+
+// admit decides whether the request may run its route's handler, noting who calls and in which project.
+func (s *Server) admit(c echo.Context) error {
+	req := c.Request()
+	if hasQueryCredential(req) {
+		return fault.New(fault.Invalid, "credentials are not accepted in the URL: send Authorization: Bearer or X-Auth-Token")
+	}
+	method, path := req.Method, c.Path()
+	action, ok := s.rules[ruleKey(method, path)]
+	if !ok && s.isEchoRoute(method, path) {
+		return fault.New(fault.Forbidden, "route %s %s has no access rule", method, path)
+	}
+	if !ok || action == Public {
+		return nil // no route matched (echo answers 404 or 405), or anyone may call it
+	}
+	p, err := s.authenticate(req)
+	if err != nil {
+		return err
+	}
+	c.Set(principalKeyName, p) // known now, so the audit log names who was refused
+	if err := identity.Authorize(p, requestAction(action, c)); err != nil {
+		return err
+	}
+	project, err := s.actingProject(c, p)
+	if err != nil {
+		return err
+	}
+	c.Set(projectKeyName, project)
+	return nil
 }
 
 // Echo context keys of the caller's principal and the project it acts in.

@@ -64,11 +64,17 @@ func mutating(method string) bool {
 	return false
 }
 
-// recordAudit writes the audit entry of a finished request.
+// recordAudit writes the audit entry of a finished request. A failure of an unauthenticated
+// caller (no principal: a 401, a refused login) is counted in an aggregated entry instead, so a
+// flood without a login cannot grow the catalog by one fsynced entry per request.
 func (s *Server) recordAudit(c echo.Context, action identity.Action, capture *responseCapture) {
 	e := s.auditEntry(c, action)
 	if capture != nil && e.Status/100 == 2 {
 		capture.fill(&e)
+	}
+	if e.Status >= 400 && s.principal(c).Via == "" && s.flood != nil {
+		s.flood.add(c.Path(), e)
+		return
 	}
 	ctx := context.WithoutCancel(c.Request().Context()) // the client may be gone; the entry is still owed
 	if _, err := s.opts.Identity.RecordAudit(ctx, e); err != nil {

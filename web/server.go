@@ -32,6 +32,7 @@ type Options struct {
 	Backup       func(w io.Writer) (int64, error) // online catalog copy
 	MaxBodyBytes int64
 	Clock        func() time.Time
+	Limits       Limits // connections, transfers and the audit cost of failures without a login
 
 	Events   func(since uint64, limit int) ([]json.RawMessage, error) // the catalog's event log
 	Compute  *compute.Service
@@ -62,6 +63,8 @@ type Server struct {
 	maxBody int64
 	clock   func() time.Time
 	rules   map[string]identity.Action // method+path → action; written only during New
+	limits  Limits
+	flood   *auditFlood // aggregated audit entries of unauthenticated failures
 
 	mu      sync.Mutex // guards the fields below
 	servers []*http.Server
@@ -80,6 +83,10 @@ func New(o Options) (*Server, error) {
 	}
 	if s.clock == nil {
 		s.clock = time.Now
+	}
+	s.limits = o.Limits.withDefaults()
+	if o.Identity != nil {
+		s.flood = newAuditFlood(o.Identity.RecordAudits, s.log, s.limits.AuditWindow, s.limits.AuditKeys, s.now)
 	}
 	s.e.HideBanner, s.e.HidePort = true, true
 	s.e.HTTPErrorHandler = s.handleError
@@ -224,15 +231,23 @@ func (s *Server) routes() error {
 }
 
 // Handler returns the HTTP handler, for tests and embedding.
-func (s *Server) Handler() http.Handler { return s.e }
+func (s *Server) Handler() http.Handler { return s.guardTransfer(s.e) }
 
-// Serve answers requests on l until Shutdown. Connections on a unix listener carry the peer's uid.
+// Serve answers requests on l until Shutdown. Connections on a unix listener carry the peer's uid;
+// those on any other listener (TCP, or TLS over TCP) are capped per source (see connLimiter).
+// There is no whole-request read or write timeout, which would cut long uploads and downloads:
+// headers and idle keep-alives have deadlines, bodies and responses must keep moving (guardTransfer).
 func (s *Server) Serve(l net.Listener) error {
 	srv := &http.Server{
-		Handler:           s.e,
+		Handler:           s.Handler(),
 		ConnContext:       connContext,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: s.limits.HeaderTimeout,
+		IdleTimeout:       s.limits.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	if l.Addr().Network() != "unix" {
+		cl := newConnLimiter(l, s.limits.MaxConnsPerSource, s.limits.MaxConns, s.log, s.now)
+		l, srv.ConnState = cl, cl.trackState
 	}
 	s.mu.Lock()
 	if s.closed {
@@ -258,6 +273,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if err := srv.Shutdown(ctx); err != nil {
 			errs = append(errs, err, srv.Close())
 		}
+	}
+	if s.flood != nil {
+		s.flood.close() // the last window's aggregated entries are owed too
 	}
 	return errors.Join(errs...)
 }

@@ -1,27 +1,13 @@
 package e2e
 
 import (
-	"context"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 )
-
-// clientFrom is an HTTP client whose connections come from the loopback address src.
-func clientFrom(src string) *http.Client {
-	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 5 * time.Second}
-	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			return dialer.DialContext(ctx, network, addr)
-		},
-		DisableKeepAlives: true,
-	}}
-}
 
 // loginStatus posts a password login for admin and returns the status and Retry-After.
 func loginStatus(t *testing.T, c *http.Client, base, password string) (int, string) {

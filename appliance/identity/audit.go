@@ -28,6 +28,12 @@ type AuditEntry struct {
 	ResourceID string `json:"resource_id,omitempty"`
 	Status     int    `json:"status"`
 	Source     string `json:"source,omitempty"` // the peer's IP, "unix" on the socket
+
+	// Count is how many requests an aggregated entry stands for; 0 on an entry of one request.
+	// Unauthenticated failures (a flood of 401s, failed logins) are recorded aggregated: one entry
+	// per source, route and status per window, from FirstAt to CreatedAt (see web/auditflood.go).
+	Count   int       `json:"count,omitempty"`
+	FirstAt time.Time `json:"first_at,omitzero"`
 }
 
 // EventAuditRecorded is the type of the event appended with every audit entry. Its seq is the
@@ -52,23 +58,46 @@ func auditID(seq uint64) string { return fmt.Sprintf("%020d", seq) }
 // transaction. It sets e's Seq, ID and CreatedAt; the fields the caller set are cut to bounded
 // lengths. It returns the stored entry.
 func (s *Service) RecordAudit(ctx context.Context, e AuditEntry) (AuditEntry, error) {
-	e.bound()
-	data, err := json.Marshal(e.eventData())
-	if err != nil {
-		return AuditEntry{}, fmt.Errorf("record audit entry %s %s: %w", e.Method, e.Path, err)
-	}
-	err = s.db.Update(func(tx *store.Tx) error {
-		ev := &store.Event{Type: EventAuditRecorded, Kind: store.BucketAudit, Data: data}
-		if err := store.AppendEvent(tx, ev); err != nil {
-			return err
-		}
-		e.Seq, e.Meta = ev.Seq, store.Meta{ID: auditID(ev.Seq), ProjectID: e.ProjectID}
-		return auditLog.Create(tx, &e)
-	})
+	err := s.db.Update(func(tx *store.Tx) error { return appendAudit(tx, &e) })
 	if err != nil {
 		return AuditEntry{}, fmt.Errorf("record audit entry %s %s: %w", e.Method, e.Path, err)
 	}
 	return e, nil
+}
+
+// RecordAudits appends every entry of es, as RecordAudit does, in one transaction: the aggregated
+// entries of a window cost one catalog write, however many there are.
+func (s *Service) RecordAudits(ctx context.Context, es []AuditEntry) error {
+	if len(es) == 0 {
+		return nil
+	}
+	err := s.db.Update(func(tx *store.Tx) error {
+		for i := range es {
+			if err := appendAudit(tx, &es[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record %d audit entries: %w", len(es), err)
+	}
+	return nil
+}
+
+// appendAudit bounds e, appends its audit.recorded event and stores it with the event's seq.
+func appendAudit(tx *store.Tx, e *AuditEntry) error {
+	e.bound()
+	data, err := json.Marshal(e.eventData())
+	if err != nil {
+		return fmt.Errorf("encode audit entry %s %s: %w", e.Method, e.Path, err)
+	}
+	ev := &store.Event{Type: EventAuditRecorded, Kind: store.BucketAudit, Data: data}
+	if err := store.AppendEvent(tx, ev); err != nil {
+		return err
+	}
+	e.Seq, e.Meta = ev.Seq, store.Meta{ID: auditID(ev.Seq), ProjectID: e.ProjectID}
+	return auditLog.Create(tx, e)
 }
 
 // bound cuts the caller-controlled fields to their limits.
@@ -98,7 +127,8 @@ func (e *AuditEntry) eventData() any {
 		Path       string `json:"path"`
 		ResourceID string `json:"resource_id,omitempty"`
 		Status     int    `json:"status"`
-	}{e.ProjectID, e.UserID, e.UserName, e.Action, e.Method, e.Path, e.ResourceID, e.Status}
+		Count      int    `json:"count,omitempty"`
+	}{e.ProjectID, e.UserID, e.UserName, e.Action, e.Method, e.Path, e.ResourceID, e.Status, e.Count}
 }
 
 // AuditFilter selects audit entries: those after Since, of a project, a user (ID or name) and an

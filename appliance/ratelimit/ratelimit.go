@@ -1,6 +1,7 @@
 // Package ratelimit is the per-client token bucket that cloudlet's servers share: the network
 // servers (DHCP, DNS) per guest, so one chatty or hostile guest cannot make a server spin, and
-// identity's logins per user and per source address. It imports nothing from the project.
+// identity's logins per user and per source address; SourceKey is the per-source key the web
+// server's connection cap and audit aggregation use too. It imports nothing from the project.
 package ratelimit
 
 import (

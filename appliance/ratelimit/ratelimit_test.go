@@ -43,3 +43,18 @@ func TestKeysAreBounded(t *testing.T) {
 		t.Errorf("Len = %d, want at most 4", got)
 	}
 }
+
+func TestSourceKey(t *testing.T) {
+	for _, tc := range []struct{ addr, want string }{
+		{"192.0.2.7:4000", "192.0.2.7"},
+		{"192.0.2.7", "192.0.2.7"},
+		{"[::ffff:192.0.2.7]:4000", "192.0.2.7"},
+		{"[2001:db8:1:2:aaaa::1]:4000", "2001:db8:1:2::/64"},
+		{"[2001:db8:1:2:bbbb::9%eth0]:4000", "2001:db8:1:2::/64"},
+		{"@", "@"},
+	} {
+		if got := SourceKey(tc.addr); got != tc.want {
+			t.Errorf("SourceKey(%q) = %q, want %q", tc.addr, got, tc.want)
+		}
+	}
+}
