@@ -40,8 +40,9 @@
 // descriptors (they name host files, CVE-2022-47951) and every VMDK but a binary monolithicSparse
 // or streamOptimized one without a parent; differencing VHDX and VDI images; virtual sizes above
 // the host cap; polyglots (a file claiming one format that carries another's signature); and
-// every format outside the allow-list. A raw image is raw whatever its bytes look like: a qcow2
-// header inside it is data, and qemu-img is told -f raw. An ISO is recorded as iso and read as raw.
+// every format outside the allow-list. The declared format must be the real one (as in Glance since
+// CVE-2024-32498): a file declared raw that carries a qcow2, vmdk, vhdx, vdi, vpc or ISO signature
+// is refused, and qemu-img is always told -f. An ISO is recorded as iso and read as raw.
 //
 // # OVA
 //
