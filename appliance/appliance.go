@@ -121,7 +121,8 @@ func (a *Appliance) openServices(facts host.Facts) error {
 		readerGID = int(cred.Gid)
 	}
 	a.images, err = images.New(a.db, images.Options{Dir: a.cfg.ImageDir(), QemuImg: host.QEMUImgBinary,
-		ReaderGID: readerGID, Logger: a.log, InUse: a.imageInUse, Quota: a.identity})
+		ReaderGID: readerGID, Logger: a.log, InUse: a.imageInUse, Quota: a.identity,
+		Import: a.cfg.imageImportOptions()})
 	if err != nil {
 		return err
 	}

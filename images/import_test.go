@@ -156,9 +156,9 @@ func TestImportFileRejectsBadInput(t *testing.T) {
 			want: ErrInvalid, kind: fault.Invalid, msg: []string{"disk file", "does not exist"},
 		},
 		{
-			name: "relative disk path",
-			req:  func(e *env) ImportFileRequest { return e.request("x", "disk.raw", FormatRaw) },
-			want: ErrInvalid, kind: fault.Invalid, msg: []string{"not absolute"},
+			name: "disk path with a newline",
+			req:  func(e *env) ImportFileRequest { return e.request("x", "disk\n.raw", FormatRaw) },
+			want: ErrInvalid, kind: fault.Invalid, msg: []string{"printable characters"},
 		},
 		{
 			name: "no disk path",

@@ -27,6 +27,8 @@ const DefaultMaxUploadBytes = 64 << 30 // 64 GiB
 type Options struct {
 	// Dir holds one directory per image; created 0700 when missing. Required.
 	Dir string
+	// Import says where imported bytes may come from, and how slowly (see ImportOptions).
+	Import ImportOptions
 	// QemuImg is the qemu-img binary; "" means "qemu-img" on the PATH.
 	QemuImg string
 	// MaxVirtualSize caps the virtual size of any image, in bytes; 0 means DefaultMaxVirtualSize.
@@ -57,6 +59,7 @@ type Options struct {
 type Service struct {
 	db           *store.DB
 	dir          string // absolute
+	imports      importRoot
 	qemuImg      qemuImg
 	maxVirtual   int64
 	maxUpload    int64
@@ -108,12 +111,17 @@ func New(db *store.DB, o Options) (*Service, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("images: create %s: %w", dir, err)
 	}
+	imports, err := openImportRoot(o.Import.Dir)
+	if err != nil {
+		return nil, err
+	}
 	if o.MaxUploadBytes < 0 {
 		return nil, fmt.Errorf("images: Options.MaxUploadBytes %d is negative", o.MaxUploadBytes)
 	}
 	s := &Service{
 		db:           db,
 		dir:          dir,
+		imports:      imports,
 		qemuImg:      qemuImg{path: cmp.Or(o.QemuImg, "qemu-img")},
 		maxVirtual:   cmp.Or(o.MaxVirtualSize, DefaultMaxVirtualSize),
 		maxUpload:    cmp.Or(o.MaxUploadBytes, DefaultMaxUploadBytes),
