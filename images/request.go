@@ -47,7 +47,7 @@ type ImportFileRequest struct {
 // Bounds on request fields.
 const (
 	MaxCmdlineLen       = 1024
-	MaxPathLen          = 4095 // PATH_MAX less the NUL
+	MaxPathLen          = 4095     // PATH_MAX less the NUL
 	MaxMinDiskGiB       = 64 << 10 // 64 TiB
 	MaxMinRAMMiB        = 4 << 20  // 4 TiB
 	MaxProperties       = 128      // Glance's default image_property_quota
