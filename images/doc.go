@@ -18,7 +18,8 @@
 //
 // # Ways in
 //
-//	ImportFile  a file on the host (admin): synchronous; a failure leaves nothing, not even the record
+//	ImportFile  a file in the import directory (admin; see importdir.go): synchronous; a failure
+//	            leaves nothing, not even the record
 //	Create      a queued record, then Upload streams the data (any size, never held in memory)
 //	ImportURL   a queued record, then a background download (Close cancels and waits for it)
 //
@@ -59,10 +60,17 @@
 // Only http and https, without credentials. Every connection (redirects included, at most 5) is
 // checked on the address actually connected, after DNS, so DNS rebinding gains nothing: loopback,
 // link-local (169.254/16, fe80::/10: cloud metadata services), unspecified, multicast and
-// broadcast addresses are always refused, also in their IPv4-mapped and NAT64 spellings; private
-// addresses unless Options.AllowPrivateURLs. No proxy is used. A download cut off is tried again
-// (3 attempts), resumed with a Range request when the server offered ranges and a validator,
-// restarted otherwise. An optional sha256 is checked before inspection.
+// broadcast addresses, and every address of the host itself (its interfaces, read at each dial),
+// are always refused, also in their IPv4-mapped and NAT64 spellings; so are the denied ranges
+// (ImportOptions.DeniedCIDRs). When allowed ranges are set, nothing outside them is reached;
+// otherwise private addresses are refused unless Options.AllowPrivateURLs. Only the allowed ports
+// are connected to (80 and 443 unless configured). A refused address or port, a closed port, no
+// route, a timeout, DNS and TLS failures all end in one generic error (ErrUnreachable), retried
+// alike, so the answer is no port-scan oracle; the detail goes to the debug log. No proxy is
+// used. A download cut off is tried again (3 attempts), resumed with a Range request when the
+// server offered ranges and a validator, restarted otherwise. An optional sha256 is checked
+// before inspection. Nothing a refused or failed download received is kept: its image is killed
+// and its directory removed.
 //
 // # Visibility
 //
@@ -99,6 +107,8 @@
 //	dial.go         which addresses a URL import may connect to
 //	receive.go      the sink: a temporary file that hashes, caps and reports progress
 //	files.go        host sources, staging, installing, directory syncs
+//	importdir.go    the import directory: opening a named file beneath it, never through a symlink
+//	limits.go       ImportOptions: the import directory, URL import ports and ranges, the minimum rate
 //	process.go      inspect, qemu-img info, convert, activate; OVA disks as more images
 //	ova.go, ovf.go  reading an OVA's tar stream and its OVF descriptor
 //	inspect*.go     the header checks, in Go, before qemu-img sees a file; signature.go: polyglots, ISO, VDI

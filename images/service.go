@@ -130,7 +130,7 @@ func New(db *store.DB, o Options) (*Service, error) {
 		quota:        o.Quota,
 		log:          o.Logger,
 		now:          o.Now,
-		fetch:        defaultFetchConfig(o.AllowPrivateURLs),
+		fetch:        defaultFetchConfig(o, o.Logger),
 		progressStep: progressBytes,
 	}
 	if s.now == nil {
@@ -138,6 +138,7 @@ func New(db *store.DB, o Options) (*Service, error) {
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+		s.fetch.log = s.log
 	}
 	if p, err := exec.LookPath("prlimit"); err == nil {
 		s.qemuImg.prlimit = p

@@ -136,7 +136,7 @@ func TestImageCommands(t *testing.T) {
 		t.Errorf("image import --kernel without --from-import-dir: %v", err)
 	}
 	_, errOut, err = cli(t, url, "image", "import", "lo", "http://127.0.0.1:9/disk.raw", "--format", "raw")
-	if err == nil || !strings.Contains(err.Error(), "loopback") || !strings.Contains(errOut, "import lo:") {
+	if err == nil || !strings.Contains(err.Error(), "could not connect") || !strings.Contains(errOut, "import lo:") {
 		t.Errorf("image import URL into loopback: %v, stderr %q", err, errOut)
 	}
 	_, _, err = cli(t, url, "image", "import", "f", "file:///etc/passwd")
