@@ -22,9 +22,9 @@ var (
 // name that resolves differently the second time (DNS rebinding) can reach what it refuses.
 type addrGuard struct {
 	allowPrivate bool
-	ports        []int          // the only ports connected to; empty: 80 and 443
-	allowed      []netip.Prefix // when set, the only ranges connected to
-	denied       []netip.Prefix // never connected to
+	ports        []int                        // the only ports connected to; empty: 80 and 443
+	allowed      []netip.Prefix               // when set, the only ranges connected to
+	denied       []netip.Prefix               // never connected to
 	hostAddrs    func() ([]netip.Addr, error) // the host's own addresses; nil: every interface's, read at each dial
 	allow        netip.AddrPort               // tests only: the one address (a local test server) that is let through
 }
