@@ -64,6 +64,10 @@ var (
 	// so it tells nothing about the network behind. Kind invalid.
 	ErrUnreachable error = &fault.Error{Kind: fault.Invalid, Msg: "image import could not connect"}
 
+	// ErrTooSlow: an upload or a URL import's download came slower than the minimum rate
+	// (ImportOptions.MinRate). Kind invalid.
+	ErrTooSlow error = &fault.Error{Kind: fault.Invalid, Msg: "image data came too slowly"}
+
 	// ErrClosed: the service is shutting down and starts no new import. Kind unavailable.
 	ErrClosed error = &fault.Error{Kind: fault.Unavailable, Msg: "image service is shutting down"}
 )

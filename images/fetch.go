@@ -25,6 +25,7 @@ type fetchConfig struct {
 	totalTimeout  time.Duration // the whole import, conversion included
 	maxRedirects  int
 	log           *slog.Logger // the detail of failed connections, at debug: callers see one generic error
+	pace          paceConfig   // the minimum rate of the body
 }
 
 func defaultFetchConfig(o Options, log *slog.Logger) fetchConfig {
@@ -32,6 +33,7 @@ func defaultFetchConfig(o Options, log *slog.Logger) fetchConfig {
 		guard: addrGuard{allowPrivate: o.AllowPrivateURLs, ports: o.Import.AllowedPorts,
 			allowed: o.Import.AllowedCIDRs, denied: o.Import.DeniedCIDRs},
 		log:           log,
+		pace:          paceOf(o.Import),
 		attempts:      3,
 		retryDelay:    2 * time.Second,
 		dialTimeout:   30 * time.Second,
@@ -145,9 +147,12 @@ func (f fetchConfig) fetchOnce(ctx context.Context, client *http.Client, u *url.
 	}
 	body := &idleReader{r: resp.Body, timer: time.AfterFunc(f.idleTimeout, func() { cancel(errIdle) }), idle: f.idleTimeout}
 	defer body.timer.Stop()
-	if _, err := io.CopyBuffer(k, body, make([]byte, copyBufferSize)); err != nil {
+	slow := time.AfterFunc(f.totalTimeout, func() { cancel(errTooSlow) }) // armed by the paced reader
+	defer slow.Stop()
+	in := f.pace.paced(body, "download of "+safeURL(u), func(d time.Time) { slow.Reset(time.Until(d)) })
+	if _, err := io.CopyBuffer(k, in, make([]byte, copyBufferSize)); err != nil {
 		var local *sinkError
-		if errors.Is(err, errOverCap) || errors.As(err, &local) || ctx.Err() != nil {
+		if errors.Is(err, errOverCap) || errors.Is(err, ErrTooSlow) || errors.As(err, &local) || ctx.Err() != nil {
 			return false, err
 		}
 		return f.classifyBody(ctx, actx, u, k.n, err)
@@ -248,7 +253,10 @@ func unwrapFault(err error) error {
 	return err
 }
 
-var errIdle = errors.New("no data received within the idle timeout")
+var (
+	errIdle    = errors.New("no data received within the idle timeout")
+	errTooSlow = errors.New("data received slower than the minimum rate")
+)
 
 // idleReader re-arms a timer on every read that returns data; the timer cancels the request.
 type idleReader struct {

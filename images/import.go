@@ -50,6 +50,8 @@ func (s *Service) importFrom(ctx context.Context, root importRoot, r ImportFileR
 	if err := s.createRecord(img); err != nil {
 		return nil, err
 	}
+	ctx, end := s.flights.start(ctx, img.ID) // Delete cancels it once it is saving
+	defer end()
 	if err := s.fill(ctx, img, srcs); err != nil {
 		return nil, s.abort(img, fmt.Errorf("import image %s from %s: %w", r.Name, r.Path, err))
 	}

@@ -69,6 +69,8 @@ type Service struct {
 	log          *slog.Logger
 	now          func() time.Time
 	fetch        fetchConfig
+	pace         paceConfig      // the minimum rate of uploads (downloads: fetch.pace)
+	flights      flights         // imports receiving data, for Delete to cancel
 	bg           context.Context // ends at Close; URL imports run under it
 	stopBg       context.CancelFunc
 	wrapWriter   func(io.Writer) io.Writer // tests only: wraps the writer of received bytes (to fail it)
@@ -131,6 +133,7 @@ func New(db *store.DB, o Options) (*Service, error) {
 		log:          o.Logger,
 		now:          o.Now,
 		fetch:        defaultFetchConfig(o, o.Logger),
+		pace:         paceOf(o.Import),
 		progressStep: progressBytes,
 	}
 	if s.now == nil {
@@ -223,15 +226,20 @@ func (s *Service) List(ctx context.Context, projectID string) ([]*Image, error) 
 	return out, nil
 }
 
-// Delete removes one of projectID's images: its files, then its record. A protected image, one
-// whose data is being saved, one in use (Options.InUse) and another project's image are refused.
-// A queued image (created, never uploaded) and a killed one may be deleted.
+// Delete removes one of projectID's images: its files, then its record. A protected image, one in
+// use (Options.InUse) and another project's image are refused. A queued image (created, never
+// uploaded) and a killed one may be deleted; a saving one has its upload or download cancelled
+// first (it cleans up its files), then goes the same way.
 func (s *Service) Delete(ctx context.Context, projectID, idOrName string) error {
 	img, err := s.Get(ctx, projectID, idOrName)
 	if err != nil {
 		return err
 	}
 	if err := s.checkNotInUse(ctx, img); err != nil {
+		return err
+	}
+	cancelled, err := s.cancelSavingOwned(ctx, projectID, img)
+	if err != nil {
 		return err
 	}
 	err = s.db.Update(func(tx *store.Tx) error {
@@ -253,6 +261,9 @@ func (s *Service) Delete(ctx context.Context, projectID, idOrName string) error 
 		}
 		return imageEvent(tx, "image.state", img)
 	})
+	if cancelled && errors.Is(err, ErrNotFound) {
+		return nil // the cancelled import removed it (a file import leaves nothing)
+	}
 	if err != nil {
 		return err
 	}
