@@ -25,7 +25,11 @@
 //
 // Uploads and URL imports keep their record when they fail: status killed, Fault says why, no
 // file left. Their owner reads it and deletes it. While saving, BytesReceived says how far the
-// data came (written at most every second or every 64 MiB).
+// data came (written at most every second or every 64 MiB). Both must keep a minimum rate
+// (ImportOptions.MinRate over each RateWindow) or fail (see pace.go): a sender trickling a byte
+// now and then, or stopping altogether, cannot keep an image saving. Deleting a saving image
+// cancels its upload or download, waits for it to remove its files, then deletes the record
+// (see flights.go).
 //
 // # Inspection, and why in this order
 //
@@ -113,6 +117,8 @@
 //	ova.go, ovf.go  reading an OVA's tar stream and its OVF descriptor
 //	inspect*.go     the header checks, in Go, before qemu-img sees a file; signature.go: polyglots, ISO, VDI
 //	qemuimg.go      running qemu-img info and convert under limits and checking what they report
+//	pace.go         the minimum rate of uploads and downloads
+//	flights.go      the imports in flight, for Delete to cancel
 //	members.go      sharing with other projects
 //	download.go     opening an active image's disk for download
 //	reconcile.go    the start-up sweep of interrupted imports and deletes

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -214,6 +215,31 @@ func TestProbe17TricklingURLImportFailsAndSavingOneDeletes(t *testing.T) {
 		t.Errorf("%s hung up, want /steady", path)
 	}
 	c.do("DELETE", "/api/v1/images/"+slow, nil, nil)
+	if got := dirEntries(t, filepath.Join(c.d.DataDir, "images")); got != "" {
+		t.Errorf("images dir holds %s", got)
+	}
+}
+
+// Finding 18: a qcow2 uploaded as raw was accepted. Now it is refused with 400 naming the real
+// format, and nothing is left in the images dir.
+func TestProbe18Qcow2UploadedAsRawIsRefused(t *testing.T) {
+	c := bareCloud(t, "")
+	disk := filepath.Join(t.TempDir(), "disk.qcow2")
+	if out, err := exec.Command("qemu-img", "create", "-q", "-f", "qcow2", disk, "1M").CombinedOutput(); err != nil {
+		t.Fatalf("qemu-img create: %v: %s", err, out)
+	}
+	data, err := os.ReadFile(disk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var img struct{ ID string }
+	if err := c.do("POST", "/api/v1/images", map[string]any{"name": "confused", "disk_format": "raw"}, &img); err != nil {
+		t.Fatal(err)
+	}
+	answer := rawRequest(t, c, "PUT", "/api/v1/images/"+img.ID+"/file", "application/octet-stream", data, http.StatusBadRequest)
+	if !strings.Contains(answer, "declared raw but its content is a qcow2 image") {
+		t.Errorf("answer %s does not name the mismatch", answer)
+	}
 	if got := dirEntries(t, filepath.Join(c.d.DataDir, "images")); got != "" {
 		t.Errorf("images dir holds %s", got)
 	}
