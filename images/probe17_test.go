@@ -96,10 +96,10 @@ func TestMinRateLetsFastTransfersThrough(t *testing.T) {
 	}
 }
 
-// trickle is an upload body that gives one byte every 20 ms, for ever.
-type trickle struct{}
+// tricklingBody is an upload body that gives one byte every 20 ms, for ever.
+type tricklingBody struct{}
 
-func (trickle) Read(p []byte) (int, error) {
+func (tricklingBody) Read(p []byte) (int, error) {
 	time.Sleep(20 * time.Millisecond) // the attack: a byte now and then
 	p[0] = 0
 	return 1, nil
@@ -108,7 +108,7 @@ func (trickle) Read(p []byte) (int, error) {
 // Finding 17, uploads: a trickling body fails with ErrTooSlow (400), killed, no file left.
 func TestProbe17TricklingUploadFails(t *testing.T) {
 	e := newEnv(t, withMinRate)
-	_, err := e.upload("slow", FormatRaw, trickle{})
+	_, err := e.upload("slow", FormatRaw, tricklingBody{})
 	checkErr(t, err, ErrTooSlow, fault.Invalid, "upload slower than the minimum")
 	e.assertKilledClean("slow", "slower than the minimum")
 }
