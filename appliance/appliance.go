@@ -130,7 +130,8 @@ func (a *Appliance) openServices(facts host.Facts) error {
 	}
 	a.images, err = images.New(a.db, images.Options{Dir: a.cfg.ImageDir(), QemuImg: host.QEMUImgBinary,
 		ReaderGID: readerGID, Logger: a.log, InUse: a.imageInUse, Quota: a.identity,
-		MaxUploadBytes: int64(a.cfg.MaxImageSize), ResolveProject: a.projectID})
+		MaxUploadBytes: int64(a.cfg.MaxImageSize), ResolveProject: a.projectID,
+		Import: a.cfg.imageImportOptions()})
 	if err != nil {
 		return err
 	}

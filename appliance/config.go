@@ -83,6 +83,19 @@ type Config struct {
 	// InsecureHTTP serves plain HTTP on a non-loopback address: passwords and tokens cross the
 	// network in clear text. Only for a network nobody else can see.
 	InsecureHTTP bool `json:"insecure_http"`
+	// ImportDir is the one host directory admins import image files from (POST
+	// /api/v1/images/import-file names files inside it); created 0700 at start. Empty means
+	// DataDir/import. It must not be or contain the data or run directory.
+	ImportDir string `json:"import_dir"`
+	// URL imports (see config_images.go): the ports they may connect to (default 80 and 443), the
+	// only address ranges they may reach when the allow list is set (private ranges need it), the
+	// ranges they never reach, and the minimum rate a download or upload must keep, in bytes/s
+	// averaged over each rate window (0 turns it off).
+	ImageImportAllowedPorts []int    `json:"image_import_allowed_ports"`
+	ImageImportAllowedCIDRs []string `json:"image_import_allowed_cidrs"`
+	ImageImportDeniedCIDRs  []string `json:"image_import_denied_cidrs"`
+	ImageImportMinRate      int64    `json:"image_import_min_rate"`
+	ImageImportRateWindow   Duration `json:"image_import_rate_window"`
 
 	// DNSDomain is the suffix of instance names in each network's DNS: <instance>.<network>.<domain>.
 	DNSDomain string `json:"dns_domain"`
@@ -154,6 +167,10 @@ func DefaultConfig() Config {
 		LoginFreeFailures:     identity.DefaultLoginFreeFailures,
 		LoginBackoffMax:       Duration(identity.DefaultLoginBackoffMax),
 		PortForwardRange:      network.DefaultForwardRange.String(),
+
+		ImageImportAllowedPorts: []int{80, 443},
+		ImageImportMinRate:      DefaultImageImportMinRate,
+		ImageImportRateWindow:   Duration(DefaultImageImportRateWindow),
 	}
 }
 
@@ -176,7 +193,10 @@ func (c *Config) Normalize() error {
 	if c.DataDir == "" || c.RunDir == "" {
 		return errors.New("config: data_dir and run_dir must be set")
 	}
-	for _, p := range []*string{&c.DataDir, &c.RunDir, &c.Socket} {
+	if c.ImportDir == "" {
+		c.ImportDir = filepath.Join(c.DataDir, "import")
+	}
+	for _, p := range []*string{&c.DataDir, &c.RunDir, &c.Socket, &c.ImportDir} {
 		if *p == "" {
 			continue
 		}
@@ -188,6 +208,9 @@ func (c *Config) Normalize() error {
 	}
 	if c.Socket == "" {
 		c.Socket = filepath.Join(c.RunDir, "cloudlet.sock")
+	}
+	if err := c.checkImageImports(); err != nil {
+		return err
 	}
 	if len(c.RunDir) > maxRunDirLen {
 		return fmt.Errorf("config: run_dir %s is %d bytes long; at most %d fit, because each instance's unix sockets "+

@@ -18,13 +18,18 @@
 //
 // # Ways in
 //
-//	ImportFile  a file on the host (admin): synchronous; a failure leaves nothing, not even the record
+//	ImportFile  a file in the import directory (admin; see importdir.go): synchronous; a failure
+//	            leaves nothing, not even the record
 //	Create      a queued record, then Upload streams the data (any size, never held in memory)
 //	ImportURL   a queued record, then a background download (Close cancels and waits for it)
 //
 // Uploads and URL imports keep their record when they fail: status killed, Fault says why, no
 // file left. Their owner reads it and deletes it. While saving, BytesReceived says how far the
-// data came (written at most every second or every 64 MiB).
+// data came (written at most every second or every 64 MiB). Both must keep a minimum rate
+// (ImportOptions.MinRate over each RateWindow) or fail (see pace.go): a sender trickling a byte
+// now and then, or stopping altogether, cannot keep an image saving. Deleting a saving image
+// cancels its upload or download, waits for it to remove its files, then deletes the record
+// (see flights.go).
 //
 // # Inspection, and why in this order
 //
@@ -40,8 +45,9 @@
 // descriptors (they name host files, CVE-2022-47951) and every VMDK but a binary monolithicSparse
 // or streamOptimized one without a parent; differencing VHDX and VDI images; virtual sizes above
 // the host cap; polyglots (a file claiming one format that carries another's signature); and
-// every format outside the allow-list. A raw image is raw whatever its bytes look like: a qcow2
-// header inside it is data, and qemu-img is told -f raw. An ISO is recorded as iso and read as raw.
+// every format outside the allow-list. The declared format must be the real one (as in Glance since
+// CVE-2024-32498): a file declared raw that carries a qcow2, vmdk, vhdx, vdi, vpc or ISO signature
+// is refused, and qemu-img is always told -f. An ISO is recorded as iso and read as raw.
 //
 // # OVA
 //
@@ -58,10 +64,17 @@
 // Only http and https, without credentials. Every connection (redirects included, at most 5) is
 // checked on the address actually connected, after DNS, so DNS rebinding gains nothing: loopback,
 // link-local (169.254/16, fe80::/10: cloud metadata services), unspecified, multicast and
-// broadcast addresses are always refused, also in their IPv4-mapped and NAT64 spellings; private
-// addresses unless Options.AllowPrivateURLs. No proxy is used. A download cut off is tried again
-// (3 attempts), resumed with a Range request when the server offered ranges and a validator,
-// restarted otherwise. An optional sha256 is checked before inspection.
+// broadcast addresses, and every address of the host itself (its interfaces, read at each dial),
+// are always refused, also in their IPv4-mapped and NAT64 spellings; so are the denied ranges
+// (ImportOptions.DeniedCIDRs). When allowed ranges are set, nothing outside them is reached;
+// otherwise private addresses are refused unless Options.AllowPrivateURLs. Only the allowed ports
+// are connected to (80 and 443 unless configured). A refused address or port, a closed port, no
+// route, a timeout, DNS and TLS failures all end in one generic error (ErrUnreachable), retried
+// alike, so the answer is no port-scan oracle; the detail goes to the debug log. No proxy is
+// used. A download cut off is tried again (3 attempts), resumed with a Range request when the
+// server offered ranges and a validator, restarted otherwise. An optional sha256 is checked
+// before inspection. Nothing a refused or failed download received is kept: its image is killed
+// and its directory removed.
 //
 // # Visibility
 //
@@ -122,10 +135,14 @@
 //	dial.go         which addresses a URL import may connect to
 //	receive.go      the sink: a temporary file that hashes, caps and reports progress
 //	files.go        host sources, staging, installing, directory syncs
+//	importdir.go    the import directory: opening a named file beneath it, never through a symlink
+//	limits.go       ImportOptions: the import directory, URL import ports and ranges, the minimum rate
 //	process.go      inspect, qemu-img info, convert, activate; OVA disks as more images
 //	ova.go, ovf.go  reading an OVA's tar stream and its OVF descriptor
 //	inspect*.go     the header checks, in Go, before qemu-img sees a file; signature.go: polyglots, ISO, VDI
 //	qemuimg.go      running qemu-img info and convert under limits and checking what they report
+//	pace.go         the minimum rate of uploads and downloads
+//	flights.go      the imports in flight, for Delete to cancel
 //	members.go      sharing with other projects: members, their statuses, the recipient's answer
 //	download.go     opening an active image's disk for download
 //	reconcile.go    the start-up sweep of interrupted imports and deletes

@@ -58,9 +58,19 @@ var (
 	// ErrNoSpace: the image store's filesystem is full (or its quota reached). Kind no_capacity.
 	ErrNoSpace error = &fault.Error{Kind: fault.NoCapacity, Msg: "no space left for images"}
 
-	// ErrBlockedAddress: a URL import would connect to an address cloudlet never fetches from
-	// (loopback, link-local, multicast, unspecified; private unless allowed). Kind invalid.
+	// ErrBlockedAddress: a URL import would connect to an address or port cloudlet never fetches
+	// from (loopback, link-local, multicast, unspecified, the host's own, denied; private or outside
+	// the allowed ranges unless allowed; a port not allowed). Kind invalid. Only the log sees it:
+	// callers get ErrUnreachable.
 	ErrBlockedAddress error = &fault.Error{Kind: fault.Invalid, Msg: "address refused for image import"}
+
+	// ErrUnreachable: a URL import could not connect, or was not allowed to; one error for both,
+	// so it tells nothing about the network behind. Kind invalid.
+	ErrUnreachable error = &fault.Error{Kind: fault.Invalid, Msg: "image import could not connect"}
+
+	// ErrTooSlow: an upload or a URL import's download came slower than the minimum rate
+	// (ImportOptions.MinRate). Kind invalid.
+	ErrTooSlow error = &fault.Error{Kind: fault.Invalid, Msg: "image data came too slowly"}
 
 	// ErrClosed: the service is shutting down and starts no new import. Kind unavailable.
 	ErrClosed error = &fault.Error{Kind: fault.Unavailable, Msg: "image service is shutting down"}

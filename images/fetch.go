@@ -2,11 +2,10 @@ package images
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
-	"net"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -25,11 +24,16 @@ type fetchConfig struct {
 	idleTimeout   time.Duration // without a byte of the body
 	totalTimeout  time.Duration // the whole import, conversion included
 	maxRedirects  int
+	log           *slog.Logger // the detail of failed connections, at debug: callers see one generic error
+	pace          paceConfig   // the minimum rate of the body
 }
 
-func defaultFetchConfig(allowPrivate bool) fetchConfig {
+func defaultFetchConfig(o Options, log *slog.Logger) fetchConfig {
 	return fetchConfig{
-		guard:         addrGuard{allowPrivate: allowPrivate},
+		guard: addrGuard{allowPrivate: o.AllowPrivateURLs, ports: o.Import.AllowedPorts,
+			allowed: o.Import.AllowedCIDRs, denied: o.Import.DeniedCIDRs},
+		log:           log,
+		pace:          paceOf(o.Import),
 		attempts:      3,
 		retryDelay:    2 * time.Second,
 		dialTimeout:   30 * time.Second,
@@ -143,12 +147,15 @@ func (f fetchConfig) fetchOnce(ctx context.Context, client *http.Client, u *url.
 	}
 	body := &idleReader{r: resp.Body, timer: time.AfterFunc(f.idleTimeout, func() { cancel(errIdle) }), idle: f.idleTimeout}
 	defer body.timer.Stop()
-	if _, err := io.CopyBuffer(k, body, make([]byte, copyBufferSize)); err != nil {
+	slow := time.AfterFunc(f.totalTimeout, func() { cancel(errTooSlow) }) // armed by the paced reader
+	defer slow.Stop()
+	in := f.pace.paced(body, "download of "+safeURL(u), func(d time.Time) { slow.Reset(time.Until(d)) })
+	if _, err := io.CopyBuffer(k, in, make([]byte, copyBufferSize)); err != nil {
 		var local *sinkError
-		if errors.Is(err, errOverCap) || errors.As(err, &local) || ctx.Err() != nil {
+		if errors.Is(err, errOverCap) || errors.Is(err, ErrTooSlow) || errors.As(err, &local) || ctx.Err() != nil {
 			return false, err
 		}
-		return f.classify(ctx, u, err)
+		return f.classifyBody(ctx, actx, u, k.n, err)
 	}
 	if res.total >= 0 && k.n != res.total {
 		return true, faultf(ErrInvalid, "download %s: body ended after %d of %d bytes", quoteShort(safeURL(u)), k.n, res.total)
@@ -198,33 +205,46 @@ func contentRangeStart(resp *http.Response) int64 {
 	return n
 }
 
-// classify turns a failed request or body read into a final or retryable error: refused
-// addresses, bad redirects, certificate and name errors are final; other network errors, the
-// idle timeout included, may be retried.
+// classify turns a failed request or body read into a final or retryable error. A redirect the
+// service refuses (a scheme, too many) is final and says why. Every other failure to connect or to
+// get an answer (a refused address or port, a closed port, no route, a timeout, DNS, TLS) gives
+// one generic error, retried like any network error, so that neither its words nor the number of
+// attempts tell one from another (no port-scan oracle); the detail goes to the debug log.
 func (f fetchConfig) classify(ctx context.Context, u *url.URL, err error) (bool, error) {
-	var blocked, invalid = errors.Is(err, ErrBlockedAddress), errors.Is(err, ErrInvalid)
-	var cert *tls.CertificateVerificationError
-	var dns *net.DNSError
 	switch {
 	case ctx.Err() != nil:
 		return false, fmt.Errorf("download %s: %w", safeURL(u), ctx.Err())
-	case blocked || invalid:
+	case errors.Is(err, ErrInvalid):
 		return false, unwrapFault(err)
-	case errors.As(err, &cert):
-		return false, faultf(ErrInvalid, "download %s: the server's certificate is not trusted: %v", quoteShort(safeURL(u)), cert.Err)
-	case errors.As(err, &dns) && dns.IsNotFound:
-		return false, faultf(ErrInvalid, "download %s: no such host %s", quoteShort(safeURL(u)), quoteShort(dns.Name))
-	case errors.Is(err, errIdle) || errors.Is(context.Cause(ctx), errIdle):
+	}
+	f.log.Debug("image import: connection failed", "url", safeURL(u), "err", err)
+	return true, unreachable(u)
+}
+
+// unreachable is the one error for every refused or failed connection of a URL import.
+func unreachable(u *url.URL) error {
+	return faultf(ErrUnreachable, "download %s: could not connect to the server, or the address or port is not allowed for image imports",
+		quoteShort(safeURL(u)))
+}
+
+// classifyBody turns a failed body read into a retryable error: the idle timeout says so, any other
+// cut-off says how far the data came, without the network's words (logged at debug).
+func (f fetchConfig) classifyBody(ctx, attempt context.Context, u *url.URL, n int64, err error) (bool, error) {
+	switch {
+	case ctx.Err() != nil:
+		return false, fmt.Errorf("download %s: %w", safeURL(u), ctx.Err())
+	case errors.Is(err, errIdle) || errors.Is(context.Cause(attempt), errIdle):
 		return true, faultf(ErrInvalid, "download %s: no data for %s", quoteShort(safeURL(u)), f.idleTimeout)
 	}
-	return true, faultf(ErrInvalid, "download %s: %v", quoteShort(safeURL(u)), err)
+	f.log.Debug("image import: download cut off", "url", safeURL(u), "bytes", n, "err", err)
+	return true, faultf(ErrInvalid, "download %s: cut off after %d bytes", quoteShort(safeURL(u)), n)
 }
 
 // unwrapFault returns the first *fault.Error-like error in err's chain that classifies it (the
-// refusal inside net.OpError inside url.Error), so the message is the service's own.
+// refusal inside url.Error), so the message is the service's own.
 func unwrapFault(err error) error {
 	for e := err; e != nil; e = errors.Unwrap(e) {
-		if errors.Is(e, ErrBlockedAddress) || errors.Is(e, ErrInvalid) {
+		if errors.Is(e, ErrInvalid) {
 			if _, ok := e.(interface{ FaultKind() string }); ok {
 				return e
 			}
@@ -233,7 +253,10 @@ func unwrapFault(err error) error {
 	return err
 }
 
-var errIdle = errors.New("no data received within the idle timeout")
+var (
+	errIdle    = errors.New("no data received within the idle timeout")
+	errTooSlow = errors.New("data received slower than the minimum rate")
+)
 
 // idleReader re-arms a timer on every read that returns data; the timer cancels the request.
 type idleReader struct {

@@ -2,13 +2,10 @@ package images
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
 )
 
 // Caps on the optional boot files; the disk is capped by Options.MaxVirtualSize.
@@ -27,30 +24,23 @@ type source struct {
 	size int64 // at open; the copy must find exactly this many bytes
 }
 
-// openSource opens a host file and makes sure it is a regular file of at most limit bytes.
-// O_NONBLOCK keeps a FIFO from blocking the open; regular files ignore it.
-func openSource(what, path string, limit int64) (*source, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, faultf(ErrInvalid, "%s file %s does not exist", what, quoteShort(path))
-	}
+// openSource opens a file named in an import request beneath root (see importRoot) and makes sure
+// it is a regular file of at most limit bytes.
+func openSource(root importRoot, what, path string, limit int64) (*source, error) {
+	f, err := root.open(what, path)
 	if err != nil {
-		return nil, faultf(ErrInvalid, "open %s file: %v", what, err)
+		return nil, err
 	}
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("stat %s file %s: %w", what, path, err)
-	}
-	if !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, faultf(ErrInvalid, "%s file %s is not a regular file (%s)", what, quoteShort(path), fi.Mode().Type())
+		return nil, fmt.Errorf("stat %s file %s: %w", what, f.Name(), err)
 	}
 	if fi.Size() > limit {
 		f.Close()
 		return nil, faultf(ErrUnsafe, "%s file %s is %d bytes, over the cap of %d", what, quoteShort(path), fi.Size(), limit)
 	}
-	return &source{what: what, path: path, f: f, size: fi.Size()}, nil
+	return &source{what: what, path: f.Name(), f: f, size: fi.Size()}, nil
 }
 
 func (s *source) Close() error { return s.f.Close() }

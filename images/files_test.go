@@ -17,7 +17,7 @@ func TestStageSourceChangedSize(t *testing.T) {
 		if err := os.WriteFile(src, make([]byte, 20), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		s, err := openSource(fileDisk, src, 1<<20)
+		s, err := openSource(importRoot{dir: filepath.Dir(src)}, fileDisk, src, 1<<20)
 		if err != nil {
 			t.Fatal(err)
 		}

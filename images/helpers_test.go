@@ -29,7 +29,7 @@ type env struct {
 	db  *store.DB
 	svc *Service
 	dir string // Options.Dir
-	src string // where tests put source files
+	src string // where tests put source files: Options.ImportDir
 	log string // one line per qemu-img invocation: its arguments
 }
 
@@ -61,7 +61,7 @@ func newEnv(t *testing.T, opts ...func(*Options)) *env {
 		}
 	})
 	e.db = db
-	o := Options{Dir: e.dir, QemuImg: wrapper}
+	o := Options{Dir: e.dir, Import: ImportOptions{Dir: e.src}, QemuImg: wrapper}
 	for _, opt := range opts {
 		opt(&o)
 	}

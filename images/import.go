@@ -4,22 +4,38 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 
 	"cloudlet/store"
 )
 
 // ImportFile imports an image from files on the host (an admin operation: the request names host
-// paths). The sources are checked before anything is written; then the record is created queued,
+// files). The files must be regular files inside Options.ImportDir (see importRoot), named
+// relative to it or by absolute paths inside it. The sources are checked before anything is written; then the record is created queued,
 // the files are copied and hashed (saving), the disk copy is inspected in Go and only then by
 // qemu-img (and converted, for vmdk, vhdx and vdi; unpacked, for an OVA), and the files are
 // renamed into place (active). On any failure the record is marked killed and removed with its
 // directory, so nothing is left behind.
 func (s *Service) ImportFile(ctx context.Context, r ImportFileRequest) (*Image, error) {
+	return s.importFrom(ctx, s.imports, r)
+}
+
+// ImportFileFrom is ImportFile reading from dir instead of the import directory, with the same
+// checks: for a file cloudlet itself made in a directory it owns (a snapshot's export). Never
+// pass a directory a request named.
+func (s *Service) ImportFileFrom(ctx context.Context, dir string, r ImportFileRequest) (*Image, error) {
+	if !filepath.IsAbs(dir) {
+		return nil, fmt.Errorf("import image %s: directory %s is not absolute", r.Name, dir)
+	}
+	return s.importFrom(ctx, importRoot{dir: filepath.Clean(dir)}, r)
+}
+
+func (s *Service) importFrom(ctx context.Context, root importRoot, r ImportFileRequest) (*Image, error) {
 	r.normalize()
 	if err := r.validate(); err != nil {
 		return nil, err
 	}
-	srcs, err := s.openSources(r)
+	srcs, err := s.openSources(root, r)
 	if err != nil {
 		return nil, fmt.Errorf("import image %s: %w", r.Name, err)
 	}
@@ -35,6 +51,8 @@ func (s *Service) ImportFile(ctx context.Context, r ImportFileRequest) (*Image, 
 	if err := s.createRecord(img, img.ReservedBytes); err != nil {
 		return nil, err
 	}
+	ctx, end := s.flights.start(ctx, img.ID) // Delete cancels it once it is saving
+	defer end()
 	if err := s.fill(ctx, img, srcs); err != nil {
 		return nil, s.abort(img, fmt.Errorf("import image %s from %s: %w", r.Name, r.Path, err))
 	}
@@ -50,7 +68,7 @@ func newRecord(r ImportFileRequest) *Image {
 }
 
 // openSources opens the disk, then the kernel and initrd when given: the disk is always first.
-func (s *Service) openSources(r ImportFileRequest) ([]*source, error) {
+func (s *Service) openSources(root importRoot, r ImportFileRequest) ([]*source, error) {
 	diskCap := min(s.diskFileCap(r.DiskFormat), s.maxUpload)
 	if r.ContainerFormat == ContainerOVA {
 		diskCap = s.maxUpload
@@ -68,7 +86,7 @@ func (s *Service) openSources(r ImportFileRequest) ([]*source, error) {
 		if w.path == "" {
 			continue
 		}
-		src, err := openSource(w.what, w.path, w.limit)
+		src, err := openSource(root, w.what, w.path, w.limit)
 		if err != nil {
 			closeSources(srcs)
 			return nil, err

@@ -44,15 +44,18 @@ const (
 )
 
 // inspect checks the disk file r (size bytes) in format before qemu-img ever sees it. A raw file
-// is raw whatever its bytes look like (a qcow2 header inside is guest data), so only its size is
-// checked; every other format must carry its own signature, a header cloudlet can trust, and no
+// must carry no other format's signature (a qcow2 "uploaded as raw" is refused: the declared
+// format must be the real one); every other format must carry its own signature, a header cloudlet can trust, and no
 // other format's signature (a polyglot could be read as something else by a tool that probes).
 // Rejections wrap ErrUnsafe.
 func inspect(r io.ReaderAt, size int64, format string, maxVirtual int64) error {
 	var err error
 	switch format {
 	case FormatRaw:
-		return checkVirtualSize(size, maxVirtual)
+		if err := checkVirtualSize(size, maxVirtual); err != nil {
+			return err
+		}
+		return checkRaw(r, size)
 	case FormatQcow2:
 		err = inspectQcow2(r, size, maxVirtual)
 	case FormatISO:

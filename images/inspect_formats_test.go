@@ -112,7 +112,7 @@ func TestInspectFormats(t *testing.T) {
 		{"iso with a vmdk header", FormatISO, patch(isoBytes(), 0, []byte(vmdkMagic)...), "also carries a vmdk signature"},
 		{"qcow2 holding iso bytes", FormatQcow2, patch(qcow2Bytes(), isoOffMagic, []byte(isoMagic)...), ""},
 		{"qcow2 with a vdi signature", FormatQcow2, patch(qcow2Bytes(), vdiOffMagic, 0x7f, 0x10, 0xda, 0xbe), "also carries a vdi signature"},
-		{"raw holding every signature", FormatRaw, patch(patch(isoBytes(), 0, []byte(qcow2Magic)...), vdiOffMagic, 0x7f, 0x10, 0xda, 0xbe), ""},
+		{"raw holding every signature", FormatRaw, patch(patch(isoBytes(), 0, []byte(qcow2Magic)...), vdiOffMagic, 0x7f, 0x10, 0xda, 0xbe), "declared raw but its content is a qcow2 image"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,7 +3,6 @@ package images
 import (
 	"fmt"
 	"maps"
-	"path/filepath"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -31,10 +30,10 @@ type CreateRequest struct {
 type ImportFileRequest struct {
 	ProjectID       string // owner
 	Name            string // store.ValidateName
-	Path            string // absolute path of the disk file (or of the OVA)
+	Path            string // the disk file (or the OVA): relative to the import directory, or an absolute path inside it
 	DiskFormat      string // as in CreateRequest
 	ContainerFormat string // as in CreateRequest
-	KernelPath      string // optional absolute path of a kernel for direct boot
+	KernelPath      string // optional kernel for direct boot, named like Path
 	InitrdPath      string // optional, only with KernelPath
 	Cmdline         string // optional, only with KernelPath; at most MaxCmdlineLen bytes, no control characters
 	Firmware        string // FirmwareBIOS (default) or FirmwareUEFI
@@ -48,6 +47,7 @@ type ImportFileRequest struct {
 // Bounds on request fields.
 const (
 	MaxCmdlineLen       = 1024
+	MaxPathLen          = 4095     // PATH_MAX less the NUL
 	MaxMinDiskGiB       = 64 << 10 // 64 TiB
 	MaxMinRAMMiB        = 4 << 20  // 4 TiB
 	MaxProperties       = 128      // Glance's default image_property_quota
@@ -186,8 +186,8 @@ func (r *ImportFileRequest) validatePaths() error {
 		return faultf(ErrInvalid, "a disk file path is required")
 	}
 	for _, p := range []string{r.Path, r.KernelPath, r.InitrdPath} {
-		if p != "" && !filepath.IsAbs(p) {
-			return faultf(ErrInvalid, "path %s is not absolute", quoteShort(p))
+		if len(p) > MaxPathLen || !printable(p) {
+			return faultf(ErrInvalid, "path %s must be at most %d printable characters", quoteShort(p), MaxPathLen)
 		}
 	}
 	if r.KernelPath == "" && r.InitrdPath != "" {

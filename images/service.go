@@ -27,6 +27,8 @@ const DefaultMaxUploadBytes = 64 << 30 // 64 GiB
 type Options struct {
 	// Dir holds one directory per image; created 0700 when missing. Required.
 	Dir string
+	// Import says where imported bytes may come from, and how slowly (see ImportOptions).
+	Import ImportOptions
 	// QemuImg is the qemu-img binary; "" means "qemu-img" on the PATH.
 	QemuImg string
 	// MaxVirtualSize caps the virtual size of any image, in bytes; 0 means DefaultMaxVirtualSize.
@@ -60,6 +62,7 @@ type Options struct {
 type Service struct {
 	db           *store.DB
 	dir          string // absolute
+	imports      importRoot
 	qemuImg      qemuImg
 	maxVirtual   int64
 	maxUpload    int64
@@ -72,6 +75,8 @@ type Service struct {
 	log          *slog.Logger
 	now          func() time.Time
 	fetch        fetchConfig
+	pace         paceConfig      // the minimum rate of uploads (downloads: fetch.pace)
+	flights      flights         // imports receiving data, for Delete to cancel
 	bg           context.Context // ends at Close; URL imports run under it
 	stopBg       context.CancelFunc
 	wrapWriter   func(io.Writer) io.Writer // tests only: wraps the writer of received bytes (to fail it)
@@ -114,12 +119,17 @@ func New(db *store.DB, o Options) (*Service, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("images: create %s: %w", dir, err)
 	}
+	imports, err := openImportRoot(o.Import.Dir)
+	if err != nil {
+		return nil, err
+	}
 	if o.MaxUploadBytes < 0 {
 		return nil, fmt.Errorf("images: Options.MaxUploadBytes %d is negative", o.MaxUploadBytes)
 	}
 	s := &Service{
 		db:           db,
 		dir:          dir,
+		imports:      imports,
 		qemuImg:      qemuImg{path: cmp.Or(o.QemuImg, "qemu-img")},
 		maxVirtual:   cmp.Or(o.MaxVirtualSize, DefaultMaxVirtualSize),
 		maxUpload:    cmp.Or(o.MaxUploadBytes, DefaultMaxUploadBytes),
@@ -131,7 +141,8 @@ func New(db *store.DB, o Options) (*Service, error) {
 		resolve:      o.ResolveProject,
 		log:          o.Logger,
 		now:          o.Now,
-		fetch:        defaultFetchConfig(o.AllowPrivateURLs),
+		fetch:        defaultFetchConfig(o, o.Logger),
+		pace:         paceOf(o.Import),
 		progressStep: progressBytes,
 	}
 	if s.now == nil {
@@ -139,6 +150,7 @@ func New(db *store.DB, o Options) (*Service, error) {
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+		s.fetch.log = s.log
 	}
 	if p, err := exec.LookPath("prlimit"); err == nil {
 		s.qemuImg.prlimit = p
@@ -238,15 +250,20 @@ func (s *Service) ListShared(ctx context.Context, projectID, memberStatus string
 	return out, nil
 }
 
-// Delete removes one of projectID's images: its files, then its record. A protected image, one
-// whose data is being saved, one in use (Options.InUse) and another project's image are refused.
-// A queued image (created, never uploaded) and a killed one may be deleted.
+// Delete removes one of projectID's images: its files, then its record. A protected image, one in
+// use (Options.InUse) and another project's image are refused. A queued image (created, never
+// uploaded) and a killed one may be deleted; a saving one has its upload or download cancelled
+// first (it cleans up its files), then goes the same way.
 func (s *Service) Delete(ctx context.Context, projectID, idOrName string) error {
 	img, err := s.Get(ctx, projectID, idOrName)
 	if err != nil {
 		return err
 	}
 	if err := s.checkNotInUse(ctx, img); err != nil {
+		return err
+	}
+	cancelled, err := s.cancelSavingOwned(ctx, projectID, img)
+	if err != nil {
 		return err
 	}
 	err = s.db.Update(func(tx *store.Tx) error {
@@ -268,6 +285,9 @@ func (s *Service) Delete(ctx context.Context, projectID, idOrName string) error 
 		}
 		return imageEvent(tx, "image.state", img)
 	})
+	if cancelled && errors.Is(err, ErrNotFound) {
+		return nil // the cancelled import removed it (a file import leaves nothing)
+	}
 	if err != nil {
 		return err
 	}

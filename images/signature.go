@@ -12,6 +12,7 @@ const (
 	vmdkMagic       = "KDMV" // at 0: a VMDK sparse extent (hosted sparse, version 1..3)
 	vmdkDescriptor  = "# Disk DescriptorFile"
 	vhdxMagic       = "vhdxfile" // at 0: the VHDX file type identifier
+	vpcMagic        = "conectix" // at 0: a dynamic VHD's footer copy (QEMU's vpc driver probes only there)
 	vdiMagic        = 0xbeda107f // little-endian at vdiOffMagic
 	vdiOffMagic     = 0x40
 	isoMagic        = "CD001" // at isoOffMagic: the standard identifier of the first volume descriptor
@@ -19,6 +20,10 @@ const (
 	isoFirstVolDesc = 32768 // sector 16 of 2048 bytes
 	isoMinSize      = isoFirstVolDesc + 2048
 )
+
+// sigVPC names the VHD (QEMU's vpc) signature: not a format cloudlet stores, but one a raw file
+// must not carry.
+const sigVPC = "vpc"
 
 // signatures lists the formats whose signature r carries, in a fixed order. It reads the first
 // sector and, when the file is long enough, the first ISO 9660 volume descriptor.
@@ -37,6 +42,9 @@ func signatures(r io.ReaderAt, size int64) ([]string, error) {
 	if bytes.HasPrefix(head, []byte(vhdxMagic)) {
 		out = append(out, FormatVHDX)
 	}
+	if bytes.HasPrefix(head, []byte(vpcMagic)) {
+		out = append(out, sigVPC)
+	}
 	if len(head) >= vdiOffMagic+4 && binary.LittleEndian.Uint32(head[vdiOffMagic:]) == vdiMagic {
 		out = append(out, FormatVDI)
 	}
@@ -50,10 +58,24 @@ func signatures(r io.ReaderAt, size int64) ([]string, error) {
 	return out, nil
 }
 
+// checkRaw refuses a file declared raw that carries another format's signature (qcow2, vmdk, vhdx,
+// vdi, vpc or iso), as Glance does since CVE-2024-32498: the declared format must be the real one,
+// so a tool that probes can never read the file as something else.
+func checkRaw(r io.ReaderAt, size int64) error {
+	sigs, err := signatures(r, size)
+	if err != nil {
+		return fmt.Errorf("read format signatures: %w", err)
+	}
+	if len(sigs) > 0 {
+		return faultf(ErrUnsafe, "the file is declared raw but its content is a %s image: declare its real format", sigs[0])
+	}
+	return nil
+}
+
 // checkPolyglot rejects a file that carries the signature of a format other than the one it
 // claims: such a file means different things to different readers. A qcow2 may hold ISO bytes in
 // its clusters (the ISO signature sits past the qcow2 header), so that pair is allowed. Raw files
-// are never checked: raw is whatever the bytes are.
+// are checked by checkRaw.
 func checkPolyglot(r io.ReaderAt, size int64, format string) error {
 	sigs, err := signatures(r, size)
 	if err != nil {

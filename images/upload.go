@@ -37,20 +37,26 @@ func (s *Service) Upload(ctx context.Context, projectID, idOrName string, body i
 	if body == nil {
 		body = strings.NewReader("")
 	}
-	img, err := s.beginUpload(projectID, idOrName)
+	img, ctx, end, err := s.beginUpload(ctx, projectID, idOrName)
 	if err != nil {
 		return nil, err
 	}
+	defer end()
 	if err := s.receiveUpload(ctx, img, body); err != nil {
+		if errors.Is(context.Cause(ctx), errDeleted) {
+			err = errDeleted
+		}
 		return nil, s.kill(img, fmt.Errorf("upload image %s: %w", img.Name, err))
 	}
 	return img, nil
 }
 
 // beginUpload moves a queued image to saving, in one transaction so that two uploads (or an
-// upload and a delete) cannot both win.
-func (s *Service) beginUpload(projectID, idOrName string) (*Image, error) {
+// upload and a delete) cannot both win, and registers the upload for Delete to cancel: its
+// context, and the function to call once the record says how it ended.
+func (s *Service) beginUpload(ctx context.Context, projectID, idOrName string) (*Image, context.Context, func(), error) {
 	var img *Image
+	end := func() {}
 	err := s.db.Update(func(tx *store.Tx) error {
 		var err error
 		if img, err = findOwned(tx, projectID, idOrName, "upload its data"); err != nil {
@@ -62,13 +68,17 @@ func (s *Service) beginUpload(projectID, idOrName string) (*Image, error) {
 		if img.Status != StatusQueued {
 			return faultf(ErrInvalidState, "image %s is %s: data can be uploaded only once, to a queued image", img.Name, img.Status)
 		}
+		ctx, end = s.flights.start(ctx, img.ID) // before the record says saving
 		img.Status, img.BytesReceived, img.Source = StatusSaving, 0, SourceUpload
 		if err := imageRecords.Update(tx, img); err != nil {
 			return err
 		}
 		return imageEvent(tx, "image.state", img)
 	})
-	return img, err
+	if err != nil {
+		end()
+	}
+	return img, ctx, end, err
 }
 
 // receiveUpload copies the body into the image's directory and processes it.
@@ -84,7 +94,10 @@ func (s *Service) receiveUpload(ctx context.Context, img *Image, body io.Reader)
 		return err
 	}
 	k.reserve = s.reserveFor(img.ID)
-	if _, err := io.CopyBuffer(k, ctxReader{ctx, body}, make([]byte, copyBufferSize)); err != nil {
+	in, done := s.uploadReader(ctx, body)
+	_, err = io.CopyBuffer(k, in, make([]byte, copyBufferSize))
+	done()
+	if err != nil {
 		k.discard()
 		return s.readFailed("upload", limit, err)
 	}
@@ -112,6 +125,8 @@ func (s *Service) readFailed(what string, limit int64, err error) error {
 	switch {
 	case errors.Is(err, errOverCap) || errors.As(err, &mbe):
 		return overCap(what, limit)
+	case errors.Is(err, ErrTooSlow):
+		return err
 	case errors.As(err, &local):
 		return local.err
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):

@@ -283,26 +283,6 @@ func TestUploadRejectsBadInput(t *testing.T) {
 	}
 }
 
-// A raw upload with a qcow2 header (and a backing file in it) is accepted as raw: qemu-img reads
-// it as raw and never follows the backing file.
-func TestUploadRawWithQcow2Header(t *testing.T) {
-	e := newEnv(t)
-	src := e.qcow2("looks-like-qcow2", "1M", "-u", "-b", "/etc/passwd", "-F", "raw")
-	img, err := e.upload("raw", FormatRaw, bytes.NewReader(e.read(src)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fi, _ := os.Stat(src)
-	if img.DiskFormat != FormatRaw || img.VirtualSize != (fi.Size()+511)&^511 { // qemu-img rounds up to sectors
-		t.Errorf("image = %+v", *img)
-	}
-	for _, c := range e.qemuImgCalls() {
-		if !strings.HasPrefix(c, "info -f raw ") {
-			t.Errorf("qemu-img call %q, want only info -f raw", c)
-		}
-	}
-}
-
 func TestUploadStates(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)

@@ -87,6 +87,8 @@ func parseChecksum(sum string) (string, error) {
 func (s *Service) runURLImport(ctx context.Context, img *Image, u *url.URL, sum string) {
 	ctx, cancel := context.WithTimeout(ctx, s.fetch.totalTimeout)
 	defer cancel()
+	ctx, end := s.flights.start(ctx, img.ID) // before the record says saving; ends after it says how it ended
+	defer end()
 	started, err := s.modify(img.ID, func(rec *Image) error {
 		if rec.Status != StatusQueued {
 			return faultf(ErrInvalidState, "image %s is %s", rec.Name, rec.Status)

@@ -1,8 +1,10 @@
 package images
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -97,6 +99,29 @@ func (ts *testServer) cut(w http.ResponseWriter, data []byte, ranges bool) {
 	}
 }
 
+// genericFault is the one fault of every refused or failed connection.
+const genericFault = "could not connect to the server, or the address or port is not allowed for image imports"
+
+// lockedBuffer is a bytes.Buffer for a logger that background imports write to.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+// debugLog captures what the service's URL imports log at debug level.
+func (e *env) debugLog() *lockedBuffer {
+	buf := &lockedBuffer{}
+	e.svc.fetch.log = slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return buf
+}
+
 func (e *env) importURL(name, format, url, checksum string) (*Image, error) {
 	e.t.Helper()
 	return e.svc.ImportURL(context.Background(), ImportURLRequest{
@@ -129,7 +154,8 @@ func TestImportURL(t *testing.T) {
 
 // Every URL that points at the host itself, at link-local metadata services, or at anything but
 // http(s) is refused: schemes at request time (nothing created), addresses when connecting
-// (killed, nothing written, the refused server never reached).
+// (killed, nothing written, the refused server never reached). A refused address gets the same
+// generic fault as any failed connection; the reason (msg) is in the debug log only.
 func TestImportURLRefusals(t *testing.T) {
 	other := newTestServer(t) // a loopback server that is NOT allowed
 	otherPort := other.Listener.Addr().(*net.TCPAddr).Port
@@ -167,6 +193,7 @@ func TestImportURLRefusals(t *testing.T) {
 			ts := newTestServer(t)
 			e.allow(ts)
 			e.svc.fetch.hosts = map[string]string{"rebind.test": "127.0.0.1"}
+			log := e.debugLog()
 			img, err := e.importURL("evil", FormatRaw, tt.url(ts), "")
 			if tt.now {
 				checkErr(t, err, ErrInvalid, fault.Invalid, tt.msg)
@@ -178,7 +205,14 @@ func TestImportURLRefusals(t *testing.T) {
 			}
 			got := e.waitSettled(img.ID)
 			t.Logf("fault: %s", got.Fault)
-			e.assertKilledClean("evil", tt.msg)
+			if strings.Contains(tt.msg, "redirect") || strings.Contains(tt.msg, "only http") {
+				e.assertKilledClean("evil", tt.msg)
+			} else {
+				e.assertKilledClean("evil", genericFault)
+				if !strings.Contains(log.String(), tt.msg) {
+					t.Errorf("debug log %q does not say %q", log.String(), tt.msg)
+				}
+			}
 			if n := other.hits.Load(); n != 0 {
 				t.Errorf("the refused server got %d requests", n)
 			}

@@ -1,7 +1,9 @@
 package web
 
 import (
+	"io"
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 )
@@ -21,10 +23,21 @@ func (s *Server) bodyLimit(c echo.Context) int64 {
 	return s.maxBody
 }
 
+// uploadBody is an upload's request body whose blocked reads a deadline can end
+// (images.ReadDeadliner): the image service fails a sender under the minimum rate, and stops an
+// upload whose image is deleted, even while a read waits.
+type uploadBody struct {
+	io.Reader
+	rc *http.ResponseController
+}
+
+func (b uploadBody) SetReadDeadline(t time.Time) error { return b.rc.SetReadDeadline(t) }
+
 // uploadImage serves PUT /api/v1/images/{id}/file: the body is the image's data, streamed to the
 // image service as it arrives. The answer is the active image, or the error that killed it.
 func (s *Server) uploadImage(c echo.Context) error {
-	img, err := s.opts.Images.Upload(c.Request().Context(), s.project(c), c.Param("id"), c.Request().Body)
+	body := uploadBody{Reader: c.Request().Body, rc: http.NewResponseController(c.Response().Writer)}
+	img, err := s.opts.Images.Upload(c.Request().Context(), s.project(c), c.Param("id"), body)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"path/filepath"
 
 	"github.com/labstack/echo/v4"
 
@@ -78,8 +79,8 @@ func (s *Server) snapshotImage(c echo.Context) error {
 		return err
 	}
 	defer cleanup()
-	img, err := s.opts.Images.ImportFile(ctx, images.ImportFileRequest{ProjectID: s.project(c), Name: r.Name,
-		Path: path, DiskFormat: "qcow2", Properties: map[string]string{"source_snapshot": c.Param("id")}})
+	img, err := s.opts.Images.ImportFileFrom(ctx, filepath.Dir(path), images.ImportFileRequest{ProjectID: s.project(c), Name: r.Name,
+		Path: filepath.Base(path), DiskFormat: "qcow2", Properties: map[string]string{"source_snapshot": c.Param("id")}})
 	if err != nil {
 		return err
 	}

@@ -88,8 +88,15 @@ func newCloudWith(t *testing.T, d *Daemon, config string, extra ...string) *clou
 	return c
 }
 
+// importImage imports the files req names (host paths, such as the test guest's) after placing
+// them in the daemon's import directory: file imports read nothing else.
 func (c *cloud) importImage(req map[string]any) {
 	c.t.Helper()
+	for _, key := range []string{"path", "kernel_path", "initrd_path"} {
+		if p, ok := req[key].(string); ok && p != "" {
+			req[key] = c.d.Importable(c.t, p)
+		}
+	}
 	var img images.Image
 	if err := c.do("POST", "/api/v1/images/import-file", req, &img); err != nil {
 		c.t.Fatalf("import image %v: %v", req["name"], err)

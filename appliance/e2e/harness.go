@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -240,4 +241,47 @@ func reapQEMU(t testing.TB, runRoot string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Errorf("QEMU processes under %s survived SIGKILL", runRoot)
+}
+
+// ImportDir is the daemon's import directory (import_dir's default): file imports read only there.
+func (d *Daemon) ImportDir() string { return filepath.Join(d.DataDir, "import") }
+
+// Importable places the host file path into the daemon's import directory, as a hard link (a copy
+// across filesystems), and returns the name a file import gives for it. Its name there is the whole
+// path, flattened, so different files never collide.
+func (d *Daemon) Importable(t testing.TB, path string) string {
+	t.Helper()
+	name := strings.ReplaceAll(strings.TrimPrefix(filepath.Clean(path), "/"), "/", "_")
+	dst := filepath.Join(d.ImportDir(), name)
+	if _, err := os.Stat(dst); err == nil {
+		return name
+	}
+	if err := os.MkdirAll(d.ImportDir(), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(path, dst); err == nil {
+		return name
+	}
+	if err := copyFile(path, dst); err != nil {
+		t.Fatalf("place %s in the import directory: %v", path, err)
+	}
+	return name
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		os.Remove(dst)
+		return err
+	}
+	return out.Close()
 }

@@ -22,8 +22,8 @@ import (
 )
 
 // imageDaemon serves the API (a real image service over a real catalog) on loopback, where the
-// caller is admin, and returns its URL.
-func imageDaemon(t *testing.T) string {
+// caller is admin, and returns its URL and its import directory.
+func imageDaemon(t *testing.T) (string, string) {
 	t.Helper()
 	dir := t.TempDir()
 	db, err := store.Open(filepath.Join(dir, "catalog.db"), store.Options{})
@@ -31,7 +31,8 @@ func imageDaemon(t *testing.T) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	imgs, err := images.New(db, images.Options{Dir: filepath.Join(dir, "images")})
+	imports := filepath.Join(dir, "import")
+	imgs, err := images.New(db, images.Options{Dir: filepath.Join(dir, "images"), Import: images.ImportOptions{Dir: imports}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +51,7 @@ func imageDaemon(t *testing.T) string {
 	}
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
-	return srv.URL
+	return srv.URL, imports
 }
 
 // cli runs one command line against url and returns stdout, stderr and the error.
@@ -71,7 +72,7 @@ func mustCLI(t *testing.T, url string, args ...string) (string, string) {
 }
 
 func TestImageCommands(t *testing.T) {
-	url := imageDaemon(t)
+	url, imports := imageDaemon(t)
 	dir := t.TempDir()
 	data := bytes.Repeat([]byte("0123456789abcdef"), 3<<20/16)
 	src := filepath.Join(dir, "disk.raw")
@@ -115,12 +116,27 @@ func TestImageCommands(t *testing.T) {
 	if !strings.Contains(out, "active") {
 		t.Errorf("image upload --format: %q", out)
 	}
-	out, _ = mustCLI(t, url, "image", "import", "local", src, "--format", "raw")
+	out, errOut = mustCLI(t, url, "image", "import", "local", src, "--format", "raw")
+	if !strings.Contains(out, "active") || !strings.Contains(errOut, "upload local:") {
+		t.Errorf("image import FILE (streamed): stdout %q stderr %q", out, errOut)
+	}
+	if err := os.WriteFile(filepath.Join(imports, "hosted.raw"), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, _ = mustCLI(t, url, "image", "import", "hosted", "hosted.raw", "--format", "raw", "--from-import-dir")
 	if !strings.Contains(out, "active") {
-		t.Errorf("image import FILE: %q", out)
+		t.Errorf("image import FILE --from-import-dir: %q", out)
+	}
+	_, _, err = cli(t, url, "image", "import", "shadow", "/etc/shadow", "--format", "raw", "--from-import-dir")
+	if err == nil || !strings.Contains(err.Error(), "outside the import directory") {
+		t.Errorf("image import /etc/shadow --from-import-dir: %v", err)
+	}
+	_, _, err = cli(t, url, "image", "import", "k", src, "--kernel", src)
+	if err == nil || !strings.Contains(err.Error(), "need --from-import-dir") {
+		t.Errorf("image import --kernel without --from-import-dir: %v", err)
 	}
 	_, errOut, err = cli(t, url, "image", "import", "lo", "http://127.0.0.1:9/disk.raw", "--format", "raw")
-	if err == nil || !strings.Contains(err.Error(), "loopback") || !strings.Contains(errOut, "import lo:") {
+	if err == nil || !strings.Contains(err.Error(), "could not connect") || !strings.Contains(errOut, "import lo:") {
 		t.Errorf("image import URL into loopback: %v, stderr %q", err, errOut)
 	}
 	_, _, err = cli(t, url, "image", "import", "f", "file:///etc/passwd")
@@ -132,7 +148,7 @@ func TestImageCommands(t *testing.T) {
 		t.Errorf("download of a missing image: %v", err)
 	}
 	out, _ = mustCLI(t, url, "image", "list")
-	for _, name := range []string{"disk", "made", "local", "lo"} {
+	for _, name := range []string{"disk", "made", "local", "hosted", "lo"} {
 		if !strings.Contains(out, name) {
 			t.Errorf("image list lacks %s: %q", name, out)
 		}
