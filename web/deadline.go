@@ -16,11 +16,18 @@ import (
 // aLongTimeAgo is a read deadline that makes every further read fail at once.
 var aLongTimeAgo = time.Unix(1, 0)
 
+// unreadBodyGrace bounds how long net/http may read what is left of a body an authorized handler
+// did not read. With a deadline in the past, net/http would find no early close of a chunked body
+// and close the connection at once: the unread bytes make the kernel send a reset, which discards
+// the answer (a 409 "quota exceeded") before the client reads it.
+const unreadBodyGrace = 2 * time.Second
+
 // guardTransfer wraps h so a request's body and response must keep moving: the body at
 // Limits.MinBodyRate per Limits.RateWindow, each response write within Limits.WriteTimeout. Whole
 // transfers have no time limit, so long uploads and downloads at normal speed go through; stalls are
-// cut. A body the handler did not read to its end is never read afterwards (net/http would drain
-// up to 256 KiB of it to reuse the connection): the connection closes instead.
+// cut. A refused request's body is never read (closeUnread). A body an authorized handler left
+// unread (an upload cut at its quota) gets unreadBodyGrace: net/http then reads at most 256 KiB more
+// of it and half-closes before closing, so the client reads the answer instead of a reset.
 func (s *Server) guardTransfer(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rc := http.NewResponseController(w)
@@ -37,8 +44,12 @@ func (s *Server) guardTransfer(h http.Handler) http.Handler {
 			return
 		}
 		_ = rc.SetWriteDeadline(s.now().Add(s.limits.WriteTimeout)) // for net/http's final flush
-		if body != nil && !body.done {
+		switch {
+		case body == nil || body.done:
+		case body.refused:
 			_ = rc.SetReadDeadline(aLongTimeAgo)
+		default:
+			_ = rc.SetReadDeadline(s.now().Add(unreadBodyGrace))
 		}
 	})
 }
@@ -53,8 +64,9 @@ type minRateBody struct {
 	window time.Duration
 	need   int64
 
-	got  int64 // bytes in the current window
-	done bool  // the body ended or failed: deadlines are net/http's again
+	got     int64 // bytes in the current window
+	done    bool  // the body ended or failed: deadlines are net/http's again
+	refused bool  // the request was refused before its handler: never read a byte more
 }
 
 func (b *minRateBody) start() {
@@ -122,6 +134,9 @@ func closeUnread(c echo.Context) {
 	req := c.Request()
 	if req.Body == nil || req.Body == http.NoBody {
 		return
+	}
+	if b, ok := req.Body.(*minRateBody); ok {
+		b.refused = true
 	}
 	c.Response().Header().Set(echo.HeaderConnection, "close")
 	_ = http.NewResponseController(c.Response()).SetReadDeadline(aLongTimeAgo)

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -351,5 +352,31 @@ func TestProbe04RefusedConnectionsLogOncePerMinute(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(log.String()), "\n")
 	if len(lines) != 2 || !strings.Contains(lines[1], "refused=1000") {
 		t.Errorf("log after 1,001 refusals over a minute:\n%s\nwant 2 lines, the second counting 1000", log.String())
+	}
+}
+
+// TestProbe04AnswerToAnUnreadUploadReachesTheClient: an authorized upload that its handler refuses
+// without reading the chunked body (an unknown image here, a quota cut in real life) is answered, and
+// a client that reads the answer only after it has sent more of the body still finds it, rather than
+// a connection reset: the server half-closes and lingers instead of closing on unread bytes.
+func TestProbe04AnswerToAnUnreadUploadReachesTheClient(t *testing.T) {
+	ls := startLive(t, Limits{}, nil)
+	c := ls.dialFrom(t, "127.0.0.1")
+	fmt.Fprintf(c, "PUT /api/v1/images/no-such-image/file HTTP/1.1\r\nHost: cloudlet\r\nAuthorization: Bearer %s\r\n"+
+		"Content-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n\r\n", ls.admin)
+	chunk := fmt.Sprintf("%x\r\n%s\r\n", 64<<10, bytes.Repeat([]byte("x"), 64<<10))
+	_ = c.SetWriteDeadline(time.Now().Add(2 * time.Second))
+	for range 16 { // 1 MiB the server does not want; it may stop reading, so the writes may stall
+		if _, err := io.WriteString(c, chunk); err != nil {
+			break
+		}
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("read the answer after sending more of the body: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("upload to an unknown image = %d, want 404", resp.StatusCode)
 	}
 }

@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"bufio"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -43,30 +46,35 @@ func tenants(t *testing.T, c *cloud, api httpAPI, projects ...string) (admin str
 	return admin, tokens
 }
 
-// zeroStream is an endless stream of zero bytes, cut at n: an upload whose length the server never learns.
-type zeroStream struct{ n int64 }
-
-func (z *zeroStream) Read(p []byte) (int, error) {
-	if z.n <= 0 {
-		return 0, io.EOF
-	}
-	k := min(int64(len(p)), z.n)
-	clear(p[:k])
-	z.n -= k
-	return int(k), nil
-}
-
-// upload PUTs n bytes of zeroStream to an image without Content-Length (chunked) and returns the status
+// upload PUTs n zero bytes to an image without Content-Length (chunked) and returns the status
 // and body of the answer.
 func upload(t *testing.T, base, token, image string, n int64) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest("PUT", base+"/api/v1/images/"+image+"/file", io.MultiReader(&zeroStream{n}))
+	// A raw connection: the answer is read while the body is still being sent. Go's http.Client
+	// returns whichever comes first, the answer or the write error of a body the server stopped
+	// reading, so it could report "connection reset" for an upload the server answered with 409.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.ContentLength = -1
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
+	defer conn.Close()
+	go func() {
+		w := bufio.NewWriterSize(conn, 1<<20)
+		fmt.Fprintf(w, "PUT /api/v1/images/%s/file HTTP/1.1\r\nHost: cloudlet\r\nAuthorization: Bearer %s\r\n"+
+			"Content-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n\r\n", image, token)
+		chunk := make([]byte, 1<<20)
+		for left := n; left > 0; left -= int64(len(chunk)) {
+			size := min(left, int64(len(chunk)))
+			fmt.Fprintf(w, "%x\r\n", size)
+			w.Write(chunk[:size])
+			if _, err := w.WriteString("\r\n"); err != nil {
+				return // the server answered and closed: the rest is not wanted
+			}
+		}
+		w.WriteString("0\r\n\r\n")
+		w.Flush()
+	}()
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		t.Fatalf("upload to %s: %v", image, err)
 	}
