@@ -218,8 +218,8 @@ func (a *Appliance) deviceName(ctx context.Context, owner, id string) string {
 
 // imageInUse names a volume whose backing chain starts at the image (read at call time: the volume
 // service is built after the image service).
-func (a *Appliance) imageInUse(ctx context.Context, imageID string) (string, error) {
-	return a.volumes.ImageInUse(ctx, imageID)
+func (a *Appliance) imageInUse(ctx context.Context, projectID, imageID string) (string, error) {
+	return a.volumes.ImageInUse(ctx, imageID, projectID)
 }
 
 // imageFile adapts the image service to what the volume service needs of an image.

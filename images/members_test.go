@@ -101,7 +101,7 @@ func TestDeleteInUse(t *testing.T) {
 	var asked []string
 	users := map[string]string{}
 	e := newEnv(t, func(o *Options) {
-		o.InUse = func(_ context.Context, id string) (string, error) {
+		o.InUse = func(_ context.Context, _, id string) (string, error) {
 			asked = append(asked, id)
 			if id == "broken" {
 				return "", errors.New("volume service down")

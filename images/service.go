@@ -43,8 +43,9 @@ type Options struct {
 	// unspecified addresses are refused whatever this says.
 	AllowPrivateURLs bool
 	// InUse, when set, tells Delete whether something uses an image: a non-empty answer ("volume
-	// web-root") refuses the delete with ErrInUse. nil means images are never in use.
-	InUse func(ctx context.Context, imageID string) (string, error)
+	// web-root") refuses the delete with ErrInUse. It names only projectID's own users (the image's
+	// owner asks); another project's are "a volume of another project". nil: never in use.
+	InUse func(ctx context.Context, projectID, imageID string) (string, error)
 	// Logger receives what background URL imports cannot return: their failures. nil discards.
 	Logger *slog.Logger
 	// Quota checks the projects' image limits (images and image_gigabytes); nil means no quotas.
@@ -67,7 +68,7 @@ type Service struct {
 	maxVirtual   int64
 	maxUpload    int64
 	readerGID    int
-	inUse        func(ctx context.Context, imageID string) (string, error)
+	inUse        func(ctx context.Context, projectID, imageID string) (string, error)
 	quota        Quota
 	quotaUnit    int64 // bytes per unit of the image_gigabytes quota: a GiB; tests lower it
 	reserveStep  int64 // bytes a saving image reserves at a time; tests lower it
@@ -299,7 +300,7 @@ func (s *Service) checkNotInUse(ctx context.Context, img *Image) error {
 	if s.inUse == nil {
 		return nil
 	}
-	user, err := s.inUse(ctx, img.ID)
+	user, err := s.inUse(ctx, img.ProjectID, img.ID)
 	if err != nil {
 		return fmt.Errorf("check whether image %s (%s) is in use: %w", img.Name, img.ID, err)
 	}

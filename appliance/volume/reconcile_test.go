@@ -42,7 +42,7 @@ func TestReconcileCreatingDeletingTemps(t *testing.T) {
 	os.WriteFile(stray, []byte("half a file"), 0o600)
 	orphan := filepath.Join(e.pool.Path, store.NewID())
 	os.Mkdir(orphan, 0o700)
-	if who, _ := e.svc.ImageInUse(ctx, e.img.ID); who != "volume keep ("+keep.ID+")" && who != "volume half ("+id+")" {
+	if who, _ := e.svc.ImageInUse(ctx, e.img.ID, proj); who != "volume keep ("+keep.ID+")" && who != "volume half ("+id+")" {
 		t.Errorf("ImageInUse during the create: %q", who)
 	}
 
