@@ -23,8 +23,9 @@ var builtins = map[string][]string{
 // tableNames lists the tables in a fixed order.
 var tableNames = []string{"filter", "mangle", "nat", "raw"}
 
-// Applier makes the kernel's IPv4 rules match a Ruleset through the iptables command.
-// It is not safe for concurrent use; the network service serialises its calls.
+// Applier makes the kernel's IPv4 rules match a Ruleset: sets through ipset's netlink interface,
+// chains in one iptables-restore transaction per table, jumps and stale chains through the
+// iptables command. It is not safe for concurrent use; the network service serialises its calls.
 type Applier struct {
 	ipt *iptables.IPTables
 }
@@ -38,17 +39,24 @@ func NewApplier() (*Applier, error) {
 	return &Applier{ipt: ipt}, nil
 }
 
-// Apply makes cloudlet's live chains and jumps equal to rs: it creates missing chains, rewrites
-// (flush and append) only the chains whose rules differ, puts the one jump per built-in chain at
-// its top, and deletes stale jumps and CLOUDLET chains; then it replaces the bridge table, in one
-// nft transaction, when it differs. Applying the same ruleset twice changes nothing the second time.
+// Apply makes cloudlet's live sets, chains and jumps equal to rs: it creates missing sets and
+// corrects their members, rewrites only the chains that are missing or whose rules differ (in one
+// transaction per table), puts the one jump per built-in chain at its top, deletes stale jumps and
+// CLOUDLET chains, then the sets no rule names any more; last it replaces the bridge table, in one
+// nft transaction, when it differs. Applying the same ruleset twice changes nothing the second
+// time; a change of a group's members alone touches only its set.
 func (a *Applier) Apply(ctx context.Context, rs Ruleset) error {
+	if err := syncSets(rs.Sets); err != nil {
+		return err
+	}
+	live, err := saveRules(ctx)
+	if err != nil {
+		return err
+	}
 	want := map[string]Table{}
 	for _, t := range rs.Tables {
 		want[t.Name] = t
-	}
-	for _, t := range rs.Tables {
-		if err := a.syncChains(ctx, t); err != nil {
+		if err := syncChains(ctx, t, *live.table(t.Name)); err != nil {
 			return err
 		}
 	}
@@ -65,57 +73,38 @@ func (a *Applier) Apply(ctx context.Context, rs Ruleset) error {
 			return err
 		}
 	}
+	if err := removeStaleSets(rs.Sets); err != nil {
+		return err
+	}
 	return applyBridge(ctx, rs.Bridge)
 }
 
-// Remove deletes every cloudlet jump and chain in every table.
+// Remove deletes every cloudlet jump, chain and set in every table.
 func (a *Applier) Remove(ctx context.Context) error {
 	return a.Apply(ctx, Ruleset{})
 }
 
-func (a *Applier) syncChains(ctx context.Context, t Table) error {
-	live, err := a.ipt.ListChains(t.Name)
-	if err != nil {
-		return fmt.Errorf("iptables -t %s -S: %w", t.Name, err)
-	}
+// syncChains rewrites, in one iptables-restore transaction, the chains of t that live lacks or
+// whose rules differ; with --noflush, declaring a chain creates it or flushes it, and the rest of
+// the table stays as it is.
+func syncChains(ctx context.Context, t, live Table) error {
+	var decl, rules strings.Builder
 	for _, c := range t.Chains {
-		if !slices.Contains(live, c.Name) {
-			if err := a.ipt.NewChain(t.Name, c.Name); err != nil {
-				return fmt.Errorf("iptables -t %s -N %s: %w", t.Name, c.Name, err)
-			}
+		i := slices.IndexFunc(live.Chains, func(l Chain) bool { return l.Name == c.Name })
+		if i >= 0 && slices.EqualFunc(live.Chains[i].Rules, c.Rules, slices.Equal) {
+			continue
+		}
+		decl.WriteString(":" + c.Name + " - [0:0]\n")
+		for _, r := range c.Rules {
+			rules.WriteString("-A " + c.Name + " " + strings.Join(r, " ") + "\n")
 		}
 	}
-	for _, c := range t.Chains {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := a.syncRules(t.Name, c); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// syncRules rewrites chain c when its live rules differ from the wanted ones.
-func (a *Applier) syncRules(table string, c Chain) error {
-	live, err := a.ipt.List(table, c.Name)
-	if err != nil {
-		return fmt.Errorf("iptables -t %s -S %s: %w", table, c.Name, err)
-	}
-	want := []string{"-N " + c.Name}
-	for _, r := range c.Rules {
-		want = append(want, "-A "+c.Name+" "+strings.Join(r, " "))
-	}
-	if slices.Equal(live, want) {
+	if decl.Len() == 0 {
 		return nil
 	}
-	if err := a.ipt.ClearChain(table, c.Name); err != nil {
-		return fmt.Errorf("iptables -t %s -F %s: %w", table, c.Name, err)
-	}
-	for _, r := range c.Rules {
-		if err := a.ipt.Append(table, c.Name, r...); err != nil {
-			return fmt.Errorf("iptables -t %s -A %s %s: %w", table, c.Name, strings.Join(r, " "), err)
-		}
+	script := "*" + t.Name + "\n" + decl.String() + rules.String() + "COMMIT\n"
+	if _, err := command(ctx, script, "iptables-restore", "--noflush", "--wait=10"); err != nil {
+		return fmt.Errorf("rewrite table %s's chains: %w", t.Name, err)
 	}
 	return nil
 }
@@ -199,21 +188,39 @@ func (a *Applier) deleteStaleChains(t Table) error {
 	return nil
 }
 
-// Save returns cloudlet's part of the live rules (its chains and the jumps into them) in the form
-// Render prints, so it can be compared with a built Ruleset.
+// Save returns cloudlet's part of the live rules (its sets, its chains and the jumps into them)
+// in the form Render prints, so it can be compared with a built Ruleset.
 func (a *Applier) Save(ctx context.Context) (string, error) {
-	var out, errb bytes.Buffer
-	cmd := exec.CommandContext(ctx, "iptables-save")
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("iptables-save: %w: %s", err, strings.TrimSpace(errb.String()))
-	}
-	rs, err := ParseSave(out.String())
+	rs, err := saveRules(ctx)
 	if err != nil {
+		return "", err
+	}
+	if rs.Sets, err = liveSets(); err != nil {
 		return "", err
 	}
 	if rs.Bridge, err = listBridge(ctx); err != nil {
 		return "", err
 	}
 	return rs.Render(), nil
+}
+
+// saveRules reads cloudlet's chains and jumps from iptables-save.
+func saveRules(ctx context.Context) (Ruleset, error) {
+	out, err := command(ctx, "", "iptables-save")
+	if err != nil {
+		return Ruleset{}, err
+	}
+	return ParseSave(out)
+}
+
+// command runs name with args and stdin, and returns its standard output.
+func command(ctx context.Context, stdin, name string, args ...string) (string, error) {
+	var out, errb bytes.Buffer
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, strings.TrimSpace(errb.String()))
+	}
+	return out.String(), nil
 }
