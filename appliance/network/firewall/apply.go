@@ -24,10 +24,16 @@ var builtins = map[string][]string{
 var tableNames = []string{"filter", "mangle", "nat", "raw"}
 
 // Applier makes the kernel's IPv4 rules match a Ruleset: sets through ipset's netlink interface,
-// chains in one iptables-restore transaction per table, jumps and stale chains through the
-// iptables command. It is not safe for concurrent use; the network service serialises its calls.
+// chains in one iptables-restore transaction per table, jumps through the iptables command.
+// It is not safe for concurrent use; the network service serialises its calls.
+//
+// Reading the live rules back costs more than a port's change (iptables-save and nft list print
+// every rule), so the Applier remembers what its last successful Apply left and diffs against
+// that; it reads the kernel on its first Apply, on Remove, and after any failed Apply. Sets are
+// always compared with the kernel's (a netlink dump is cheap).
 type Applier struct {
-	ipt *iptables.IPTables
+	ipt  *iptables.IPTables
+	last *Ruleset // what the last successful Apply left; nil = unknown, read the kernel
 }
 
 // NewApplier finds iptables (IPv4) and waits up to 10 s for its lock on each call.
@@ -40,56 +46,92 @@ func NewApplier() (*Applier, error) {
 }
 
 // Apply makes cloudlet's live sets, chains and jumps equal to rs: it creates missing sets and
-// corrects their members, rewrites only the chains that are missing or whose rules differ (in one
-// transaction per table), puts the one jump per built-in chain at its top, deletes stale jumps and
-// CLOUDLET chains, then the sets no rule names any more; last it replaces the bridge table, in one
-// nft transaction, when it differs. Applying the same ruleset twice changes nothing the second
-// time; a change of a group's members alone touches only its set.
+// corrects their members, rewrites only the chains that are missing or whose rules differ and
+// deletes stale CLOUDLET chains (in one transaction per table), puts the one jump per built-in
+// chain at its top and deletes stale jumps, then destroys the sets no rule names any more; last
+// it replaces the bridge table, in one nft transaction, when it differs. Applying the same ruleset
+// twice changes nothing the second time; a change of a group's members alone touches only its set.
 func (a *Applier) Apply(ctx context.Context, rs Ruleset) error {
-	if err := syncSets(rs.Sets); err != nil {
-		return err
+	live, known := Ruleset{}, a.last != nil
+	if known {
+		live = *a.last
 	}
-	live, err := saveRules(ctx)
-	if err != nil {
-		return err
-	}
-	want := map[string]Table{}
-	for _, t := range rs.Tables {
-		want[t.Name] = t
-		if err := syncChains(ctx, t, *live.table(t.Name)); err != nil {
+	a.last = nil // unknown until this Apply succeeds
+	if !known {
+		var err error
+		if live, err = readLive(ctx); err != nil {
 			return err
 		}
+	}
+	if err := syncSets(rs.Sets); err != nil {
+		return err
 	}
 	for _, name := range tableNames {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		t := want[name]
-		t.Name = name
-		if err := a.syncJumps(t); err != nil {
-			return err
-		}
-		if err := a.deleteStaleChains(t); err != nil {
+		if err := a.syncTable(ctx, rs.lookup(name), live.lookup(name), known); err != nil {
 			return err
 		}
 	}
 	if err := removeStaleSets(rs.Sets); err != nil {
 		return err
 	}
-	return applyBridge(ctx, rs.Bridge)
+	if rs.Bridge != live.Bridge {
+		if err := replaceBridge(ctx, rs.Bridge); err != nil {
+			return err
+		}
+	}
+	a.last = &rs
+	return nil
 }
 
-// Remove deletes every cloudlet jump, chain and set in every table.
+// Remove deletes every cloudlet jump, chain and set in every table, whatever the Applier
+// remembers: it reads the kernel.
 func (a *Applier) Remove(ctx context.Context) error {
+	a.last = nil
 	return a.Apply(ctx, Ruleset{})
 }
 
-// syncChains rewrites, in one iptables-restore transaction, the chains of t that live lacks or
-// whose rules differ; with --noflush, declaring a chain creates it or flushes it, and the rest of
-// the table stays as it is.
-func syncChains(ctx context.Context, t, live Table) error {
+// readLive reads cloudlet's chains, jumps and bridge table from the kernel.
+func readLive(ctx context.Context) (Ruleset, error) {
+	live, err := saveRules(ctx)
+	if err != nil {
+		return Ruleset{}, err
+	}
+	live.Bridge, err = listBridge(ctx)
+	return live, err
+}
+
+// syncTable makes table want's chains and jumps live. When the jumps are known to be in place, one
+// iptables-restore does everything; otherwise the jumps are checked in the built-in chains, and
+// stale chains go after the jumps into them.
+func (a *Applier) syncTable(ctx context.Context, want, live Table, known bool) error {
+	var stale []string
+	for _, c := range live.Chains {
+		if !slices.ContainsFunc(want.Chains, func(w Chain) bool { return w.Name == c.Name }) {
+			stale = append(stale, c.Name)
+		}
+	}
+	jumpsInPlace := known && slices.Equal(want.Jumps, live.Jumps)
+	if jumpsInPlace {
+		return restoreChains(ctx, want, live, stale, stale)
+	}
+	if err := restoreChains(ctx, want, live, stale, nil); err != nil {
+		return err
+	}
+	if err := a.syncJumps(want); err != nil {
+		return err
+	}
+	return a.deleteStaleChains(want)
+}
+
+// restoreChains rewrites, in one iptables-restore transaction, the chains of want that live lacks
+// or whose rules differ, flushes the chains in flush and deletes those in del. With --noflush,
+// declaring a chain creates or flushes it, and the rest of the table stays as it is.
+func restoreChains(ctx context.Context, want, live Table, flush, del []string) error {
 	var decl, rules strings.Builder
-	for _, c := range t.Chains {
+	for _, c := range want.Chains {
 		i := slices.IndexFunc(live.Chains, func(l Chain) bool { return l.Name == c.Name })
 		if i >= 0 && slices.EqualFunc(live.Chains[i].Rules, c.Rules, slices.Equal) {
 			continue
@@ -99,12 +141,18 @@ func syncChains(ctx context.Context, t, live Table) error {
 			rules.WriteString("-A " + c.Name + " " + strings.Join(r, " ") + "\n")
 		}
 	}
-	if decl.Len() == 0 {
+	for _, c := range flush {
+		decl.WriteString("-F " + c + "\n")
+	}
+	for _, c := range del {
+		rules.WriteString("-X " + c + "\n")
+	}
+	if decl.Len() == 0 && rules.Len() == 0 {
 		return nil
 	}
-	script := "*" + t.Name + "\n" + decl.String() + rules.String() + "COMMIT\n"
+	script := "*" + want.Name + "\n" + decl.String() + rules.String() + "COMMIT\n"
 	if _, err := command(ctx, script, "iptables-restore", "--noflush", "--wait=10"); err != nil {
-		return fmt.Errorf("rewrite table %s's chains: %w", t.Name, err)
+		return fmt.Errorf("rewrite table %s's chains: %w", want.Name, err)
 	}
 	return nil
 }

@@ -102,6 +102,9 @@ func TestRemoveLeavesNothing(t *testing.T) {
 	if out := iptablesSave(t); strings.Contains(out, "CLOUDLET") {
 		t.Errorf("cloudlet rules left after Remove:\n%s", out)
 	}
+	if sets, err := liveSets(); err != nil || len(sets) != 0 {
+		t.Errorf("cloudlet sets left after Remove: %v, %v", sets, err)
+	}
 	if got, err := a.Save(context.Background()); err != nil || got != "" {
 		t.Errorf("Save() = %q, %v; want empty", got, err)
 	}

@@ -6,16 +6,9 @@ import (
 	"strings"
 )
 
-// applyBridge makes the live bridge table equal to text (as buildBridge renders it; "" = no table).
-// The table is replaced whole in one nft transaction, so no frame ever sees half of it.
-func applyBridge(ctx context.Context, text string) error {
-	live, err := listBridge(ctx)
-	if err != nil {
-		return err
-	}
-	if live == text {
-		return nil
-	}
+// replaceBridge makes the live bridge table equal to text (as buildBridge renders it; "" = no
+// table). The table is replaced whole in one nft transaction, so no frame ever sees half of it.
+func replaceBridge(ctx context.Context, text string) error {
 	// Declaring the table first makes the delete succeed whether or not it exists.
 	script := "table bridge " + BridgeTable + "\ndelete table bridge " + BridgeTable + "\n" + text
 	if _, err := nft(ctx, script, "-f", "-"); err != nil {

@@ -56,6 +56,16 @@ func (rs *Ruleset) table(name string) *Table {
 	return rs.table(name)
 }
 
+// lookup returns the table named name, or an empty one by that name.
+func (rs Ruleset) lookup(name string) Table {
+	for _, t := range rs.Tables {
+		if t.Name == name {
+			return t
+		}
+	}
+	return Table{Name: name}
+}
+
 // chainName derives a short, stable chain name from kind ("I", "O", "S") and an ID.
 func chainName(kind, id string) string {
 	sum := sha256.Sum256([]byte(id))
