@@ -49,7 +49,7 @@ func NewApplier() (*Applier, error) {
 // corrects their members, rewrites only the chains that are missing or whose rules differ and
 // deletes stale CLOUDLET chains (in one transaction per table), puts the one jump per built-in
 // chain at its top and deletes stale jumps, then destroys the sets no rule names any more; last
-// it replaces the bridge table, in one nft transaction, when it differs. Applying the same ruleset
+// it updates the bridge table, in one nft transaction, when it differs. Applying the same ruleset
 // twice changes nothing the second time; a change of a group's members alone touches only its set.
 func (a *Applier) Apply(ctx context.Context, rs Ruleset) error {
 	live, known := Ruleset{}, a.last != nil
@@ -77,10 +77,8 @@ func (a *Applier) Apply(ctx context.Context, rs Ruleset) error {
 	if err := removeStaleSets(rs.Sets); err != nil {
 		return err
 	}
-	if rs.Bridge != live.Bridge {
-		if err := replaceBridge(ctx, rs.Bridge); err != nil {
-			return err
-		}
+	if err := applyBridge(ctx, live.Bridge, rs.Bridge); err != nil {
+		return err
 	}
 	a.last = &rs
 	return nil

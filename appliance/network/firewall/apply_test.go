@@ -129,3 +129,26 @@ func run(t *testing.T, name string, args ...string) string {
 	}
 	return string(out)
 }
+
+// TestBridgeTableChangesOnlyTheChangedPorts: a port coming and another going add and delete their
+// own chains and map elements; the other ports' chains are not made again (their rule handles
+// stay), and the live table still reads back as built.
+func TestBridgeTableChangesOnlyTheChangedPorts(t *testing.T) {
+	a := newApplier(t)
+	m := natDefault()
+	apply(t, a, m)
+	portAChain := func() string {
+		return run(t, "nft", "-a", "list", "chain", "bridge", BridgeTable, bridgeChain("port-a"))
+	}
+	before := portAChain()
+	c := portB()
+	c.ID, c.Tap, c.MAC, c.IPs = "port-c", "clt-c", mac("52:54:00:aa:00:0c"), addrs("10.88.0.12")
+	m.Ports = []Port{m.Ports[0], c} // port-b goes, port-c comes
+	got := apply(t, a, m)
+	if strings.Contains(got, "clt-b") || !strings.Contains(got, "clt-c") {
+		t.Errorf("bridge table after port-b left and port-c came:\n%s", got)
+	}
+	if after := portAChain(); after != before {
+		t.Errorf("port-a's bridge chain was made again:\n%s\nbefore:\n%s", after, before)
+	}
+}
