@@ -86,7 +86,7 @@ func removeStaleSets(want []Set) error {
 }
 
 // errNoIpset: the kernel has no ip_set support (the module is neither built in nor loadable).
-var errNoIpset = errors.New("the kernel has no ipset support (ip_set and xt_set modules)")
+var errNoIpset = errors.New("the kernel has no ipset support, which security groups need (modprobe ip_set xt_set)")
 
 // liveSets returns cloudlet's live sets sorted by name, as Render prints them.
 func liveSets() ([]Set, error) {
@@ -108,7 +108,8 @@ func liveSets() ([]Set, error) {
 // in several netlink messages; they are merged here.
 func listSets() (map[string]Set, error) {
 	all, err := netlink.IpsetListAll()
-	if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EPROTONOSUPPORT) {
+	// nfnetlink answers EINVAL for a subsystem it does not have; a dump takes no arguments to refuse.
+	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EPROTONOSUPPORT) {
 		return nil, fmt.Errorf("ipset list: %w: %w", errNoIpset, err)
 	}
 	if err != nil {
