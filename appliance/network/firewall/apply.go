@@ -28,12 +28,16 @@ var tableNames = []string{"filter", "mangle", "nat", "raw"}
 // It is not safe for concurrent use; the network service serialises its calls.
 //
 // Reading the live rules back costs more than a port's change (iptables-save and nft list print
-// every rule), so the Applier remembers what its last successful Apply left and diffs against
-// that; it reads the kernel on its first Apply, on Remove, and after any failed Apply. Sets are
-// always compared with the kernel's (a netlink dump is cheap).
+// every rule), so the Applier remembers what its last successful Apply left, and nf_tables'
+// generation then, and diffs against that memory while the generation has not moved (no one else
+// changed any rule since); otherwise it reads the kernel. With iptables-legacy, whose changes the
+// generation does not count, and on Remove, it always reads the kernel. Sets are always compared
+// with the kernel's (a netlink dump is cheap).
 type Applier struct {
-	ipt  *iptables.IPTables
-	last *Ruleset // what the last successful Apply left; nil = unknown, read the kernel
+	ipt    *iptables.IPTables
+	legacy bool     // iptables is not the nf_tables backend
+	last   *Ruleset // what the last successful Apply left; nil = unknown, read the kernel
+	gen    uint32   // nf_tables' generation at the end of that Apply
 }
 
 // NewApplier finds iptables (IPv4) and waits up to 10 s for its lock on each call.
@@ -42,7 +46,11 @@ func NewApplier() (*Applier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("iptables.New: %w", err)
 	}
-	return &Applier{ipt: ipt}, nil
+	version, err := command(context.Background(), "", "iptables", "--version")
+	if err != nil {
+		return nil, err
+	}
+	return &Applier{ipt: ipt, legacy: !strings.Contains(version, "nf_tables")}, nil
 }
 
 // Apply makes cloudlet's live sets, chains and jumps equal to rs: it creates missing sets and
@@ -52,7 +60,7 @@ func NewApplier() (*Applier, error) {
 // it updates the bridge table, in one nft transaction, when it differs. Applying the same ruleset
 // twice changes nothing the second time; a change of a group's members alone touches only its set.
 func (a *Applier) Apply(ctx context.Context, rs Ruleset) error {
-	live, known := Ruleset{}, a.last != nil
+	live, known := Ruleset{}, a.remembered()
 	if known {
 		live = *a.last
 	}
@@ -80,8 +88,20 @@ func (a *Applier) Apply(ctx context.Context, rs Ruleset) error {
 	if err := applyBridge(ctx, live.Bridge, rs.Bridge); err != nil {
 		return err
 	}
-	a.last = &rs
+	if gen, err := generation(); err == nil && !a.legacy {
+		a.last, a.gen = &rs, gen
+	}
 	return nil
+}
+
+// remembered reports whether what the last Apply left is still what the kernel has: nothing has
+// changed nf_tables' generation since.
+func (a *Applier) remembered() bool {
+	if a.last == nil {
+		return false
+	}
+	gen, err := generation()
+	return err == nil && gen == a.gen
 }
 
 // Remove deletes every cloudlet jump, chain and set in every table, whatever the Applier

@@ -152,3 +152,15 @@ func TestBridgeTableChangesOnlyTheChangedPorts(t *testing.T) {
 		t.Errorf("port-a's bridge chain was made again:\n%s\nbefore:\n%s", after, before)
 	}
 }
+
+// TestApplyRepairsRulesChangedBehindItsBack: the Applier diffs against what it applied last only
+// while no one else has changed a rule; a chain flushed and a bridge chain deleted by hand are
+// back after the next Apply of the same ruleset.
+func TestApplyRepairsRulesChangedBehindItsBack(t *testing.T) {
+	a := newApplier(t)
+	m := natDefault()
+	apply(t, a, m)
+	run(t, "iptables", "-F", chainName("I", "port-a"))
+	run(t, "nft", "flush", "chain", "bridge", BridgeTable, bridgeChain("port-b"))
+	apply(t, a, m) // fails unless the live rules equal the built ones again
+}
