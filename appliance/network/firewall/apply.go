@@ -125,9 +125,13 @@ func readLive(ctx context.Context) (Ruleset, error) {
 // iptables-restore does everything; otherwise the jumps are checked in the built-in chains, and
 // stale chains go after the jumps into them.
 func (a *Applier) syncTable(ctx context.Context, want, live Table, known bool) error {
+	wanted := map[string]bool{}
+	for _, c := range want.Chains {
+		wanted[c.Name] = true
+	}
 	var stale []string
 	for _, c := range live.Chains {
-		if !slices.ContainsFunc(want.Chains, func(w Chain) bool { return w.Name == c.Name }) {
+		if !wanted[c.Name] {
 			stale = append(stale, c.Name)
 		}
 	}
@@ -148,10 +152,13 @@ func (a *Applier) syncTable(ctx context.Context, want, live Table, known bool) e
 // or whose rules differ, flushes the chains in flush and deletes those in del. With --noflush,
 // declaring a chain creates or flushes it, and the rest of the table stays as it is.
 func restoreChains(ctx context.Context, want, live Table, flush, del []string) error {
+	liveRules := map[string][][]string{}
+	for _, c := range live.Chains {
+		liveRules[c.Name] = c.Rules
+	}
 	var decl, rules strings.Builder
 	for _, c := range want.Chains {
-		i := slices.IndexFunc(live.Chains, func(l Chain) bool { return l.Name == c.Name })
-		if i >= 0 && slices.EqualFunc(live.Chains[i].Rules, c.Rules, slices.Equal) {
+		if l, ok := liveRules[c.Name]; ok && slices.EqualFunc(l, c.Rules, slices.Equal) {
 			continue
 		}
 		decl.WriteString(":" + c.Name + " - [0:0]\n")
