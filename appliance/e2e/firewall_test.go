@@ -31,7 +31,7 @@ func TestFirewallRulesFollowTheCatalog(t *testing.T) {
 	tap := link.TapName(p.ID)
 	before := cloudletRules(t)
 	for _, want := range []string{"--physdev-in " + tap, "--mac-source " + p.MAC, "-s " + p.FixedIPs[0].String() + "/32 -j RETURN",
-		link.BridgeName(n.ID), `iifname "` + tap + `" jump port-`, "arp saddr ip != { 0.0.0.0, " + p.FixedIPs[0].String() + " } drop"} {
+		link.BridgeName(n.ID), `"` + tap + `" : jump port-`, "arp saddr ip != { 0.0.0.0, " + p.FixedIPs[0].String() + " } drop"} {
 		if !strings.Contains(before, want) {
 			t.Errorf("rules have no %q for port web:\n%s", want, before)
 		}

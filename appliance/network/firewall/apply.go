@@ -23,10 +23,21 @@ var builtins = map[string][]string{
 // tableNames lists the tables in a fixed order.
 var tableNames = []string{"filter", "mangle", "nat", "raw"}
 
-// Applier makes the kernel's IPv4 rules match a Ruleset through the iptables command.
+// Applier makes the kernel's IPv4 rules match a Ruleset: sets through ipset's netlink interface,
+// chains in one iptables-restore transaction per table, jumps through the iptables command.
 // It is not safe for concurrent use; the network service serialises its calls.
+//
+// Reading the live rules back costs more than a port's change (iptables-save and nft list print
+// every rule), so the Applier remembers what its last successful Apply left, and nf_tables'
+// generation then, and diffs against that memory while the generation has not moved (no one else
+// changed any rule since); otherwise it reads the kernel. With iptables-legacy, whose changes the
+// generation does not count, and on Remove, it always reads the kernel. Sets are always compared
+// with the kernel's (a netlink dump is cheap).
 type Applier struct {
-	ipt *iptables.IPTables
+	ipt    *iptables.IPTables
+	legacy bool     // iptables is not the nf_tables backend
+	last   *Ruleset // what the last successful Apply left; nil = unknown, read the kernel
+	gen    uint32   // nf_tables' generation at the end of that Apply
 }
 
 // NewApplier finds iptables (IPv4) and waits up to 10 s for its lock on each call.
@@ -35,87 +46,138 @@ func NewApplier() (*Applier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("iptables.New: %w", err)
 	}
-	return &Applier{ipt: ipt}, nil
+	version, err := command(context.Background(), "", "iptables", "--version")
+	if err != nil {
+		return nil, err
+	}
+	return &Applier{ipt: ipt, legacy: !strings.Contains(version, "nf_tables")}, nil
 }
 
-// Apply makes cloudlet's live chains and jumps equal to rs: it creates missing chains, rewrites
-// (flush and append) only the chains whose rules differ, puts the one jump per built-in chain at
-// its top, and deletes stale jumps and CLOUDLET chains; then it replaces the bridge table, in one
-// nft transaction, when it differs. Applying the same ruleset twice changes nothing the second time.
+// Apply makes cloudlet's live sets, chains and jumps equal to rs: it creates missing sets and
+// corrects their members, rewrites only the chains that are missing or whose rules differ and
+// deletes stale CLOUDLET chains (in one transaction per table), puts the one jump per built-in
+// chain at its top and deletes stale jumps, then destroys the sets no rule names any more; last
+// it updates the bridge table, in one nft transaction, when it differs. Applying the same ruleset
+// twice changes nothing the second time; a change of a group's members alone touches only its set.
 func (a *Applier) Apply(ctx context.Context, rs Ruleset) error {
-	want := map[string]Table{}
-	for _, t := range rs.Tables {
-		want[t.Name] = t
+	live, known := Ruleset{}, a.remembered()
+	if known {
+		live = *a.last
 	}
-	for _, t := range rs.Tables {
-		if err := a.syncChains(ctx, t); err != nil {
+	a.last = nil // unknown until this Apply succeeds
+	if !known {
+		var err error
+		if live, err = readLive(ctx); err != nil {
 			return err
 		}
+	}
+	if err := syncSets(rs.Sets); err != nil {
+		return err
 	}
 	for _, name := range tableNames {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		t := want[name]
-		t.Name = name
-		if err := a.syncJumps(t); err != nil {
-			return err
-		}
-		if err := a.deleteStaleChains(t); err != nil {
+		if err := a.syncTable(ctx, rs.lookup(name), live.lookup(name), known); err != nil {
 			return err
 		}
 	}
-	return applyBridge(ctx, rs.Bridge)
-}
-
-// Remove deletes every cloudlet jump and chain in every table.
-func (a *Applier) Remove(ctx context.Context) error {
-	return a.Apply(ctx, Ruleset{})
-}
-
-func (a *Applier) syncChains(ctx context.Context, t Table) error {
-	live, err := a.ipt.ListChains(t.Name)
-	if err != nil {
-		return fmt.Errorf("iptables -t %s -S: %w", t.Name, err)
+	if err := removeStaleSets(rs.Sets); err != nil {
+		return err
 	}
-	for _, c := range t.Chains {
-		if !slices.Contains(live, c.Name) {
-			if err := a.ipt.NewChain(t.Name, c.Name); err != nil {
-				return fmt.Errorf("iptables -t %s -N %s: %w", t.Name, c.Name, err)
-			}
-		}
+	if err := applyBridge(ctx, live.Bridge, rs.Bridge); err != nil {
+		return err
 	}
-	for _, c := range t.Chains {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := a.syncRules(t.Name, c); err != nil {
-			return err
-		}
+	if gen, err := generation(); err == nil && !a.legacy {
+		a.last, a.gen = &rs, gen
 	}
 	return nil
 }
 
-// syncRules rewrites chain c when its live rules differ from the wanted ones.
-func (a *Applier) syncRules(table string, c Chain) error {
-	live, err := a.ipt.List(table, c.Name)
+// remembered reports whether what the last Apply left is still what the kernel has: nothing has
+// changed nf_tables' generation since.
+func (a *Applier) remembered() bool {
+	if a.last == nil {
+		return false
+	}
+	gen, err := generation()
+	return err == nil && gen == a.gen
+}
+
+// Remove deletes every cloudlet jump, chain and set in every table, whatever the Applier
+// remembers: it reads the kernel.
+func (a *Applier) Remove(ctx context.Context) error {
+	a.last = nil
+	return a.Apply(ctx, Ruleset{})
+}
+
+// readLive reads cloudlet's chains, jumps and bridge table from the kernel.
+func readLive(ctx context.Context) (Ruleset, error) {
+	live, err := saveRules(ctx)
 	if err != nil {
-		return fmt.Errorf("iptables -t %s -S %s: %w", table, c.Name, err)
+		return Ruleset{}, err
 	}
-	want := []string{"-N " + c.Name}
-	for _, r := range c.Rules {
-		want = append(want, "-A "+c.Name+" "+strings.Join(r, " "))
+	live.Bridge, err = listBridge(ctx)
+	return live, err
+}
+
+// syncTable makes table want's chains and jumps live. When the jumps are known to be in place, one
+// iptables-restore does everything; otherwise the jumps are checked in the built-in chains, and
+// stale chains go after the jumps into them.
+func (a *Applier) syncTable(ctx context.Context, want, live Table, known bool) error {
+	wanted := map[string]bool{}
+	for _, c := range want.Chains {
+		wanted[c.Name] = true
 	}
-	if slices.Equal(live, want) {
+	var stale []string
+	for _, c := range live.Chains {
+		if !wanted[c.Name] {
+			stale = append(stale, c.Name)
+		}
+	}
+	jumpsInPlace := known && slices.Equal(want.Jumps, live.Jumps)
+	if jumpsInPlace {
+		return restoreChains(ctx, want, live, stale, stale)
+	}
+	if err := restoreChains(ctx, want, live, stale, nil); err != nil {
+		return err
+	}
+	if err := a.syncJumps(want); err != nil {
+		return err
+	}
+	return a.deleteStaleChains(want)
+}
+
+// restoreChains rewrites, in one iptables-restore transaction, the chains of want that live lacks
+// or whose rules differ, flushes the chains in flush and deletes those in del. With --noflush,
+// declaring a chain creates or flushes it, and the rest of the table stays as it is.
+func restoreChains(ctx context.Context, want, live Table, flush, del []string) error {
+	liveRules := map[string][][]string{}
+	for _, c := range live.Chains {
+		liveRules[c.Name] = c.Rules
+	}
+	var decl, rules strings.Builder
+	for _, c := range want.Chains {
+		if l, ok := liveRules[c.Name]; ok && slices.EqualFunc(l, c.Rules, slices.Equal) {
+			continue
+		}
+		decl.WriteString(":" + c.Name + " - [0:0]\n")
+		for _, r := range c.Rules {
+			rules.WriteString("-A " + c.Name + " " + strings.Join(r, " ") + "\n")
+		}
+	}
+	for _, c := range flush {
+		decl.WriteString("-F " + c + "\n")
+	}
+	for _, c := range del {
+		rules.WriteString("-X " + c + "\n")
+	}
+	if decl.Len() == 0 && rules.Len() == 0 {
 		return nil
 	}
-	if err := a.ipt.ClearChain(table, c.Name); err != nil {
-		return fmt.Errorf("iptables -t %s -F %s: %w", table, c.Name, err)
-	}
-	for _, r := range c.Rules {
-		if err := a.ipt.Append(table, c.Name, r...); err != nil {
-			return fmt.Errorf("iptables -t %s -A %s %s: %w", table, c.Name, strings.Join(r, " "), err)
-		}
+	script := "*" + want.Name + "\n" + decl.String() + rules.String() + "COMMIT\n"
+	if _, err := command(ctx, script, "iptables-restore", "--noflush", "--wait=10"); err != nil {
+		return fmt.Errorf("rewrite table %s's chains: %w", want.Name, err)
 	}
 	return nil
 }
@@ -199,21 +261,39 @@ func (a *Applier) deleteStaleChains(t Table) error {
 	return nil
 }
 
-// Save returns cloudlet's part of the live rules (its chains and the jumps into them) in the form
-// Render prints, so it can be compared with a built Ruleset.
+// Save returns cloudlet's part of the live rules (its sets, its chains and the jumps into them)
+// in the form Render prints, so it can be compared with a built Ruleset.
 func (a *Applier) Save(ctx context.Context) (string, error) {
-	var out, errb bytes.Buffer
-	cmd := exec.CommandContext(ctx, "iptables-save")
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("iptables-save: %w: %s", err, strings.TrimSpace(errb.String()))
-	}
-	rs, err := ParseSave(out.String())
+	rs, err := saveRules(ctx)
 	if err != nil {
+		return "", err
+	}
+	if rs.Sets, err = liveSets(); err != nil {
 		return "", err
 	}
 	if rs.Bridge, err = listBridge(ctx); err != nil {
 		return "", err
 	}
 	return rs.Render(), nil
+}
+
+// saveRules reads cloudlet's chains and jumps from iptables-save.
+func saveRules(ctx context.Context) (Ruleset, error) {
+	out, err := command(ctx, "", "iptables-save")
+	if err != nil {
+		return Ruleset{}, err
+	}
+	return ParseSave(out)
+}
+
+// command runs name with args and stdin, and returns its standard output.
+func command(ctx context.Context, stdin, name string, args ...string) (string, error) {
+	var out, errb bytes.Buffer
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, strings.TrimSpace(errb.String()))
+	}
+	return out.String(), nil
 }

@@ -102,6 +102,9 @@ func TestRemoveLeavesNothing(t *testing.T) {
 	if out := iptablesSave(t); strings.Contains(out, "CLOUDLET") {
 		t.Errorf("cloudlet rules left after Remove:\n%s", out)
 	}
+	if sets, err := liveSets(); err != nil || len(sets) != 0 {
+		t.Errorf("cloudlet sets left after Remove: %v, %v", sets, err)
+	}
 	if got, err := a.Save(context.Background()); err != nil || got != "" {
 		t.Errorf("Save() = %q, %v; want empty", got, err)
 	}
@@ -125,4 +128,39 @@ func run(t *testing.T, name string, args ...string) string {
 		t.Fatalf("%s %s: %v: %s", name, strings.Join(args, " "), err, out)
 	}
 	return string(out)
+}
+
+// TestBridgeTableChangesOnlyTheChangedPorts: a port coming and another going add and delete their
+// own chains and map elements; the other ports' chains are not made again (their rule handles
+// stay), and the live table still reads back as built.
+func TestBridgeTableChangesOnlyTheChangedPorts(t *testing.T) {
+	a := newApplier(t)
+	m := natDefault()
+	apply(t, a, m)
+	portAChain := func() string {
+		return run(t, "nft", "-a", "list", "chain", "bridge", BridgeTable, bridgeChain("port-a"))
+	}
+	before := portAChain()
+	c := portB()
+	c.ID, c.Tap, c.MAC, c.IPs = "port-c", "clt-c", mac("52:54:00:aa:00:0c"), addrs("10.88.0.12")
+	m.Ports = []Port{m.Ports[0], c} // port-b goes, port-c comes
+	got := apply(t, a, m)
+	if strings.Contains(got, "clt-b") || !strings.Contains(got, "clt-c") {
+		t.Errorf("bridge table after port-b left and port-c came:\n%s", got)
+	}
+	if after := portAChain(); after != before {
+		t.Errorf("port-a's bridge chain was made again:\n%s\nbefore:\n%s", after, before)
+	}
+}
+
+// TestApplyRepairsRulesChangedBehindItsBack: the Applier diffs against what it applied last only
+// while no one else has changed a rule; a chain flushed and a bridge chain deleted by hand are
+// back after the next Apply of the same ruleset.
+func TestApplyRepairsRulesChangedBehindItsBack(t *testing.T) {
+	a := newApplier(t)
+	m := natDefault()
+	apply(t, a, m)
+	run(t, "iptables", "-F", chainName("I", "port-a"))
+	run(t, "nft", "flush", "chain", "bridge", BridgeTable, bridgeChain("port-b"))
+	apply(t, a, m) // fails unless the live rules equal the built ones again
 }

@@ -15,37 +15,52 @@ import (
 // iptables (buildFilter).
 const BridgeTable = "cloudlet"
 
-// buildBridge renders the bridge table exactly as `nft list table bridge cloudlet` prints it, so the
-// live table can be compared with the built one byte for byte. No secured port: no table.
+// buildBridge renders the bridge table as `nft list table bridge cloudlet` prints it, in the
+// canonical order canonicalBridge puts a listing in (nft lists chains in the order they were
+// made), so the live table can be compared with the built one byte for byte. The hooks dispatch
+// through the verdict map "ports" (tap → the port's chain), so a port coming or going adds or
+// deletes one element and one chain. No secured port: no table.
 func buildBridge(m Model) string {
 	secured := securedPorts(m)
 	if len(secured) == 0 {
 		return ""
 	}
 	slices.SortFunc(secured, func(a, b Port) int { return strings.Compare(a.Tap, b.Tap) })
+	var elems []string
+	for _, p := range secured {
+		elems = append(elems, "\""+p.Tap+"\" : jump "+bridgeChain(p.ID))
+	}
 	var b strings.Builder
 	b.WriteString("table bridge " + BridgeTable + " {\n")
+	b.WriteString("\tmap " + bridgePorts + " {\n\t\ttype ifname : verdict\n" + mapElements(elems) + "\t}\n")
 	for _, hook := range []string{"forward", "input"} {
-		b.WriteString("\tchain " + hook + " {\n\t\ttype filter hook " + hook + " priority filter; policy accept;\n")
-		for _, p := range secured {
-			b.WriteString("\t\tiifname \"" + p.Tap + "\" jump " + bridgeChain(p.ID) + "\n")
-		}
-		b.WriteString("\t}\n\n")
+		b.WriteString("\n\tchain " + hook + " {\n\t\ttype filter hook " + hook + " priority filter; policy accept;\n")
+		b.WriteString("\t\tiifname vmap @" + bridgePorts + "\n\t}\n")
 	}
-	for i, p := range secured {
+	slices.SortFunc(secured, func(a, b Port) int { return strings.Compare(bridgeChain(a.ID), bridgeChain(b.ID)) })
+	for _, p := range secured {
 		mac := p.MAC.String()
-		b.WriteString("\tchain " + bridgeChain(p.ID) + " {\n")
+		b.WriteString("\n\tchain " + bridgeChain(p.ID) + " {\n")
 		b.WriteString("\t\tether saddr != " + mac + " drop\n")
 		b.WriteString("\t\tarp saddr ether != " + mac + " drop\n")
 		b.WriteString("\t\tarp saddr ip != " + nftSet(append([]netip.Addr{netip.IPv4Unspecified()}, p.IPs...)) + " drop\n")
 		b.WriteString("\t\tether type != { ip, arp } drop\n")
 		b.WriteString("\t}\n")
-		if i < len(secured)-1 {
-			b.WriteString("\n")
-		}
 	}
 	b.WriteString("}\n")
 	return b.String()
+}
+
+// bridgePorts is the verdict map from a secured port's tap to its chain.
+const bridgePorts = "ports"
+
+// mapElements prints a map's elements as nft lists them: one a line, continuation lines indented
+// by three tabs and five blanks.
+func mapElements(elems []string) string {
+	if len(elems) == 0 {
+		return ""
+	}
+	return "\t\telements = { " + strings.Join(elems, ",\n\t\t\t     ") + " }\n"
 }
 
 // bridgeChain names a port's chain in the bridge table.

@@ -25,6 +25,12 @@ func Build(m Model) (Ruleset, error) {
 		*rs.table(t.Name) = t
 	}
 	rs.Bridge = buildBridge(m)
+	secured := securedPorts(m)
+	sets, err := buildSets(m, secured, groupMembers(secured))
+	if err != nil {
+		return Ruleset{}, err
+	}
+	rs.Sets = sets
 	return rs, nil
 }
 

@@ -45,11 +45,10 @@ func buildFilter(m Model) Table {
 			networkPolicy(&b, n, m, portsOf(m, n.ID))
 		}
 	}
-	members := groupMembers(secured)
 	for _, p := range secured {
 		antiSpoof(&b, p)
-		egress(&b, m, p, members)
-		ingress(&b, m, p, members)
+		egress(&b, m, p)
+		ingress(&b, m, p)
 	}
 	return Table{Name: "filter", Chains: b.sorted(),
 		Jumps: []Jump{{From: "FORWARD", To: chainForward}, {From: "INPUT", To: chainInput}}}
@@ -114,19 +113,19 @@ func antiSpoof(b *chainBuilder, p Port) {
 	b.add(c, "-j", "DROP")
 }
 
-func egress(b *chainBuilder, m Model, p Port, members map[string][]netip.Addr) {
+func egress(b *chainBuilder, m Model, p Port) {
 	c := chainName("O", p.ID)
 	b.add(c, "-j", chainName("S", p.ID))
 	b.add(c, "-p", "udp", "-m", "udp", "--sport", "67", "-j", "DROP") // no DHCP server in guests
 	b.add(c, cat(ctstate("RELATED,ESTABLISHED"), s("-j", "RETURN"))...)
 	b.add(c, cat(ctstate("INVALID"), s("-j", "DROP"))...)
-	for _, r := range groupRules(m, p, Egress, members) {
+	for _, r := range groupRules(m, p, Egress) {
 		b.add(c, r...)
 	}
 	b.add(c, "-j", "DROP")
 }
 
-func ingress(b *chainBuilder, m Model, p Port, members map[string][]netip.Addr) {
+func ingress(b *chainBuilder, m Model, p Port) {
 	c := chainName("I", p.ID)
 	b.add(c, cat(ctstate("RELATED,ESTABLISHED"), s("-j", "RETURN"))...)
 	b.add(c, cat(ctstate("INVALID"), s("-j", "DROP"))...)
@@ -137,26 +136,23 @@ func ingress(b *chainBuilder, m Model, p Port, members map[string][]netip.Addr) 
 				ctstate("DNAT"), s("-j", "RETURN"))...)
 		}
 	}
-	for _, r := range groupRules(m, p, Ingress, members) {
+	for _, r := range groupRules(m, p, Ingress) {
 		b.add(c, r...)
 	}
 	b.add(c, "-j", "DROP")
 }
 
-// groupRules expands the rules of p's groups in one direction into RETURN rules, remote groups
-// into one rule per member address; sorted and without duplicates.
-func groupRules(m Model, p Port, dir string, members map[string][]netip.Addr) [][]string {
+// groupRules turns the rules of p's groups in one direction into RETURN rules, a remote group
+// into one rule matching its set; sorted and without duplicates.
+func groupRules(m Model, p Port, dir string) [][]string {
 	var out [][]string
 	for _, g := range m.SecurityGroups {
 		if !slices.Contains(p.SecurityGroups, g.ID) {
 			continue
 		}
 		for _, r := range g.Rules {
-			if r.Direction != dir {
-				continue
-			}
-			for _, remote := range remotes(r, members) {
-				out = append(out, ruleSpec(r, remote))
+			if r.Direction == dir {
+				out = append(out, ruleSpec(r))
 			}
 		}
 	}
@@ -164,32 +160,21 @@ func groupRules(m Model, p Port, dir string, members map[string][]netip.Addr) []
 	return slices.CompactFunc(out, slices.Equal)
 }
 
-// remotes is the list of remote addresses a rule matches: "" means anywhere.
-func remotes(r Rule, members map[string][]netip.Addr) []string {
-	switch {
-	case r.RemoteGroup != "":
-		var out []string
-		for _, ip := range members[r.RemoteGroup] {
-			out = append(out, host(ip))
-		}
-		return out
-	case r.RemoteCIDR.IsValid() && r.RemoteCIDR.Bits() > 0:
-		return []string{r.RemoteCIDR.String()}
-	}
-	return []string{""}
-}
-
-func ruleSpec(r Rule, remote string) []string {
+// ruleSpec spells r in the order iptables-save prints its matches: address, protocol, set, port.
+func ruleSpec(r Rule) []string {
 	var spec []string
-	if remote != "" {
+	if r.RemoteCIDR.IsValid() && r.RemoteCIDR.Bits() > 0 && r.RemoteGroup == "" {
 		flag := "-s"
 		if r.Direction == Egress {
 			flag = "-d"
 		}
-		spec = append(spec, flag, remote)
+		spec = append(spec, flag, r.RemoteCIDR.String())
 	}
 	if r.Protocol != Any {
 		spec = append(spec, "-p", r.Protocol)
+	}
+	if r.RemoteGroup != "" {
+		spec = append(spec, setMatch(setName(r.RemoteGroup), r.Direction)...)
 	}
 	if (r.Protocol == TCP || r.Protocol == UDP) && r.PortMin != 0 {
 		ports := fmt.Sprint(r.PortMin)

@@ -19,8 +19,10 @@ const (
 	chainPostrouting = Prefix + "-POSTROUTING"
 )
 
-// Ruleset is cloudlet's part of the kernel's rules: per table, its chains and the jumps into them.
+// Ruleset is cloudlet's part of the kernel's rules: the sets its rules match, then per table, its
+// chains and the jumps into them.
 type Ruleset struct {
+	Sets   []Set   // sorted by name
 	Tables []Table // sorted by name
 	Bridge string  // the nftables bridge table (BridgeTable) as nft lists it; "" = none
 }
@@ -52,6 +54,16 @@ func (rs *Ruleset) table(name string) *Table {
 	rs.Tables = append(rs.Tables, Table{Name: name})
 	sort.Slice(rs.Tables, func(i, j int) bool { return rs.Tables[i].Name < rs.Tables[j].Name })
 	return rs.table(name)
+}
+
+// lookup returns the table named name, or an empty one by that name.
+func (rs Ruleset) lookup(name string) Table {
+	for _, t := range rs.Tables {
+		if t.Name == name {
+			return t
+		}
+	}
+	return Table{Name: name}
 }
 
 // chainName derives a short, stable chain name from kind ("I", "O", "S") and an ID.
@@ -92,11 +104,12 @@ func (b *chainBuilder) sorted() []Chain {
 	return out
 }
 
-// Render prints the ruleset in iptables-save syntax: per table, the chain declarations, the jumps
-// from built-in chains, then each chain's rules (counters always [0:0]); then the bridge table as
-// nft lists it.
+// Render prints the ruleset: the sets as `ipset save` prints them; then, in iptables-save syntax,
+// per table, the chain declarations, the jumps from built-in chains, then each chain's rules
+// (counters always [0:0]); then the bridge table as nft lists it.
 func (rs Ruleset) Render() string {
 	var b strings.Builder
+	renderSets(&b, rs.Sets)
 	for _, t := range rs.Tables {
 		b.WriteString("*" + t.Name + "\n")
 		for _, c := range t.Chains {
