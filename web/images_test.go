@@ -182,7 +182,7 @@ func waitImage(t *testing.T, imgs *images.Service, name string) *images.Image {
 
 func TestImageMembersAndInUse(t *testing.T) {
 	s, _ := newImagesServer(t, func(o *images.Options) {
-		o.InUse = func(context.Context, string) (string, error) { return "volume web-root", nil }
+		o.InUse = func(context.Context, string, string) (string, error) { return "volume web-root", nil }
 	})
 	expect(t, call(t, s, "POST", "/api/v1/images", `{"name":"gold","disk_format":"raw"}`), 201, "queued")
 	expect(t, do(t, s, "PUT", "/api/v1/images/gold/file", loopbackAddr, strings.NewReader("bytes")), 200, "active")
