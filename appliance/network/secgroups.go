@@ -32,7 +32,8 @@ type Rule struct {
 // DefaultGroup is the name of every project's default security group.
 const DefaultGroup = "default"
 
-// maxRules bounds a group: each rule becomes iptables rules per member port.
+// maxRules bounds a group: each rule becomes one iptables rule in each of its member ports' chains
+// (a remote group is one ipset, however many members it has).
 const maxRules = 200
 
 var groups = store.NewKind[SecurityGroup](store.BucketSecurityGroups, store.ScopeProject)
