@@ -59,6 +59,26 @@ func (h httpAPI) login(user, password, project string) (token, id string) {
 	return tok.Token, tok.ID
 }
 
+// addMember makes project p and user (with password) a member of it, as admin, and returns the
+// user's token in p.
+func (h httpAPI) addMember(admin, p, user, password string) string {
+	h.t.Helper()
+	for _, step := range []struct {
+		method, path string
+		body         any
+	}{
+		{"POST", "/api/v1/projects", map[string]any{"name": p}},
+		{"POST", "/api/v1/users", map[string]any{"name": user, "password": password, "enabled": true, "default_project": p}},
+		{"PUT", "/api/v1/projects/" + p + "/users/" + user + "/roles/member", nil},
+	} {
+		if code := h.call(step.method, step.path, admin, step.body, nil); code/100 != 2 {
+			h.t.Fatalf("%s %s as admin = %d", step.method, step.path, code)
+		}
+	}
+	token, _ := h.login(user, password, p)
+	return token
+}
+
 // With trust_loopback off, TCP callers log in: admin with the bootstrap password makes project p1
 // and user u1 (member of p1); u1 logs in, lists its instances but not users; a revoked token is
 // refused; no password or token reaches the daemon's output.

@@ -20,28 +20,11 @@ import (
 // member token.
 func tenants(t *testing.T, c *cloud, api httpAPI, projects ...string) (admin string, tokens map[string]string) {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(c.d.DataDir, "admin-password"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, _ = api.login("admin", strings.TrimSpace(string(raw)), "admin")
+	admin = c.d.AdminToken(t)
 	const password = "canary-image-tenant-5d2e"
 	tokens = map[string]string{}
 	for _, p := range projects {
-		user := "u-" + p
-		for _, step := range []struct {
-			method, path string
-			body         any
-		}{
-			{"POST", "/api/v1/projects", map[string]any{"name": p}},
-			{"POST", "/api/v1/users", map[string]any{"name": user, "password": password, "enabled": true, "default_project": p}},
-			{"PUT", "/api/v1/projects/" + p + "/users/" + user + "/roles/member", nil},
-		} {
-			if code := api.call(step.method, step.path, admin, step.body, nil); code/100 != 2 {
-				t.Fatalf("%s %s as admin = %d", step.method, step.path, code)
-			}
-		}
-		tokens[p], _ = api.login(user, password, p)
+		tokens[p] = api.addMember(admin, p, "u-"+p, password)
 	}
 	return admin, tokens
 }

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -83,28 +81,11 @@ type members struct {
 func newMembers(t *testing.T, d *Daemon) *members {
 	t.Helper()
 	api := httpAPI{t: t, base: "http://" + d.Listen}
-	raw, err := os.ReadFile(filepath.Join(d.DataDir, "admin-password"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, _ := api.login("admin", strings.TrimSpace(string(raw)), "admin")
+	admin := d.AdminToken(t)
 	m := &members{t: t, base: api.base, tokens: map[string]string{"admin": admin}}
 	const password = "member-pw-5c1e-quiet"
 	for _, p := range []string{"pa", "pb"} {
-		user := "u" + p[1:]
-		for _, step := range []struct {
-			method, path string
-			body         any
-		}{
-			{"POST", "/api/v1/projects", map[string]any{"name": p}},
-			{"POST", "/api/v1/users", map[string]any{"name": user, "password": password, "enabled": true, "default_project": p}},
-			{"PUT", "/api/v1/projects/" + p + "/users/" + user + "/roles/member", nil},
-		} {
-			if code := api.call(step.method, step.path, admin, step.body, nil); code/100 != 2 {
-				t.Fatalf("%s %s as admin = %d", step.method, step.path, code)
-			}
-		}
-		m.tokens[p], _ = api.login(user, password, p)
+		m.tokens[p] = api.addMember(admin, p, "u"+p[1:], password)
 	}
 	return m
 }

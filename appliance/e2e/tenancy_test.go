@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -21,28 +19,11 @@ func TestProjectsAreIsolated(t *testing.T) {
 	c.importImage(map[string]any{"name": "pub", "path": g.Disk, "disk_format": "qcow2", "visibility": "public",
 		"kernel_path": g.Kernel, "initrd_path": g.Initrd, "cmdline": "console=ttyS0 panic=-1 no_timer_check"})
 	api := httpAPI{t: t, base: "http://" + c.d.Listen}
-	raw, err := os.ReadFile(filepath.Join(c.d.DataDir, "admin-password"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, _ := api.login("admin", strings.TrimSpace(string(raw)), "admin")
+	admin := c.d.AdminToken(t)
 	const canary = "canary-tenant-pw-83f1"
 	tokens := map[string]string{}
 	for _, p := range []string{"pa", "pb"} {
-		user := "u" + p[1:]
-		for _, step := range []struct {
-			method, path string
-			body         any
-		}{
-			{"POST", "/api/v1/projects", map[string]any{"name": p}},
-			{"POST", "/api/v1/users", map[string]any{"name": user, "password": canary, "enabled": true, "default_project": p}},
-			{"PUT", "/api/v1/projects/" + p + "/users/" + user + "/roles/member", nil},
-		} {
-			if code := api.call(step.method, step.path, admin, step.body, nil); code/100 != 2 {
-				t.Fatalf("%s %s as admin = %d", step.method, step.path, code)
-			}
-		}
-		tokens[p], _ = api.login(user, canary, p)
+		tokens[p] = api.addMember(admin, p, "u"+p[1:], canary)
 	}
 
 	own := map[string]map[string]string{} // project → kind → id
