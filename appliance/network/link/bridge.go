@@ -131,15 +131,9 @@ func RemoveBridge(name string) error { return remove(name, "bridge") }
 // CheckBridge reports whether name is an existing bridge (one cloudlet did not make, for a bridged
 // network): ErrNotFound when there is no such link, ErrWrongKind when it is not a bridge.
 func CheckBridge(name string) error {
-	if err := validName(name); err != nil {
-		return err
-	}
-	l, err := lookup(name)
+	l, err := existing(name)
 	if err != nil {
 		return err
-	}
-	if l == nil {
-		return fmt.Errorf("%w: no link %s", ErrNotFound, name)
 	}
 	if l.Type() != "bridge" {
 		return fmt.Errorf("%w: %s is a %s, not a bridge", ErrWrongKind, name, l.Type())

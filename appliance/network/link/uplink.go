@@ -10,15 +10,9 @@ import (
 // uplink: an existing link that is not the loopback, not one of cloudlet's bridges or taps and not
 // any tap (a guest's end). ErrNotFound when there is none, ErrInvalid when it is of a refused kind.
 func CheckUplink(name string) error {
-	if err := validName(name); err != nil {
-		return err
-	}
-	l, err := lookup(name)
+	l, err := existing(name)
 	if err != nil {
 		return err
-	}
-	if l == nil {
-		return fmt.Errorf("%w: no link %s", ErrNotFound, name)
 	}
 	switch a := l.Attrs(); {
 	case a.Flags&net.FlagLoopback != 0:
