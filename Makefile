@@ -47,6 +47,7 @@ bench:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet ./...
+	go mod tidy -diff
 	go run $(STATICCHECK) ./...
 
 ## install: the binary, the systemd unit, tmpfiles and a default config (kept if present)
