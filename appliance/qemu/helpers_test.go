@@ -178,6 +178,9 @@ type qmp struct {
 }
 
 // dialQMP connects, reads the greeting and negotiates capabilities.
+// qmpExchangeTimeout bounds one QMP command and its answer in these tests.
+const qmpExchangeTimeout = 30 * time.Second
+
 func dialQMP(t *testing.T, socket string) *qmp {
 	t.Helper()
 	conn, err := net.Dial("unix", socket)
@@ -185,7 +188,9 @@ func dialQMP(t *testing.T, socket string) *qmp {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	// Each exchange gets its own deadline (run sets it): one for the whole connection expired while a
+	// slow TCG boot was still reaching its ready marker, and the next command failed with an i/o timeout.
+	conn.SetDeadline(time.Now().Add(qmpExchangeTimeout))
 	m := &qmp{conn: conn, r: bufio.NewReader(conn)}
 	greeting := m.read(t)
 	if _, ok := greeting["QMP"]; !ok {
@@ -206,6 +211,7 @@ func (m *qmp) run(t *testing.T, command string, args ...any) json.RawMessage {
 	if err != nil {
 		t.Fatal(err)
 	}
+	m.conn.SetDeadline(time.Now().Add(qmpExchangeTimeout))
 	if _, err := m.conn.Write(append(data, '\n')); err != nil {
 		t.Fatalf("qmp %s: %v", command, err)
 	}
