@@ -19,7 +19,7 @@ var updateCorpus = flag.Bool("update-corpus", false, "regenerate testdata/fuzz f
 // other than raw carries that format's signature and no other (no polyglot), and never a parent;
 // what it accepts as raw carries no signature at all.
 func FuzzInspectFormats(f *testing.F) {
-	f.Add(qcow2Bytes()[:512], uint8(0))
+	f.Add(qcow2Image(9, 32), uint8(0))
 	f.Add(isoBytes(), uint8(2))
 	f.Fuzz(func(t *testing.T, data []byte, which uint8) {
 		format := diskFormats[int(which)%len(diskFormats)]
@@ -122,6 +122,8 @@ func corpusSeeds(e *env) []corpusSeed {
 		{"qcow2-backing", FormatQcow2, trimmed(head(e.qcow2("b", "1G", "-u", "-b", "/etc/passwd", "-F", "raw"), 4096))},
 		{"qcow2-data-file", FormatQcow2, trimmed(head(e.qcow2("df", "1G", "-o", "data_file="+filepath.Join(e.src, "data")), 4096))},
 		{"qcow2-extended-l2-zstd", FormatQcow2, trimmed(head(e.qcow2("x", "1G", "-o", "extended_l2=on,compression_type=zstd"), 4096))},
+		{"qcow2-whole-512-byte-clusters", FormatQcow2, e.read(e.qcow2("c", "1M", "-o", "cluster_size=512"))},
+		{"qcow2-truncated-after-header", FormatQcow2, head(e.qcow2("t", "64M"), 300)},
 		{"vmdk-monolithic-sparse", FormatVMDK, trimmed(head(e.convertTo("s.vmdk", "vmdk", "1M"), 12<<10))},
 		{"vmdk-stream-optimized", FormatVMDK, trimmed(head(e.convertTo("o.vmdk", "vmdk", "1M", "-o", "subformat=streamOptimized"), 12<<10))},
 		{"vmdk-flat-descriptor", FormatVMDK, e.read(flat)},

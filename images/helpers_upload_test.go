@@ -42,6 +42,17 @@ func (e *env) convertTo(name, format, size string, extra ...string) string {
 	return path
 }
 
+// qcow2CutInData makes a qcow2 of 4 MiB with its first MiB written (by qemu-io), cut to 512 KiB:
+// its header and its L1 and refcount tables are whole, its L2 table and data clusters are not.
+func (e *env) qcow2CutInData(name string) string {
+	e.t.Helper()
+	whole := e.qcow2(name+".whole", "4M")
+	if out, err := exec.Command("qemu-io", "-f", "qcow2", "-c", "write -P 0x5a 0 1M", whole).CombinedOutput(); err != nil {
+		e.t.Fatalf("qemu-io: %v\n%s", err, out)
+	}
+	return e.write(name, e.read(whole)[:512<<10])
+}
+
 // convertFile converts src (read as srcFormat) into a new file in format with the real qemu-img.
 func (e *env) convertFile(src, srcFormat, name, format string, extra ...string) string {
 	e.t.Helper()

@@ -125,10 +125,25 @@ func TestImportFileRejectsBadInput(t *testing.T) {
 			name: "qcow2 whose metadata qemu-img refuses",
 			req: func(e *env) ImportFileRequest {
 				p := e.qcow2("bad.qcow2", "1M")
-				e.patch(p, 48, []byte{0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x08}) // refcount table offset
+				e.patch(p, qcow2V3MinHeader, []byte{1}) // zstd, without its incompatible feature bit
 				return e.request("bad", p, FormatQcow2)
 			},
-			want: ErrUnsafe, kind: fault.Invalid, msg: []string{"qemu-img info -f qcow2 refused", "Reference count table offset invalid"},
+			want: ErrUnsafe, kind: fault.Invalid, msg: []string{"qemu-img info -f qcow2 refused", "Compression type incompatible feature bit must be set"},
+			qemuImgRuns: true,
+		},
+		{
+			name: "qcow2 truncated after its header",
+			req: func(e *env) ImportFileRequest {
+				return e.request("cut", e.write("cut.qcow2", e.read(e.qcow2("whole.qcow2", "64M"))[:300]), FormatQcow2)
+			},
+			want: ErrUnsafe, kind: fault.Invalid, msg: []string{"L1 table", "lies past the end of the 300-byte file", "truncated"},
+		},
+		{
+			name: "qcow2 truncated in its data",
+			req: func(e *env) ImportFileRequest {
+				return e.request("cut", e.qcow2CutInData("cut.qcow2"), FormatQcow2)
+			},
+			want: ErrUnsafe, kind: fault.Invalid, msg: []string{"qemu-img check found", "corruptions"},
 			qemuImgRuns: true,
 		},
 		{
@@ -392,8 +407,9 @@ func TestImportFileQcow2(t *testing.T) {
 		t.Errorf("stored disk sha256 %s, record says %s", got, img.Checksum)
 	}
 	calls := e.qemuImgCalls()
-	if len(calls) != 1 || !strings.HasPrefix(calls[0], "info -f qcow2 --output=json "+filepath.Join(e.dir, img.ID)+"/") {
-		t.Errorf("qemu-img calls %q, want one `info -f qcow2 --output=json <file in the image dir>`", calls)
+	if len(calls) != 2 || !strings.HasPrefix(calls[0], "info -f qcow2 --output=json "+filepath.Join(e.dir, img.ID)+"/") ||
+		!strings.HasPrefix(calls[1], "check -f qcow2 --output=json "+filepath.Join(e.dir, img.ID)+"/") {
+		t.Errorf("qemu-img calls %q, want `info -f qcow2 --output=json <file in the image dir>`, then `check` of it", calls)
 	}
 }
 

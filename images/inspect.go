@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"iter"
 )
 
 // The qcow2 header, as docs/interop/qcow2.txt in QEMU describes it. Offsets are in bytes, fields
@@ -83,7 +84,7 @@ func checkVirtualSize(virtual, maxVirtual int64) error {
 }
 
 // inspectQcow2 reads the header cluster and checks every field that could make QEMU read another
-// file, misread this one, or allocate without bound.
+// file, misread this one, or allocate without bound, and that every table it names is in the file.
 func inspectQcow2(r io.ReaderAt, size int64, maxVirtual int64) error {
 	h, err := readQcow2Header(r, size)
 	if err != nil {
@@ -95,6 +96,7 @@ func inspectQcow2(r io.ReaderAt, size int64, maxVirtual int64) error {
 		h.checkFeatures,
 		h.checkExtensions,
 		func() error { return checkVirtualSize(int64(min(h.size, 1<<63-1)), maxVirtual) },
+		h.checkTables,
 	} {
 		if err := check(); err != nil {
 			return err
@@ -114,6 +116,15 @@ type qcow2Header struct {
 	cryptMethod   uint32
 	incompatible  uint64
 	headerLength  uint32
+
+	fileSize         uint64 // bytes in the file
+	l1Size           uint32 // entries
+	l1Offset         uint64
+	refcountOffset   uint64
+	refcountClusters uint32
+	nbSnapshots      uint32
+	snapshotsOffset  uint64
+	refcountOrder    uint32
 }
 
 // readQcow2Header reads the fixed fields, then the rest of the first cluster, where QEMU keeps
@@ -138,6 +149,15 @@ func readQcow2Header(r io.ReaderAt, size int64) (*qcow2Header, error) {
 		size:          be.Uint64(fixed[offSize:]),
 		cryptMethod:   be.Uint32(fixed[offCryptMethod:]),
 		headerLength:  qcow2V2HeaderLen,
+
+		fileSize:         uint64(size),
+		l1Size:           be.Uint32(fixed[offL1Size:]),
+		l1Offset:         be.Uint64(fixed[offL1Offset:]),
+		refcountOffset:   be.Uint64(fixed[offRefcountOffset:]),
+		refcountClusters: be.Uint32(fixed[offRefcountCluster:]),
+		nbSnapshots:      be.Uint32(fixed[offNbSnapshots:]),
+		snapshotsOffset:  be.Uint64(fixed[offSnapshotsOffset:]),
+		refcountOrder:    4, // 16-bit refcounts: the only width version 2 knows
 	}
 	if h.version == 3 {
 		if len(fixed) < qcow2V3MinHeader {
@@ -145,6 +165,7 @@ func readQcow2Header(r io.ReaderAt, size int64) (*qcow2Header, error) {
 		}
 		h.incompatible = be.Uint64(fixed[offIncompatible:])
 		h.headerLength = be.Uint32(fixed[offHeaderLength:])
+		h.refcountOrder = be.Uint32(fixed[offRefcountOrder:])
 	}
 	if h.clusterBits < qcow2MinClusterBt || h.clusterBits > qcow2MaxClusterBt {
 		return nil, faultf(ErrUnsafe, "qcow2 cluster bits %d outside %d..%d", h.clusterBits, qcow2MinClusterBt, qcow2MaxClusterBt)
@@ -198,18 +219,28 @@ func (h *qcow2Header) checkFeatures() error {
 // checkExtensions walks the header extensions that follow the header and rejects those that name
 // or decrypt another file, whatever the feature bits say.
 func (h *qcow2Header) checkExtensions() error {
-	be := binary.BigEndian
-	for off := uint64(h.headerLength); off+8 <= uint64(len(h.buf)); {
-		typ, n := be.Uint32(h.buf[off:]), uint64(be.Uint32(h.buf[off+4:]))
+	for typ := range h.extensions() {
 		switch typ {
-		case extEnd:
-			return nil
 		case extDataFile:
 			return faultf(ErrUnsafe, "qcow2 image names an external data file: not allowed")
 		case extFDE:
 			return faultf(ErrUnsafe, "qcow2 image has an encryption header: not supported")
 		}
-		off += 8 + (n+7)&^7
 	}
 	return nil
+}
+
+// extensions yields the type and data of each header extension in the header cluster, up to the
+// end marker; data is cut short where the cluster ends.
+func (h *qcow2Header) extensions() iter.Seq2[uint32, []byte] {
+	return func(yield func(uint32, []byte) bool) {
+		be := binary.BigEndian
+		for off := uint64(h.headerLength); off+8 <= uint64(len(h.buf)); {
+			typ, n := be.Uint32(h.buf[off:]), uint64(be.Uint32(h.buf[off+4:]))
+			if typ == extEnd || !yield(typ, h.buf[off+8:min(off+8+n, uint64(len(h.buf)))]) {
+				return
+			}
+			off += 8 + (n+7)&^7
+		}
+	}
 }

@@ -10,15 +10,32 @@ import (
 
 const testCap = 1 << 30
 
-// qcow2Bytes returns the first cluster (64 KiB) of a valid, empty version 3 qcow2 image of 1 MiB,
+// qcow2Bytes returns a valid, empty version 3 qcow2 image of 1 MiB laid out as qemu-img lays it
+// out (header cluster, refcount table, L1 table of qcow2L1Entries entries; clusters of 64 KiB),
 // changed by mods.
 func qcow2Bytes(mods ...func(b []byte)) []byte {
-	b := make([]byte, 1<<16)
+	return qcow2Image(16, qcow2L1Entries, mods...)
+}
+
+// qcow2L1Entries is the L1 table size of qcow2Bytes: enough for a virtual size of testCap.
+const qcow2L1Entries = 2
+
+// qcow2Image returns a valid, empty version 3 qcow2 image of 1 MiB with clusters of 1<<bits bytes
+// and an L1 table of l1 entries, changed by mods. Its refcount table is the second cluster, its L1
+// table the third, and the file ends with the L1 table.
+func qcow2Image(bits uint32, l1 uint32, mods ...func(b []byte)) []byte {
+	cluster := 1 << bits
+	b := make([]byte, 2*cluster+8*int(l1))
 	copy(b, qcow2Magic)
 	be := binary.BigEndian
 	be.PutUint32(b[offVersion:], 3)
-	be.PutUint32(b[offClusterBits:], 16)
+	be.PutUint32(b[offClusterBits:], bits)
 	be.PutUint64(b[offSize:], 1<<20)
+	be.PutUint32(b[offL1Size:], l1)
+	be.PutUint64(b[offL1Offset:], uint64(2*cluster))
+	be.PutUint64(b[offRefcountOffset:], uint64(cluster))
+	be.PutUint32(b[offRefcountCluster:], 1)
+	be.PutUint32(b[offRefcountOrder:], 4)
 	be.PutUint32(b[offHeaderLength:], qcow2V3MinHeader)
 	for _, mod := range mods {
 		mod(b)
@@ -124,11 +141,12 @@ func TestInspectRawOverCap(t *testing.T) {
 }
 
 // FuzzInspectQcow2: no input makes inspect panic, and nothing it accepts has a backing file,
-// the data file or corrupt bit, or unknown incompatible features.
+// the data file or corrupt bit, unknown incompatible features, or an L1 or refcount table that
+// does not end inside the file.
 func FuzzInspectQcow2(f *testing.F) {
-	f.Add(qcow2Bytes()[:512])
-	f.Add(qcow2Bytes(put32(offVersion, 2))[:512])
-	f.Add(qcow2Bytes(extension(104, extDataFile, "/x"))[:512])
+	f.Add(qcow2Image(9, 32))
+	f.Add(qcow2Image(9, 32, put32(offVersion, 2)))
+	f.Add(qcow2Image(9, 32, extension(104, extDataFile, "/x")))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if inspect(bytes.NewReader(data), int64(len(data)), FormatQcow2, testCap) != nil {
 			return
@@ -139,6 +157,11 @@ func FuzzInspectQcow2(f *testing.F) {
 		}
 		if be.Uint32(data[offVersion:]) == 3 && be.Uint64(data[offIncompatible:])&^(incompatDirty|incompatCompression|incompatExtendedL2) != 0 {
 			t.Errorf("accepted incompatible features %#x", be.Uint64(data[offIncompatible:]))
+		}
+		l1End := be.Uint64(data[offL1Offset:]) + 8*uint64(be.Uint32(data[offL1Size:]))
+		refcountEnd := be.Uint64(data[offRefcountOffset:]) + uint64(be.Uint32(data[offRefcountCluster:]))<<be.Uint32(data[offClusterBits:])
+		if l1End > uint64(len(data)) || refcountEnd > uint64(len(data)) {
+			t.Errorf("accepted tables ending at %d and %d in a file of %d bytes", l1End, refcountEnd, len(data))
 		}
 	})
 }

@@ -54,8 +54,9 @@ func (s *Service) process(ctx context.Context, img *Image, dir string, data *sta
 	return nil
 }
 
-// prepare inspects a received disk in Go, then (only if that passed) with qemu-img, and converts
-// the formats cloudlet does not store into qcow2, inspecting the result again as qcow2.
+// prepare inspects a received disk in Go, then (only if that passed) with qemu-img info and, for a
+// qcow2, qemu-img check, and converts the formats cloudlet does not store into qcow2, inspecting
+// the result again as qcow2.
 func (s *Service) prepare(ctx context.Context, dir string, d *disk) error {
 	if err := s.inspectFile(d.file.tmp, d.file.size, d.format); err != nil {
 		return err
@@ -66,7 +67,7 @@ func (s *Service) prepare(ctx context.Context, dir string, d *disk) error {
 	}
 	d.virtual = virtual
 	if !converted(d.format) {
-		return nil
+		return s.checkStored(ctx, d)
 	}
 	out, err := s.convert(ctx, dir, d)
 	if err != nil {
@@ -92,6 +93,15 @@ func (s *Service) inspectFile(path string, size int64, format string) error {
 	}
 	defer f.Close()
 	return inspect(f, size, format, s.maxVirtual)
+}
+
+// checkStored runs qemu-img check on a qcow2 stored as received (one cloudlet converted is
+// qemu-img's own output).
+func (s *Service) checkStored(ctx context.Context, d *disk) error {
+	if d.format != FormatQcow2 {
+		return nil
+	}
+	return s.qemuImg.check(ctx, d.file.tmp)
 }
 
 // checkInfo runs qemu-img info with the QEMU driver of format and checks the virtual size.

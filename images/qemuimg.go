@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"slices"
 	"strings"
 	"time"
 )
@@ -48,11 +49,15 @@ type limits struct {
 	addressSpace int64
 	cpuSeconds   int
 	timeout      time.Duration
+	answers      []int // exit codes other than 0 after which stdout still holds the answer
 }
 
 var (
-	infoLimits    = limits{qemuImgAddressSpace, qemuImgCPUSeconds, qemuImgTimeout}
-	convertLimits = limits{convertAddressSpace, convertCPUSeconds, convertTimeout}
+	infoLimits    = limits{qemuImgAddressSpace, qemuImgCPUSeconds, qemuImgTimeout, nil}
+	convertLimits = limits{convertAddressSpace, convertCPUSeconds, convertTimeout, nil}
+	// checkLimits are info's: check reads only metadata. It exits 2 when it found corruptions
+	// and 3 when it found only leaks, with its report on stdout either way.
+	checkLimits = limits{qemuImgAddressSpace, qemuImgCPUSeconds, qemuImgTimeout, []int{2, 3}}
 )
 
 // infoArgv is the command line of qemu-img info on path read as format. The format is always
@@ -118,6 +123,8 @@ func (q qemuImg) run(ctx context.Context, l limits, what string, scrub *strings.
 		return nil, fmt.Errorf("run %s: prlimit could not start qemu-img: %s", strings.Join(argv, " "), firstLine(stderr.String()))
 	case errors.As(err, &exit) && strings.Contains(stderr.String(), "No space left on device"):
 		return nil, faultf(ErrNoSpace, "qemu-img %s: no space left in the image store", what)
+	case errors.As(err, &exit) && slices.Contains(l.answers, exit.ExitCode()):
+		return stdout.Bytes(), nil
 	case errors.As(err, &exit):
 		msg := firstLine(scrub.Replace(stderr.String()))
 		return nil, faultf(ErrUnsafe, "qemu-img %s refused the image (%s): %s", what, exit.ProcessState, msg)

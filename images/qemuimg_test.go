@@ -40,6 +40,43 @@ func TestInfoArgv(t *testing.T) {
 	}
 }
 
+// qemu-img check runs under info's limits, reads the image as qcow2 and never repairs it.
+func TestCheckArgv(t *testing.T) {
+	q := qemuImg{path: "qemu-img", prlimit: "/usr/bin/prlimit"}
+	want := []string{"/usr/bin/prlimit", "--as=1073741824", "--cpu=30", "--", "qemu-img", "check", "-f", "qcow2", "--output=json", "/images/id/.upload-1.tmp"}
+	if diff := cmp.Diff(want, q.checkArgv("/images/id/.upload-1.tmp")); diff != "" {
+		t.Errorf("checkArgv (-want +got):\n%s", diff)
+	}
+}
+
+// An image qemu-img check finds corrupt, or cannot check, is refused; one with only leaked
+// clusters passes.
+func TestCheckClassifiesTheReport(t *testing.T) {
+	tests := []struct {
+		name   string
+		script string
+		msg    string // "": passes
+	}{
+		{name: "clean", script: `echo '{"check-errors": 0}'`},
+		{name: "leaks only", script: `echo '{"leaks": 3, "check-errors": 0}'; exit 3`},
+		{name: "corruptions", script: `echo '{"corruptions": 13, "check-errors": 0}'; exit 2`, msg: "qemu-img check found 13 corruptions"},
+		{name: "check errors", script: `echo '{"check-errors": 2}'; exit 2`, msg: "could not read the image: 2 errors"},
+		{name: "cannot open", script: `echo "qemu-img: Could not open '$5': bad" >&2; exit 1`, msg: "check -f qcow2 refused the image (exit status 1): qemu-img: Could not open 'image': bad"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := qemuImg{path: fakeQemuImg(t, tt.script)}.check(context.Background(), "/images/id/.upload-1.tmp")
+			if tt.msg == "" {
+				if err != nil {
+					t.Errorf("check: %v, want it to pass", err)
+				}
+				return
+			}
+			checkErr(t, err, ErrUnsafe, fault.Invalid, tt.msg)
+		})
+	}
+}
+
 // Conversions run under the same wrapper, with their own limits, and never probe the source.
 func TestConvertArgv(t *testing.T) {
 	q := qemuImg{path: "qemu-img", prlimit: "/usr/bin/prlimit"}

@@ -204,13 +204,32 @@ func TestUploadRejectsBadInput(t *testing.T) {
 			want: ErrUnsafe, kind: fault.Invalid, msg: "qcow2 version 3 header is truncated",
 		},
 		{
-			name: "corrupt qcow2 metadata", format: FormatQcow2,
+			name: "qcow2 refcount table off a cluster boundary", format: FormatQcow2,
 			body: func(e *env) io.Reader {
 				data := e.read(e.qcow2("bad", "1M"))
-				copy(data[48:], []byte{0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x08}) // refcount table offset
+				copy(data[offRefcountOffset:], []byte{0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x08})
 				return bytes.NewReader(data)
 			},
-			want: ErrUnsafe, kind: fault.Invalid, msg: "Reference count table offset invalid", qemuImgRuns: true,
+			want: ErrUnsafe, kind: fault.Invalid, msg: "refcount table at offset 9223372036854710280 is not on a cluster boundary",
+		},
+		{
+			name: "qcow2 metadata qemu-img refuses", format: FormatQcow2,
+			body: func(e *env) io.Reader {
+				data := e.read(e.qcow2("bad", "1M"))
+				data[qcow2V3MinHeader] = 1 // zstd, without its incompatible feature bit
+				return bytes.NewReader(data)
+			},
+			want: ErrUnsafe, kind: fault.Invalid, msg: "Compression type incompatible feature bit must be set", qemuImgRuns: true,
+		},
+		{
+			name: "qcow2 truncated after its header", format: FormatQcow2,
+			body: func(e *env) io.Reader { return bytes.NewReader(e.read(e.qcow2("whole", "64M"))[:300]) },
+			want: ErrUnsafe, kind: fault.Invalid, msg: "L1 table (offset 196608, 8 bytes) lies past the end of the 300-byte file",
+		},
+		{
+			name: "qcow2 truncated in its data", format: FormatQcow2,
+			body: func(e *env) io.Reader { return bytes.NewReader(e.read(e.qcow2CutInData("cut"))) },
+			want: ErrUnsafe, kind: fault.Invalid, msg: "qemu-img check found 13 corruptions", qemuImgRuns: true,
 		},
 		{
 			name: "polyglot: vdi signature in a vmdk", format: FormatVMDK,

@@ -21,6 +21,11 @@ func TestStorageBadInput(t *testing.T) {
 		t.Fatalf("qemu-img: %v: %s", err, out)
 	}
 	backedBytes, _ := os.ReadFile(backed)
+	whole := filepath.Join(dir, "whole.qcow2")
+	if out, err := exec.Command("qemu-img", "create", "-q", "-f", "qcow2", whole, "64M").CombinedOutput(); err != nil {
+		t.Fatalf("qemu-img: %v: %s", err, out)
+	}
+	wholeBytes, _ := os.ReadFile(whole)
 	imagesBefore := dirEntries(t, filepath.Join(c.d.DataDir, "images"))
 	poolBefore := dirEntries(t, filepath.Join(c.d.DataDir, "pools", "default"))
 
@@ -32,6 +37,19 @@ func TestStorageBadInput(t *testing.T) {
 		body := rawRequest(t, c, "PUT", "/api/v1/images/"+img.ID+"/file", "application/octet-stream", backedBytes, http.StatusBadRequest)
 		if !strings.Contains(body, "backing") {
 			t.Errorf("answer %s does not name the backing file", body)
+		}
+	})
+	t.Run("qcow2 truncated after its header", func(t *testing.T) {
+		var img struct{ ID, Status string }
+		if err := c.do("POST", "/api/v1/images", map[string]any{"name": "cut", "disk_format": "qcow2"}, &img); err != nil {
+			t.Fatal(err)
+		}
+		body := rawRequest(t, c, "PUT", "/api/v1/images/"+img.ID+"/file", "application/octet-stream", wholeBytes[:300], http.StatusBadRequest)
+		if !strings.Contains(body, "past the end of the 300-byte file") {
+			t.Errorf("answer %s does not say the tables lie past the end of the file", body)
+		}
+		if err := c.do("GET", "/api/v1/images/"+img.ID, nil, &img); err != nil || img.Status == "active" {
+			t.Errorf("truncated image: status %q (%v), want it not active", img.Status, err)
 		}
 	})
 	t.Run("URL import from loopback", func(t *testing.T) {

@@ -120,9 +120,12 @@ func skipRecord(b []byte, off int) (typ, class uint16, end int, err error) {
 // readName reads the name at off (following compression pointers) and returns it in canonical
 // form — lower case, with the trailing dot, bytes other than letters, digits, '-' and '_' escaped
 // as \DDD so that a label holding a dot cannot pass for two — and the offset just past it.
+// A pointer must point back (RFC 1035 4.1.4: to a prior occurrence) past the header and before
+// the labels being read: chains cannot loop, and the first question, which has nothing before
+// it, has no pointer (it is echoed into replies, where a pointer would name something else).
 func readName(b []byte, off int) (string, int, error) {
 	var sb strings.Builder
-	end, wire := -1, 1
+	end, wire, start := -1, 1, off
 	for hops := 0; ; hops++ {
 		if off >= len(b) || hops > maxLabels {
 			return "", 0, fmt.Errorf("%w: bad name", errMalformed)
@@ -144,7 +147,11 @@ func readName(b []byte, off int) (string, int, error) {
 			if end < 0 {
 				end = off + 2
 			}
-			off = int(binary.BigEndian.Uint16(b[off:]) & 0x3fff)
+			ptr := int(binary.BigEndian.Uint16(b[off:]) & 0x3fff)
+			if ptr < headerLen || ptr >= start {
+				return "", 0, fmt.Errorf("%w: pointer at %d to %d does not point back into the message", errMalformed, off, ptr)
+			}
+			off, start = ptr, ptr
 			continue
 		case n&0xc0 != 0:
 			return "", 0, fmt.Errorf("%w: label type %#x", errMalformed, n&0xc0)

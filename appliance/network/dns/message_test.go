@@ -1,6 +1,8 @@
 package dns
 
 import (
+	"errors"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -36,5 +38,29 @@ func TestReadNameEscapesAndFollowsPointers(t *testing.T) {
 	name, end, err = readName(b, 20)
 	if err != nil || name != "y.a\\046b.cx." || end != 24 {
 		t.Errorf("readName through pointer = %q, %d, %v", name, end, err)
+	}
+}
+
+// A compression pointer points back to an earlier name, never forward, into the header, into the
+// labels it ends, or round a loop.
+func TestReadNameRefusesPointersThatDoNotPointBack(t *testing.T) {
+	msg := append(header{}.append(nil), 1, 'a', 0, 1, 'b', 0xc0, 12) // a. at 12, b.a. at 15, then 19
+	for _, tt := range []struct {
+		name string
+		b    []byte
+		off  int
+	}{
+		{"into the header", append(header{}.append(nil), 0xc0, 2), 12},
+		{"to itself", append(header{}.append(nil), 0xc0, 12), 12},
+		{"forward", append(header{}.append(nil), 0xc0, 14, 1, 'a', 0), 12},
+		{"into its own labels", append(header{}.append(nil), 1, 'a', 0xc0, 12), 12},
+		{"round a loop", append(slices.Clone(msg), 0xc0, 21, 0xc0, 19), 19},
+	} {
+		if name, _, err := readName(tt.b, tt.off); !errors.Is(err, errMalformed) {
+			t.Errorf("%s: readName = %q, %v; want errMalformed", tt.name, name, err)
+		}
+	}
+	if name, end, err := readName(append(slices.Clone(msg), 1, 'c', 0xc0, 15), 19); err != nil || name != "c.b.a." || end != 23 {
+		t.Errorf("a chain of pointers back: readName = %q, %d, %v; want c.b.a., 23", name, end, err)
 	}
 }
