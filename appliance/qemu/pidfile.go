@@ -8,9 +8,13 @@ import (
 	"strings"
 )
 
+// pidTempPattern names the pidfile's temporary file before its rename. A daemon killed between the
+// create and the rename leaves one behind: removeRuntimeFiles removes them with the pidfile.
+const pidTempPattern = ".qemu.pid-*"
+
 // writePIDFile replaces path atomically with "<pid>\n", so a reader never sees a partial file.
 func writePIDFile(path string, pid int) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".qemu.pid-*")
+	tmp, err := os.CreateTemp(filepath.Dir(path), pidTempPattern)
 	if err != nil {
 		return fmt.Errorf("write pidfile %s: %w", path, err)
 	}
