@@ -13,6 +13,8 @@ import (
 // runtime dir, ports (the ones it was given are unbound and stay), state dir (root disk, console log,
 // saved state) and finally its record.
 func (sv *supervisor) delete(ctx context.Context) {
+	sv.deleting = true
+	defer func() { sv.deleting = false }()
 	if sv.proc != nil {
 		sv.expectExit = true
 		if !sv.terminate(ctx) {
