@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"cloudlet/appliance/crashpoint"
 	"cloudlet/appliance/qemu/qmp"
 )
 
@@ -27,6 +28,7 @@ func (sv *supervisor) suspend(ctx context.Context) {
 	tmp := final + ".tmp"
 	err := sv.saveState(ctx, tmp)
 	if err == nil {
+		crashpoint.Hit(crashpoint.SuspendSaved)
 		err = os.Rename(tmp, final)
 	}
 	if err != nil {
@@ -37,6 +39,7 @@ func (sv *supervisor) suspend(ctx context.Context) {
 		sv.fail(prevVM, prevPower, fmt.Errorf("suspend: %w", err))
 		return
 	}
+	crashpoint.Hit(crashpoint.SuspendCommitted)
 	sv.expectExit = true
 	if !sv.terminate(ctx) {
 		os.Remove(final)

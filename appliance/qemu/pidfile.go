@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"cloudlet/appliance/crashpoint"
 )
 
 // pidTempPattern names the pidfile's temporary file before its rename. A daemon killed between the
@@ -27,6 +29,7 @@ func writePIDFile(path string, pid int) error {
 		err = cerr
 	}
 	if err == nil {
+		crashpoint.Hit(crashpoint.PIDFileTemp)
 		err = os.Rename(tmp.Name(), path)
 	}
 	if err != nil {
