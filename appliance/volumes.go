@@ -56,6 +56,20 @@ func (a computeVolumes) AttachedTo(ctx context.Context, instanceID string) ([]co
 	return out, nil
 }
 
+// Reservations lists reserved volumes of an instance ("" = of every instance).
+func (a computeVolumes) Reservations(ctx context.Context, instanceID string) ([]compute.Volume, error) {
+	vs, err := a.v.Reservations(ctx, instanceID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]compute.Volume, 0, len(vs))
+	for _, v := range vs {
+		cv, _ := a.of(v, nil)
+		out = append(out, cv)
+	}
+	return out, nil
+}
+
 func (a computeVolumes) Get(ctx context.Context, projectID, ref string) (compute.Volume, error) {
 	return a.of(a.v.Get(ctx, projectID, ref))
 }

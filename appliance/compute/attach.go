@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 
+	"cloudlet/appliance/crashpoint"
 	"cloudlet/appliance/qemu"
 )
 
@@ -59,6 +60,7 @@ func (s *Service) AttachVolume(ctx context.Context, projectID, instanceRef, volu
 	if err != nil {
 		return Volume{}, err
 	}
+	crashpoint.Hit(crashpoint.AttachReserved)
 	err = s.call(ctx, inst.ID, func(ctx context.Context, sv *supervisor) error { return sv.attach(ctx, &vol, deleteOnTermination) })
 	if err != nil {
 		s.o.Volumes.Detached(context.WithoutCancel(ctx), vol.ID)

@@ -13,6 +13,8 @@ import (
 // runtime dir, ports (the ones it was given are unbound and stay), state dir (root disk, console log,
 // saved state) and finally its record.
 func (sv *supervisor) delete(ctx context.Context) {
+	sv.deleting = true
+	defer func() { sv.deleting = false }()
 	if sv.proc != nil {
 		sv.expectExit = true
 		if !sv.terminate(ctx) {
@@ -52,8 +54,9 @@ func (sv *supervisor) delete(ctx context.Context) {
 	sv.deleted = true
 }
 
-// releaseVolumes detaches every volume of the instance (and a boot volume still only reserved for it),
-// deleting those marked delete_on_termination; the others become available again.
+// releaseVolumes detaches every volume of the instance and gives back every volume reserved for it (a
+// boot volume not attached yet, an attach a crash cut short), deleting those marked
+// delete_on_termination and the boot volume made from an image; the others become available again.
 func (sv *supervisor) releaseVolumes(ctx context.Context) error {
 	inst, ok := sv.current()
 	if !ok {
@@ -63,8 +66,12 @@ func (sv *supervisor) releaseVolumes(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if inst.BootVolumeID != "" && !slices.ContainsFunc(vols, func(v Volume) bool { return v.ID == inst.BootVolumeID }) {
-		if v, err := sv.s.o.Volumes.Get(ctx, "", inst.BootVolumeID); err == nil && v.InstanceID == sv.id {
+	reserved, err := sv.s.o.Volumes.Reservations(ctx, sv.id)
+	if err != nil {
+		return err
+	}
+	for _, v := range reserved {
+		if !slices.ContainsFunc(vols, func(a Volume) bool { return a.ID == v.ID }) {
 			vols = append(vols, v)
 		}
 	}

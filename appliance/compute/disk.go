@@ -54,21 +54,31 @@ func (s *Service) makeBootVolume(ctx context.Context, inst *Instance) (string, e
 	return vol.ID, nil
 }
 
+// copyFile copies src to dst through dst.tmp, so a daemon killed mid-copy leaves a *.tmp that
+// reattach removes, never a truncated dst that a later start would take as complete.
 func copyFile(src, dst string) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return fmt.Errorf("copy %s: %w", src, err)
 	}
 	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	tmp := dst + ".tmp"
+	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
 		return fmt.Errorf("copy %s: %w", src, err)
 	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
+	_, err = io.Copy(out, in)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, dst)
+	}
+	if err != nil {
+		os.Remove(tmp)
 		return fmt.Errorf("copy %s to %s: %w", src, dst, err)
 	}
-	return out.Close()
+	return nil
 }
 
 func (s *Service) nvramPath(id string) string { return filepath.Join(s.stateDir(id), "nvram.fd") }

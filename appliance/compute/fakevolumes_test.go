@@ -16,13 +16,14 @@ import (
 type fakeVolumes struct {
 	dir, base string
 
-	mu   sync.Mutex // guards vols
-	vols map[string]*Volume
-	next int
+	mu      sync.Mutex // guards the fields below
+	vols    map[string]*Volume
+	bootRes map[string]bool // boot volumes made by CreateBoot, still only reserved
+	next    int
 }
 
 func newFakeVolumes(dir, base string) *fakeVolumes {
-	return &fakeVolumes{dir: dir, base: base, vols: map[string]*Volume{}}
+	return &fakeVolumes{dir: dir, base: base, vols: map[string]*Volume{}, bootRes: map[string]bool{}}
 }
 
 func (f *fakeVolumes) CreateBoot(_ context.Context, r BootVolumeRequest) (Volume, error) {
@@ -36,6 +37,7 @@ func (f *fakeVolumes) CreateBoot(_ context.Context, r BootVolumeRequest) (Volume
 	}
 	v := &Volume{ID: id, Name: r.Name, ProjectID: r.ProjectID, Path: path, Format: "qcow2", InstanceID: r.InstanceID}
 	f.vols[id] = v
+	f.bootRes[id] = true
 	return *v, nil
 }
 
@@ -85,6 +87,7 @@ func (f *fakeVolumes) Attached(_ context.Context, id, port string, boot, dot boo
 		return err
 	}
 	v.Port, v.Boot, v.DeleteOnTermination = port, boot, dot
+	delete(f.bootRes, id)
 	return nil
 }
 
@@ -96,6 +99,7 @@ func (f *fakeVolumes) Detached(_ context.Context, id string) error {
 		return err
 	}
 	v.InstanceID, v.Port, v.Boot = "", "", false
+	delete(f.bootRes, v.ID)
 	return nil
 }
 
@@ -109,6 +113,20 @@ func (f *fakeVolumes) AttachedTo(_ context.Context, instanceID string) ([]Volume
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Boot || (!out[j].Boot && out[i].Port < out[j].Port) })
+	return out, nil
+}
+
+func (f *fakeVolumes) Reservations(_ context.Context, instanceID string) ([]Volume, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []Volume
+	for _, v := range f.vols {
+		if v.InstanceID != "" && !v.Boot && v.Port == "" && (instanceID == "" || v.InstanceID == instanceID) {
+			r := *v
+			r.Boot = f.bootRes[v.ID]
+			out = append(out, r)
+		}
+	}
 	return out, nil
 }
 

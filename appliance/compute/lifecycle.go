@@ -22,7 +22,15 @@ func (sv *supervisor) current() (*Instance, bool) {
 // fail ends the running task: the instance goes to vm (with its power state) and the fault is recorded.
 func (sv *supervisor) fail(vm, power string, err error) {
 	sv.s.log.Warn("instance task failed", "instance", sv.id, "vm_state", vm, "err", err)
-	if _, uerr := sv.s.setStates(sv.id, states{vm, TaskNone, power, err.Error()}); uerr != nil {
+	write := sv.s.update
+	if sv.deleting { // a failed delete ends its task, so that the delete can be asked again
+		write = sv.s.endDelete
+	}
+	_, uerr := write(sv.id, func(i *Instance) error {
+		i.VMState, i.TaskState, i.PowerState, i.Fault = vm, TaskNone, power, err.Error()
+		return nil
+	})
+	if uerr != nil {
 		sv.s.log.Error("record instance fault", "instance", sv.id, "err", uerr)
 	}
 }

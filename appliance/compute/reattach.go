@@ -49,7 +49,12 @@ func (sv *supervisor) reattach(ctx context.Context) {
 		sv.unresponsive(err)
 		return
 	}
-	sv.adopt(ctx, inst, st)
+	if inst.TaskState == TaskSuspending {
+		sv.settleSuspend(ctx, inst, st)
+	} else {
+		sv.adopt(ctx, inst, st)
+	}
+	sv.s.removeTemps(sv.id) // nothing writes them now: any left is a killed daemon's
 }
 
 // adopt takes over a live QEMU. One still in prelaunch was being started when the daemon died: the start
@@ -97,6 +102,10 @@ func (sv *supervisor) noProcess(ctx context.Context, inst *Instance) {
 			fmt.Sprintf("%s was interrupted by a daemon restart: rebuild or delete the instance", inst.TaskState)})
 	case inst.VMState == VMSuspended:
 		sv.s.setStates(sv.id, states{VMSuspended, TaskNone, PowerSuspended, inst.Fault})
+	case inst.TaskState == TaskSuspending && fileExists(sv.s.statePath(sv.id)): // past its commit point
+		sv.markSuspended()
+	case inst.TaskState == TaskSuspending:
+		sv.setStopped(PowerCrashed, suspendInterruptedFault)
 	case inst.VMState == VMStopped && inst.TaskState == TaskNone:
 	case inst.VMState == VMStopped, inst.TaskState == TaskPoweringOff:
 		sv.setStopped(PowerShutdown, "")

@@ -158,3 +158,20 @@ func TestDeleteInterruptedByADaemonCrashFinishesAndKillsItsQEMU(t *testing.T) {
 	waitClosed(t, p.exited)
 	waitGoneUnit(t, e, inst.ID)
 }
+
+// A half-written file a killed daemon left in the state dir goes at the next start also when the
+// instance's QEMU still runs (not only when it is gone).
+func TestRestartRemovesHalfWrittenFilesOfARunningInstance(t *testing.T) {
+	e := newEnv(t, nil)
+	inst := e.running("a")
+	e.svc.Close()
+	tmp := filepath.Join(e.svc.stateDir(inst.ID), "nvram.fd.tmp")
+	if err := os.WriteFile(tmp, []byte("half"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.start()
+	e.waitFor(inst.ID, VMActive, PowerRunning)
+	if _, err := os.Stat(tmp); !os.IsNotExist(err) {
+		t.Errorf("half-written file left: %v", err)
+	}
+}

@@ -143,6 +143,7 @@ func (s *Service) Start() error {
 	if err := s.db.View(func(tx *store.Tx) (err error) { all, err = instances.List(tx, ""); return err }); err != nil {
 		return fmt.Errorf("compute: list instances: %w", err)
 	}
+	s.releaseStaleReservations(s.ctx, all)
 	var attached sync.WaitGroup
 	for _, inst := range all {
 		attached.Add(1)

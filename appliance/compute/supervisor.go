@@ -39,6 +39,7 @@ type supervisor struct {
 	lastDeleted string        // device id of the last DEVICE_DELETED event
 	expectExit  bool          // an action asked QEMU to exit; its exit is not a crash
 	console     *consoleWatch // boot timeline watcher of the current boot
+	deleting    bool          // the delete runs: its failure may end task deleting
 	deleted     bool
 }
 

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"cloudlet/appliance/crashpoint"
 	"cloudlet/appliance/qemu/qmp"
 )
 
@@ -14,7 +15,9 @@ import (
 func (s *Service) statePath(id string) string { return filepath.Join(s.stateDir(id), "suspend.state") }
 
 // suspend saves the guest's state to disk through a migration to a file descriptor, then QEMU exits.
-// The sandbox forbids exec: migration, so the file is opened here and passed with getfd.
+// The sandbox forbids exec: migration, so the file is opened here and passed with getfd. The state is
+// written to suspend.state.tmp and renamed to suspend.state once the migration has completed and the
+// file is synced: the rename is the commit point that reattach reads (see settleSuspend).
 func (sv *supervisor) suspend(ctx context.Context) {
 	inst, ok := sv.current()
 	if !ok {
@@ -23,7 +26,12 @@ func (sv *supervisor) suspend(ctx context.Context) {
 	prevVM, prevPower := inst.VMState, inst.PowerState
 	final := sv.s.statePath(sv.id)
 	tmp := final + ".tmp"
-	if err := sv.saveState(ctx, tmp); err != nil {
+	err := sv.saveState(ctx, tmp)
+	if err == nil {
+		crashpoint.Hit(crashpoint.SuspendSaved)
+		err = os.Rename(tmp, final)
+	}
+	if err != nil {
 		os.Remove(tmp)
 		if prevVM == VMActive && sv.mon != nil { // undo the pause, also when ctx ended
 			sv.qmpCall(context.Background(), func(c context.Context) error { return sv.mon.Cont(c) })
@@ -31,20 +39,25 @@ func (sv *supervisor) suspend(ctx context.Context) {
 		sv.fail(prevVM, prevPower, fmt.Errorf("suspend: %w", err))
 		return
 	}
+	crashpoint.Hit(crashpoint.SuspendCommitted)
 	sv.expectExit = true
 	if !sv.terminate(ctx) {
-		os.Remove(tmp)
+		os.Remove(final)
 		return
 	}
-	if err := os.Rename(tmp, final); err != nil {
-		sv.fail(VMError, PowerNoState, fmt.Errorf("suspend: %w", err))
-		return
-	}
-	_, _ = sv.s.update(sv.id, func(i *Instance) error {
+	sv.markSuspended()
+}
+
+// markSuspended records a suspend whose state is saved and whose QEMU is gone.
+func (sv *supervisor) markSuspended() {
+	_, err := sv.s.update(sv.id, func(i *Instance) error {
 		i.VMState, i.TaskState, i.PowerState, i.Fault = VMSuspended, TaskNone, PowerSuspended, ""
 		i.PID, i.PIDStartTime = 0, 0
 		return nil
 	})
+	if err != nil {
+		sv.s.log.Error("record instance suspended", "instance", sv.id, "err", err)
+	}
 }
 
 // saveState pauses the vcpus and migrates the VM into path, waiting until the migration completes.

@@ -33,6 +33,9 @@ type Volumes interface {
 	Attached(ctx context.Context, volumeID, port string, boot, deleteOnTermination bool) error
 	Detached(ctx context.Context, volumeID string) error // attached or reserved → available
 	AttachedTo(ctx context.Context, instanceID string) ([]Volume, error)
+	// Reservations lists reserved volumes (an attach not done yet) of instanceID, or of all instances
+	// with "". A boot volume made for an instance has Boot set already while reserved.
+	Reservations(ctx context.Context, instanceID string) ([]Volume, error)
 	Get(ctx context.Context, projectID, ref string) (Volume, error)
 	Extend(ctx context.Context, projectID, volumeID string, sizeGiB int) error
 	Delete(ctx context.Context, projectID, volumeID string) error

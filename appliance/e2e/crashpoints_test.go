@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"cloudlet/appliance/compute"
+	"cloudlet/appliance/crashpoint"
+	"cloudlet/appliance/qemu"
 	"cloudlet/web/client"
 )
 
@@ -88,4 +90,147 @@ func assertNoTemps(t *testing.T, c *cloud, id string) {
 	if _, err := os.Stat(filepath.Join(c.d.DataDir, "instances", id)); err != nil && !os.IsNotExist(err) {
 		t.Error(err)
 	}
+}
+
+// restartArmed restarts the daemon so that it kills itself (SIGKILL) at crash point point.
+func restartArmed(t *testing.T, c *cloud, point string) {
+	t.Helper()
+	c.d.Kill()
+	env := c.d.Env
+	c.d.Env = append(append([]string(nil), env...), crashpoint.Env+"="+point)
+	c.d.Start(t)
+	c.d.Env = env // the next start is unarmed
+	c.d.WaitReady(t)
+}
+
+// crashed waits until the armed daemon has killed itself at its crash point, then restarts it unarmed.
+func crashed(t *testing.T, c *cloud, point string) {
+	t.Helper()
+	if _, ok := c.d.Wait(2 * bootWait); !ok {
+		t.Fatalf("the daemon never reached crash point %s", point)
+	}
+	c.d.Start(t)
+	c.d.WaitReady(t)
+}
+
+// runDirFiles lists what the instance's run dir holds.
+func runDirFiles(c *cloud, id string) []string {
+	entries, _ := os.ReadDir(filepath.Join(c.d.RunDir, "instances", id))
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+// Faults table: a daemon killed between writing QEMU's pidfile under its temporary name and renaming it.
+// The restart kills that QEMU (its start never finished) and leaves no file of it; the delete frees all.
+func TestDaemonKilledMidPidfileLeavesNoTempAfterRestartAndDelete(t *testing.T) {
+	c := newCloud(t, "")
+	restartArmed(t, c, crashpoint.PIDFileTemp)
+	id := c.create("midpid", kernelImage, nil).ID
+	if _, ok := c.d.Wait(2 * bootWait); !ok {
+		t.Fatal("the daemon never reached the pidfile's crash point")
+	}
+	temps, _ := filepath.Glob(filepath.Join(c.d.RunDir, "instances", id, ".qemu.pid-*"))
+	if len(temps) == 0 {
+		t.Fatalf("no pidfile temp at the crash point; run dir holds %v", runDirFiles(c, id))
+	}
+	c.d.Start(t)
+	c.d.WaitReady(t)
+	inst := settle(t, c, id)
+	if inst.VMState != compute.VMError || inst.Fault == "" {
+		t.Errorf("after a crash mid-start: %s/%s fault %q, want error with the reason", inst.VMState, inst.PowerState, inst.Fault)
+	}
+	if names := runDirFiles(c, id); len(names) > 0 {
+		t.Errorf("run dir after the restart holds %v", names)
+	}
+	c.deleteAndWait(id)
+	assertNoTrace(t, c, id, 0)
+	assertNoQEMU(t, c, id)
+}
+
+// assertNoQEMU fails if a QEMU of instance id still runs.
+func assertNoQEMU(t *testing.T, c *cloud, id string) {
+	t.Helper()
+	found, err := qemu.Scan(filepath.Join(c.d.RunDir, "instances"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range found {
+		if f.UUID == id {
+			t.Errorf("QEMU pid %d of instance %s still runs", f.PID, id)
+		}
+	}
+}
+
+// Faults table: a daemon killed mid-suspend. Before the saved state is complete the suspend is rolled
+// back on the same QEMU (the guest runs on, nothing saved is left); after it, the suspend is finished
+// and resume brings the guest back.
+func TestDaemonKilledMidSuspendSettlesOnTheSavedState(t *testing.T) {
+	c := newCloud(t, "")
+	id := c.create("midsuspend", kernelImage, nil).ID
+	c.waitConsole(id, ready, 1, bootWait)
+	before := c.waitState(id, compute.VMActive, compute.PowerRunning, bootWait)
+	stateDir := filepath.Join(c.d.DataDir, "instances", id)
+
+	restartArmed(t, c, crashpoint.SuspendSaved)
+	c.act(id, "suspend")
+	crashed(t, c, crashpoint.SuspendSaved)
+	got := c.waitState(id, compute.VMActive, compute.PowerRunning, bootWait)
+	if got.PID != before.PID || !processAlive(got.PID) {
+		t.Errorf("pid %d (was %d): want the same QEMU, running again", got.PID, before.PID)
+	}
+	if _, err := os.Stat(filepath.Join(stateDir, "suspend.state.tmp")); !os.IsNotExist(err) {
+		t.Errorf("half-written saved state left: %v", err)
+	}
+
+	restartArmed(t, c, crashpoint.SuspendCommitted)
+	c.act(id, "suspend")
+	crashed(t, c, crashpoint.SuspendCommitted)
+	c.waitState(id, compute.VMSuspended, compute.PowerSuspended, bootWait)
+	if processAlive(before.PID) {
+		t.Errorf("QEMU pid %d still alive while suspended", before.PID)
+	}
+	c.act(id, "resume")
+	c.waitState(id, compute.VMActive, compute.PowerRunning, bootWait)
+	c.deleteAndWait(id)
+}
+
+// Faults table: a daemon killed between a volume's reserve and its attach. After the restart the volume
+// is available again and attaches.
+func TestDaemonKilledBetweenReserveAndAttachFreesTheVolume(t *testing.T) {
+	c := newCloud(t, "")
+	id := c.create("midattach", kernelImage, nil).ID
+	c.waitState(id, compute.VMActive, compute.PowerRunning, bootWait)
+	if err := c.do("POST", "/api/v1/volumes", map[string]any{"name": "data", "size_gib": 1}, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitVolume(t, c, "data", "available")
+
+	restartArmed(t, c, crashpoint.AttachReserved)
+	if err := c.do("POST", "/api/v1/volumes/data/attach", map[string]any{"instance": id}, nil); err == nil {
+		t.Fatal("attach answered although the daemon was to die before it")
+	}
+	crashed(t, c, crashpoint.AttachReserved)
+	waitVolume(t, c, "data", "available")
+	if err := c.do("POST", "/api/v1/volumes/data/attach", map[string]any{"instance": id}, nil); err != nil {
+		t.Fatalf("attach after the restart: %v", err)
+	}
+	waitVolume(t, c, "data", "in-use")
+	c.deleteAndWait(id)
+	waitVolume(t, c, "data", "available")
+}
+
+func waitVolume(t *testing.T, c *cloud, ref, status string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	var v volumeView
+	for time.Now().Before(deadline) {
+		if v = c.volume(ref); v.Status == status {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("volume %s is %s, want %s", ref, v.Status, status)
 }

@@ -6,11 +6,17 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"cloudlet/appliance/crashpoint"
 )
+
+// pidTempPattern names the pidfile's temporary file before its rename. A daemon killed between the
+// create and the rename leaves one behind: removeRuntimeFiles removes them with the pidfile.
+const pidTempPattern = ".qemu.pid-*"
 
 // writePIDFile replaces path atomically with "<pid>\n", so a reader never sees a partial file.
 func writePIDFile(path string, pid int) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".qemu.pid-*")
+	tmp, err := os.CreateTemp(filepath.Dir(path), pidTempPattern)
 	if err != nil {
 		return fmt.Errorf("write pidfile %s: %w", path, err)
 	}
@@ -23,6 +29,7 @@ func writePIDFile(path string, pid int) error {
 		err = cerr
 	}
 	if err == nil {
+		crashpoint.Hit(crashpoint.PIDFileTemp)
 		err = os.Rename(tmp.Name(), path)
 	}
 	if err != nil {

@@ -98,6 +98,25 @@ func (s *Service) Detached(_ context.Context, volumeID string) (*Volume, error) 
 	return v, nil
 }
 
+// Reservations returns the reserved volumes (those whose attach has not happened yet), of one
+// instance or, with instanceID "", of every instance. Compute releases the ones no attach is waiting
+// for: at daemon start (no attach survives a restart) and when their instance is deleted.
+func (s *Service) Reservations(_ context.Context, instanceID string) ([]*Volume, error) {
+	var out []*Volume
+	err := s.db.View(func(tx *store.Tx) error {
+		return volumes.ForEach(tx, func(v *Volume) error {
+			if v.Status == StatusReserved && v.Attachment != nil && (instanceID == "" || v.Attachment.InstanceID == instanceID) {
+				out = append(out, v)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("volume reservations: %w", err)
+	}
+	return out, nil
+}
+
 // AttachedTo returns the volumes reserved for or attached to an instance: the boot volume first,
 // then by device name (vdb before vdc before vdaa, hp2 before hp10), reserved ones last.
 func (s *Service) AttachedTo(_ context.Context, instanceID string) ([]*Volume, error) {

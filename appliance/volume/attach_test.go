@@ -171,3 +171,40 @@ func TestAttachedTo(t *testing.T) {
 		t.Errorf("volumes of an instance with none: %v", vols)
 	}
 }
+
+// Reservations lists reserved volumes only (not attached ones), of one instance or of all; a boot
+// volume created for an instance says so while it is still only reserved.
+func TestReservationsListReservedVolumesAndMarkTheBootOne(t *testing.T) {
+	e := newEnv(t)
+	for _, name := range []string{"attached", "pending", "other"} {
+		e.create(CreateRequest{Name: name, SizeGiB: 1})
+	}
+	e.attach("attached", "inst-1", "vdb")
+	for name, inst := range map[string]string{"pending": "inst-1", "other": "inst-2"} {
+		if _, err := e.svc.Reserve(ctx, proj, name, inst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	root := e.create(CreateRequest{Name: "root", ImageID: "img", ReserveFor: "inst-1"})
+	if root.Attachment == nil || !root.Attachment.Boot {
+		t.Errorf("boot volume reserved for its instance: attachment %+v, want Boot", root.Attachment)
+	}
+	names := func(instanceID string) []string {
+		vols, err := e.svc.Reservations(ctx, instanceID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, v := range vols {
+			out = append(out, v.Name)
+		}
+		slices.Sort(out)
+		return out
+	}
+	if got, want := names("inst-1"), []string{"pending", "root"}; !slices.Equal(got, want) {
+		t.Errorf("reservations of inst-1: %v, want %v", got, want)
+	}
+	if got, want := names(""), []string{"other", "pending", "root"}; !slices.Equal(got, want) {
+		t.Errorf("all reservations: %v, want %v", got, want)
+	}
+}

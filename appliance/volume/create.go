@@ -22,7 +22,8 @@ type CreateRequest struct {
 	FullCopy   bool   `json:"full_copy,omitempty"`   // copy the source instead of overlaying it
 	Bootable   *bool  `json:"bootable,omitempty"`    // nil: true from an image, the source's from a snapshot or volume
 	// ReserveFor, set by compute for an instance's boot volume, makes the new volume reserved for
-	// that instance instead of available, in the same transaction that finishes the create.
+	// that instance (as its boot volume) instead of available, in the same transaction that finishes
+	// the create: a daemon killed before the attach leaves a reservation compute can tell apart.
 	ReserveFor string `json:"-"`
 }
 
@@ -150,7 +151,7 @@ func (s *Service) create(ctx context.Context, projectID string, a createArgs) (*
 		return save(tx, v, func(*store.Tx, *Volume) error {
 			v.Status = StatusAvailable
 			if a.ReserveFor != "" {
-				v.Status, v.Attachment = StatusReserved, &Attachment{InstanceID: a.ReserveFor}
+				v.Status, v.Attachment = StatusReserved, &Attachment{InstanceID: a.ReserveFor, Boot: true}
 			}
 			return nil
 		})

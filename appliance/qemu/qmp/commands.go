@@ -49,6 +49,12 @@ func (m *Monitor) Migrate(ctx context.Context, uri string) error {
 	return m.Execute(ctx, "migrate", map[string]string{"uri": uri}, nil)
 }
 
+// MigrateCancel cancels the outgoing migration, if one runs; QEMU ends it asynchronously (watch
+// QueryMigrate leave "cancelling").
+func (m *Monitor) MigrateCancel(ctx context.Context) error {
+	return m.Execute(ctx, "migrate_cancel", nil, nil)
+}
+
 // MigrationInfo is the part of query-migrate's answer cloudlet reads.
 type MigrationInfo struct {
 	Status    string `json:"status"` // "" before any migration; "active", "completed", "failed", …

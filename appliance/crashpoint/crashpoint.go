@@ -1,0 +1,34 @@
+// Package crashpoint kills the daemon on purpose at a named point inside a multi-step operation, so that
+// a test proves recovery from that exact moment instead of hitting it by luck. It does nothing unless
+// the environment variable CLOUDLET_CRASH_AT names the point (a comma-separated list may name several).
+// It imports nothing from the project, so any package may mark its points.
+package crashpoint
+
+import (
+	"os"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Env is the environment variable that arms crash points.
+const Env = "CLOUDLET_CRASH_AT"
+
+// The named points. Each is hit right after the step its name says.
+const (
+	PIDFileTemp      = "qemu.pidfile-temp"         // QEMU runs; its pidfile is written under its temporary name
+	AttachReserved   = "compute.attach-reserved"   // a volume is reserved for the instance, not plugged
+	SuspendSaved     = "compute.suspend-saved"     // the guest's state is saved under suspend.state.tmp
+	SuspendCommitted = "compute.suspend-committed" // the saved state is renamed to suspend.state; QEMU still runs
+)
+
+// Hit kills the process with SIGKILL, as kill -9 would, when the environment arms point.
+func Hit(point string) {
+	armed := os.Getenv(Env)
+	if armed == "" || !slices.Contains(strings.Split(armed, ","), point) {
+		return
+	}
+	syscall.Kill(os.Getpid(), syscall.SIGKILL)
+	time.Sleep(time.Hour) // the signal is on its way; never go past the point
+}
