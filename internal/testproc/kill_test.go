@@ -15,10 +15,11 @@ import (
 )
 
 // fakeQEMU starts a harmless process that looks like a QEMU of dir: named qemu-system-x86_64, with a
-// log in dir on its command line (it is `tail -f` of that log). t.Cleanup ends it.
-func fakeQEMU(t *testing.T, dir string) *exec.Cmd {
+// log in dir and args on its command line (it is `tail -f` of that log; the args, files that do not
+// exist, it ignores). t.Cleanup ends it.
+func fakeQEMU(t *testing.T, dir string, args ...string) *exec.Cmd {
 	t.Helper()
-	cmd := startFakeQEMU(t, dir)
+	cmd := startFakeQEMU(t, dir, args...)
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
 	t.Cleanup(func() { cmd.Process.Kill(); <-done })
@@ -27,7 +28,7 @@ func fakeQEMU(t *testing.T, dir string) *exec.Cmd {
 
 // startFakeQEMU is fakeQEMU without the cleanup: as a test that forgets to stop its QEMU, or stops
 // at t.Fatal before it could.
-func startFakeQEMU(t *testing.T, dir string) *exec.Cmd {
+func startFakeQEMU(t *testing.T, dir string, args ...string) *exec.Cmd {
 	t.Helper()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
@@ -36,7 +37,7 @@ func startFakeQEMU(t *testing.T, dir string) *exec.Cmd {
 	if err := os.WriteFile(log, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("bash", "-c", `exec -a qemu-system-x86_64 tail -f "$1"`, "bash", log)
+	cmd := exec.Command("bash", append([]string{"-c", `exec -a qemu-system-x86_64 tail -q -f "$@" 2>/dev/null`, "bash", log}, args...)...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -71,6 +72,8 @@ func TestKillEndsTheProcessesNamingTheDirectoryAndNothingElse(t *testing.T) {
 	victim := fakeQEMU(t, filepath.Join(mine, "instances", "u1"))
 	sibling := fakeQEMU(t, filepath.Join(root, "clr1234")) // same prefix, another test's directory
 	other := fakeQEMU(t, filepath.Join(t.TempDir(), "clr123"))
+	commaDir := filepath.Join(root, "r,1") // named only as QEMU writes it in an option string
+	comma := fakeQEMU(t, filepath.Join(root, "logs"), "socket,id=qmp,path="+strings.ReplaceAll(commaDir, ",", ",,")+"/qmp.sock")
 
 	killed, err := testproc.Kill(10*time.Second, mine)
 	if err != nil {
@@ -78,6 +81,10 @@ func TestKillEndsTheProcessesNamingTheDirectoryAndNothingElse(t *testing.T) {
 	}
 	if len(killed) != 1 || killed[0].PID != victim.Process.Pid || killed[0].Argv[0] != "qemu-system-x86_64" {
 		t.Errorf("killed %v, want only pid %d", killed, victim.Process.Pid)
+	}
+	// A comma in a path is doubled inside a QEMU option string: still the same directory.
+	if killed, err := testproc.Kill(10*time.Second, commaDir); err != nil || len(killed) != 1 || killed[0].PID != comma.Process.Pid {
+		t.Errorf("Kill(%s) = %v, %v; want only pid %d", commaDir, killed, err, comma.Process.Pid)
 	}
 	if alive(victim.Process.Pid) {
 		t.Errorf("pid %d still runs after Kill returned", victim.Process.Pid)

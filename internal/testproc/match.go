@@ -22,9 +22,11 @@ func Mentions(argv []string, dir string) bool {
 	return false
 }
 
+// mentionsAny reports whether argv names one of dirs, also as QEMU writes a path with a comma inside
+// an option string (",,").
 func mentionsAny(argv, dirs []string) bool {
 	for _, d := range dirs {
-		if Mentions(argv, d) {
+		if Mentions(argv, d) || strings.Contains(d, ",") && Mentions(argv, strings.ReplaceAll(d, ",", ",,")) {
 			return true
 		}
 	}
