@@ -86,9 +86,10 @@ func NewDaemon(t testing.TB, bin string) *Daemon {
 		t.Fatal(err)
 	}
 	// Registered first, so it runs last, after the daemon is killed, also when the test failed: every
-	// process naming this test's temp dirs dies (its QEMUs; a child the daemon forked as it was killed,
-	// which exec's QEMU only afterwards), and only then do the dirs go.
-	roots := []string{filepath.Dir(dir), run}
+	// process naming this daemon's dirs dies (its QEMUs; a child the daemon forked as it was killed,
+	// which exec's QEMU only afterwards), and only then do the dirs go. Another daemon of the same test
+	// has dirs of its own and is left to its own cleanup.
+	roots := []string{dir, run}
 	t.Cleanup(func() {
 		killLeftovers(t, roots)
 		os.RemoveAll(run)

@@ -63,9 +63,9 @@ func TestDemoSubtestFailsWithItsInstanceRunning(t *testing.T) {
 	})
 }
 
-// Every daemon test ends so: the daemon is killed, and every process naming its run dir or the
-// test's temp dir is killed after it; a process naming another directory is spared.
-func TestDaemonCleanupKillsWhatNamesTheTestsDirsAndNothingElse(t *testing.T) {
+// Every daemon test ends so: the daemon is killed, and every process naming its run dir or its data
+// dir is killed after it; a process naming another directory is spared.
+func TestDaemonCleanupKillsWhatNamesItsDirsAndNothingElse(t *testing.T) {
 	other := startTail(t, filepath.Join(t.TempDir(), "other.log"))
 	var inRun, inData *tailProc
 	t.Run("daemon test", func(st *testing.T) {
