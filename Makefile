@@ -28,10 +28,15 @@ deps:
 test-deps:
 	packaging/deps.sh test
 
-## test: the whole suite, unit and end-to-end (real QEMU, real namespaces). Fails if anything skipped.
+## test: the whole suite, unit and end-to-end (real QEMU, real namespaces). Fails if anything skipped,
+## or if any process naming the run's own TMPDIR (a QEMU, a daemon) is still running at the end.
+## (`go test -short ./...` is the fast local loop: it leaves out the end-to-end and QEMU-booting tests.)
 test: test-deps testguest
 	@mkdir -p .cache
-	set -o pipefail; go test -race -count=1 -timeout 30m -v ./... 2>&1 | tee $(TEST_LOG) | grep -v -E '^=== (RUN|PAUSE|CONT|NAME)'
+	go build -o .cache/leftovers ./internal/testproc/leftovers
+	@tmp=$$(mktemp -d /tmp/clt.XXXXXX) && chmod 1777 "$$tmp" && echo "test run TMPDIR=$$tmp"; \
+	set -o pipefail; TMPDIR="$$tmp" go test -race -count=1 -timeout 30m -v ./... 2>&1 | tee $(TEST_LOG) | grep -v -E '^=== (RUN|PAUSE|CONT|NAME)'; \
+	rc=$$?; .cache/leftovers "$$tmp" || rc=1; rm -rf --one-file-system "$$tmp"; exit $$rc
 	@if grep -E -- '--- SKIP' $(TEST_LOG); then echo "FAIL: tests were skipped (an end-to-end suite that skips is a failure)"; exit 1; fi
 	@echo "$$(grep -c -E -- '^\s*--- PASS' $(TEST_LOG)) passed, $$(grep -c -E -- '^\s*--- FAIL' $(TEST_LOG)) failed"
 

@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"flag"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -23,6 +25,11 @@ import (
 var cloudletBin string // built once by TestMain, inside the test's network namespace
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() { // the fast local loop: `make test` never passes -short and runs all of this
+		fmt.Println("e2e: the end-to-end suite does not run in -short mode")
+		os.Exit(0)
+	}
 	if os.Getenv(netnsEnv) == "" {
 		os.Exit(RunInNetns(m)) // re-executes this binary inside a private network namespace
 	}

@@ -10,7 +10,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -32,22 +31,12 @@ const netnsEnv = "CLOUDLET_E2E_IN_NETNS"
 
 // RunInNetns runs the tests in a new, private network namespace: the first call re-executes the test
 // binary under `unshare --net` and returns its exit code; inside, it brings up loopback and runs m.
-// The namespace disappears when the test process and its children exit, also on failure.
+// The namespace disappears when the test process and its children exit, also on failure; the run
+// gets a TMPDIR of its own, and whatever still runs from it when the test binary is gone (after a
+// timeout's panic, say) is killed and makes the run fail.
 func RunInNetns(m *testing.M) int {
 	if os.Getenv(netnsEnv) == "" {
-		cmd := exec.Command("unshare", append([]string{"--net", "--", os.Args[0]}, os.Args[1:]...)...)
-		cmd.Env = append(os.Environ(), netnsEnv+"=1")
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-		err := cmd.Run()
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return ee.ExitCode()
-		}
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "e2e: cannot create a network namespace (need root and util-linux's unshare): %v\n", err)
-			return 1
-		}
-		return 0
+		return runUnshared()
 	}
 	if out, err := exec.Command("ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: ip link set lo up: %v: %s\n", err, out)
@@ -96,9 +85,13 @@ func NewDaemon(t testing.TB, bin string) *Daemon {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Registered first, so it runs last: after the daemon is killed, no QEMU of this test survives.
+	// Registered first, so it runs last, after the daemon is killed, also when the test failed: every
+	// process naming this daemon's dirs dies (its QEMUs; a child the daemon forked as it was killed,
+	// which exec's QEMU only afterwards), and only then do the dirs go. Another daemon of the same test
+	// has dirs of its own and is left to its own cleanup.
+	roots := []string{dir, run}
 	t.Cleanup(func() {
-		reapQEMU(t, filepath.Join(run, "instances"))
+		killLeftovers(t, roots)
 		os.RemoveAll(run)
 	})
 	return &Daemon{Bin: bin, DataDir: filepath.Join(dir, "data"), RunDir: run,

@@ -19,6 +19,7 @@ import (
 
 	"cloudlet/appliance/qemu"
 	"cloudlet/images/testguest"
+	"cloudlet/internal/testproc"
 )
 
 const (
@@ -90,10 +91,13 @@ func newUUID(t *testing.T) string {
 }
 
 // testSpec is a 1-vCPU, 256 MiB TCG machine with BIOS and no disks. Its run directory is
-// runRoot/<first 8 hex of the uuid>, short enough for unix socket paths under t.TempDir().
+// runRoot/<first 8 hex of the uuid>, short enough for unix socket paths under t.TempDir(). Whatever
+// names that directory is killed when the test ends, however it ended: QEMU runs in a session of its
+// own and would outlive a test that stopped at t.Fatal before it registered its own cleanup.
 func testSpec(t *testing.T, runRoot, stateRoot string) qemu.Spec {
 	t.Helper()
 	id := newUUID(t)
+	testproc.KillOnCleanup(t, filepath.Join(runRoot, id[:8]))
 	return qemu.Spec{
 		UUID:      id,
 		Accel:     qemu.AccelTCG,

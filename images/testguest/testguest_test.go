@@ -663,6 +663,9 @@ func TestIOPSMarker(t *testing.T) {
 // line, malformed lines are refused without running anything, and the channel keeps serving after a failing
 // command and after one that hangs past the guest's 60 s timeout.
 func TestCommandChannel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots QEMU; skipped in -short mode")
+	}
 	t.Parallel()
 	paths := ensureGuest(t)
 	vm, console := startQEMUSocketConsole(t,

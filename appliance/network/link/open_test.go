@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -25,7 +26,9 @@ func TestOpenTapQEMU(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stderr bytes.Buffer
+	// -pidfile names the test's temp dir: were the test binary to die, `make test` finds this QEMU by it.
 	cmd := exec.Command("qemu-system-x86_64", "-nodefaults", "-display", "none", "-machine", "q35,accel=tcg", "-S",
+		"-pidfile", filepath.Join(t.TempDir(), "qemu.pid"),
 		"-netdev", "tap,id=n0,fd=3", "-device", "virtio-net-pci,netdev=n0,mac="+tp.MAC.String())
 	cmd.ExtraFiles = []*os.File{f}
 	cmd.Stderr = &stderr
