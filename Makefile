@@ -33,7 +33,7 @@ test-deps:
 ## (`go test -short ./...` is the fast local loop: it leaves out the end-to-end and QEMU-booting tests.)
 test: test-deps testguest
 	@mkdir -p .cache
-	go build -o .cache/leftovers ./internal/testproc/leftovers
+	go build -o .cache/leftovers ./appliance/testproc/leftovers
 	@tmp=$$(mktemp -d /tmp/clt.XXXXXX) && chmod 1777 "$$tmp" && echo "test run TMPDIR=$$tmp"; \
 	set -o pipefail; TMPDIR="$$tmp" go test -race -count=1 -timeout 30m -v ./... 2>&1 | tee $(TEST_LOG) | grep -v -E '^=== (RUN|PAUSE|CONT|NAME)'; \
 	rc=$$?; .cache/leftovers "$$tmp" || rc=1; rm -rf --one-file-system "$$tmp"; exit $$rc

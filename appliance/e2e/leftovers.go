@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"cloudlet/internal/testproc"
+	"cloudlet/appliance/testproc"
 )
 
 // leftoverTimeout bounds the wait for SIGKILLed processes to exit.

@@ -12,7 +12,7 @@ import (
 
 	"cloudlet/appliance/compute"
 	"cloudlet/appliance/qemu"
-	"cloudlet/internal/testproc"
+	"cloudlet/appliance/testproc"
 )
 
 const leakDemoEnv = "CLOUDLET_E2E_LEAK_DEMO"

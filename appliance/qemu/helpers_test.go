@@ -19,7 +19,7 @@ import (
 
 	"cloudlet/appliance/qemu"
 	"cloudlet/images/testguest"
-	"cloudlet/internal/testproc"
+	"cloudlet/appliance/testproc"
 )
 
 const (

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"cloudlet/appliance/qemu"
-	"cloudlet/internal/testproc"
+	"cloudlet/appliance/testproc"
 )
 
 // QEMU runs in a session of its own and outlives whoever started it. A test that never stops its QEMU

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"cloudlet/internal/testproc"
+	"cloudlet/appliance/testproc"
 )
 
 // fakeQEMU starts a harmless process that looks like a QEMU of dir: named qemu-system-x86_64, with a

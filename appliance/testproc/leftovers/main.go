@@ -8,7 +8,7 @@ import (
 	"os"
 	"time"
 
-	"cloudlet/internal/testproc"
+	"cloudlet/appliance/testproc"
 )
 
 func main() {

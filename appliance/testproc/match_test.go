@@ -3,7 +3,7 @@ package testproc_test
 import (
 	"testing"
 
-	"cloudlet/internal/testproc"
+	"cloudlet/appliance/testproc"
 )
 
 func TestMentionsFindsTheDirectoryOnlyAsAWholePath(t *testing.T) {
