@@ -157,7 +157,8 @@ func checkRestartRepairsTheUplink(t *testing.T, c *cloud, fip netip.Addr) {
 	}
 }
 
-// checkPortForward: host tcp/8080 reaches the guest's port 80 from the outside and from the host;
+// checkPortForward: host tcp/8080 reaches the guest's port 80 from the outside and from the host
+// (its loopback too, which no guest can use to reach the host's loopback services);
 // a second forward of 8080 and one of the daemon's own API port are refused; deleted, it is gone.
 func checkPortForward(t *testing.T, c *cloud, o *outer, port network.Port) {
 	var pf network.PortForward
@@ -168,6 +169,7 @@ func checkPortForward(t *testing.T, c *cloud, o *outer, port network.Port) {
 	url := "http://" + outerHostIP + ":8080/"
 	wantPage(t, "outside", url, o.get)
 	wantPage(t, "host", url, func(_ *testing.T, u string) (string, error) { return hostGet(u) })
+	checkLoopbackForward(t, c, port)
 	status, body := apiStatus(t, c, "POST", "/api/v1/port-forwards", `{"port":"`+port.Name+`","protocol":"tcp","host_port":8080,"internal_port":81}`)
 	if status != 409 || !strings.Contains(body, "8080/tcp") || !strings.Contains(body, port.Name) {
 		t.Errorf("a second forward of 8080/tcp: %d %s, want 409 naming the holder", status, body)
@@ -183,6 +185,7 @@ func checkPortForward(t *testing.T, c *cloud, o *outer, port network.Port) {
 	if body, err := o.get(t, url); err == nil {
 		t.Errorf("the outside still reaches deleted forward %s: %q", url, body)
 	}
+	checkLoopbackForwardGone(t, port)
 }
 
 // checkDeleteLeavesNothing: deleting the instance disassociates its floating IP (kept, DOWN) and

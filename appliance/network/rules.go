@@ -41,7 +41,14 @@ func (s *Service) syncFirewall(ctx context.Context) error {
 			return fmt.Errorf("apply firewall rules: %w", err)
 		}
 	}
+	loopback := firewall.LoopbackBridges(m)
+	if err := s.lowerLocalnet(loopback); err != nil {
+		return fmt.Errorf("apply firewall rules: %w", err)
+	}
 	if err := s.fw.Apply(ctx, rs); err != nil {
+		return fmt.Errorf("apply firewall rules: %w", err)
+	}
+	if err := s.raiseLocalnet(loopback); err != nil {
 		return fmt.Errorf("apply firewall rules: %w", err)
 	}
 	return nil

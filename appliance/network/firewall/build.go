@@ -17,8 +17,11 @@ func Build(m Model) (Ruleset, error) {
 	m = sortedModel(m)
 	var rs Ruleset
 	filter := buildFilter(m)
-	nat := buildNAT(m)
-	for _, t := range []Table{filter, nat} {
+	tables := []Table{filter, buildNAT(m)}
+	if raw, ok := buildRaw(m); ok {
+		tables = append(tables, raw)
+	}
+	for _, t := range tables {
 		if err := checkNames(t); err != nil {
 			return Ruleset{}, err
 		}

@@ -16,6 +16,10 @@
 // IDs or addresses, never map order), so applying the same catalog twice yields byte-identical
 // iptables-save output. IPv4 only for now: no ip6tables rules are built or applied.
 //
+// A port forward on every host address also answers on 127.0.0.1; its bridge then needs
+// route_localnet, which the network service turns on only while the raw table drops 127.0.0.0/8
+// arriving from outside lo (CVE-2020-8558; loopback.go says why both are needed).
+//
 // Bridged traffic is filtered through br_netfilter (net.bridge.bridge-nf-call-iptables=1) with the
 // physdev match; without it, guests on the same bridge are neither isolated nor anti-spoofed.
 // ARP and layer-2 anti-spoofing live in an nftables bridge-family table (bridge.go), which nft
