@@ -48,7 +48,7 @@ func BenchmarkB5CatalogList(b *testing.B) {
 	c := &cloud{t: b, d: d, c: d.Client()}
 	r := b5Report{Environment: environment(b, c), Pairs: blocks * b5Pairs, TargetMS: b5TargetMS}
 	tpl := b5Template(b, c)
-	b5Stop(b, d)
+	stopDaemon(b, d)
 
 	b.ResetTimer()
 	seeded := 0
@@ -133,8 +133,8 @@ func b5Seed(b *testing.B, dataDir string, tpl compute.Instance, from, to int) {
 	}
 }
 
-// b5Stop stops the daemon with SIGTERM and waits for it to exit, which releases the catalog's lock.
-func b5Stop(b *testing.B, d *Daemon) {
+// stopDaemon stops the daemon with SIGTERM and waits for it to exit, which releases the catalog's lock.
+func stopDaemon(b *testing.B, d *Daemon) {
 	b.Helper()
 	if err := d.Signal(syscall.SIGTERM); err != nil {
 		b.Fatalf("stop the daemon: %v", err)
@@ -183,7 +183,7 @@ func b5Measure(b *testing.B, c *cloud, n, pairs int) b5Size {
 	size.API = b5SideOf(a)
 	size.Baseline = b5SideOf(s)
 	size.Ratio = size.API.MedianMS / size.Baseline.MedianMS
-	b5Stop(b, c.d)
+	stopDaemon(b, c.d)
 	return size
 }
 
