@@ -47,7 +47,7 @@ testguest:
 ## bench: benchmarks that report ratios against a baseline measured in the same run
 bench:
 	@mkdir -p bench-out
-	go test -run '^$$' -bench . -benchmem -count 5 ./... | tee bench-out/bench.txt
+	go test -run '^$$' -bench . -benchmem -count 5 -timeout 0 ./... | tee bench-out/bench.txt
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
