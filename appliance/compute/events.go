@@ -37,9 +37,15 @@ func (sv *supervisor) onEvent(ctx context.Context, ev qmp.Event, ok bool) {
 		return
 	}
 	sv.note(ev)
-	switch ev.Name {
-	case qmp.EventStop, qmp.EventResume:
+	if ev.Name == qmp.EventStop || ev.Name == qmp.EventResume {
 		sv.resync(ctx)
+	}
+	sv.record(ev)
+}
+
+// record puts what the guest did (a reset, a panic) on the instance's event log.
+func (sv *supervisor) record(ev qmp.Event) {
+	switch ev.Name {
 	case qmp.EventReset:
 		sv.s.recordEvent(sv.id, "instance.reset", nil)
 	case qmp.EventGuestPanicked:

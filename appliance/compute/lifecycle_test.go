@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -341,5 +342,21 @@ func TestStopOfAPausedGuestSkipsThePowerButton(t *testing.T) {
 	e.waitFor(inst.ID, VMStopped, PowerShutdown)
 	if cmds := p.srv.Commands(); slices.Contains(cmds, "system_powerdown") || !slices.Contains(cmds, "quit") {
 		t.Errorf("commands %v: a paused guest cannot answer the button; want quit at once", cmds)
+	}
+}
+
+// TestAPanicJustBeforeTheExitIsRecorded: QEMU reports the guest's panic and exits at once; the exit
+// must not be handled before the event that explains it (both are ready at the same moment).
+func TestAPanicJustBeforeTheExitIsRecorded(t *testing.T) {
+	e := newEnv(t, nil)
+	for i := range 5 {
+		inst := e.running(fmt.Sprintf("web%d", i))
+		p := e.hv.proc(inst.ID)
+		p.srv.Emit(qmp.EventGuestPanicked, map[string]any{"action": "poweroff"})
+		p.die("exit status 0")
+		got := e.waitFor(inst.ID, VMStopped, PowerCrashed)
+		if !strings.Contains(got.Fault, "panicked") {
+			t.Errorf("%s: fault %q, want the panic recorded", inst.Name, got.Fault)
+		}
 	}
 }

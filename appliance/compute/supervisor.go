@@ -112,6 +112,7 @@ func (sv *supervisor) run(ctx context.Context, fresh bool, attached *sync.WaitGr
 		case ev, ok := <-sv.events():
 			sv.onEvent(ctx, ev, ok)
 		case <-sv.exited():
+			sv.drainEvents()
 			sv.onExit()
 		case <-health.C:
 			sv.checkHealth(ctx)
@@ -177,6 +178,34 @@ func (sv *supervisor) events() <-chan qmp.Event {
 		return nil
 	}
 	return sv.mon.Events()
+}
+
+// exitDrainTimeout bounds how long an exit waits for the events QEMU sent before it: its monitor
+// ends with EventDisconnected as soon as the socket closes, which a real exit does at once.
+const exitDrainTimeout = 2 * time.Second
+
+// drainEvents notes every event QEMU sent before it exited, up to the monitor's end. select picks
+// among ready channels at random, so without it a GUEST_PANICKED queued before the exit could be
+// read after it, and a panic would be recorded as an unexplained crash.
+func (sv *supervisor) drainEvents() {
+	events := sv.events()
+	if events == nil {
+		return
+	}
+	deadline := time.NewTimer(exitDrainTimeout)
+	defer deadline.Stop()
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok || ev.Name == qmp.EventDisconnected {
+				return
+			}
+			sv.note(ev)
+			sv.record(ev)
+		case <-deadline.C:
+			return
+		}
+	}
 }
 
 // exited is the process's exit channel, or nil without a process.
