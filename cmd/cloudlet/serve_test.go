@@ -23,17 +23,20 @@ func TestConfigPrecedence(t *testing.T) {
 	cmd := &cobra.Command{Use: "serve"}
 	d.register(cmd.Flags())
 	cmd.Flags().StringVar(&g.socket, "socket", g.socket, "")
-	if err := cmd.ParseFlags([]string{"--config", cfgFile, "--listen", "127.0.0.1:7777", "--run-dir", dir}); err != nil {
+	// The run dir is only resolved, never made: a short literal, because t.TempDir() under make test's
+	// own TMPDIR is longer than a run dir may be (its sockets must fit in 108 bytes).
+	runDir := "/run/cloudlet-precedence"
+	if err := cmd.ParseFlags([]string{"--config", cfgFile, "--listen", "127.0.0.1:7777", "--run-dir", runDir}); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := d.resolve(cmd, g)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.DataDir != "/srv/from-file" || cfg.Listen != "127.0.0.1:7777" || cfg.Accel != "tcg" || cfg.RunDir != dir {
+	if cfg.DataDir != "/srv/from-file" || cfg.Listen != "127.0.0.1:7777" || cfg.Accel != "tcg" || cfg.RunDir != runDir {
 		t.Errorf("resolved config = %+v", cfg)
 	}
-	if want := filepath.Join(dir, "cloudlet.sock"); cfg.Socket != want {
+	if want := filepath.Join(runDir, "cloudlet.sock"); cfg.Socket != want {
 		t.Errorf("socket = %q, want it to follow --run-dir: %q", cfg.Socket, want)
 	}
 }
