@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"cloudlet/appliance/qemu"
-	"cloudlet/images/testguest"
 	"cloudlet/appliance/testproc"
+	"cloudlet/images/testguest"
 )
 
 const (
