@@ -4,10 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/netip"
 	"time"
 
+	"cloudlet/appliance/ratelimit"
 	"cloudlet/store"
 )
 
@@ -156,7 +155,7 @@ func loginProject(tx *store.Tx, u *userRecord, ref string) (*Project, error) {
 // loginKey is the throttle's key of a login: the user's ID (however the user was named), or the
 // name given when there is no such user, at the source's address.
 func (s *Service) loginKey(username, source string) (pairKey, error) {
-	key := pairKey{user: "name:" + limitKey(username), source: sourceKey(source)}
+	key := pairKey{user: "name:" + limitKey(username), source: ratelimit.SourceKey(source)}
 	err := s.db.View(func(tx *store.Tx) error {
 		u, err := users.Lookup(tx, "", username)
 		if err == nil {
@@ -206,25 +205,6 @@ func limitKey(s string) string {
 		return s[:max]
 	}
 	return s
-}
-
-// sourceKey is the rate-limit key of an address: the IPv4 address, or the IPv6 /64 (one host
-// usually holds a whole /64); anything unparsable is taken as it is.
-func sourceKey(source string) string {
-	host := source
-	if h, _, err := net.SplitHostPort(source); err == nil {
-		host = h
-	}
-	addr, err := netip.ParseAddr(host)
-	if err != nil {
-		return limitKey(host)
-	}
-	addr = addr.WithZone("").Unmap()
-	if addr.Is6() {
-		p, _ := addr.Prefix(64)
-		return p.String()
-	}
-	return addr.String()
 }
 
 // pruneTokens deletes the expired tokens of userID ("" for every user).

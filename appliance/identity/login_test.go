@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"cloudlet/appliance/fault"
+	"cloudlet/appliance/ratelimit"
 	"cloudlet/store"
 )
 
@@ -172,8 +173,8 @@ func TestSourceKey(t *testing.T) {
 		{"not an address", "not an address"},
 	}
 	for _, tt := range tests {
-		if got := sourceKey(tt.source); got != tt.want {
-			t.Errorf("sourceKey(%q) = %q, want %q", tt.source, got, tt.want)
+		if got := ratelimit.SourceKey(tt.source); got != tt.want {
+			t.Errorf("ratelimit.SourceKey(%q) = %q, want %q", tt.source, got, tt.want)
 		}
 	}
 }

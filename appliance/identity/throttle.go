@@ -64,7 +64,7 @@ func (b LoginBackoff) lockout(failures int) time.Duration {
 }
 
 // pairKey is a user (its ID, or the name given when there is no such user) at a source address
-// (sourceKey).
+// (ratelimit.SourceKey).
 type pairKey struct{ user, source string }
 
 type pairState struct {
