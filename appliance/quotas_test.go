@@ -17,6 +17,7 @@ import (
 	"cloudlet/appliance/network"
 	"cloudlet/appliance/volume"
 	"cloudlet/images"
+	"cloudlet/internal/testkit"
 	"cloudlet/store"
 )
 
@@ -25,14 +26,11 @@ import (
 func quotaAppliance(t *testing.T) *Appliance {
 	t.Helper()
 	dir := t.TempDir()
-	db, err := store.Open(filepath.Join(dir, "catalog.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := testkit.Catalog(t, dir, store.Options{})
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	a := &Appliance{db: db, log: log, identity: identity.New(db)}
-	if _, err := a.identity.Bootstrap(filepath.Join(dir, "admin-password")); err != nil {
+	_, err := a.identity.Bootstrap(filepath.Join(dir, "admin-password"))
+	if err != nil {
 		t.Fatal(err)
 	}
 	if a.images, err = images.New(db, images.Options{Dir: filepath.Join(dir, "images"), Quota: a.identity}); err != nil {

@@ -28,6 +28,7 @@ import (
 	"testing"
 	"time"
 
+	"cloudlet/internal/testkit"
 	"cloudlet/store"
 )
 
@@ -161,11 +162,7 @@ func b3Source(b *testing.B, root string) b3File {
 
 func newB3ImageService(b *testing.B, root string) *Service {
 	b.Helper()
-	db, err := store.Open(filepath.Join(root, "catalog.db"), store.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
+	db := testkit.Catalog(b, root, store.Options{})
 	svc, err := New(db, Options{Dir: filepath.Join(root, "images")})
 	if err != nil {
 		b.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"cloudlet/appliance/fault"
+	"cloudlet/internal/testkit"
 	"cloudlet/store"
 )
 
@@ -48,23 +49,13 @@ func newEnv(t *testing.T, opts ...func(*Options)) *env {
 	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(filepath.Join(root, "catalog.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := db.Check(); err != nil {
-			t.Error(err)
-		}
-		if err := db.Close(); err != nil {
-			t.Error(err)
-		}
-	})
+	db := testkit.Catalog(t, root, store.Options{})
 	e.db = db
 	o := Options{Dir: e.dir, Import: ImportOptions{Dir: e.src}, QemuImg: wrapper}
 	for _, opt := range opts {
 		opt(&o)
 	}
+	var err error
 	e.svc, err = New(db, o)
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"cloudlet/appliance/fault"
+	"cloudlet/internal/testkit"
 	"cloudlet/store"
 )
 
@@ -198,11 +199,7 @@ func (e *env) setStatus(img *Image, status string) *Image {
 }
 
 func TestNewOptions(t *testing.T) {
-	db, err := store.Open(filepath.Join(t.TempDir(), "catalog.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := testkit.Catalog(t, "", store.Options{})
 	if _, err := New(db, Options{}); err == nil {
 		t.Error("New without a Dir succeeded")
 	}

@@ -22,6 +22,7 @@ import (
 	"cloudlet/appliance/network"
 	"cloudlet/appliance/volume"
 	"cloudlet/images"
+	"cloudlet/internal/testkit"
 	"cloudlet/store"
 )
 
@@ -30,11 +31,7 @@ import (
 func newImagesServer(t *testing.T, opts ...func(*images.Options)) (*Server, *images.Service) {
 	t.Helper()
 	dir := t.TempDir()
-	db, err := store.Open(filepath.Join(dir, "catalog.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := testkit.Catalog(t, dir, store.Options{})
 	o := images.Options{Dir: filepath.Join(dir, "images")}
 	for _, opt := range opts {
 		opt(&o)

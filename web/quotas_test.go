@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"cloudlet/appliance/identity"
+	"cloudlet/internal/testkit"
 	"cloudlet/store"
 )
 
@@ -41,11 +42,7 @@ func (q identityQuotas) ResetLimits(ctx context.Context, project string) (*ident
 // newQuotaServer is the test server with quotas over a bootstrapped identity; the default project is admin.
 func newQuotaServer(t *testing.T) *Server {
 	t.Helper()
-	db, err := store.Open(filepath.Join(t.TempDir(), "catalog.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := testkit.Catalog(t, "", store.Options{})
 	id := identity.New(db)
 	if _, err := id.Bootstrap(filepath.Join(t.TempDir(), "admin-password")); err != nil {
 		t.Fatal(err)

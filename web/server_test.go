@@ -25,6 +25,7 @@ import (
 	"cloudlet/appliance/network"
 	"cloudlet/appliance/volume"
 	"cloudlet/images"
+	"cloudlet/internal/testkit"
 	"cloudlet/store"
 )
 
@@ -44,11 +45,7 @@ func testHostService() *host.Service {
 func testServicesDB(t *testing.T) (*store.DB, *compute.Service, *images.Service, *volume.Service, *network.Service) {
 	t.Helper()
 	dir := t.TempDir()
-	db, err := store.Open(filepath.Join(dir, "catalog.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := testkit.Catalog(t, dir, store.Options{})
 	imgs, err := images.New(db, images.Options{Dir: filepath.Join(dir, "images")})
 	if err != nil {
 		t.Fatal(err)

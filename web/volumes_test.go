@@ -19,6 +19,7 @@ import (
 	"cloudlet/appliance/network"
 	"cloudlet/appliance/volume"
 	"cloudlet/images"
+	"cloudlet/internal/testkit"
 	"cloudlet/store"
 )
 
@@ -36,16 +37,7 @@ type volumeFixture struct {
 func newVolumeFixture(t *testing.T) *volumeFixture {
 	t.Helper()
 	dir := t.TempDir()
-	db, err := store.Open(filepath.Join(dir, "catalog.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := db.Check(); err != nil {
-			t.Errorf("catalog check: %v", err)
-		}
-		db.Close()
-	})
+	db := testkit.Catalog(t, dir, store.Options{})
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	vols, err := volume.New(volume.Options{DB: db, Log: log, Live: stoppedLive{}, Images: testImageSource(t, dir)})
 	if err != nil {

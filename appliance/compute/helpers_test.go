@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"cloudlet/appliance/fault"
+	"cloudlet/internal/testkit"
 	"cloudlet/store"
 )
 
@@ -31,11 +32,7 @@ type env struct {
 func newEnv(t *testing.T, tweak func(*Options)) *env {
 	t.Helper()
 	dir := t.TempDir()
-	db, err := store.Open(filepath.Join(dir, "catalog.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := testkit.Catalog(t, dir, store.Options{})
 	base := filepath.Join(dir, "base.qcow2")
 	if out, err := exec.Command("qemu-img", "create", "-q", "-f", "qcow2", base, "64M").CombinedOutput(); err != nil {
 		t.Fatalf("qemu-img: %v: %s", err, out)

@@ -6,21 +6,13 @@ import (
 	"strings"
 	"testing"
 
+	"cloudlet/internal/testkit"
 	"cloudlet/store"
 )
 
 func openDB(t *testing.T) *store.DB {
 	t.Helper()
-	db, err := store.Open(filepath.Join(t.TempDir(), "catalog.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := db.Check(); err != nil {
-			t.Errorf("catalog check: %v", err)
-		}
-		db.Close()
-	})
+	db := testkit.Catalog(t, "", store.Options{})
 	return db
 }
 

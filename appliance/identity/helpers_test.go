@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"cloudlet/appliance/fault"
+	"cloudlet/internal/testkit"
 	"cloudlet/store"
 )
 
@@ -69,20 +70,12 @@ type fixture struct {
 func newFixture(t *testing.T, tweak ...func(*Options)) *fixture {
 	t.Helper()
 	f := &fixture{t: t, clock: &testClock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}, log: &syncBuffer{}}
-	db, err := store.Open(filepath.Join(t.TempDir(), "catalog.db"), store.Options{Now: f.clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := db.Check(); err != nil {
-			t.Errorf("catalog check: %v", err)
-		}
-		db.Close()
-	})
+	db := testkit.Catalog(t, "", store.Options{Now: f.clock.Now})
 	o := Options{Now: f.clock.Now, Argon2: cheapArgon2, Log: slog.New(slog.NewTextHandler(f.log, nil))}
 	for _, fn := range tweak {
 		fn(&o)
 	}
+	var err error
 	if f.s, err = NewWithOptions(db, o); err != nil {
 		t.Fatal(err)
 	}

@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
 	"cloudlet/appliance/fault"
+	"cloudlet/internal/testkit"
 	"cloudlet/store"
 )
 
@@ -19,11 +19,7 @@ var ctx = context.Background()
 
 func newService(t *testing.T, host ...string) *Service {
 	t.Helper()
-	db, err := store.Open(filepath.Join(t.TempDir(), "catalog.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := testkit.Catalog(t, "", store.Options{})
 	var routes []netip.Prefix
 	for _, h := range host {
 		routes = append(routes, netip.MustParsePrefix(h))

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"cloudlet/appliance/volume"
+	"cloudlet/internal/testkit"
 	"cloudlet/store"
 )
 
@@ -152,11 +153,7 @@ func makeB3Base(b *testing.B, root string, size int64) *b3Base {
 // memory, so A includes no image catalog lookup).
 func newB3Service(b *testing.B, root string, bases []*b3Base) *volume.Service {
 	b.Helper()
-	db, err := store.Open(filepath.Join(root, "catalog.db"), store.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
+	db := testkit.Catalog(b, root, store.Options{})
 	svc, err := volume.New(volume.Options{
 		DB: db, Log: slog.New(slog.DiscardHandler),
 		Images: func(_ context.Context, _, ref string) (volume.ImageFile, error) {

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"cloudlet/appliance/fault"
+	"cloudlet/internal/testkit"
 	"cloudlet/store"
 )
 
@@ -43,16 +44,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	dir := t.TempDir()
-	db, err := store.Open(filepath.Join(dir, "catalog.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := db.Check(); err != nil {
-			t.Errorf("catalog check: %v", err)
-		}
-		db.Close()
-	})
+	db := testkit.Catalog(t, dir, store.Options{})
 	e := &env{t: t, dir: dir, db: db, live: &fakeLive{db: db}}
 	e.img = ImageFile{ID: "img-id", Path: filepath.Join(dir, "images", "img", "disk"), Format: "qcow2", VirtualSize: 1 << 30}
 	e.raw = ImageFile{ID: "raw-id", Path: filepath.Join(dir, "images", "raw", "disk"), Format: "raw", VirtualSize: 64 << 20}
@@ -75,6 +67,7 @@ func newEnv(t *testing.T) *env {
 		},
 	}
 	e.start()
+	var err error
 	e.pool, err = e.svc.EnsureDefaultPool(ctx, filepath.Join(dir, "pools", "default"))
 	if err != nil {
 		t.Fatal(err)

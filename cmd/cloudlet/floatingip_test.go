@@ -15,6 +15,7 @@ import (
 	"cloudlet/appliance/network"
 	"cloudlet/appliance/volume"
 	"cloudlet/images"
+	"cloudlet/internal/testkit"
 	"cloudlet/store"
 	"cloudlet/web"
 )
@@ -24,11 +25,7 @@ import (
 func networkDaemon(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	db, err := store.Open(filepath.Join(dir, "catalog.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := testkit.Catalog(t, dir, store.Options{})
 	nets, err := network.New(network.Options{DB: db})
 	if err != nil {
 		t.Fatal(err)

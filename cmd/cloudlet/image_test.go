@@ -17,6 +17,7 @@ import (
 	"cloudlet/appliance/network"
 	"cloudlet/appliance/volume"
 	"cloudlet/images"
+	"cloudlet/internal/testkit"
 	"cloudlet/store"
 	"cloudlet/web"
 )
@@ -26,11 +27,7 @@ import (
 func imageDaemon(t *testing.T) (string, string) {
 	t.Helper()
 	dir := t.TempDir()
-	db, err := store.Open(filepath.Join(dir, "catalog.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := testkit.Catalog(t, dir, store.Options{})
 	imports := filepath.Join(dir, "import")
 	imgs, err := images.New(db, images.Options{Dir: filepath.Join(dir, "images"), Import: images.ImportOptions{Dir: imports}})
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"cloudlet/appliance/network"
 	"cloudlet/appliance/volume"
 	"cloudlet/images"
+	"cloudlet/internal/testkit"
 	"cloudlet/store"
 	"cloudlet/web"
 )
@@ -51,11 +52,7 @@ func (q networkQuotas) ResetLimits(ctx context.Context, project string) (*identi
 func quotaDaemon(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	db, err := store.Open(filepath.Join(dir, "catalog.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := testkit.Catalog(t, dir, store.Options{})
 	id := identity.New(db)
 	if _, err := id.Bootstrap(filepath.Join(dir, "admin-password")); err != nil {
 		t.Fatal(err)

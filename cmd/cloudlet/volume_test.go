@@ -16,6 +16,7 @@ import (
 	"cloudlet/appliance/network"
 	"cloudlet/appliance/volume"
 	"cloudlet/images"
+	"cloudlet/internal/testkit"
 	"cloudlet/store"
 	"cloudlet/web"
 )
@@ -25,11 +26,7 @@ import (
 func volumeDaemons(t *testing.T) (dir, p1, p2 string) {
 	t.Helper()
 	dir = t.TempDir()
-	db, err := store.Open(filepath.Join(dir, "catalog.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := testkit.Catalog(t, dir, store.Options{})
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	vols, err := volume.New(volume.Options{DB: db, Log: log})
 	if err != nil {
