@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"cloudlet/appliance/host"
+	"cloudlet/internal/testkit"
 	"cloudlet/store"
 )
 
@@ -30,20 +31,21 @@ func TestMain(m *testing.M) {
 		fmt.Println("e2e: the end-to-end suite does not run in -short mode")
 		os.Exit(0)
 	}
-	if os.Getenv(netnsEnv) == "" {
-		os.Exit(RunInNetns(m)) // re-executes this binary inside a private network namespace
-	}
+	os.Exit(testkit.RunInNetns(m, testkit.Netns{Name: "e2e", Setup: buildCloudlet}))
+}
+
+// buildCloudlet builds the binary the tests run (inside the namespace, before them) and returns
+// what removes it.
+func buildCloudlet() (func(), error) {
 	dir, err := os.MkdirTemp("", "cloudlet-e2e-bin-")
 	if err != nil {
-		panic(err)
+		return nil, err
 	}
 	if cloudletBin, err = BuildBinary(dir); err != nil {
 		os.RemoveAll(dir)
-		panic(err)
+		return nil, err
 	}
-	code := RunInNetns(m)
-	os.RemoveAll(dir)
-	os.Exit(code)
+	return func() { os.RemoveAll(dir) }, nil
 }
 
 // cli runs the cloudlet binary as a client or one-shot command and returns stdout, stderr and the exit code.

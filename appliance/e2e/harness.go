@@ -1,6 +1,6 @@
-// Package e2e runs the real cloudlet binary for end-to-end tests: it re-executes the test binary inside
-// a fresh network namespace (so nothing touches the host's network and everything vanishes with the
-// test process), builds the binary, and starts, stops and kills daemons on temp dirs.
+// Package e2e runs the real cloudlet binary for end-to-end tests: its tests run inside a fresh network
+// namespace (internal/testkit.RunInNetns, so nothing touches the host's network and everything vanishes
+// with the test process); it builds the binary, and starts, stops and kills daemons on temp dirs.
 //
 // It is a test helper: only _test.go files import it. It imports web/client and nothing from the
 // services.
@@ -26,24 +26,6 @@ import (
 	"cloudlet/appliance/qemu"
 	"cloudlet/web/client"
 )
-
-const netnsEnv = "CLOUDLET_E2E_IN_NETNS"
-
-// RunInNetns runs the tests in a new, private network namespace: the first call re-executes the test
-// binary under `unshare --net` and returns its exit code; inside, it brings up loopback and runs m.
-// The namespace disappears when the test process and its children exit, also on failure; the run
-// gets a TMPDIR of its own, and whatever still runs from it when the test binary is gone (after a
-// timeout's panic, say) is killed and makes the run fail.
-func RunInNetns(m *testing.M) int {
-	if os.Getenv(netnsEnv) == "" {
-		return runUnshared()
-	}
-	if out, err := exec.Command("ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: ip link set lo up: %v: %s\n", err, out)
-		return 1
-	}
-	return m.Run()
-}
 
 // BuildBinary builds cmd/cloudlet into dir and returns its path.
 func BuildBinary(dir string) (string, error) {

@@ -111,34 +111,3 @@ func startTail(t *testing.T, path string) *tailProc {
 	t.Cleanup(func() { p.cmd.Process.Kill(); <-p.done })
 	return p
 }
-
-// When the test binary is gone (a timeout's panic runs no cleanup), the outer process sweeps the run's
-// TMPDIR: what still names it is killed, the dir removed, and the run fails though its tests passed.
-func TestRunSweepKillsWhatTheRunLeftAndFailsIt(t *testing.T) {
-	dir, err := runTempDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	left := startTail(t, filepath.Join(dir, "qemu.log"))
-	var report strings.Builder
-	if code := sweepRun(&report, dir, 0); code != 1 || !strings.Contains(report.String(), "killed a process the tests left running: pid "+strconv.Itoa(left.cmd.Process.Pid)) {
-		t.Errorf("sweep after a passing run that left a process = %d, %q; want 1, naming the process", code, report.String())
-	}
-	select {
-	case <-left.done:
-	case <-time.After(leftoverTimeout):
-		t.Error("the process the run left is still there")
-	}
-	if _, err := os.Stat(dir); !os.IsNotExist(err) {
-		t.Errorf("the run's temp dir is still there: %v", err)
-	}
-	clean, err := runTempDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	report.Reset()
-	if code := sweepRun(&report, clean, 3); code != 3 || report.Len() != 0 {
-		t.Errorf("sweep after a run that left nothing = %d, %q; want the run's own code 3, silently", code, report.String())
-	}
-}

@@ -16,7 +16,7 @@ type recorder struct {
 	failures []string
 }
 
-func (r *recorder) Helper()           {}
+func (r *recorder) Helper()          {}
 func (r *recorder) Cleanup(f func()) { r.cleanups = append(r.cleanups, f) }
 func (r *recorder) Errorf(format string, args ...any) {
 	r.failures = append(r.failures, fmt.Sprintf(format, args...))

@@ -126,7 +126,8 @@ func newB6Cloudlet(b *testing.B) *b6Side {
 	s := newB6Side(b, "cloudlet")
 	spec, err := json.Marshal(b6ServerSpec{Config: s.lab.config(), Reservation: s.reservation()})
 	must(b, "encode the server spec", err)
-	env := append(os.Environ(), netnsEnv+"=1", b6ServerEnv+"="+string(spec))
+	// The environment marks this process as the re-run inside the namespace: the child runs here too.
+	env := append(os.Environ(), b6ServerEnv+"="+string(spec))
 	s.stderr = b6Start(b, os.Args[0], []string{"-test.run=^TestB6CloudletServer$"}, env)
 	s.what = "appliance/network/dhcp.Server in a process of its own (this test binary), logging warnings only"
 	return s
