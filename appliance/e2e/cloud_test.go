@@ -179,6 +179,27 @@ func (c *cloud) console(id string) string {
 	}
 }
 
+// waitStage polls the instance until its timeline records stage and returns it. The daemon records
+// guest_ready when its console watcher next reads the log, a poll after the marker reached it: a
+// test that saw the marker in the console must still wait here before it reads the stage.
+func (c *cloud) waitStage(id, stage string, limit time.Duration) compute.Instance {
+	c.t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		inst := c.show(id)
+		for _, s := range inst.Timeline {
+			if s.Name == stage {
+				return inst
+			}
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("instance %s: no %s stage within %s: vm=%s power=%s timeline %v", inst.Name, stage, limit,
+				inst.VMState, inst.PowerState, inst.Timeline)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // waitConsole polls the console log until marker appears at least n times.
 func (c *cloud) waitConsole(id, marker string, n int, limit time.Duration) string {
 	c.t.Helper()

@@ -3,10 +3,12 @@ package e2e
 import (
 	"strings"
 	"testing"
+
+	"cloudlet/appliance/compute"
 )
 
-// The CLI drives the same lifecycle: create --wait, show (states, pid, timeline), console-log, stop
-// --wait, start --wait, an illegal action's error line, delete --wait.
+// The CLI drives the same lifecycle: create --wait, show (states, pid, timeline up to guest_ready),
+// console-log, stop --wait, start --wait, an illegal action's error line, delete --wait.
 func TestInstanceCLI(t *testing.T) {
 	c := newCloud(t, "")
 	sock := []string{"--socket", c.d.Socket}
@@ -29,7 +31,9 @@ func TestInstanceCLI(t *testing.T) {
 	if out := run(0, "instance", "create", "cli", "--image", kernelImage, "--flavor", "m1.tiny", "--wait"); !strings.Contains(out, "active") {
 		t.Errorf("create --wait:\n%s", out)
 	}
-	c.waitConsole("cli", ready, 1, bootWait)
+	// The guest's marker reaches the console before the daemon's watcher records guest_ready on the
+	// timeline: wait for the record itself, then show it.
+	c.waitStage("cli", compute.StageGuestReady, bootWait)
 	show := run(0, "instance", "show", "cli")
 	for _, want := range []string{"vm_state", "active", "power_state", "running", "timeline.qemu_exec", "timeline.guest_ready", "pid"} {
 		if !strings.Contains(show, want) {
