@@ -10,7 +10,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -25,6 +24,7 @@ import (
 
 	"cloudlet/appliance/compute"
 	"cloudlet/appliance/host"
+	"cloudlet/internal/testkit"
 	"cloudlet/web/client"
 )
 
@@ -224,47 +224,10 @@ func msList(ds []time.Duration) []float64 {
 	return out
 }
 
-// benchOutDir is $BENCH_OUT, or bench-out at the repository root (the directory holding go.mod).
-func benchOutDir() (string, error) {
-	if dir := os.Getenv("BENCH_OUT"); dir != "" {
-		return dir, nil
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "bench-out"), nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory; set BENCH_OUT")
-		}
-		dir = parent
-	}
-}
-
-// writeReport writes <name>.json (report, indented) and <name>.md (markdown) into the output dir.
+// writeReport writes <name>.json and <name>.md where every benchmark's reports go (testkit.WriteReport).
 func writeReport(b *testing.B, name string, report any, markdown string) {
 	b.Helper()
-	dir, err := benchOutDir()
-	if err != nil {
-		b.Fatalf("benchmark output dir: %v", err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		b.Fatalf("create %s: %v", dir, err)
-	}
-	data, err := json.MarshalIndent(report, "", "  ")
-	if err != nil {
-		b.Fatalf("encode %s report: %v", name, err)
-	}
-	for file, content := range map[string][]byte{name + ".json": append(data, '\n'), name + ".md": []byte(markdown)} {
-		if err := os.WriteFile(filepath.Join(dir, file), content, 0o644); err != nil {
-			b.Fatalf("write %s: %v", file, err)
-		}
-	}
-	b.Logf("wrote %s.json and %s.md to %s", name, name, dir)
+	testkit.WriteReport(b, name, report, markdown)
 }
 
 // envMarkdown is the environment line every report's table ends with.

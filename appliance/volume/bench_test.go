@@ -12,7 +12,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -112,7 +111,7 @@ func BenchmarkB3OverlayClone(b *testing.B) {
 	}
 	b.ReportMetric(r.Flatness.Cloudlet, "clone-flatness")
 	b.ReportMetric(r.Flatness.Baseline, "qemuimg-flatness")
-	b3WriteReport(b, "b3-clone", r, r.markdown())
+	testkit.WriteReport(b, "b3-clone", r, r.markdown())
 }
 
 // b3Base is one base image and the samples taken on it.
@@ -442,49 +441,6 @@ func b3JoinMS(v []float64) string {
 		parts[i] = strconv.FormatFloat(x, 'f', 1, 64)
 	}
 	return strings.Join(parts, " ")
-}
-
-// b3OutDir is $BENCH_OUT, or bench-out at the repository root (the directory holding go.mod).
-func b3OutDir() (string, error) {
-	if dir := os.Getenv("BENCH_OUT"); dir != "" {
-		return dir, nil
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "bench-out"), nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory; set BENCH_OUT")
-		}
-		dir = parent
-	}
-}
-
-// b3WriteReport writes <name>.json (report, indented) and <name>.md (markdown) into the output dir.
-func b3WriteReport(b *testing.B, name string, report any, markdown string) {
-	b.Helper()
-	dir, err := b3OutDir()
-	if err != nil {
-		b.Fatalf("benchmark output dir: %v", err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		b.Fatalf("create %s: %v", dir, err)
-	}
-	data, err := json.MarshalIndent(report, "", "  ")
-	if err != nil {
-		b.Fatalf("encode %s report: %v", name, err)
-	}
-	for file, content := range map[string][]byte{name + ".json": append(data, '\n'), name + ".md": []byte(markdown)} {
-		if err := os.WriteFile(filepath.Join(dir, file), content, 0o644); err != nil {
-			b.Fatalf("write %s: %v", file, err)
-		}
-	}
-	b.Logf("wrote %s.json and %s.md to %s", name, name, dir)
 }
 
 // b3Run runs a command and returns its stdout; it fails the benchmark on error.

@@ -4,13 +4,10 @@ package dhcp
 // helpers are those of appliance/e2e/bench_test.go, which a unit-test package cannot import.
 
 import (
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -187,46 +184,4 @@ func b6Benchtime() (int, time.Duration) {
 		return 0, d
 	}
 	return 0, time.Second
-}
-
-// b6WriteReport writes <name>.json and <name>.md into $BENCH_OUT, or bench-out at the repository root.
-func b6WriteReport(b *testing.B, name string, report any, markdown string) {
-	b.Helper()
-	dir, err := b6OutDir()
-	if err != nil {
-		b.Fatalf("benchmark output dir: %v", err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		b.Fatalf("create %s: %v", dir, err)
-	}
-	data, err := json.MarshalIndent(report, "", "  ")
-	if err != nil {
-		b.Fatalf("encode %s report: %v", name, err)
-	}
-	for file, content := range map[string][]byte{name + ".json": append(data, '\n'), name + ".md": []byte(markdown)} {
-		if err := os.WriteFile(filepath.Join(dir, file), content, 0o644); err != nil {
-			b.Fatalf("write %s: %v", file, err)
-		}
-	}
-	b.Logf("wrote %s.json and %s.md to %s", name, name, dir)
-}
-
-func b6OutDir() (string, error) {
-	if dir := os.Getenv("BENCH_OUT"); dir != "" {
-		return dir, nil
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "bench-out"), nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory; set BENCH_OUT")
-		}
-		dir = parent
-	}
 }

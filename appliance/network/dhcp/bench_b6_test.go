@@ -29,6 +29,8 @@ import (
 	"testing"
 	"time"
 
+	"cloudlet/internal/testkit"
+
 	"github.com/insomniacslk/dhcp/dhcpv4"
 )
 
@@ -89,7 +91,7 @@ func BenchmarkB6DHCP(b *testing.B) {
 	b.ReportMetric(r.Ratios.AckMedian, "ack-ratio")
 	b.ReportMetric(r.Ratios.OfferP95, "offer-p95-ratio")
 	b.ReportMetric(r.Ratios.AckP95, "ack-p95-ratio")
-	b6WriteReport(b, "b6-dhcp", r, r.markdown())
+	testkit.WriteReport(b, "b6-dhcp", r, r.markdown())
 }
 
 // b6Side is one server on its lab and the client's samples of it.
