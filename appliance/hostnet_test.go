@@ -2,28 +2,19 @@ package appliance
 
 import (
 	"net/netip"
-	"runtime"
 	"slices"
 	"testing"
 
+	"cloudlet/internal/testkit"
+
 	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
 )
 
 // inNetns runs f on a thread moved into a new, empty network namespace; the thread is thrown away
 // afterwards, so the host's own interfaces and routes are never touched.
 func inNetns(t *testing.T, f func() error) {
 	t.Helper()
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread exits with the goroutine
-		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			errc <- err
-			return
-		}
-		errc <- f()
-	}()
-	if err := <-errc; err != nil {
+	if err := testkit.OnThreadInNetns(f); err != nil {
 		t.Fatal(err)
 	}
 }

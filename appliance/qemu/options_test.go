@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"cloudlet/appliance/qemu"
+	"cloudlet/internal/testkit"
 )
 
 // TestStartAsUser: with a Credential QEMU runs as that user, in run and state directories it owns.
@@ -83,29 +83,16 @@ func TestStartTapAndIncoming(t *testing.T) {
 // its fd. The namespace lives as long as the fd.
 func openTap(t *testing.T) *os.File {
 	t.Helper()
-	type result struct {
-		f   *os.File
-		err error
+	var tap *os.File
+	if err := testkit.OnThreadInNetns(func() (err error) { tap, err = newTap(); return err }); err != nil {
+		t.Fatalf("open a tap device in a new network namespace: %v", err)
 	}
-	done := make(chan result, 1)
-	go func() {
-		// Never unlocked: the thread, now in another namespace, ends with this goroutine.
-		runtime.LockOSThread()
-		f, err := newTapInNewNetns()
-		done <- result{f, err}
-	}()
-	res := <-done
-	if res.err != nil {
-		t.Fatalf("open a tap device in a new network namespace: %v", res.err)
-	}
-	t.Cleanup(func() { res.f.Close() })
-	return res.f
+	t.Cleanup(func() { tap.Close() })
+	return tap
 }
 
-func newTapInNewNetns() (*os.File, error) {
-	if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-		return nil, fmt.Errorf("unshare: %w", err)
-	}
+// newTap creates tap0 in the calling thread's network namespace and returns its fd.
+func newTap() (*os.File, error) {
 	fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, err

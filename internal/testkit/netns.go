@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"testing"
 	"time"
 
@@ -149,4 +150,21 @@ func sweepRun(w io.Writer, dir string, code int) int {
 		return max(code, 1)
 	}
 	return code
+}
+
+// OnThreadInNetns runs f on an OS thread of its own moved into a new, empty network namespace and
+// returns f's error. The thread is never unlocked: it exits with its goroutine, and the namespace
+// with the last thing f left open in it. The host's interfaces and routes are never touched, and the
+// rest of the test process stays where it was.
+func OnThreadInNetns(f func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread, in another namespace, ends with this goroutine
+		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			errc <- fmt.Errorf("unshare the network namespace: %w", err)
+			return
+		}
+		errc <- f()
+	}()
+	return <-errc
 }

@@ -1,6 +1,7 @@
 package testkit
 
 import (
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -55,4 +56,34 @@ func startTail(t *testing.T, path string) (cmd *exec.Cmd, done chan struct{}) {
 	go func() { cmd.Wait(); close(done) }()
 	t.Cleanup(func() { cmd.Process.Kill(); <-done })
 	return cmd, done
+}
+
+// f runs in a namespace of its own, which holds nothing but a loopback, and the test's own namespace is
+// the one it was before; f's error comes back.
+func TestOnThreadInNetnsRunsFInAnEmptyNamespaceOfItsOwn(t *testing.T) {
+	before, err := os.Readlink("/proc/thread-self/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inside string
+	var links []net.Interface
+	err = OnThreadInNetns(func() (err error) {
+		if inside, err = os.Readlink("/proc/thread-self/ns/net"); err != nil {
+			return err
+		}
+		links, err = net.Interfaces()
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inside == before || len(links) != 1 || links[0].Name != "lo" {
+		t.Errorf("f ran in %s with links %v; want a namespace other than the test's %s, holding only lo", inside, links, before)
+	}
+	if after, _ := os.Readlink("/proc/thread-self/ns/net"); after != before {
+		t.Errorf("the test's namespace is %s after OnThreadInNetns, want %s", after, before)
+	}
+	if err := OnThreadInNetns(func() error { return os.ErrExist }); err != os.ErrExist {
+		t.Errorf("OnThreadInNetns returned %v, want f's error", err)
+	}
 }
