@@ -196,26 +196,31 @@ func (w *lockedWriter) Write(p []byte) (int, error) {
 	return w.b.Write(p)
 }
 
-// reapQEMU kills every QEMU started from runRoot (identity re-checked) and waits for them to go.
+// reapQEMU kills every QEMU started from runRoot (identity re-checked) and waits for them to go. It
+// scans again after each round and kills what it finds then too: a QEMU whose parent forked it
+// before the first scan may exec only after it.
 func reapQEMU(t testing.TB, runRoot string) {
-	found, err := qemu.Scan(runRoot)
-	if err != nil {
-		t.Errorf("scan for QEMU under %s: %v", runRoot, err)
-		return
-	}
-	for _, f := range found {
-		if err := qemu.KillFound(f); err != nil {
-			t.Logf("kill QEMU pid %d: %v", f.PID, err)
-		}
-	}
 	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if left, _ := qemu.Scan(runRoot); len(left) == 0 {
+	for {
+		found, err := qemu.Scan(runRoot)
+		if err != nil {
+			t.Errorf("scan for QEMU under %s: %v", runRoot, err)
 			return
+		}
+		if len(found) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("QEMU processes under %s survived SIGKILL: %v", runRoot, found)
+			return
+		}
+		for _, f := range found {
+			if err := qemu.KillFound(f); err != nil {
+				t.Logf("kill QEMU pid %d: %v", f.PID, err)
+			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Errorf("QEMU processes under %s survived SIGKILL", runRoot)
 }
 
 // ImportDir is the daemon's import directory (import_dir's default): file imports read only there.

@@ -1,24 +1,32 @@
 package e2e
 
 import (
-	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"cloudlet/appliance/compute"
 )
 
 // Two projects share one cloudlet safely: each member launches an instance and a volume; neither sees or
 // touches the other's (404, not 403); a project limited to two instances gets 409 naming the quota for
 // the third, also when 50 creates race; a revoked API key fails on its next call; no password or
 // secret reaches the daemon's output.
+//
+// The test boots four instances and is done a second later: before it ends (also when it fails) it
+// waits until none is still spawning, so the daemon is never killed in the middle of a spawn, when a
+// QEMU it forked is exec'd only after the cleanup's scan (the flake, and the QEMU that outlived it).
 func TestProjectsAreIsolated(t *testing.T) {
 	c := newCloud(t, `{"trust_loopback": false}`)
+	api := httpAPI{t: t, base: "http://" + c.d.Listen}
+	booted := map[string]string{} // every instance the test created → its owner's token
+	t.Cleanup(func() { api.waitSpawned(booted, bootWait) })
 	g := guest(t)
 	c.importImage(map[string]any{"name": "pub", "path": g.Disk, "disk_format": "qcow2", "visibility": "public",
 		"kernel_path": g.Kernel, "initrd_path": g.Initrd, "cmdline": "console=ttyS0 panic=-1 no_timer_check"})
-	api := httpAPI{t: t, base: "http://" + c.d.Listen}
 	admin := c.d.AdminToken(t)
 	const canary = "canary-tenant-pw-83f1"
 	tokens := map[string]string{}
@@ -37,6 +45,7 @@ func TestProjectsAreIsolated(t *testing.T) {
 			t.Fatalf("%s creates a volume = %d", p, code)
 		}
 		own[p] = map[string]string{"instances": inst.ID, "volumes": vol.ID}
+		booted[inst.ID] = tokens[p]
 	}
 	for _, kind := range []string{"instances", "volumes"} {
 		for me, other := range map[string]string{"pa": "pb", "pb": "pa"} {
@@ -66,10 +75,12 @@ func TestProjectsAreIsolated(t *testing.T) {
 	if code := api.call("PUT", "/api/v1/quotas/pa", admin, map[string]any{"limits": map[string]int{"instances": 2}}, nil); code != 200 {
 		t.Fatalf("set pa's quota = %d", code)
 	}
+	var vm2 struct{ ID string }
 	if code := api.call("POST", "/api/v1/instances", tokens["pa"], map[string]any{"name": "vm2", "image": "pub",
-		"flavor": "m1.tiny", "networks": []string{}}, nil); code != 202 {
+		"flavor": "m1.tiny", "networks": []string{}}, &vm2); code != 202 {
 		t.Fatalf("pa's second instance = %d", code)
 	}
+	booted[vm2.ID] = tokens["pa"]
 	status, body := apiStatusAuth(t, c, tokens["pa"], `{"name":"vm3","image":"pub","flavor":"m1.tiny","networks":[]}`)
 	if status != 409 || !strings.Contains(body, "instances") || !strings.Contains(body, "limit 2") {
 		t.Errorf("pa's third instance = %d %s, want 409 naming the instances quota and its limit", status, body)
@@ -91,9 +102,12 @@ func TestProjectsAreIsolated(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	var list []json.RawMessage
+	var list []struct{ ID string }
 	if code := api.call("GET", "/api/v1/instances", tokens["pb"], nil, &list); code != 200 || len(list) != 2 {
 		t.Errorf("after 50 racing creates pb has %d instances (%v), want exactly its limit 2", len(list), codes)
+	}
+	for _, inst := range list {
+		booted[inst.ID] = tokens["pb"]
 	}
 
 	var cred struct{ ID, Secret string }
@@ -113,6 +127,28 @@ func TestProjectsAreIsolated(t *testing.T) {
 	for name, secret := range map[string]string{"a password": canary, "a token": tokens["pa"], "an API key": cred.Secret} {
 		if strings.Contains(out, secret) {
 			t.Errorf("the daemon's output holds %s", name)
+		}
+	}
+}
+
+// waitSpawned waits until none of the instances is still spawning (each is active or in error), as
+// the catalog shows them to their owner (id → token), or limit has passed; it reports one that did not
+// settle.
+func (h httpAPI) waitSpawned(owners map[string]string, limit time.Duration) {
+	h.t.Helper()
+	deadline := time.Now().Add(limit)
+	for id, token := range owners {
+		for {
+			var inst compute.Instance
+			code := h.call("GET", "/api/v1/instances/"+id, token, nil, &inst)
+			if code == 200 && inst.TaskState != compute.TaskSpawning {
+				break
+			}
+			if time.Now().After(deadline) {
+				h.t.Errorf("instance %s still spawning after %s: %d, task %q", id, limit, code, inst.TaskState)
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
 	}
 }
