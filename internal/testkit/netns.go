@@ -59,9 +59,6 @@ func RunInNetns(m *testing.M, o Netns) int {
 	return runInside(m, o)
 }
 
-// InNetns reports whether this process is the re-run of package name inside its namespace.
-func InNetns(name string) bool { return os.Getenv(netnsEnv) == name }
-
 // runInside prepares the namespace and runs the tests in it.
 func runInside(m *testing.M, o Netns) int {
 	if out, err := exec.Command("ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
