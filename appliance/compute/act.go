@@ -70,7 +70,7 @@ func (s *Service) begin(tx *store.Tx, inst *Instance, a Action, r rule) error {
 		return err
 	}
 	return appendEvent(tx, "instance.state", "instance", inst.ID, inst.ProjectID,
-		stateEvent{inst.VMState, inst.TaskState, inst.PowerState, inst.Fault})
+		stateEventOf(inst))
 }
 
 // prepareArgs resolves the arguments of resize and rebuild before any state changes.

@@ -45,7 +45,7 @@ func (sv *supervisor) delete(ctx context.Context) {
 			return err
 		}
 		return appendEvent(tx, "instance.deleted", "instance", inst.ID, inst.ProjectID,
-			stateEvent{VMDeleted, TaskNone, PowerNoState, ""})
+			stateEvent{VMState: VMDeleted, PowerState: PowerNoState})
 	})
 	if err != nil {
 		sv.s.log.Error("delete instance record", "instance", sv.id, "err", err)

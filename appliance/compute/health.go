@@ -46,10 +46,11 @@ func (sv *supervisor) unresponsive(err error) {
 	if ctxDone(err) {
 		return
 	}
-	sv.s.update(sv.id, func(i *Instance) error {
+	pid := sv.proc.PID()
+	sv.save("record QEMU unresponsive", func(i *Instance) error {
 		if i.TaskState == TaskNone {
 			i.VMState, i.PowerState = VMError, PowerNoState
-			i.Fault = fmt.Sprintf("%s (pid %d): %v", faultUnresponsive, sv.proc.PID(), err)
+			i.Fault = fmt.Sprintf("%s (pid %d): %v", faultUnresponsive, pid, err)
 		}
 		return nil
 	})
@@ -61,7 +62,7 @@ func (sv *supervisor) fromStatus(st qmp.Status) {
 	if !st.Running {
 		vm, power = VMPaused, PowerPaused
 	}
-	sv.s.update(sv.id, func(i *Instance) error {
+	sv.save("record QEMU's status "+st.Status, func(i *Instance) error {
 		if i.TaskState != TaskNone {
 			return nil
 		}

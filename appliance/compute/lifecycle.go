@@ -20,19 +20,11 @@ func (sv *supervisor) current() (*Instance, bool) {
 }
 
 // fail ends the running task: the instance goes to vm (with its power state) and the fault is recorded.
-func (sv *supervisor) fail(vm, power string, err error) {
+// A failed delete ends its task too (save writes through endDelete while it runs), so that the delete
+// can be asked again.
+func (sv *supervisor) fail(vm VMState, power PowerState, err error) {
 	sv.s.log.Warn("instance task failed", "instance", sv.id, "vm_state", vm, "err", err)
-	write := sv.s.update
-	if sv.deleting { // a failed delete ends its task, so that the delete can be asked again
-		write = sv.s.endDelete
-	}
-	_, uerr := write(sv.id, func(i *Instance) error {
-		i.VMState, i.TaskState, i.PowerState, i.Fault = vm, TaskNone, power, err.Error()
-		return nil
-	})
-	if uerr != nil {
-		sv.s.log.Error("record instance fault", "instance", sv.id, "err", uerr)
-	}
+	sv.set(transition{VM: vm, Power: power, Fault: err.Error()})
 }
 
 // spawn is the first boot: make the NICs and the root disk, then boot. On failure the NICs are
@@ -150,15 +142,8 @@ func (sv *supervisor) terminate(ctx context.Context) bool {
 	return true
 }
 
-func (sv *supervisor) setStopped(power, fault string) {
-	_, err := sv.s.update(sv.id, func(i *Instance) error {
-		i.VMState, i.TaskState, i.PowerState, i.Fault = VMStopped, TaskNone, power, fault
-		i.PID, i.PIDStartTime = 0, 0
-		return nil
-	})
-	if err != nil {
-		sv.s.log.Error("record instance stopped", "instance", sv.id, "err", err)
-	}
+func (sv *supervisor) setStopped(power PowerState, fault string) {
+	sv.set(transition{VM: VMStopped, Power: power, Fault: fault})
 }
 
 // exitedNow reports whether the process has exited, without waiting.
@@ -207,7 +192,7 @@ func (sv *supervisor) pause(ctx context.Context) {
 		sv.fail(VMActive, PowerRunning, err)
 		return
 	}
-	sv.s.setStates(sv.id, states{VMPaused, TaskNone, PowerPaused, ""})
+	sv.set(transition{VM: VMPaused, Power: PowerPaused})
 }
 
 // unpause resumes the vcpus.
@@ -216,5 +201,5 @@ func (sv *supervisor) unpause(ctx context.Context) {
 		sv.fail(VMPaused, PowerPaused, err)
 		return
 	}
-	sv.s.setStates(sv.id, states{VMActive, TaskNone, PowerRunning, ""})
+	sv.set(transition{VM: VMActive, Power: PowerRunning})
 }

@@ -30,7 +30,7 @@ func (sv *supervisor) rebuild(ctx context.Context, img *BootImage) {
 		sv.fail(VMError, PowerShutdown, fmt.Errorf("rebuild: %w", err))
 		return
 	}
-	rebuilt, err := sv.s.update(sv.id, func(i *Instance) error {
+	rebuilt, err := sv.s.updateRetrying(sv.id, false, func(i *Instance) error {
 		i.ImageID, i.Boot, i.BootVolumeID = inst.ImageID, inst.Boot, inst.BootVolumeID
 		i.VMState, i.PowerState, i.Fault, i.PID, i.PIDStartTime = VMStopped, PowerShutdown, "", 0, 0
 		if !wasRunning {
@@ -38,7 +38,11 @@ func (sv *supervisor) rebuild(ctx context.Context, img *BootImage) {
 		}
 		return nil
 	})
-	if err != nil || !wasRunning {
+	if err != nil {
+		sv.fail(VMError, PowerShutdown, fmt.Errorf("rebuild: record the new boot volume: %w", err))
+		return
+	}
+	if !wasRunning {
 		return
 	}
 	if err := sv.boot(ctx, rebuilt, time.Now(), nil); err != nil {
@@ -80,7 +84,7 @@ func (sv *supervisor) resize(ctx context.Context, f *Flavor) {
 			return
 		}
 	}
-	sv.s.update(sv.id, func(i *Instance) error {
+	sv.save("record flavor "+f.Name, func(i *Instance) error {
 		i.Flavor = *f
 		i.Flavor.Meta = store.Meta{ID: f.ID, Name: f.Name}
 		i.TaskState, i.Fault = TaskNone, ""

@@ -67,8 +67,9 @@ func (sv *supervisor) adopt(ctx context.Context, inst *Instance, st qmp.Status) 
 	}
 	sv.clearTask()
 	if inst.PID != sv.proc.PID() {
-		sv.s.update(sv.id, func(i *Instance) error {
-			i.PID, i.PIDStartTime = sv.proc.PID(), sv.proc.StartTime()
+		pid, start := sv.proc.PID(), sv.proc.StartTime()
+		sv.save("record pid", func(i *Instance) error {
+			i.PID, i.PIDStartTime = pid, start
 			return nil
 		})
 	}
@@ -77,7 +78,7 @@ func (sv *supervisor) adopt(ctx context.Context, inst *Instance, st qmp.Status) 
 
 // clearTask ends a task the previous daemon left in flight.
 func (sv *supervisor) clearTask() {
-	sv.s.update(sv.id, func(i *Instance) error {
+	sv.save("end the task", func(i *Instance) error {
 		i.TaskState = TaskNone
 		return nil
 	})
@@ -98,10 +99,10 @@ func (sv *supervisor) noProcess(ctx context.Context, inst *Instance) {
 	}
 	switch {
 	case inst.TaskState == TaskSpawning || inst.TaskState == TaskRebuilding:
-		sv.s.setStates(sv.id, states{VMError, TaskNone, PowerNoState,
-			fmt.Sprintf("%s was interrupted by a daemon restart: rebuild or delete the instance", inst.TaskState)})
+		sv.set(transition{VM: VMError, Power: PowerNoState,
+			Fault: fmt.Sprintf("%s was interrupted by a daemon restart: rebuild or delete the instance", inst.TaskState)})
 	case inst.VMState == VMSuspended:
-		sv.s.setStates(sv.id, states{VMSuspended, TaskNone, PowerSuspended, inst.Fault})
+		sv.set(transition{VM: VMSuspended, Power: PowerSuspended, Fault: inst.Fault})
 	case inst.TaskState == TaskSuspending && fileExists(sv.s.statePath(sv.id)): // past its commit point
 		sv.markSuspended()
 	case inst.TaskState == TaskSuspending:

@@ -24,7 +24,7 @@ func (sv *supervisor) reboot(ctx context.Context, hard bool) {
 	}
 	if !hard {
 		if err := sv.softReboot(ctx); err == nil {
-			sv.s.setStates(sv.id, states{VMActive, TaskNone, PowerRunning, ""})
+			sv.set(transition{VM: VMActive, Power: PowerRunning})
 			return
 		} else if ctx.Err() != nil || sv.mon == nil {
 			sv.fail(VMError, PowerNoState, err)
@@ -39,7 +39,7 @@ func (sv *supervisor) reboot(ctx context.Context, hard bool) {
 		sv.fail(prevVM, prevPower, fmt.Errorf("reboot: %w", err))
 		return
 	}
-	sv.s.setStates(sv.id, states{VMActive, TaskNone, PowerRunning, ""})
+	sv.set(transition{VM: VMActive, Power: PowerRunning})
 }
 
 func (sv *supervisor) softReboot(ctx context.Context) error {

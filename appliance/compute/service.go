@@ -46,6 +46,9 @@ type Options struct {
 	AutostartRetries  int
 
 	hv hypervisor // nil: the real one; unit tests inject fakes
+	// writeFault, when set, may refuse a write of an instance record (as it would be written): unit
+	// tests make the catalog fail on demand with it.
+	writeFault func(*Instance) error
 }
 
 // ImageSource resolves an image reference for a project into the files an instance boots from.
