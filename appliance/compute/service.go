@@ -79,6 +79,8 @@ type Service struct {
 	log *slog.Logger
 	hv  hypervisor
 
+	steps []step // of a start (launch.go); unit tests change them
+
 	ctx    context.Context // the daemon's: instance lifetimes hang off it, never off a request
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // every goroutine the service started
@@ -95,7 +97,7 @@ func New(o Options) (*Service, error) {
 		return nil, errors.New("compute.New: DB, Log, Images, Volumes, RunDir and StateDir are required")
 	}
 	o.setDefaults()
-	s := &Service{o: o, db: o.DB, log: o.Log, hv: o.hv, sups: map[string]*supervisor{}}
+	s := &Service{o: o, db: o.DB, log: o.Log, hv: o.hv, steps: launchSteps(), sups: map[string]*supervisor{}}
 	if s.hv == nil {
 		s.hv = realHypervisor{}
 	}
