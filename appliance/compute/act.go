@@ -85,6 +85,12 @@ func (s *Service) prepareArgs(ctx context.Context, projectID, idOrName string, a
 			return errInvalid("unknown flavor %q", args.Flavor)
 		}
 		cmd.flavor = f
+	case ActDelete:
+		inst, err := s.Get(ctx, projectID, idOrName)
+		if err != nil {
+			return fmt.Errorf("delete instance %s: %w", idOrName, err)
+		}
+		return s.checkDelete(ctx, inst)
 	case ActRebuild:
 		if args.Image == "" {
 			return nil

@@ -4,17 +4,23 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"slices"
 
 	"cloudlet/store"
 )
 
-// delete frees everything the instance has: its QEMU (quit, then SIGKILL after the identity check),
-// runtime dir, ports (the ones it was given are unbound and stay), state dir (root disk, console log,
-// saved state) and finally its record.
+// delete frees everything the instance has, once checkDelete has found nothing that would stop it half
+// way: its QEMU (quit, then SIGKILL after the identity check), runtime dir, ports (the ones it was
+// given are unbound and stay), volumes, state dir (root disk, console log, saved state) and finally its
+// record.
 func (sv *supervisor) delete(ctx context.Context) {
 	sv.deleting = true
 	defer func() { sv.deleting = false }()
+	if inst, ok := sv.current(); ok { // Act checked it too; a snapshot may have been taken since
+		if err := sv.s.checkDelete(ctx, inst); err != nil {
+			sv.fail(inst.VMState, inst.PowerState, err) // as it was, with the reason
+			return
+		}
+	}
 	if sv.proc != nil {
 		sv.expectExit = true
 		if !sv.terminate(ctx) {
@@ -62,24 +68,15 @@ func (sv *supervisor) releaseVolumes(ctx context.Context) error {
 	if !ok {
 		return nil
 	}
-	vols, err := sv.s.o.Volumes.AttachedTo(ctx, sv.id)
+	vols, err := sv.s.volumesOf(ctx, sv.id)
 	if err != nil {
 		return err
-	}
-	reserved, err := sv.s.o.Volumes.Reservations(ctx, sv.id)
-	if err != nil {
-		return err
-	}
-	for _, v := range reserved {
-		if !slices.ContainsFunc(vols, func(a Volume) bool { return a.ID == v.ID }) {
-			vols = append(vols, v)
-		}
 	}
 	for _, v := range vols {
 		if err := sv.s.o.Volumes.Detached(ctx, v.ID); err != nil {
 			return fmt.Errorf("detach volume %s: %w", v.Name, err)
 		}
-		if v.DeleteOnTermination || (v.Boot && !inst.BootFromVolume) {
+		if deletedWith(inst, v) {
 			if err := sv.s.o.Volumes.Delete(ctx, inst.ProjectID, v.ID); err != nil {
 				return fmt.Errorf("delete volume %s: %w", v.Name, err)
 			}

@@ -23,7 +23,9 @@ type Options struct {
 	StateDir string // per-instance state dirs go in StateDir/<id> (root disk, console log, saved state)
 	Images   ImageSource
 	Volumes  Volumes
-	Networks Networks // nil: instances cannot ask for networks
+	// VolumeCheck is asked before an instance's delete touches anything; nil: no check.
+	VolumeCheck VolumeDeleteCheck
+	Networks    Networks // nil: instances cannot ask for networks
 	// Vhost opens /dev/vhost-net for one NIC; nil (or an error) means no vhost-net. The daemon sets
 	// it only under KVM: vhost-net needs KVM's ioeventfds.
 	Vhost func() (*os.File, error)
