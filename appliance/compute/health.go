@@ -39,7 +39,7 @@ func (sv *supervisor) resync(ctx context.Context) {
 		sv.unresponsive(err)
 		return
 	}
-	sv.fromStatus(st)
+	sv.fromStatus(ctx, st)
 }
 
 func (sv *supervisor) unresponsive(err error) {
@@ -56,12 +56,14 @@ func (sv *supervisor) unresponsive(err error) {
 	})
 }
 
-// fromStatus sets vm and power state from QEMU's run state, clearing an unresponsive fault.
-func (sv *supervisor) fromStatus(st qmp.Status) {
-	vm, power := VMActive, PowerRunning
-	if !st.Running {
-		vm, power = VMPaused, PowerPaused
+// fromStatus sets vm and power state from QEMU's run state (runstate.go), clearing an unresponsive
+// fault. A QEMU that needs a reset is ended and the instance stopped with the reason.
+func (sv *supervisor) fromStatus(ctx context.Context, st qmp.Status) {
+	if needsReset(st.Status) {
+		sv.settleDead(ctx, TaskNone, st.Status)
+		return
 	}
+	vm, power, fault := shownAs(st)
 	sv.save("record QEMU's status "+st.Status, func(i *Instance) error {
 		if i.TaskState != TaskNone {
 			return nil
@@ -69,10 +71,13 @@ func (sv *supervisor) fromStatus(st qmp.Status) {
 		if i.VMState == VMError && !strings.HasPrefix(i.Fault, faultUnresponsive) && i.PID == 0 {
 			return nil
 		}
-		if i.VMState != vm || i.PowerState != power || strings.HasPrefix(i.Fault, faultUnresponsive) {
+		if i.VMState != vm || i.PowerState != power || strings.HasPrefix(i.Fault, faultUnresponsive) || fault != "" {
 			i.VMState, i.PowerState = vm, power
 			if strings.HasPrefix(i.Fault, faultUnresponsive) {
 				i.Fault = ""
+			}
+			if fault != "" {
+				i.Fault = fault
 			}
 		}
 		return nil

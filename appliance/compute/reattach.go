@@ -43,6 +43,9 @@ func (sv *supervisor) reattach(ctx context.Context) {
 		return
 	}
 	sv.mon = mon
+	if err := sv.setActions(ctx); err != nil {
+		sv.s.log.Warn("set QEMU's actions", "instance", sv.id, "err", err)
+	}
 	var st qmp.Status
 	if err := sv.qmpCall(ctx, func(c context.Context) (err error) { st, err = mon.QueryStatus(c); return err }); err != nil {
 		sv.clearTask()
@@ -60,6 +63,10 @@ func (sv *supervisor) reattach(ctx context.Context) {
 // adopt takes over a live QEMU. One still in prelaunch was being started when the daemon died: the start
 // is completed. Otherwise the states follow QEMU.
 func (sv *supervisor) adopt(ctx context.Context, inst *Instance, st qmp.Status) {
+	if needsReset(st.Status) {
+		sv.settleDead(ctx, inst.TaskState, st.Status)
+		return
+	}
 	if st.Status == "prelaunch" && (inst.TaskState == TaskSpawning || inst.TaskState == TaskPoweringOn) {
 		if err := sv.qmpCall(ctx, func(c context.Context) error { return sv.mon.Cont(c) }); err == nil {
 			st = qmp.Status{Status: "running", Running: true}
@@ -73,7 +80,7 @@ func (sv *supervisor) adopt(ctx context.Context, inst *Instance, st qmp.Status) 
 			return nil
 		})
 	}
-	sv.fromStatus(st)
+	sv.fromStatus(ctx, st)
 }
 
 // clearTask ends a task the previous daemon left in flight.
