@@ -65,7 +65,7 @@ func (s *Service) begin(tx *store.Tx, inst *Instance, a Action, r rule) error {
 			return err
 		}
 	}
-	inst.TaskState = r.task
+	transition{VM: inst.VMState, Task: r.task, Power: inst.PowerState, Fault: inst.Fault}.apply(inst)
 	if err := instances.Update(tx, inst); err != nil {
 		return err
 	}

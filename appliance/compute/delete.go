@@ -2,6 +2,7 @@ package compute
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
@@ -42,22 +43,25 @@ func (sv *supervisor) delete(ctx context.Context) {
 		sv.fail(VMError, PowerNoState, fmt.Errorf("delete: remove state dir: %w", err))
 		return
 	}
-	err := sv.s.db.Update(func(tx *store.Tx) error {
-		inst, err := instances.Get(tx, sv.id)
-		if err != nil {
-			return err
-		}
-		if err := instances.Delete(tx, sv.id); err != nil {
-			return err
-		}
-		return appendEvent(tx, "instance.deleted", "instance", inst.ID, inst.ProjectID,
-			stateEvent{VMState: VMDeleted, PowerState: PowerNoState})
-	})
-	if err != nil {
-		sv.s.log.Error("delete instance record", "instance", sv.id, "err", err)
+	err := retrying(func() error { return sv.s.db.Update(sv.removeRecord) })
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		sv.s.log.Error("delete instance record; the next daemon start finishes the delete", "instance", sv.id, "err", err)
 		return
 	}
 	sv.deleted = true
+}
+
+// removeRecord deletes the instance's record and appends instance.deleted, in tx.
+func (sv *supervisor) removeRecord(tx *store.Tx) error {
+	inst, err := instances.Get(tx, sv.id)
+	if err != nil {
+		return err
+	}
+	if err := instances.Delete(tx, sv.id); err != nil {
+		return err
+	}
+	return appendEvent(tx, "instance.deleted", "instance", inst.ID, inst.ProjectID,
+		stateEvent{VMState: VMDeleted, PowerState: PowerNoState})
 }
 
 // releaseVolumes detaches every volume of the instance and gives back every volume reserved for it (a

@@ -80,17 +80,18 @@ func (sv *supervisor) crashed(reason string) {
 	var restart bool
 	inst, ok := sv.save("record crash", func(i *Instance) error {
 		i.Crashes = recentCrashes(append(i.Crashes, now), now, sv.s.o.CrashLoopWindow)
-		transition{VM: VMStopped, Power: PowerCrashed, Fault: reason}.apply(i)
+		t := transition{VM: VMStopped, Power: PowerCrashed, Fault: reason}
 		restart = false // a retried write decides again
 		if i.RestartPolicy == RestartOnCrash {
 			if len(i.Crashes) > sv.s.o.CrashLoopLimit {
-				i.VMState = VMError
-				i.Fault = fmt.Sprintf("crash loop: %d crashes within %s, not restarting; last: %s",
+				t.VM = VMError
+				t.Fault = fmt.Sprintf("crash loop: %d crashes within %s, not restarting; last: %s",
 					len(i.Crashes), sv.s.o.CrashLoopWindow, reason)
 			} else {
 				restart = true
 			}
 		}
+		t.apply(i)
 		return nil
 	})
 	if !ok {

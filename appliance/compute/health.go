@@ -49,8 +49,7 @@ func (sv *supervisor) unresponsive(err error) {
 	pid := sv.proc.PID()
 	sv.save("record QEMU unresponsive", func(i *Instance) error {
 		if i.TaskState == TaskNone {
-			i.VMState, i.PowerState = VMError, PowerNoState
-			i.Fault = fmt.Sprintf("%s (pid %d): %v", faultUnresponsive, pid, err)
+			transition{VM: VMError, Power: PowerNoState, Fault: fmt.Sprintf("%s (pid %d): %v", faultUnresponsive, pid, err)}.apply(i)
 		}
 		return nil
 	})
@@ -71,15 +70,14 @@ func (sv *supervisor) fromStatus(ctx context.Context, st qmp.Status) {
 		if i.VMState == VMError && !strings.HasPrefix(i.Fault, faultUnresponsive) && i.PID == 0 {
 			return nil
 		}
-		if i.VMState != vm || i.PowerState != power || strings.HasPrefix(i.Fault, faultUnresponsive) || fault != "" {
-			i.VMState, i.PowerState = vm, power
-			if strings.HasPrefix(i.Fault, faultUnresponsive) {
-				i.Fault = ""
-			}
-			if fault != "" {
-				i.Fault = fault
-			}
+		t := transition{VM: vm, Power: power, Fault: i.Fault}
+		if strings.HasPrefix(i.Fault, faultUnresponsive) {
+			t.Fault = ""
 		}
+		if fault != "" {
+			t.Fault = fault
+		}
+		t.apply(i)
 		return nil
 	})
 }

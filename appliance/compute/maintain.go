@@ -32,10 +32,11 @@ func (sv *supervisor) rebuild(ctx context.Context, img *BootImage) {
 	}
 	rebuilt, err := sv.s.updateRetrying(sv.id, false, func(i *Instance) error {
 		i.ImageID, i.Boot, i.BootVolumeID = inst.ImageID, inst.Boot, inst.BootVolumeID
-		i.VMState, i.PowerState, i.Fault, i.PID, i.PIDStartTime = VMStopped, PowerShutdown, "", 0, 0
-		if !wasRunning {
-			i.TaskState = TaskNone
+		t := transition{VM: VMStopped, Power: PowerShutdown}
+		if wasRunning { // the boot below ends the task
+			t.Task = i.TaskState
 		}
+		t.apply(i)
 		return nil
 	})
 	if err != nil {
@@ -87,7 +88,7 @@ func (sv *supervisor) resize(ctx context.Context, f *Flavor) {
 	sv.save("record flavor "+f.Name, func(i *Instance) error {
 		i.Flavor = *f
 		i.Flavor.Meta = store.Meta{ID: f.ID, Name: f.Name}
-		i.TaskState, i.Fault = TaskNone, ""
+		transition{VM: i.VMState, Power: i.PowerState}.apply(i) // the task ends, and any fault
 		return nil
 	})
 }

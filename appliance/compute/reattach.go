@@ -86,7 +86,7 @@ func (sv *supervisor) adopt(ctx context.Context, inst *Instance, st qmp.Status) 
 // clearTask ends a task the previous daemon left in flight.
 func (sv *supervisor) clearTask() {
 	sv.save("end the task", func(i *Instance) error {
-		i.TaskState = TaskNone
+		transition{VM: i.VMState, Power: i.PowerState, Fault: i.Fault}.apply(i)
 		return nil
 	})
 }

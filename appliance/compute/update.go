@@ -68,15 +68,25 @@ const (
 // updateRetrying is update, tried again when the catalog refuses the write. Every write here sets
 // fields to values, so writing it twice is the same as once. A record that is gone is not retried.
 func (s *Service) updateRetrying(id string, endsDelete bool, fn func(*Instance) error) (*Instance, error) {
+	var inst *Instance
+	err := retrying(func() (err error) {
+		inst, err = s.write(id, endsDelete, fn)
+		return err
+	})
+	return inst, err
+}
+
+// retrying runs a catalog write until it succeeds, fails for a reason writing again cannot mend, or
+// has been tried writeRetries times.
+func retrying(write func() error) error {
 	var err error
 	for attempt := range writeRetries {
-		var inst *Instance
-		if inst, err = s.write(id, endsDelete, fn); err == nil || !retryable(err) {
-			return inst, err
+		if err = write(); err == nil || !retryable(err) {
+			return err
 		}
 		time.Sleep(writeBackoff << attempt)
 	}
-	return nil, err
+	return err
 }
 
 // retryable reports whether a write failed for the catalog's sake (I/O, space, a closed file) rather
