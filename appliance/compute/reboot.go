@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"cloudlet/appliance/crashpoint"
 	"cloudlet/appliance/qemu/qmp"
 )
 
@@ -62,6 +63,7 @@ func (sv *supervisor) softReboot(ctx context.Context) error {
 	if err := sv.waitEvent(ctx, qmp.EventShutdown, sv.s.o.StopTimeout); err != nil {
 		return err
 	}
+	crashpoint.Hit(crashpoint.RebootGuestDown)
 	return sv.finishReboot(ctx)
 }
 
