@@ -2,6 +2,7 @@ package compute
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -82,8 +83,10 @@ func (sv *supervisor) fromStatus(ctx context.Context, st qmp.Status) {
 	})
 }
 
+// ctxDone reports whether err is the daemon's context ending (a shutdown), which says nothing about
+// QEMU. The monitor wraps it ("qmp query-status: context canceled").
 func ctxDone(err error) bool {
-	return err == context.Canceled
+	return errors.Is(err, context.Canceled)
 }
 
 // recordEvent appends an event about an instance without changing it.

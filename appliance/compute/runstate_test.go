@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A daemon killed during a soft reboot leaves QEMU set to pause on a guest shutdown; reattach sets
@@ -100,5 +101,27 @@ func isLive(p *fakeProc) bool {
 		return false
 	default:
 		return true
+	}
+}
+
+// A daemon shutting down while a health check waits on QEMU leaves the instance as it was: the
+// cancelled query says nothing about QEMU (it used to mark the instance error, "not answering").
+func TestADaemonShutdownDuringAHealthCheckLeavesTheInstanceAsItWas(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.QMPTimeout = 30 * time.Second })
+	inst := e.running("web")
+	p := e.hv.proc(inst.ID)
+	n := len(p.srv.Commands())
+	p.srv.Hang(true)
+	t.Cleanup(func() { p.srv.Hang(false) })
+	waitUntil(t, "a health check waiting on QEMU", func() bool { return slices.Contains(after(p, n), "query-status") })
+
+	e.svc.Close()
+	got, err := e.svc.Get(context.Background(), testProject, inst.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.VMState != VMActive || got.PowerState != PowerRunning || got.Fault != "" {
+		t.Errorf("after a shutdown mid health check: %s/%s fault %q, want active/running and no fault",
+			got.VMState, got.PowerState, got.Fault)
 	}
 }
