@@ -8,7 +8,7 @@ import (
 
 var _ compute.VolumeDeleteCheck = computeVolumes{}
 
-// CheckDelete says whether the volume service would delete the volume once nothing uses it.
-func (a computeVolumes) CheckDelete(ctx context.Context, projectID, id string) error {
+// CheckDelete says what depends on the volume, which would stop its delete once nothing uses it.
+func (a computeVolumes) CheckDelete(ctx context.Context, projectID, id string) (string, error) {
 	return a.v.CheckDelete(ctx, projectID, id)
 }

@@ -90,7 +90,8 @@ func (s *Service) prepareArgs(ctx context.Context, projectID, idOrName string, a
 		if err != nil {
 			return fmt.Errorf("delete instance %s: %w", idOrName, err)
 		}
-		return s.checkDelete(ctx, inst)
+		_, err = s.checkDelete(ctx, inst) // the supervisor decides again which volumes it keeps
+		return err
 	case ActRebuild:
 		if args.Image == "" {
 			return nil

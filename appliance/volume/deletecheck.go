@@ -7,12 +7,13 @@ import (
 	"cloudlet/store"
 )
 
-// CheckDelete answers, changing nothing, whether Delete would refuse the volume for what depends on it
-// (its snapshots, volumes based on them) or a task running on it, leaving its attachment aside: compute
-// asks it before the first destructive step of deleting an instance whose volumes go with it, so such a
-// delete is refused whole instead of failing half way.
-func (s *Service) CheckDelete(_ context.Context, projectID, idOrName string) error {
-	err := s.db.View(func(tx *store.Tx) error {
+// CheckDelete answers, changing nothing, what Delete would say of the volume once nothing uses it (its
+// attachment left aside). dependents names what depends on it (its snapshots, volumes based on them):
+// Delete would refuse it for as long as they exist, so compute keeps such a volume when deleting the
+// instance it goes with. err is any other refusal (a task running on it, a volume not found): compute
+// refuses the instance's delete for it, before anything is touched.
+func (s *Service) CheckDelete(_ context.Context, projectID, idOrName string) (dependents string, err error) {
+	err = s.db.View(func(tx *store.Tx) error {
 		v, err := volumes.Lookup(tx, projectID, idOrName)
 		if err != nil {
 			return err
@@ -20,10 +21,11 @@ func (s *Service) CheckDelete(_ context.Context, projectID, idOrName string) err
 		if v.Task != "" {
 			return faultf(ErrConflict, "cannot delete volume %s: a %s runs on it", v.Name, v.Task)
 		}
-		return deletable(tx, v)
+		dependents, err = dependentsOf(tx, v)
+		return err
 	})
 	if err != nil {
-		return fmt.Errorf("check delete of volume %s: %w", idOrName, err)
+		return "", fmt.Errorf("check delete of volume %s: %w", idOrName, err)
 	}
-	return nil
+	return dependents, nil
 }
