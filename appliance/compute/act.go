@@ -65,12 +65,12 @@ func (s *Service) begin(tx *store.Tx, inst *Instance, a Action, r rule) error {
 			return err
 		}
 	}
-	inst.TaskState = r.task
+	transition{VM: inst.VMState, Task: r.task, Power: inst.PowerState, Fault: inst.Fault}.apply(inst)
 	if err := instances.Update(tx, inst); err != nil {
 		return err
 	}
 	return appendEvent(tx, "instance.state", "instance", inst.ID, inst.ProjectID,
-		stateEvent{inst.VMState, inst.TaskState, inst.PowerState, inst.Fault})
+		stateEventOf(inst))
 }
 
 // prepareArgs resolves the arguments of resize and rebuild before any state changes.
@@ -85,6 +85,13 @@ func (s *Service) prepareArgs(ctx context.Context, projectID, idOrName string, a
 			return errInvalid("unknown flavor %q", args.Flavor)
 		}
 		cmd.flavor = f
+	case ActDelete:
+		inst, err := s.Get(ctx, projectID, idOrName)
+		if err != nil {
+			return fmt.Errorf("delete instance %s: %w", idOrName, err)
+		}
+		_, err = s.checkDelete(ctx, inst) // the supervisor decides again which volumes it keeps
+		return err
 	case ActRebuild:
 		if args.Image == "" {
 			return nil

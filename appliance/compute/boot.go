@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"cloudlet/appliance/qemu"
@@ -39,48 +38,18 @@ func (sv *supervisor) spec(inst *Instance, vols []Volume) qemu.Spec {
 	return spec
 }
 
-// boot starts QEMU for the instance (paused), connects QMP, restores a saved state when incoming is set,
-// sends cont and records the result. On failure everything it started is undone.
+// boot brings the instance up through the launch steps (launch.go): what it lacks is made, QEMU is
+// started paused, a saved state restored when incoming is set, cont sent and the result recorded. On
+// failure every step done is undone, in reverse.
 func (sv *supervisor) boot(ctx context.Context, inst *Instance, accepted time.Time, incoming *os.File) error {
-	if !filepath.IsAbs(sv.s.o.QEMU) {
-		return fmt.Errorf("QEMU binary %s not found: install qemu-system-x86 (see cloudlet doctor)", sv.s.o.QEMU)
-	}
-	vols, err := sv.volumes(ctx, inst)
-	if err != nil {
+	l := &launch{sv: sv, inst: inst, incoming: incoming, timeline: []Stage{{StageAccepted, accepted}}}
+	defer l.closeTaps(ctx)
+	if err := runSteps(ctx, sv.s.steps, l); err != nil {
 		return err
 	}
-	spec := sv.spec(inst, vols)
-	opts := qemu.StartOptions{Credential: sv.s.o.Credential}
-	if incoming != nil {
-		spec.IncomingFD, opts.ExtraFiles = 3, []*os.File{incoming}
-	}
-	before := len(opts.ExtraFiles)
-	var files []*os.File
-	if spec.NICs, files, err = sv.s.openNICs(ctx, inst, opts.ExtraFiles); err != nil {
-		return err
-	}
-	opts.ExtraFiles = files
-	defer closeFiles(files[before:]) // QEMU has its own copies once started
-	timeline := []Stage{{StageAccepted, accepted}}
-	offset := fileSize(spec.Paths.ConsoleLog)
-	timeline = append(timeline, Stage{StageExec, sv.s.now()}) // start returns once QEMU answers QMP
-	proc, err := sv.s.hv.start(spec, opts)
-	if err != nil {
-		return err
-	}
-	if err := sv.connect(ctx, proc, incoming != nil, vols, &timeline); err != nil {
-		sv.kill(proc)
-		return err
-	}
-	sv.proc, sv.shutdown, sv.panicked, sv.expectExit = proc, nil, false, false
-	now := sv.s.now()
-	_, err = sv.s.update(sv.id, func(i *Instance) error {
-		i.VMState, i.TaskState, i.PowerState, i.Fault = VMActive, TaskNone, PowerRunning, ""
-		i.PID, i.PIDStartTime, i.LaunchedAt, i.Timeline = proc.PID(), proc.StartTime(), &now, timeline
-		return nil
-	})
-	sv.startConsoleWatch(spec.Paths.ConsoleLog, offset)
-	return err
+	sv.proc, sv.shutdown, sv.panicked, sv.expectExit = l.proc, nil, false, false
+	sv.startConsoleWatch(l.spec.Paths.ConsoleLog, l.offset)
+	return nil
 }
 
 // connect dials QMP, waits out an incoming migration, applies volume I/O limits and sends cont, appending

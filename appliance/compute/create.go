@@ -77,7 +77,7 @@ func (s *Service) Create(ctx context.Context, r CreateRequest) (*Instance, error
 			return err
 		}
 		return appendEvent(tx, "instance.created", "instance", inst.ID, inst.ProjectID,
-			stateEvent{inst.VMState, inst.TaskState, inst.PowerState, ""})
+			stateEventOf(inst))
 	})
 	if err != nil {
 		if inst.BootFromVolume {

@@ -2,19 +2,28 @@ package compute
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
-	"slices"
 
 	"cloudlet/store"
 )
 
-// delete frees everything the instance has: its QEMU (quit, then SIGKILL after the identity check),
-// runtime dir, ports (the ones it was given are unbound and stay), state dir (root disk, console log,
-// saved state) and finally its record.
+// delete frees everything the instance has, once checkDelete has found nothing that would stop it half
+// way and decided which of its volumes are kept: its QEMU (quit, then SIGKILL after the identity
+// check), runtime dir, ports (the ones it was given are unbound and stay), volumes, state dir (root
+// disk, console log, saved state) and finally its record.
 func (sv *supervisor) delete(ctx context.Context) {
 	sv.deleting = true
 	defer func() { sv.deleting = false }()
+	var kept keptVolumes
+	if inst, ok := sv.current(); ok { // Act checked it too; a snapshot or a task may have begun since
+		var err error
+		if kept, err = sv.s.checkDelete(ctx, inst); err != nil {
+			sv.fail(inst.VMState, inst.PowerState, err) // as it was, with the reason
+			return
+		}
+	}
 	if sv.proc != nil {
 		sv.expectExit = true
 		if !sv.terminate(ctx) {
@@ -28,7 +37,7 @@ func (sv *supervisor) delete(ctx context.Context) {
 			return
 		}
 	}
-	if err := sv.releaseVolumes(ctx); err != nil {
+	if err := sv.releaseVolumes(ctx, kept); err != nil {
 		sv.fail(VMError, PowerNoState, fmt.Errorf("delete: %w", err))
 		return
 	}
@@ -36,54 +45,69 @@ func (sv *supervisor) delete(ctx context.Context) {
 		sv.fail(VMError, PowerNoState, fmt.Errorf("delete: remove state dir: %w", err))
 		return
 	}
-	err := sv.s.db.Update(func(tx *store.Tx) error {
-		inst, err := instances.Get(tx, sv.id)
-		if err != nil {
-			return err
-		}
-		if err := instances.Delete(tx, sv.id); err != nil {
-			return err
-		}
-		return appendEvent(tx, "instance.deleted", "instance", inst.ID, inst.ProjectID,
-			stateEvent{VMDeleted, TaskNone, PowerNoState, ""})
-	})
-	if err != nil {
-		sv.s.log.Error("delete instance record", "instance", sv.id, "err", err)
+	err := retrying(func() error { return sv.s.db.Update(sv.removeRecord) })
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		sv.s.log.Error("delete instance record; the next daemon start finishes the delete", "instance", sv.id, "err", err)
 		return
 	}
 	sv.deleted = true
 }
 
+// removeRecord deletes the instance's record and appends instance.deleted, in tx.
+func (sv *supervisor) removeRecord(tx *store.Tx) error {
+	inst, err := instances.Get(tx, sv.id)
+	if err != nil {
+		return err
+	}
+	if err := instances.Delete(tx, sv.id); err != nil {
+		return err
+	}
+	return appendEvent(tx, "instance.deleted", "instance", inst.ID, inst.ProjectID,
+		stateEvent{VMState: VMDeleted, PowerState: PowerNoState})
+}
+
 // releaseVolumes detaches every volume of the instance and gives back every volume reserved for it (a
 // boot volume not attached yet, an attach a crash cut short), deleting those marked
-// delete_on_termination and the boot volume made from an image; the others become available again.
-func (sv *supervisor) releaseVolumes(ctx context.Context) error {
+// delete_on_termination and the boot volume made from an image, except the kept ones; the others
+// become available again.
+func (sv *supervisor) releaseVolumes(ctx context.Context, kept keptVolumes) error {
 	inst, ok := sv.current()
 	if !ok {
 		return nil
 	}
-	vols, err := sv.s.o.Volumes.AttachedTo(ctx, sv.id)
+	vols, err := sv.s.volumesOf(ctx, sv.id)
 	if err != nil {
 		return err
-	}
-	reserved, err := sv.s.o.Volumes.Reservations(ctx, sv.id)
-	if err != nil {
-		return err
-	}
-	for _, v := range reserved {
-		if !slices.ContainsFunc(vols, func(a Volume) bool { return a.ID == v.ID }) {
-			vols = append(vols, v)
-		}
 	}
 	for _, v := range vols {
+		why, keep := kept[v.ID]
+		if keep {
+			sv.s.keep(inst, v, why) // before the detach: a crash after it would leave no trace of why
+		}
 		if err := sv.s.o.Volumes.Detached(ctx, v.ID); err != nil {
 			return fmt.Errorf("detach volume %s: %w", v.Name, err)
 		}
-		if v.DeleteOnTermination || (v.Boot && !inst.BootFromVolume) {
-			if err := sv.s.o.Volumes.Delete(ctx, inst.ProjectID, v.ID); err != nil {
-				return fmt.Errorf("delete volume %s: %w", v.Name, err)
+		if deletedWith(inst, v) && !keep {
+			if err := sv.deleteVolume(ctx, inst, v); err != nil {
+				return err
 			}
 		}
 	}
 	return nil
+}
+
+// deleteVolume deletes a volume that goes with the instance; one a snapshot was taken of since
+// checkDelete (its delete refused for what now depends on it) is kept like the ones checkDelete kept.
+func (sv *supervisor) deleteVolume(ctx context.Context, inst *Instance, v Volume) error {
+	err := sv.s.o.Volumes.Delete(ctx, inst.ProjectID, v.ID)
+	if err == nil {
+		return nil
+	}
+	if sv.s.o.VolumeCheck != nil {
+		if why, cerr := sv.s.o.VolumeCheck.CheckDelete(ctx, inst.ProjectID, v.ID); cerr == nil && why != "" {
+			sv.s.keep(inst, v, why)
+			return nil
+		}
+	}
+	return fmt.Errorf("delete volume %s: %w", v.Name, err)
 }

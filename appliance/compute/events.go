@@ -78,23 +78,23 @@ func (sv *supervisor) onExit() {
 func (sv *supervisor) crashed(reason string) {
 	now := sv.s.now()
 	var restart bool
-	inst, err := sv.s.update(sv.id, func(i *Instance) error {
+	inst, ok := sv.save("record crash", func(i *Instance) error {
 		i.Crashes = recentCrashes(append(i.Crashes, now), now, sv.s.o.CrashLoopWindow)
-		i.VMState, i.TaskState, i.PowerState, i.Fault = VMStopped, TaskNone, PowerCrashed, reason
-		i.PID, i.PIDStartTime = 0, 0
+		t := transition{VM: VMStopped, Power: PowerCrashed, Fault: reason}
+		restart = false // a retried write decides again
 		if i.RestartPolicy == RestartOnCrash {
 			if len(i.Crashes) > sv.s.o.CrashLoopLimit {
-				i.VMState = VMError
-				i.Fault = fmt.Sprintf("crash loop: %d crashes within %s, not restarting; last: %s",
+				t.VM = VMError
+				t.Fault = fmt.Sprintf("crash loop: %d crashes within %s, not restarting; last: %s",
 					len(i.Crashes), sv.s.o.CrashLoopWindow, reason)
 			} else {
 				restart = true
 			}
 		}
+		t.apply(i)
 		return nil
 	})
-	if err != nil {
-		sv.s.log.Error("record crash", "instance", sv.id, "err", err)
+	if !ok {
 		return
 	}
 	sv.s.log.Warn("instance crashed", "instance", sv.id, "reason", reason, "restart", restart)

@@ -2,7 +2,9 @@ package compute
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"sync"
@@ -39,6 +41,31 @@ type fakeProc struct {
 	once   sync.Once
 	status string
 	killed bool
+
+	mu      sync.Mutex        // guards actions
+	actions map[string]string // what set-action asked for, merged
+}
+
+// setAction records a set-action as QEMU applies it: each action named is replaced.
+func (p *fakeProc) setAction(args json.RawMessage) (any, *qmptest.Error) {
+	var a map[string]string
+	if err := json.Unmarshal(args, &a); err != nil {
+		return nil, &qmptest.Error{Class: "GenericError", Desc: err.Error()}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.actions == nil {
+		p.actions = map[string]string{}
+	}
+	maps.Copy(p.actions, a)
+	return map[string]any{}, nil
+}
+
+// actionsSet returns a copy of the actions set so far.
+func (p *fakeProc) actionsSet() map[string]string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return maps.Clone(p.actions)
 }
 
 func (p *fakeProc) PID() int                    { return p.pid }
@@ -85,6 +112,7 @@ func (h *fakeHV) start(spec qemu.Spec, _ qemu.StartOptions) (process, error) {
 		case <-p.exited:
 		}
 	}()
+	srv.Handle("set-action", p.setAction)
 	if h.onStart != nil {
 		h.onStart(p, spec)
 	}

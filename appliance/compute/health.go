@@ -2,6 +2,7 @@ package compute
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -39,47 +40,53 @@ func (sv *supervisor) resync(ctx context.Context) {
 		sv.unresponsive(err)
 		return
 	}
-	sv.fromStatus(st)
+	sv.fromStatus(ctx, st)
 }
 
 func (sv *supervisor) unresponsive(err error) {
 	if ctxDone(err) {
 		return
 	}
-	sv.s.update(sv.id, func(i *Instance) error {
+	pid := sv.proc.PID()
+	sv.save("record QEMU unresponsive", func(i *Instance) error {
 		if i.TaskState == TaskNone {
-			i.VMState, i.PowerState = VMError, PowerNoState
-			i.Fault = fmt.Sprintf("%s (pid %d): %v", faultUnresponsive, sv.proc.PID(), err)
+			transition{VM: VMError, Power: PowerNoState, Fault: fmt.Sprintf("%s (pid %d): %v", faultUnresponsive, pid, err)}.apply(i)
 		}
 		return nil
 	})
 }
 
-// fromStatus sets vm and power state from QEMU's run state, clearing an unresponsive fault.
-func (sv *supervisor) fromStatus(st qmp.Status) {
-	vm, power := VMActive, PowerRunning
-	if !st.Running {
-		vm, power = VMPaused, PowerPaused
+// fromStatus sets vm and power state from QEMU's run state (runstate.go), clearing an unresponsive
+// fault. A QEMU that needs a reset is ended and the instance stopped with the reason.
+func (sv *supervisor) fromStatus(ctx context.Context, st qmp.Status) {
+	if needsReset(st.Status) {
+		sv.settleDead(ctx, TaskNone, st.Status)
+		return
 	}
-	sv.s.update(sv.id, func(i *Instance) error {
+	vm, power, fault := shownAs(st)
+	sv.save("record QEMU's status "+st.Status, func(i *Instance) error {
 		if i.TaskState != TaskNone {
 			return nil
 		}
 		if i.VMState == VMError && !strings.HasPrefix(i.Fault, faultUnresponsive) && i.PID == 0 {
 			return nil
 		}
-		if i.VMState != vm || i.PowerState != power || strings.HasPrefix(i.Fault, faultUnresponsive) {
-			i.VMState, i.PowerState = vm, power
-			if strings.HasPrefix(i.Fault, faultUnresponsive) {
-				i.Fault = ""
-			}
+		t := transition{VM: vm, Power: power, Fault: i.Fault}
+		if strings.HasPrefix(i.Fault, faultUnresponsive) {
+			t.Fault = ""
 		}
+		if fault != "" {
+			t.Fault = fault
+		}
+		t.apply(i)
 		return nil
 	})
 }
 
+// ctxDone reports whether err is the daemon's context ending (a shutdown), which says nothing about
+// QEMU. The monitor wraps it ("qmp query-status: context canceled").
 func ctxDone(err error) bool {
-	return err == context.Canceled
+	return errors.Is(err, context.Canceled)
 }
 
 // recordEvent appends an event about an instance without changing it.

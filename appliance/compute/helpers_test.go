@@ -96,7 +96,7 @@ func (e *env) act(id string, a Action) {
 }
 
 // waitFor polls the catalog until the instance has the wanted vm/power state and no task.
-func (e *env) waitFor(id, vm, power string) *Instance {
+func (e *env) waitFor(id string, vm VMState, power PowerState) *Instance {
 	e.t.Helper()
 	var inst *Instance
 	deadline := time.Now().Add(10 * time.Second)

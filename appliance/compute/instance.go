@@ -11,12 +11,12 @@ import (
 // model); runtime facts (PID, timeline) are written by the supervisor so show never asks QEMU.
 type Instance struct {
 	store.Meta
-	Flavor     Flavor `json:"flavor"` // a copy taken at create (or resize), so a deleted flavor changes nothing
-	ImageID    string `json:"image_id"`
-	VMState    string `json:"vm_state"`
-	TaskState  string `json:"task_state"`
-	PowerState string `json:"power_state"`
-	Fault      string `json:"fault,omitempty"` // why the last operation failed or why the instance is in error
+	Flavor     Flavor     `json:"flavor"` // a copy taken at create (or resize), so a deleted flavor changes nothing
+	ImageID    string     `json:"image_id"`
+	VMState    VMState    `json:"vm_state"`
+	TaskState  TaskState  `json:"task_state"`
+	PowerState PowerState `json:"power_state"`
+	Fault      string     `json:"fault,omitempty"` // why the last operation failed or why the instance is in error
 
 	Autostart      bool        `json:"autostart"`
 	AutostartOrder int         `json:"autostart_order"`
@@ -95,8 +95,8 @@ func appendEvent(tx *store.Tx, typ, kind, id, projectID string, data any) error 
 
 // stateEvent is the data of an instance.state event.
 type stateEvent struct {
-	VMState    string `json:"vm_state"`
-	TaskState  string `json:"task_state"`
-	PowerState string `json:"power_state"`
-	Fault      string `json:"fault,omitempty"`
+	VMState    VMState    `json:"vm_state"`
+	TaskState  TaskState  `json:"task_state"`
+	PowerState PowerState `json:"power_state"`
+	Fault      string     `json:"fault,omitempty"`
 }

@@ -3,7 +3,6 @@ package compute
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"cloudlet/appliance/qemu"
@@ -20,73 +19,27 @@ func (sv *supervisor) current() (*Instance, bool) {
 }
 
 // fail ends the running task: the instance goes to vm (with its power state) and the fault is recorded.
-func (sv *supervisor) fail(vm, power string, err error) {
+// A failed delete ends its task too (save writes through endDelete while it runs), so that the delete
+// can be asked again.
+func (sv *supervisor) fail(vm VMState, power PowerState, err error) {
 	sv.s.log.Warn("instance task failed", "instance", sv.id, "vm_state", vm, "err", err)
-	write := sv.s.update
-	if sv.deleting { // a failed delete ends its task, so that the delete can be asked again
-		write = sv.s.endDelete
-	}
-	_, uerr := write(sv.id, func(i *Instance) error {
-		i.VMState, i.TaskState, i.PowerState, i.Fault = vm, TaskNone, power, err.Error()
-		return nil
-	})
-	if uerr != nil {
-		sv.s.log.Error("record instance fault", "instance", sv.id, "err", uerr)
-	}
+	sv.set(transition{VM: vm, Power: power, Fault: err.Error()})
 }
 
-// spawn is the first boot: make the NICs and the root disk, then boot. On failure the NICs are
-// released again (failSpawn).
+// spawn is the first boot: the launch steps make its state dir, NICs and root disk, then boot it. On
+// failure they are undone (its ports are free for others at once, as Nova deallocates a failed build's
+// network) and the instance is left in error with the reason; a later start makes them anew.
 func (sv *supervisor) spawn(ctx context.Context, accepted time.Time) {
 	inst, ok := sv.current()
 	if !ok {
 		return
 	}
-	if err := sv.s.prepareState(inst); err != nil {
-		sv.failSpawn(ctx, inst, err)
-		return
-	}
-	if err := sv.s.makePorts(ctx, inst); err != nil {
-		sv.failSpawn(ctx, inst, err)
-		return
-	}
-	if inst, ok = sv.current(); !ok {
-		return
-	}
-	if !inst.BootFromVolume {
-		id, err := sv.s.makeBootVolume(ctx, inst)
-		if err != nil {
-			sv.failSpawn(ctx, inst, err)
-			return
-		}
-		if inst, err = sv.s.update(sv.id, func(i *Instance) error { i.BootVolumeID = id; return nil }); err != nil {
-			sv.failSpawn(ctx, inst, err)
-			return
-		}
-	} else if err := sv.s.o.Volumes.Attached(ctx, inst.BootVolumeID, "", true, false); err != nil {
-		sv.failSpawn(ctx, inst, err)
-		return
-	}
 	if err := sv.boot(ctx, inst, accepted, nil); err != nil {
-		sv.failSpawn(ctx, inst, err)
+		sv.fail(VMError, PowerNoState, err)
 	}
 }
 
-// failSpawn puts an instance whose first boot failed in error, without NICs: the ports it was given are
-// free again and the ones made for it gone. A later start makes them anew.
-func (sv *supervisor) failSpawn(ctx context.Context, inst *Instance, err error) {
-	if inst == nil {
-		inst, _ = sv.current()
-	}
-	if inst != nil {
-		if rerr := sv.s.forgetNICs(ctx, inst); rerr != nil {
-			err = errors.Join(err, fmt.Errorf("release its ports: %w", rerr))
-		}
-	}
-	sv.fail(VMError, PowerNoState, err)
-}
-
-// start boots a stopped instance, first making its NICs again if a failed spawn released them.
+// start boots a stopped (or failed) instance, first making what a failed spawn undid.
 func (sv *supervisor) start(ctx context.Context, accepted time.Time) {
 	inst, ok := sv.current()
 	if !ok {
@@ -96,11 +49,7 @@ func (sv *supervisor) start(ctx context.Context, accepted time.Time) {
 		sv.resync(ctx)
 		return
 	}
-	inst, err := sv.s.ensurePorts(ctx, inst)
-	if err == nil {
-		err = sv.boot(ctx, inst, accepted, nil)
-	}
-	if err != nil {
+	if err := sv.boot(ctx, inst, accepted, nil); err != nil {
 		sv.fail(VMStopped, PowerShutdown, err)
 	}
 }
@@ -150,15 +99,8 @@ func (sv *supervisor) terminate(ctx context.Context) bool {
 	return true
 }
 
-func (sv *supervisor) setStopped(power, fault string) {
-	_, err := sv.s.update(sv.id, func(i *Instance) error {
-		i.VMState, i.TaskState, i.PowerState, i.Fault = VMStopped, TaskNone, power, fault
-		i.PID, i.PIDStartTime = 0, 0
-		return nil
-	})
-	if err != nil {
-		sv.s.log.Error("record instance stopped", "instance", sv.id, "err", err)
-	}
+func (sv *supervisor) setStopped(power PowerState, fault string) {
+	sv.set(transition{VM: VMStopped, Power: power, Fault: fault})
 }
 
 // exitedNow reports whether the process has exited, without waiting.
@@ -207,7 +149,7 @@ func (sv *supervisor) pause(ctx context.Context) {
 		sv.fail(VMActive, PowerRunning, err)
 		return
 	}
-	sv.s.setStates(sv.id, states{VMPaused, TaskNone, PowerPaused, ""})
+	sv.set(transition{VM: VMPaused, Power: PowerPaused})
 }
 
 // unpause resumes the vcpus.
@@ -216,5 +158,5 @@ func (sv *supervisor) unpause(ctx context.Context) {
 		sv.fail(VMPaused, PowerPaused, err)
 		return
 	}
-	sv.s.setStates(sv.id, states{VMActive, TaskNone, PowerRunning, ""})
+	sv.set(transition{VM: VMActive, Power: PowerRunning})
 }

@@ -30,15 +30,20 @@ func (sv *supervisor) rebuild(ctx context.Context, img *BootImage) {
 		sv.fail(VMError, PowerShutdown, fmt.Errorf("rebuild: %w", err))
 		return
 	}
-	rebuilt, err := sv.s.update(sv.id, func(i *Instance) error {
+	rebuilt, err := sv.s.updateRetrying(sv.id, false, func(i *Instance) error {
 		i.ImageID, i.Boot, i.BootVolumeID = inst.ImageID, inst.Boot, inst.BootVolumeID
-		i.VMState, i.PowerState, i.Fault, i.PID, i.PIDStartTime = VMStopped, PowerShutdown, "", 0, 0
-		if !wasRunning {
-			i.TaskState = TaskNone
+		t := transition{VM: VMStopped, Power: PowerShutdown}
+		if wasRunning { // the boot below ends the task
+			t.Task = i.TaskState
 		}
+		t.apply(i)
 		return nil
 	})
-	if err != nil || !wasRunning {
+	if err != nil {
+		sv.fail(VMError, PowerShutdown, fmt.Errorf("rebuild: record the new boot volume: %w", err))
+		return
+	}
+	if !wasRunning {
 		return
 	}
 	if err := sv.boot(ctx, rebuilt, time.Now(), nil); err != nil {
@@ -80,10 +85,10 @@ func (sv *supervisor) resize(ctx context.Context, f *Flavor) {
 			return
 		}
 	}
-	sv.s.update(sv.id, func(i *Instance) error {
+	sv.save("record flavor "+f.Name, func(i *Instance) error {
 		i.Flavor = *f
 		i.Flavor.Meta = store.Meta{ID: f.ID, Name: f.Name}
-		i.TaskState, i.Fault = TaskNone, ""
+		transition{VM: i.VMState, Power: i.PowerState}.apply(i) // the task ends, and any fault
 		return nil
 	})
 }

@@ -158,22 +158,6 @@ func (s *Service) forgetNICs(ctx context.Context, inst *Instance) error {
 	return err
 }
 
-// ensurePorts makes the NICs of an instance that wants some and has none (its spawn failed) before it
-// boots again, and returns the record as it is then.
-func (s *Service) ensurePorts(ctx context.Context, inst *Instance) (*Instance, error) {
-	if inst.PortIDs != nil || !wantsNICs(inst) || s.o.Networks == nil {
-		return inst, nil
-	}
-	bound, err := s.o.Networks.InstancePorts(ctx, inst.ID)
-	if err != nil || len(bound) > 0 { // ports of a record from before NIC order was recorded
-		return inst, err
-	}
-	if err := s.makePorts(ctx, inst); err != nil {
-		return nil, err
-	}
-	return s.Get(ctx, "", inst.ID)
-}
-
 func portIDs(nics []NIC) []string {
 	var out []string
 	for _, n := range nics {

@@ -43,6 +43,9 @@ func (sv *supervisor) reattach(ctx context.Context) {
 		return
 	}
 	sv.mon = mon
+	if err := sv.setActions(ctx); err != nil {
+		sv.s.log.Warn("set QEMU's actions", "instance", sv.id, "err", err)
+	}
 	var st qmp.Status
 	if err := sv.qmpCall(ctx, func(c context.Context) (err error) { st, err = mon.QueryStatus(c); return err }); err != nil {
 		sv.clearTask()
@@ -60,6 +63,10 @@ func (sv *supervisor) reattach(ctx context.Context) {
 // adopt takes over a live QEMU. One still in prelaunch was being started when the daemon died: the start
 // is completed. Otherwise the states follow QEMU.
 func (sv *supervisor) adopt(ctx context.Context, inst *Instance, st qmp.Status) {
+	if needsReset(st.Status) {
+		sv.settleDead(ctx, inst.TaskState, st.Status)
+		return
+	}
 	if st.Status == "prelaunch" && (inst.TaskState == TaskSpawning || inst.TaskState == TaskPoweringOn) {
 		if err := sv.qmpCall(ctx, func(c context.Context) error { return sv.mon.Cont(c) }); err == nil {
 			st = qmp.Status{Status: "running", Running: true}
@@ -67,18 +74,19 @@ func (sv *supervisor) adopt(ctx context.Context, inst *Instance, st qmp.Status) 
 	}
 	sv.clearTask()
 	if inst.PID != sv.proc.PID() {
-		sv.s.update(sv.id, func(i *Instance) error {
-			i.PID, i.PIDStartTime = sv.proc.PID(), sv.proc.StartTime()
+		pid, start := sv.proc.PID(), sv.proc.StartTime()
+		sv.save("record pid", func(i *Instance) error {
+			i.PID, i.PIDStartTime = pid, start
 			return nil
 		})
 	}
-	sv.fromStatus(st)
+	sv.fromStatus(ctx, st)
 }
 
 // clearTask ends a task the previous daemon left in flight.
 func (sv *supervisor) clearTask() {
-	sv.s.update(sv.id, func(i *Instance) error {
-		i.TaskState = TaskNone
+	sv.save("end the task", func(i *Instance) error {
+		transition{VM: i.VMState, Power: i.PowerState, Fault: i.Fault}.apply(i)
 		return nil
 	})
 }
@@ -98,10 +106,10 @@ func (sv *supervisor) noProcess(ctx context.Context, inst *Instance) {
 	}
 	switch {
 	case inst.TaskState == TaskSpawning || inst.TaskState == TaskRebuilding:
-		sv.s.setStates(sv.id, states{VMError, TaskNone, PowerNoState,
-			fmt.Sprintf("%s was interrupted by a daemon restart: rebuild or delete the instance", inst.TaskState)})
+		sv.set(transition{VM: VMError, Power: PowerNoState,
+			Fault: fmt.Sprintf("%s was interrupted by a daemon restart: rebuild or delete the instance", inst.TaskState)})
 	case inst.VMState == VMSuspended:
-		sv.s.setStates(sv.id, states{VMSuspended, TaskNone, PowerSuspended, inst.Fault})
+		sv.set(transition{VM: VMSuspended, Power: PowerSuspended, Fault: inst.Fault})
 	case inst.TaskState == TaskSuspending && fileExists(sv.s.statePath(sv.id)): // past its commit point
 		sv.markSuspended()
 	case inst.TaskState == TaskSuspending:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"cloudlet/appliance/crashpoint"
 	"cloudlet/appliance/qemu/qmp"
 )
 
@@ -24,7 +25,7 @@ func (sv *supervisor) reboot(ctx context.Context, hard bool) {
 	}
 	if !hard {
 		if err := sv.softReboot(ctx); err == nil {
-			sv.s.setStates(sv.id, states{VMActive, TaskNone, PowerRunning, ""})
+			sv.set(transition{VM: VMActive, Power: PowerRunning})
 			return
 		} else if ctx.Err() != nil || sv.mon == nil {
 			sv.fail(VMError, PowerNoState, err)
@@ -39,30 +40,31 @@ func (sv *supervisor) reboot(ctx context.Context, hard bool) {
 		sv.fail(prevVM, prevPower, fmt.Errorf("reboot: %w", err))
 		return
 	}
-	sv.s.setStates(sv.id, states{VMActive, TaskNone, PowerRunning, ""})
+	sv.set(transition{VM: VMActive, Power: PowerRunning})
 }
 
 func (sv *supervisor) softReboot(ctx context.Context) error {
-	setShutdown := func(ctx context.Context, action string) error {
-		return sv.qmpCall(ctx, func(c context.Context) error {
-			return sv.mon.Execute(c, "set-action", map[string]string{"shutdown": action}, nil)
-		})
-	}
-	if err := setShutdown(ctx, "pause"); err != nil {
+	err := sv.qmpCall(ctx, func(c context.Context) error {
+		return sv.mon.Execute(c, "set-action", map[string]string{"shutdown": "pause"}, nil)
+	})
+	if err != nil {
 		return err
 	}
-	// Restored even when ctx ended (daemon shutdown): a later guest power-off must end QEMU again.
-	defer setShutdown(context.Background(), "poweroff")
+	// Restored even when ctx ended (daemon shutdown): a later guest power-off must end QEMU again. A
+	// daemon killed before this runs leaves pause set: reattach sets the actions again.
+	defer func() {
+		if err := sv.setActions(context.Background()); err != nil {
+			sv.s.log.Warn("restore QEMU's actions after a soft reboot", "instance", sv.id, "err", err)
+		}
+	}()
 	if err := sv.qmpCall(ctx, func(c context.Context) error { return sv.mon.SystemPowerdown(c) }); err != nil {
 		return err
 	}
 	if err := sv.waitEvent(ctx, qmp.EventShutdown, sv.s.o.StopTimeout); err != nil {
 		return err
 	}
-	if err := sv.qmpCall(ctx, func(c context.Context) error { return sv.mon.SystemReset(c) }); err != nil {
-		return err
-	}
-	return sv.qmpCall(ctx, func(c context.Context) error { return sv.mon.Cont(c) })
+	crashpoint.Hit(crashpoint.RebootGuestDown)
+	return sv.finishReboot(ctx)
 }
 
 var errTimeout = errors.New("timed out")

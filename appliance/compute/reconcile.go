@@ -88,7 +88,7 @@ func (s *Service) autostartOne(ctx context.Context, id string) {
 }
 
 // waitSettled polls the catalog until the instance has no task, returning its vm_state.
-func (s *Service) waitSettled(ctx context.Context, id string, limit time.Duration) string {
+func (s *Service) waitSettled(ctx context.Context, id string, limit time.Duration) VMState {
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
 		inst, err := s.Get(ctx, "", id)

@@ -23,7 +23,9 @@ type Options struct {
 	StateDir string // per-instance state dirs go in StateDir/<id> (root disk, console log, saved state)
 	Images   ImageSource
 	Volumes  Volumes
-	Networks Networks // nil: instances cannot ask for networks
+	// VolumeCheck is asked before an instance's delete touches anything; nil: no check.
+	VolumeCheck VolumeDeleteCheck
+	Networks    Networks // nil: instances cannot ask for networks
 	// Vhost opens /dev/vhost-net for one NIC; nil (or an error) means no vhost-net. The daemon sets
 	// it only under KVM: vhost-net needs KVM's ioeventfds.
 	Vhost func() (*os.File, error)
@@ -46,6 +48,9 @@ type Options struct {
 	AutostartRetries  int
 
 	hv hypervisor // nil: the real one; unit tests inject fakes
+	// writeFault, when set, may refuse a write of an instance record (as it would be written): unit
+	// tests make the catalog fail on demand with it.
+	writeFault func(*Instance) error
 }
 
 // ImageSource resolves an image reference for a project into the files an instance boots from.
@@ -76,6 +81,8 @@ type Service struct {
 	log *slog.Logger
 	hv  hypervisor
 
+	steps []step // of a start (launch.go); unit tests change them
+
 	ctx    context.Context // the daemon's: instance lifetimes hang off it, never off a request
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // every goroutine the service started
@@ -92,7 +99,7 @@ func New(o Options) (*Service, error) {
 		return nil, errors.New("compute.New: DB, Log, Images, Volumes, RunDir and StateDir are required")
 	}
 	o.setDefaults()
-	s := &Service{o: o, db: o.DB, log: o.Log, hv: o.hv, sups: map[string]*supervisor{}}
+	s := &Service{o: o, db: o.DB, log: o.Log, hv: o.hv, steps: launchSteps(), sups: map[string]*supervisor{}}
 	if s.hv == nil {
 		s.hv = realHypervisor{}
 	}

@@ -5,41 +5,50 @@ import (
 	"strings"
 )
 
-// vm_state values (Nova): what the instance is, as the user sees it.
+// VMState is the vm_state (Nova's): what the instance is, as the user sees it.
+type VMState string
+
+// The vm_state values.
 const (
-	VMBuilding  = "building"
-	VMActive    = "active"
-	VMStopped   = "stopped"
-	VMPaused    = "paused"
-	VMSuspended = "suspended"
-	VMError     = "error"
-	VMDeleted   = "deleted"
+	VMBuilding  VMState = "building"
+	VMActive    VMState = "active"
+	VMStopped   VMState = "stopped"
+	VMPaused    VMState = "paused"
+	VMSuspended VMState = "suspended"
+	VMError     VMState = "error"
+	VMDeleted   VMState = "deleted"
 )
 
-// task_state values: the operation in flight, or "" (none).
+// TaskState is the task_state: the operation in flight, or TaskNone.
+type TaskState string
+
+// The task_state values.
 const (
-	TaskNone        = ""
-	TaskSpawning    = "spawning"
-	TaskPoweringOn  = "powering-on"
-	TaskPoweringOff = "powering-off"
-	TaskRebooting   = "rebooting"
-	TaskPausing     = "pausing"
-	TaskUnpausing   = "unpausing"
-	TaskSuspending  = "suspending"
-	TaskResuming    = "resuming"
-	TaskRebuilding  = "rebuilding"
-	TaskResizing    = "resizing"
-	TaskDeleting    = "deleting"
+	TaskNone        TaskState = ""
+	TaskSpawning    TaskState = "spawning"
+	TaskPoweringOn  TaskState = "powering-on"
+	TaskPoweringOff TaskState = "powering-off"
+	TaskRebooting   TaskState = "rebooting"
+	TaskPausing     TaskState = "pausing"
+	TaskUnpausing   TaskState = "unpausing"
+	TaskSuspending  TaskState = "suspending"
+	TaskResuming    TaskState = "resuming"
+	TaskRebuilding  TaskState = "rebuilding"
+	TaskResizing    TaskState = "resizing"
+	TaskDeleting    TaskState = "deleting"
 )
 
-// power_state values: what the hypervisor last said.
+// PowerState is the power_state: what the hypervisor last said.
+type PowerState string
+
+// The power_state values.
 const (
-	PowerNoState   = "nostate"
-	PowerRunning   = "running"
-	PowerPaused    = "paused"
-	PowerShutdown  = "shutdown"
-	PowerCrashed   = "crashed"
-	PowerSuspended = "suspended"
+	PowerNoState   PowerState = "nostate"
+	PowerRunning   PowerState = "running"
+	PowerPaused    PowerState = "paused"
+	PowerShutdown  PowerState = "shutdown"
+	PowerCrashed   PowerState = "crashed"
+	PowerSuspended PowerState = "suspended"
 )
 
 // Action is a user operation on an instance.
@@ -63,26 +72,26 @@ const (
 
 // rule says in which states an action is legal and which task it starts.
 type rule struct {
-	from      []string // allowed vm_states
-	task      string   // task_state set while the action runs
-	anyTask   bool     // legal even while another task runs (it pre-empts it)
-	needsHost bool     // claims host capacity (vcpus, RAM) when it starts
+	from      []VMState // allowed vm_states
+	task      TaskState // task_state set while the action runs
+	anyTask   bool      // legal even while another task runs (it pre-empts it)
+	needsHost bool      // claims host capacity (vcpus, RAM) when it starts
 }
 
 // rules is the one table of legal transitions. Everything else asks it.
 var rules = map[Action]rule{
-	ActStart:     {from: []string{VMStopped, VMError}, task: TaskPoweringOn, needsHost: true},
-	ActStop:      {from: []string{VMActive, VMPaused, VMError}, task: TaskPoweringOff},
-	ActHardStop:  {from: []string{VMActive, VMPaused, VMError, VMBuilding}, task: TaskPoweringOff, anyTask: true},
-	ActReboot:    {from: []string{VMActive}, task: TaskRebooting},
-	ActHardReset: {from: []string{VMActive, VMPaused}, task: TaskRebooting},
-	ActPause:     {from: []string{VMActive}, task: TaskPausing},
-	ActUnpause:   {from: []string{VMPaused}, task: TaskUnpausing},
-	ActSuspend:   {from: []string{VMActive, VMPaused}, task: TaskSuspending},
-	ActResume:    {from: []string{VMSuspended}, task: TaskResuming, needsHost: true},
-	ActRebuild:   {from: []string{VMActive, VMStopped, VMError}, task: TaskRebuilding},
-	ActResize:    {from: []string{VMStopped}, task: TaskResizing},
-	ActDelete: {from: []string{VMBuilding, VMActive, VMStopped, VMPaused, VMSuspended, VMError},
+	ActStart:     {from: []VMState{VMStopped, VMError}, task: TaskPoweringOn, needsHost: true},
+	ActStop:      {from: []VMState{VMActive, VMPaused, VMError}, task: TaskPoweringOff},
+	ActHardStop:  {from: []VMState{VMActive, VMPaused, VMError, VMBuilding}, task: TaskPoweringOff, anyTask: true},
+	ActReboot:    {from: []VMState{VMActive}, task: TaskRebooting},
+	ActHardReset: {from: []VMState{VMActive, VMPaused}, task: TaskRebooting},
+	ActPause:     {from: []VMState{VMActive}, task: TaskPausing},
+	ActUnpause:   {from: []VMState{VMPaused}, task: TaskUnpausing},
+	ActSuspend:   {from: []VMState{VMActive, VMPaused}, task: TaskSuspending},
+	ActResume:    {from: []VMState{VMSuspended}, task: TaskResuming, needsHost: true},
+	ActRebuild:   {from: []VMState{VMActive, VMStopped, VMError}, task: TaskRebuilding},
+	ActResize:    {from: []VMState{VMStopped}, task: TaskResizing},
+	ActDelete: {from: []VMState{VMBuilding, VMActive, VMStopped, VMPaused, VMSuspended, VMError},
 		task: TaskDeleting, anyTask: true},
 }
 
@@ -112,7 +121,7 @@ func (r rule) check(a Action, inst *Instance) error {
 	}
 	if !slices.Contains(r.from, inst.VMState) {
 		return errConflict("cannot %s instance %s while vm_state is %s (allowed: %s)", a, inst.Name,
-			inst.VMState, strings.Join(r.from, ", "))
+			inst.VMState, joinStates(r.from))
 	}
 	if inst.TaskState != TaskNone && !r.anyTask {
 		return errConflict("cannot %s instance %s while task_state is %s", a, inst.Name, inst.TaskState)
@@ -133,3 +142,11 @@ func holdsHost(inst *Instance) bool {
 }
 
 func (a Action) String() string { return string(a) }
+
+func joinStates(vms []VMState) string {
+	out := make([]string, len(vms))
+	for i, vm := range vms {
+		out[i] = string(vm)
+	}
+	return strings.Join(out, ", ")
+}

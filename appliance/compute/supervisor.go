@@ -36,10 +36,11 @@ type supervisor struct {
 	mon         *qmp.Monitor
 	shutdown    *qmp.ShutdownData // the last SHUTDOWN event of this QEMU
 	panicked    bool
-	lastDeleted string        // device id of the last DEVICE_DELETED event
-	expectExit  bool          // an action asked QEMU to exit; its exit is not a crash
-	console     *consoleWatch // boot timeline watcher of the current boot
-	deleting    bool          // the delete runs: its failure may end task deleting
+	lastDeleted string         // device id of the last DEVICE_DELETED event
+	expectExit  bool           // an action asked QEMU to exit; its exit is not a crash
+	console     *consoleWatch  // boot timeline watcher of the current boot
+	deleting    bool           // the delete runs: its failure may end task deleting
+	pending     []pendingWrite // changes the catalog refused, written again before the next (persist.go)
 	deleted     bool
 }
 
@@ -115,6 +116,7 @@ func (sv *supervisor) run(ctx context.Context, fresh bool, attached *sync.WaitGr
 			sv.drainEvents()
 			sv.onExit()
 		case <-health.C:
+			sv.flushPending()
 			sv.checkHealth(ctx)
 		}
 	}

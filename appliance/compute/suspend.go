@@ -50,14 +50,7 @@ func (sv *supervisor) suspend(ctx context.Context) {
 
 // markSuspended records a suspend whose state is saved and whose QEMU is gone.
 func (sv *supervisor) markSuspended() {
-	_, err := sv.s.update(sv.id, func(i *Instance) error {
-		i.VMState, i.TaskState, i.PowerState, i.Fault = VMSuspended, TaskNone, PowerSuspended, ""
-		i.PID, i.PIDStartTime = 0, 0
-		return nil
-	})
-	if err != nil {
-		sv.s.log.Error("record instance suspended", "instance", sv.id, "err", err)
-	}
+	sv.set(transition{VM: VMSuspended, Power: PowerSuspended})
 }
 
 // saveState pauses the vcpus and migrates the VM into path, waiting until the migration completes.

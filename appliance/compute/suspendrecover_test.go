@@ -34,7 +34,10 @@ func interruptSuspend(t *testing.T, e *env, inst *Instance, qemuStatus, file str
 // running (stays paused if it was paused); the same QEMU, never a new one.
 func TestSuspendCutShortBeforeItsStateIsSavedIsRolledBack(t *testing.T) {
 	for _, tt := range []struct {
-		name, vm, power, qemuAfter string
+		name      string
+		vm        VMState
+		power     PowerState
+		qemuAfter string
 	}{
 		{"was running", VMActive, PowerRunning, "running"},
 		{"was paused", VMPaused, PowerPaused, "paused"},

@@ -1,33 +1,21 @@
 package compute
 
 import (
+	"errors"
 	"fmt"
+	"time"
 
 	"cloudlet/store"
 )
-
-// states is the (vm, task, power) triple plus the fault text.
-type states struct {
-	VM, Task, Power, Fault string
-}
-
-func statesOf(inst *Instance) states {
-	return states{inst.VMState, inst.TaskState, inst.PowerState, inst.Fault}
-}
 
 // update is the one place an instance record changes after create: it re-reads the record in a write
 // transaction, applies fn, writes it back and, when any of the three states or the fault changed,
 // appends an instance.state event in the same transaction. Deleting wins: a record whose task is
 // deleting keeps it, whatever fn sets, so a task the delete pre-empted (a start failing because it was
-// cancelled) cannot clear it and a restart still finishes the delete. Only the delete's own end may
-// (endDelete).
+// cancelled) cannot clear it and a restart still finishes the delete. Only the delete's own writes may
+// (write with endsDelete; see supervisor.save).
 func (s *Service) update(id string, fn func(*Instance) error) (*Instance, error) {
 	return s.write(id, false, fn)
-}
-
-// endDelete is update for the delete itself, which ends task deleting when it fails.
-func (s *Service) endDelete(id string, fn func(*Instance) error) (*Instance, error) {
-	return s.write(id, true, fn)
 }
 
 func (s *Service) write(id string, endsDelete bool, fn func(*Instance) error) (*Instance, error) {
@@ -44,13 +32,15 @@ func (s *Service) write(id string, endsDelete bool, fn func(*Instance) error) (*
 		if before.Task == TaskDeleting && !endsDelete {
 			inst.TaskState = TaskDeleting
 		}
+		if err := s.injectedWriteFault(inst); err != nil {
+			return err
+		}
 		if err := instances.Update(tx, inst); err != nil {
 			return err
 		}
 		out = inst
-		if after := statesOf(inst); after != before {
-			return appendEvent(tx, "instance.state", "instance", inst.ID, inst.ProjectID,
-				stateEvent{after.VM, after.Task, after.Power, after.Fault})
+		if statesOf(inst) != before {
+			return appendEvent(tx, "instance.state", "instance", inst.ID, inst.ProjectID, stateEventOf(inst))
 		}
 		return nil
 	})
@@ -60,10 +50,45 @@ func (s *Service) write(id string, endsDelete bool, fn func(*Instance) error) (*
 	return out, nil
 }
 
-// setStates writes the three states and the fault.
-func (s *Service) setStates(id string, st states) (*Instance, error) {
-	return s.update(id, func(inst *Instance) error {
-		inst.VMState, inst.TaskState, inst.PowerState, inst.Fault = st.VM, st.Task, st.Power, st.Fault
+// injectedWriteFault is the unit tests' failing catalog: Options.writeFault may refuse a write.
+func (s *Service) injectedWriteFault(inst *Instance) error {
+	if s.o.writeFault == nil {
 		return nil
-	})
+	}
+	return s.o.writeFault(inst)
 }
+
+// writeRetries and writeBackoff bound how often a refused write is tried again at once: a catalog
+// that is briefly out of space or busy often takes it a moment later.
+const (
+	writeRetries = 3
+	writeBackoff = 20 * time.Millisecond
+)
+
+// updateRetrying is update, tried again when the catalog refuses the write. Every write here sets
+// fields to values, so writing it twice is the same as once. A record that is gone is not retried.
+func (s *Service) updateRetrying(id string, endsDelete bool, fn func(*Instance) error) (*Instance, error) {
+	var inst *Instance
+	err := retrying(func() (err error) {
+		inst, err = s.write(id, endsDelete, fn)
+		return err
+	})
+	return inst, err
+}
+
+// retrying runs a catalog write until it succeeds, fails for a reason writing again cannot mend, or
+// has been tried writeRetries times.
+func retrying(write func() error) error {
+	var err error
+	for attempt := range writeRetries {
+		if err = write(); err == nil || !retryable(err) {
+			return err
+		}
+		time.Sleep(writeBackoff << attempt)
+	}
+	return err
+}
+
+// retryable reports whether a write failed for the catalog's sake (I/O, space, a closed file) rather
+// than because the record is gone.
+func retryable(err error) bool { return !errors.Is(err, store.ErrNotFound) }

@@ -142,7 +142,7 @@ func (c *cloud) act(id, action string) compute.Instance {
 }
 
 // waitState polls until the instance has vm and power state with no task.
-func (c *cloud) waitState(id, vm, power string, limit time.Duration) compute.Instance {
+func (c *cloud) waitState(id string, vm compute.VMState, power compute.PowerState, limit time.Duration) compute.Instance {
 	c.t.Helper()
 	deadline := time.Now().Add(limit)
 	var inst compute.Instance

@@ -34,9 +34,22 @@ func (s *Service) Delete(_ context.Context, projectID, idOrName string) error {
 
 // deletable refuses to delete v while anything depends on it.
 func deletable(tx *store.Tx, v *Volume) error {
-	g, err := loadGraph(tx)
+	why, err := dependentsOf(tx, v)
 	if err != nil {
 		return err
+	}
+	if why != "" {
+		return faultf(ErrConflict, "cannot delete volume %s: %s", v.Name, why)
+	}
+	return nil
+}
+
+// dependentsOf says what depends on v and stops its delete ("it has snapshot nightly (…); delete its
+// snapshots, then the volume", "volume b (…) is based on its snapshot nightly"), or "" when nothing does.
+func dependentsOf(tx *store.Tx, v *Volume) (string, error) {
+	g, err := loadGraph(tx)
+	if err != nil {
+		return "", err
 	}
 	var own *Snapshot
 	for _, sn := range g.snaps {
@@ -44,7 +57,7 @@ func deletable(tx *store.Tx, v *Volume) error {
 			continue
 		}
 		if who := g.foreignDependent(sn); who != "" {
-			return faultf(ErrConflict, "cannot delete volume %s: %s is based on its snapshot %s", v.Name, who, sn.Name)
+			return fmt.Sprintf("%s is based on its snapshot %s", who, sn.Name), nil
 		}
 		own = sn
 	}
@@ -54,14 +67,14 @@ func deletable(tx *store.Tx, v *Volume) error {
 		}
 		for _, sn := range g.under(o.Backing) {
 			if sn.VolumeID == v.ID {
-				return faultf(ErrConflict, "cannot delete volume %s: %s is based on its snapshot %s", v.Name, describe(o), sn.Name)
+				return fmt.Sprintf("%s is based on its snapshot %s", describe(o), sn.Name), nil
 			}
 		}
 	}
 	if own != nil {
-		return faultf(ErrConflict, "cannot delete volume %s: it has snapshot %s (%s); delete its snapshots first", v.Name, own.Name, own.ID)
+		return fmt.Sprintf("it has snapshot %s (%s); delete its snapshots, then the volume", own.Name, own.ID), nil
 	}
-	return nil
+	return "", nil
 }
 
 // finishDelete removes a deleting volume's files and then its record; a volume whose files cannot

@@ -166,11 +166,11 @@ func newConsoleLogCmd(g *globals) *cobra.Command {
 var instanceHeader = []string{"NAME", "VM STATE", "TASK", "POWER", "FLAVOR", "PID", "ID"}
 
 func instanceRow(i *compute.Instance) []string {
-	task := i.TaskState
+	task := string(i.TaskState)
 	if task == "" {
 		task = "-"
 	}
-	return []string{i.Name, i.VMState, task, i.PowerState, i.Flavor.Name, pidString(i.PID), i.ID}
+	return []string{i.Name, string(i.VMState), task, string(i.PowerState), i.Flavor.Name, pidString(i.PID), i.ID}
 }
 
 func pidString(pid int) string {
@@ -182,8 +182,8 @@ func pidString(pid int) string {
 
 func instanceDetail(i *compute.Instance) [][]string {
 	rows := [][]string{
-		{"name", i.Name}, {"id", i.ID}, {"vm_state", i.VMState}, {"task_state", i.TaskState},
-		{"power_state", i.PowerState}, {"fault", i.Fault}, {"flavor", i.Flavor.Name},
+		{"name", i.Name}, {"id", i.ID}, {"vm_state", string(i.VMState)}, {"task_state", string(i.TaskState)},
+		{"power_state", string(i.PowerState)}, {"fault", i.Fault}, {"flavor", i.Flavor.Name},
 		{"image", i.ImageID}, {"pid", pidString(i.PID)}, {"autostart", strconv.FormatBool(i.Autostart)},
 		{"restart_policy", i.RestartPolicy},
 	}
