@@ -152,7 +152,7 @@ func (a *Appliance) openNetwork() error {
 		return fmt.Errorf("firewall: %w (cloudlet needs iptables: apt-get install iptables)", err)
 	}
 	if a.network, err = network.New(network.Options{DB: a.db, HostRoutes: hostRoutes, Firewall: fw,
-		DeviceName: a.deviceName, Quota: a.identity,
+		Quota: a.identity,
 		MemberCIDRs: a.cfg.NetworkCIDRsAllowed, ForwardRange: a.cfg.forwardRange()}); err != nil {
 		return err
 	}
@@ -190,7 +190,7 @@ func (a *Appliance) openCompute(facts host.Facts, cred *syscall.Credential) erro
 	}
 	a.compute, err = compute.New(compute.Options{
 		DB: a.db, Log: a.log, RunDir: a.cfg.InstanceRunDir(), StateDir: a.cfg.InstanceStateDir(),
-		Images: a.bootImage, Volumes: computeVolumes{a.volumes}, Networks: computeNetworks{a.network}, Accel: facts.Accel,
+		Images: a.bootImage, Volumes: computeVolumes{a.volumes}, Networks: computeNetworks{a.network}, Leases: a.network, Accel: facts.Accel,
 		QEMU:     host.QEMUBinary,
 		Capacity: capacity, Credential: cred, StopTimeout: time.Duration(a.cfg.StopTimeout),
 		HealthInterval: time.Duration(a.cfg.HealthInterval), CrashLoopLimit: a.cfg.CrashLoopLimit,
@@ -199,21 +199,7 @@ func (a *Appliance) openCompute(facts host.Facts, cred *syscall.Credential) erro
 	if err != nil {
 		return err
 	}
-	a.network.OnLease(a.compute.LeaseGranted) // the boot timeline's dhcp_lease stage
 	return a.compute.Start()
-}
-
-// deviceName names the instance a port is bound to, for the network service's messages (compute is
-// read at call time: it is built after the network service).
-func (a *Appliance) deviceName(ctx context.Context, owner, id string) string {
-	if owner != network.OwnerInstance || a.compute == nil {
-		return ""
-	}
-	inst, err := a.compute.Get(ctx, "", id)
-	if err != nil {
-		return ""
-	}
-	return inst.Name
 }
 
 // imageInUse names a volume whose backing chain starts at the image (read at call time: the volume

@@ -136,9 +136,9 @@ type computeNetworks struct{ n *network.Service }
 
 var _ compute.Networks = computeNetworks{}
 
-func (a computeNetworks) CreatePort(ctx context.Context, projectID, net, instanceID, name string, groups []string) (compute.NIC, error) {
-	p, err := a.n.CreatePort(ctx, projectID, network.CreatePortRequest{Name: name, Network: net,
-		SecurityGroups: slices.Clone(groups), Instance: instanceID})
+func (a computeNetworks) CreatePort(ctx context.Context, r compute.PortRequest) (compute.NIC, error) {
+	p, err := a.n.CreatePort(ctx, r.ProjectID, network.CreatePortRequest{Name: r.Name, Network: r.Network,
+		SecurityGroups: slices.Clone(r.SecurityGroups), Instance: r.InstanceID, InstanceName: r.InstanceName})
 	if err != nil {
 		return compute.NIC{}, err
 	}
@@ -158,8 +158,8 @@ func (a computeNetworks) CheckPort(ctx context.Context, projectID, ref string) (
 	return a.nic(ctx, p), nil
 }
 
-func (a computeNetworks) BindPort(ctx context.Context, projectID, portID, instanceID string) (compute.NIC, error) {
-	p, err := a.n.BindPort(ctx, projectID, portID, network.OwnerInstance, instanceID)
+func (a computeNetworks) BindPort(ctx context.Context, projectID, portID, instanceID, instanceName string) (compute.NIC, error) {
+	p, err := a.n.BindPort(ctx, projectID, portID, network.OwnerInstance, instanceID, instanceName)
 	if err != nil {
 		return compute.NIC{}, err
 	}

@@ -23,7 +23,8 @@ type Options struct {
 	StateDir string // per-instance state dirs go in StateDir/<id> (root disk, console log, saved state)
 	Images   ImageSource
 	Volumes  Volumes
-	Networks Networks // nil: instances cannot ask for networks
+	Networks Networks  // nil: instances cannot ask for networks
+	Leases   LeaseFeed // DHCP ACKs for the boot timeline's dhcp_lease stage; nil: no such stage
 	// Vhost opens /dev/vhost-net for one NIC; nil (or an error) means no vhost-net. The daemon sets
 	// it only under KVM: vhost-net needs KVM's ioeventfds.
 	Vhost func() (*os.File, error)
@@ -144,6 +145,7 @@ func (s *Service) Start() error {
 		return fmt.Errorf("compute: list instances: %w", err)
 	}
 	s.releaseStaleReservations(s.ctx, all)
+	s.followLeases()
 	var attached sync.WaitGroup
 	for _, inst := range all {
 		attached.Add(1)
