@@ -152,7 +152,7 @@ func (a *Appliance) openNetwork() error {
 		return fmt.Errorf("firewall: %w (cloudlet needs iptables: apt-get install iptables)", err)
 	}
 	if a.network, err = network.New(network.Options{DB: a.db, HostRoutes: hostRoutes, Firewall: fw,
-		Quota: a.identity,
+		Quota:       a.identity,
 		MemberCIDRs: a.cfg.NetworkCIDRsAllowed, ForwardRange: a.cfg.forwardRange()}); err != nil {
 		return err
 	}
