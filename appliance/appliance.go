@@ -170,7 +170,7 @@ func (a *Appliance) openNetwork() error {
 // openVolumes builds the volume service with its default pool in the data dir.
 func (a *Appliance) openVolumes(cred *syscall.Credential) error {
 	var err error
-	a.volumes, err = volume.New(volume.Options{DB: a.db, Log: a.log, Images: a.imageFile, Live: volumeLive{a},
+	a.volumes, err = volume.New(volume.Options{DB: a.db, Log: a.log, Images: a.imageFile,
 		QemuImg: host.QEMUImgBinary, Owner: cred, Quota: a.identity})
 	if err != nil {
 		return err
