@@ -108,7 +108,8 @@ func (a *Appliance) open() error {
 	}
 	a.web, err = web.New(web.Options{Logger: a.log, Host: a.host, Backup: a.db.Backup, Events: a.events, Limits: a.webLimits(),
 		Compute: a.compute, Images: a.images, Volumes: a.volumes, Networks: a.network, Quotas: quotaReports{a},
-		Identity: a.identity, DefaultProject: project, LoopbackNeedsToken: !a.cfg.TrustLoopback,
+		ImageUsers: a.volumes.ImageInUse,
+		Identity:   a.identity, DefaultProject: project, LoopbackNeedsToken: !a.cfg.TrustLoopback,
 		TLSFingerprint: a.tlsCert.fingerprint})
 	return err
 }
@@ -129,7 +130,7 @@ func (a *Appliance) openServices(facts host.Facts) error {
 		readerGID = int(cred.Gid)
 	}
 	a.images, err = images.New(a.db, images.Options{Dir: a.cfg.ImageDir(), QemuImg: host.QEMUImgBinary,
-		ReaderGID: readerGID, Logger: a.log, InUse: a.imageInUse, Quota: a.identity,
+		ReaderGID: readerGID, Logger: a.log, Quota: a.identity,
 		MaxUploadBytes: int64(a.cfg.MaxImageSize), ResolveProject: a.projectID,
 		Import: a.cfg.imageImportOptions()})
 	if err != nil {
@@ -200,12 +201,6 @@ func (a *Appliance) openCompute(facts host.Facts, cred *syscall.Credential) erro
 		return err
 	}
 	return a.compute.Start()
-}
-
-// imageInUse names a volume whose backing chain starts at the image (read at call time: the volume
-// service is built after the image service).
-func (a *Appliance) imageInUse(ctx context.Context, projectID, imageID string) (string, error) {
-	return a.volumes.ImageInUse(ctx, imageID, projectID)
 }
 
 // imageFile adapts the image service to what the volume service needs of an image.
