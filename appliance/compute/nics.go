@@ -17,12 +17,25 @@ type NIC struct {
 	PortID, Name, Network, MAC, IP string
 }
 
-// Networks is the network service as compute uses it (wired in appliance).
+// Networks is the network service as compute uses it (wired in appliance), in four parts. It never
+// calls compute back: DHCP leases reach compute through LeaseFeed, a subscription.
 type Networks interface {
+	PortMaker
+	PortBinder
+	NICSource
+	NetworkChecker
+}
+
+// PortMaker makes and deletes the ports compute creates for an instance's networks.
+type PortMaker interface {
 	// CreatePort gives the instance a port (MAC, fixed IP, tap) on the network.
 	CreatePort(ctx context.Context, r PortRequest) (NIC, error)
 	// DeletePort deletes a port CreatePort made.
 	DeletePort(ctx context.Context, projectID, portID string) error
+}
+
+// PortBinder gives existing ports to instances.
+type PortBinder interface {
 	// CheckPort answers the project's port ref when it can be given to an instance: not-found, a conflict
 	// naming the device it is bound to, or invalid (a port of an external network).
 	CheckPort(ctx context.Context, projectID, ref string) (NIC, error)
@@ -32,8 +45,16 @@ type Networks interface {
 	// UnbindPort frees a port BindPort bound to the instance; its address and tap stay. A port no longer
 	// bound to the instance is left alone.
 	UnbindPort(ctx context.Context, portID, instanceID string) error
+}
+
+// NICSource finds an instance's ports and opens their taps for QEMU.
+type NICSource interface {
 	InstancePorts(ctx context.Context, instanceID string) ([]NIC, error)
 	OpenTap(portID string) (*os.File, error)
+}
+
+// NetworkChecker validates what a create request names.
+type NetworkChecker interface {
 	// CheckNetwork answers not-found for a network the project cannot use.
 	CheckNetwork(ctx context.Context, projectID, network string) error
 	// CheckSecurityGroup answers not-found for a group the project does not have.
