@@ -82,8 +82,9 @@
 // Members. Another project's private image is reported exactly like a missing one. Only the
 // owning project may upload to, share, unshare or delete an image. Whether something uses an
 // image is asked by the API layer before it calls Delete (the volume service knows; it depends on
-// images, never the reverse), and an image in use is refused with UsedBy's ErrInUse. Making an image public is the admins' (the web
-// layer's image:publicize); members share with named projects.
+// images, never the reverse), and an image in use is refused with UsedBy's ErrInUse. Making an
+// image public is the admins' (the web layer's image:publicize); members share with named
+// projects.
 //
 // Members are project IDs (names resolved with Options.ResolveProject; an unknown project is
 // not found), each with Glance's status: pending when shared, then accepted or rejected by the
