@@ -30,28 +30,26 @@ func (s *Server) extendDisk(ctx context.Context, projectID, ref string, sizeGiB 
 	return s.opts.Volumes.EndExtend(context.WithoutCancel(ctx), v.ID, sizeGiB, cause)
 }
 
-// setDiskQoS records a volume's limits and applies them to a running guest (a stopped instance gets
-// them at its next start); when QEMU refuses them, the old limits are recorded again.
+// setDiskQoS applies a volume's new limits to its running guest first (a stopped instance gets them
+// at its next start), then records them; limits QEMU refuses are not recorded.
 func (s *Server) setDiskQoS(ctx context.Context, projectID, ref string, q volume.QoS) (*volume.Volume, error) {
-	old, err := s.opts.Volumes.Get(ctx, projectID, ref)
-	if err != nil {
+	if err := q.Validate(); err != nil {
 		return nil, err
 	}
-	v, err := s.opts.Volumes.SetQoS(ctx, projectID, old.ID, q)
-	if err != nil || v.Status == volume.StatusReserved {
-		return v, err
-	}
-	_, err = live(v, func(instanceID string) error {
-		return s.opts.Compute.ThrottleVolume(ctx, instanceID, v.ID, compute.DiskQoS{ReadIOPS: q.ReadIOPS,
-			WriteIOPS: q.WriteIOPS, ReadBytesSec: q.ReadBytesSec, WriteBytesSec: q.WriteBytesSec})
-	})
+	v, err := s.opts.Volumes.Get(ctx, projectID, ref)
 	if err != nil {
-		if _, rerr := s.opts.Volumes.SetQoS(context.WithoutCancel(ctx), projectID, v.ID, old.QoS); rerr != nil {
-			err = errors.Join(err, fmt.Errorf("restore the old limits: %w", rerr))
-		}
-		return nil, fmt.Errorf("set qos of volume %s: %w", v.Name, err)
+		return nil, fmt.Errorf("set qos of volume %s: %w", ref, err)
 	}
-	return v, nil
+	if v.Status != volume.StatusReserved {
+		_, err = live(v, func(instanceID string) error {
+			return s.opts.Compute.ThrottleVolume(ctx, instanceID, v.ID, compute.DiskQoS{ReadIOPS: q.ReadIOPS,
+				WriteIOPS: q.WriteIOPS, ReadBytesSec: q.ReadBytesSec, WriteBytesSec: q.WriteBytesSec})
+		})
+		if err != nil {
+			return nil, fmt.Errorf("set qos of volume %s: %w", v.Name, err)
+		}
+	}
+	return s.opts.Volumes.SetQoS(ctx, projectID, v.ID, q)
 }
 
 // snapshotDisk takes a snapshot: a full chain is flattened first (block-stream in a running guest,

@@ -38,21 +38,19 @@ func (e *env) extend(projectID, ref string, sizeGiB int) (*Volume, error) {
 }
 
 func (e *env) setQoS(projectID, ref string, q QoS) (*Volume, error) {
-	old, err := e.svc.Get(ctx, projectID, ref)
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	v, err := e.svc.Get(ctx, projectID, ref)
 	if err != nil {
 		return nil, err
 	}
-	v, err := e.svc.SetQoS(ctx, projectID, old.ID, q)
-	if err != nil || v.Status == StatusReserved {
-		return v, err
-	}
-	if _, err := e.onQEMU(v, func(inst string) error { return e.live.Throttle(ctx, inst, v.ID, q) }); err != nil {
-		if _, rerr := e.svc.SetQoS(ctx, projectID, v.ID, old.QoS); rerr != nil {
-			return nil, errors.Join(err, rerr)
+	if v.Status != StatusReserved {
+		if _, err := e.onQEMU(v, func(inst string) error { return e.live.Throttle(ctx, inst, v.ID, q) }); err != nil {
+			return nil, err
 		}
-		return nil, err
 	}
-	return v, nil
+	return e.svc.SetQoS(ctx, projectID, v.ID, q)
 }
 
 func (e *env) createSnapshot(projectID, ref, name string) (*Snapshot, error) {

@@ -40,9 +40,8 @@ func (q QoS) Validate() error {
 }
 
 // SetQoS validates and records a volume's limits; DiskFor carries them to the disk at its
-// instance's next start. Applying them to a running guest is compute's part (it calls SetQoS and
-// block_set_io_throttle on the instance's own goroutine, and restores the old limits here when
-// QEMU refuses the new ones).
+// instance's next start. Applying them to a running guest first (block_set_io_throttle) is the
+// caller's part, through compute.
 func (s *Service) SetQoS(_ context.Context, projectID, idOrName string, q QoS) (*Volume, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
