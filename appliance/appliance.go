@@ -108,7 +108,8 @@ func (a *Appliance) open() error {
 	}
 	a.web, err = web.New(web.Options{Logger: a.log, Host: a.host, Backup: a.db.Backup, Events: a.events, Limits: a.webLimits(),
 		Compute: a.compute, Images: a.images, Volumes: a.volumes, Networks: a.network, Quotas: quotaReports{a},
-		Identity: a.identity, DefaultProject: project, LoopbackNeedsToken: !a.cfg.TrustLoopback,
+		ImageUsers: a.volumes.ImageInUse,
+		Identity:   a.identity, DefaultProject: project, LoopbackNeedsToken: !a.cfg.TrustLoopback,
 		TLSFingerprint: a.tlsCert.fingerprint})
 	return err
 }
@@ -129,7 +130,7 @@ func (a *Appliance) openServices(facts host.Facts) error {
 		readerGID = int(cred.Gid)
 	}
 	a.images, err = images.New(a.db, images.Options{Dir: a.cfg.ImageDir(), QemuImg: host.QEMUImgBinary,
-		ReaderGID: readerGID, Logger: a.log, InUse: a.imageInUse, Quota: a.identity,
+		ReaderGID: readerGID, Logger: a.log, Quota: a.identity,
 		MaxUploadBytes: int64(a.cfg.MaxImageSize), ResolveProject: a.projectID,
 		Import: a.cfg.imageImportOptions()})
 	if err != nil {
@@ -152,7 +153,7 @@ func (a *Appliance) openNetwork() error {
 		return fmt.Errorf("firewall: %w (cloudlet needs iptables: apt-get install iptables)", err)
 	}
 	if a.network, err = network.New(network.Options{DB: a.db, HostRoutes: hostRoutes, Firewall: fw,
-		DeviceName: a.deviceName, Quota: a.identity,
+		Quota:       a.identity,
 		MemberCIDRs: a.cfg.NetworkCIDRsAllowed, ForwardRange: a.cfg.forwardRange()}); err != nil {
 		return err
 	}
@@ -170,7 +171,7 @@ func (a *Appliance) openNetwork() error {
 // openVolumes builds the volume service with its default pool in the data dir.
 func (a *Appliance) openVolumes(cred *syscall.Credential) error {
 	var err error
-	a.volumes, err = volume.New(volume.Options{DB: a.db, Log: a.log, Images: a.imageFile, Live: volumeLive{a},
+	a.volumes, err = volume.New(volume.Options{DB: a.db, Log: a.log, Images: a.imageFile,
 		QemuImg: host.QEMUImgBinary, Owner: cred, Quota: a.identity})
 	if err != nil {
 		return err
@@ -190,7 +191,7 @@ func (a *Appliance) openCompute(facts host.Facts, cred *syscall.Credential) erro
 	}
 	a.compute, err = compute.New(compute.Options{
 		DB: a.db, Log: a.log, RunDir: a.cfg.InstanceRunDir(), StateDir: a.cfg.InstanceStateDir(),
-		Images: a.bootImage, Volumes: computeVolumes{a.volumes}, Networks: computeNetworks{a.network}, Accel: facts.Accel,
+		Images: a.bootImage, Volumes: computeVolumes{a.volumes}, Networks: computeNetworks{a.network}, Leases: a.network, Accel: facts.Accel,
 		QEMU:     host.QEMUBinary,
 		Capacity: capacity, Credential: cred, StopTimeout: time.Duration(a.cfg.StopTimeout),
 		HealthInterval: time.Duration(a.cfg.HealthInterval), CrashLoopLimit: a.cfg.CrashLoopLimit,
@@ -200,27 +201,7 @@ func (a *Appliance) openCompute(facts host.Facts, cred *syscall.Credential) erro
 	if err != nil {
 		return err
 	}
-	a.network.OnLease(a.compute.LeaseGranted) // the boot timeline's dhcp_lease stage
 	return a.compute.Start()
-}
-
-// deviceName names the instance a port is bound to, for the network service's messages (compute is
-// read at call time: it is built after the network service).
-func (a *Appliance) deviceName(ctx context.Context, owner, id string) string {
-	if owner != network.OwnerInstance || a.compute == nil {
-		return ""
-	}
-	inst, err := a.compute.Get(ctx, "", id)
-	if err != nil {
-		return ""
-	}
-	return inst.Name
-}
-
-// imageInUse names a volume whose backing chain starts at the image (read at call time: the volume
-// service is built after the image service).
-func (a *Appliance) imageInUse(ctx context.Context, projectID, imageID string) (string, error) {
-	return a.volumes.ImageInUse(ctx, imageID, projectID)
 }
 
 // imageFile adapts the image service to what the volume service needs of an image.

@@ -89,6 +89,44 @@ func TestDependencyRules(t *testing.T) {
 	}
 }
 
+// services are the packages that own a part of the cloud. None imports another (its own subpackages
+// are its internals): a call between two services goes through a small interface the caller
+// declares, wired in appliance, and only downwards (web → compute → volume, network, images;
+// volume → images; identity beside them all).
+var services = []string{
+	"cloudlet/appliance/compute",
+	"cloudlet/appliance/network",
+	"cloudlet/appliance/volume",
+	"cloudlet/appliance/identity",
+	"cloudlet/images",
+}
+
+// serviceOf names the service a package belongs to, or "".
+func serviceOf(path string) string {
+	for _, s := range services {
+		if hasPrefixAny(path, s) {
+			return s
+		}
+	}
+	return ""
+}
+
+// TestNoServiceImportsAnotherService: a service package (or one of its subpackages) never imports
+// another service's packages, directly or through a third package.
+func TestNoServiceImportsAnotherService(t *testing.T) {
+	for _, p := range listPackages(t) {
+		own := serviceOf(p.ImportPath)
+		if own == "" || strings.HasSuffix(p.ImportPath, ".test") {
+			continue
+		}
+		for _, dep := range p.Deps {
+			if other := serviceOf(dep); other != "" && other != own {
+				t.Errorf("%s depends on %s: services never import each other", p.ImportPath, dep)
+			}
+		}
+	}
+}
+
 // TestEveryPackageHasADocComment: each package says what it owns and what it must not import.
 func TestEveryPackageHasADocComment(t *testing.T) {
 	for _, p := range listPackages(t) {

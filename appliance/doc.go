@@ -2,6 +2,10 @@
 // builds the services and the web server and binds the listeners; Run(ctx) serves until ctx ends;
 // Close waits for every goroutine it started and releases the catalog.
 //
-// Services live in sub-packages and never import each other except through small interfaces declared
-// by the user and wired here. Stopping the daemon never stops virtual machines.
+// Services live in sub-packages and never import each other (deps_test.go): a service uses another
+// through small interfaces it declares, wired here, and only downwards — web → compute →
+// {volume, network, images}, volume → images, identity (quotas, keys) below them all; nothing calls
+// back up (wiring_test.go reads this package's wiring to keep it so). Where a running QEMU takes
+// part in a volume's change, the web layer drives the steps; DHCP leases reach compute by a
+// subscription to the network service. Stopping the daemon never stops virtual machines.
 package appliance

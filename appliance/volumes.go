@@ -2,8 +2,6 @@ package appliance
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"os"
 	"slices"
 
@@ -74,8 +72,14 @@ func (a computeVolumes) Get(ctx context.Context, projectID, ref string) (compute
 	return a.of(a.v.Get(ctx, projectID, ref))
 }
 
+// Extend grows a volume no QEMU holds (compute grows a stopped instance's boot volume on a resize,
+// on the instance's own goroutine): its file is resized by the volume service.
 func (a computeVolumes) Extend(ctx context.Context, projectID, id string, sizeGiB int) error {
-	_, err := a.v.Extend(ctx, projectID, id, sizeGiB)
+	v, err := a.v.BeginExtend(ctx, projectID, id, sizeGiB)
+	if err != nil {
+		return err
+	}
+	_, err = a.v.EndExtend(context.WithoutCancel(ctx), v.ID, sizeGiB, a.v.ResizeFile(ctx, v.ID, sizeGiB))
 	return err
 }
 
@@ -100,45 +104,14 @@ func (a computeVolumes) of(v *volume.Volume, err error) (compute.Volume, error) 
 	return cv, nil
 }
 
-// volumeLive lets the volume service reach running QEMUs through compute. compute is read at call
-// time: the two services are built one after the other.
-type volumeLive struct{ a *Appliance }
-
-var _ volume.Live = volumeLive{}
-
-func (l volumeLive) Resize(ctx context.Context, instanceID, volumeID string, bytes int64) error {
-	return liveErr(l.a.compute.ResizeVolume(ctx, instanceID, volumeID, bytes))
-}
-
-func (l volumeLive) Throttle(ctx context.Context, instanceID, volumeID string, q volume.QoS) error {
-	return liveErr(l.a.compute.ThrottleVolume(ctx, instanceID, volumeID, compute.DiskQoS{ReadIOPS: q.ReadIOPS,
-		WriteIOPS: q.WriteIOPS, ReadBytesSec: q.ReadBytesSec, WriteBytesSec: q.WriteBytesSec}))
-}
-
-func (l volumeLive) Snapshot(ctx context.Context, instanceID, volumeID, overlay string) error {
-	return liveErr(l.a.compute.SnapshotVolume(ctx, instanceID, volumeID, overlay))
-}
-
-func (l volumeLive) Stream(ctx context.Context, instanceID, volumeID string) error {
-	return liveErr(l.a.compute.StreamVolume(ctx, instanceID, volumeID))
-}
-
-// liveErr translates compute's "not running" into the volume service's, which then works offline.
-func liveErr(err error) error {
-	if errors.Is(err, compute.ErrNotRunning) {
-		return fmt.Errorf("%w: %w", volume.ErrNotRunning, err)
-	}
-	return err
-}
-
 // computeNetworks adapts the network service to what compute needs of it.
 type computeNetworks struct{ n *network.Service }
 
 var _ compute.Networks = computeNetworks{}
 
-func (a computeNetworks) CreatePort(ctx context.Context, projectID, net, instanceID, name string, groups []string) (compute.NIC, error) {
-	p, err := a.n.CreatePort(ctx, projectID, network.CreatePortRequest{Name: name, Network: net,
-		SecurityGroups: slices.Clone(groups), Instance: instanceID})
+func (a computeNetworks) CreatePort(ctx context.Context, r compute.PortRequest) (compute.NIC, error) {
+	p, err := a.n.CreatePort(ctx, r.ProjectID, network.CreatePortRequest{Name: r.Name, Network: r.Network,
+		SecurityGroups: slices.Clone(r.SecurityGroups), Instance: r.InstanceID, InstanceName: r.InstanceName})
 	if err != nil {
 		return compute.NIC{}, err
 	}
@@ -158,8 +131,8 @@ func (a computeNetworks) CheckPort(ctx context.Context, projectID, ref string) (
 	return a.nic(ctx, p), nil
 }
 
-func (a computeNetworks) BindPort(ctx context.Context, projectID, portID, instanceID string) (compute.NIC, error) {
-	p, err := a.n.BindPort(ctx, projectID, portID, network.OwnerInstance, instanceID)
+func (a computeNetworks) BindPort(ctx context.Context, projectID, portID, instanceID, instanceName string) (compute.NIC, error) {
+	p, err := a.n.BindPort(ctx, projectID, portID, network.OwnerInstance, instanceID, instanceName)
 	if err != nil {
 		return compute.NIC{}, err
 	}

@@ -80,9 +80,11 @@
 //
 // A project sees its own images, every public one, and the shared ones that list it among their
 // Members. Another project's private image is reported exactly like a missing one. Only the
-// owning project may upload to, share, unshare or delete an image. Delete asks Options.InUse
-// first and refuses an image something uses. Making an image public is the admins' (the web
-// layer's image:publicize); members share with named projects.
+// owning project may upload to, share, unshare or delete an image. Whether something uses an
+// image is asked by the API layer before it calls Delete (the volume service knows; it depends on
+// images, never the reverse), and an image in use is refused with UsedBy's ErrInUse. Making an
+// image public is the admins' (the web layer's image:publicize); members share with named
+// projects.
 //
 // Members are project IDs (names resolved with Options.ResolveProject; an unknown project is
 // not found), each with Glance's status: pending when shared, then accepted or rejected by the
@@ -113,7 +115,8 @@
 //
 // Without prlimit (util-linux) on the PATH, qemu-img runs with a timeout but without rlimits.
 // A conversion (and an OVA) needs room for the received file and its converted copy at once.
-// The InUse check and the delete are two steps: a user that appears in between is not seen.
+// The in-use check (the API layer's) and the delete are two steps: a user that appears in between
+// is not seen.
 // Names are unique per project only, so a name may match two public images, or two accepted
 // shares, of other projects; such a lookup fails with a conflict and the caller must use the ID.
 // Public images that members made before publicizing was the admins' stay public until an admin

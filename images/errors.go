@@ -44,8 +44,8 @@ var (
 	// is no longer queued, or a member change on a public image. Kind conflict.
 	ErrInvalidState error = &fault.Error{Kind: fault.Conflict, Msg: "image is in the wrong state"}
 
-	// ErrInUse: Delete of an image that something (a volume, an instance) still uses; the message
-	// names the user. Kind conflict.
+	// ErrInUse: the delete of an image that something (a volume, an instance) still uses (see
+	// UsedBy); the message names the user. Kind conflict.
 	ErrInUse error = &fault.Error{Kind: fault.Conflict, Msg: "image is in use"}
 
 	// ErrTooLarge: an upload or a download longer than its byte cap. Kind too_large.
@@ -88,4 +88,10 @@ func quoteShort(s string) string {
 		return fmt.Sprintf("%q", s)
 	}
 	return fmt.Sprintf("%q...", s[:limit])
+}
+
+// UsedBy is the error that refuses the delete of img while user (e.g. "volume web-root") uses it:
+// ErrInUse, naming both.
+func UsedBy(img *Image, user string) error {
+	return faultf(ErrInUse, "image %s is used by %s", img.Name, user)
 }

@@ -2,7 +2,6 @@ package images
 
 import (
 	"context"
-	"errors"
 	"io"
 	"testing"
 
@@ -94,35 +93,6 @@ func TestSharing(t *testing.T) {
 		_, err := e.svc.AddMember(ctx, projectA, "pub", projectB)
 		checkErr(t, err, ErrInvalidState, fault.Conflict, "public")
 	})
-}
-
-func TestDeleteInUse(t *testing.T) {
-	ctx := context.Background()
-	var asked []string
-	users := map[string]string{}
-	e := newEnv(t, func(o *Options) {
-		o.InUse = func(_ context.Context, _, id string) (string, error) {
-			asked = append(asked, id)
-			if id == "broken" {
-				return "", errors.New("volume service down")
-			}
-			return users[id], nil
-		}
-	})
-	img := e.importIn(projectA, "base", VisibilityPrivate)
-	users[img.ID] = "volume web-root"
-	checkErr(t, e.svc.Delete(ctx, projectA, "base"), ErrInUse, fault.Conflict, "image base is used by volume web-root")
-	if got := e.get(img.ID); got.Status != StatusActive {
-		t.Errorf("image after a refused delete: %s", got.Status)
-	}
-	delete(users, img.ID)
-	if err := e.svc.Delete(ctx, projectA, "base"); err != nil {
-		t.Fatal(err)
-	}
-	e.assertNothingLeft()
-	if diff := cmp.Diff([]string{img.ID, img.ID}, asked); diff != "" {
-		t.Errorf("InUse calls (-want +got):\n%s", diff)
-	}
 }
 
 func TestDownload(t *testing.T) {

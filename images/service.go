@@ -42,10 +42,6 @@ type Options struct {
 	// shared address space), e.g. a NAS on the LAN. Loopback, link-local, multicast and
 	// unspecified addresses are refused whatever this says.
 	AllowPrivateURLs bool
-	// InUse, when set, tells Delete whether something uses an image: a non-empty answer ("volume
-	// web-root") refuses the delete with ErrInUse. It names only projectID's own users (the image's
-	// owner asks); another project's are "a volume of another project". nil: never in use.
-	InUse func(ctx context.Context, projectID, imageID string) (string, error)
 	// Logger receives what background URL imports cannot return: their failures. nil discards.
 	Logger *slog.Logger
 	// Quota checks the projects' image limits (images and image_gigabytes); nil means no quotas.
@@ -68,7 +64,6 @@ type Service struct {
 	maxVirtual   int64
 	maxUpload    int64
 	readerGID    int
-	inUse        func(ctx context.Context, projectID, imageID string) (string, error)
 	quota        Quota
 	quotaUnit    int64 // bytes per unit of the image_gigabytes quota: a GiB; tests lower it
 	reserveStep  int64 // bytes a saving image reserves at a time; tests lower it
@@ -135,7 +130,6 @@ func New(db *store.DB, o Options) (*Service, error) {
 		maxVirtual:   cmp.Or(o.MaxVirtualSize, DefaultMaxVirtualSize),
 		maxUpload:    cmp.Or(o.MaxUploadBytes, DefaultMaxUploadBytes),
 		readerGID:    o.ReaderGID,
-		inUse:        o.InUse,
 		quota:        o.Quota,
 		quotaUnit:    1 << 30,
 		reserveStep:  reserveBytes,
@@ -251,16 +245,15 @@ func (s *Service) ListShared(ctx context.Context, projectID, memberStatus string
 	return out, nil
 }
 
-// Delete removes one of projectID's images: its files, then its record. A protected image, one in
-// use (Options.InUse) and another project's image are refused. A queued image (created, never
+// Delete removes one of projectID's images: its files, then its record. A protected image and
+// another project's image are refused. Whether something uses the image is its caller's to ask
+// first (the API layer asks the volume service, which depends on images, not the reverse; see
+// UsedBy). A queued image (created, never
 // uploaded) and a killed one may be deleted; a saving one has its upload or download cancelled
 // first (it cleans up its files), then goes the same way.
 func (s *Service) Delete(ctx context.Context, projectID, idOrName string) error {
 	img, err := s.Get(ctx, projectID, idOrName)
 	if err != nil {
-		return err
-	}
-	if err := s.checkNotInUse(ctx, img); err != nil {
 		return err
 	}
 	cancelled, err := s.cancelSavingOwned(ctx, projectID, img)
@@ -293,21 +286,6 @@ func (s *Service) Delete(ctx context.Context, projectID, idOrName string) error 
 		return err
 	}
 	return s.purge(img.ID)
-}
-
-// checkNotInUse asks Options.InUse whether something uses img.
-func (s *Service) checkNotInUse(ctx context.Context, img *Image) error {
-	if s.inUse == nil {
-		return nil
-	}
-	user, err := s.inUse(ctx, img.ProjectID, img.ID)
-	if err != nil {
-		return fmt.Errorf("check whether image %s (%s) is in use: %w", img.Name, img.ID, err)
-	}
-	if user != "" {
-		return faultf(ErrInUse, "image %s is used by %s", img.Name, user)
-	}
-	return nil
 }
 
 // BootFiles returns the files an active image boots from, after checking they are still there.

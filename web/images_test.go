@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -177,10 +178,16 @@ func waitImage(t *testing.T, imgs *images.Service, name string) *images.Image {
 	return nil
 }
 
+// An image something uses is not deleted: the API asks the volume service (Options.ImageUsers, for
+// the image's own project) before the image service deletes it; once the user is gone, it goes.
 func TestImageMembersAndInUse(t *testing.T) {
-	s, _ := newImagesServer(t, func(o *images.Options) {
-		o.InUse = func(context.Context, string, string) (string, error) { return "volume web-root", nil }
-	})
+	s, imgs := newImagesServer(t)
+	users := map[string]string{}
+	var asked []string
+	s.opts.ImageUsers = func(_ context.Context, imageID, projectID string) (string, error) {
+		asked = append(asked, imageID+"@"+projectID)
+		return users[imageID], nil
+	}
 	expect(t, call(t, s, "POST", "/api/v1/images", `{"name":"gold","disk_format":"raw"}`), 201, "queued")
 	expect(t, do(t, s, "PUT", "/api/v1/images/gold/file", loopbackAddr, strings.NewReader("bytes")), 200, "active")
 	expect(t, call(t, s, "POST", "/api/v1/images/gold/members", `{"project":"p2"}`), 200, `"members":[{"project_id":"p2","status":"pending"}]`)
@@ -188,7 +195,18 @@ func TestImageMembersAndInUse(t *testing.T) {
 	expect(t, call(t, s, "POST", "/api/v1/images/gold/members", `{"projects":"p2"}`), 400, "unknown field")
 	expect(t, call(t, s, "DELETE", "/api/v1/images/gold/members/p3", ""), 404, "not shared with")
 	expect(t, call(t, s, "DELETE", "/api/v1/images/gold/members/p2", ""), 200, `"visibility":"shared"`)
+	gold, err := imgs.Get(context.Background(), "p1", "gold")
+	if err != nil {
+		t.Fatal(err)
+	}
+	users[gold.ID] = "volume web-root"
 	expect(t, call(t, s, "DELETE", "/api/v1/images/gold", ""), 409, "image gold is used by volume web-root")
+	expect(t, call(t, s, "GET", "/api/v1/images/gold", ""), 200, "active")
+	delete(users, gold.ID)
+	expect(t, call(t, s, "DELETE", "/api/v1/images/gold", ""), 204, "")
+	if want := []string{gold.ID + "@p1", gold.ID + "@p1"}; !slices.Equal(asked, want) {
+		t.Errorf("asked the volume service about %v, want %v", asked, want)
+	}
 }
 
 // A client that disconnects half-way through an upload leaves a killed image and no file.

@@ -34,7 +34,7 @@ func (s *Server) createSnapshot(c echo.Context) error {
 	if err := decodeJSON(c, &r); err != nil {
 		return err
 	}
-	sn, err := s.opts.Volumes.CreateSnapshot(c.Request().Context(), s.project(c), c.Param("id"), r.Name)
+	sn, err := s.snapshotDisk(c.Request().Context(), s.project(c), c.Param("id"), r.Name)
 	if err != nil {
 		return err
 	}

@@ -70,10 +70,15 @@ func (s *Server) createVolume(c echo.Context) error {
 	if err := decodeJSON(c, &r); err != nil {
 		return err
 	}
-	v, err := s.opts.Volumes.Create(c.Request().Context(), s.project(c), volume.CreateRequest{
+	req := volume.CreateRequest{
 		Name: r.Name, Pool: r.Pool, SizeGiB: r.SizeGiB, ImageID: r.Image, SnapshotID: r.Snapshot,
 		VolumeID: r.Volume, FullCopy: r.FullCopy, Bootable: r.Bootable,
-	})
+	}
+	create := s.opts.Volumes.Create
+	if r.Volume != "" && !r.FullCopy && r.Image == "" && r.Snapshot == "" {
+		create = s.cloneDisk // its snapshot may have to be taken by a running QEMU
+	}
+	v, err := create(c.Request().Context(), s.project(c), req)
 	if err != nil {
 		return err
 	}
@@ -132,7 +137,7 @@ func (s *Server) extendVolume(c echo.Context) error {
 	if err := decodeJSON(c, &r); err != nil {
 		return err
 	}
-	v, err := s.opts.Volumes.Extend(c.Request().Context(), s.project(c), c.Param("id"), r.SizeGiB)
+	v, err := s.extendDisk(c.Request().Context(), s.project(c), c.Param("id"), r.SizeGiB)
 	if err != nil {
 		return err
 	}
@@ -145,7 +150,7 @@ func (s *Server) setVolumeQoS(c echo.Context) error {
 	if err := decodeJSON(c, &q); err != nil {
 		return err
 	}
-	v, err := s.opts.Volumes.SetQoS(c.Request().Context(), s.project(c), c.Param("id"), q)
+	v, err := s.setDiskQoS(c.Request().Context(), s.project(c), c.Param("id"), q)
 	if err != nil {
 		return err
 	}

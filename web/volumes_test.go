@@ -39,7 +39,7 @@ func newVolumeFixture(t *testing.T) *volumeFixture {
 	dir := t.TempDir()
 	db := testkit.Catalog(t, dir, store.Options{})
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	vols, err := volume.New(volume.Options{DB: db, Log: log, Live: stoppedLive{}, Images: testImageSource(t, dir)})
+	vols, err := volume.New(volume.Options{DB: db, Log: log, Images: testImageSource(t, dir)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,22 +90,6 @@ func testImageSource(t *testing.T, dir string) volume.ImageSource {
 	}
 }
 
-// stoppedLive is the Live of a host where no instance runs: the service works offline.
-type stoppedLive struct{}
-
-func (stoppedLive) Resize(context.Context, string, string, int64) error {
-	return volume.ErrNotRunning
-}
-func (stoppedLive) Throttle(context.Context, string, string, volume.QoS) error {
-	return volume.ErrNotRunning
-}
-func (stoppedLive) Snapshot(context.Context, string, string, string) error {
-	return volume.ErrNotRunning
-}
-func (stoppedLive) Stream(context.Context, string, string) error {
-	return volume.ErrNotRunning
-}
-
 // volumesForCompute is the part of appliance's adapter these tests reach (attach and detach through
 // compute); the embedded nil interface panics if compute ever needs more here.
 type volumesForCompute struct {
@@ -119,6 +103,16 @@ func (a volumesForCompute) Get(ctx context.Context, projectID, ref string) (comp
 
 func (a volumesForCompute) Reserve(ctx context.Context, projectID, ref, instanceID string) (compute.Volume, error) {
 	return toCompute(a.v.Reserve(ctx, projectID, ref, instanceID))
+}
+
+func (a volumesForCompute) AttachedTo(ctx context.Context, instanceID string) ([]compute.Volume, error) {
+	vs, err := a.v.AttachedTo(ctx, instanceID)
+	var out []compute.Volume
+	for _, v := range vs {
+		cv, _ := toCompute(v, nil)
+		out = append(out, cv)
+	}
+	return out, err
 }
 
 func (a volumesForCompute) Detached(ctx context.Context, id string) error {

@@ -15,8 +15,7 @@ import (
 const actCall Action = "call"
 
 // supervisorKey marks a context that belongs to a command running on a supervisor, so a call that comes
-// back to the same instance through another service (resize → volume Extend → Live.Resize) runs in place
-// instead of waiting behind itself.
+// back to the same instance from the command itself runs in place instead of waiting behind itself.
 type supervisorKey struct{}
 
 // ErrNotRunning: the instance has no running QEMU, so a live operation has nothing to act on.
@@ -168,7 +167,8 @@ func (sv *supervisor) attachedVolume(ctx context.Context, volumeID string) (Volu
 }
 
 // liveVolume runs fn on the instance's supervisor with the attached volume's disk, or answers
-// ErrNotRunning when the instance has no QEMU (the volume service then does the offline work).
+// ErrNotRunning when the instance has no QEMU (the caller then has the volume service do the file
+// step). Compute never calls the volume service for these: the API layer drives the volume's steps.
 func (s *Service) liveVolume(ctx context.Context, instanceID, volumeID string, fn func(context.Context, *supervisor, qemu.Disk) error) error {
 	return s.call(ctx, instanceID, func(ctx context.Context, sv *supervisor) error {
 		v, err := sv.attachedVolume(ctx, volumeID)

@@ -84,7 +84,8 @@ func (f *fakeNetworks) lookup(project, ref string) (*fakePort, error) {
 	return nil, fault.New(fault.NotFound, "port %s not found", ref)
 }
 
-func (f *fakeNetworks) CreatePort(_ context.Context, projectID, network, instanceID, name string, _ []string) (NIC, error) {
+func (f *fakeNetworks) CreatePort(_ context.Context, r PortRequest) (NIC, error) {
+	projectID, network, instanceID, name := r.ProjectID, r.Network, r.InstanceID, r.Name
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, err := f.lookup(projectID, name); err == nil {
@@ -117,7 +118,7 @@ func (f *fakeNetworks) CheckPort(_ context.Context, projectID, ref string) (NIC,
 	return p.NIC, nil
 }
 
-func (f *fakeNetworks) BindPort(_ context.Context, projectID, portID, instanceID string) (NIC, error) {
+func (f *fakeNetworks) BindPort(_ context.Context, projectID, portID, instanceID, _ string) (NIC, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	p, err := f.lookup(projectID, portID)

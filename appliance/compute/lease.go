@@ -1,10 +1,41 @@
 package compute
 
-import "slices"
+import (
+	"context"
+	"slices"
+)
 
-// LeaseGranted records the first DHCP lease of the instance's current boot on its timeline (the
-// network service calls it on every ACK; renewals and later NICs change nothing).
-func (s *Service) LeaseGranted(instanceID string) {
+// LeaseFeed is the network service as the boot timeline needs it: a subscription to DHCP ACKs, each
+// naming the instance whose port got its address. The channel closes when ctx ends.
+type LeaseFeed interface {
+	Leases(ctx context.Context) <-chan string
+}
+
+// followLeases records DHCP leases on the timeline until the service closes (Options.Leases nil:
+// no dhcp_lease stage).
+func (s *Service) followLeases() {
+	if s.o.Leases == nil {
+		return
+	}
+	leases := s.o.Leases.Leases(s.ctx)
+	s.goBackground(func() {
+		for {
+			select {
+			case id, ok := <-leases:
+				if !ok {
+					return
+				}
+				s.leaseGranted(id)
+			case <-s.ctx.Done(): // also when a feed does not close its channel
+				return
+			}
+		}
+	})
+}
+
+// leaseGranted records the first DHCP lease of the instance's current boot on its timeline (every
+// ACK arrives here; renewals and later NICs change nothing).
+func (s *Service) leaseGranted(instanceID string) {
 	now := s.now()
 	_, err := s.update(instanceID, func(i *Instance) error {
 		booted := slices.ContainsFunc(i.Timeline, func(st Stage) bool { return st.Name == StageExec })

@@ -17,28 +17,56 @@ type NIC struct {
 	PortID, Name, Network, MAC, IP string
 }
 
-// Networks is the network service as compute uses it (wired in appliance).
+// Networks is the network service as compute uses it (wired in appliance), in four parts. It never
+// calls compute back: DHCP leases reach compute through LeaseFeed, a subscription.
 type Networks interface {
-	// CreatePort gives the instance a port (MAC, fixed IP, tap) on the network; name is the port's
-	// name, which is also the instance's DNS name there.
-	// groups are security group names or ids; none means the project's default group.
-	CreatePort(ctx context.Context, projectID, network, instanceID, name string, groups []string) (NIC, error)
+	PortMaker
+	PortBinder
+	NICSource
+	NetworkChecker
+}
+
+// PortMaker makes and deletes the ports compute creates for an instance's networks.
+type PortMaker interface {
+	// CreatePort gives the instance a port (MAC, fixed IP, tap) on the network.
+	CreatePort(ctx context.Context, r PortRequest) (NIC, error)
 	// DeletePort deletes a port CreatePort made.
 	DeletePort(ctx context.Context, projectID, portID string) error
+}
+
+// PortBinder gives existing ports to instances.
+type PortBinder interface {
 	// CheckPort answers the project's port ref when it can be given to an instance: not-found, a conflict
 	// naming the device it is bound to, or invalid (a port of an external network).
 	CheckPort(ctx context.Context, projectID, ref string) (NIC, error)
-	// BindPort binds an existing port to the instance; binding it again to the same one is a no-op.
-	BindPort(ctx context.Context, projectID, portID, instanceID string) (NIC, error)
+	// BindPort binds an existing port to the instance (recording its name for messages that name
+	// it); binding it again to the same one is a no-op.
+	BindPort(ctx context.Context, projectID, portID, instanceID, instanceName string) (NIC, error)
 	// UnbindPort frees a port BindPort bound to the instance; its address and tap stay. A port no longer
 	// bound to the instance is left alone.
 	UnbindPort(ctx context.Context, portID, instanceID string) error
+}
+
+// NICSource finds an instance's ports and opens their taps for QEMU.
+type NICSource interface {
 	InstancePorts(ctx context.Context, instanceID string) ([]NIC, error)
 	OpenTap(portID string) (*os.File, error)
+}
+
+// NetworkChecker validates what a create request names.
+type NetworkChecker interface {
 	// CheckNetwork answers not-found for a network the project cannot use.
 	CheckNetwork(ctx context.Context, projectID, network string) error
 	// CheckSecurityGroup answers not-found for a group the project does not have.
 	CheckSecurityGroup(ctx context.Context, projectID, group string) error
+}
+
+// PortRequest asks for a new port bound to an instance.
+type PortRequest struct {
+	ProjectID, Network       string
+	InstanceID, InstanceName string   // the owner, its name recorded for messages that name it
+	Name                     string   // the port's name, also the instance's DNS name on the network
+	SecurityGroups           []string // names or ids; none means the project's default group
 }
 
 // maxNICs bounds the NICs (given ports and networks) of one instance.
@@ -78,14 +106,15 @@ func (s *Service) bindAndMake(ctx context.Context, inst *Instance) ([]NIC, error
 		return nil, err
 	}
 	for _, id := range inst.Ports {
-		nic, err := s.o.Networks.BindPort(ctx, inst.ProjectID, id, inst.ID)
+		nic, err := s.o.Networks.BindPort(ctx, inst.ProjectID, id, inst.ID, inst.Name)
 		if err != nil {
 			return undo(fmt.Errorf("port %s: %w", id, err))
 		}
 		nics = append(nics, nic)
 	}
 	for _, net := range inst.Networks {
-		nic, err := s.o.Networks.CreatePort(ctx, inst.ProjectID, net, inst.ID, madePortName(inst, nics), inst.SecurityGroups)
+		nic, err := s.o.Networks.CreatePort(ctx, PortRequest{ProjectID: inst.ProjectID, Network: net,
+			InstanceID: inst.ID, InstanceName: inst.Name, Name: madePortName(inst, nics), SecurityGroups: inst.SecurityGroups})
 		if err != nil {
 			return undo(fmt.Errorf("port on network %s: %w", net, err))
 		}

@@ -25,7 +25,8 @@ type Options struct {
 	Volumes  Volumes
 	// VolumeCheck is asked before an instance's delete touches anything; nil: no check.
 	VolumeCheck VolumeDeleteCheck
-	Networks    Networks // nil: instances cannot ask for networks
+	Networks    Networks  // nil: instances cannot ask for networks
+	Leases      LeaseFeed // DHCP ACKs for the boot timeline's dhcp_lease stage; nil: no such stage
 	// Vhost opens /dev/vhost-net for one NIC; nil (or an error) means no vhost-net. The daemon sets
 	// it only under KVM: vhost-net needs KVM's ioeventfds.
 	Vhost func() (*os.File, error)
@@ -151,6 +152,7 @@ func (s *Service) Start() error {
 		return fmt.Errorf("compute: list instances: %w", err)
 	}
 	s.releaseStaleReservations(s.ctx, all)
+	s.followLeases()
 	var attached sync.WaitGroup
 	for _, inst := range all {
 		attached.Add(1)

@@ -25,20 +25,37 @@ type BootVolumeRequest struct {
 	SizeGiB                            int // 0: the image's size
 }
 
-// Volumes is the volume service as compute uses it. Compute owns attachments on running QEMUs; the
-// volume service owns records and files.
+// Volumes is the volume service as compute uses it, in three parts. Compute owns attachments on
+// running QEMUs; the volume service owns records and files. It never calls compute back: a disk
+// change on a running guest (extend, QoS, snapshot) is driven from above, see ResizeVolume.
 type Volumes interface {
+	BootVolumes
+	VolumeAttacher
+	VolumeFinder
+}
+
+// BootVolumes makes, grows and deletes the volumes compute makes for instances.
+type BootVolumes interface {
 	CreateBoot(ctx context.Context, r BootVolumeRequest) (Volume, error)
+	// Extend grows a volume no QEMU holds (a stopped instance's boot volume on a resize).
+	Extend(ctx context.Context, projectID, volumeID string, sizeGiB int) error
+	Delete(ctx context.Context, projectID, volumeID string) error
+}
+
+// VolumeAttacher records attachments: reserved first, then attached, finally detached.
+type VolumeAttacher interface {
 	Reserve(ctx context.Context, projectID, ref, instanceID string) (Volume, error)
 	Attached(ctx context.Context, volumeID, port string, boot, deleteOnTermination bool) error
 	Detached(ctx context.Context, volumeID string) error // attached or reserved → available
+}
+
+// VolumeFinder reads volumes.
+type VolumeFinder interface {
+	Get(ctx context.Context, projectID, ref string) (Volume, error)
 	AttachedTo(ctx context.Context, instanceID string) ([]Volume, error)
 	// Reservations lists reserved volumes (an attach not done yet) of instanceID, or of all instances
 	// with "". A boot volume made for an instance has Boot set already while reserved.
 	Reservations(ctx context.Context, instanceID string) ([]Volume, error)
-	Get(ctx context.Context, projectID, ref string) (Volume, error)
-	Extend(ctx context.Context, projectID, volumeID string, sizeGiB int) error
-	Delete(ctx context.Context, projectID, volumeID string) error
 }
 
 // disks are QEMU's disks for the instance's volumes: the boot volume first (boot index 1, root bus),

@@ -9,10 +9,11 @@ import (
 )
 
 // BindPort binds a port of the project to a device: owner and deviceID are recorded on it in one
-// transaction (Neutron's device_owner and device_id). Binding it again to the device it is bound to
+// transaction (Neutron's device_owner and device_id), with deviceName (an instance's name) for the
+// messages that name the device later. Binding it again to the device it is bound to
 // changes nothing; a port bound to another device is a conflict naming that device, and a port of an
 // external network cannot be bound.
-func (s *Service) BindPort(ctx context.Context, projectID, idOrName, owner, deviceID string) (*Port, error) {
+func (s *Service) BindPort(ctx context.Context, projectID, idOrName, owner, deviceID, deviceName string) (*Port, error) {
 	if owner == "" || deviceID == "" {
 		return nil, errInvalid("bind port %s: device owner and device id are required", idOrName)
 	}
@@ -21,7 +22,7 @@ func (s *Service) BindPort(ctx context.Context, projectID, idOrName, owner, devi
 		if p, err = bindable(tx, projectID, idOrName, owner, deviceID); err != nil || p.DeviceID == deviceID {
 			return err
 		}
-		p.DeviceOwner, p.DeviceID = owner, deviceID
+		p.DeviceOwner, p.DeviceID, p.DeviceName = owner, deviceID, deviceName
 		if err := ports.Update(tx, p); err != nil {
 			return err
 		}
@@ -56,7 +57,7 @@ func (s *Service) UnbindPort(_ context.Context, portID, deviceID string) error {
 		if p.DeviceID == "" || (deviceID != "" && p.DeviceID != deviceID) {
 			return nil
 		}
-		p.DeviceOwner, p.DeviceID = "", ""
+		p.DeviceOwner, p.DeviceID, p.DeviceName = "", "", ""
 		if err := ports.Update(tx, p); err != nil {
 			return err
 		}
@@ -82,21 +83,26 @@ func bindable(tx *store.Tx, projectID, idOrName, owner, deviceID string) (*Port,
 		return nil, errInvalid("port %s is on external network %s, which holds floating IPs: use a port of a nat, isolated or bridged network", p.Name, n.Name)
 	}
 	if p.DeviceID != "" && (p.DeviceID != deviceID || p.DeviceOwner != owner) {
-		return nil, &inUseError{port: p.Name, owner: p.DeviceOwner, device: p.DeviceID}
+		return nil, inUse(p)
 	}
 	return p, nil
 }
 
 // inUseError is a port bound to a device; named turns it into a conflict that names the device.
-type inUseError struct{ port, owner, device string }
+type inUseError struct{ port, owner, device, name string }
+
+// inUse is the error for p, bound to its device.
+func inUse(p *Port) *inUseError {
+	return &inUseError{port: p.Name, owner: p.DeviceOwner, device: p.DeviceID, name: p.DeviceName}
+}
 
 func (e *inUseError) Error() string {
 	return fmt.Sprintf("port %s is in use by %s %s", e.port, e.owner, e.device)
 }
 
-// named turns an inUseError into a conflict naming the device (an instance by its name), with hint
-// appended; it is called outside transactions, as DeviceName may read the catalog.
-func (s *Service) named(ctx context.Context, err error, hint string) error {
+// named turns an inUseError into a conflict naming the device (an instance by the name recorded when
+// it was bound), with hint appended.
+func (s *Service) named(_ context.Context, err error, hint string) error {
 	var e *inUseError
 	if !errors.As(err, &e) {
 		return err
@@ -104,8 +110,8 @@ func (s *Service) named(ctx context.Context, err error, hint string) error {
 	what := "device " + e.device
 	if e.owner == OwnerInstance {
 		what = "instance " + e.device
-		if name := s.deviceName(ctx, e.owner, e.device); name != "" {
-			what = "instance " + name
+		if e.name != "" {
+			what = "instance " + e.name
 		}
 	} else if e.owner != "" {
 		what = e.owner + " " + e.device

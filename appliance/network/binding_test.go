@@ -1,7 +1,6 @@
 package network
 
 import (
-	"context"
 	"net/netip"
 	"strings"
 	"testing"
@@ -11,43 +10,32 @@ import (
 	"cloudlet/store"
 )
 
-// named gives the service instance names for its messages, as appliance wires compute's.
-func named(s *Service, names map[string]string) {
-	s.deviceName = func(_ context.Context, owner, id string) string {
-		if owner != OwnerInstance {
-			return ""
-		}
-		return names[id]
-	}
-}
-
-// BindPort records owner and device on the port once: binding it again to the same device is a no-op,
+// BindPort records owner, device and the device's name (for messages) on the port once: binding it again to the same device is a no-op,
 // to another one a conflict naming the instance; unknown ports and bad requests are refused.
 func TestBindPortRecordsTheDevice(t *testing.T) {
 	s, _ := newPublishingService(t)
-	named(s, map[string]string{"i1": "alpha"})
-	p := must1(s.BindPort(ctx, proj, "web", OwnerInstance, "i1"))
-	if p.DeviceOwner != OwnerInstance || p.DeviceID != "i1" {
-		t.Fatalf("bound port %+v, want owner %s device i1", p, OwnerInstance)
+	p := must1(s.BindPort(ctx, proj, "web", OwnerInstance, "i1", "alpha"))
+	if p.DeviceOwner != OwnerInstance || p.DeviceID != "i1" || p.DeviceName != "alpha" {
+		t.Fatalf("bound port %+v, want owner %s device i1 named alpha", p, OwnerInstance)
 	}
 	if got := must1(s.Port(ctx, proj, p.ID)); got.DeviceID != "i1" || got.FixedIPs[0] != p.FixedIPs[0] {
 		t.Errorf("stored port %+v, want device i1 and its address", got)
 	}
-	if again, err := s.BindPort(ctx, proj, p.ID, OwnerInstance, "i1"); err != nil || again.DeviceID != "i1" {
+	if again, err := s.BindPort(ctx, proj, p.ID, OwnerInstance, "i1", "alpha"); err != nil || again.DeviceID != "i1" {
 		t.Errorf("binding again to the same instance: %+v, %v", again, err)
 	}
-	_, err := s.BindPort(ctx, proj, "web", OwnerInstance, "i2")
+	_, err := s.BindPort(ctx, proj, "web", OwnerInstance, "i2", "beta")
 	wantFault(t, "bind to a second instance", err, fault.Conflict, "web", "instance alpha")
 	_, err = s.PortBindable(ctx, proj, "web", OwnerInstance, "")
 	wantFault(t, "bindable while bound", err, fault.Conflict, "instance alpha")
 	if q, err := s.PortBindable(ctx, proj, "db", OwnerInstance, ""); err != nil || q.Name != "db" {
 		t.Errorf("a free port is not bindable: %+v, %v", q, err)
 	}
-	_, err = s.BindPort(ctx, proj, "nope", OwnerInstance, "i1")
+	_, err = s.BindPort(ctx, proj, "nope", OwnerInstance, "i1", "alpha")
 	wantFault(t, "unknown port", err, fault.NotFound, "nope")
-	_, err = s.BindPort(ctx, "p2", "db", OwnerInstance, "i1")
+	_, err = s.BindPort(ctx, "p2", "db", OwnerInstance, "i1", "alpha")
 	wantFault(t, "another project's port", err, fault.NotFound, "db")
-	_, err = s.BindPort(ctx, proj, "db", "", "i1")
+	_, err = s.BindPort(ctx, proj, "db", "", "i1", "alpha")
 	wantFault(t, "no owner", err, fault.Invalid, "owner")
 }
 
@@ -55,7 +43,7 @@ func TestBindPortRecordsTheDevice(t *testing.T) {
 // can be bound again. Unbinding for a device the port is no longer bound to leaves it alone.
 func TestUnbindPortKeepsThePort(t *testing.T) {
 	s, fw := newPublishingService(t)
-	p := must1(s.BindPort(ctx, proj, "web", OwnerInstance, "i1"))
+	p := must1(s.BindPort(ctx, proj, "web", OwnerInstance, "i1", "alpha"))
 	rules := fw.last(t)
 	must0(t, s.UnbindPort(ctx, p.ID, "i2"))
 	if got := must1(s.Port(ctx, proj, "web")); got.DeviceID != "i1" {
@@ -63,14 +51,14 @@ func TestUnbindPortKeepsThePort(t *testing.T) {
 	}
 	must0(t, s.UnbindPort(ctx, p.ID, "i1"))
 	got := must1(s.Port(ctx, proj, "web"))
-	if got.DeviceOwner != "" || got.DeviceID != "" || got.FixedIPs[0] != p.FixedIPs[0] || got.MAC != p.MAC {
+	if got.DeviceOwner != "" || got.DeviceID != "" || got.DeviceName != "" || got.FixedIPs[0] != p.FixedIPs[0] || got.MAC != p.MAC {
 		t.Errorf("unbound port %+v, want no device and the same MAC and address as %+v", got, p)
 	}
 	if after := fw.last(t); after != rules || !strings.Contains(after, link.TapName(p.ID)) {
 		t.Errorf("rules changed by unbinding or lost the port's tap:\n%s", after)
 	}
 	must0(t, s.UnbindPort(ctx, p.ID, "")) // already free: nothing to do
-	if again := must1(s.BindPort(ctx, proj, "web", OwnerInstance, "i2")); again.DeviceID != "i2" {
+	if again := must1(s.BindPort(ctx, proj, "web", OwnerInstance, "i2", "beta")); again.DeviceID != "i2" {
 		t.Errorf("rebinding the freed port: %+v", again)
 	}
 	err := s.UnbindPort(ctx, "no-such-port", "i1")
@@ -82,8 +70,7 @@ func TestUnbindPortKeepsThePort(t *testing.T) {
 // DeletePort does for a free port.
 func TestDeletePortRefusesAPortBoundToAnInstance(t *testing.T) {
 	s, _ := newPublishingService(t)
-	named(s, map[string]string{"i1": "alpha"})
-	web := must1(s.BindPort(ctx, proj, "web", OwnerInstance, "i1"))
+	web := must1(s.BindPort(ctx, proj, "web", OwnerInstance, "i1", "alpha"))
 	must1(s.CreateFloatingIP(ctx, proj, CreateFloatingIPRequest{Name: "fip", Network: "public", Port: "web"}))
 
 	err := s.DeletePort(ctx, proj, "web")
@@ -107,10 +94,12 @@ func TestCreatePortForAnInstance(t *testing.T) {
 	s, _ := newPublishingService(t)
 	_, err := s.CreatePort(ctx, proj, CreatePortRequest{Name: "x", Network: "lan", DeviceOwner: OwnerInstance, DeviceID: "i9"})
 	wantFault(t, "device_owner compute:instance from the API", err, fault.Invalid, OwnerInstance)
-	p := must1(s.CreatePort(ctx, proj, CreatePortRequest{Name: "x", Network: "lan", Instance: "i9"}))
-	if p.DeviceOwner != OwnerInstance || p.DeviceID != "i9" {
-		t.Errorf("port made for instance i9: %+v", p)
+	p := must1(s.CreatePort(ctx, proj, CreatePortRequest{Name: "x", Network: "lan", Instance: "i9", InstanceName: "gamma"}))
+	if p.DeviceOwner != OwnerInstance || p.DeviceID != "i9" || p.DeviceName != "gamma" {
+		t.Errorf("port made for instance i9 (gamma): %+v", p)
 	}
+	_, err = s.BindPort(ctx, proj, "x", OwnerInstance, "i10", "delta")
+	wantFault(t, "bind a port made for another instance", err, fault.Conflict, "x", "instance gamma")
 }
 
 // A port on an external network (none can be made through the API) is never bound.
@@ -122,6 +111,6 @@ func TestPortOfAnExternalNetworkIsNotBindable(t *testing.T) {
 	must0(t, s.db.Update(func(tx *store.Tx) error { return ports.Create(tx, odd) }))
 	_, err := s.PortBindable(ctx, proj, "odd", OwnerInstance, "")
 	wantFault(t, "bindable on an external network", err, fault.Invalid, "odd", "external", "public")
-	_, err = s.BindPort(ctx, proj, "odd", OwnerInstance, "i1")
+	_, err = s.BindPort(ctx, proj, "odd", OwnerInstance, "i1", "alpha")
 	wantFault(t, "bind on an external network", err, fault.Invalid, "external")
 }

@@ -1,21 +1,43 @@
 package network
 
 import (
+	"context"
+
 	"cloudlet/appliance/network/dhcp"
 	"cloudlet/store"
 )
 
-// OnLease sets a function told when an instance's port is granted its address by DHCP (every ACK,
-// renewals included): compute records it on the boot timeline. It may be set after StartDatapath.
-func (s *Service) OnLease(f func(instanceID string)) {
-	s.onLease.Store(&f)
+// leaseBuffer is how many lease events a subscriber may fall behind before the newest are dropped:
+// the DHCP servers never wait for a subscriber.
+const leaseBuffer = 256
+
+// Leases subscribes to the DHCP ACKs given to instances' ports (renewals included): the channel
+// receives the id of the instance that owns the port (compute records the first of a boot on its
+// timeline). It is closed when ctx ends. Subscribing may happen before or after StartDatapath.
+func (s *Service) Leases(ctx context.Context) <-chan string {
+	ch := make(chan string, leaseBuffer)
+	s.leaseMu.Lock()
+	if s.leaseSubs == nil {
+		s.leaseSubs = map[chan string]struct{}{}
+	}
+	s.leaseSubs[ch] = struct{}{}
+	s.leaseMu.Unlock()
+	context.AfterFunc(ctx, func() {
+		s.leaseMu.Lock()
+		delete(s.leaseSubs, ch)
+		close(ch)
+		s.leaseMu.Unlock()
+	})
+	return ch
 }
 
-// leaseGranted is every DHCP server's ACK hook: it finds the port by MAC and tells OnLease's function
-// about the instance that owns it.
+// leaseGranted is every DHCP server's ACK hook: it finds the port by MAC and tells the subscribers
+// about the instance that owns it, without ever waiting for one.
 func (s *Service) leaseGranted(r dhcp.Reservation) {
-	f := s.onLease.Load()
-	if f == nil || *f == nil {
+	s.leaseMu.Lock()
+	subscribed := len(s.leaseSubs) > 0
+	s.leaseMu.Unlock()
+	if !subscribed {
 		return
 	}
 	var owner string
@@ -27,7 +49,15 @@ func (s *Service) leaseGranted(r dhcp.Reservation) {
 			return nil
 		})
 	})
-	if owner != "" {
-		(*f)(owner)
+	if owner == "" {
+		return
+	}
+	s.leaseMu.Lock()
+	defer s.leaseMu.Unlock()
+	for ch := range s.leaseSubs {
+		select {
+		case ch <- owner:
+		default: // a subscriber this far behind loses the event rather than stall DHCP
+		}
 	}
 }

@@ -22,6 +22,8 @@ type CreatePortRequest struct {
 	DeviceID       string     `json:"device_id"`
 	// Instance is set by compute only (never from JSON): the port is made bound to that instance.
 	Instance string `json:"-"`
+	// InstanceName is the instance's name, recorded for messages that name it (compute only).
+	InstanceName string `json:"-"`
 }
 
 // CreatePort gives a port an address on its network: the requested one if free, else the lowest free
@@ -88,7 +90,7 @@ func (r CreatePortRequest) port(projectID string) (*Port, error) {
 	}
 	p := &Port{Meta: store.Meta{ID: store.NewID(), Name: r.Name, ProjectID: projectID}, MAC: r.MAC,
 		SecurityGroups: r.SecurityGroups, PortSecurity: r.PortSecurity == nil || *r.PortSecurity,
-		DeviceOwner: r.DeviceOwner, DeviceID: r.DeviceID}
+		DeviceOwner: r.DeviceOwner, DeviceID: r.DeviceID, DeviceName: r.InstanceName}
 	if p.Name == "" {
 		p.Name = "port-" + p.ID[:8]
 	}
@@ -180,7 +182,7 @@ func (s *Service) deletePort(ctx context.Context, projectID, idOrName string, bo
 			return err
 		}
 		if !bound && p.DeviceOwner == OwnerInstance && p.DeviceID != "" {
-			return &inUseError{port: p.Name, owner: p.DeviceOwner, device: p.DeviceID}
+			return inUse(p)
 		}
 		if err := unpublishPort(tx, p); err != nil {
 			return err

@@ -61,6 +61,8 @@ type Port struct {
 	PortSecurity   bool         `json:"port_security_enabled"`
 	DeviceOwner    string       `json:"device_owner,omitempty"` // OwnerInstance, or "" for a free port
 	DeviceID       string       `json:"device_id,omitempty"`
+	// DeviceName is the device's name when it was bound (an instance's), for messages.
+	DeviceName string `json:"device_name,omitempty"`
 }
 
 var (

@@ -1,13 +1,11 @@
 package network
 
 import (
-	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/netip"
 	"sync"
-	"sync/atomic"
 
 	"cloudlet/store"
 )
@@ -20,9 +18,6 @@ type Options struct {
 	HostRoutes func() ([]netip.Prefix, error)
 	// Firewall applies the rules derived from the catalog after every change; nil = no rules.
 	Firewall Firewall
-	// DeviceName names the device a port is bound to (an instance's name) for messages; nil or ""
-	// means its id is shown. It is never called inside a catalog transaction.
-	DeviceName func(ctx context.Context, owner, id string) string
 	// Quota checks the projects' limits (networks, ports, floating IPs, security groups and rules);
 	// nil means no quotas.
 	Quota Quota
@@ -39,7 +34,6 @@ type Service struct {
 	db         *store.DB
 	hostRoutes func() ([]netip.Prefix, error)
 	dp         *datapath // nil until StartDatapath: records only (unit tests)
-	deviceName func(ctx context.Context, owner, id string) string
 	quota      Quota
 
 	memberCIDRs  []netip.Prefix
@@ -48,7 +42,8 @@ type Service struct {
 	fw   Firewall
 	fwMu sync.Mutex // serialises syncFirewall
 
-	onLease atomic.Pointer[func(instanceID string)]
+	leaseMu   sync.Mutex // guards leaseSubs
+	leaseSubs map[chan string]struct{}
 }
 
 // New returns the service.
@@ -66,10 +61,6 @@ func New(o Options) (*Service, error) {
 	}
 	if s.hostRoutes == nil {
 		s.hostRoutes = func() ([]netip.Prefix, error) { return nil, nil }
-	}
-	s.deviceName = o.DeviceName
-	if s.deviceName == nil {
-		s.deviceName = func(context.Context, string, string) string { return "" }
 	}
 	return s, nil
 }

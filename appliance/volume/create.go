@@ -29,7 +29,8 @@ type CreateRequest struct {
 
 // Create makes a volume of projectID. An overlay on an image or a snapshot is O(1) whatever its
 // size (a qcow2 file whose backing file is the source); a full copy (FullCopy) is a standalone
-// qcow2 written by qemu-img convert. A clone of a volume is an overlay on a new snapshot of it
+// qcow2 written by qemu-img convert. A clone of a volume (here only of one no instance holds; see
+// PlanClone for the others) is an overlay on a new snapshot of it
 // (named clone-<first 8 characters of the new volume's ID>, which then cannot be deleted before
 // the clone), or with FullCopy a copy of the source's whole chain, for which the source must be
 // available (it shows maintenance during the copy).
@@ -40,11 +41,10 @@ func (s *Service) Create(ctx context.Context, projectID string, r CreateRequest)
 	if err := r.validate(); err != nil {
 		return nil, err
 	}
-	a := createArgs{CreateRequest: r, id: store.NewID()}
 	if r.VolumeID != "" && !r.FullCopy {
-		return s.cloneOverlay(ctx, projectID, a)
+		return s.cloneOverlay(ctx, projectID, r)
 	}
-	return s.create(ctx, projectID, a)
+	return s.create(ctx, projectID, createArgs{CreateRequest: r, id: store.NewID()})
 }
 
 // createArgs is a request plus what the service decides for it.
@@ -77,8 +77,24 @@ func (r *CreateRequest) validate() error {
 	return nil
 }
 
-// cloneOverlay snapshots the source volume (live when it is in-use) and overlays the snapshot.
-func (s *Service) cloneOverlay(ctx context.Context, projectID string, a createArgs) (*Volume, error) {
+// Clone is a clone of a volume planned by PlanClone: the snapshot its caller takes of Source, named
+// SnapshotName, becomes the base of the new volume in CloneFrom.
+type Clone struct {
+	Source, SnapshotName string // the source volume's ID, and the name its snapshot gets
+	args                 createArgs
+}
+
+// PlanClone checks a request for an overlay clone (VolumeID set, no FullCopy) against its source.
+// The clone is then made in two more steps: a snapshot of the source (through compute, live, when
+// it is in use: BeginSnapshot, MakeOverlay, EndSnapshot) and CloneFrom.
+func (s *Service) PlanClone(_ context.Context, projectID string, r CreateRequest) (Clone, error) {
+	if err := r.validate(); err != nil {
+		return Clone{}, err
+	}
+	if r.VolumeID == "" || r.FullCopy {
+		return Clone{}, faultf(ErrInvalid, "volume %s: an overlay clone needs volume_id and no full_copy", r.Name)
+	}
+	a := createArgs{CreateRequest: r, id: store.NewID()}
 	err := s.db.View(func(tx *store.Tx) error {
 		src, err := volumes.Lookup(tx, projectID, a.VolumeID)
 		if err != nil {
@@ -94,21 +110,41 @@ func (s *Service) cloneOverlay(ctx context.Context, projectID string, a createAr
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("clone volume %s: %w", a.VolumeID, err)
+		return Clone{}, fmt.Errorf("clone volume %s: %w", a.VolumeID, err)
 	}
-	sn, err := s.CreateSnapshot(ctx, projectID, a.cloneSrc, "clone-"+a.id[:8])
-	if err != nil {
-		return nil, fmt.Errorf("clone volume %s: %w", a.VolumeID, err)
+	return Clone{Source: a.cloneSrc, SnapshotName: "clone-" + a.id[:8], args: a}, nil
+}
+
+// CloneFrom makes the planned clone as an overlay on snapshotID, the snapshot of its source taken
+// for it; when the clone cannot be made, the snapshot is deleted again.
+func (s *Service) CloneFrom(ctx context.Context, projectID string, c Clone, snapshotID string) (*Volume, error) {
+	a := c.args
+	if a.cloneSrc == "" {
+		return nil, faultf(ErrInvalid, "clone from snapshot %s: no clone was planned", snapshotID)
 	}
-	a.VolumeID, a.SnapshotID = "", sn.ID
+	a.VolumeID, a.SnapshotID = "", snapshotID
 	v, err := s.create(ctx, projectID, a)
 	if err != nil {
-		if derr := s.DeleteSnapshot(context.WithoutCancel(ctx), projectID, sn.ID); derr != nil {
-			s.log.Warn("clone failed; its snapshot of the source stays", "snapshot", sn.ID, "err", derr)
+		if derr := s.DeleteSnapshot(context.WithoutCancel(ctx), projectID, snapshotID); derr != nil {
+			s.log.Warn("clone failed; its snapshot of the source stays", "snapshot", snapshotID, "err", derr)
 		}
 		return nil, err
 	}
 	return v, nil
+}
+
+// cloneOverlay makes an overlay clone of a volume no instance holds, all its steps here (the
+// snapshot of an attached one is compute's to take: see PlanClone).
+func (s *Service) cloneOverlay(ctx context.Context, projectID string, r CreateRequest) (*Volume, error) {
+	c, err := s.PlanClone(ctx, projectID, r)
+	if err != nil {
+		return nil, err
+	}
+	sn, err := s.snapshotFile(ctx, projectID, c.Source, c.SnapshotName)
+	if err != nil {
+		return nil, fmt.Errorf("clone volume %s: %w", r.VolumeID, err)
+	}
+	return s.CloneFrom(ctx, projectID, c, sn.ID)
 }
 
 // create records the intent, builds the file, and marks the volume available.

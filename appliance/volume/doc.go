@@ -4,10 +4,15 @@
 // pool's directory.
 //
 // It imports store, appliance/fault and the standard library, nothing else: never images, compute,
-// web or qemu. It never talks to QEMU. Images reach it through [ImageSource]; a running instance's
-// side of an operation (block_resize, throttling, blockdev-snapshot) is done by compute through the
-// [Live] interface declared here, both wired in appliance. Compute calls [Service.Reserve],
-// [Service.Attached], [Service.Detached] and [Service.DiskFor] around its hotplug.
+// web or qemu. It never talks to QEMU, and it never calls compute: images reach it through
+// [ImageSource] (wired in appliance); compute calls [Service.Reserve], [Service.Attached],
+// [Service.Detached] and [Service.DiskFor] around its hotplug. A disk change that a running QEMU
+// may have to make (extend, QoS, snapshot, flatten) is split into steps its caller drives: the API
+// layer begins it here, has compute do the live step (block_resize, block_set_io_throttle,
+// block-stream, blockdev-snapshot) when the volume's instance runs or the file step here when no
+// QEMU holds the file, and ends it here ([Service.BeginExtend], [Service.ResizeFile],
+// [Service.EndExtend]; [Service.BeginSnapshot], [Service.MakeOverlay], [Service.EndSnapshot];
+// [Service.SetQoS]).
 //
 // # Files
 //
@@ -50,22 +55,23 @@
 //   - Volumes from an image or a snapshot are qcow2 overlays (O(1) whatever the size) unless
 //     full_copy asks for qemu-img convert. Size defaults to the source's; smaller is a 400.
 //   - A clone of a volume is an overlay on a new snapshot of it (named clone-<8 characters of the
-//     clone's ID; the source may be in use, the snapshot is then live), so the clone is O(1) and
+//     clone's ID; the source may be in use: the API's clone then takes the snapshot live through
+//     compute and makes the volume from it; [Service.Create] itself clones only a free volume), so the clone is O(1) and
 //     the source keeps a snapshot it cannot delete while the clone lives. A full-copy clone copies
 //     the source's whole chain and needs the source available (maintenance during the copy).
 //   - Snapshots are external: the active file stays and becomes the snapshot; a new overlay,
 //     active-<id>.qcow2, is written, renamed into place, and becomes the active file. For an in-use
-//     volume Live.Snapshot then switches QEMU to it; both paths end in the same layout.
+//     volume compute then switches QEMU to it; both paths end in the same layout.
 //   - Deleting a snapshot merges it out: the files on top of it are rebased (qemu-img rebase) onto
 //     its backing file. Refused (409) while it is in the chain of an in-use or reserved volume, or
 //     while another volume is based on it.
 //   - Chains hold at most Options.MaxChain (8) files under the active one. A snapshot that would
 //     exceed it flattens the volume first (its active file stands alone; older snapshots keep their
-//     chains): through Live.Stream (block-stream) when its instance runs, otherwise by replacing
+//     chains): through compute (block-stream) when its instance runs, otherwise by replacing
 //     the active file with a standalone copy of its chain (no QEMU holds it then).
 //   - Revert needs an available volume; snapshots newer than the target stay, on their branch.
-//   - Extend, QoS and snapshots of in-use volumes go through Live first; ErrNotRunning from Live
-//     means the instance is stopped, and the offline path runs instead.
+//   - Extend, QoS and snapshots of in-use volumes do their disk step in compute; when compute
+//     answers that the instance is not running, the caller runs this service's file step instead.
 //   - A transfer moves the volume and its snapshots whole: refused when another volume is based on
 //     one of its snapshots or it is based on another volume's snapshot. The auth key is shown once,
 //     stored as SHA-256, compared in constant time.
@@ -84,14 +90,13 @@
 // # Reading the source
 //
 //	service.go    Options, ImageSource, ImageFile, Service, New
-//	live.go       the Live interface compute implements
 //	errors.go     the sentinels and their fault kinds
 //	pool.go       Pool, CreatePool, EnsureDefaultPool, SetDefaultPool, DeletePool; capacity.go: statfs and usage
 //	volume.go     Volume, statuses, Get, List, SetBootable, the one record-change helper and events
 //	task.go       tasks: the intent of a file operation, begin and end
 //	create.go     Create, clones, rollback; plan.go: sources, sizes, space
-//	snapshot.go   Snapshot, CreateSnapshot and its settlement; revert.go: Revert; merge.go: DeleteSnapshot
-//	delete.go     Delete; extend.go: Extend; qos.go: QoS, SetQoS; transfer.go: transfers
+//	snapshot.go   Snapshot, BeginSnapshot, MakeOverlay, EndSnapshot and the settlement; revert.go: Revert; merge.go: DeleteSnapshot
+//	delete.go     Delete; extend.go: BeginExtend, ResizeFile, EndExtend; qos.go: QoS, SetQoS; transfer.go: transfers
 //	attach.go     Reserve, Attached, Unreserve, Detached, AttachedTo, Disk, DiskFor
 //	chain.go      the chain graph, dependents, ImageInUse; resync.go: reading a record back from its file
 //	files.go      paths, modes, owners, renames; qemuimg.go: running qemu-img

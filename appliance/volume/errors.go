@@ -1,7 +1,6 @@
 package volume
 
 import (
-	"errors"
 	"fmt"
 
 	"cloudlet/appliance/fault"
@@ -33,14 +32,10 @@ var (
 	// volume needs. Kind no_capacity (507).
 	ErrNoCapacity error = &fault.Error{Kind: fault.NoCapacity, Msg: "pool is out of space"}
 
-	// ErrUnavailable: a collaborator is not wired: no Live driver for an in-use volume, no image
-	// source for a volume made from an image. Kind unavailable (503).
+	// ErrUnavailable: a collaborator is not wired: no image source for a volume made from an
+	// image. Kind unavailable (503).
 	ErrUnavailable error = &fault.Error{Kind: fault.Unavailable, Msg: "volume service dependency unavailable"}
 )
-
-// ErrNotRunning is what a Live implementation returns (possibly wrapped) when the instance a volume
-// is attached to has no running QEMU: the service then does the offline operation itself.
-var ErrNotRunning = errors.New("instance is not running")
 
 // faultf formats a message that matches sentinel under errors.Is and has its fault kind.
 func faultf(sentinel error, format string, args ...any) error {

@@ -2,18 +2,19 @@ package volume
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"cloudlet/store"
 )
 
-// Extend grows a volume to sizeGiB (only bigger: 400 otherwise). An in-use volume is grown by
-// QEMU through Live.Resize first (block_resize; the guest sees the new size at once), an
-// available one, or one whose instance is not running, by qemu-img resize; the record takes the
-// new size after. The status is extending meanwhile. Preallocation does not apply to the added
-// space.
-func (s *Service) Extend(ctx context.Context, projectID, idOrName string, sizeGiB int) (*Volume, error) {
+// An extend grows a volume in three steps, driven by its caller (compute, which knows whether a
+// QEMU holds the file): BeginExtend records the intent (status extending), the file grows — by
+// QEMU's block_resize while an instance runs with it, else by ResizeFile — and EndExtend records
+// the outcome. Volumes only grow; preallocation does not apply to the added space.
+
+// BeginExtend validates the new size (only bigger: 400 otherwise) against the volume, its pool
+// and the project's quota, and records the extend task. The volume returned names its attachment.
+func (s *Service) BeginExtend(_ context.Context, projectID, idOrName string, sizeGiB int) (*Volume, error) {
 	var v *Volume
 	err := s.db.Update(func(tx *store.Tx) (err error) {
 		if v, err = volumes.Lookup(tx, projectID, idOrName); err != nil {
@@ -30,22 +31,39 @@ func (s *Service) Extend(ctx context.Context, projectID, idOrName string, sizeGi
 	if err != nil {
 		return nil, fmt.Errorf("extend volume %s: %w", idOrName, err)
 	}
-	cause := s.resize(ctx, v, int64(sizeGiB)*GiB)
-	old := v.SizeGiB
-	v, err = s.change("", v.ID, func(tx *store.Tx, v *Volume) error {
+	return v, nil
+}
+
+// ResizeFile grows an extending volume's file with qemu-img: for a volume no running QEMU holds.
+func (s *Service) ResizeFile(ctx context.Context, volumeID string, sizeGiB int) error {
+	v, err := s.inTask(volumeID, taskExtend)
+	if err != nil {
+		return fmt.Errorf("resize volume %s: %w", volumeID, err)
+	}
+	return s.img.resize(ctx, v.Path, int64(sizeGiB)*GiB)
+}
+
+// EndExtend ends the extend task: the record takes the new size, or, when cause says the file did
+// not grow, keeps the old one with the reason in Fault (and cause is returned).
+func (s *Service) EndExtend(_ context.Context, volumeID string, sizeGiB int, cause error) (*Volume, error) {
+	v, err := s.change("", volumeID, func(tx *store.Tx, v *Volume) error {
+		if v.Task != taskExtend {
+			return faultf(ErrConflict, "volume %s is not extending", v.Name)
+		}
 		end(v)
 		if cause != nil {
 			v.Fault = fmt.Sprintf("extend to %d GiB failed: %v", sizeGiB, cause)
 			return nil
 		}
+		old := v.SizeGiB
 		v.SizeGiB, v.Fault = sizeGiB, ""
 		return appendEvent(tx, "volume.extended", "volume", v.ID, v.ProjectID, map[string]any{"old_size_gib": old, "size_gib": sizeGiB})
 	})
 	if cause != nil {
-		return nil, fmt.Errorf("extend volume %s: %w", idOrName, cause)
+		return nil, fmt.Errorf("extend volume %s: %w", volumeID, cause)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("extend volume %s: %w", idOrName, err)
+		return nil, fmt.Errorf("extend volume %s: %w", volumeID, err)
 	}
 	return v, nil
 }
@@ -62,19 +80,21 @@ func (s *Service) checkExtend(tx *store.Tx, v *Volume, sizeGiB int) error {
 	if max := maxBytes(cs); int64(sizeGiB)*GiB > max {
 		return faultf(ErrInvalid, "cannot extend volume %s to %d GiB: the limit is %d GiB", v.Name, sizeGiB, max/GiB)
 	}
-	if v.Attachment != nil && v.Status == StatusInUse && s.live == nil {
-		return faultf(ErrUnavailable, "cannot extend volume %s: it is in use and no live driver is configured", v.Name)
-	}
 	return nil
 }
 
-// resize grows the file: through QEMU when it holds it, else with qemu-img.
-func (s *Service) resize(ctx context.Context, v *Volume, bytes int64) error {
-	if v.Attachment != nil {
-		err := s.live.Resize(ctx, v.Attachment.InstanceID, v.ID, bytes)
-		if !errors.Is(err, ErrNotRunning) {
-			return err
-		}
+// inTask reads a volume that must be in the middle of task (a step of a task its caller began).
+func (s *Service) inTask(volumeID, task string) (*Volume, error) {
+	var v *Volume
+	err := s.db.View(func(tx *store.Tx) (err error) {
+		v, err = volumes.Get(tx, volumeID)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	return s.img.resize(ctx, v.Path, bytes)
+	if v.Task != task {
+		return nil, faultf(ErrConflict, "volume %s is not in task %s (it is in %q)", v.Name, task, v.Task)
+	}
+	return v, nil
 }

@@ -13,7 +13,7 @@ import (
 func TestExtendOffline(t *testing.T) {
 	e := newEnv(t)
 	v := e.create(CreateRequest{Name: "data", ImageID: "img"})
-	got, err := e.svc.Extend(ctx, proj, "data", 3)
+	got, err := e.extend(proj, "data", 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +27,7 @@ func TestExtendOffline(t *testing.T) {
 		t.Error("data lost")
 	}
 	for _, size := range []int{3, 2, 0, -1, MaxSizeGiB + 1} {
-		_, err := e.svc.Extend(ctx, proj, "data", size)
+		_, err := e.extend(proj, "data", size)
 		wantKind(t, err, fault.Invalid)
 	}
 	if size := chain(t, v.Path)[0].VirtualSize; size != 3<<30 {
@@ -45,7 +45,7 @@ func TestExtendOnline(t *testing.T) {
 	e := newEnv(t)
 	v := e.create(CreateRequest{Name: "data", SizeGiB: 1})
 	e.attach("data", "inst-1", "vdb")
-	got, err := e.svc.Extend(ctx, proj, "data", 2)
+	got, err := e.extend(proj, "data", 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestExtendOnline(t *testing.T) {
 
 	// A live failure leaves the size and the status, with the reason in fault.
 	e.live.fail(errors.New("block_resize: boom"))
-	_, err = e.svc.Extend(ctx, proj, "data", 5)
+	_, err = e.extend(proj, "data", 5)
 	if err == nil || !strings.Contains(err.Error(), "boom") {
 		t.Fatalf("extend with a failing live driver: %v", err)
 	}
@@ -71,8 +71,8 @@ func TestExtendOnline(t *testing.T) {
 	}
 
 	// An instance that is not running: the service resizes the file itself.
-	e.live.fail(fmt.Errorf("instance inst-1: %w", ErrNotRunning))
-	if got, err = e.svc.Extend(ctx, proj, "data", 4); err != nil {
+	e.live.fail(fmt.Errorf("instance inst-1: %w", errNotRunning))
+	if got, err = e.extend(proj, "data", 4); err != nil {
 		t.Fatal(err)
 	}
 	if size := chain(t, v.Path)[0].VirtualSize; size != 4<<30 || got.SizeGiB != 4 || got.Fault != "" {

@@ -55,7 +55,7 @@ func newEnv(t *testing.T) *env {
 	run(t, "qemu-img", "create", "-q", "-f", "raw", e.raw.Path, "64M")
 	qemuIO(t, e.raw.Path, "raw", "write -P 0xcd 0 64k")
 	e.o = Options{
-		DB: db, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Live: e.live,
+		DB: db, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Images: func(_ context.Context, projectID, ref string) (ImageFile, error) {
 			switch ref {
 			case "img", e.img.ID:
@@ -97,7 +97,7 @@ func (e *env) create(r CreateRequest) *Volume {
 
 func (e *env) snapshot(volume, name string) *Snapshot {
 	e.t.Helper()
-	sn, err := e.svc.CreateSnapshot(ctx, proj, volume, name)
+	sn, err := e.createSnapshot(proj, volume, name)
 	if err != nil {
 		e.t.Fatalf("snapshot %s: %v", volume, err)
 	}

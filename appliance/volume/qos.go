@@ -2,7 +2,6 @@ package volume
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"cloudlet/store"
@@ -40,26 +39,14 @@ func (q QoS) Validate() error {
 	return nil
 }
 
-// SetQoS validates and records a volume's limits. For an in-use volume Live.Throttle applies them
-// to the running guest first; an instance that is not running gets them from DiskFor at its next
-// start.
-func (s *Service) SetQoS(ctx context.Context, projectID, idOrName string, q QoS) (*Volume, error) {
+// SetQoS validates and records a volume's limits; DiskFor carries them to the disk at its
+// instance's next start. Applying them to a running guest first (block_set_io_throttle) is the
+// caller's part, through compute.
+func (s *Service) SetQoS(_ context.Context, projectID, idOrName string, q QoS) (*Volume, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
-	v, err := s.Get(ctx, projectID, idOrName)
-	if err != nil {
-		return nil, fmt.Errorf("set qos of volume %s: %w", idOrName, err)
-	}
-	if v.Attachment != nil && v.Status != StatusReserved {
-		if s.live == nil {
-			return nil, faultf(ErrUnavailable, "cannot set qos of volume %s: it is in use and no live driver is configured", v.Name)
-		}
-		if err := s.live.Throttle(ctx, v.Attachment.InstanceID, v.ID, q); err != nil && !errors.Is(err, ErrNotRunning) {
-			return nil, fmt.Errorf("set qos of volume %s: %w", v.Name, err)
-		}
-	}
-	v, err = s.change("", v.ID, func(tx *store.Tx, v *Volume) error {
+	v, err := s.change(projectID, idOrName, func(tx *store.Tx, v *Volume) error {
 		v.QoS = q
 		return appendEvent(tx, "volume.qos", "volume", v.ID, v.ProjectID, q)
 	})

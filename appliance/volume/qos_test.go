@@ -33,20 +33,20 @@ func TestSetQoS(t *testing.T) {
 	e := newEnv(t)
 	v := e.create(CreateRequest{Name: "data", SizeGiB: 1})
 	q := QoS{ReadIOPS: 100, WriteIOPS: 50, ReadBytesSec: 1 << 20, WriteBytesSec: 2 << 20}
-	got, err := e.svc.SetQoS(ctx, proj, "data", q)
+	got, err := e.setQoS(proj, "data", q)
 	if err != nil || got.QoS != q {
 		t.Fatalf("set qos: %+v, %v", got, err)
 	}
 	if len(e.live.Calls()) != 0 {
 		t.Errorf("live calls for an available volume: %v", e.live.Calls())
 	}
-	if _, err := e.svc.SetQoS(ctx, proj, "data", QoS{ReadIOPS: -1}); fault.KindOf(err) != fault.Invalid {
+	if _, err := e.setQoS(proj, "data", QoS{ReadIOPS: -1}); fault.KindOf(err) != fault.Invalid {
 		t.Errorf("bad qos: %v", err)
 	}
 
 	e.attach("data", "inst-1", "vdb")
 	q2 := QoS{ReadIOPS: 7}
-	if got, err = e.svc.SetQoS(ctx, proj, "data", q2); err != nil || got.QoS != q2 {
+	if got, err = e.setQoS(proj, "data", q2); err != nil || got.QoS != q2 {
 		t.Fatalf("set qos in use: %+v, %v", got, err)
 	}
 	want := fmt.Sprintf("throttle inst-1 %s 7 0 0 0", v.ID)
@@ -58,7 +58,7 @@ func TestSetQoS(t *testing.T) {
 	}
 
 	e.live.fail(fmt.Errorf("block_set_io_throttle: boom"))
-	if _, err := e.svc.SetQoS(ctx, proj, "data", QoS{ReadIOPS: 9}); err == nil {
+	if _, err := e.setQoS(proj, "data", QoS{ReadIOPS: 9}); err == nil {
 		t.Fatal("a failing live driver was ignored")
 	}
 	if got := e.get("data"); got.QoS != q2 {

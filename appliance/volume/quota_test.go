@@ -62,14 +62,14 @@ func TestGigabytesQuotaCountsVolumesSnapshotsAndExtends(t *testing.T) {
 	e.snapshot("data", "s1") // 2 GiB more: a snapshot counts at its volume's size
 	_, err := e.svc.Create(ctx, proj, CreateRequest{Name: "big", SizeGiB: 2})
 	wantQuota(t, "volume over gigabytes", err, "quota exceeded for gigabytes: limit 5, in use 4, requested 2")
-	_, err = e.svc.CreateSnapshot(ctx, proj, "data", "s2")
+	_, err = e.createSnapshot(proj, "data", "s2")
 	wantQuota(t, "second snapshot", err, "quota exceeded for snapshots: limit 1, in use 1, requested 1")
-	_, err = e.svc.Extend(ctx, proj, "data", 4)
+	_, err = e.extend(proj, "data", 4)
 	wantQuota(t, "extend", err, "quota exceeded for gigabytes: limit 5, in use 4, requested 2")
 	if v := e.get("data"); v.SizeGiB != 2 || v.Status != StatusAvailable {
 		t.Errorf("after a refused extend: %d GiB, %s; want 2 GiB, available", v.SizeGiB, v.Status)
 	}
-	if _, err := e.svc.Extend(ctx, proj, "data", 3); err != nil {
+	if _, err := e.extend(proj, "data", 3); err != nil {
 		t.Errorf("extend within the quota: %v", err)
 	}
 	u, err := e.svc.Usage(ctx, proj)
@@ -89,7 +89,7 @@ func TestTransferNeedsRoomInTheNewProject(t *testing.T) {
 	if _, err := e.svc.Create(ctx, other, CreateRequest{Name: "mine", SizeGiB: 1}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.CreateSnapshot(ctx, other, "mine", "m1"); err != nil {
+	if _, err := e.createSnapshot(other, "mine", "m1"); err != nil {
 		t.Fatal(err)
 	}
 	id, key, err := e.svc.CreateTransfer(ctx, proj, "data")

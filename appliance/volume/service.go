@@ -27,9 +27,6 @@ type Options struct {
 	// Images resolves an image reference of a project to its disk file; nil means volumes cannot
 	// be made from images (ErrUnavailable).
 	Images ImageSource
-	// Live reaches QEMU for in-use volumes; nil means in-use volumes cannot be extended,
-	// throttled or snapshotted (ErrUnavailable).
-	Live Live
 	// QemuImg is the qemu-img binary; "" means "qemu-img" on the PATH.
 	QemuImg string
 	// Owner, when set, is the unprivileged user QEMU runs as: volume files and directories are
@@ -63,7 +60,6 @@ type Service struct {
 	db       *store.DB
 	log      *slog.Logger
 	images   ImageSource
-	live     Live
 	quota    Quota
 	img      qemuImg
 	owner    *syscall.Credential
@@ -85,7 +81,7 @@ func New(o Options) (*Service, error) {
 		return nil, fmt.Errorf("volume.New: find qemu-img: %w", err)
 	}
 	s := &Service{
-		db: o.DB, log: o.Log, images: o.Images, live: o.Live, quota: o.Quota, owner: o.Owner, now: o.Now,
+		db: o.DB, log: o.Log, images: o.Images, quota: o.Quota, owner: o.Owner, now: o.Now,
 		img:      qemuImg{path: path, timeout: cmp.Or(o.Timeout, DefaultTimeout), copyTimeout: cmp.Or(o.CopyTimeout, DefaultCopyTimeout)},
 		maxChain: cmp.Or(o.MaxChain, DefaultMaxChain),
 	}

@@ -62,41 +62,102 @@ func (s *Service) Snapshots(_ context.Context, projectID, volume string) ([]*Sna
 	return out, nil
 }
 
-// CreateSnapshot takes an external snapshot of an available or in-use volume: its active file stays
-// where it is and becomes the snapshot's file (Snapshot.Path), and a new empty overlay on top of it,
-// active-<snapshot-id>.qcow2, becomes the active file (Volume.Path).
+// A snapshot is external, taken in three steps driven by its caller (compute, which knows whether a
+// QEMU holds the volume's file): BeginSnapshot records it, MakeOverlay writes the new active file,
+// and EndSnapshot settles it. The volume's active file stays where it is and becomes the
+// snapshot's file (Snapshot.Path); a new empty overlay on top of it, active-<snapshot-id>.qcow2,
+// becomes the active file (Volume.Path).
 //
 // The overlay is written as active-<id>.qcow2.tmp, its header naming the current active file
-// (relative), and renamed to active-<id>.qcow2 before anyone opens it; for an in-use volume
-// Live.Snapshot then makes QEMU switch to it (blockdev-snapshot). No file QEMU may hold is ever
-// renamed, so QEMU's idea of its files' names stays true. Offline and live snapshots end in the
-// same layout.
+// (relative), and renamed to active-<id>.qcow2 before anyone opens it; while an instance runs with
+// the volume, compute then makes QEMU switch to it (blockdev-snapshot). No file QEMU may hold is
+// ever renamed, so QEMU's idea of its files' names stays true. Offline and live snapshots end in
+// the same layout.
 //
 // A chain may hold MaxChain files under the active one. A snapshot that would exceed it flattens
-// the volume first, so the new snapshot starts a fresh chain (older snapshots keep theirs): an
-// in-use volume through Live.Stream (block-stream in the running QEMU), an available one, or one
-// whose instance is stopped, by copying its chain into a standalone file.
-func (s *Service) CreateSnapshot(ctx context.Context, projectID, volume, name string) (*Snapshot, error) {
+// the volume first (SnapshotPlan.Flatten), so the new snapshot starts a fresh chain (older snapshots
+// keep theirs): by block-stream in the running QEMU, or by MakeOverlay copying the chain into a
+// standalone file when no QEMU holds it.
+
+// SnapshotPlan is a snapshot begun: its record (creating), the volume as it was (its Attachment
+// names the instance that may hold the file) and whether the volume is flattened first.
+type SnapshotPlan struct {
+	Snapshot *Snapshot
+	Volume   *Volume
+	Flatten  bool
+}
+
+// BeginSnapshot records a snapshot of an available or in-use volume (creating) and the volume's
+// snapshot task, in one transaction.
+func (s *Service) BeginSnapshot(_ context.Context, projectID, volume, name string) (SnapshotPlan, error) {
 	if err := store.ValidateName(name); err != nil {
-		return nil, faultf(ErrInvalid, "snapshot name: %v", err)
+		return SnapshotPlan{}, faultf(ErrInvalid, "snapshot name: %v", err)
 	}
-	var sn *Snapshot
-	var v *Volume
-	var flatten bool
+	var p SnapshotPlan
 	err := s.db.Update(func(tx *store.Tx) (err error) {
-		if v, err = volumes.Lookup(tx, projectID, volume); err != nil {
+		if p.Volume, err = volumes.Lookup(tx, projectID, volume); err != nil {
 			return err
 		}
-		if err := s.checkQuota(tx, v.ProjectID, 0, 1, v.SizeGiB); err != nil {
+		if err := s.checkQuota(tx, p.Volume.ProjectID, 0, 1, p.Volume.SizeGiB); err != nil {
 			return err
 		}
-		sn, flatten, err = s.snapshotIntent(tx, v, name)
+		p.Snapshot, p.Flatten, err = s.snapshotIntent(tx, p.Volume, name)
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("snapshot volume %s: %w", volume, err)
+		return SnapshotPlan{}, fmt.Errorf("snapshot volume %s: %w", volume, err)
 	}
-	cause := s.takeSnapshot(ctx, v, sn, flatten)
+	return p, nil
+}
+
+// MakeOverlay writes the snapshot's new active file and returns its path; with flatten it first
+// replaces the volume's active file by a standalone copy of its chain (only for a volume no running
+// QEMU holds: a running one is streamed by QEMU instead). On failure nothing new is left behind (a
+// flatten that completed stays: the content is the same).
+func (s *Service) MakeOverlay(ctx context.Context, snapshotID string, flatten bool) (string, error) {
+	v, sn, err := s.snapshotInTask(snapshotID)
+	if err != nil {
+		return "", err
+	}
+	if flatten {
+		if err := s.flattenFile(ctx, v); err != nil {
+			return "", err
+		}
+	}
+	dir := filepath.Dir(v.Path)
+	next := nextActivePath(dir, sn.ID)
+	tmp := tmpFor(next)
+	o := createOpts{backing: backingRef(dir, v.Path), backingFormat: "qcow2", unsafe: true, clusterSize: s.clusterSize(v), size: v.bytes()}
+	if err := s.img.create(ctx, tmp, o); err != nil {
+		os.Remove(tmp)
+		return "", err
+	}
+	if err := s.seal(tmp); err != nil {
+		os.Remove(tmp)
+		return "", err
+	}
+	if err := publish(tmp, next); err != nil {
+		os.Remove(tmp)
+		return "", err
+	}
+	return next, nil
+}
+
+// EndSnapshot settles the snapshot (see settleSnapshot). A cause (the overlay could not be made, or
+// QEMU refused to switch to it) rolls it back: the new active file is removed first.
+func (s *Service) EndSnapshot(ctx context.Context, snapshotID string, cause error) (*Snapshot, error) {
+	v, sn, err := s.snapshotInTask(snapshotID)
+	if err != nil {
+		return nil, err
+	}
+	if cause != nil {
+		next := nextActivePath(filepath.Dir(v.Path), sn.ID)
+		if rerr := os.Remove(next); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+			cause = errors.Join(cause, fmt.Errorf("remove the new active file: %w", rerr))
+		} else {
+			cause = errors.Join(cause, syncDir(filepath.Dir(v.Path)))
+		}
+	}
 	sn, err = s.settleSnapshot(ctx, v.ID, sn.ID, cause, cause)
 	if cause != nil {
 		return nil, fmt.Errorf("snapshot volume %s: %w", v.Name, cause)
@@ -107,13 +168,42 @@ func (s *Service) CreateSnapshot(ctx context.Context, projectID, volume, name st
 	return sn, nil
 }
 
+// snapshotFile takes a snapshot of a volume no instance holds, all three steps here; a volume
+// attached to an instance is refused (its snapshot is compute's to drive).
+func (s *Service) snapshotFile(ctx context.Context, projectID, volume, name string) (*Snapshot, error) {
+	p, err := s.BeginSnapshot(ctx, projectID, volume, name)
+	if err != nil {
+		return nil, err
+	}
+	var cause error
+	if at := p.Volume.Attachment; at != nil {
+		cause = faultf(ErrConflict, "volume %s is attached to instance %s: its snapshot is taken through the instance", p.Volume.Name, at.InstanceID)
+	} else {
+		_, cause = s.MakeOverlay(ctx, p.Snapshot.ID, p.Flatten)
+	}
+	return s.EndSnapshot(ctx, p.Snapshot.ID, cause)
+}
+
+// snapshotInTask reads a snapshot being created and its volume, which must be in its task.
+func (s *Service) snapshotInTask(snapshotID string) (*Volume, *Snapshot, error) {
+	var sn *Snapshot
+	err := s.db.View(func(tx *store.Tx) (err error) {
+		sn, err = snapshots.Get(tx, snapshotID)
+		return err
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("snapshot %s: %w", snapshotID, err)
+	}
+	v, err := s.inTask(sn.VolumeID, taskSnapshot+":"+sn.ID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("snapshot %s: %w", snapshotID, err)
+	}
+	return v, sn, nil
+}
+
 // snapshotIntent records the snapshot (creating) and the volume's task in one transaction.
 func (s *Service) snapshotIntent(tx *store.Tx, v *Volume, name string) (*Snapshot, bool, error) {
 	id := store.NewID()
-	live := v.Attachment != nil
-	if live && s.live == nil {
-		return nil, false, faultf(ErrUnavailable, "cannot snapshot volume %s: it is in use and no live driver is configured", v.Name)
-	}
 	flatten := v.Depth+1 > s.maxChain
 	err := save(tx, v, func(*store.Tx, *Volume) error {
 		return begin(v, taskSnapshot+":"+id, "snapshot", StatusAvailable, StatusInUse)
@@ -136,55 +226,8 @@ func (s *Service) snapshotIntent(tx *store.Tx, v *Volume, name string) (*Snapsho
 	return sn, flatten, err
 }
 
-// takeSnapshot does the file steps. On failure it removes the new active file, so the snapshot
-// rolls back (a flatten that completed stays: the content is the same).
-func (s *Service) takeSnapshot(ctx context.Context, v *Volume, sn *Snapshot, flatten bool) error {
-	dir := filepath.Dir(v.Path)
-	next := nextActivePath(dir, sn.ID)
-	tmp := tmpFor(next)
-	if flatten {
-		if err := s.flatten(ctx, v); err != nil {
-			return err
-		}
-	}
-	o := createOpts{backing: backingRef(dir, v.Path), backingFormat: "qcow2", unsafe: true, clusterSize: s.clusterSize(v), size: v.bytes()}
-	if err := s.img.create(ctx, tmp, o); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := s.seal(tmp); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := publish(tmp, next); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if v.Attachment != nil {
-		err := s.live.Snapshot(ctx, v.Attachment.InstanceID, v.ID, next)
-		if err != nil && !errors.Is(err, ErrNotRunning) {
-			if rerr := os.Remove(next); rerr != nil {
-				return errors.Join(fmt.Errorf("live snapshot: %w", err), fmt.Errorf("remove the new active file: %w", rerr))
-			}
-			return errors.Join(fmt.Errorf("live snapshot: %w", err), syncDir(dir))
-		}
-	}
-	return nil
-}
-
-// flatten makes v's active file stand alone. An in-use volume whose instance runs is streamed by
-// QEMU (Live.Stream); otherwise the active file is replaced by a standalone copy of its whole chain
-// (no QEMU holds it).
-func (s *Service) flatten(ctx context.Context, v *Volume) error {
-	if v.Attachment != nil {
-		err := s.live.Stream(ctx, v.Attachment.InstanceID, v.ID)
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, ErrNotRunning) {
-			return fmt.Errorf("live flatten: %w", err)
-		}
-	}
+// flattenFile replaces v's active file by a standalone copy of its whole chain (no QEMU holds it).
+func (s *Service) flattenFile(ctx context.Context, v *Volume) error {
 	tmp := tmpFor(v.Path)
 	if err := s.img.convert(ctx, "qcow2", v.Path, tmp, s.clusterSize(v), PreallocOff); err != nil {
 		os.Remove(tmp)

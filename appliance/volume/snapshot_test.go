@@ -120,7 +120,7 @@ func TestSnapshotLiveFailure(t *testing.T) {
 	qemuIO(t, v.Path, "qcow2", "write -P 0x11 0 64k")
 	e.attach("data", "inst-1", "vdb")
 	e.live.fail(errors.New("blockdev-snapshot: boom"))
-	_, err := e.svc.CreateSnapshot(ctx, proj, "data", "s")
+	_, err := e.createSnapshot(proj, "data", "s")
 	if err == nil || !strings.Contains(err.Error(), "boom") {
 		t.Fatalf("snapshot with a failing live driver: %v", err)
 	}
@@ -135,7 +135,7 @@ func TestSnapshotLiveFailure(t *testing.T) {
 		t.Fatalf("volume %+v", got)
 	}
 
-	e.live.fail(fmt.Errorf("instance inst-1: %w", ErrNotRunning)) // a stopped instance: the files are renamed offline
+	e.live.fail(fmt.Errorf("instance inst-1: %w", errNotRunning)) // a stopped instance: the files are renamed offline
 	sn := e.snapshot("data", "s")
 	if got := e.get("data"); got.Backing != sn.Path || sn.Path != v.Path || !readsAs(sn.Path, "0x11") || !readsAs(got.Path, "0x11") {
 		t.Fatalf("snapshot of a stopped instance's volume: %+v", got)
@@ -221,7 +221,7 @@ func TestChainLimitInUse(t *testing.T) {
 	e.snapshot("data", "s5")
 	before = e.get("data")
 	e.live.fail(errors.New("block-stream: boom"))
-	if _, err := e.svc.CreateSnapshot(ctx, proj, "data", "s6"); err == nil || !strings.Contains(err.Error(), "boom") {
+	if _, err := e.createSnapshot(proj, "data", "s6"); err == nil || !strings.Contains(err.Error(), "boom") {
 		t.Fatalf("snapshot with a failing stream: %v", err)
 	}
 	if got := e.get("data"); got.Path != before.Path || got.Backing != before.Backing || got.Depth != 3 || got.Task != "" {
@@ -229,7 +229,7 @@ func TestChainLimitInUse(t *testing.T) {
 	}
 
 	// A stopped instance: flattened offline.
-	e.live.fail(fmt.Errorf("instance inst-1: %w", ErrNotRunning))
+	e.live.fail(fmt.Errorf("instance inst-1: %w", errNotRunning))
 	s6 := e.snapshot("data", "s6")
 	if got := e.get("data"); got.Depth != 1 || s6.Depth != 0 || !reads(got.Path, "read -P 0x22 128k 64k") {
 		t.Fatalf("offline flatten of a stopped instance's volume: %+v", got)
@@ -347,7 +347,7 @@ func TestConcurrentSnapshots(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[i] = e.svc.CreateSnapshot(ctx, proj, "data", fmt.Sprintf("s%d", i))
+			_, errs[i] = e.createSnapshot(proj, "data", fmt.Sprintf("s%d", i))
 		}()
 	}
 	wg.Wait()

@@ -64,7 +64,7 @@ func TestTransferRefused(t *testing.T) {
 	if _, err := e.svc.Create(ctx, other, CreateRequest{Name: "mine", SizeGiB: 1}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.CreateSnapshot(ctx, other, "mine", "snap"); err != nil {
+	if _, err := e.createSnapshot(other, "mine", "snap"); err != nil {
 		t.Fatal(err)
 	}
 	id, key, err := e.svc.CreateTransfer(ctx, proj, "data")
