@@ -55,27 +55,41 @@ func (sv *supervisor) unresponsive(err error) {
 	})
 }
 
-// fromStatus sets vm and power state from QEMU's run state, clearing an unresponsive fault.
+// fromStatus sets vm and power state from QEMU's run state, clearing an unresponsive fault. A check
+// that finds the catalog already saying what QEMU says (nearly every check) writes nothing: no
+// revision bump, no updated_at change, no disk write every HealthInterval per running instance.
 func (sv *supervisor) fromStatus(st qmp.Status) {
 	vm, power := VMActive, PowerRunning
 	if !st.Running {
 		vm, power = VMPaused, PowerPaused
 	}
+	sync := func(i *Instance) bool { return syncStates(i, vm, power) }
+	if inst, err := sv.s.Get(context.Background(), "", sv.id); err == nil && !sync(inst) {
+		return
+	}
 	sv.s.update(sv.id, func(i *Instance) error {
-		if i.TaskState != TaskNone {
-			return nil
-		}
-		if i.VMState == VMError && !strings.HasPrefix(i.Fault, faultUnresponsive) && i.PID == 0 {
-			return nil
-		}
-		if i.VMState != vm || i.PowerState != power || strings.HasPrefix(i.Fault, faultUnresponsive) {
-			i.VMState, i.PowerState = vm, power
-			if strings.HasPrefix(i.Fault, faultUnresponsive) {
-				i.Fault = ""
-			}
-		}
+		sync(i)
 		return nil
 	})
+}
+
+// syncStates sets i's vm and power state to what QEMU reports, unless a task runs or the instance is
+// in an error QEMU's status does not explain, and reports whether it changed anything.
+func syncStates(i *Instance, vm, power string) bool {
+	if i.TaskState != TaskNone {
+		return false
+	}
+	if i.VMState == VMError && !strings.HasPrefix(i.Fault, faultUnresponsive) && i.PID == 0 {
+		return false
+	}
+	if i.VMState == vm && i.PowerState == power && !strings.HasPrefix(i.Fault, faultUnresponsive) {
+		return false
+	}
+	i.VMState, i.PowerState = vm, power
+	if strings.HasPrefix(i.Fault, faultUnresponsive) {
+		i.Fault = ""
+	}
+	return true
 }
 
 func ctxDone(err error) bool {
