@@ -45,12 +45,15 @@ func (s *Server) deleteFlavor(c echo.Context) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
+// listInstances serves the caller's instances: the catalog's stored records copied into one array
+// (compute.ListJSON), the same bytes c.JSON of the decoded list writes (?pretty too), at a fraction
+// of the cost for thousands of instances.
 func (s *Server) listInstances(c echo.Context) error {
-	out, err := s.opts.Compute.List(c.Request().Context(), s.project(c))
+	out, err := s.opts.Compute.ListJSON(c.Request().Context(), s.project(c))
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, out)
+	return jsonBlob(c, http.StatusOK, out)
 }
 
 func (s *Server) showInstance(c echo.Context) error {

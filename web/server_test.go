@@ -42,7 +42,7 @@ func testHostService() *host.Service {
 
 // testServicesDB builds real compute, image, volume and network services over one catalog in a
 // temp dir, and returns the catalog too.
-func testServicesDB(t *testing.T) (*store.DB, *compute.Service, *images.Service, *volume.Service, *network.Service) {
+func testServicesDB(t testing.TB) (*store.DB, *compute.Service, *images.Service, *volume.Service, *network.Service) {
 	t.Helper()
 	dir := t.TempDir()
 	db := testkit.Catalog(t, dir, store.Options{})
@@ -74,7 +74,7 @@ func testServicesDB(t *testing.T) (*store.DB, *compute.Service, *images.Service,
 var cheapArgon2 = identity.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1}
 
 // testIdentity is a bootstrapped identity service over db; it returns the admin password.
-func testIdentity(t *testing.T, db *store.DB, now func() time.Time) (*identity.Service, string) {
+func testIdentity(t testing.TB, db *store.DB, now func() time.Time) (*identity.Service, string) {
 	t.Helper()
 	ids, err := identity.NewWithOptions(db, identity.Options{Argon2: cheapArgon2, Now: now})
 	if err != nil {
@@ -122,7 +122,7 @@ func newTestServer(t *testing.T) *Server {
 	return s
 }
 
-func do(t *testing.T, s *Server, method, path, from string, body io.Reader) *httptest.ResponseRecorder {
+func do(t testing.TB, s *Server, method, path, from string, body io.Reader) *httptest.ResponseRecorder {
 	t.Helper()
 	req := httptest.NewRequest(method, path, body)
 	req.RemoteAddr = from

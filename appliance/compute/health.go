@@ -57,30 +57,46 @@ func (sv *supervisor) unresponsive(err error) {
 }
 
 // fromStatus sets vm and power state from QEMU's run state (runstate.go), clearing an unresponsive
-// fault. A QEMU that needs a reset is ended and the instance stopped with the reason.
+// fault. A QEMU that needs a reset is ended and the instance stopped with the reason. A check that
+// finds the catalog already saying what QEMU says (nearly every check) writes nothing: no revision
+// bump, no updated_at change, no disk write every HealthInterval per running instance.
 func (sv *supervisor) fromStatus(ctx context.Context, st qmp.Status) {
 	if needsReset(st.Status) {
 		sv.settleDead(ctx, TaskNone, st.Status)
 		return
 	}
 	vm, power, fault := shownAs(st)
+	sync := func(i *Instance) bool { return syncStates(i, vm, power, fault) }
+	if inst, err := sv.s.Get(ctx, "", sv.id); err == nil && !sync(inst) {
+		return
+	}
 	sv.save("record QEMU's status "+st.Status, func(i *Instance) error {
-		if i.TaskState != TaskNone {
-			return nil
-		}
-		if i.VMState == VMError && !strings.HasPrefix(i.Fault, faultUnresponsive) && i.PID == 0 {
-			return nil
-		}
-		t := transition{VM: vm, Power: power, Fault: i.Fault}
-		if strings.HasPrefix(i.Fault, faultUnresponsive) {
-			t.Fault = ""
-		}
-		if fault != "" {
-			t.Fault = fault
-		}
-		t.apply(i)
+		sync(i)
 		return nil
 	})
+}
+
+// syncStates sets i's vm and power state (and fault) to what QEMU reports, unless a task runs or the
+// instance is in an error QEMU's status does not explain, and reports whether it changed anything.
+func syncStates(i *Instance, vm VMState, power PowerState, fault string) bool {
+	if i.TaskState != TaskNone {
+		return false
+	}
+	if i.VMState == VMError && !strings.HasPrefix(i.Fault, faultUnresponsive) && i.PID == 0 {
+		return false
+	}
+	t := transition{VM: vm, Power: power, Fault: i.Fault}
+	if strings.HasPrefix(i.Fault, faultUnresponsive) {
+		t.Fault = ""
+	}
+	if fault != "" {
+		t.Fault = fault
+	}
+	if i.VMState == t.VM && i.PowerState == t.Power && i.Fault == t.Fault {
+		return false
+	}
+	t.apply(i)
+	return true
 }
 
 // ctxDone reports whether err is the daemon's context ending (a shutdown), which says nothing about

@@ -108,6 +108,9 @@ func New(o Options) (*Service, error) {
 	if err := s.ensureDefaultFlavors(); err != nil {
 		return nil, fmt.Errorf("compute: %w", err)
 	}
+	if err := canonicalizeInstances(s.db); err != nil {
+		return nil, fmt.Errorf("compute: %w", err)
+	}
 	return s, nil
 }
 

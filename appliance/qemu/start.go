@@ -118,10 +118,7 @@ func spawn(spec Spec, argv []string, opts StartOptions) (*Process, error) {
 		pid: cmd.Process.Pid, startTime: st.startTime, uuid: spec.UUID, paths: spec.Paths,
 		exited: make(chan struct{}), child: cmd.Process,
 	}
-	go func() {
-		cmd.Wait()
-		p.markExited(cmd.ProcessState.String())
-	}()
+	go p.reap(cmd)
 	if err := writePIDFile(spec.Paths.PIDFile, p.pid); err != nil {
 		p.abort()
 		return nil, err

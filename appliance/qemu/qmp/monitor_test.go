@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -203,16 +204,17 @@ func TestTranscript(t *testing.T) {
 func TestTranscriptKeepsTheLastLines(t *testing.T) {
 	srv := qmptest.New(t)
 	m := dial(t, srv)
-	for range 150 {
+	stops := qmp.TranscriptLines // two lines each: the transcript wraps
+	for range stops {
 		if err := m.Stop(testContext(t)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	got := m.Transcript()
-	if len(got) != 200 {
-		t.Fatalf("transcript has %d lines, want 200", len(got))
+	if len(got) != qmp.TranscriptLines {
+		t.Fatalf("transcript has %d lines, want %d", len(got), qmp.TranscriptLines)
 	}
-	if last := got[len(got)-1]; !strings.Contains(last, `"id":"cloudlet-151"`) {
+	if last := got[len(got)-1]; !strings.Contains(last, fmt.Sprintf(`"id":"cloudlet-%d"`, stops+1)) {
 		t.Errorf("last line = %s, want the reply to the last stop", last)
 	}
 }

@@ -88,15 +88,32 @@ func TestEventQueueHaltWithEventInSlot(t *testing.T) {
 
 func TestTranscriptRing(t *testing.T) {
 	var tr transcript
-	for i := range 250 {
+	for i := range transcriptLines + 50 {
 		tr.add("->", []byte(fmt.Sprint(i)))
 	}
 	got := tr.snapshot()
-	if len(got) != 200 || got[0] != "-> 50" || got[199] != "-> 249" {
-		t.Errorf("snapshot = %d lines, %q … %q; want 200, \"-> 50\" … \"-> 249\"", len(got), got[0], got[len(got)-1])
+	first, last := fmt.Sprint("-> ", 50), fmt.Sprint("-> ", transcriptLines+49)
+	if len(got) != transcriptLines || got[0] != first || got[transcriptLines-1] != last {
+		t.Errorf("snapshot = %d lines, %q … %q; want %d, %q … %q", len(got), got[0], got[len(got)-1], transcriptLines, first, last)
 	}
 	tr.add("<-", make([]byte, 10000))
-	if last := tr.snapshot()[199]; len(last) > transcriptLineMax+100 {
+	if last := tr.snapshot()[transcriptLines-1]; len(last) > transcriptLineMax+100 {
 		t.Errorf("a 10000-byte line is kept as %d bytes", len(last))
+	}
+}
+
+// TestTranscriptOfAnInstanceStaysUnder64KiB: every running instance keeps a transcript, so a full one
+// of the longest lines must stay small (200 lines of 4 KiB let it reach 800 KiB).
+func TestTranscriptOfAnInstanceStaysUnder64KiB(t *testing.T) {
+	var tr transcript
+	for range 1000 {
+		tr.add("<-", make([]byte, 100000))
+	}
+	size := 0
+	for _, line := range tr.snapshot() {
+		size += len(line)
+	}
+	if size > 64<<10+transcriptLines*32 { // each line's cut marker: "… (100000 bytes)"
+		t.Errorf("a full transcript holds %d bytes, want at most 64 KiB and the cut markers", size)
 	}
 }

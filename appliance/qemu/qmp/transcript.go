@@ -5,9 +5,12 @@ import (
 	"sync"
 )
 
+// The transcript's bounds: every running instance keeps one, and the health check adds two lines every
+// few seconds, so the ring is soon full; 64 lines of at most 1 KiB bound it to 64 KiB per instance
+// (200 lines of 4 KiB let it reach 800 KiB) and still hold the last 30 exchanges.
 const (
-	transcriptLines   = 200
-	transcriptLineMax = 4 << 10
+	transcriptLines   = 64
+	transcriptLineMax = 1 << 10
 )
 
 // transcript is a ring of the most recent QMP traffic, for debugging a misbehaving QEMU.
