@@ -76,9 +76,9 @@ func TestDeleteRefusesAnImageAVolumeMadeJustBeforeHoldsAndNamesIt(t *testing.T) 
 	}
 }
 
-// A volume is named before a snapshot (the volume is what the owner deletes first); another
+// Probe 14: a volume is named before a snapshot (the volume is what the owner deletes first); another
 // project's volume on a public image is never named, only that another project has one.
-func TestDeleteOfAHeldImageNamesTheOwnersVolumeFirstAndNeverAnotherProjects(t *testing.T) {
+func TestProbe14DeleteOfAHeldImageNamesTheOwnersVolumeFirstAndNeverAnotherProjects(t *testing.T) {
 	e := newEnv(t)
 	img := e.importIn(projectA, "gold", VisibilityPublic)
 	secret := e.mustHold(testVolumes, projectB, "secret-name", img)

@@ -9,8 +9,9 @@ import (
 // The image a volume or a snapshot stands on is held in the catalog (store's holds), written in
 // the transaction that writes the record, so the image service, which never asks this one, refuses
 // the image's delete in its own transaction while any holds it (and a volume cannot take a hold on
-// an image whose delete has begun). What holds is what ImageInUse reports: the image at the
-// bottom of the chain (BaseImageID) and, while a volume is created from it, its source image.
+// an image whose delete has begun). What holds: the image at the bottom of a volume's or a
+// snapshot's chain (BaseImageID: a volume on a snapshot inherits it) and, while a volume is created
+// from it, its source image (a full copy reads it until it is available).
 
 // volumeHolds is what a volume holds: its chain's image, or the image it is being copied from.
 func volumeHolds(v *Volume) []store.Ref {
