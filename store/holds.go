@@ -274,3 +274,28 @@ func parseRef(k []byte) Ref {
 	b, id, _ := strings.Cut(string(k), "\x00")
 	return Ref{Bucket: b, ID: id}
 }
+
+// checkHolds checks that every hold has both its rows and that its holder exists (a holder's
+// delete drops its holds in the same transaction).
+func checkHolds(tx *bbolt.Tx, h *holdBuckets, p *problems) {
+	n := 0
+	h.byHolder.ForEach(func(k, _ []byte) error {
+		n++
+		parts := strings.SplitN(string(k), "\x00", 4)
+		if len(parts) != 4 {
+			p.add("holds: bad key %q", k)
+			return nil
+		}
+		holder, held := Ref{parts[0], parts[1]}, Ref{parts[2], parts[3]}
+		if h.byHeld.Get(append(append(refKey(held), 0), refKey(holder)...)) == nil {
+			p.add("holds: the hold of %s %s on %s %s has no by_held row", noun(holder.Bucket), holder.ID, noun(held.Bucket), held.ID)
+		}
+		if t, err := kindTables(tx, holder.Bucket); err != nil || t.records.Get([]byte(holder.ID)) == nil {
+			p.add("holds: %s %s holds %s %s but does not exist", noun(holder.Bucket), holder.ID, noun(held.Bucket), held.ID)
+		}
+		return nil
+	})
+	if m := h.byHeld.Stats().KeyN; m != n {
+		p.add("holds: %d rows by holder, %d by held", n, m)
+	}
+}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -136,5 +137,28 @@ func TestMigrationTwoAddsTheHoldsTableAndSyncHoldsFillsItForOlderRecords(t *test
 	mustUpdate(t, db, sync)
 	if diff := cmp.Diff(want[:1], holdersOfFlavor(t, db, "f1")); diff != "" {
 		t.Errorf("holders after a holder went and two more SyncHolds (-want +got):\n%s", diff)
+	}
+}
+
+// Check reports a hold whose holder is gone (a holder's delete drops its holds in the same
+// transaction, so only damage or a kind that forgot what it holds leaves one).
+func TestCheckReportsAHoldWhoseHolderIsGone(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "catalog.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	mustUpdate(t, db, func(tx *Tx) error { return flavorKind().Create(tx, &flavor{Meta: Meta{ID: "f1", Name: "small"}}) })
+	mustUpdate(t, db, func(tx *Tx) error {
+		return holdingInstances().Create(tx, &instance{Meta: Meta{ID: "i1", Name: "web", ProjectID: "p1"}, Flavor: "f1"})
+	})
+	if err := db.Check(); err != nil {
+		t.Fatalf("Check of a consistent catalog: %v", err)
+	}
+	mustUpdate(t, db, func(tx *Tx) error { return instanceKind().Delete(tx, "i1") })
+	err = db.Check()
+	wantErr(t, "Check", err, ErrCorrupt)
+	if err == nil || !strings.Contains(err.Error(), "holds: instance i1 holds flavor f1 but does not exist") {
+		t.Errorf("Check = %v, want the stale hold named", err)
 	}
 }
