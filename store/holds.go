@@ -213,6 +213,9 @@ func (h *holdBuckets) write(holder Holder, refs []Ref, check bool) error {
 		return err
 	}
 	for r := range want {
+		if had[r] && bytes.Equal(h.byHeld.Get(append(append(refKey(r), 0), self...)), val) {
+			continue // unchanged: no page written
+		}
 		if err := h.put(self, r, val); err != nil {
 			return err
 		}
