@@ -7,5 +7,7 @@
 // {volume, network, images}, volume → images, identity (quotas, keys) below them all; nothing calls
 // back up (wiring_test.go reads this package's wiring to keep it so). Where a running QEMU takes
 // part in a volume's change, the web layer drives the steps; DHCP leases reach compute by a
-// subscription to the network service. Stopping the daemon never stops virtual machines.
+// subscription to the network service; whether an image is in use is the catalog's to say (a
+// volume's record holds its image, and the image service's delete reads the holds in its own
+// transaction: store's holds). Stopping the daemon never stops virtual machines.
 package appliance

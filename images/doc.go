@@ -80,11 +80,14 @@
 //
 // A project sees its own images, every public one, and the shared ones that list it among their
 // Members. Another project's private image is reported exactly like a missing one. Only the
-// owning project may upload to, share, unshare or delete an image. Whether something uses an
-// image is asked by the API layer before it calls Delete (the volume service knows; it depends on
-// images, never the reverse), and an image in use is refused with UsedBy's ErrInUse. Making an
-// image public is the admins' (the web layer's image:publicize); members share with named
-// projects.
+// owning project may upload to, share, unshare or delete an image. An image in use is refused
+// with UsedBy's ErrInUse, decided in Delete's own transaction from the catalog's holds (see
+// inuse.go): the volume service records, in the transaction that writes a volume or a snapshot,
+// that it holds the image its chain stands on; Delete refuses while any holds it (naming the
+// owner's volume, and only "a volume of another project" for another's) and otherwise seals it in
+// the transaction that marks it deleted, so a volume made from it afterwards is refused. Neither
+// service asks the other. Making an image public is the admins' (the web layer's
+// image:publicize); members share with named projects.
 //
 // Members are project IDs (names resolved with Options.ResolveProject; an unknown project is
 // not found), each with Glance's status: pending when shared, then accepted or rejected by the
@@ -115,8 +118,6 @@
 //
 // Without prlimit (util-linux) on the PATH, qemu-img runs with a timeout but without rlimits.
 // A conversion (and an OVA) needs room for the received file and its converted copy at once.
-// The in-use check (the API layer's) and the delete are two steps: a user that appears in between
-// is not seen.
 // Names are unique per project only, so a name may match two public images, or two accepted
 // shares, of other projects; such a lookup fails with a conflict and the caller must use the ID.
 // Public images that members made before publicizing was the admins' stay public until an admin
@@ -148,6 +149,7 @@
 //	flights.go      the imports in flight, for Delete to cancel
 //	members.go      sharing with other projects: members, their statuses, the recipient's answer
 //	download.go     opening an active image's disk for download
+//	inuse.go        Delete's in-use check: the catalog's holds on the image, and its seal
 //	reconcile.go    the start-up sweep of interrupted imports and deletes
 //	quota.go        the Quota interface, Usage, and the byte quota: reservations, the sink's holdFor, settleBytes
 package images

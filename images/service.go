@@ -245,12 +245,12 @@ func (s *Service) ListShared(ctx context.Context, projectID, memberStatus string
 	return out, nil
 }
 
-// Delete removes one of projectID's images: its files, then its record. A protected image and
-// another project's image are refused. Whether something uses the image is its caller's to ask
-// first (the API layer asks the volume service, which depends on images, not the reverse; see
-// UsedBy). A queued image (created, never
-// uploaded) and a killed one may be deleted; a saving one has its upload or download cancelled
-// first (it cleans up its files), then goes the same way.
+// Delete removes one of projectID's images: its files, then its record. A protected image, another
+// project's image and an image something holds in the catalog (a volume or a snapshot based on it:
+// UsedBy's ErrInUse) are refused; the transaction that finds nothing holding it marks it deleted
+// and seals it, so nothing can take a hold on it afterwards (see inuse.go). A queued image
+// (created, never uploaded) and a killed one may be deleted; a saving one has its upload or
+// download cancelled first (it cleans up its files), then goes the same way.
 func (s *Service) Delete(ctx context.Context, projectID, idOrName string) error {
 	img, err := s.Get(ctx, projectID, idOrName)
 	if err != nil {
@@ -272,6 +272,9 @@ func (s *Service) Delete(ctx context.Context, projectID, idOrName string) error 
 			return faultf(ErrProtected, "image %s is protected: unprotect it before deleting it", img.Name)
 		case img.Status == StatusSaving:
 			return faultf(ErrNotActive, "image %s is %s: wait for the import to finish", img.Name, img.Status)
+		}
+		if err := sealUnused(tx, img); err != nil {
+			return err
 		}
 		img.Status = StatusDeleted
 		if err := imageRecords.Update(tx, img); err != nil {

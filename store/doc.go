@@ -12,6 +12,9 @@
 //   - [DB.Update] and [DB.View]: closure transactions carrying an injected clock ([Tx.Now]).
 //   - [Kind]: a typed table of records with unique names ([ScopeProject] or [ScopeGlobal]),
 //     optimistic concurrency through [Meta.Revision], and a per-project index.
+//   - [Kind.Holding], [Holders], [Seal], [Kind.SyncHolds]: records that hold records of another
+//     kind (a volume its image), kept in the transaction that writes the holder, so the held
+//     record's owner can refuse its delete, and forbid new holds, in one transaction of its own.
 //   - [AppendEvent], [DB.EventsSince], [PruneEvents]: an append-only event log.
 //   - [DB.Backup], [DB.BackupToFile] (online) and [Restore] (offline).
 //   - [ValidateName] (the one name validator of cloudlet) and [NewID].
@@ -30,6 +33,9 @@
 //	<kind>/records/           id → JSON record
 //	<kind>/names/             scopeKey + "\x00" + name → id   (scopeKey: project ID, or "" for global kinds)
 //	<kind>/projects/          projectID + "\x00" + id → empty
+//	holds/by_holder/          holderBucket, holderID, heldBucket, heldID (NUL-separated) → empty
+//	holds/by_held/            heldBucket, heldID, holderBucket, holderID → JSON {name, project_id}
+//	holds/sealed/             heldBucket + "\x00" + heldID → empty   (migration 2)
 //
 // The kinds are listed by [Buckets]; migration 1 creates them all. Whether a kind's names are unique
 // per project or across the catalog is part of the layout (see [Scope]) and changes only with a
@@ -55,6 +61,7 @@
 //	kind_write.go Kind: writes (Create, Update, Delete) and index maintenance
 //	check.go     Check and the structural pass; invariants.go: store's own rules
 //	events.go    the event log
+//	holds.go     holds between records of different kinds, seals
 //	backup.go    Backup, BackupToFile; restore.go: Restore
 //	names.go     ValidateName; id.go: NewID, IsID; errors.go: the sentinels
 package store

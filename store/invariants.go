@@ -32,6 +32,13 @@ func (db *DB) checkInvariants(tx *bbolt.Tx, p *problems) {
 	if b := tx.Bucket([]byte(bucketEvents)); b != nil {
 		checkEvents(b, p)
 	}
+	if tx.Bucket([]byte(bucketHolds)) != nil { // from schema version 2 (a holding kind's first write fails without it)
+		if h, err := holdTables(tx); err != nil {
+			p.add("%v", err)
+		} else {
+			checkHolds(tx, h, p)
+		}
+	}
 }
 
 // checkRecords checks each record's key, JSON and index entries, and returns their Meta by ID.

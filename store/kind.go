@@ -19,6 +19,7 @@ type Kind[T any, P interface {
 }] struct {
 	bucket string
 	scope  Scope
+	holds  func(P) []Ref // what a record holds (see Holding); nil: nothing
 }
 
 // NewKind returns the table for bucket, which must be one of the Bucket* constants, declared with

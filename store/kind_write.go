@@ -2,7 +2,7 @@ package store
 
 import "fmt"
 
-// Create stores a new record. It assigns an ID (NewID) when rec has none, sets CreatedAt and
+// Create stores a new record and its holds (see Holding). It assigns an ID (NewID) when rec has none, sets CreatedAt and
 // UpdatedAt to the transaction's time and Revision to 1. A non-empty Name must pass ValidateName
 // and be free in the kind's scope; a taken name or an existing ID fails with ErrConflict.
 // rec's Meta is left unchanged when Create fails.
@@ -27,6 +27,10 @@ func (k Kind[T, P]) Create(tx *Tx, rec P) error {
 	}
 	old := *m
 	m.ID, m.CreatedAt, m.UpdatedAt, m.Revision = id, tx.Now(), tx.Now(), 1
+	if err := k.afterWrite(tx, rec); err != nil {
+		*m = old
+		return fmt.Errorf("create %s %s: %w", noun(k.bucket), id, err)
+	}
 	if err := k.write(t, rec, nil); err != nil {
 		*m = old
 		return fmt.Errorf("create %s %s: %w", noun(k.bucket), id, err)
@@ -65,6 +69,10 @@ func (k Kind[T, P]) Update(tx *Tx, rec P) error {
 	}
 	old := *m
 	m.CreatedAt, m.UpdatedAt, m.Revision = prev.CreatedAt, tx.Now(), prev.Revision+1
+	if err := k.afterWrite(tx, rec); err != nil {
+		*m = old
+		return fmt.Errorf("update %s %s: %w", noun(k.bucket), m.ID, err)
+	}
 	if err := k.write(t, rec, &prev); err != nil {
 		*m = old
 		return fmt.Errorf("update %s %s: %w", noun(k.bucket), m.ID, err)
@@ -72,7 +80,8 @@ func (k Kind[T, P]) Update(tx *Tx, rec P) error {
 	return nil
 }
 
-// Delete removes the record with id and its index entries (ErrNotFound if there is none).
+// Delete removes the record with id, its index entries, its holds and its seal (ErrNotFound if
+// there is none).
 func (k Kind[T, P]) Delete(tx *Tx, id string) error {
 	t, err := kindTables(tx.btx, k.bucket)
 	if err != nil {
@@ -87,6 +96,9 @@ func (k Kind[T, P]) Delete(tx *Tx, id string) error {
 		return fmt.Errorf("delete %s %s: %w: %v", noun(k.bucket), id, ErrCorrupt, err)
 	}
 	m.ID = id
+	if err := k.afterDelete(tx, id); err != nil {
+		return fmt.Errorf("delete %s %s: %w", noun(k.bucket), id, err)
+	}
 	if err := k.unindex(t, m); err != nil {
 		return fmt.Errorf("delete %s %s: %w", noun(k.bucket), id, err)
 	}

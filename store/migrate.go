@@ -19,6 +19,7 @@ type migration struct {
 func migrations() []migration {
 	return []migration{
 		{version: 1, name: "create buckets", apply: createBuckets},
+		{version: 2, name: "create the holds table", apply: createHoldBuckets},
 	}
 }
 

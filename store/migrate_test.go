@@ -31,7 +31,7 @@ func TestOpenCreatesCatalog(t *testing.T) {
 			return nil
 		})
 	})
-	want := append(Buckets(), "events", "meta")
+	want := append(Buckets(), "events", "holds", "meta")
 	if diff := cmp.Diff(want, got, sortStrings()); diff != "" {
 		t.Errorf("top-level buckets (-want +got):\n%s", diff)
 	}

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"fmt"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -33,25 +32,10 @@ func (s *Server) showImage(c echo.Context) error {
 	return c.JSON(http.StatusOK, img)
 }
 
-// deleteImage refuses an image something uses (asked of the volume service through
-// Options.ImageUsers), then has the image service delete it. A volume made from the image between
-// the two steps is not seen.
+// deleteImage has the image service delete an image; it refuses one a volume stands on itself, in
+// its delete's transaction (images.UsedBy, 409).
 func (s *Server) deleteImage(c echo.Context) error {
-	ctx, project := c.Request().Context(), s.project(c)
-	img, err := s.opts.Images.Get(ctx, project, c.Param("id"))
-	if err != nil {
-		return err
-	}
-	if s.opts.ImageUsers != nil {
-		user, err := s.opts.ImageUsers(ctx, img.ID, img.ProjectID)
-		if err != nil {
-			return fmt.Errorf("check whether image %s (%s) is in use: %w", img.Name, img.ID, err)
-		}
-		if user != "" {
-			return images.UsedBy(img, user)
-		}
-	}
-	if err := s.opts.Images.Delete(ctx, project, img.ID); err != nil {
+	if err := s.opts.Images.Delete(c.Request().Context(), s.project(c), c.Param("id")); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

@@ -40,11 +40,6 @@ type Options struct {
 	Volumes  *volume.Service
 	Networks *network.Service
 	Quotas   Quotas // limits and usage per project; nil: the quota routes answer 503
-	// ImageUsers names what uses an image (e.g. "volume web-root"; "" for nothing), described for
-	// the image's own project: the volume service's ImageInUse. An image in use is not deleted.
-	// nil: images are never in use.
-	ImageUsers func(ctx context.Context, imageID, projectID string) (string, error)
-
 	// Identity resolves bearer tokens and serves the identity routes; nil: only transport-trusted
 	// callers get in, and the identity routes answer 503.
 	Identity *identity.Service

@@ -39,6 +39,7 @@ func newVolumeFixture(t *testing.T) *volumeFixture {
 	dir := t.TempDir()
 	db := testkit.Catalog(t, dir, store.Options{})
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	testkit.ImageRecord(t, db, "tiny-id", "tiny", "")
 	vols, err := volume.New(volume.Options{DB: db, Log: log, Images: testImageSource(t, dir)})
 	if err != nil {
 		t.Fatal(err)

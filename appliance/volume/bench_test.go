@@ -153,6 +153,9 @@ func makeB3Base(b *testing.B, root string, size int64) *b3Base {
 func newB3Service(b *testing.B, root string, bases []*b3Base) *volume.Service {
 	b.Helper()
 	db := testkit.Catalog(b, root, store.Options{})
+	for _, base := range bases {
+		testkit.ImageRecord(b, db, base.ref, base.name, "")
+	}
 	svc, err := volume.New(volume.Options{
 		DB: db, Log: slog.New(slog.DiscardHandler),
 		Images: func(_ context.Context, _, ref string) (volume.ImageFile, error) {

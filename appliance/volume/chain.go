@@ -1,7 +1,6 @@
 package volume
 
 import (
-	"context"
 	"fmt"
 
 	"cloudlet/store"
@@ -108,51 +107,3 @@ func (g *graph) foreignDependent(sn *Snapshot) string {
 
 // describe names a volume in messages: "volume <name> (<id>)".
 func describe(v *Volume) string { return fmt.Sprintf("volume %s (%s)", v.Name, v.ID) }
-
-// describeFor names a volume for a message to viewer: describe when it is viewer's own, else only
-// that another project has one, never whose.
-func describeFor(v *Volume, viewer string) string {
-	if v.ProjectID != viewer {
-		return "a volume of another project"
-	}
-	return describe(v)
-}
-
-// ImageInUse names a volume whose chain (its active file's or one of its snapshots') depends on
-// the image, or that is being copied from it, as "volume <name> (<id>)" when it belongs to viewer
-// (the project asking: the image's owner) and as "a volume of another project" otherwise, or
-// returns "" when none does. The image service asks it before deleting an image's files.
-func (s *Service) ImageInUse(_ context.Context, imageID, viewer string) (string, error) {
-	var who string
-	err := s.db.View(func(tx *store.Tx) error {
-		g, err := loadGraph(tx)
-		if err != nil {
-			return err
-		}
-		for _, v := range g.vols {
-			if v.BaseImageID == imageID || (v.Status == StatusCreating && v.Source.ImageID == imageID) {
-				who = describeFor(v, viewer)
-				return nil
-			}
-		}
-		for _, sn := range g.snaps {
-			if sn.BaseImageID != imageID {
-				continue
-			}
-			switch v := g.volume(sn.VolumeID); {
-			case v != nil:
-				who = describeFor(v, viewer)
-			case sn.ProjectID == viewer:
-				who = fmt.Sprintf("snapshot %s (%s)", sn.Name, sn.ID)
-			default:
-				who = "a snapshot of another project"
-			}
-			return nil
-		}
-		return nil
-	})
-	if err != nil {
-		return "", fmt.Errorf("is image %s in use by volumes: %w", imageID, err)
-	}
-	return who, nil
-}

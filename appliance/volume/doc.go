@@ -35,7 +35,9 @@
 // and anything outside its directory by absolute path; every qemu-img call
 // names each format (-f, -F) and gets only absolute paths or those relative names, never a user
 // string. The records mirror the headers: Backing, BackingFormat, Depth (files below) and
-// BaseImageID (the image at the bottom, which ImageInUse reports to the image service).
+// BaseImageID (the image at the bottom). A volume and a snapshot hold that image in the catalog
+// (store's holds, written with the record; a volume being copied from an image holds it too), so
+// the image service refuses to delete it without asking this service (see holds.go).
 //
 // # Operations, and how they survive a crash
 //
@@ -98,7 +100,7 @@
 //	snapshot.go   Snapshot, BeginSnapshot, MakeOverlay, EndSnapshot and the settlement; revert.go: Revert; merge.go: DeleteSnapshot
 //	delete.go     Delete; extend.go: BeginExtend, ResizeFile, EndExtend; qos.go: QoS, SetQoS; transfer.go: transfers
 //	attach.go     Reserve, Attached, Unreserve, Detached, AttachedTo, Disk, DiskFor
-//	chain.go      the chain graph, dependents, ImageInUse; resync.go: reading a record back from its file
+//	chain.go      the chain graph, dependents; holds.go: the images volumes hold; resync.go: reading a record back from its file
 //	files.go      paths, modes, owners, renames; qemuimg.go: running qemu-img
 //	reconcile.go  the start-up sweep
 //	quota.go      the Quota interface and Usage: volumes, snapshots and their GiB, counted in the intent transactions

@@ -48,6 +48,8 @@ func newEnv(t *testing.T) *env {
 	e := &env{t: t, dir: dir, db: db, live: &fakeLive{db: db}}
 	e.img = ImageFile{ID: "img-id", Path: filepath.Join(dir, "images", "img", "disk"), Format: "qcow2", VirtualSize: 1 << 30}
 	e.raw = ImageFile{ID: "raw-id", Path: filepath.Join(dir, "images", "raw", "disk"), Format: "raw", VirtualSize: 64 << 20}
+	testkit.ImageRecord(t, db, e.img.ID, "img", proj)
+	testkit.ImageRecord(t, db, e.raw.ID, "raw", proj)
 	os.MkdirAll(filepath.Dir(e.img.Path), 0o700)
 	os.MkdirAll(filepath.Dir(e.raw.Path), 0o700)
 	run(t, "qemu-img", "create", "-q", "-f", "qcow2", e.img.Path, "1G")

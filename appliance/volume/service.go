@@ -88,6 +88,9 @@ func New(o Options) (*Service, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if err := s.syncHolds(); err != nil {
+		return nil, fmt.Errorf("volume: %w", err)
+	}
 	if err := s.reconcile(context.Background()); err != nil {
 		return nil, fmt.Errorf("volume: %w", err)
 	}

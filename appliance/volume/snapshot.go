@@ -27,7 +27,7 @@ type Snapshot struct {
 	Fault         string `json:"fault,omitempty"`
 }
 
-var snapshots = store.NewKind[Snapshot](store.BucketSnapshots, store.ScopeProject)
+var snapshots = store.NewKind[Snapshot](store.BucketSnapshots, store.ScopeProject).Holding(snapshotHolds)
 
 // Snapshot returns one of projectID's snapshots by ID or name.
 func (s *Service) Snapshot(_ context.Context, projectID, idOrName string) (*Snapshot, error) {

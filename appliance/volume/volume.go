@@ -83,7 +83,7 @@ type Transfer struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-var volumes = store.NewKind[Volume](store.BucketVolumes, store.ScopeProject)
+var volumes = store.NewKind[Volume](store.BucketVolumes, store.ScopeProject).Holding(volumeHolds)
 
 // GiB is the unit of volume sizes.
 const GiB = 1 << 30
