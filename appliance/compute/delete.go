@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 
+	"cloudlet/appliance/crashpoint"
 	"cloudlet/store"
 )
 
@@ -22,12 +23,14 @@ func (sv *supervisor) delete(ctx context.Context) {
 		}
 	}
 	sv.cleanupRun()
+	crashpoint.Hit(crashpoint.DeleteStopped)
 	if inst, ok := sv.current(); ok {
 		if err := sv.s.releaseNICs(ctx, inst); err != nil {
 			sv.fail(VMError, PowerNoState, fmt.Errorf("delete: %w", err))
 			return
 		}
 	}
+	crashpoint.Hit(crashpoint.DeletePortsFreed)
 	if err := sv.releaseVolumes(ctx); err != nil {
 		sv.fail(VMError, PowerNoState, fmt.Errorf("delete: %w", err))
 		return

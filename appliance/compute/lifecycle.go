@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"cloudlet/appliance/crashpoint"
 	"cloudlet/appliance/qemu"
 )
 
@@ -63,6 +64,7 @@ func (sv *supervisor) spawn(ctx context.Context, accepted time.Time) {
 			sv.failSpawn(ctx, inst, err)
 			return
 		}
+		crashpoint.Hit(crashpoint.BootDiskMade)
 	} else if err := sv.s.o.Volumes.Attached(ctx, inst.BootVolumeID, "", true, false); err != nil {
 		sv.failSpawn(ctx, inst, err)
 		return

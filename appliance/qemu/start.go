@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"cloudlet/appliance/crashpoint"
 )
 
 // DefaultReadyTimeout bounds Start's wait for QEMU to come up.
@@ -122,6 +124,7 @@ func spawn(spec Spec, argv []string, opts StartOptions) (*Process, error) {
 		cmd.Wait()
 		p.markExited(cmd.ProcessState.String())
 	}()
+	crashpoint.Hit(crashpoint.QEMUExec)
 	if err := writePIDFile(spec.Paths.PIDFile, p.pid); err != nil {
 		p.abort()
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"cloudlet/appliance/crashpoint"
 	"cloudlet/store"
 )
 
@@ -160,6 +161,7 @@ func (s *Service) takeSnapshot(ctx context.Context, v *Volume, sn *Snapshot, fla
 		os.Remove(tmp)
 		return err
 	}
+	crashpoint.Hit(crashpoint.SnapshotActive)
 	if v.Attachment != nil {
 		err := s.live.Snapshot(ctx, v.Attachment.InstanceID, v.ID, next)
 		if err != nil && !errors.Is(err, ErrNotRunning) {
