@@ -3,8 +3,12 @@ package e2e
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
+	"os"
+	"os/exec"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -37,11 +41,14 @@ const (
 type soak struct {
 	t       *testing.T
 	c       *cloud
+	config  string // the daemon's config file
 	rng     *rand.Rand
 	tracked map[string]*soakInstance // instance id → what the client was told
 	pending map[string]bool          // names of creates whose answer was lost to a kill
 	seq     int                      // for unique names
 	hits    map[string]int           // crash point → times the daemon died there on purpose
+	trail   []string                 // the latest requests and kills, shown when a check fails
+	logs    []string                 // the latest daemons' stderr, shown when a check fails
 
 	cycles, randomKills, lost, orphans int
 }
@@ -58,9 +65,16 @@ type soakInstance struct {
 func newSoak(t *testing.T, seed uint64) *soak {
 	t.Helper()
 	addSoakUplink(t)
-	c := newCloud(t, `{"stop_timeout": "2s", "health_interval": "1s"}`)
-	s := &soak{t: t, c: c, rng: rand.New(rand.NewPCG(seed, seed^0x50a1c0de)), tracked: map[string]*soakInstance{},
+	config := writeFile(t, "cloudlet.json", `{"stop_timeout": "2s", "health_interval": "1s"}`)
+	c := newCloud(t, "", "--config", config)
+	s := &soak{t: t, c: c, config: config, rng: rand.New(rand.NewPCG(seed, seed^0x50a1c0de)), tracked: map[string]*soakInstance{},
 		pending: map[string]bool{}, hits: map[string]int{}}
+	t.Cleanup(func() { // the last of the soak's own starts dies before the dirs go; a failure shows its story
+		c.d.Kill()
+		if t.Failed() {
+			s.explain()
+		}
+	})
 	ext := map[string]any{"name": "soakext", "external": true, "uplink": soakUplink, "subnet": map[string]any{
 		"cidr": "198.51.100.0/24", "gateway": "198.51.100.254",
 		"allocation_pools": []map[string]string{{"start": "198.51.100.10", "end": "198.51.100.20"}}}}
@@ -121,6 +135,7 @@ func (s *soak) randomCycle() {
 	}
 	close(stop)
 	<-timerDone
+	s.note("killed after %s", delay)
 	if !fired.Load() && !s.t.Failed() {
 		s.t.Errorf("the daemon exited by itself: %v\nstderr:\n%s", s.c.d.waitErr, tail(s.c.d.Stderr(), 4000))
 	}
@@ -132,10 +147,7 @@ func (s *soak) randomCycle() {
 // daemon to kill itself there.
 func (s *soak) armedCycle(point string) {
 	s.c.d.Kill()
-	env := s.c.d.Env
-	s.c.d.Env = append(append([]string(nil), env...), crashpoint.Env+"="+point)
-	s.c.d.Start(s.t)
-	s.c.d.Env = env // the next start is unarmed
+	s.start(point)
 	if s.waitReady() {
 		s.reach(point)
 	}
@@ -175,7 +187,57 @@ func (s *soak) waitReady() bool {
 func (s *soak) req(method, path string, in, out any) (answered bool, err error) {
 	err = s.c.do(method, path, in, out)
 	var apiErr *client.Error
-	return err == nil || errors.As(err, &apiErr), err
+	answered = err == nil || errors.As(err, &apiErr)
+	if method != "GET" {
+		s.note("%s %s %v: %v", method, path, in, err)
+	}
+	return answered, err
+}
+
+// note adds a line to the trail, keeping the latest soakTrail.
+func (s *soak) note(format string, args ...any) {
+	s.trail = append(s.trail, fmt.Sprintf("cycle %d: ", s.cycles)+fmt.Sprintf(format, args...))
+	if len(s.trail) > soakTrail {
+		s.trail = s.trail[len(s.trail)-soakTrail:]
+	}
+}
+
+// soakTrail is how many requests (and daemons' logs: soakTrail/20) a failure shows.
+const soakTrail = 60
+
+// start starts the daemon (armed at point, if not ""), keeping the previous one's log. The harness
+// starts it hundreds of times: one cleanup, registered by newSoak, kills the last one.
+func (s *soak) start(point string) {
+	d := s.c.d
+	if d.Cmd != nil {
+		s.logs = append(s.logs, fmt.Sprintf("--- daemon of cycle %d:\n%s", s.cycles, d.Stderr()))
+		if len(s.logs) > soakTrail/20 {
+			s.logs = s.logs[1:]
+		}
+	}
+	d.mu.Lock()
+	d.stdout.Reset()
+	d.stderr.Reset()
+	d.mu.Unlock()
+	d.Cmd = exec.Command(d.Bin, d.Args("--config", s.config)...)
+	d.Cmd.Env = os.Environ()
+	if point != "" {
+		d.Cmd.Env = append(d.Cmd.Env, crashpoint.Env+"="+point)
+		s.note("start armed at %s", point)
+	}
+	d.Cmd.Stdout, d.Cmd.Stderr = &lockedWriter{&d.mu, &d.stdout}, &lockedWriter{&d.mu, &d.stderr}
+	d.done = make(chan struct{})
+	if err := d.Cmd.Start(); err != nil {
+		s.t.Fatalf("start %s: %v", d.Bin, err)
+	}
+	cmd, done := d.Cmd, d.done
+	go func() { d.waitErr = cmd.Wait(); close(done) }()
+}
+
+// explain logs the trail and the latest daemons' logs once a check has failed.
+func (s *soak) explain() {
+	s.t.Logf("soak: the latest requests:\n%s", strings.Join(s.trail, "\n"))
+	s.t.Logf("soak: the latest daemons' logs:\n%s\n--- this daemon:\n%s", strings.Join(s.logs, "\n"), s.c.d.Stderr())
 }
 
 // name returns a fresh name with prefix.

@@ -82,8 +82,10 @@ func (s *soak) cycle(i int) {
 		s.randomCycle()
 	}
 	s.checkWhileDown()
-	s.c.d.Start(s.t)
-	s.c.d.WaitReady(s.t)
+	s.start("")
+	if !s.waitReady() {
+		s.t.Fatalf("the daemon died while it started unarmed: %v\nstderr:\n%s", s.c.d.waitErr, s.c.d.Stderr())
+	}
 	s.checkAfterRestart()
 	s.cycles++
 }
