@@ -49,6 +49,9 @@ func (sv *supervisor) reattach(ctx context.Context) {
 		sv.unresponsive(err)
 		return
 	}
+	if inst.TaskState == TaskRebooting {
+		st = sv.finishReboot(ctx, st)
+	}
 	if inst.TaskState == TaskSuspending {
 		sv.settleSuspend(ctx, inst, st)
 	} else {
