@@ -170,8 +170,11 @@ func (s *soak) randomVolumeAction() {
 		}
 	case 1:
 		s.req("POST", path+"/detach", nil, nil)
-	case 2:
-		s.req("POST", path+"/snapshots", map[string]any{"name": s.name("sn")}, nil)
+	case 2: // any volume, a boot volume too: an instance whose boot volume has snapshots must still delete cleanly
+		all := s.allVolumes()
+		if len(all) > 0 {
+			s.req("POST", "/api/v1/volumes/"+all[s.rng.IntN(len(all))].ID+"/snapshots", map[string]any{"name": s.name("sn")}, nil)
+		}
 	case 3:
 		if v.SizeGiB < soakMaxGiB {
 			s.req("POST", path+"/extend", map[string]any{"size_gib": v.SizeGiB + 1}, nil)
@@ -332,11 +335,17 @@ func (s *soak) instances() []compute.Instance {
 	return out
 }
 
+// allVolumes lists every volume (none when the daemon is down).
+func (s *soak) allVolumes() []soakVolume {
+	var all []soakVolume
+	s.req("GET", "/api/v1/volumes", nil, &all)
+	return all
+}
+
 // volumes lists the data volumes (boot volumes belong to their instance's actions).
 func (s *soak) volumes() []soakVolume {
-	var all, out []soakVolume
-	s.req("GET", "/api/v1/volumes", nil, &all)
-	for _, v := range all {
+	var out []soakVolume
+	for _, v := range s.allVolumes() {
 		if v.Attachment == nil || !v.Attachment.Boot {
 			out = append(out, v)
 		}

@@ -107,6 +107,7 @@ func (s *soak) checkAfterRestart() {
 			s.t.Fatalf("list %s: %v", path, err)
 		}
 	}
+	s.everyInstanceHasItsPortsAndBootVolume(insts, ports, vols)
 	s.noLinkWithoutRecord(nets, ports)
 	s.noFirewallRuleWithoutRecord(nets, ports, sgs, fips, pfs)
 	s.noFloatingAddressWithoutRecord(fips)
@@ -292,6 +293,26 @@ func (s *soak) noFilesWithoutRecord(insts []compute.Instance, vols []soakVolume)
 func isTempName(name string) bool {
 	return strings.HasSuffix(name, ".tmp") || strings.HasPrefix(name, ".qemu.pid-") ||
 		strings.HasPrefix(name, ".tmp-") || strings.HasPrefix(name, ".secret-")
+}
+
+// everyInstanceHasItsPortsAndBootVolume: the ports and boot volume an instance names exist, and every
+// port bound to an instance is bound to one that exists.
+func (s *soak) everyInstanceHasItsPortsAndBootVolume(insts []compute.Instance, ports []network.Port, vols []soakVolume) {
+	for _, i := range insts {
+		for _, id := range i.PortIDs {
+			if !slices.ContainsFunc(ports, func(p network.Port) bool { return p.ID == id }) {
+				s.t.Errorf("instance %s (%s/%s) names port %s, which is gone", i.Name, i.VMState, i.PowerState, id)
+			}
+		}
+		if i.BootVolumeID != "" && !slices.ContainsFunc(vols, func(v soakVolume) bool { return v.ID == i.BootVolumeID }) {
+			s.t.Errorf("instance %s (%s/%s) boots from volume %s, which is gone", i.Name, i.VMState, i.PowerState, i.BootVolumeID)
+		}
+	}
+	for _, p := range ports {
+		if p.DeviceID != "" && !slices.ContainsFunc(insts, func(i compute.Instance) bool { return i.ID == p.DeviceID }) {
+			s.orphan("port %s is bound to instance %s, which is gone", p.Name, p.DeviceID)
+		}
+	}
 }
 
 // noLinkWithoutRecord: every cloudlet tap is a port's, every cloudlet bridge a network's.
