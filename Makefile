@@ -51,7 +51,7 @@ soak: test-deps testguest
 	TMPDIR="$$tmp" CLOUDLET_SOAK_CYCLES=$(CYCLES) $(if $(SOAK_SEED),CLOUDLET_SOAK_SEED=$(SOAK_SEED)) \
 	go test -race -count=1 -timeout 0 -v -run '^TestCrashCycles$$' ./appliance/e2e > $(SOAK_LOG) 2>&1; \
 	rc=$$?; .cache/leftovers "$$tmp" >&2 || rc=1; rm -rf --one-file-system "$$tmp"; \
-	grep -E '^\s+soak(_test)?.*(seed|failed|lost|never|crash points hit:)' $(SOAK_LOG) | sed 's/^\s*//' >&2; \
+	grep -E '^ {4}[a-z_]+_test\.go:[0-9]+: ' $(SOAK_LOG) | sed 's/^ *//' >&2; \
 	line=$$(grep -E '^soak summary: ' $(SOAK_LOG) | tail -1 | sed 's/^soak summary: //'); \
 	if [ $$rc -ne 0 ]; then echo "FAIL (see $(SOAK_LOG))" >&2; fi; \
 	echo "$${line:-0 cycles, 0 crash points hit, the harness did not finish (see $(SOAK_LOG))}"; exit $$rc

@@ -49,6 +49,7 @@ func (s *soak) reach(point string) {
 			s.req("POST", "/api/v1/instances/"+id+"/suspend", nil, nil)
 		}
 	case crashpoint.SnapshotActive:
+		s.makeRoomForASnapshot()
 		if vol, ok := s.readyVolume("available", true); ok {
 			s.req("POST", "/api/v1/volumes/"+vol+"/snapshots", map[string]any{"name": s.name("sn")}, nil)
 		}
@@ -85,11 +86,37 @@ func (s *soak) readyVolume(status string, anyStatus bool) (string, bool) {
 			return v.ID, true
 		}
 	}
+	if vols := s.volumes(); len(vols) >= soakMaxVolumes && status == "available" { // free one rather than make one
+		for _, v := range vols {
+			if v.Status == "in-use" && v.Task == "" {
+				s.req("POST", "/api/v1/volumes/"+v.ID+"/detach", nil, nil)
+				return v.ID, s.waitVolume(v.ID, "available")
+			}
+		}
+	}
 	var v soakVolume
 	if _, err := s.req("POST", "/api/v1/volumes", map[string]any{"name": s.name("v"), "size_gib": 1}, &v); err != nil {
 		return "", false
 	}
 	return v.ID, s.waitVolume(v.ID, "available")
+}
+
+// soakMaxSnapshots keeps the snapshots well under the project's quota (10), so an armed snapshot is
+// never refused.
+const soakMaxSnapshots = 6
+
+// snapshots lists every snapshot (none when the daemon is down).
+func (s *soak) snapshots() []struct{ ID, Status string } {
+	var sns []struct{ ID, Status string }
+	s.req("GET", "/api/v1/snapshots", nil, &sns)
+	return sns
+}
+
+// makeRoomForASnapshot deletes snapshots until one more fits under soakMaxSnapshots.
+func (s *soak) makeRoomForASnapshot() {
+	for sns := s.snapshots(); len(sns) >= soakMaxSnapshots; sns = sns[1:] {
+		s.req("DELETE", "/api/v1/snapshots/"+sns[0].ID, nil, nil)
+	}
 }
 
 // randomAction does one random instance, volume or network action and, half the time, waits for its
@@ -172,7 +199,7 @@ func (s *soak) randomVolumeAction() {
 		s.req("POST", path+"/detach", nil, nil)
 	case 2: // any volume, a boot volume too: an instance whose boot volume has snapshots must still delete cleanly
 		all := s.allVolumes()
-		if len(all) > 0 {
+		if len(all) > 0 && len(s.snapshots()) < soakMaxSnapshots {
 			s.req("POST", "/api/v1/volumes/"+all[s.rng.IntN(len(all))].ID+"/snapshots", map[string]any{"name": s.name("sn")}, nil)
 		}
 	case 3:
