@@ -47,6 +47,7 @@ type soak struct {
 	pending map[string]bool          // names of creates whose answer was lost to a kill
 	seq     int                      // for unique names
 	hits    map[string]int           // crash point → times the daemon died there on purpose
+	missed  map[string]int           // crash point → armed cycles whose action could not be driven
 	trail   []string                 // the latest requests and kills, shown when a check fails
 	logs    []string                 // the latest daemons' stderr, shown when a check fails
 
@@ -68,7 +69,7 @@ func newSoak(t *testing.T, seed uint64) *soak {
 	config := writeFile(t, "cloudlet.json", `{"stop_timeout": "2s", "health_interval": "1s"}`)
 	c := newCloud(t, "", "--config", config)
 	s := &soak{t: t, c: c, config: config, rng: rand.New(rand.NewPCG(seed, seed^0x50a1c0de)), tracked: map[string]*soakInstance{},
-		pending: map[string]bool{}, hits: map[string]int{}}
+		pending: map[string]bool{}, hits: map[string]int{}, missed: map[string]int{}}
 	t.Cleanup(func() { // the last of the soak's own starts dies before the dirs go; a failure shows its story
 		c.d.Kill()
 		if t.Failed() {
@@ -148,8 +149,11 @@ func (s *soak) randomCycle() {
 func (s *soak) armedCycle(point string) {
 	s.c.d.Kill()
 	s.start(point)
-	if s.waitReady() {
-		s.reach(point)
+	if s.waitReady() && !s.reach(point) {
+		s.note("what crash point %s needs could not be made; killed instead", point)
+		s.missed[point]++
+		s.c.d.Kill()
+		return
 	}
 	if _, ok := s.c.d.Wait(soakPointWait); !ok {
 		s.t.Errorf("crash point %s was not reached within %s", point, soakPointWait)

@@ -97,7 +97,7 @@ func (s *soak) requireEveryPointHit(cycles int) {
 	}
 	for _, p := range crashpoint.All {
 		if s.hits[p] == 0 {
-			s.t.Errorf("soak: crash point %s was never hit", p)
+			s.t.Errorf("soak: crash point %s was never hit (%d armed cycles could not drive its action)", p, s.missed[p])
 		}
 	}
 }
@@ -111,8 +111,8 @@ func (s *soak) summary(cycles int) {
 		total += n
 	}
 	slices.Sort(points)
-	s.t.Logf("soak: %d of %d cycles; %d random kills; crash points hit: %s", s.cycles, cycles, s.randomKills,
-		strings.Join(points, " "))
+	s.t.Logf("soak: %d of %d cycles; %d random kills; crash points hit: %s; armed cycles that could not drive their action: %v",
+		s.cycles, cycles, s.randomKills, strings.Join(points, " "), s.missed)
 	fmt.Printf("soak summary: %d cycles, %d crash points hit, %d lost instances, %d orphans\n",
 		s.cycles, total, s.lost, s.orphans)
 }
