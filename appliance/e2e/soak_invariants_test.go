@@ -230,7 +230,7 @@ func (s *soak) everyVolumeSettles() []soakVolume {
 			s.t.Fatalf("list volumes after the restart: %v", err)
 		}
 		i := slices.IndexFunc(vols, func(v soakVolume) bool {
-			return v.Task != "" || !slices.Contains([]string{"available", "in-use", "error"}, v.Status)
+			return v.Task != "" || !slices.Contains([]string{"available", "in-use", "error", "reserved"}, v.Status)
 		})
 		if i < 0 {
 			return vols
@@ -243,11 +243,16 @@ func (s *soak) everyVolumeSettles() []soakVolume {
 	}
 }
 
-// noVolumeReservedOrAttachedToAGoneInstance: attachments name instances that exist; error says why.
+// noVolumeReservedOrAttachedToAGoneInstance: attachments name instances that exist; error says why; a
+// volume stays reserved after a restart only as the boot volume of an instance whose spawn the kill
+// interrupted (its delete or rebuild settles it), never for an attach no one waits for.
 func (s *soak) noVolumeReservedOrAttachedToAGoneInstance(vols []soakVolume, insts []compute.Instance) {
 	for _, v := range vols {
 		if v.Status == "error" && v.Fault == "" {
 			s.t.Errorf("volume %s is in error without a reason", v.Name)
+		}
+		if v.Status == "reserved" && (v.Attachment == nil || !v.Attachment.Boot) {
+			s.orphan("volume %s is still reserved after the restart: %+v", v.Name, v.Attachment)
 		}
 		if v.Attachment == nil {
 			continue
