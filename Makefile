@@ -12,7 +12,7 @@ GOFLAGS_BUILD := -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_LOG  := .cache/test.log
 
-.PHONY: run build deps test-deps test testguest bench lint install clean
+.PHONY: run build deps test-deps test soak testguest bench lint install clean
 
 ## run: install what is missing, build, and start cloudlet in the foreground on $(DATA_DIR)
 run: deps build
@@ -39,6 +39,22 @@ test: test-deps testguest
 	rc=$$?; .cache/leftovers "$$tmp" || rc=1; rm -rf --one-file-system "$$tmp"; exit $$rc
 	@if grep -E -- '--- SKIP' $(TEST_LOG); then echo "FAIL: tests were skipped (an end-to-end suite that skips is a failure)"; exit 1; fi
 	@echo "$$(grep -c -E -- '^\s*--- PASS' $(TEST_LOG)) passed, $$(grep -c -E -- '^\s*--- FAIL' $(TEST_LOG)) failed"
+
+## soak: the crash-cycle harness, long: CYCLES kill -9 cycles of the real daemon (SOAK_SEED replays a run).
+## Its log is in $(SOAK_LOG); it ends with one line: N cycles, N crash points hit, N lost instances, N orphans.
+CYCLES    ?= 1000
+SOAK_LOG  := .cache/soak.log
+soak: test-deps testguest
+	@mkdir -p .cache
+	@go build -o .cache/leftovers ./appliance/testproc/leftovers
+	@tmp=$$(mktemp -d /tmp/clt.XXXXXX) && chmod 1777 "$$tmp"; \
+	TMPDIR="$$tmp" CLOUDLET_SOAK_CYCLES=$(CYCLES) $(if $(SOAK_SEED),CLOUDLET_SOAK_SEED=$(SOAK_SEED)) \
+	go test -race -count=1 -timeout 0 -v -run '^TestCrashCycles$$' ./appliance/e2e > $(SOAK_LOG) 2>&1; \
+	rc=$$?; .cache/leftovers "$$tmp" >&2 || rc=1; rm -rf --one-file-system "$$tmp"; \
+	grep -E '^ {4}[a-z_]+_test\.go:[0-9]+: ' $(SOAK_LOG) | sed 's/^ *//' >&2; \
+	line=$$(grep -E '^soak summary: ' $(SOAK_LOG) | tail -1 | sed 's/^soak summary: //'); \
+	if [ $$rc -ne 0 ]; then echo "FAIL (see $(SOAK_LOG))" >&2; fi; \
+	echo "$${line:-0 cycles, 0 crash points hit, the harness did not finish (see $(SOAK_LOG))}"; exit $$rc
 
 ## testguest: build the tiny test guest into .cache/testguest (cached by content hash)
 testguest:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"cloudlet/appliance/crashpoint"
 	"cloudlet/appliance/fault"
 	"cloudlet/store"
 )
@@ -85,6 +86,7 @@ func (s *Service) Create(ctx context.Context, r CreateRequest) (*Instance, error
 		}
 		return nil, fmt.Errorf("create instance %s: %w", r.Name, err)
 	}
+	crashpoint.Hit(crashpoint.CreateRecorded)
 	if err := s.submit(inst.ID, command{action: actSpawn, accepted: accepted}); err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"cloudlet/appliance/crashpoint"
 	"cloudlet/store"
 )
 
@@ -31,12 +32,14 @@ func (sv *supervisor) delete(ctx context.Context) {
 		}
 	}
 	sv.cleanupRun()
+	crashpoint.Hit(crashpoint.DeleteStopped)
 	if inst, ok := sv.current(); ok {
 		if err := sv.s.releaseNICs(ctx, inst); err != nil {
 			sv.fail(VMError, PowerNoState, fmt.Errorf("delete: %w", err))
 			return
 		}
 	}
+	crashpoint.Hit(crashpoint.DeletePortsFreed)
 	if err := sv.releaseVolumes(ctx, kept); err != nil {
 		sv.fail(VMError, PowerNoState, fmt.Errorf("delete: %w", err))
 		return

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"cloudlet/appliance/crashpoint"
 	"cloudlet/appliance/qemu"
 )
 
@@ -141,6 +142,7 @@ func (l *launch) makeBootVolume(ctx context.Context) error {
 		return fmt.Errorf("record boot volume %s: %w", id, err)
 	}
 	l.madeVolume = true
+	crashpoint.Hit(crashpoint.BootDiskMade)
 	return l.reload()
 }
 

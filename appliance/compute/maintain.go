@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"cloudlet/appliance/fault"
 	"cloudlet/store"
 )
 
@@ -51,21 +52,37 @@ func (sv *supervisor) rebuild(ctx context.Context, img *BootImage) {
 	}
 }
 
-// replaceBootVolume deletes the old boot volume and makes a new one from inst's image.
+// replaceBootVolume deletes the old boot volume and makes a new one from inst's image. The record
+// follows each step, so a failure or a crash between them never leaves it naming a deleted volume:
+// it forgets the old one before the delete (one a crash then leaves is still attached to the instance,
+// and goes with it) and names the new one once made. An old one already gone (a rebuild retried after
+// such a failure) is no error.
 func (sv *supervisor) replaceBootVolume(ctx context.Context, inst *Instance) error {
 	if err := sv.s.prepareState(inst); err != nil {
 		return err
 	}
 	if old := inst.BootVolumeID; old != "" {
-		if err := sv.s.o.Volumes.Detached(ctx, old); err != nil {
+		if err := sv.recordBootVolume(inst, ""); err != nil {
 			return err
 		}
-		if err := sv.s.o.Volumes.Delete(ctx, inst.ProjectID, old); err != nil {
+		if err := sv.s.o.Volumes.Detached(ctx, old); err != nil && fault.KindOf(err) != fault.NotFound {
+			return err
+		}
+		if err := sv.s.o.Volumes.Delete(ctx, inst.ProjectID, old); err != nil && fault.KindOf(err) != fault.NotFound {
 			return err
 		}
 	}
 	id, err := sv.s.makeBootVolume(ctx, inst)
+	if err != nil {
+		return err
+	}
+	return sv.recordBootVolume(inst, id)
+}
+
+// recordBootVolume names the instance's boot volume in inst and in its record.
+func (sv *supervisor) recordBootVolume(inst *Instance, id string) error {
 	inst.BootVolumeID = id
+	_, err := sv.s.update(sv.id, func(i *Instance) error { i.BootVolumeID = id; return nil })
 	return err
 }
 

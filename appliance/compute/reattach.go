@@ -60,14 +60,14 @@ func (sv *supervisor) reattach(ctx context.Context) {
 	sv.s.removeTemps(sv.id) // nothing writes them now: any left is a killed daemon's
 }
 
-// adopt takes over a live QEMU. One still in prelaunch was being started when the daemon died: the start
-// is completed. Otherwise the states follow QEMU.
+// adopt takes over a live QEMU. One still in prelaunch was being started (spawn, start or rebuild) when
+// the daemon died: the start is completed. Otherwise the states follow QEMU.
 func (sv *supervisor) adopt(ctx context.Context, inst *Instance, st qmp.Status) {
 	if needsReset(st.Status) {
 		sv.settleDead(ctx, inst.TaskState, st.Status)
 		return
 	}
-	if st.Status == "prelaunch" && (inst.TaskState == TaskSpawning || inst.TaskState == TaskPoweringOn) {
+	if st.Status == "prelaunch" && (inst.TaskState == TaskSpawning || inst.TaskState == TaskPoweringOn || inst.TaskState == TaskRebuilding) {
 		if err := sv.qmpCall(ctx, func(c context.Context) error { return sv.mon.Cont(c) }); err == nil {
 			st = qmp.Status{Status: "running", Running: true}
 		}

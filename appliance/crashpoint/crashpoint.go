@@ -17,11 +17,22 @@ const Env = "CLOUDLET_CRASH_AT"
 
 // The named points. Each is hit right after the step its name says.
 const (
-	PIDFileTemp      = "qemu.pidfile-temp"         // QEMU runs; its pidfile is written under its temporary name
-	AttachReserved   = "compute.attach-reserved"   // a volume is reserved for the instance, not plugged
-	SuspendSaved     = "compute.suspend-saved"     // the guest's state is saved under suspend.state.tmp
-	SuspendCommitted = "compute.suspend-committed" // the saved state is renamed to suspend.state; QEMU still runs
+	PIDFileTemp      = "qemu.pidfile-temp"          // QEMU runs; its pidfile is written under its temporary name
+	QEMUExec         = "qemu.exec"                  // QEMU runs; no pidfile names it yet
+	AttachReserved   = "compute.attach-reserved"    // a volume is reserved for the instance, not plugged
+	SuspendSaved     = "compute.suspend-saved"      // the guest's state is saved under suspend.state.tmp
+	SuspendCommitted = "compute.suspend-committed"  // the saved state is renamed to suspend.state; QEMU still runs
+	CreateRecorded   = "compute.create-recorded"    // the instance is recorded building; nothing of it is made
+	BootDiskMade     = "compute.boot-disk-made"     // the boot volume exists and the record names it; no QEMU
+	DeleteStopped    = "compute.delete-stopped"     // the deleted instance's QEMU is gone, its run dir removed
+	DeletePortsFreed = "compute.delete-ports-freed" // its ports are released; volumes, state dir and record remain
+	PortTapMade      = "network.port-tap-made"      // a new port is recorded and its tap made; its rules are not
+	SnapshotActive   = "volume.snapshot-active"     // a snapshot's new active file is published; not yet in use
 )
+
+// All lists every named point, for a harness that hits each on purpose.
+var All = []string{QEMUExec, PIDFileTemp, CreateRecorded, BootDiskMade, PortTapMade, DeleteStopped,
+	DeletePortsFreed, AttachReserved, SuspendSaved, SuspendCommitted, SnapshotActive}
 
 // Hit kills the process with SIGKILL, as kill -9 would, when the environment arms point.
 func Hit(point string) {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 
+	"cloudlet/appliance/crashpoint"
 	"cloudlet/store"
 )
 
@@ -66,6 +67,7 @@ func (s *Service) CreatePort(_ context.Context, projectID string, r CreatePortRe
 		s.undoPort(p)
 		return nil, fmt.Errorf("create port %s: %w", p.Name, err)
 	}
+	crashpoint.Hit(crashpoint.PortTapMade)
 	if err := s.syncFirewall(context.Background()); err != nil {
 		s.undoPort(p)
 		return nil, fmt.Errorf("create port %s: %w", p.Name, err)

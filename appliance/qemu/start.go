@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"cloudlet/appliance/crashpoint"
 )
 
 // DefaultReadyTimeout bounds Start's wait for QEMU to come up.
@@ -119,6 +121,7 @@ func spawn(spec Spec, argv []string, opts StartOptions) (*Process, error) {
 		exited: make(chan struct{}), child: cmd.Process,
 	}
 	go p.reap(cmd)
+	crashpoint.Hit(crashpoint.QEMUExec)
 	if err := writePIDFile(spec.Paths.PIDFile, p.pid); err != nil {
 		p.abort()
 		return nil, err

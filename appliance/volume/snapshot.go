@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"cloudlet/appliance/crashpoint"
 	"cloudlet/store"
 )
 
@@ -140,6 +141,7 @@ func (s *Service) MakeOverlay(ctx context.Context, snapshotID string, flatten bo
 		os.Remove(tmp)
 		return "", err
 	}
+	crashpoint.Hit(crashpoint.SnapshotActive)
 	return next, nil
 }
 

@@ -1,0 +1,65 @@
+package compute
+
+import (
+	"encoding/json"
+	"slices"
+	"sync"
+	"testing"
+
+	"cloudlet/appliance/qemu/qmp/qmptest"
+	"cloudlet/store"
+)
+
+// Found by the crash-cycle harness: a daemon killed in a soft reboot after the guest had shut down
+// (QEMU told to pause on shutdown, the guest off, not reset yet) came back with the instance
+// paused/paused, its QEMU in "shutdown" still set to pause on the next power-off. The restart
+// restores the shutdown action and finishes the reboot.
+func TestRestartFinishesASoftRebootKilledAfterTheGuestShutDown(t *testing.T) {
+	e := newEnv(t, nil)
+	inst := e.running("a")
+	srv := e.hv.proc(inst.ID).srv
+	var mu sync.Mutex
+	var actions []string
+	srv.Handle("set-action", func(args json.RawMessage) (any, *qmptest.Error) {
+		mu.Lock()
+		defer mu.Unlock()
+		actions = append(actions, string(args))
+		return nil, nil
+	})
+	e.svc.Close() // the daemon dies: the guest had shut down for the reboot, QEMU paused it
+	srv.SetStatus("shutdown")
+	setTask(t, e, inst.ID, TaskRebooting)
+
+	e.start()
+	e.waitFor(inst.ID, VMActive, PowerRunning)
+	if got := srv.Status(); got != "running" {
+		t.Errorf("QEMU is %s after the restart, want running", got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.ContainsFunc(actions, restoresPoweroff) {
+		t.Errorf("set-action calls %v: want the shutdown action restored to poweroff", actions)
+	}
+}
+
+// setTask writes a task into the instance's record, as a daemon that died during that task left it.
+func setTask(t *testing.T, e *env, id string, task TaskState) {
+	t.Helper()
+	err := e.db.Update(func(tx *store.Tx) error {
+		rec, err := instances.Get(tx, id)
+		if err != nil {
+			return err
+		}
+		rec.TaskState = task
+		return instances.Update(tx, rec)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// restoresPoweroff reports whether set-action arguments set QEMU's shutdown action back to poweroff.
+func restoresPoweroff(args string) bool {
+	var a map[string]string
+	return json.Unmarshal([]byte(args), &a) == nil && a["shutdown"] == "poweroff"
+}
