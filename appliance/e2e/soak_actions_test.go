@@ -79,7 +79,7 @@ func (s *soak) reach(point string) bool {
 
 // readyInstance returns a settled instance in one of states, creating one (and waiting for it to run)
 // when there is none.
-func (s *soak) readyInstance(states ...string) (string, bool) {
+func (s *soak) readyInstance(states ...compute.VMState) (string, bool) {
 	for _, inst := range s.instances() {
 		if inst.TaskState == "" && slices.Contains(states, inst.VMState) {
 			return inst.ID, true
@@ -154,18 +154,18 @@ func (s *soak) randomAction() {
 // instanceActions are the verbs the harness sends, each with the states it is legal in.
 var instanceActions = []struct {
 	verb string
-	from []string
+	from []compute.VMState
 }{
-	{"start", []string{compute.VMStopped, compute.VMError}},
-	{"stop", []string{compute.VMActive, compute.VMPaused}},
-	{"hard-stop", []string{compute.VMActive, compute.VMPaused, compute.VMError}},
-	{"reboot", []string{compute.VMActive}},
-	{"hard-reboot", []string{compute.VMActive, compute.VMPaused}},
-	{"pause", []string{compute.VMActive}},
-	{"unpause", []string{compute.VMPaused}},
-	{"suspend", []string{compute.VMActive, compute.VMPaused}},
-	{"resume", []string{compute.VMSuspended}},
-	{"rebuild", []string{compute.VMActive, compute.VMStopped, compute.VMError}},
+	{"start", []compute.VMState{compute.VMStopped, compute.VMError}},
+	{"stop", []compute.VMState{compute.VMActive, compute.VMPaused}},
+	{"hard-stop", []compute.VMState{compute.VMActive, compute.VMPaused, compute.VMError}},
+	{"reboot", []compute.VMState{compute.VMActive}},
+	{"hard-reboot", []compute.VMState{compute.VMActive, compute.VMPaused}},
+	{"pause", []compute.VMState{compute.VMActive}},
+	{"unpause", []compute.VMState{compute.VMPaused}},
+	{"suspend", []compute.VMState{compute.VMActive, compute.VMPaused}},
+	{"resume", []compute.VMState{compute.VMSuspended}},
+	{"rebuild", []compute.VMState{compute.VMActive, compute.VMStopped, compute.VMError}},
 	{"delete", nil},
 }
 

@@ -59,7 +59,7 @@ func (s *soak) qemuRunStateAgreesWithTheRecord(db *store.DB) {
 		s.t.Fatalf("read the instances from the catalog: %v", err)
 	}
 	for _, inst := range recs {
-		want := map[string]string{compute.VMActive: "running", compute.VMPaused: "paused"}[inst.VMState]
+		want := map[compute.VMState]string{compute.VMActive: "running", compute.VMPaused: "paused"}[inst.VMState]
 		if inst.TaskState != "" || want == "" {
 			continue
 		}
@@ -184,7 +184,7 @@ func (s *soak) everyInstanceHasItsOwnQEMUOrAReason(insts []compute.Instance) {
 			s.t.Errorf("instance %s is in error without a reason", i.Name)
 		case i.VMState == compute.VMSuspended && !fileExists(filepath.Join(s.c.d.DataDir, "instances", i.ID, "suspend.state")):
 			s.t.Errorf("instance %s is suspended without its saved state", i.Name)
-		case !slices.Contains([]string{compute.VMActive, compute.VMPaused, compute.VMStopped, compute.VMSuspended, compute.VMError}, i.VMState):
+		case !slices.Contains([]compute.VMState{compute.VMActive, compute.VMPaused, compute.VMStopped, compute.VMSuspended, compute.VMError}, i.VMState):
 			s.t.Errorf("instance %s settled in %s", i.Name, i.VMState)
 		}
 	}
