@@ -70,9 +70,9 @@ func TestResumeCutShortWhileRestoringIsFinishedOnTheSameQEMU(t *testing.T) {
 // its QEMU gone (a QEMU whose restore fails exits), the instance is suspended as well.
 func TestResumeCutShortWhoseRestoreFailedStaysSuspendedAndResumesAgain(t *testing.T) {
 	for _, tt := range []struct {
-		name  string
+		name   string
 		break_ func(p *fakeProc)
-		fault string
+		fault  string
 	}{
 		{"restore failed", func(p *fakeProc) {
 			p.srv.Handle("query-migrate", func(json.RawMessage) (any, *qmptest.Error) {
