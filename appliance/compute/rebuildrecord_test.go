@@ -31,3 +31,29 @@ func TestRebuildThatCannotMakeItsNewDiskNamesNoDeletedVolumeAndCanBeRetried(t *t
 		t.Errorf("the retried rebuild names boot volume %q: %v", got.BootVolumeID, err)
 	}
 }
+
+// Found by the crash-cycle harness: a rebuild of an instance whose boot volume has a snapshot failed
+// on the old volume's refused delete, leaving it detached and available with no trace of why. The
+// rebuild keeps it as a delete does (detached, with its snapshot, an instance.volume_kept event saying
+// why) and goes on with a new boot volume.
+func TestRebuildOfAnInstanceWhoseBootVolumeHasASnapshotKeepsTheOldVolumeAndSaysWhy(t *testing.T) {
+	holder := &snapshotHolder{}
+	e, _ := newHolderEnv(t, holder, true)
+	inst := e.runningOn("web")
+	e.act(inst.ID, ActStop)
+	e.waitFor(inst.ID, VMStopped, PowerShutdown)
+	holder.held = []string{inst.BootVolumeID}
+
+	e.act(inst.ID, ActRebuild)
+	got := e.waitFor(inst.ID, VMStopped, PowerShutdown)
+	if got.BootVolumeID == "" || got.BootVolumeID == inst.BootVolumeID || got.Fault != "" {
+		t.Errorf("boot volume %q (was %q), fault %q: want a new one and no fault", got.BootVolumeID, inst.BootVolumeID, got.Fault)
+	}
+	old, err := e.vols.Get(context.Background(), testProject, inst.BootVolumeID)
+	if err != nil || old.InstanceID != "" {
+		t.Errorf("old boot volume %+v, %v: want it kept and detached", old, err)
+	}
+	if evs := e.events(inst.ID); !contains(evs, "instance.volume_kept") || !contains(evs, "kept: it has snapshot nightly") {
+		t.Errorf("events %v: want an instance.volume_kept saying why", evs)
+	}
+}
