@@ -62,6 +62,9 @@ func (sv *supervisor) replaceBootVolume(ctx context.Context, inst *Instance) err
 		return err
 	}
 	if old := inst.BootVolumeID; old != "" {
+		if err := sv.checkOldBoot(ctx, inst, old); err != nil {
+			return err
+		}
 		if err := sv.recordBootVolume(inst, ""); err != nil {
 			return err
 		}
@@ -77,6 +80,19 @@ func (sv *supervisor) replaceBootVolume(ctx context.Context, inst *Instance) err
 		return err
 	}
 	return sv.recordBootVolume(inst, id)
+}
+
+// checkOldBoot refuses the rebuild, before anything is touched, when the old boot volume's delete
+// would be refused for something other than what depends on it (a task running on it): the rebuild
+// forgets and detaches it first, and a refused delete then left it detached, named by no one.
+func (sv *supervisor) checkOldBoot(ctx context.Context, inst *Instance, old string) error {
+	if sv.s.o.VolumeCheck == nil {
+		return nil
+	}
+	if _, err := sv.s.o.VolumeCheck.CheckDelete(ctx, inst.ProjectID, old); err != nil && fault.KindOf(err) != fault.NotFound {
+		return fmt.Errorf("its boot volume cannot be replaced now: %w", err)
+	}
+	return nil
 }
 
 // dropOldBoot deletes the boot volume a rebuild replaces. One that snapshots (or volumes based on
