@@ -68,12 +68,8 @@ func (sv *supervisor) connect(ctx context.Context, proc process, incoming bool, 
 			return err
 		}
 	}
-	for _, v := range vols {
-		if v.QoS != (DiskQoS{}) {
-			if err := sv.throttleDisk(ctx, diskOf(v).DeviceID(), v.QoS); err != nil {
-				return fmt.Errorf("apply I/O limits of volume %s: %w", v.Name, err)
-			}
-		}
+	if err := sv.applyQoS(ctx, vols); err != nil {
+		return err
 	}
 	cctx, cancel2 := context.WithTimeout(ctx, sv.s.o.QMPTimeout)
 	defer cancel2()
@@ -81,6 +77,18 @@ func (sv *supervisor) connect(ctx context.Context, proc process, incoming bool, 
 		return fmt.Errorf("start vcpus (cont): %w", err)
 	}
 	*timeline = append(*timeline, Stage{StageCont, sv.s.now()})
+	return nil
+}
+
+// applyQoS sets the recorded I/O limits of the volumes in QEMU.
+func (sv *supervisor) applyQoS(ctx context.Context, vols []Volume) error {
+	for _, v := range vols {
+		if v.QoS != (DiskQoS{}) {
+			if err := sv.throttleDisk(ctx, diskOf(v).DeviceID(), v.QoS); err != nil {
+				return fmt.Errorf("apply I/O limits of volume %s: %w", v.Name, err)
+			}
+		}
+	}
 	return nil
 }
 

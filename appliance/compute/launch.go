@@ -210,6 +210,9 @@ func (l *launch) exec(context.Context) error {
 		return err
 	}
 	l.proc = proc
+	if l.incoming != nil {
+		crashpoint.Hit(crashpoint.ResumeExec)
+	}
 	return nil
 }
 

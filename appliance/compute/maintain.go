@@ -62,13 +62,16 @@ func (sv *supervisor) replaceBootVolume(ctx context.Context, inst *Instance) err
 		return err
 	}
 	if old := inst.BootVolumeID; old != "" {
+		if err := sv.checkOldBoot(ctx, inst, old); err != nil {
+			return err
+		}
 		if err := sv.recordBootVolume(inst, ""); err != nil {
 			return err
 		}
 		if err := sv.s.o.Volumes.Detached(ctx, old); err != nil && fault.KindOf(err) != fault.NotFound {
 			return err
 		}
-		if err := sv.s.o.Volumes.Delete(ctx, inst.ProjectID, old); err != nil && fault.KindOf(err) != fault.NotFound {
+		if err := sv.dropOldBoot(ctx, inst, old); err != nil {
 			return err
 		}
 	}
@@ -77,6 +80,42 @@ func (sv *supervisor) replaceBootVolume(ctx context.Context, inst *Instance) err
 		return err
 	}
 	return sv.recordBootVolume(inst, id)
+}
+
+// checkOldBoot refuses the rebuild, before anything is touched, when the old boot volume's delete
+// would be refused for something other than what depends on it (a task running on it): the rebuild
+// forgets and detaches it first, and a refused delete then left it detached, named by no one.
+func (sv *supervisor) checkOldBoot(ctx context.Context, inst *Instance, old string) error {
+	if sv.s.o.VolumeCheck == nil {
+		return nil
+	}
+	if _, err := sv.s.o.VolumeCheck.CheckDelete(ctx, inst.ProjectID, old); err != nil && fault.KindOf(err) != fault.NotFound {
+		return fmt.Errorf("its boot volume cannot be replaced now: %w", err)
+	}
+	return nil
+}
+
+// dropOldBoot deletes the boot volume a rebuild replaces. One that snapshots (or volumes based on
+// them) depend on is kept, as a delete keeps it: detached, available, with its snapshots, and an
+// instance.volume_kept event saying why (its delete was refused: the rebuild failed and left it
+// detached with no trace of why).
+func (sv *supervisor) dropOldBoot(ctx context.Context, inst *Instance, old string) error {
+	err := sv.s.o.Volumes.Delete(ctx, inst.ProjectID, old)
+	if err == nil || fault.KindOf(err) == fault.NotFound {
+		return nil
+	}
+	if sv.s.o.VolumeCheck != nil {
+		if why, cerr := sv.s.o.VolumeCheck.CheckDelete(ctx, inst.ProjectID, old); cerr == nil && why != "" {
+			v, gerr := sv.s.o.Volumes.Get(ctx, inst.ProjectID, old)
+			if gerr != nil {
+				v = Volume{ID: old, Name: old}
+			}
+			v.Boot = true
+			sv.s.keep(inst, v, why)
+			return nil
+		}
+	}
+	return err
 }
 
 // recordBootVolume names the instance's boot volume in inst and in its record.

@@ -52,9 +52,12 @@ func (sv *supervisor) reattach(ctx context.Context) {
 		sv.unresponsive(err)
 		return
 	}
-	if inst.TaskState == TaskSuspending {
+	switch inst.TaskState {
+	case TaskSuspending:
 		sv.settleSuspend(ctx, inst, st)
-	} else {
+	case TaskResuming:
+		sv.settleResume(ctx, inst)
+	default:
 		sv.adopt(ctx, inst, st)
 	}
 	sv.s.removeTemps(sv.id) // nothing writes them now: any left is a killed daemon's

@@ -26,7 +26,10 @@ func (sv *supervisor) suspend(ctx context.Context) {
 	prevVM, prevPower := inst.VMState, inst.PowerState
 	final := sv.s.statePath(sv.id)
 	tmp := final + ".tmp"
-	err := sv.saveState(ctx, tmp)
+	err := removeStale(final) // a resume killed before it removed its state file left it: it is not this suspend's
+	if err == nil {
+		err = sv.saveState(ctx, tmp)
+	}
 	if err == nil {
 		crashpoint.Hit(crashpoint.SuspendSaved)
 		err = os.Rename(tmp, final)
@@ -46,6 +49,15 @@ func (sv *supervisor) suspend(ctx context.Context) {
 		return
 	}
 	sv.markSuspended()
+}
+
+// removeStale removes a saved state an earlier resume left, so that only this suspend's own rename
+// commits it (reattach takes a suspend.state for the commit point of the suspend in flight).
+func removeStale(path string) error {
+	if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("remove an earlier saved state: %w", err)
+	}
+	return nil
 }
 
 // markSuspended records a suspend whose state is saved and whose QEMU is gone.

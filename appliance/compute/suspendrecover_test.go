@@ -134,3 +134,25 @@ func TestSuspendRenamesItsStateBeforeQEMUQuits(t *testing.T) {
 		t.Errorf("state file when QEMU was told to quit: %v, want it complete under its final name", atQuit)
 	}
 }
+
+// A suspend removes a saved state an earlier resume left (one killed after the guest ran again, before
+// it removed the file) before it saves its own: reattach takes suspend.state for the commit point of the
+// suspend in flight, and would otherwise suspend the guest onto the older memory.
+func TestSuspendRemovesAnEarlierSavedStateBeforeItSavesItsOwn(t *testing.T) {
+	e := newEnv(t, nil)
+	inst := e.running("web")
+	if err := os.WriteFile(e.svc.statePath(inst.ID), []byte("older guest RAM"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := e.hv.proc(inst.ID)
+	var atMigrate error
+	p.srv.Handle("migrate", func(json.RawMessage) (any, *qmptest.Error) {
+		_, atMigrate = os.Stat(e.svc.statePath(inst.ID))
+		return nil, &qmptest.Error{Class: "GenericError", Desc: "disk full"}
+	})
+	e.act(inst.ID, ActSuspend)
+	e.waitFor(inst.ID, VMActive, PowerRunning)
+	if !os.IsNotExist(atMigrate) {
+		t.Errorf("suspend.state while the suspend saved its state: %v, want the earlier one removed", atMigrate)
+	}
+}

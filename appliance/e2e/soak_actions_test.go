@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"os"
 	"slices"
 	"strconv"
 
@@ -18,15 +17,6 @@ const (
 	soakMaxRules     = 8
 	soakMaxGiB       = 3
 )
-
-// soakKnownBugsEnv, when set, lets the random actions reach two known bugs, off by default until they
-// are fixed (then drop the gate):
-//   - boot-volume snapshots: deleting an instance whose boot volume has a snapshot releases its ports
-//     and detaches the boot volume before the volume's delete is refused, leaving the instance in error
-//     naming ports that are gone (issue 11, finding 6);
-//   - resume: a daemon killed mid-resume comes back with the instance paused while QEMU is still in
-//     its incoming migration (or prelaunch): reattach does not finish a resume (no TaskResuming case).
-const soakKnownBugsEnv = "CLOUDLET_SOAK_KNOWN_BUGS"
 
 // soakVolume is what the harness reads of a volume.
 type soakVolume struct {
@@ -64,6 +54,12 @@ func (s *soak) reach(point string) bool {
 			return false
 		}
 		s.req("POST", "/api/v1/instances/"+id+"/suspend", nil, nil)
+	case crashpoint.ResumeExec:
+		id, ok := s.suspendedInstance()
+		if !ok {
+			return false
+		}
+		s.req("POST", "/api/v1/instances/"+id+"/resume", nil, nil)
 	case crashpoint.SnapshotActive:
 		s.makeRoomForASnapshot()
 		vol, ok := s.readyVolume("available", true)
@@ -80,10 +76,8 @@ func (s *soak) reach(point string) bool {
 // readyInstance returns a settled instance in one of states, creating one (and waiting for it to run)
 // when there is none.
 func (s *soak) readyInstance(states ...compute.VMState) (string, bool) {
-	for _, inst := range s.instances() {
-		if inst.TaskState == "" && slices.Contains(states, inst.VMState) {
-			return inst.ID, true
-		}
+	if id, ok := s.settledInstance(states...); ok {
+		return id, true
 	}
 	id, ok := s.createInstance(true)
 	if !ok {
@@ -95,6 +89,33 @@ func (s *soak) readyInstance(states ...compute.VMState) (string, bool) {
 		return "", false
 	}
 	return id, ok
+}
+
+// suspendedInstance returns a settled suspended instance, suspending a running one (made if need be)
+// when there is none.
+func (s *soak) suspendedInstance() (string, bool) {
+	if id, ok := s.settledInstance(compute.VMSuspended); ok {
+		return id, true
+	}
+	id, ok := s.readyInstance(compute.VMActive)
+	if !ok {
+		return "", false
+	}
+	if _, err := s.req("POST", "/api/v1/instances/"+id+"/suspend", nil, nil); err != nil {
+		return "", false
+	}
+	inst, ok := s.waitInstance(id, bootWait)
+	return id, ok && inst.VMState == compute.VMSuspended
+}
+
+// settledInstance returns an instance with no task in one of states, if there is one.
+func (s *soak) settledInstance(states ...compute.VMState) (string, bool) {
+	for _, inst := range s.instances() {
+		if inst.TaskState == "" && slices.Contains(states, inst.VMState) {
+			return inst.ID, true
+		}
+	}
+	return "", false
 }
 
 // readyVolume returns a data volume with status (any settled one if anyStatus), creating one when
@@ -188,9 +209,6 @@ func (s *soak) randomInstanceAction() {
 		}
 	}
 	verb := legal[s.rng.IntN(len(legal))]
-	if verb == "resume" && os.Getenv(soakKnownBugsEnv) == "" {
-		verb = "delete" // a suspended instance is left to be deleted (see soakKnownBugsEnv)
-	}
 	if verb == "delete" {
 		s.deleteInstance(inst.ID)
 	} else {
@@ -219,11 +237,8 @@ func (s *soak) randomVolumeAction() {
 		}
 	case 1:
 		s.req("POST", path+"/detach", nil, nil)
-	case 2: // boot volumes too, when asked: an instance whose boot volume has snapshots must still delete cleanly
-		all := s.volumes()
-		if os.Getenv(soakKnownBugsEnv) != "" {
-			all = s.allVolumes()
-		}
+	case 2: // boot volumes too: an instance whose boot volume has snapshots deletes, keeping the volume
+		all := s.allVolumes()
 		if len(all) > 0 && len(s.snapshots()) < soakMaxSnapshots {
 			s.req("POST", "/api/v1/volumes/"+all[s.rng.IntN(len(all))].ID+"/snapshots", map[string]any{"name": s.name("sn")}, nil)
 		}

@@ -46,6 +46,9 @@ type soak struct {
 	tracked map[string]*soakInstance // instance id → what the client was told
 	pending map[string]bool          // names of creates whose answer was lost to a kill
 	seq     int                      // for unique names
+	gone    map[string]string        // instance id → boot volume, of instances gone since the last check
+	kept    map[string][]string      // instance id → volumes its delete kept (instance.volume_kept events)
+	seenSeq uint64                   // the last event read for kept
 	hits    map[string]int           // crash point → times the daemon died there on purpose
 	missed  map[string]int           // crash point → armed cycles whose action could not be driven
 	trail   []string                 // the latest requests and kills, shown when a check fails
@@ -59,6 +62,9 @@ type soakInstance struct {
 	name     string
 	deleting bool // a delete was accepted: it must go, never come back
 	unsure   bool // a delete was sent and its answer lost: it may be gone or not
+	// bootVolume is the boot volume it was last seen with: one its delete keeps (it has snapshots) is
+	// a record with its reason, not an orphan (see keptVolumesAreRecordsWithTheirReason).
+	bootVolume string
 }
 
 // newSoak starts the daemon with short guest timeouts (a soft stop of a guest that has not booted
@@ -69,7 +75,7 @@ func newSoak(t *testing.T, seed uint64) *soak {
 	config := writeFile(t, "cloudlet.json", `{"stop_timeout": "2s", "health_interval": "1s"}`)
 	c := newCloud(t, "", "--config", config)
 	s := &soak{t: t, c: c, config: config, rng: rand.New(rand.NewPCG(seed, seed^0x50a1c0de)), tracked: map[string]*soakInstance{},
-		pending: map[string]bool{}, hits: map[string]int{}, missed: map[string]int{}}
+		pending: map[string]bool{}, gone: map[string]string{}, kept: map[string][]string{}, hits: map[string]int{}, missed: map[string]int{}}
 	t.Cleanup(func() { // the last of the soak's own starts dies before the dirs go; a failure shows its story
 		c.d.Kill()
 		if t.Failed() {
@@ -273,6 +279,10 @@ func (s *soak) createInstance(withNIC bool) (string, bool) {
 
 // deleteInstance asks for a delete and records what the client was told.
 func (s *soak) deleteInstance(id string) {
+	var inst compute.Instance
+	if _, err := s.req("GET", "/api/v1/instances/"+id, nil, &inst); err == nil && inst.BootVolumeID != "" {
+		s.tracked[id].bootVolume = inst.BootVolumeID
+	}
 	answered, err := s.req("DELETE", "/api/v1/instances/"+id, nil, nil)
 	switch {
 	case !answered:

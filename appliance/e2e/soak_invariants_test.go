@@ -96,6 +96,7 @@ func (s *soak) checkAfterRestart() {
 	s.noRunFilesWithoutQEMU(insts)
 	vols := s.everyVolumeSettles()
 	s.noVolumeReservedOrAttachedToAGoneInstance(vols, insts)
+	s.keptVolumesAreRecordsWithTheirReason(vols)
 	s.noFilesWithoutRecord(insts, vols)
 	var nets []network.Network
 	var ports []network.Port
@@ -150,6 +151,7 @@ func (s *soak) nothingLostNothingCameBack(insts []compute.Instance) {
 		inst, there := byID[id]
 		switch {
 		case !there && (tr.deleting || tr.unsure):
+			s.gone[id] = tr.bootVolume
 			delete(s.tracked, id)
 		case !there:
 			s.lost++
@@ -159,6 +161,9 @@ func (s *soak) nothingLostNothingCameBack(insts []compute.Instance) {
 			s.t.Errorf("instance %s came back after its delete was accepted: %s/%s", tr.name, inst.VMState, inst.PowerState)
 		default:
 			tr.deleting, tr.unsure = false, false // a failed delete (error, with its reason) may be sent again
+		}
+		if there && inst.BootVolumeID != "" {
+			tr.bootVolume = inst.BootVolumeID
 		}
 	}
 	for _, i := range insts {

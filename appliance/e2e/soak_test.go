@@ -20,7 +20,7 @@ const (
 
 // soakShortCycles is the short run of `make test`: every named crash point is hit on purpose twice
 // (every second cycle is armed) within the e2e package's budget.
-const soakShortCycles = 4 * 11
+const soakShortCycles = 4 * 12
 
 // Crash-cycle harness (issue 11): the real daemon is driven through random sequences of instance,
 // volume and network actions and killed with SIGKILL, at a random moment or on purpose at a named

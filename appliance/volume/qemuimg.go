@@ -93,7 +93,7 @@ func (q qemuImg) run(ctx context.Context, timeout time.Duration, args ...string)
 	cmd := exec.CommandContext(ctx, q.path, args...)
 	cmd.Stderr = &stderr
 	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Run(); err != nil {
+	if err := runDyingWithTheDaemon(cmd); err != nil {
 		msg := firstLine(stderr.String())
 		switch {
 		case ctx.Err() != nil:
