@@ -3,7 +3,6 @@ package appliance
 import (
 	"bufio"
 	"bytes"
-	"fmt"
 	"net/netip"
 	"os"
 	"strings"
@@ -19,14 +18,18 @@ import (
 // addresses, which the main table does not show: 127.0.0.0/8 on lo, a /32 address, a LAN address
 // whose subnet route lives elsewhere. A network over one would take traffic meant for the host.
 func hostRoutes() ([]netip.Prefix, error) {
-	routes, err := netlink.RouteList(nil, netlink.FAMILY_V4)
+	routes, err := link.Dump("netlink.RouteList", func() ([]netlink.Route, error) {
+		return netlink.RouteList(nil, netlink.FAMILY_V4)
+	})
 	if err != nil {
-		return nil, fmt.Errorf("netlink.RouteList: %w", err)
+		return nil, err
 	}
-	local, err := netlink.RouteListFiltered(netlink.FAMILY_V4,
-		&netlink.Route{Table: unix.RT_TABLE_LOCAL, Type: unix.RTN_LOCAL}, netlink.RT_FILTER_TABLE|netlink.RT_FILTER_TYPE)
+	local, err := link.Dump("netlink.RouteListFiltered(table local)", func() ([]netlink.Route, error) {
+		return netlink.RouteListFiltered(netlink.FAMILY_V4,
+			&netlink.Route{Table: unix.RT_TABLE_LOCAL, Type: unix.RTN_LOCAL}, netlink.RT_FILTER_TABLE|netlink.RT_FILTER_TYPE)
+	})
 	if err != nil {
-		return nil, fmt.Errorf("netlink.RouteListFiltered(table local): %w", err)
+		return nil, err
 	}
 	var out []netip.Prefix
 	for _, r := range append(routes, local...) {

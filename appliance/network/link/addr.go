@@ -22,9 +22,11 @@ func Addrs(name string) ([]netip.Prefix, error) {
 	if err != nil {
 		return nil, err
 	}
-	addrs, err := netlink.AddrList(l, netlink.FAMILY_V4)
+	addrs, err := Dump("netlink.AddrList("+name+")", func() ([]netlink.Addr, error) {
+		return netlink.AddrList(l, netlink.FAMILY_V4)
+	})
 	if err != nil {
-		return nil, fmt.Errorf("netlink.AddrList(%s): %w", name, err)
+		return nil, err
 	}
 	out := make([]netip.Prefix, 0, len(addrs))
 	for _, a := range addrs {

@@ -99,9 +99,11 @@ func setBridgeAttr(l netlink.Link, attr int, v uint32) error {
 func setOnlyAddr(l netlink.Link, gw netip.Prefix) error {
 	name := l.Attrs().Name
 	want := &net.IPNet{IP: gw.Addr().AsSlice(), Mask: net.CIDRMask(gw.Bits(), 32)}
-	addrs, err := netlink.AddrList(l, netlink.FAMILY_ALL)
+	addrs, err := Dump("netlink.AddrList("+name+")", func() ([]netlink.Addr, error) {
+		return netlink.AddrList(l, netlink.FAMILY_ALL)
+	})
 	if err != nil {
-		return fmt.Errorf("netlink.AddrList(%s): %w", name, err)
+		return err
 	}
 	found := false
 	for _, a := range addrs {

@@ -1,7 +1,6 @@
 package link
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 
@@ -11,9 +10,9 @@ import (
 // List returns the names of the links whose names start with prefix (BridgePrefix, TapPrefix),
 // sorted: the reconcile compares them with the catalog and removes the leaked ones.
 func List(prefix string) ([]string, error) {
-	links, err := netlink.LinkList()
+	links, err := Dump("netlink.LinkList()", netlink.LinkList)
 	if err != nil {
-		return nil, fmt.Errorf("netlink.LinkList(): %w", err)
+		return nil, err
 	}
 	var names []string
 	for _, l := range links {
