@@ -59,8 +59,9 @@ need() {
 }
 
 # candidates PKG... prints "PKG VERSION SHA256" for the version apt would install of each PKG.
+# apt-cache's own messages go to APT_ERRORS, for the error of a package it did not show.
 candidates() {
-	apt-cache show --no-all-versions "$@" 2>/dev/null | awk '
+	apt-cache show --no-all-versions "$@" 2>"$APT_ERRORS" | awk '
 		/^Package:/ { p = $2 }
 		/^Version:/ { v = $2 }
 		/^SHA256:/ { s = $2 }
@@ -87,9 +88,14 @@ resolve_packages() {
 	[[ -n $kpkg ]] || die "apt-cache depends $KERNEL_META: no linux-image-* dependency (run apt-get update)"
 	KERNEL_PKG=$kpkg
 	local -a want=("$kpkg" busybox-static syslinux-common syslinux)
+	local said
+	APT_ERRORS=$(mktemp)
 	mapfile -t PACKAGES < <(candidates "${want[@]}")
+	said=$(tr '\n' ' ' <"$APT_ERRORS")
+	rm -f "$APT_ERRORS"
 	for p in "${want[@]}"; do
-		printf '%s\n' "${PACKAGES[@]}" | grep -q "^$p " || die "apt-cache show $p: no candidate version (run apt-get update)"
+		printf '%s\n' "${PACKAGES[@]}" | grep -q "^$p " ||
+			die "apt-cache show $p: no candidate version (run apt-get update); apt-cache said: ${said:-nothing}"
 	done
 }
 
