@@ -1,10 +1,6 @@
 package compute
 
-import (
-	"testing"
-
-	"cloudlet/store"
-)
+import "testing"
 
 // Found by the crash-cycle harness: a daemon killed during a rebuild, after the new QEMU was exec'd
 // (paused, -S) and before its cont, came back with the instance paused/paused and no task: the rebuild
@@ -14,17 +10,7 @@ func TestRestartCompletesARebuildKilledBeforeItsGuestRan(t *testing.T) {
 	inst := e.running("a")
 	e.svc.Close() // the daemon dies between the rebuild's exec and its cont
 	e.hv.proc(inst.ID).srv.SetStatus("prelaunch")
-	err := e.db.Update(func(tx *store.Tx) error {
-		rec, err := instances.Get(tx, inst.ID)
-		if err != nil {
-			return err
-		}
-		rec.TaskState = TaskRebuilding
-		return instances.Update(tx, rec)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	setTask(t, e, inst.ID, TaskRebuilding)
 
 	e.start()
 	got := e.waitFor(inst.ID, VMActive, PowerRunning)
