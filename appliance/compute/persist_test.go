@@ -1,35 +1,17 @@
 package compute
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"cloudlet/internal/testkit"
 )
-
-// syncBuffer is a log sink the supervisors may write to while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // errDiskFull is what the catalog says when its disk fills during a write.
 var errDiskFull = fmt.Errorf("write catalog: %w", syscall.ENOSPC)
@@ -68,7 +50,7 @@ func TestAStartWhoseRunningStateTheCatalogRefusesIsUndoneAndLeftInErrorWithTheRe
 // catalog takes writes again, so the catalog and QEMU agree again without anyone asking.
 func TestAStateChangeTheCatalogRefusesIsLoggedKeptAndWrittenOnceTheCatalogTakesWritesAgain(t *testing.T) {
 	var full atomic.Bool
-	logs := &syncBuffer{}
+	logs := &testkit.SyncBuffer{}
 	e := newEnv(t, func(o *Options) {
 		o.Log = slog.New(slog.NewTextHandler(logs, nil))
 		o.writeFault = func(*Instance) error {

@@ -1,7 +1,6 @@
 package identity
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -38,38 +37,20 @@ func (c *testClock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// syncBuffer is a log sink that tests read while the service writes.
-type syncBuffer struct {
-	mu sync.Mutex // guards b
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // fixture is a bootstrapped identity service over a real catalog in a temp dir.
 type fixture struct {
 	t             *testing.T
 	s             *Service
 	db            *store.DB
 	clock         *testClock
-	log           *syncBuffer
+	log           *testkit.SyncBuffer
 	adminPassword string
 }
 
 // newFixture bootstraps admin; tweak adjusts the options first.
 func newFixture(t *testing.T, tweak ...func(*Options)) *fixture {
 	t.Helper()
-	f := &fixture{t: t, clock: &testClock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}, log: &syncBuffer{}}
+	f := &fixture{t: t, clock: &testClock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}, log: &testkit.SyncBuffer{}}
 	db := testkit.Catalog(t, "", store.Options{Now: f.clock.Now})
 	o := Options{Now: f.clock.Now, Argon2: cheapArgon2, Log: slog.New(slog.NewTextHandler(f.log, nil))}
 	for _, fn := range tweak {

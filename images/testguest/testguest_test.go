@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +22,7 @@ import (
 	"github.com/kdomanski/iso9660"
 
 	"cloudlet/images/testguest"
+	"cloudlet/internal/testkit"
 )
 
 const (
@@ -323,10 +323,10 @@ func seedDrive(iso string) []string {
 }
 
 type qemu struct {
-	console *syncBuffer   // everything the guest printed so far
-	lines   io.Reader     // the console stream, copied into console as it is read
-	monitor string        // HMP unix socket
-	exited  chan struct{} // closed when QEMU has exited
+	console *testkit.SyncBuffer // everything the guest printed so far
+	lines   io.Reader           // the console stream, copied into console as it is read
+	monitor string              // HMP unix socket
+	exited  chan struct{}       // closed when QEMU has exited
 	start   time.Time
 }
 
@@ -367,14 +367,14 @@ func launchQEMU(t *testing.T, stdout io.Writer, args []string) *qemu {
 	if err != nil {
 		t.Fatalf("qemu-system-x86_64 not found (apt-get install qemu-system-x86); this end-to-end test does not skip: %v", err)
 	}
-	vm := &qemu{console: &syncBuffer{}, monitor: filepath.Join(t.TempDir(), "hmp.sock"), exited: make(chan struct{})}
+	vm := &qemu{console: &testkit.SyncBuffer{}, monitor: filepath.Join(t.TempDir(), "hmp.sock"), exited: make(chan struct{})}
 	argv := append([]string{
 		"-accel", "tcg", "-nodefaults", "-no-user-config", "-machine", "q35", "-m", "256", "-smp", "1",
 		"-display", "none", "-no-reboot",
 		"-monitor", "unix:" + vm.monitor + ",server=on,wait=off",
 		"-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0",
 	}, args...)
-	var stderr syncBuffer
+	var stderr testkit.SyncBuffer
 	cmd := exec.Command(bin, argv...)
 	cmd.Stdout, cmd.Stderr = stdout, &stderr
 	vm.start = time.Now()
@@ -506,24 +506,6 @@ func fileSHA256(t *testing.T, path string) string {
 	}
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:])
-}
-
-// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
-type syncBuffer struct {
-	mu  sync.Mutex // guards buf
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // TestDiskHotplugMarkers: a disk plugged in after boot is reported, a blank one gets this guest's canary,
