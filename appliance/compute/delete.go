@@ -20,8 +20,10 @@ func (sv *supervisor) delete(ctx context.Context) {
 	var kept keptVolumes
 	if inst, ok := sv.current(); ok { // Act checked it too; a snapshot or a task may have begun since
 		var err error
-		if kept, err = sv.s.checkDelete(ctx, inst); err != nil {
-			sv.fail(inst.VMState, inst.PowerState, err) // as it was, with the reason
+		if kept, err = sv.s.checkDeleteWaiting(ctx, inst); err != nil {
+			if ctx.Err() == nil { // a daemon that stops leaves it deleting: its next start finishes it
+				sv.fail(inst.VMState, inst.PowerState, err) // as it was, with the reason
+			}
 			return
 		}
 	}

@@ -4,6 +4,17 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
+
+	"cloudlet/appliance/fault"
+)
+
+// A delete that was accepted waits for a task begun since on one of its volumes (a snapshot, an
+// extend) to end, checking again every deleteRecheck, for at most deleteTaskWait: the caller was told
+// the instance goes, so it must not come back because of a task that ends by itself in seconds.
+const (
+	deleteRecheck  = 200 * time.Millisecond
+	deleteTaskWait = 15 * time.Minute
 )
 
 // VolumeDeleteCheck is the volume service's answer, changing nothing, to what deleting a volume would
@@ -44,6 +55,29 @@ func (s *Service) checkDelete(ctx context.Context, inst *Instance) (keptVolumes,
 		}
 	}
 	return kept, nil
+}
+
+// checkDeleteWaiting is checkDelete for a delete already accepted: a passing refusal (a task running on
+// a volume, fault.Conflict) is waited out rather than ending the delete; any other refusal, a wait
+// longer than deleteTaskWait or the daemon stopping (ctx) ends the wait with the last reason.
+func (s *Service) checkDeleteWaiting(ctx context.Context, inst *Instance) (keptVolumes, error) {
+	deadline := time.Now().Add(deleteTaskWait)
+	logged := false
+	for {
+		kept, err := s.checkDelete(ctx, inst)
+		if err == nil || fault.KindOf(err) != fault.Conflict || time.Now().After(deadline) {
+			return kept, err
+		}
+		if !logged {
+			s.log.Info("instance delete waits for a task on a volume that goes with it", "instance", inst.ID, "reason", err.Error())
+			logged = true
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("delete instance %s: %w (%w)", inst.Name, context.Cause(ctx), err)
+		case <-time.After(deleteRecheck):
+		}
+	}
 }
 
 // volumesOf lists every volume of the instance: attached, and reserved for it (a boot volume not

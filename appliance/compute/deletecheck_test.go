@@ -182,3 +182,42 @@ func assertUntouched(t *testing.T, e *env, nets *fakeNetworks, inst *Instance) {
 		t.Errorf("boot volume detached: %v (record %q)", err, got.BootVolumeID)
 	}
 }
+
+// A task begun on the boot volume after the delete was accepted (a snapshot the API let through while
+// the instance was stopped) is waited for, not taken as a refusal: the caller was told the instance
+// goes, so it goes, and the boot volume is kept with the snapshot the task made.
+func TestATaskBegunOnTheBootVolumeAfterTheDeleteWasAcceptedIsWaitedForAndTheDeleteFinishes(t *testing.T) {
+	holder := &busyThenHeld{busyFrom: 2, busyTo: 4} // the API's check finds nothing; the supervisor's first three a task
+	nets := newFakeNetworks()
+	nets.addNetwork(testProject, "lan")
+	e := newEnv(t, func(o *Options) { o.Networks, o.VolumeCheck = nets, holder })
+	inst := e.runningOn("web")
+	holder.id.Store(inst.BootVolumeID)
+
+	if _, err := e.svc.Delete(context.Background(), testProject, inst.ID); err != nil {
+		t.Fatal(err)
+	}
+	assertDeletedKeepingBoot(t, e, nets, inst)
+	if n := holder.calls.Load(); n <= holder.busyTo {
+		t.Errorf("%d checks: want the delete to have checked again after the task ended (check %d)", n, holder.busyTo)
+	}
+}
+
+// busyThenHeld is a volume delete check for one volume: a task runs on it for the checks numbered
+// busyFrom to busyTo, after which it has a snapshot (the one the task made).
+type busyThenHeld struct {
+	id               atomic.Value // string
+	busyFrom, busyTo int32
+	calls            atomic.Int32
+}
+
+func (h *busyThenHeld) CheckDelete(_ context.Context, _, id string) (string, error) {
+	n := h.calls.Add(1)
+	switch {
+	case id != h.id.Load() || n < h.busyFrom:
+		return "", nil
+	case n <= h.busyTo:
+		return "", fault.New(fault.Conflict, "cannot delete volume %s: a snapshot runs on it", id)
+	}
+	return "it has snapshot nightly (snap-1); delete its snapshots, then the volume", nil
+}
