@@ -98,6 +98,7 @@ var services = []string{
 	"cloudlet/appliance/network",
 	"cloudlet/appliance/volume",
 	"cloudlet/appliance/identity",
+	"cloudlet/appliance/guest",
 	"cloudlet/images",
 }
 
