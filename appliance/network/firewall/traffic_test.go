@@ -1,6 +1,7 @@
 package firewall
 
 import (
+	"bufio"
 	"fmt"
 	"net"
 	"net/netip"
@@ -91,27 +92,26 @@ func TestSpoofedSourceIsDropped(t *testing.T) {
 // newGuest starts a namespace holding eth0 (MAC mac, address cidr), peered with tap on clbr-t.
 func newGuest(t *testing.T, tap, mac, cidr string) guest {
 	t.Helper()
-	cmd := exec.Command("unshare", "--net", "sleep", "600")
+	// The shell says it runs (one line) only once unshare has switched to the new namespace: a link
+	// moved into the namespace of g.pid before that would land in this test's own. (Comparing the
+	// namespace links in /proc instead was wrong: /proc/self names the main thread, which a do() that
+	// locked it leaves wedged in an earlier guest's namespace.)
+	cmd := exec.Command("unshare", "--net", "sh", "-c", "echo up; exec sleep 600")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait(); exec.Command("ip", "link", "del", tap).Run() })
+	if _, err := bufio.NewReader(out).ReadString('\n'); err != nil {
+		t.Fatalf("unshare did not start its shell in a new namespace: %v", err)
+	}
 	g := guest{pid: cmd.Process.Pid}
 	g.mac, _ = net.ParseMAC(mac)
-	// unshare needs a moment to switch namespaces before the link can be moved into it.
-	for i := 0; ; i++ {
-		self, _ := os.Readlink("/proc/self/ns/net")
-		theirs, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", g.pid))
-		if theirs != "" && theirs != self {
-			break
-		}
-		if i == 100 {
-			t.Fatal("unshare did not enter a new namespace")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	// The peer is made here under a name of its own, then moved and renamed: a peer created straight
-	// into the namespace as eth0 was, now and then, not to be found there.
+	// The peer is made here under a name of its own, then moved and renamed (the same race made a peer
+	// created straight into the namespace as eth0 go missing now and then).
 	peer := "p" + tap
 	run(t, "ip", "link", "add", tap, "type", "veth", "peer", "name", peer)
 	run(t, "ip", "link", "set", peer, "netns", strconv.Itoa(g.pid))
