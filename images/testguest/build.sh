@@ -8,6 +8,7 @@
 #   <key>/{vmlinuz,initrd.img,disk.qcow2}   one complete build; renamed into place only when finished
 #   vmlinuz, initrd.img, disk.qcow2  symlinks into <key>/
 #   key                              the current key
+#   .resolved                        apt's state, the kernel package and the candidates resolved in it
 #
 # <key> hashes this script, init.sh, iops.c and the candidate version and SHA256 of every package the guest is made
 # of, as apt-cache reports them; a build whose <key>/ exists only relinks, without network or build tools.
@@ -59,44 +60,87 @@ need() {
 }
 
 # candidates PKG... prints "PKG VERSION SHA256" for the version apt would install of each PKG.
-# apt-cache's own messages go to APT_ERRORS, for the error of a package it did not show.
+# apt-cache's own messages go to APT_ERRORS, for the error of a package it did not show; its exit status
+# is checked (a process substitution would lose it), so a failed or killed apt-cache is named as such.
 candidates() {
-	apt-cache show --no-all-versions "$@" 2>"$APT_ERRORS" | awk '
+	local shown rc=0
+	shown=$(mktemp)
+	apt-cache show --no-all-versions "$@" >"$shown" 2>"$APT_ERRORS" || rc=$?
+	if [[ $rc -ne 0 ]]; then
+		rm -f "$shown"
+		die "apt-cache show $*: exit status $rc$( ((rc > 128)) && echo " (signal $((rc - 128)))"); apt-cache said: $(tr '\n' ' ' <"$APT_ERRORS")"
+	fi
+	awk '
 		/^Package:/ { p = $2 }
 		/^Version:/ { v = $2 }
 		/^SHA256:/ { s = $2 }
 		/^$/ { if (p != "") print p, v, s; p = "" }
-		END { if (p != "") print p, v, s }'
+		END { if (p != "") print p, v, s }' "$shown"
+	rm -f "$shown"
 }
 
-# kernel_package prints the versioned kernel package that the meta package depends on.
+# kernel_package prints the versioned kernel package that the meta package depends on (nothing when apt
+# knows no such dependency); an apt-cache that fails for another reason is named with its exit status.
 kernel_package() {
-	apt-cache depends "$KERNEL_META" 2>/dev/null |
-		awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }'
+	local deps rc=0
+	deps=$(apt-cache depends "$KERNEL_META" 2>/dev/null) || rc=$?
+	if [[ $rc -ne 0 && $rc -ne 100 ]]; then # 100: apt's own "no such package"
+		die "apt-cache depends $KERNEL_META: exit status $rc$( ((rc > 128)) && echo " (signal $((rc - 128)))")"
+	fi
+	awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }' <<<"$deps"
 }
 
 # resolve_packages fills PACKAGES with "name version sha256" lines, updating apt's lists once if needed.
 # Each apt-cache call costs about 0.6 s where apt keeps no pkgcache.bin, hence one call for all packages.
 resolve_packages() {
 	local kpkg p
-	kpkg=$(kernel_package) || true
+	kpkg=$(kernel_package)
 	if [[ -z $kpkg && $EUID -eq 0 ]]; then
 		log "apt knows no $KERNEL_META; running apt-get update"
 		apt-get update -q >&2 || die "apt-get update failed"
-		kpkg=$(kernel_package) || true
+		kpkg=$(kernel_package)
 	fi
 	[[ -n $kpkg ]] || die "apt-cache depends $KERNEL_META: no linux-image-* dependency (run apt-get update)"
 	KERNEL_PKG=$kpkg
 	local -a want=("$kpkg" busybox-static syslinux-common syslinux)
-	local said
+	local said out
 	APT_ERRORS=$(mktemp)
-	mapfile -t PACKAGES < <(candidates "${want[@]}")
+	out=$(candidates "${want[@]}")
+	mapfile -t PACKAGES <<<"$out"
 	said=$(tr '\n' ' ' <"$APT_ERRORS")
 	rm -f "$APT_ERRORS"
 	for p in "${want[@]}"; do
 		printf '%s\n' "${PACKAGES[@]}" | grep -q "^$p " ||
 			die "apt-cache show $p: no candidate version (run apt-get update); apt-cache said: ${said:-nothing}"
 	done
+}
+
+# apt_state prints what apt's choice of candidates depends on: its package lists and its configuration
+# (names, sizes, modification times). The same state gives the same candidates.
+apt_state() {
+	find /var/lib/apt/lists /etc/apt -maxdepth 2 -type f ! -name lock ! -path '*/partial/*' \
+		-printf '%p %s %T@\n' 2>/dev/null | sort
+}
+
+# resolve_packages_once fills KERNEL_PKG and PACKAGES from OUTDIR/.resolved when apt's state is the one
+# they were resolved in, else asks apt (resolve_packages) and keeps the answer there. apt-cache is slow
+# (seconds on a loaded machine) and every test package's Ensure runs this script: with the answer kept,
+# a test run asks apt once, when `make testguest` builds, not once per caller.
+resolve_packages_once() {
+	local state cache=$OUT/.resolved
+	state=$(apt_state | sha256sum | cut -c1-32)
+	if [[ -f $cache && $(sed -n 1p "$cache") == "$state" ]]; then
+		KERNEL_PKG=$(sed -n 2p "$cache")
+		mapfile -t PACKAGES < <(sed -n '3,$p' "$cache")
+		[[ -n $KERNEL_PKG && ${#PACKAGES[@]} -gt 0 ]] && return 0
+	fi
+	resolve_packages
+	{
+		echo "$state"
+		echo "$KERNEL_PKG"
+		printf '%s\n' "${PACKAGES[@]}"
+	} >"$cache.new"
+	mv -T "$cache.new" "$cache"
 }
 
 compute_key() {
@@ -342,7 +386,7 @@ main() {
 	exec 9>"$OUT/.build.lock"
 	flock 9
 
-	resolve_packages
+	resolve_packages_once
 	KEY=$(compute_key)
 	if complete; then
 		log "up to date: $OUT/$KEY"
