@@ -20,29 +20,55 @@ var errInterrupted = errors.New("interrupted by a daemon restart")
 // stuck without their task (error), and last the temporary files of every volume directory.
 // Directories in a pool that no record names are reported, not removed: they may be the data of
 // a catalog restored from an older backup.
+//
+// A volume that cannot be brought back is put in error with the reason and the rest go on: one broken
+// volume must not keep the daemon, and every other volume and instance, from starting. Only a catalog
+// that cannot be read or written fails the start.
 func (s *Service) reconcile(ctx context.Context) error {
-	var errs []error
 	vols, _, err := s.readAll()
 	if err != nil {
 		return err
 	}
+	var fatal []error
 	for _, v := range vols {
 		if v.Task != "" {
-			errs = append(errs, s.finishTask(ctx, v))
+			fatal = append(fatal, s.settleOrFail(v, "finish its interrupted "+v.Task, s.finishTask(ctx, v)))
 		}
 	}
 	for _, v := range vols {
 		switch v.Status {
 		case StatusCreating:
-			errs = append(errs, s.rollBackCreate(v))
+			fatal = append(fatal, s.settleOrFail(v, "roll back its interrupted create", s.rollBackCreate(v)))
 		case StatusDeleting:
-			errs = append(errs, s.finishDelete(v))
+			fatal = append(fatal, s.settleOrFail(v, "finish its interrupted delete", s.finishDelete(v)))
 		}
 	}
-	errs = append(errs, s.strandedSnapshots())
-	errs = append(errs, s.sweep())
-	if err := errors.Join(errs...); err != nil {
+	fatal = append(fatal, s.strandedSnapshots())
+	if err := s.sweep(); err != nil {
+		s.log.Warn("remove temporary files of interrupted volume operations", "err", err)
+	}
+	if err := errors.Join(fatal...); err != nil {
 		return fmt.Errorf("clean up interrupted operations: %w", err)
+	}
+	return nil
+}
+
+// settleOrFail puts v in error, its task ended, when what the start did to bring it back (cause)
+// failed, and logs why; it returns an error only when the catalog refuses that write.
+func (s *Service) settleOrFail(v *Volume, what string, cause error) error {
+	if cause == nil {
+		return nil
+	}
+	s.log.Error("volume left in error: the start could not bring it back", "volume", v.ID, "op", what, "err", cause)
+	_, err := s.change("", v.ID, func(_ *store.Tx, v *Volume) error {
+		v.Task, v.Status, v.Fault = "", StatusError, fmt.Sprintf("%s after a daemon restart failed: %v", what, cause)
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // rolled back or deleted as far as its record
+	}
+	if err != nil {
+		return fmt.Errorf("volume %s: %s failed (%w), and recording it failed: %w", v.ID, what, cause, err)
 	}
 	return nil
 }

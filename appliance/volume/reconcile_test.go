@@ -239,3 +239,38 @@ func TestReconcileExtendAndCopy(t *testing.T) {
 		t.Errorf("copy source %+v", got)
 	}
 }
+
+// A volume the start cannot bring back (its interrupted extend cannot be finished: its directory is
+// not one) is put in error with the reason, and the start goes on: the daemon and every other volume
+// come up. The volume can then be deleted.
+func TestAVolumeTheStartCannotBringBackIsInErrorAndTheRestStart(t *testing.T) {
+	e := newEnv(t)
+	bad := e.create(CreateRequest{Name: "bad", SizeGiB: 1})
+	e.create(CreateRequest{Name: "good", SizeGiB: 1})
+	e.plant(func(tx *store.Tx) error {
+		v, _ := volumes.Get(tx, bad.ID)
+		return save(tx, v, func(*store.Tx, *Volume) error { return begin(v, taskExtend, "test", StatusAvailable) })
+	})
+	dir := filepath.Dir(bad.Path)
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir, []byte("not a directory"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	e.start()
+
+	got := e.get("bad")
+	if got.Status != StatusError || got.Task != "" || !strings.Contains(got.Fault, "finish its interrupted extend") ||
+		!strings.Contains(got.Fault, "not a directory") {
+		t.Errorf("volume whose task could not be finished: %+v, want error with the reason and no task", got)
+	}
+	if got := e.get("good"); got.Status != StatusAvailable {
+		t.Errorf("another volume: %+v, want it available", got)
+	}
+	os.Remove(dir)
+	if err := e.svc.Delete(ctx, proj, bad.ID); err != nil {
+		t.Errorf("delete the volume in error: %v", err)
+	}
+}
