@@ -46,6 +46,12 @@ func (sv *supervisor) delete(ctx context.Context) {
 		sv.fail(VMError, PowerNoState, fmt.Errorf("delete: %w", err))
 		return
 	}
+	if inst, ok := sv.current(); ok { // a rebuild cut short left its old boot volume to finish
+		if err := sv.dropReplacedBoot(ctx, inst); err != nil {
+			sv.fail(VMError, PowerNoState, fmt.Errorf("delete: the boot volume a rebuild replaced: %w", err))
+			return
+		}
+	}
 	if err := os.RemoveAll(sv.s.stateDir(sv.id)); err != nil {
 		sv.fail(VMError, PowerNoState, fmt.Errorf("delete: remove state dir: %w", err))
 		return

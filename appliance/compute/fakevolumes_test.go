@@ -98,6 +98,9 @@ func (f *fakeVolumes) Detached(_ context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	if v.InstanceID == "" { // as the volume service: only a volume attached or reserved can be detached
+		return fault.New(fault.Conflict, "cannot mark detached volume %s: it is available", v.Name)
+	}
 	v.InstanceID, v.Port, v.Boot = "", "", false
 	delete(f.bootRes, v.ID)
 	return nil

@@ -34,13 +34,15 @@ func (s *Service) followLeases() {
 }
 
 // leaseGranted records the first DHCP lease of the instance's current boot on its timeline (every
-// ACK arrives here; renewals and later NICs change nothing).
+// ACK arrives here; renewals and later NICs change nothing, and are only read: a guest renewing its
+// lease costs no catalog write).
 func (s *Service) leaseGranted(instanceID string) {
 	now := s.now()
+	if cur, err := s.Get(context.Background(), "", instanceID); err != nil || !awaitsLease(cur) {
+		return
+	}
 	_, err := s.update(instanceID, func(i *Instance) error {
-		booted := slices.ContainsFunc(i.Timeline, func(st Stage) bool { return st.Name == StageExec })
-		leased := slices.ContainsFunc(i.Timeline, func(st Stage) bool { return st.Name == StageDHCPLease })
-		if booted && !leased {
+		if awaitsLease(i) {
 			i.Timeline = append(i.Timeline, Stage{StageDHCPLease, now})
 		}
 		return nil
@@ -48,4 +50,11 @@ func (s *Service) leaseGranted(instanceID string) {
 	if err != nil {
 		s.log.Debug("record the DHCP lease", "instance", instanceID, "err", err)
 	}
+}
+
+// awaitsLease reports whether the instance's current boot has started and has no lease on its timeline.
+func awaitsLease(i *Instance) bool {
+	booted := slices.ContainsFunc(i.Timeline, func(st Stage) bool { return st.Name == StageExec })
+	leased := slices.ContainsFunc(i.Timeline, func(st Stage) bool { return st.Name == StageDHCPLease })
+	return booted && !leased
 }

@@ -43,3 +43,24 @@ func (f feed) send(t *testing.T, id string) {
 		t.Fatalf("compute did not take the lease of %s from its subscription", id)
 	}
 }
+
+// A renewal (every ACK after the first of a boot) is only read: a guest renewing its lease every few
+// seconds costs no catalog write, so the record's revision stays where the first lease left it.
+func TestALeaseRenewalWritesNothing(t *testing.T) {
+	acks := make(feed)
+	e := newEnv(t, func(o *Options) { o.Leases = acks })
+	inst := e.running("web")
+	acks.send(t, inst.ID)
+	acks.send(t, "no-such-instance") // taken only once the lease before it is dealt with
+	first, err := e.svc.Get(context.Background(), testProject, inst.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		acks.send(t, inst.ID)
+	}
+	acks.send(t, "no-such-instance")
+	if got, _ := e.svc.Get(context.Background(), testProject, inst.ID); got.Revision != first.Revision {
+		t.Errorf("revision %d after five renewals, want %d (unchanged)", got.Revision, first.Revision)
+	}
+}

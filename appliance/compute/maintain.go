@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"cloudlet/appliance/crashpoint"
 	"cloudlet/appliance/fault"
 	"cloudlet/store"
 )
@@ -53,25 +54,28 @@ func (sv *supervisor) rebuild(ctx context.Context, img *BootImage) {
 }
 
 // replaceBootVolume deletes the old boot volume and makes a new one from inst's image. The record
-// follows each step, so a failure or a crash between them never leaves it naming a deleted volume:
-// it forgets the old one before the delete (one a crash then leaves is still attached to the instance,
-// and goes with it) and names the new one once made. An old one already gone (a rebuild retried after
-// such a failure) is no error.
+// follows each step, so a failure or a crash between them never leaves it naming a deleted volume, nor
+// a volume named by no one: it moves the old one to ReplacedBootVolumeID before the detach and the
+// delete (whatever a crash cuts short there, the next rebuild or the delete finishes), and names the
+// new one once made.
 func (sv *supervisor) replaceBootVolume(ctx context.Context, inst *Instance) error {
 	if err := sv.s.prepareState(inst); err != nil {
+		return err
+	}
+	if err := sv.adoptStrayBoot(ctx, inst); err != nil {
+		return err
+	}
+	if err := sv.dropReplacedBoot(ctx, inst); err != nil { // an earlier rebuild's, cut short
 		return err
 	}
 	if old := inst.BootVolumeID; old != "" {
 		if err := sv.checkOldBoot(ctx, inst, old); err != nil {
 			return err
 		}
-		if err := sv.recordBootVolume(inst, ""); err != nil {
+		if err := sv.recordBootVolumes(inst, "", old); err != nil {
 			return err
 		}
-		if err := sv.s.o.Volumes.Detached(ctx, old); err != nil && fault.KindOf(err) != fault.NotFound {
-			return err
-		}
-		if err := sv.dropOldBoot(ctx, inst, old); err != nil {
+		if err := sv.dropReplacedBoot(ctx, inst); err != nil {
 			return err
 		}
 	}
@@ -79,7 +83,52 @@ func (sv *supervisor) replaceBootVolume(ctx context.Context, inst *Instance) err
 	if err != nil {
 		return err
 	}
-	return sv.recordBootVolume(inst, id)
+	return sv.recordBootVolumes(inst, id, "")
+}
+
+// adoptStrayBoot names as replaced a boot volume attached to the instance that its record does not
+// name: an earlier rebuild made it and was cut short before it recorded it. The rebuild then deletes
+// it like the old one, so the instance never ends up with two boot volumes.
+func (sv *supervisor) adoptStrayBoot(ctx context.Context, inst *Instance) error {
+	if inst.ReplacedBootVolumeID != "" {
+		return nil
+	}
+	vols, err := sv.s.volumesOf(ctx, inst.ID)
+	if err != nil {
+		return err
+	}
+	for _, v := range vols {
+		if v.Boot && v.ID != inst.BootVolumeID {
+			sv.s.log.Info("rebuild replaces a boot volume an interrupted rebuild made", "instance", inst.ID, "volume", v.ID)
+			return sv.recordBootVolumes(inst, inst.BootVolumeID, v.ID)
+		}
+	}
+	return nil
+}
+
+// dropReplacedBoot detaches and deletes (or keeps, with its reason) the boot volume a rebuild
+// replaced, then forgets it. An old volume already gone is no error.
+func (sv *supervisor) dropReplacedBoot(ctx context.Context, inst *Instance) error {
+	old := inst.ReplacedBootVolumeID
+	if old == "" {
+		return nil
+	}
+	v, err := sv.s.o.Volumes.Get(ctx, inst.ProjectID, old)
+	if fault.KindOf(err) == fault.NotFound {
+		return sv.recordBootVolumes(inst, inst.BootVolumeID, "")
+	} else if err != nil {
+		return err
+	}
+	if v.InstanceID != "" { // not yet detached (a crash after the detach leaves it available)
+		if err := sv.s.o.Volumes.Detached(ctx, old); err != nil && fault.KindOf(err) != fault.NotFound {
+			return err
+		}
+	}
+	crashpoint.Hit(crashpoint.RebuildOldDetached)
+	if err := sv.dropOldBoot(ctx, inst, old); err != nil {
+		return err
+	}
+	return sv.recordBootVolumes(inst, inst.BootVolumeID, "")
 }
 
 // checkOldBoot refuses the rebuild, before anything is touched, when the old boot volume's delete
@@ -118,10 +167,14 @@ func (sv *supervisor) dropOldBoot(ctx context.Context, inst *Instance, old strin
 	return err
 }
 
-// recordBootVolume names the instance's boot volume in inst and in its record.
-func (sv *supervisor) recordBootVolume(inst *Instance, id string) error {
-	inst.BootVolumeID = id
-	_, err := sv.s.update(sv.id, func(i *Instance) error { i.BootVolumeID = id; return nil })
+// recordBootVolumes names the instance's boot volume and the one being replaced, in inst and in its
+// record, in one write.
+func (sv *supervisor) recordBootVolumes(inst *Instance, boot, replaced string) error {
+	inst.BootVolumeID, inst.ReplacedBootVolumeID = boot, replaced
+	_, err := sv.s.update(sv.id, func(i *Instance) error {
+		i.BootVolumeID, i.ReplacedBootVolumeID = boot, replaced
+		return nil
+	})
 	return err
 }
 

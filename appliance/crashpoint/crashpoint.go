@@ -32,7 +32,7 @@ const (
 
 // All lists every named point, for a harness that hits each on purpose.
 var All = []string{QEMUExec, PIDFileTemp, CreateRecorded, BootDiskMade, PortTapMade, DeleteStopped,
-	DeletePortsFreed, AttachReserved, SuspendSaved, SuspendCommitted, SnapshotActive, ResumeExec}
+	DeletePortsFreed, AttachReserved, SuspendSaved, SuspendCommitted, SnapshotActive, ResumeExec, RebuildOldDetached}
 
 // Hit kills the process with SIGKILL, as kill -9 would, when the environment arms point.
 func Hit(point string) {

@@ -60,6 +60,12 @@ func (s *soak) reach(point string) bool {
 			return false
 		}
 		s.req("POST", "/api/v1/instances/"+id+"/resume", nil, nil)
+	case crashpoint.RebuildOldDetached:
+		id, ok := s.readyInstance(compute.VMActive, compute.VMStopped)
+		if !ok {
+			return false
+		}
+		s.req("POST", "/api/v1/instances/"+id+"/rebuild", nil, nil)
 	case crashpoint.SnapshotActive:
 		s.makeRoomForASnapshot()
 		vol, ok := s.readyVolume("available", true)

@@ -97,6 +97,7 @@ func (s *soak) checkAfterRestart() {
 	vols := s.everyVolumeSettles()
 	s.noVolumeReservedOrAttachedToAGoneInstance(vols, insts)
 	s.keptVolumesAreRecordsWithTheirReason(vols)
+	s.everyBootVolumeIsNamedByItsInstanceOrKept(insts, vols)
 	s.noFilesWithoutRecord(insts, vols)
 	var nets []network.Network
 	var ports []network.Port

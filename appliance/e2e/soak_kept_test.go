@@ -3,6 +3,8 @@ package e2e
 import (
 	"fmt"
 	"slices"
+
+	"cloudlet/appliance/compute"
 )
 
 // keptVolumesAreRecordsWithTheirReason: the boot volume of an instance whose delete finished is gone,
@@ -54,3 +56,22 @@ func (s *soak) readKeptEvents() {
 
 // soakEventPage is how many events the harness asks for at a time (the API's most).
 const soakEventPage = 5000
+
+// everyBootVolumeIsNamedByItsInstanceOrKept: a boot volume compute made (root-<instance id prefix>)
+// whose instance still exists is that instance's boot volume, the one a cut-short rebuild is replacing,
+// one still attached to it (a rebuild cut short before it recorded its new one: the next rebuild or
+// the delete takes it), or one a rebuild kept with an instance.volume_kept event; never detached and
+// named by no one.
+func (s *soak) everyBootVolumeIsNamedByItsInstanceOrKept(insts []compute.Instance, vols []soakVolume) {
+	for _, v := range vols {
+		for _, i := range insts {
+			if v.Name != "root-"+i.ID[:8] {
+				continue
+			}
+			attached := v.Attachment != nil && v.Attachment.InstanceID == i.ID
+			if v.ID != i.BootVolumeID && v.ID != i.ReplacedBootVolumeID && !attached && !slices.Contains(s.kept[i.ID], v.ID) {
+				s.orphan("boot volume %s (%s) of instance %s is neither its boot volume nor kept with a reason", v.Name, v.Status, i.Name)
+			}
+		}
+	}
+}

@@ -20,7 +20,7 @@ const (
 
 // soakShortCycles is the short run of `make test`: every named crash point is hit on purpose twice
 // (every second cycle is armed) within the e2e package's budget.
-const soakShortCycles = 4 * 12
+func soakShortCycles() int { return 4 * len(crashpoint.All) }
 
 // Crash-cycle harness (issue 11): the real daemon is driven through random sequences of instance,
 // volume and network actions and killed with SIGKILL, at a random moment or on purpose at a named
@@ -52,7 +52,7 @@ func TestCrashCycles(t *testing.T) {
 // soakParams reads the cycle count and seed from the environment.
 func soakParams(t *testing.T) (int, uint64) {
 	t.Helper()
-	cycles, seed := soakShortCycles, uint64(time.Now().UnixNano())
+	cycles, seed := soakShortCycles(), uint64(time.Now().UnixNano())
 	if v := os.Getenv(soakCyclesEnv); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
