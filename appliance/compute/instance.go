@@ -35,12 +35,12 @@ type Instance struct {
 	KeyName        string     `json:"key_name,omitempty"`        // the keypair asked for at create
 	KeyData        string     `json:"key_data,omitempty"`        // its public key then (Nova's key_data): the guest's to trust
 
-	Boot           BootSpec `json:"boot"`                     // how QEMU boots it, resolved from the image at create or rebuild
-	BootVolumeID   string   `json:"boot_volume_id,omitempty"` // the volume it boots from
+	Boot         BootSpec `json:"boot"`                     // how QEMU boots it, resolved from the image at create or rebuild
+	BootVolumeID string   `json:"boot_volume_id,omitempty"` // the volume it boots from
 	// ReplacedBootVolumeID is the boot volume a rebuild forgot but has not deleted yet (a crash or a
 	// failure came between): the next rebuild, or the delete, finishes it.
 	ReplacedBootVolumeID string `json:"replaced_boot_volume_id,omitempty"`
-	BootFromVolume bool     `json:"boot_from_volume"`         // the user gave that volume (else compute made it from the image)
+	BootFromVolume       bool   `json:"boot_from_volume"` // the user gave that volume (else compute made it from the image)
 }
 
 // Restart policies.
