@@ -13,5 +13,4 @@ func buildISOForKind(kind string, inst Instance) ([]byte, error) {
 	return buildISO(label, files, time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC))
 }
 
-
 func sortStrings(s []string) []string { slices.Sort(s); return s }
