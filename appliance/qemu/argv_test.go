@@ -69,6 +69,11 @@ func TestArgvGolden(t *testing.T) {
 			s.Kernel, s.Cmdline = "/srv/k,1/vmlinuz", "console=ttyS0,115200"
 			s.Disks = []qemu.Disk{{Name: "root", Path: `/pool/a,b"c\d.qcow2`, Format: qemu.FormatQcow2, BootIndex: 1}}
 		}},
+		// the seed ISO: read-only raw virtio disk after the others, never bootable
+		{"seed-iso", func(s *qemu.Spec) {
+			s.Disks = []qemu.Disk{{Name: "root", Path: "/pool/root.qcow2", Format: qemu.FormatQcow2, BootIndex: 1}}
+			s.Seed = "/var/lib/x,y/" + goldenUUID + "/seed.iso"
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
