@@ -1,6 +1,7 @@
 package compute
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"maps"
@@ -203,3 +204,6 @@ func (s *Service) guestData(id string) (GuestData, error) {
 	})
 	return g, err
 }
+
+// GuestData reads what the instance's guest is given beyond its record (for the metadata service).
+func (s *Service) GuestData(_ context.Context, id string) (GuestData, error) { return s.guestData(id) }
