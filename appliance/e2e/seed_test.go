@@ -11,7 +11,8 @@ import (
 
 // The test guest, created with user-data, a keypair and a hostname, gets them from cloudlet's NoCloud
 // seed: its /init finds the cidata disk, applies local-hostname, runs the user-data script; from inside,
-// its own kernel mounts the seed and reads meta-data with the key under its hyphenated name. The
+// its own kernel mounts the seed and reads meta-data with the key under its hyphenated name, and
+// network-config with its port's MAC and address. The
 // user-data is in no list, event or daemon log, and the password in none either.
 func TestTheGuestGetsHostnameKeyAndUserDataFromCloudletsSeed(t *testing.T) {
 	c := newCloud(t, "")
@@ -24,7 +25,7 @@ func TestTheGuestGetsHostnameKeyAndUserDataFromCloudletsSeed(t *testing.T) {
 	const canary = "CANARY-ud-5e1d9"
 	script := "#!/bin/sh\necho " + canary + " >/root/ud\n"
 	inst := c.create("seeded", kernelImage, map[string]any{"key_name": "mine", "hostname": "seed-host",
-		"networks": []string{}, "password": "CANARY-pw-77", "metadata": map[string]string{"role": "e2e"},
+		"password": "CANARY-pw-77", "metadata": map[string]string{"role": "e2e"},
 		"user_data": base64.StdEncoding.EncodeToString([]byte(script))})
 	log := c.waitConsole(inst.ID, "CLOUDLET-GUEST-READY", 1, 90*time.Second)
 	for _, want := range []string{"CLOUDLET-GUEST-SEED found dev=/dev/vd", "CLOUDLET-GUEST-USERDATA ran rc=0",
@@ -37,14 +38,19 @@ func TestTheGuestGetsHostnameKeyAndUserDataFromCloudletsSeed(t *testing.T) {
 	if out, rc := sh.run("cat /root/ud"); rc != 0 || out != canary {
 		t.Errorf("the user-data script's file: %q rc=%d", out, rc)
 	}
-	out, rc := sh.run(`mkdir -p /mnt/seed && for d in /dev/vd?; do mount -t iso9660 -o ro $d /mnt/seed 2>/dev/null && break; done; ls /mnt/seed; cat /mnt/seed/meta-data; grep -c phone_home /mnt/seed/vendor-data; umount /mnt/seed`)
+	out, rc := sh.run(`mkdir -p /mnt/seed && for d in /dev/vd?; do mount -t iso9660 -o ro $d /mnt/seed 2>/dev/null && break; done; ls /mnt/seed; cat /mnt/seed/meta-data; cat /mnt/seed/network-config; echo; grep -c phone_home /mnt/seed/vendor-data; umount /mnt/seed`)
+	shown := c.show(inst.ID)
+	if len(shown.Addresses) != 1 {
+		t.Fatalf("addresses %v; want one on network default", shown.Addresses)
+	}
+	nic := shown.Addresses[0]
 	for _, want := range []string{"meta-data", "network-config", "user-data", "vendor-data", "instance-id: \"" + inst.ID + "\"",
-		"local-hostname: \"seed-host\"", k.PublicKey} {
+		"local-hostname: \"seed-host\"", k.PublicKey, `"macaddress":"` + nic.MAC + `"`, `"addresses":["` + nic.IP + `/`} {
 		if rc != 0 || !strings.Contains(out, want) {
 			t.Errorf("the seed as the guest's kernel reads it lacks %q (rc=%d):\n%s", want, rc, out)
 		}
 	}
-	if shown := c.show(inst.ID); shown.UserDataSize != len(script) || !shown.PasswordSet || shown.Metadata["role"] != "e2e" {
+	if shown.UserDataSize != len(script) || !shown.PasswordSet || shown.Metadata["role"] != "e2e" {
 		t.Errorf("show: user_data_size %d password_set %v metadata %v", shown.UserDataSize, shown.PasswordSet, shown.Metadata)
 	}
 	assertNowhere(t, c, canary, "CANARY-pw-77", base64.StdEncoding.EncodeToString([]byte(script)))
