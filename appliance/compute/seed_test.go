@@ -184,3 +184,16 @@ func (h *fakeHV) lastSpec(t *testing.T) qemu.Spec {
 	}
 	return h.starts[len(h.starts)-1]
 }
+
+// A daemon restart reattaches to the running QEMU and leaves its seed as it is: no seed is written.
+func TestReattachDoesNotRewriteTheSeedOfARunningQEMU(t *testing.T) {
+	e, seeds := seedEnv(t)
+	inst := e.createGuest(CreateRequest{Name: "web"})
+	before := seeds.count()
+	e.svc.Close()
+	e.start()
+	e.waitFor(inst.ID, VMActive, PowerRunning)
+	if got := seeds.count(); got != before {
+		t.Errorf("%d seeds written by a restart; want none", got-before)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -96,13 +97,31 @@ func (n *isoNode) add(parts []string, data []byte) error {
 		}
 	}
 	c := &isoNode{name: name, parent: n, dir: len(parts) > 1}
-	c.isoName = isoIdentifier(name, c.dir)
+	c.isoName = n.uniqueISOName(isoIdentifier(name, c.dir), c.dir)
 	n.children = append(n.children, c)
 	if c.dir {
 		return c.add(parts[1:], data)
 	}
 	c.data = data
 	return nil
+}
+
+// uniqueISOName is id, or when a sibling has that ISO 9660 name already (names differing only in case,
+// punctuation or past the truncation), id with a number in place of its last characters.
+func (n *isoNode) uniqueISOName(id string, dir bool) string {
+	taken := func(id string) bool {
+		return slices.ContainsFunc(n.children, func(c *isoNode) bool { return c.isoName == id })
+	}
+	base, suffix := id, ""
+	if !dir {
+		base, suffix, _ = strings.Cut(id, ".")
+		suffix = "." + suffix
+	}
+	for i := 1; taken(id); i++ {
+		num := strconv.Itoa(i)
+		id = base[:min(len(base), 8-len(num))] + num + suffix
+	}
+	return id
 }
 
 // directories lists the directory tree breadth first: the order of the path table.

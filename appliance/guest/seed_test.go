@@ -2,6 +2,7 @@ package guest
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/kdomanski/iso9660"
@@ -189,5 +191,32 @@ func TestWriteSeedLeavesOnlyTheSeedMode0600OwnedAsAsked(t *testing.T) {
 	}
 	if err := WriteSeed(iso, "floppy", testInstance(), -1, -1); err == nil {
 		t.Error("an unknown seed kind was written")
+	}
+}
+
+// A directory whose records fill more than one sector keeps every entry (no record crosses a sector),
+// and names that share their ISO 9660 form get distinct ones, their Rock Ridge names intact. Read back with
+// isoinfo: kdomanski's reader loses Rock Ridge names in such a directory.
+func TestADirectoryLargerThanASectorKeepsEveryFile(t *testing.T) {
+	files := map[string][]byte{}
+	var want []string
+	for i := range 120 {
+		p := fmt.Sprintf("dir/file-with-a-long-name-%03d", i)
+		files[p], want = []byte(fmt.Sprint(i)), append(want, "/"+p)
+	}
+	img, err := buildISO("many", files, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	iso := filepath.Join(t.TempDir(), "many.iso")
+	if err := os.WriteFile(iso, img, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Fields(run(t, "isoinfo", "-R", "-f", "-i", iso))
+	if diff := cmp.Diff(sortStrings(append(want, "/dir")), sortStrings(got)); diff != "" {
+		t.Errorf("isoinfo -R -f (-want +got):\n%s", diff)
+	}
+	if got := run(t, "isoinfo", "-R", "-i", iso, "-x", "/dir/file-with-a-long-name-117"); got != "117" {
+		t.Errorf("file 117 reads %q", got)
 	}
 }
