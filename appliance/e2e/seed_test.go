@@ -120,3 +120,19 @@ func TestBadGuestFieldsAre400NamingTheField(t *testing.T) {
 		t.Errorf("%d instances made by bad requests (%v)", len(list), err)
 	}
 }
+
+// config_drive configdrive attaches a config-2 drive: the guest's kernel mounts it and reads
+// openstack/latest/meta_data.json (its UUID, hostname, key and metadata) and the dated copy.
+func TestTheGuestReadsItsConfigDrive(t *testing.T) {
+	c := newCloud(t, "")
+	inst := c.create("drive", kernelImage, map[string]any{"networks": []string{}, "config_drive": "configdrive",
+		"metadata": map[string]string{"role": "cd"}, "user_data": base64.StdEncoding.EncodeToString([]byte("#!/bin/sh\ntrue\n"))})
+	c.waitConsole(inst.ID, "CLOUDLET-GUEST-READY", 1, 90*time.Second)
+	out, rc := c.shell(inst.ID, "drive").run(`mkdir -p /mnt/cd && for d in /dev/vd?; do mount -t iso9660 -o ro $d /mnt/cd 2>/dev/null && break; done; ls /mnt/cd/openstack /mnt/cd/openstack/latest; cat /mnt/cd/openstack/2018-08-27/meta_data.json; echo; cat /mnt/cd/openstack/latest/user_data; umount /mnt/cd`)
+	for _, want := range []string{"2018-08-27", "latest", "meta_data.json", "network_data.json", "vendor_data.json",
+		"vendor_data2.json", "user_data", `"uuid":"` + inst.ID + `"`, `"hostname":"drive"`, `"meta":{"role":"cd"}`, "#!/bin/sh"} {
+		if rc != 0 || !strings.Contains(out, want) {
+			t.Errorf("the config drive as the guest's kernel reads it lacks %q (rc=%d):\n%s", want, rc, out)
+		}
+	}
+}
