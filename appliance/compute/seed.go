@@ -28,7 +28,8 @@ const seedFile = "seed.iso"
 
 // writeSeed is the launch step that writes the instance's seed afresh (so a changed key, metadata or
 // user-data shows at every boot) and attaches it; config_drive none attaches nothing. The seed of a
-// QEMU that runs on is never rewritten: reattach runs no launch step.
+// QEMU that runs on is never rewritten: reattach runs no launch step. A resume attaches one only when
+// the boot that saved the state had one (an instance suspended before seeds existed has none).
 func (l *launch) writeSeed(ctx context.Context) error {
 	kind := l.inst.ConfigDrive
 	if kind == "" {
@@ -37,6 +38,9 @@ func (l *launch) writeSeed(ctx context.Context) error {
 	path := filepath.Join(l.s().stateDir(l.inst.ID), seedFile)
 	if kind == ConfigDriveNone || l.s().o.Seeds == nil {
 		return removeSeed(path)
+	}
+	if _, err := os.Stat(path); err != nil && l.incoming != nil {
+		return nil // a resume keeps the devices of the boot that saved the state, which had no seed
 	}
 	guest, err := l.s().guestData(l.inst.ID)
 	if err != nil {

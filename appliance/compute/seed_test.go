@@ -197,3 +197,25 @@ func TestReattachDoesNotRewriteTheSeedOfARunningQEMU(t *testing.T) {
 		t.Errorf("%d seeds written by a restart; want none", got-before)
 	}
 }
+
+// A resume attaches the seed again when the boot that saved the state had one, and none when it had
+// none (an instance suspended before seeds existed): a saved state restores only into the same devices.
+func TestAResumeKeepsTheSeedOfTheBootThatSavedTheState(t *testing.T) {
+	e, _ := seedEnv(t)
+	inst := e.createGuest(CreateRequest{Name: "web"})
+	seed := filepath.Join(e.svc.stateDir(inst.ID), "seed.iso")
+	for _, hadSeed := range []bool{true, false} {
+		e.act(inst.ID, ActSuspend)
+		e.waitFor(inst.ID, VMSuspended, PowerSuspended)
+		if !hadSeed {
+			if err := os.Remove(seed); err != nil {
+				t.Fatal(err)
+			}
+		}
+		e.act(inst.ID, ActResume)
+		e.waitFor(inst.ID, VMActive, PowerRunning)
+		if got := e.hv.lastSpec(t).Seed != ""; got != hadSeed {
+			t.Errorf("the boot before had a seed: %v; the resume attached one: %v", hadSeed, got)
+		}
+	}
+}

@@ -31,10 +31,11 @@ func (s Spec) Argv() ([]string, error) {
 	for _, d := range s.Disks {
 		a = append(a, d.args()...)
 	}
-	a = append(a, seedArgs(s.Seed)...)
 	for _, n := range s.NICs {
 		a = append(a, n.args()...)
 	}
+	// last: the devices before it keep the PCI addresses they had without it (a saved state restores)
+	a = append(a, seedArgs(s.Seed)...)
 	if s.IncomingFD > 0 {
 		a = append(a, "-incoming", "fd:"+strconv.Itoa(s.IncomingFD))
 	}
