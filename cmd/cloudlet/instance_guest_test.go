@@ -13,7 +13,8 @@ import (
 )
 
 // instance create sends the user-data file base64-encoded, the hostname, metadata, config drive and a
-// password; --generate-password sends a fresh one and prints it once, on stderr.
+// password; --generate-password sends a fresh one and prints it once, on stderr; rebuild sends what
+// replaces the guest's.
 func TestInstanceCreateGuestFlags(t *testing.T) {
 	var bodies []map[string]any
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -50,9 +51,14 @@ func TestInstanceCreateGuestFlags(t *testing.T) {
 	if _, _, err := cli(t, srv.URL, "instance", "create", "vm", "--image", "tg", "--password", "x", "--generate-password"); err == nil {
 		t.Error("--password with --generate-password was accepted")
 	}
+	mustCLI(t, srv.URL, "instance", "rebuild", "vm", "--user-data", file, "--metadata", "role=web")
+	if rb := bodies[len(bodies)-1]; rb["user_data"] == nil || rb["metadata"].(map[string]any)["role"] != "web" || rb["password"] != nil {
+		t.Errorf("rebuild sent %v; want the new user-data and metadata, no password", rb)
+	}
+	sentBefore := len(bodies)
 	big := filepath.Join(t.TempDir(), "big")
 	os.WriteFile(big, make([]byte, 64<<10+1), 0o600)
-	if _, _, err := cli(t, srv.URL, "instance", "create", "vm", "--image", "tg", "--user-data", big); err == nil || len(bodies) != 2 {
+	if _, _, err := cli(t, srv.URL, "instance", "create", "vm", "--image", "tg", "--user-data", big); err == nil || len(bodies) != sentBefore {
 		t.Errorf("user-data over 64 KiB: %v, %d requests", err, len(bodies))
 	}
 }
