@@ -196,6 +196,7 @@ func (a *Appliance) openCompute(facts host.Facts, cred *syscall.Credential) erro
 		HealthInterval: time.Duration(a.cfg.HealthInterval), CrashLoopLimit: a.cfg.CrashLoopLimit,
 		CrashLoopWindow: time.Duration(a.cfg.CrashLoopWindow), Vhost: vhost, Keypairs: a.publicKey, Quota: a.identity,
 		VolumeCheck: computeVolumes{a.volumes},
+		Seeds:       guestSeeds{a.network},
 	})
 	if err != nil {
 		return err

@@ -23,6 +23,7 @@ ensure_qemu_user() {
 
 runtime_pkgs=(qemu-system-x86 qemu-utils ovmf iptables nftables iproute2)
 test_pkgs=(cpio kmod dosfstools mtools fdisk util-linux gcc libc6-dev dnsmasq-base)
+test_pkgs+=(genisoimage openssl) # isoinfo and openssl passwd: the seed tests check ISOs and password hashes with tools written elsewhere
 
 case "${1:-runtime}" in
   runtime) want=("${runtime_pkgs[@]}") ;;

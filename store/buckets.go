@@ -28,6 +28,10 @@ const (
 	BucketKeypairs       = "keypairs"
 	BucketQuotas         = "quotas"
 	BucketAudit          = "audit"
+	// BucketInstanceSecrets holds what a guest is given that no list may show (user-data, the password
+	// hash), one unnamed record per instance with the instance's ID, apart from the instances bucket
+	// whose records lists copy verbatim. Created by migration 3.
+	BucketInstanceSecrets = "instance_secrets"
 )
 
 // The special top-level buckets.
@@ -49,7 +53,7 @@ func Buckets() []string {
 		BucketInstances, BucketFlavors, BucketImages, BucketVolumes, BucketSnapshots, BucketPools,
 		BucketNetworks, BucketSubnets, BucketPorts, BucketSecurityGroups, BucketFloatingIPs,
 		BucketPortForwards, BucketProjects, BucketUsers, BucketRoles, BucketTokens,
-		BucketCredentials, BucketKeypairs, BucketQuotas, BucketAudit,
+		BucketCredentials, BucketKeypairs, BucketQuotas, BucketAudit, BucketInstanceSecrets,
 	}
 }
 

@@ -120,8 +120,8 @@ func TestMigrationTwoAddsTheHoldsTableAndSyncHoldsFillsItForOlderRecords(t *test
 	old.Close()
 
 	db := openTestDBAt(t, path)
-	if v, _ := db.SchemaVersion(); v != 2 {
-		t.Fatalf("schema version = %d, want 2", v)
+	if v, _ := db.SchemaVersion(); v != len(migrations()) {
+		t.Fatalf("schema version = %d, want %d", v, len(migrations()))
 	}
 	if got := holdersOfFlavor(t, db, "f1"); len(got) != 0 {
 		t.Fatalf("holders before SyncHolds = %+v", got)

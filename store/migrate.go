@@ -20,6 +20,7 @@ func migrations() []migration {
 	return []migration{
 		{version: 1, name: "create buckets", apply: createBuckets},
 		{version: 2, name: "create the holds table", apply: createHoldBuckets},
+		{version: 3, name: "create the instance secrets table", apply: createInstanceSecrets},
 	}
 }
 
@@ -37,6 +38,10 @@ func createBuckets(tx *bbolt.Tx) error {
 	}
 	return nil
 }
+
+// createInstanceSecrets is migration 3: the instance_secrets record bucket (a new catalog's migration 1
+// made it already: creating it again changes nothing).
+func createInstanceSecrets(tx *bbolt.Tx) error { return createKindBuckets(tx, BucketInstanceSecrets) }
 
 // validMigrations insists on versions 1, 2, 3, ... with no gaps: a programming error otherwise.
 func validMigrations(migs []migration) error {

@@ -193,3 +193,23 @@ func TestOpenReadOnlyDoesNotMigrate(t *testing.T) {
 		t.Error("read-only open changed the file")
 	}
 }
+
+// TestMigrationThreeGivesACatalogFromBeforeItTheInstanceSecretsTable: a version-2 catalog made before
+// the bucket existed gets it at open, and records can be written there.
+func TestMigrationThreeGivesACatalogFromBeforeItTheInstanceSecretsTable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "catalog.db")
+	old, err := openWith(path, Options{}, migrations()[:2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := old.bolt.Update(func(tx *bbolt.Tx) error { return tx.DeleteBucket([]byte(BucketInstanceSecrets)) }); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+	db := openTestDBAt(t, path)
+	if v, _ := db.SchemaVersion(); v != 3 {
+		t.Fatalf("schema version = %d, want 3", v)
+	}
+	k := NewKind[instance](BucketInstanceSecrets, ScopeProject)
+	mustUpdate(t, db, func(tx *Tx) error { return k.Create(tx, &instance{Meta: Meta{ID: "i1", ProjectID: "p1"}}) })
+}

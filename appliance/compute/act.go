@@ -11,6 +11,10 @@ import (
 type ActionArgs struct {
 	Flavor string `json:"flavor,omitempty"` // resize: the new flavor
 	Image  string `json:"image,omitempty"`  // rebuild: another image (default: the same one)
+	// rebuild, as Nova's: what is given replaces the guest's user-data, password or metadata; the rest stays
+	UserData string            `json:"user_data,omitempty"` // base64
+	Password string            `json:"password,omitempty"`
+	Metadata map[string]string `json:"metadata,omitempty"`
 }
 
 // Act starts action a on an instance: the legality check, the capacity claim and the task_state change
@@ -24,6 +28,13 @@ func (s *Service) Act(ctx context.Context, projectID, idOrName string, a Action,
 	cmd := command{action: a, accepted: s.now()}
 	if err := s.prepareArgs(ctx, projectID, idOrName, a, args, &cmd); err != nil {
 		return nil, err
+	}
+	var guest guestFields
+	if a == ActRebuild {
+		var err error
+		if guest, err = parseGuestFields(args.UserData, args.Password, args.Metadata); err != nil {
+			return nil, err
+		}
 	}
 	var inst *Instance
 	err := s.db.Update(func(tx *store.Tx) (err error) {
@@ -40,6 +51,14 @@ func (s *Service) Act(ctx context.Context, projectID, idOrName string, a Action,
 		}
 		if a == ActRebuild && inst.BootFromVolume {
 			return errConflict("cannot rebuild instance %s: it boots from a volume you gave, which holds your data", inst.Name)
+		}
+		if a == ActRebuild {
+			if err := r.check(a, inst); err != nil {
+				return err
+			}
+			if err := applyGuestFields(tx, inst, guest, true); err != nil {
+				return err
+			}
 		}
 		return s.begin(tx, inst, a, r)
 	})

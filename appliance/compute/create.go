@@ -24,6 +24,13 @@ type CreateRequest struct {
 	Autostart      bool     `json:"autostart"`
 	AutostartOrder int      `json:"autostart_order"`
 	RestartPolicy  string   `json:"restart_policy"`
+
+	// What the guest is given (guestdata.go).
+	UserData    string            `json:"user_data"`    // base64; at most MaxUserData bytes decoded
+	Hostname    string            `json:"hostname"`     // default: made from the name
+	Password    string            `json:"password"`     // the default user's console password; only its hash is kept
+	Metadata    map[string]string `json:"metadata"`     // Nova's server metadata
+	ConfigDrive string            `json:"config_drive"` // nocloud (default) | configdrive | none
 }
 
 const gib = int64(1) << 30
@@ -44,6 +51,16 @@ func (s *Service) Create(ctx context.Context, r CreateRequest) (*Instance, error
 	}
 	if r.AutostartOrder < 0 || r.AutostartOrder > 10000 {
 		return nil, errInvalid("autostart_order must be between 0 and 10000")
+	}
+	guest, err := parseGuestFields(r.UserData, r.Password, r.Metadata)
+	if err != nil {
+		return nil, err
+	}
+	if r.Hostname, err = checkHostname(r.Hostname, r.Name); err != nil {
+		return nil, err
+	}
+	if r.ConfigDrive, err = checkConfigDrive(r.ConfigDrive); err != nil {
+		return nil, err
 	}
 	if err := s.checkNICs(ctx, &r); err != nil {
 		return nil, err
@@ -72,6 +89,9 @@ func (s *Service) Create(ctx context.Context, r CreateRequest) (*Instance, error
 			return err
 		}
 		if err := portsClaimed(tx, inst); err != nil {
+			return err
+		}
+		if err := applyGuestFields(tx, inst, guest, false); err != nil {
 			return err
 		}
 		if err := instances.Create(tx, inst); err != nil {
@@ -145,6 +165,8 @@ func (s *Service) newInstance(r CreateRequest, f *Flavor, img BootImage) *Instan
 		Networks:       r.Networks,
 		Ports:          r.Ports,
 		SecurityGroups: r.SecurityGroups,
+		Hostname:       r.Hostname,
+		ConfigDrive:    r.ConfigDrive,
 	}
 	inst.Flavor.Meta = store.Meta{ID: f.ID, Name: f.Name}
 	inst.Boot = bootSpec(img)

@@ -73,6 +73,9 @@ func (sv *supervisor) removeRecord(tx *store.Tx) error {
 	if err := instances.Delete(tx, sv.id); err != nil {
 		return err
 	}
+	if err := dropSecrets(tx, sv.id); err != nil {
+		return err
+	}
 	return appendEvent(tx, "instance.deleted", "instance", inst.ID, inst.ProjectID,
 		stateEvent{VMState: VMDeleted, PowerState: PowerNoState})
 }

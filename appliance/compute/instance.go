@@ -35,6 +35,13 @@ type Instance struct {
 	KeyName        string     `json:"key_name,omitempty"`        // the keypair asked for at create
 	KeyData        string     `json:"key_data,omitempty"`        // its public key then (Nova's key_data): the guest's to trust
 
+	// What the guest is given (guestdata.go); user-data and the password hash are in its secrets record.
+	Hostname     string            `json:"hostname,omitempty"`       // the guest's, a set of DNS labels
+	Metadata     map[string]string `json:"metadata,omitempty"`       // Nova's server metadata
+	ConfigDrive  string            `json:"config_drive,omitempty"`   // nocloud | configdrive | none ("": nocloud)
+	UserDataSize int               `json:"user_data_size,omitempty"` // bytes of user-data given
+	PasswordSet  bool              `json:"password_set,omitempty"`   // a password was asked for
+
 	Boot         BootSpec `json:"boot"`                     // how QEMU boots it, resolved from the image at create or rebuild
 	BootVolumeID string   `json:"boot_volume_id,omitempty"` // the volume it boots from
 	// ReplacedBootVolumeID is the boot volume a rebuild forgot but has not deleted yet (a crash or a

@@ -18,8 +18,8 @@ func (s *Service) keypair(ctx context.Context, r CreateRequest) (name, publicKey
 	}
 	publicKey, err = s.o.Keypairs(ctx, r.UserID, r.KeyName)
 	switch {
-	case fault.KindOf(err) == fault.NotFound:
-		return "", "", errInvalid("unknown keypair %q", r.KeyName)
+	case fault.KindOf(err) == fault.NotFound: // another user's keypair is not found either (Nova: 404)
+		return "", "", errNotFound("keypair %q not found", r.KeyName)
 	case err != nil:
 		return "", "", err
 	}

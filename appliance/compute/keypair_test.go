@@ -8,7 +8,7 @@ import (
 	"cloudlet/appliance/fault"
 )
 
-// An instance asking for a keypair gets the caller's public key copied in; an unknown one is 400; without
+// An instance asking for a keypair gets the caller's public key copied in; an unknown one or another user's is 404 (Nova's answer); without
 // a keypair source, asking for one is refused.
 func TestInstancesTakeTheCallersKeypair(t *testing.T) {
 	keys := func(_ context.Context, user, name string) (string, error) {
@@ -27,8 +27,8 @@ func TestInstancesTakeTheCallersKeypair(t *testing.T) {
 	}
 	for _, tc := range []struct{ user, key string }{{"u1", "nope"}, {"u2", "mine"}} {
 		_, err := e.createWith(CreateRequest{Name: "other", KeyName: tc.key, UserID: tc.user})
-		if fault.KindOf(err) != fault.Invalid || !strings.Contains(err.Error(), tc.key) {
-			t.Errorf("user %s asking for keypair %s: %v, want invalid naming it", tc.user, tc.key, err)
+		if fault.KindOf(err) != fault.NotFound || !strings.Contains(err.Error(), tc.key) {
+			t.Errorf("user %s asking for keypair %s: %v, want not found naming it", tc.user, tc.key, err)
 		}
 	}
 	plain := newEnv(t, nil)

@@ -17,7 +17,7 @@ import (
 // nothing it made behind (state dir, ports, boot volume, open taps, QEMU and its runtime files). A step
 // cleans up its own partial work before it returns an error. Each step does only what is missing (a
 // stopped instance has its ports and boot volume already) and undoes only what it made, so one list
-// serves every kind of start. A new stage of the start (a seed ISO) is one more line here.
+// serves every kind of start. A new stage of the start is one more line here.
 func launchSteps() []step {
 	return []step{
 		{"state dir", (*launch).makeStateDir, (*launch).removeStateDir},
@@ -25,6 +25,7 @@ func launchSteps() []step {
 		{"boot volume", (*launch).makeBootVolume, (*launch).deleteBootVolume},
 		{"volumes", (*launch).listVolumes, nil},
 		{"taps", (*launch).openTaps, (*launch).closeTaps},
+		{"seed", (*launch).writeSeed, (*launch).removeSeedStep},
 		{"qemu", (*launch).exec, (*launch).kill},
 		{"monitor", (*launch).connect, nil}, // the qemu step's undo closes it with the process
 		{"record running", (*launch).recordRunning, nil},

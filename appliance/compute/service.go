@@ -30,6 +30,8 @@ type Options struct {
 	// Vhost opens /dev/vhost-net for one NIC; nil (or an error) means no vhost-net. The daemon sets
 	// it only under KVM: vhost-net needs KVM's ioeventfds.
 	Vhost func() (*os.File, error)
+	// Seeds writes the seed ISO a guest reads at boot; nil: instances get no seed.
+	Seeds Seeds
 	// Keypairs returns the public key of a user's keypair; nil: instances cannot ask for one.
 	Keypairs func(ctx context.Context, userID, name string) (publicKey string, err error)
 	Accel    string // kvm | tcg

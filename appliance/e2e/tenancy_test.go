@@ -173,7 +173,7 @@ func apiStatusAuth(t *testing.T, c *cloud, token, body string) (int, string) {
 }
 
 // An instance created with a keypair of the caller's records its name and public key (for the guest to
-// trust); another user's keypair is unknown to the caller.
+// trust); another user's keypair is unknown to the caller: 404, as Nova answers.
 func TestInstanceTakesTheCallersKeypair(t *testing.T) {
 	c := newCloud(t, "")
 	var k struct {
@@ -187,7 +187,7 @@ func TestInstanceTakesTheCallersKeypair(t *testing.T) {
 		t.Errorf("instance key %q %q, want mine with %q", got.KeyName, got.KeyData, k.PublicKey)
 	}
 	status, body := apiStatus(t, c, "POST", "/api/v1/instances", `{"name":"x","image":"tg","flavor":"m1.tiny","networks":[],"key_name":"nope"}`)
-	if status != 400 || !strings.Contains(body, "nope") {
+	if status != 404 || !strings.Contains(body, "nope") {
 		t.Errorf("an unknown keypair: %d %s", status, body)
 	}
 }

@@ -34,6 +34,8 @@ func (s Spec) Argv() ([]string, error) {
 	for _, n := range s.NICs {
 		a = append(a, n.args()...)
 	}
+	// last: the devices before it keep the PCI addresses they had without it (a saved state restores)
+	a = append(a, seedArgs(s.Seed)...)
 	if s.IncomingFD > 0 {
 		a = append(a, "-incoming", "fd:"+strconv.Itoa(s.IncomingFD))
 	}
@@ -61,7 +63,33 @@ func (s Spec) machineArgs() []string {
 		"-rtc", "base=utc",
 		"-action", "panic=shutdown", // a pvpanic sends GUEST_PANICKED, then QEMU shuts down
 		"-display", "none",
+		"-smbios", smbiosType1(s.UUID),
 	}
+}
+
+// smbiosType1 is the system information cloud-init's ds-identify reads to enable its OpenStack
+// datasource when no seed is attached, as Nova's libvirt driver writes it.
+func smbiosType1(uuid string) string {
+	return "type=1,manufacturer=" + escapeOpt("OpenStack Foundation") + ",product=" + escapeOpt("OpenStack Nova") +
+		",serial=" + escapeOpt(uuid) + ",uuid=" + escapeOpt(uuid) + ",family=" + escapeOpt("Virtual Machine")
+}
+
+// SeedNode is the block node of the seed disk (Spec.Seed); its qdev id is the same.
+const SeedNode = "seed"
+
+// seedArgs attach the seed ISO read-only as a virtio disk with the serial "cloudlet-seed".
+func seedArgs(path string) []string {
+	if path == "" {
+		return nil
+	}
+	dev := struct {
+		Driver string `json:"driver"`
+		ID     string `json:"id"`
+		Drive  string `json:"drive"`
+		Serial string `json:"serial"`
+	}{"virtio-blk-pci", SeedNode, SeedNode, "cloudlet-seed"}
+	a := blockdevArgs(SeedNode, SeedNode+"-file", path, FormatRaw, true)
+	return append(a, "-device", jsonArg(dev))
 }
 
 // monitorArgs are the unix sockets: QMP, serial console (logged), VNC and the guest agent channel.

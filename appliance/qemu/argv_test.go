@@ -69,6 +69,12 @@ func TestArgvGolden(t *testing.T) {
 			s.Kernel, s.Cmdline = "/srv/k,1/vmlinuz", "console=ttyS0,115200"
 			s.Disks = []qemu.Disk{{Name: "root", Path: `/pool/a,b"c\d.qcow2`, Format: qemu.FormatQcow2, BootIndex: 1}}
 		}},
+		// the seed ISO: read-only raw virtio disk after every other device, never bootable
+		{"seed-iso", func(s *qemu.Spec) {
+			s.Disks = []qemu.Disk{{Name: "root", Path: "/pool/root.qcow2", Format: qemu.FormatQcow2, BootIndex: 1}}
+			s.NICs = []qemu.NIC{{Name: "eth0", MAC: "52:54:00:12:34:56", TapFD: 3}}
+			s.Seed = "/var/lib/x,y/" + goldenUUID + "/seed.iso"
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -41,6 +41,9 @@ type Spec struct {
 	NICs       []NIC    // virtio-net NICs on tap fds passed in, in PCI order
 	Paths      Paths    // per-instance files, see PathsFor
 	IncomingFD int      // >0: resume from a saved state read from this fd (-incoming fd:N)
+	// Seed is a raw ISO (a NoCloud cidata seed or a config-2 config drive) attached read-only as the
+	// last device of the root bus; "" attaches none.
+	Seed string
 	// HotplugPorts is how many spare PCIe root ports the machine gets (0..MaxHotplugPorts): q35's root
 	// bus takes no hot-plugged devices, so disks and NICs attached later go into these (HotplugPortID).
 	HotplugPorts int

@@ -87,6 +87,9 @@ func (s Spec) validatePaths() error {
 			return invalidf("%s %q is not a clean absolute path", f.what, f.path)
 		}
 	}
+	if s.Seed != "" && !isAbsPath(s.Seed) {
+		return invalidf("seed %q is not a clean absolute path", s.Seed)
+	}
 	for _, sock := range p.sockets() {
 		if len(sock) > maxSocketPath {
 			return invalidf("socket path %q is longer than %d bytes", sock, maxSocketPath)

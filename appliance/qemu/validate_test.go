@@ -43,6 +43,8 @@ func TestValidateRejects(t *testing.T) {
 	}{
 		{"missing uuid", func(s *qemu.Spec) { s.UUID = "" }, "uuid"},
 		{"not a uuid", func(s *qemu.Spec) { s.UUID = "web-1" }, "uuid"},
+		{"relative seed", func(s *qemu.Spec) { s.Seed = "seed.iso" }, "seed"},
+		{"unclean seed", func(s *qemu.Spec) { s.Seed = "/var/lib/../seed.iso" }, "seed"},
 		{"upper-case uuid", func(s *qemu.Spec) { s.UUID = strings.ToUpper(goldenUUID) }, "uuid"},
 		{"uuid with option", func(s *qemu.Spec) { s.UUID = goldenUUID + ",debug-threads=on" }, "uuid"},
 		{"relative binary", func(s *qemu.Spec) { s.Binary = "bin/qemu" }, "binary"},

@@ -26,7 +26,7 @@ func newInstanceCmd(g *globals) *cobra.Command {
 		{"unpause", "resume the vcpus"},
 		{"suspend", "save the guest's state to disk and stop QEMU"},
 		{"resume", "restore a suspended guest"},
-		{"rebuild", "give the instance a fresh root disk from its image (--image for another)"},
+		{"rebuild", "give the instance a fresh root disk from its image (--image for another; --user-data, --password, --metadata replace the guest's)"},
 		{"resize", "change a stopped instance's flavor (--flavor)"},
 	} {
 		cmd.AddCommand(newActionCmd(g, a.verb, a.short))
@@ -36,6 +36,7 @@ func newInstanceCmd(g *globals) *cobra.Command {
 
 func newInstanceCreateCmd(g *globals) *cobra.Command {
 	var r compute.CreateRequest
+	var guest guestFlags
 	var wait, noNetwork bool
 	cmd := &cobra.Command{Use: "create NAME --image IMAGE --flavor FLAVOR", Short: "create and boot an instance",
 		Args: cobra.ExactArgs(1),
@@ -44,10 +45,15 @@ func newInstanceCreateCmd(g *globals) *cobra.Command {
 			if noNetwork {
 				r.Networks = []string{} // sent as [], not omitted: no NIC on network default
 			}
+			generated, err := guest.applyCreate(&r)
+			if err != nil {
+				return err
+			}
 			var inst compute.Instance
 			if err := g.call("POST", "/api/v1/instances", r, &inst); err != nil {
 				return err
 			}
+			g.printGenerated(generated)
 			return g.finish(&inst, wait)
 		}}
 	fs := cmd.Flags()
@@ -63,6 +69,7 @@ func newInstanceCreateCmd(g *globals) *cobra.Command {
 	fs.IntVar(&r.AutostartOrder, "autostart-order", 0, "order among autostart instances (lower first)")
 	fs.StringVar(&r.RestartPolicy, "restart-policy", "never", "never or on-crash")
 	fs.BoolVar(&wait, "wait", false, "wait until the instance settles")
+	guest.add(fs, true)
 	cmd.MarkFlagsMutuallyExclusive("network", "no-network")
 	return cmd
 }
@@ -70,17 +77,26 @@ func newInstanceCreateCmd(g *globals) *cobra.Command {
 func newActionCmd(g *globals, verb, short string) *cobra.Command {
 	var wait, force, hard bool
 	var args compute.ActionArgs
+	var guest guestFlags
 	cmd := &cobra.Command{Use: verb + " INSTANCE", Short: short, Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, a []string) error {
 			action := verb
 			if (verb == "stop" && force) || (verb == "reboot" && hard) {
 				action = "hard-" + verb
 			}
+			var generated string
+			if verb == "rebuild" {
+				var err error
+				if generated, err = guest.applyRebuild(&args); err != nil {
+					return err
+				}
+			}
 			var inst compute.Instance
 			path := "/api/v1/instances/" + url.PathEscape(a[0]) + "/" + action
 			if err := g.call("POST", path, args, &inst); err != nil {
 				return err
 			}
+			g.printGenerated(generated)
 			return g.finish(&inst, wait)
 		}}
 	fs := cmd.Flags()
@@ -92,6 +108,7 @@ func newActionCmd(g *globals, verb, short string) *cobra.Command {
 		fs.BoolVar(&hard, "hard", false, "reset instead of asking the guest")
 	case "rebuild":
 		fs.StringVar(&args.Image, "image", "", "rebuild from this image instead")
+		guest.add(fs, false)
 	case "resize":
 		fs.StringVar(&args.Flavor, "flavor", "", "the new flavor")
 	}
@@ -192,6 +209,7 @@ func instanceDetail(i *compute.Instance) [][]string {
 		addrs = append(addrs, a.Network+"="+a.IP)
 	}
 	rows = append(rows, []string{"addresses", strings.Join(addrs, ", ")})
+	rows = append(rows, guestDetail(i)...)
 	var start time.Time
 	for n, st := range i.Timeline {
 		if n == 0 {
