@@ -47,6 +47,7 @@ func (m metadataGuests) instanceAt(ctx context.Context, c guest.Caller) (*comput
 	if err != nil {
 		return nil, fault.Wrap(fault.NotFound, err)
 	}
+	guest.NoteInstance(ctx, inst.ID)
 	return inst, nil
 }
 

@@ -24,3 +24,17 @@ const ReadyPath = "/cloudlet/ready"
 
 // MetadataAddr is the address guests ask, as on every other cloud.
 const MetadataAddr = "169.254.169.254"
+
+// requestNote is what an answer's implementation tells the router about a request, for its log line.
+type requestNote struct{ instance string }
+
+type noteKey struct{}
+
+// NoteInstance tells the metadata service's log which instance a request was answered for; Documents
+// and ReadyMarker implementations call it once they have found the caller's instance. Outside a
+// metadata request it does nothing.
+func NoteInstance(ctx context.Context, instanceID string) {
+	if n, ok := ctx.Value(noteKey{}).(*requestNote); ok {
+		n.instance = instanceID
+	}
+}

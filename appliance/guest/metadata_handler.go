@@ -1,6 +1,7 @@
 package guest
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -49,10 +50,13 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// ServeHTTP answers one request and logs it: path, status, size and caller, never a body.
+// ServeHTTP answers one request and logs it: path, status, size, caller and the instance the answer
+// was for (NoteInstance), never a body.
 func (h *router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	w := &statusWriter{ResponseWriter: rw}
+	note := &requestNote{}
+	r = r.WithContext(context.WithValue(r.Context(), noteKey{}, note))
 	c, ok := CallerFrom(r.Context())
 	switch {
 	case !ok:
@@ -75,7 +79,7 @@ func (h *router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		level = slog.LevelDebug // a flood must not flood the log too
 	}
 	h.log.Log(r.Context(), level, "metadata request", "network", c.NetworkID, "addr", c.Addr.String(),
-		"method", r.Method, "path", clip(r.URL.Path), "status", w.status, "bytes", w.bytes,
+		"instance", note.instance, "method", r.Method, "path", clip(r.URL.Path), "status", w.status, "bytes", w.bytes,
 		"duration", time.Since(start).Round(time.Microsecond))
 }
 

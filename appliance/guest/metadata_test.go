@@ -3,6 +3,9 @@ package guest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
 	"io"
 	"net"
 	"net/http"
@@ -25,15 +28,22 @@ type fakeGuests struct {
 	ready  []string // instance ids marked ready, in order
 }
 
-func (f *fakeGuests) Serve(_ context.Context, c Caller, path string) ([]byte, string, error) {
+func (f *fakeGuests) Serve(ctx context.Context, c Caller, path string) ([]byte, string, error) {
 	f.mu.Lock()
 	f.served = append(f.served, c)
 	f.mu.Unlock()
 	id, ok := f.at[c]
-	if !ok || path != "/latest/meta-data/instance-id" {
+	if !ok {
 		return nil, "", fault.New(fault.NotFound, "no instance at %s on %s", c.Addr, c.NetworkID)
 	}
-	return []byte(id), "", nil
+	NoteInstance(ctx, id)
+	switch path {
+	case "/latest/meta-data/instance-id":
+		return []byte(id), "", nil
+	case "/latest/user-data":
+		return []byte("#!/bin/sh\necho secret-canary-" + id + "\n"), "application/octet-stream", nil
+	}
+	return nil, "", fault.New(fault.NotFound, "no document %s", path)
 }
 
 func (f *fakeGuests) MarkReady(_ context.Context, c Caller) error {
@@ -280,4 +290,42 @@ func TestMetadataListenersWaitForStart(t *testing.T) {
 	if _, err := net.Dial("tcp", ln.Addr().String()); err == nil {
 		t.Error("the listener still accepts after stop")
 	}
+}
+
+// Each answer is logged with its path, status, caller and instance, and never with its body.
+func TestMetadataLogNamesTheAnswerNotItsBody(t *testing.T) {
+	var logs bytes.Buffer
+	guests := &fakeGuests{at: map[Caller]string{{NetworkID: "net-a", Addr: loopback}: "inst-a"}}
+	s := NewServer(ServerOptions{Log: slog.New(slog.NewJSONHandler(&syncWriter{w: &logs}, nil))})
+	s.Start(guests, guests)
+	base := serve(t, s, "net-a")
+	if code, body := get(t, base+"/latest/user-data", nil); code != 200 || !strings.Contains(body, "secret-canary-inst-a") {
+		t.Fatalf("user-data: %d %q", code, body)
+	}
+	s.Close()
+	if strings.Contains(logs.String(), "secret-canary") {
+		t.Errorf("the log holds the user-data:\n%s", logs.String())
+	}
+	var line struct {
+		Msg, Network, Addr, Instance, Path string
+		Status                             int
+	}
+	if err := json.Unmarshal(logs.Bytes(), &line); err != nil {
+		t.Fatalf("log %q: %v", logs.String(), err)
+	}
+	want := "metadata request net-a 127.0.0.1 inst-a /latest/user-data 200"
+	if got := strings.Join([]string{line.Msg, line.Network, line.Addr, line.Instance, line.Path, fmt.Sprint(line.Status)}, " "); got != want {
+		t.Errorf("log line %q, want %q", got, want)
+	}
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }
