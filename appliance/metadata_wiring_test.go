@@ -23,7 +23,7 @@ func TestInterimMetadataDocumentsAnswerFromTheInstance(t *testing.T) {
 		"meta-data/public-keys/":              "0=mykey\n",
 		"meta-data/public-keys/0/":            "openssh-key\n",
 		"meta-data/placement/":                "availability-zone\n",
-		"meta-data/": "hostname\ninstance-id\nlocal-hostname\nlocal-ipv4\nplacement/\npublic-keys/\n",
+		"meta-data/":                          "hostname\ninstance-id\nlocal-hostname\nlocal-ipv4\nplacement/\npublic-keys/\n",
 	} {
 		if got, ok := ec2Document(inst, addr, path); !ok || got != want {
 			t.Errorf("/latest/%s = %q, %v; want %q", path, got, ok, want)
