@@ -15,6 +15,25 @@ import (
 	"cloudlet/store"
 )
 
+// How a guest reaches the metadata service at 169.254.169.254:80, served by the daemon itself:
+//
+//   - The daemon listens on each NAT and isolated network's gateway address, port MetadataPort, with
+//     the socket bound to that network's bridge (SO_BINDTODEVICE): only packets arriving on that
+//     bridge reach it, so the listener's network is the caller's network, and the TCP peer address
+//     (kept by DNAT, and trustworthy because anti-spoofing drops forged sources in CLOUDLET-INPUT) is
+//     the caller's port.
+//   - CLOUDLET-PREROUTING DNATs tcp to 169.254.169.254:80 arriving on the bridge to that listener, as
+//     Neutron's L3 agent redirects it to its metadata proxy.
+//   - DHCP option 121 routes 169.254.169.254/32 through the gateway, so a guest reaches it whatever its
+//     default route (Neutron's DHCP agent does the same on networks without a router).
+//
+// Why not 169.254.169.254/32 on each bridge with a listener there: the address would become the
+// host's own (a local route in the host's table), so on a host that is itself a cloud VM the host's
+// own requests to its cloud's metadata service would be answered by cloudlet instead. The DNAT
+// touches only packets arriving on cloudlet's bridges and lives in cloudlet's own chains, rebuilt
+// from the catalog at start; the listener goes with the network's other servers (created with it,
+// closed with it, opened again by the next daemon: guests retry meanwhile).
+
 // DefaultMetadataPort is where the daemon listens on each network's gateway for the metadata
 // service (Nova's metadata API port); guests never see it: their 169.254.169.254:80 is DNATed there.
 const DefaultMetadataPort = 8775
