@@ -19,9 +19,9 @@ var (
 
 // Two test guests on one network, without a seed: each configures itself from the metadata service
 // (its own hostname and key) and phones home, so `--wait ready` returns through the phone-home; each
-// reads its own documents on the EC2 and the OpenStack paths; neither reads the other's, even with the
-// other's address on its own NIC (anti-spoofing drops that source); and the service answers again
-// after a daemon restart.
+// reads its own documents on the EC2 and the OpenStack paths, also without a default route; neither
+// reads the other's, even with the other's address on its own NIC (anti-spoofing drops that source);
+// and the service answers again after a daemon restart.
 func TestMetadataServiceGivesEachGuestItsOwn(t *testing.T) {
 	c := newCloud(t, "")
 	if err := c.do("POST", "/api/v1/networks", map[string]any{"name": "lan", "subnet": map[string]any{"cidr": "10.64.0.0/24", "dhcp": true}}, nil); err != nil {
@@ -78,6 +78,14 @@ func TestMetadataServiceGivesEachGuestItsOwn(t *testing.T) {
 	if body, _ := sh["beta"].fetch("http://169.254.169.254/latest/meta-data/instance-id"); body != beta.ID {
 		t.Errorf("beta back on its own address reads instance-id %q, want its own %s", body, beta.ID)
 	}
+
+	// Without a default route the guest still reaches the service: DHCP routed 169.254.169.254/32.
+	mustRun(t, sh["alpha"], "ip route del default")
+	if body, ok := sh["alpha"].fetch("http://169.254.169.254/latest/meta-data/instance-id"); !ok || body != alpha.ID {
+		t.Errorf("alpha without a default route reads instance-id %q (ok=%v), want %s; routes:\n%s", body, ok, alpha.ID,
+			mustRun(t, sh["alpha"], "ip route"))
+	}
+	mustRun(t, sh["alpha"], "ip route add default via 10.64.0.1 dev eth0")
 
 	if err := c.d.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
