@@ -27,6 +27,7 @@ const (
 	writeTimeout  = 10 * time.Second
 	idleTimeout   = 30 * time.Second
 	maxHeaderSize = 8 << 10
+	shutdownWait  = 2 * time.Second // for answers in flight when a network goes down or the daemon stops
 )
 
 // ServerOptions configure the metadata server; zero values take the defaults above.
@@ -168,7 +169,12 @@ func (l *netListener) close() {
 		l.ln.Close()
 		return
 	}
-	l.srv.Close() // closes the listener and every connection
+	// Shutdown closes the listener and idle connections and waits for answers in flight (catalog
+	// reads: quick), so none outlives the services it reads; Close ends whatever is left.
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownWait)
+	defer cancel()
+	l.srv.Shutdown(ctx)
+	l.srv.Close()
 	<-l.done
 }
 
