@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"cloudlet/appliance/compute"
+	"cloudlet/appliance/guest"
 	"cloudlet/appliance/host"
 	"cloudlet/appliance/identity"
 	"cloudlet/appliance/network"
@@ -38,6 +39,7 @@ type Appliance struct {
 	volumes   *volume.Service
 	network   *network.Service
 	compute   *compute.Service
+	metadata  *guest.Server // the metadata service: listeners come from network, answers from compute
 	web       *web.Server
 	listeners []net.Listener
 	adminPass string // set only on the first start
@@ -153,10 +155,13 @@ func (a *Appliance) openNetwork() error {
 	}
 	if a.network, err = network.New(network.Options{DB: a.db, HostRoutes: hostRoutes, Firewall: fw,
 		Quota:       a.identity,
-		MemberCIDRs: a.cfg.NetworkCIDRsAllowed, ForwardRange: a.cfg.forwardRange()}); err != nil {
+		MemberCIDRs: a.cfg.NetworkCIDRsAllowed, ForwardRange: a.cfg.forwardRange(),
+		MetadataPort: a.cfg.MetadataPort}); err != nil {
 		return err
 	}
-	if err := a.network.StartDatapath(network.DatapathOptions{Log: a.log, Domain: a.cfg.DNSDomain, Upstreams: resolvers()}); err != nil {
+	a.metadata = guest.NewServer(guest.ServerOptions{Log: a.log})
+	if err := a.network.StartDatapath(network.DatapathOptions{Log: a.log, Domain: a.cfg.DNSDomain, Upstreams: resolvers(),
+		Metadata: a.metadata}); err != nil {
 		return err
 	}
 	project, err := a.identity.AdminProjectID()
@@ -201,7 +206,10 @@ func (a *Appliance) openCompute(facts host.Facts, cred *syscall.Credential) erro
 	if err != nil {
 		return err
 	}
-	return a.compute.Start()
+	if err := a.compute.Start(); err != nil {
+		return err
+	}
+	return a.startMetadata()
 }
 
 // imageFile adapts the image service to what the volume service needs of an image.
@@ -291,6 +299,10 @@ func (a *Appliance) release() error {
 		}
 	}
 	a.listeners = nil
+	if a.metadata != nil { // before compute: no answer is half-way through a closed service
+		a.metadata.Close()
+		a.metadata = nil
+	}
 	if a.compute != nil {
 		errs = append(errs, a.compute.Close())
 		a.compute = nil

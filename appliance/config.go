@@ -105,6 +105,9 @@ type Config struct {
 	// PortForwardRange is where members' port forwards take host ports, "first-last"; it may not
 	// reach below 1024 (admin-only). Admins may use any free port.
 	PortForwardRange string `json:"port_forward_range"`
+	// MetadataPort is where the metadata service listens on each network's gateway; guests ask
+	// 169.254.169.254:80, which is DNATed there. 0 turns the metadata service off.
+	MetadataPort int `json:"metadata_port"`
 
 	// MaxImageSize caps the data of one image (an upload, a URL import, a file import), like
 	// Glance's image_size_cap; each project's images together are bounded by its image_gigabytes quota.
@@ -167,6 +170,7 @@ func DefaultConfig() Config {
 		LoginFreeFailures:     identity.DefaultLoginFreeFailures,
 		LoginBackoffMax:       Duration(identity.DefaultLoginBackoffMax),
 		PortForwardRange:      network.DefaultForwardRange.String(),
+		MetadataPort:          network.DefaultMetadataPort,
 
 		ImageImportAllowedPorts: []int{80, 443},
 		ImageImportMinRate:      DefaultImageImportMinRate,
@@ -259,6 +263,9 @@ func (c *Config) Normalize() error {
 		return err
 	}
 	if err := c.checkNetworkPolicy(); err != nil {
+		return err
+	}
+	if err := c.checkMetadata(); err != nil {
 		return err
 	}
 	return c.checkCompute()

@@ -69,7 +69,9 @@ func (s *Service) watchConsole(id, path string, offset int64, stop <-chan struct
 		}
 		tail = append(tail, chunk...)
 		if bytes.Contains(tail, []byte(GuestReadyMarker)) {
-			s.addStage(id, StageGuestReady)
+			if err := s.MarkGuestReady(s.ctx, id, ReadyViaConsole); err != nil {
+				s.log.Warn("record the guest ready", "instance", id, "err", err)
+			}
 			return
 		}
 		if len(tail) > len(GuestReadyMarker) {

@@ -13,11 +13,13 @@ type transition struct {
 	Fault string
 }
 
-// apply sets the states on inst. A stopped or suspended instance has no QEMU: its pid goes with it.
+// apply sets the states on inst. A stopped or suspended instance has no QEMU: its pid goes with it,
+// and so does its guest's readiness.
 func (t transition) apply(inst *Instance) {
 	inst.VMState, inst.TaskState, inst.PowerState, inst.Fault = t.VM, t.Task, t.Power, t.Fault
 	if t.VM == VMStopped || t.VM == VMSuspended {
 		inst.PID, inst.PIDStartTime = 0, 0
+		inst.ReadyAt, inst.ReadyVia = nil, ""
 	}
 }
 

@@ -23,6 +23,7 @@ type DatapathOptions struct {
 	Log       *slog.Logger
 	Domain    string           // DNS names are <port>.<network>.<Domain>; "" means "cloudlet"
 	Upstreams []netip.AddrPort // the host's resolvers for other names
+	Metadata  MetadataServer   // serves each network's metadata listener (with Options.MetadataPort); nil = none
 }
 
 // datapath holds the running servers of each network.
@@ -36,8 +37,9 @@ type datapath struct {
 }
 
 type netRuntime struct {
-	dhcp *dhcp.Server
-	dns  *dns.Server
+	dhcp     *dhcp.Server
+	dns      *dns.Server
+	metadata func() // stops the metadata listener; nil = none
 }
 
 // StartDatapath brings up every network's bridge and servers and every port's tap from the catalog,
@@ -126,6 +128,10 @@ func (s *Service) upNetwork(n *Network) error {
 		return fmt.Errorf("network %s: DNS server: %w", n.Name, err)
 	}
 	rt.dns = srv
+	if rt.metadata, err = s.upMetadata(n, br); err != nil {
+		rt.close()
+		return fmt.Errorf("network %s: %w", n.Name, err)
+	}
 	s.dp.mu.Lock()
 	s.dp.nets[n.ID] = rt
 	s.dp.mu.Unlock()
@@ -142,6 +148,7 @@ func (s *Service) dhcpConfig(n *Network, bridge string) dhcp.Config {
 	for _, r := range n.Subnet.HostRoutes {
 		cfg.Routes = append(cfg.Routes, dhcp.Route{Dest: r.Destination, Via: r.NextHop})
 	}
+	s.metadataDHCPRoute(n, &cfg)
 	return cfg
 }
 
@@ -235,6 +242,9 @@ func (rt *netRuntime) close() {
 	}
 	if rt.dns != nil {
 		rt.dns.Close()
+	}
+	if rt.metadata != nil {
+		rt.metadata()
 	}
 }
 

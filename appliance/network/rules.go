@@ -32,6 +32,7 @@ func (s *Service) syncFirewall(ctx context.Context) error {
 	defer s.fwMu.Unlock()
 	var m firewall.Model
 	err := s.db.View(func(tx *store.Tx) (err error) { m, err = firewallModel(tx); return err })
+	s.withMetadata(&m)
 	if err != nil {
 		return fmt.Errorf("apply firewall rules: read the catalog: %w", err)
 	}

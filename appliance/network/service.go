@@ -27,6 +27,10 @@ type Options struct {
 	// ForwardRange is where members' port forwards take host ports (config port_forward_range);
 	// zero means DefaultForwardRange. A request with AnyHostPort (an admin's) may use any free port.
 	ForwardRange PortRange
+	// MetadataPort is where the metadata service listens on each NAT and isolated network's gateway
+	// (guests' 169.254.169.254:80 is DNATed there, and DHCP routes 169.254.169.254 through the
+	// gateway); 0 means no metadata service.
+	MetadataPort int
 }
 
 // Service manages networks and ports in the catalog.
@@ -38,6 +42,7 @@ type Service struct {
 
 	memberCIDRs  []netip.Prefix
 	forwardRange PortRange
+	metadataPort int
 
 	fw   Firewall
 	fwMu sync.Mutex // serialises syncFirewall
@@ -51,11 +56,14 @@ func New(o Options) (*Service, error) {
 	if o.DB == nil {
 		return nil, errors.New("network.New: DB is required")
 	}
+	if o.MetadataPort < 0 || o.MetadataPort > 65535 {
+		return nil, fmt.Errorf("network.New: metadata port %d: want 1..65535, or 0 for none", o.MetadataPort)
+	}
 	if err := CheckMemberCIDRs(o.MemberCIDRs); err != nil {
 		return nil, fmt.Errorf("network.New: %w", err)
 	}
 	s := &Service{db: o.DB, hostRoutes: o.HostRoutes, fw: o.Firewall, quota: o.Quota,
-		memberCIDRs: o.MemberCIDRs, forwardRange: o.ForwardRange}
+		memberCIDRs: o.MemberCIDRs, forwardRange: o.ForwardRange, metadataPort: o.MetadataPort}
 	if s.forwardRange == (PortRange{}) {
 		s.forwardRange = DefaultForwardRange
 	}

@@ -17,7 +17,7 @@ import (
 func newInstanceCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "instance", Aliases: []string{"server"}, Short: "virtual machines"}
 	cmd.AddCommand(newInstanceCreateCmd(g), newInstanceListCmd(g), newInstanceShowCmd(g),
-		newInstanceDeleteCmd(g), newConsoleLogCmd(g))
+		newInstanceDeleteCmd(g), newConsoleLogCmd(g), newInstanceWaitCmd(g))
 	for _, a := range []struct{ verb, short string }{
 		{"start", "boot a stopped instance"},
 		{"stop", "power off (ACPI, then quit, then kill; --force kills at once)"},
@@ -37,9 +37,10 @@ func newInstanceCmd(g *globals) *cobra.Command {
 func newInstanceCreateCmd(g *globals) *cobra.Command {
 	var r compute.CreateRequest
 	var guest guestFlags
-	var wait, noNetwork bool
+	var noNetwork bool
+	var wait string
 	cmd := &cobra.Command{Use: "create NAME --image IMAGE --flavor FLAVOR", Short: "create and boot an instance",
-		Args: cobra.ExactArgs(1),
+		Args: readyArg(&wait),
 		RunE: func(_ *cobra.Command, a []string) error {
 			r.Name = a[0]
 			if noNetwork {
@@ -54,7 +55,7 @@ func newInstanceCreateCmd(g *globals) *cobra.Command {
 				return err
 			}
 			g.printGenerated(generated)
-			return g.finish(&inst, wait)
+			return g.finishWaiting(&inst, wait)
 		}}
 	fs := cmd.Flags()
 	fs.StringVar(&r.Image, "image", "", "image name or id (a boot volume is made from it)")
@@ -68,7 +69,7 @@ func newInstanceCreateCmd(g *globals) *cobra.Command {
 	fs.BoolVar(&r.Autostart, "autostart", false, "start with the daemon (after a host reboot)")
 	fs.IntVar(&r.AutostartOrder, "autostart-order", 0, "order among autostart instances (lower first)")
 	fs.StringVar(&r.RestartPolicy, "restart-policy", "never", "never or on-crash")
-	fs.BoolVar(&wait, "wait", false, "wait until the instance settles")
+	waitFlag(fs, &wait, "wait until the instance settles; --wait ready: until its guest is ready, then print the timeline")
 	guest.add(fs, true)
 	cmd.MarkFlagsMutuallyExclusive("network", "no-network")
 	return cmd
@@ -210,6 +211,7 @@ func instanceDetail(i *compute.Instance) [][]string {
 	}
 	rows = append(rows, []string{"addresses", strings.Join(addrs, ", ")})
 	rows = append(rows, guestDetail(i)...)
+	rows = append(rows, readyDetail(i)...)
 	var start time.Time
 	for n, st := range i.Timeline {
 		if n == 0 {

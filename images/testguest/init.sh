@@ -2,16 +2,25 @@
 # /init of the cloudlet test guest: PID 1 of a busybox initramfs (build.sh copies this file in).
 #
 # It boots just far enough for cloudlet's end-to-end tests: virtio drivers, a DHCP lease on eth0, a NoCloud
-# seed (hostname, ssh keys, a user-data script), an HTTP server on port 80, and fixed markers on the serial
-# console. The same file is udhcpc's event script (udhcpc -s /init), so all guest behaviour lives here.
+# seed (hostname, ssh keys, a user-data script) or, without a seed, the same from the metadata service at
+# 169.254.169.254, an HTTP server on port 80, and fixed markers on the serial console. The same file is
+# udhcpc's event script (udhcpc -s /init), so all guest behaviour lives here.
+#
+# The metadata service is asked only on a network that announces it: one whose DHCP lease routes
+# 169.254.169.254/32 (option 121), as every cloudlet network's does. Elsewhere (QEMU's user network in
+# the package tests) the guest never sends a byte to 169.254.169.254. On such a network the guest also
+# phones home (POST /cloudlet/ready) just before its READY marker, seed or not.
 #
 # Markers, one line each, in this order:
 #   CLOUDLET-GUEST-BOOT kernel=<release>
 #   CLOUDLET-GUEST-SEED found dev=<dev> | CLOUDLET-GUEST-SEED none
 #   CLOUDLET-GUEST-SSHKEYS count=<n>            (only if the cloud-config had keys)
 #   CLOUDLET-GUEST-DHCP ip=<ipv4>                 (from udhcpc, whenever a lease is bound)
+#   CLOUDLET-GUEST-SSHKEYS count=<n>            (from the metadata service, when it had a key)
+#   CLOUDLET-GUEST-SOURCE seed | metadata | none  (where hostname, keys and user-data came from)
 #   CLOUDLET-GUEST-USERDATA ran rc=<rc> | CLOUDLET-GUEST-USERDATA ignored   (only if there was user-data)
 #   CLOUDLET-GUEST-HTTP port=80
+#   CLOUDLET-GUEST-PHONEHOME rc=<rc>              (only on a network that announces the metadata service)
 #   CLOUDLET-GUEST-READY hostname=<hostname> ip=<ipv4 or none>
 #   CLOUDLET-GUEST-WARN <what>                    (something failed; boot goes on)
 #   CLOUDLET-GUEST-UPTIME <seconds>               (every N s after READY when booted with cloudlet.heartbeat=N)
@@ -40,6 +49,8 @@ export PATH
 DEFAULT_HOSTNAME=testguest
 DHCP_WAIT_SECONDS=30
 SEED_DIR=/run/seed
+METADATA_URL=http://169.254.169.254
+METADATA_ROUTE=/run/metadata-route   # exists when DHCP routed 169.254.169.254/32
 COMMAND_TIMEOUT_SECONDS=60
 COMMAND_OUTPUT=/run/command.out
 
@@ -152,21 +163,75 @@ read_seed() {
 		return 0
 	fi
 	say "CLOUDLET-GUEST-SEED found dev=$dev"
+	SOURCE=seed
 	if meta=$(seed_file meta-data); then
 		name=$(yaml_value local-hostname "$meta")
 		[ -z "$name" ] || set_hostname "$name"
 	fi
 	if user=$(seed_file user-data); then
-		case "$(head -c 2 "$user")" in
-		'#!') cp "$user" /run/user-data && chmod 0700 /run/user-data ;;
-		*) if head -n 1 "$user" | grep -q '^#cloud-config'; then
-			apply_cloud_config "$user"
-		else
-			say "CLOUDLET-GUEST-USERDATA ignored"
-		fi ;;
-		esac
+		apply_user_data "$user"
 	fi
 	umount "$SEED_DIR"
+}
+
+# apply_user_data FILE applies a cloud-config now, or keeps a script in /run/user-data to run once the
+# network is up.
+apply_user_data() {
+	case "$(head -c 2 "$1")" in
+	'#!') cp "$1" /run/user-data && chmod 0700 /run/user-data ;;
+	*) if head -n 1 "$1" | grep -q '^#cloud-config'; then
+		apply_cloud_config "$1"
+	else
+		say "CLOUDLET-GUEST-USERDATA ignored"
+	fi ;;
+	esac
+}
+
+# metadata_get PATH FILE fetches PATH from the metadata service into FILE. It fails at once on a 404 (the
+# service has no such document) and retries anything else (the daemon restarting) for up to 5 tries.
+metadata_get() {
+	for try in 1 2 3 4 5; do
+		# Not wget -T: it segfaults in this busybox build.
+		if timeout 5 wget -S -q -O "$2" "$METADATA_URL$1" 2>/run/metadata.err; then
+			return 0
+		fi
+		rm -f "$2"
+		grep -q ' 404 ' /run/metadata.err && return 1
+		sleep 1
+	done
+	return 1
+}
+
+# read_metadata applies what the metadata service says (EC2 paths: hostname, the first key, user-data) as
+# read_seed applies a seed, when there was no seed and the network announces the service.
+read_metadata() {
+	[ -z "$SOURCE" ] && [ -e "$METADATA_ROUTE" ] || return 0
+	metadata_get /latest/meta-data/instance-id /run/instance-id || {
+		say "CLOUDLET-GUEST-WARN metadata service not answering"
+		return 0
+	}
+	SOURCE=metadata
+	if metadata_get /latest/meta-data/hostname /run/metadata-hostname; then
+		set_hostname "$(cat /run/metadata-hostname)"
+	fi
+	if metadata_get /latest/meta-data/public-keys/0/openssh-key /run/authorized_keys; then
+		mkdir -p /root/.ssh
+		chmod 0700 /root/.ssh
+		cp /run/authorized_keys /root/.ssh/authorized_keys
+		chmod 0600 /root/.ssh/authorized_keys
+		say "CLOUDLET-GUEST-SSHKEYS count=$(grep -c . /run/authorized_keys)"
+	fi
+	if metadata_get /latest/user-data /run/metadata-user-data; then
+		apply_user_data /run/metadata-user-data
+	fi
+}
+
+# phone_home tells the metadata service the guest is up (cloud-init's phone_home posts the same form).
+phone_home() {
+	[ -e "$METADATA_ROUTE" ] || return 0
+	timeout 5 wget -q -O /dev/null --post-data "instance_id=$(cat /run/instance-id 2>/dev/null)&hostname=$(hostname)" \
+		"$METADATA_URL/cloudlet/ready" 2>/dev/null
+	say "CLOUDLET-GUEST-PHONEHOME rc=$?"
 }
 
 run_user_data() {
@@ -213,9 +278,10 @@ start_network() {
 		return 0
 	fi
 	ip link set eth0 up
-	udhcpc -f -i eth0 -s /init -t 5 -T 2 -A 5 -x "hostname:$(hostname)" >/dev/null 2>&1 &
+	udhcpc -f -i eth0 -s /init -t 5 -T 2 -A 5 -O staticroutes -x "hostname:$(hostname)" >/dev/null 2>&1 &
 	tries=0
-	while [ -z "$(eth0_ip)" ] && [ $tries -lt $((DHCP_WAIT_SECONDS * 5)) ]; do
+	# Until the event script is done with the lease: its routes (the metadata service's) come after the address.
+	while [ ! -e /run/dhcp-bound ] && [ $tries -lt $((DHCP_WAIT_SECONDS * 5)) ]; do
 		usleep 200000
 		tries=$((tries + 1))
 	done
@@ -259,6 +325,8 @@ dhcp_event() {
 			ip route replace default via "$r" dev "$interface"
 			break
 		done
+		static_routes
+		: >/run/dhcp-bound
 		{
 			[ -z "$domain" ] || echo "search $domain"
 			for d in $dns; do echo "nameserver $d"; done
@@ -266,6 +334,17 @@ dhcp_event() {
 		[ "$1" = renew ] || say "CLOUDLET-GUEST-DHCP ip=$ip"
 		;;
 	esac
+}
+
+# static_routes adds option 121's routes ("dest/bits gateway" pairs in $staticroutes, from udhcpc) and
+# notes whether one of them is the metadata service's.
+static_routes() {
+	set -- $staticroutes
+	while [ $# -ge 2 ]; do
+		ip route replace "$1" via "$2" dev "$interface"
+		[ "$1" = 169.254.169.254/32 ] && : >"$METADATA_ROUTE"
+		shift 2
+	done
 }
 
 # disk_size prints a block device's size in bytes.
@@ -431,12 +510,15 @@ main() {
 	load_modules
 	read_seed
 	start_network
+	read_metadata
+	say "CLOUDLET-GUEST-SOURCE ${SOURCE:-none}"
 	run_user_data
 	start_httpd
 	start_acpid
 	ip=$(eth0_ip)
 	watch_disks
 	quiet_serial
+	phone_home
 	say "CLOUDLET-GUEST-READY hostname=$(hostname) ip=${ip:-none}"
 	start_commands
 	start_heartbeat

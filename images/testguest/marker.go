@@ -12,14 +12,16 @@ import (
 
 // Markers the guest prints on its serial console, each at the start of its own line (see init.sh).
 const (
-	MarkerBoot     = "CLOUDLET-GUEST-BOOT"     // kernel=<release>: /init started
-	MarkerSeed     = "CLOUDLET-GUEST-SEED"     // found dev=<dev> | none
-	MarkerSSHKeys  = "CLOUDLET-GUEST-SSHKEYS"  // count=<n>: keys written to /root/.ssh/authorized_keys
-	MarkerDHCP     = "CLOUDLET-GUEST-DHCP"     // ip=<ipv4>: a lease was bound
-	MarkerUserData = "CLOUDLET-GUEST-USERDATA" // ran rc=<rc> | ignored
-	MarkerHTTP     = "CLOUDLET-GUEST-HTTP"     // port=80: httpd answers
-	MarkerReady    = "CLOUDLET-GUEST-READY"    // hostname=<name> ip=<ipv4|none>: printed exactly once
-	MarkerWarn     = "CLOUDLET-GUEST-WARN"     // <what>: a step failed, boot went on
+	MarkerBoot     = "CLOUDLET-GUEST-BOOT"      // kernel=<release>: /init started
+	MarkerSeed     = "CLOUDLET-GUEST-SEED"      // found dev=<dev> | none
+	MarkerSSHKeys  = "CLOUDLET-GUEST-SSHKEYS"   // count=<n>: keys written to /root/.ssh/authorized_keys
+	MarkerDHCP     = "CLOUDLET-GUEST-DHCP"      // ip=<ipv4>: a lease was bound
+	MarkerSource   = "CLOUDLET-GUEST-SOURCE"    // seed | metadata | none: where hostname, keys and user-data came from
+	MarkerUserData = "CLOUDLET-GUEST-USERDATA"  // ran rc=<rc> | ignored
+	MarkerHTTP     = "CLOUDLET-GUEST-HTTP"      // port=80: httpd answers
+	MarkerPhone    = "CLOUDLET-GUEST-PHONEHOME" // rc=<rc>: POST /cloudlet/ready to the metadata service (cloudlet networks only)
+	MarkerReady    = "CLOUDLET-GUEST-READY"     // hostname=<name> ip=<ipv4|none>: printed exactly once
+	MarkerWarn     = "CLOUDLET-GUEST-WARN"      // <what>: a step failed, boot went on
 )
 
 // WaitForMarker reads r (a console stream) line by line until a line contains prefix, and returns that

@@ -26,6 +26,10 @@ type Network struct {
 	// Shared: the bridge is the host's own (a LAN bridge that a bridged network joins). cloudlet then
 	// filters its own ports' traffic only and leaves the rest of the bridge alone: no isolation, no NAT.
 	Shared bool
+	// Metadata is where the daemon serves this network's metadata service (its gateway address and
+	// the metadata port): guests' connections to 169.254.169.254:80 from the bridge go there. Invalid
+	// = no metadata service.
+	Metadata netip.AddrPort
 }
 
 // Port is one guest NIC: a tap on a network's bridge.

@@ -75,7 +75,10 @@ func goldenModels() map[string]Model {
 	}
 	lan := natDefault()
 	lan.Networks = []Network{{ID: "net-1", Bridge: "lanbr0", Subnet: netip.MustParsePrefix("10.88.0.0/24"), Shared: true}}
+	metadata := natDefault()
+	metadata.Networks[0].Metadata = netip.AddrPortFrom(metadata.Networks[0].Gateway, 8775)
 	return map[string]Model{
+		"metadata":          metadata,
 		"shared-bridge":     lan,
 		"empty":             {},
 		"nat-default":       natDefault(),

@@ -7,7 +7,8 @@ import (
 
 // buildNAT builds the nat table:
 //
-//	CLOUDLET-PREROUTING   from PREROUTING: DNAT of floating IPs and port forwards arriving from outside
+//	CLOUDLET-PREROUTING   from PREROUTING: DNAT of floating IPs and port forwards arriving from outside,
+//	                      and of guests' metadata requests to their network's metadata listener
 //	CLOUDLET-OUTPUT       from OUTPUT: the same DNAT for connections the host itself opens
 //	CLOUDLET-POSTROUTING  from POSTROUTING: hairpin MASQUERADE, floating-IP SNAT, per-network MASQUERADE
 func buildNAT(m Model) Table {
@@ -23,6 +24,11 @@ func buildNAT(m Model) Table {
 	for _, f := range m.PortForwards {
 		for _, c := range []string{chainPrerouting, chainOutput} {
 			b.add(c, forwardMatch(f)...)
+		}
+	}
+	for _, n := range m.Networks {
+		if n.Metadata.IsValid() && !n.Shared {
+			b.add(chainPrerouting, metadataMatch(n)...)
 		}
 	}
 	// Hairpin: a guest (or the host) reaching a published address of its own network gets the
@@ -54,6 +60,17 @@ func buildNAT(m Model) Table {
 		{From: "POSTROUTING", To: chainPostrouting},
 		{From: "PREROUTING", To: chainPrerouting},
 	}}
+}
+
+// MetadataAddr is the metadata service's address as guests know it (port 80).
+var MetadataAddr = netip.MustParseAddr("169.254.169.254")
+
+// metadataMatch is the DNAT of a guest's connection to 169.254.169.254:80, arriving on its network's
+// bridge, to the daemon's listener on that bridge (as Neutron's L3 agent redirects it to its proxy).
+// The source stays the guest's: that is how the service knows who asks.
+func metadataMatch(n Network) []string {
+	return []string{"-d", host(MetadataAddr), "-i", n.Bridge, "-p", "tcp", "-m", "tcp", "--dport", "80",
+		"-j", "DNAT", "--to-destination", n.Metadata.String()}
 }
 
 // forwardMatch is the DNAT rule of a port forward: on its host IP, or on any local address.

@@ -62,6 +62,9 @@ func (v *validator) networks() {
 		if n.Gateway.IsValid() && !v.hostIn(n.Subnet, n.Gateway) {
 			v.fail("%s: gateway %v is not a host address of %v", what, n.Gateway, n.Subnet)
 		}
+		if n.Metadata.IsValid() && (n.Metadata.Addr() != n.Gateway || n.Metadata.Port() == 0) {
+			v.fail("%s: metadata listener %v is not a port on its gateway %v", what, n.Metadata, n.Gateway)
+		}
 	}
 }
 
