@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 
 	"cloudlet/appliance/crashpoint"
+	"cloudlet/appliance/fault"
 	"cloudlet/store"
 )
 
@@ -84,6 +86,10 @@ func (sv *supervisor) removeRecord(tx *store.Tx) error {
 // boot volume not attached yet, an attach a crash cut short), deleting those marked
 // delete_on_termination and the boot volume made from an image, except the kept ones; the others
 // become available again.
+//
+// The volumes it deletes are first written into the record (VolumesToDelete): a detach and the delete
+// after it are two steps, and a crash between them would leave the volume detached and named by no one.
+// The delete's next run (at the daemon's start) deletes the ones the record still names.
 func (sv *supervisor) releaseVolumes(ctx context.Context, kept keptVolumes) error {
 	inst, ok := sv.current()
 	if !ok {
@@ -91,6 +97,9 @@ func (sv *supervisor) releaseVolumes(ctx context.Context, kept keptVolumes) erro
 	}
 	vols, err := sv.s.volumesOf(ctx, sv.id)
 	if err != nil {
+		return err
+	}
+	if err := sv.recordVolumesToDelete(inst, vols, kept); err != nil {
 		return err
 	}
 	for _, v := range vols {
@@ -102,9 +111,46 @@ func (sv *supervisor) releaseVolumes(ctx context.Context, kept keptVolumes) erro
 			return fmt.Errorf("detach volume %s: %w", v.Name, err)
 		}
 		if deletedWith(inst, v) && !keep {
+			crashpoint.Hit(crashpoint.DeleteVolumeDetached)
 			if err := sv.deleteVolume(ctx, inst, v); err != nil {
 				return err
 			}
+		}
+	}
+	return sv.deleteDetachedLeftovers(ctx, inst, vols)
+}
+
+// recordVolumesToDelete adds to the record's VolumesToDelete the volumes of vols the delete deletes.
+func (sv *supervisor) recordVolumesToDelete(inst *Instance, vols []Volume, kept keptVolumes) error {
+	ids := slices.Clone(inst.VolumesToDelete)
+	for _, v := range vols {
+		if _, keep := kept[v.ID]; deletedWith(inst, v) && !keep && !slices.Contains(ids, v.ID) {
+			ids = append(ids, v.ID)
+		}
+	}
+	if slices.Equal(ids, inst.VolumesToDelete) {
+		return nil
+	}
+	inst.VolumesToDelete = ids
+	_, err := sv.s.update(sv.id, func(i *Instance) error { i.VolumesToDelete = ids; return nil })
+	return err
+}
+
+// deleteDetachedLeftovers deletes the volumes the record names for deletion that are no longer the
+// instance's (an earlier run of this delete detached them and was cut short); gone ones are done.
+func (sv *supervisor) deleteDetachedLeftovers(ctx context.Context, inst *Instance, vols []Volume) error {
+	for _, id := range inst.VolumesToDelete {
+		if slices.ContainsFunc(vols, func(v Volume) bool { return v.ID == id }) {
+			continue
+		}
+		v, err := sv.s.o.Volumes.Get(ctx, inst.ProjectID, id)
+		if fault.KindOf(err) == fault.NotFound {
+			continue
+		} else if err != nil {
+			return err
+		}
+		if err := sv.deleteVolume(ctx, inst, v); err != nil {
+			return err
 		}
 	}
 	return nil

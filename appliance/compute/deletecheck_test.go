@@ -221,3 +221,35 @@ func (h *busyThenHeld) CheckDelete(_ context.Context, _, id string) (string, err
 	}
 	return "it has snapshot nightly (snap-1); delete its snapshots, then the volume", nil
 }
+
+// A delete cut short after it detached a volume that goes with the instance and before it deleted it
+// (here the volume's delete fails once; the crash point compute.delete-volume-detached is the same
+// moment in a kill) left the volume detached and named by no one: the next run of the delete no longer
+// found it among the instance's volumes. The record names the volumes the delete deletes before it
+// detaches them, and the next run deletes them.
+func TestAVolumeADeleteDetachedButDidNotDeleteIsDeletedByTheDeletesNextRun(t *testing.T) {
+	failing := &failingDeletes{}
+	e := newEnv(t, func(o *Options) {
+		failing.fakeVolumes = o.Volumes.(*fakeVolumes)
+		o.Volumes = failing
+	})
+	inst := e.running("web")
+	failing.fail.Store(inst.BootVolumeID)
+
+	if _, err := e.svc.Delete(context.Background(), testProject, inst.ID); err != nil {
+		t.Fatal(err)
+	}
+	failed := e.waitFor(inst.ID, VMError, PowerNoState)
+	if !slices.Contains(failed.VolumesToDelete, inst.BootVolumeID) {
+		t.Fatalf("after the failed delete: volumes to delete %q, want the boot volume %s", failed.VolumesToDelete, inst.BootVolumeID)
+	}
+	failing.fail.Store("")
+
+	if _, err := e.svc.Delete(context.Background(), testProject, inst.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitGoneUnit(t, e, inst.ID)
+	if _, err := e.vols.Get(context.Background(), testProject, inst.BootVolumeID); fault.KindOf(err) != fault.NotFound {
+		t.Errorf("the boot volume after the delete's second run: %v, want it deleted", err)
+	}
+}

@@ -49,7 +49,10 @@ type Instance struct {
 	// ReplacedBootVolumeID is the boot volume a rebuild forgot but has not deleted yet (a crash or a
 	// failure came between): the next rebuild, or the delete, finishes it.
 	ReplacedBootVolumeID string `json:"replaced_boot_volume_id,omitempty"`
-	BootFromVolume       bool   `json:"boot_from_volume"` // the user gave that volume (else compute made it from the image)
+	// VolumesToDelete are the volumes a delete in progress deletes with the instance, written before
+	// it detaches them: a delete cut short between a detach and the volume's delete finishes them.
+	VolumesToDelete []string `json:"volumes_to_delete,omitempty"`
+	BootFromVolume  bool     `json:"boot_from_volume"` // the user gave that volume (else compute made it from the image)
 }
 
 // Restart policies.

@@ -26,13 +26,15 @@ const (
 	BootDiskMade     = "compute.boot-disk-made"     // the boot volume exists and the record names it; no QEMU
 	DeleteStopped    = "compute.delete-stopped"     // the deleted instance's QEMU is gone, its run dir removed
 	DeletePortsFreed = "compute.delete-ports-freed" // its ports are released; volumes, state dir and record remain
-	PortTapMade      = "network.port-tap-made"      // a new port is recorded and its tap made; its rules are not
-	SnapshotActive   = "volume.snapshot-active"     // a snapshot's new active file is published; not yet in use
+	// DeleteVolumeDetached: a volume that goes with the deleted instance is detached, not yet deleted.
+	DeleteVolumeDetached = "compute.delete-volume-detached"
+	PortTapMade          = "network.port-tap-made"  // a new port is recorded and its tap made; its rules are not
+	SnapshotActive       = "volume.snapshot-active" // a snapshot's new active file is published; not yet in use
 )
 
 // All lists every named point, for a harness that hits each on purpose.
 var All = []string{QEMUExec, PIDFileTemp, CreateRecorded, BootDiskMade, PortTapMade, DeleteStopped,
-	DeletePortsFreed, AttachReserved, SuspendSaved, SuspendCommitted, SnapshotActive, ResumeExec, RebuildOldDetached}
+	DeletePortsFreed, AttachReserved, SuspendSaved, SuspendCommitted, SnapshotActive, ResumeExec, RebuildOldDetached, DeleteVolumeDetached}
 
 // Hit kills the process with SIGKILL, as kill -9 would, when the environment arms point.
 func Hit(point string) {

@@ -60,12 +60,16 @@ func (s *soak) reach(point string) bool {
 			return false
 		}
 		s.req("POST", "/api/v1/instances/"+id+"/resume", nil, nil)
-	case crashpoint.RebuildOldDetached:
-		id, ok := s.readyInstance(compute.VMActive, compute.VMStopped)
+	case crashpoint.RebuildOldDetached, crashpoint.DeleteVolumeDetached:
+		id, ok := s.freshInstance() // one whose boot volume nothing else is using or keeping
 		if !ok {
 			return false
 		}
-		s.req("POST", "/api/v1/instances/"+id+"/rebuild", nil, nil)
+		if point == crashpoint.DeleteVolumeDetached {
+			s.deleteInstance(id)
+		} else {
+			s.req("POST", "/api/v1/instances/"+id+"/rebuild", nil, nil)
+		}
 	case crashpoint.SnapshotActive:
 		s.makeRoomForASnapshot()
 		vol, ok := s.readyVolume("available", true)
@@ -95,6 +99,17 @@ func (s *soak) readyInstance(states ...compute.VMState) (string, bool) {
 		return "", false
 	}
 	return id, ok
+}
+
+// freshInstance creates an instance and waits for it to settle with its boot volume: a volume no
+// snapshot, task or earlier cut-short action touches.
+func (s *soak) freshInstance() (string, bool) {
+	id, ok := s.createInstance(true)
+	if !ok {
+		return "", false
+	}
+	inst, ok := s.waitInstance(id, bootWait)
+	return id, ok && inst.BootVolumeID != "" && inst.TaskState == ""
 }
 
 // suspendedInstance returns a settled suspended instance, suspending a running one (made if need be)
