@@ -12,7 +12,7 @@ GOFLAGS_BUILD := -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_LOG  := .cache/test.log
 
-.PHONY: run build deps test-deps test soak testguest bench lint install clean
+.PHONY: run build deps test-deps test soak testguest cloudguest bench lint install clean
 
 ## run: install what is missing, build, and start cloudlet in the foreground on $(DATA_DIR)
 run: deps build
@@ -31,7 +31,7 @@ test-deps:
 ## test: the whole suite, unit and end-to-end (real QEMU, real namespaces). Fails if anything skipped,
 ## or if any process naming the run's own TMPDIR (a QEMU, a daemon) is still running at the end.
 ## (`go test -short ./...` is the fast local loop: it leaves out the end-to-end and QEMU-booting tests.)
-test: test-deps testguest
+test: test-deps testguest cloudguest
 	@mkdir -p .cache
 	go build -o .cache/leftovers ./appliance/testproc/leftovers
 	@tmp=$$(mktemp -d /tmp/clt.XXXXXX) && chmod 1777 "$$tmp" && echo "test run TMPDIR=$$tmp"; \
@@ -59,6 +59,10 @@ soak: test-deps testguest
 ## testguest: build the tiny test guest into .cache/testguest (cached by content hash)
 testguest:
 	images/testguest/build.sh $(CURDIR)/.cache/testguest
+
+## cloudguest: build the Debian 12 cloud-init guest into .cache/cloudguest (debootstrap, as root; cached by content hash)
+cloudguest:
+	images/cloudguest/build.sh $(CURDIR)/.cache/cloudguest
 
 ## bench: benchmarks that report ratios against a baseline measured in the same run
 bench:
