@@ -39,6 +39,8 @@ type Options struct {
 	MAC string
 	// MemoryMiB of the guest; 0 for 1024.
 	MemoryMiB int
+	// Extra QEMU arguments, appended (an SMBIOS table, a guest agent channel...).
+	Extra []string
 }
 
 // Result is what one plain boot showed.
@@ -198,7 +200,7 @@ func qemuArgs(o Options, l *lab, n int) ([]string, error) {
 		argv = append(argv, "-drive", "file="+iso+",format=raw,if=none,id=seed,media=cdrom,readonly=on",
 			"-device", "virtio-scsi-pci,id=scsi0", "-device", "scsi-cd,bus=scsi0.0,drive=seed")
 	}
-	return argv, nil
+	return append(argv, o.Extra...), nil
 }
 
 // runUntilReport starts QEMU and reads its console until the report line, ctx's end or QEMU's exit.
