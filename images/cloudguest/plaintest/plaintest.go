@@ -8,6 +8,7 @@ package plaintest
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -26,7 +28,6 @@ import (
 
 	"cloudlet/appliance/testproc"
 	"cloudlet/images/cloudguest"
-	"cloudlet/internal/testkit"
 )
 
 // Options describe one plain boot.
@@ -114,7 +115,7 @@ func checkPrivateNetns() error {
 type lab struct {
 	dir, bridge, tap string
 	subnet           netip.Prefix
-	dnsmasqLog       testkit.SyncBuffer
+	dnsmasqLog       syncBuffer
 }
 
 func (l *lab) addr(host byte) netip.Addr {
@@ -214,7 +215,7 @@ func runUntilReport(ctx context.Context, argv []string, res *Result) error {
 		return fmt.Errorf("plain boot: %w", err)
 	}
 	defer pr.Close()
-	var console, stderr testkit.SyncBuffer
+	var console, stderr syncBuffer
 	cmd := exec.Command(bin, argv...)
 	cmd.Stdout, cmd.Stderr = pw, &stderr
 	start := time.Now()
@@ -292,4 +293,23 @@ func WriteSeed(path, label string, files map[string]string) (err error) {
 		return fmt.Errorf("write seed %s: %w", path, err)
 	}
 	return nil
+}
+
+// syncBuffer is a bytes.Buffer that a process's output goroutine writes while Boot reads it (a copy of
+// testkit.SyncBuffer: only tests and the e2e harness may import testkit).
+type syncBuffer struct {
+	mu  sync.Mutex // guards buf
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
