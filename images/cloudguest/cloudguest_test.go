@@ -143,7 +143,13 @@ func TestCloudGuestBootsUnderPlainQEMUWithANoCloudSeed(t *testing.T) {
 	}
 	t.Logf("%s after %v (QEMU start to the report line, TCG)", res.Line, res.Elapsed.Round(time.Millisecond))
 
-	want := cloudguest.Report{Hostname: "cg-plain", Keys: 2, Key0: cloudguest.KeyHash(keys[0]),
+	// cloud-init writes the keys from a Python set: their order varies from boot to boot, so key0 is the
+	// hash of either.
+	key0 := cloudguest.KeyHash(keys[0])
+	if res.Report.Key0 == cloudguest.KeyHash(keys[1]) {
+		key0 = res.Report.Key0
+	}
+	want := cloudguest.Report{Hostname: "cg-plain", Keys: 2, Key0: key0,
 		Runcmd: "plain-seed-runcmd", Datasource: "NoCloud", IP: res.Report.IP}
 	if diff := cmp.Diff(want, res.Report); diff != "" {
 		t.Errorf("report mismatch (-want +got):\n%s\nconsole:\n%s", diff, res.Console)

@@ -23,7 +23,7 @@ const RuncmdFile = "/run/cloudlet-runcmd"
 type Report struct {
 	Hostname   string
 	Keys       int    // key lines in the default user's authorized_keys
-	Key0       string // KeyHash of the first of them; "" when there is none
+	Key0       string // KeyHash of the first of them ("" for none); cloud-init writes them in no fixed order
 	Runcmd     string // first line of RuncmdFile, blanks made "_"; "" when the file is absent
 	Datasource string // cloud-init's datasource without "DataSource", e.g. NoCloud, OpenStackLocal; "" for none
 	Errors     int    // errors cloud-init listed in /run/cloud-init/result.json
