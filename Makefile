@@ -12,7 +12,7 @@ GOFLAGS_BUILD := -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_LOG  := .cache/test.log
 
-.PHONY: run build deps test-deps test soak testguest bench lint install clean
+.PHONY: run build deps test-deps test soak testguest cloudguest bench lint install clean
 
 ## run: install what is missing, build, and start cloudlet in the foreground on $(DATA_DIR)
 run: deps build
@@ -33,7 +33,7 @@ test-deps:
 ## (`go test -short ./...` is the fast local loop: it leaves out the end-to-end and QEMU-booting tests.)
 ## -timeout bounds one package's whole run (a hang guard): appliance/e2e runs its tests one after another,
 ## 11 min on a quiet 2-core machine and 28 min on a loaded one, so 30m was too close; no test waits on it.
-test: test-deps testguest
+test: test-deps testguest cloudguest
 	@mkdir -p .cache
 	go build -o .cache/leftovers ./appliance/testproc/leftovers
 	@tmp=$$(mktemp -d /tmp/clt.XXXXXX) && chmod 1777 "$$tmp" && echo "test run TMPDIR=$$tmp"; \
@@ -61,6 +61,10 @@ soak: test-deps testguest
 ## testguest: build the tiny test guest into .cache/testguest (cached by content hash)
 testguest:
 	images/testguest/build.sh $(CURDIR)/.cache/testguest
+
+## cloudguest: build the Debian 12 cloud-init guest into .cache/cloudguest (debootstrap, as root; cached by content hash)
+cloudguest:
+	images/cloudguest/build.sh $(CURDIR)/.cache/cloudguest
 
 ## bench: benchmarks that report ratios against a baseline measured in the same run
 bench:

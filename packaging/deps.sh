@@ -2,7 +2,8 @@
 # Installs what cloudlet needs on Debian/Ubuntu, only what is missing, through apt.
 #   deps.sh runtime   QEMU, qemu-img, iptables, nft: what the daemon runs
 #   deps.sh test      runtime + what the test suite uses (test guest build tools, iproute2, util-linux,
-#                     dnsmasq-base: the DHCP benchmark's baseline)
+#                     dnsmasq-base: the DHCP benchmark's and the plain cloud-init boot's baseline;
+#                     debootstrap, e2fsprogs: the cloud-init guest)
 # Both also create the unprivileged system user QEMU runs as ($CLOUDLET_QEMU_USER, default
 # cloudlet-qemu; "root" skips it): the daemon refuses to start when its qemu_user is missing.
 set -euo pipefail
@@ -22,7 +23,7 @@ ensure_qemu_user() {
 }
 
 runtime_pkgs=(qemu-system-x86 qemu-utils ovmf iptables nftables iproute2)
-test_pkgs=(cpio kmod dosfstools mtools fdisk util-linux gcc libc6-dev dnsmasq-base)
+test_pkgs=(cpio kmod dosfstools mtools fdisk util-linux gcc libc6-dev dnsmasq-base debootstrap e2fsprogs)
 test_pkgs+=(genisoimage openssl) # isoinfo and openssl passwd: the seed tests check ISOs and password hashes with tools written elsewhere
 
 case "${1:-runtime}" in
