@@ -63,11 +63,18 @@ func (sv *supervisor) reattach(ctx context.Context) {
 	sv.s.removeTemps(sv.id) // nothing writes them now: any left is a killed daemon's
 }
 
-// adopt takes over a live QEMU. One still in prelaunch was being started (spawn, start or rebuild) when
-// the daemon died: the start is completed. Otherwise the states follow QEMU.
+// adopt takes over a live QEMU. A stop the daemon died in is finished (the user asked for it; the
+// guest gets its power button again, or, if it was not running, its QEMU is ended). One still in
+// prelaunch was being started (spawn, start or rebuild) when the daemon died: the start is completed.
+// Otherwise the states follow QEMU.
 func (sv *supervisor) adopt(ctx context.Context, inst *Instance, st qmp.Status) {
 	if needsReset(st.Status) {
 		sv.settleDead(ctx, inst.TaskState, st.Status)
+		return
+	}
+	if inst.TaskState == TaskPoweringOff {
+		sv.s.log.Info("finishing a stop interrupted by a daemon restart", "instance", sv.id)
+		sv.stop(ctx, st.Status != "running")
 		return
 	}
 	if st.Status == "prelaunch" && (inst.TaskState == TaskSpawning || inst.TaskState == TaskPoweringOn || inst.TaskState == TaskRebuilding) {

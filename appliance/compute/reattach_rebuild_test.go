@@ -19,3 +19,25 @@ func TestRestartCompletesARebuildKilledBeforeItsGuestRan(t *testing.T) {
 			e.hv.proc(inst.ID).srv.Status())
 	}
 }
+
+// Found by the crash-cycle harness: a hard-stop pre-empted a start after its QEMU was exec'd (-S,
+// prelaunch) and the daemon died before the stop ended it; the restart forgot the stop and showed the
+// instance paused on a QEMU that never ran its guest. A stop cut short by a restart is finished: the
+// QEMU is ended and the instance is stopped. A running guest gets its power button again.
+func TestRestartFinishesAStopTheDaemonDiedIn(t *testing.T) {
+	for _, status := range []string{"prelaunch", "running"} {
+		t.Run(status, func(t *testing.T) {
+			e := newEnv(t, nil)
+			inst := e.running("a")
+			e.svc.Close() // the daemon dies while stopping
+			e.hv.proc(inst.ID).srv.SetStatus(status)
+			setTask(t, e, inst.ID, TaskPoweringOff)
+
+			e.start()
+			e.waitFor(inst.ID, VMStopped, PowerShutdown)
+			if p := e.hv.proc(inst.ID); !p.killed && p.srv.Status() != "shutdown" && p.srv.Status() != "" {
+				t.Errorf("QEMU %s, killed %v: want it ended", p.srv.Status(), p.killed)
+			}
+		})
+	}
+}
