@@ -1,6 +1,10 @@
 package compute
 
-import "testing"
+import (
+	"testing"
+
+	"cloudlet/store"
+)
 
 // Found by the crash-cycle harness: a daemon killed during a rebuild, after the new QEMU was exec'd
 // (paused, -S) and before its cont, came back with the instance paused/paused and no task: the rebuild
@@ -39,5 +43,39 @@ func TestRestartFinishesAStopTheDaemonDiedIn(t *testing.T) {
 				t.Errorf("QEMU %s, killed %v: want it ended", p.srv.Status(), p.killed)
 			}
 		})
+	}
+}
+
+// Found by the crash-cycle harness: a restart found the QEMU of a resume the daemon died in (its start
+// not yet recorded, so the record named no pid) and that QEMU, busy restoring on a loaded machine, did not
+// answer: the instance went to error with the QEMU running and named by no record. The record names the
+// QEMU it keeps, and a hard-stop ends it.
+func TestAnUnansweringQEMUFoundAtRestartIsNamedByTheRecord(t *testing.T) {
+	e := newEnv(t, nil)
+	inst := e.running("a")
+	e.svc.Close() // the daemon dies during a resume, before it recorded the new QEMU
+	p := e.hv.proc(inst.ID)
+	p.srv.Hang(true)
+	setTask(t, e, inst.ID, TaskNone)
+	if err := e.db.Update(func(tx *store.Tx) error {
+		rec, err := instances.Get(tx, inst.ID)
+		if err != nil {
+			return err
+		}
+		rec.PID, rec.PIDStartTime = 0, 0
+		return instances.Update(tx, rec)
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	e.start()
+	got := e.waitFor(inst.ID, VMError, PowerNoState)
+	if got.PID != p.pid {
+		t.Errorf("record names pid %d, want the kept QEMU's %d", got.PID, p.pid)
+	}
+	e.act(inst.ID, ActHardStop)
+	e.waitFor(inst.ID, VMStopped, PowerShutdown)
+	if !p.killed {
+		t.Error("hard stop did not kill the QEMU")
 	}
 }
