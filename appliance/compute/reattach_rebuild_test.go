@@ -1,6 +1,7 @@
 package compute
 
 import (
+	"strings"
 	"testing"
 
 	"cloudlet/store"
@@ -77,5 +78,26 @@ func TestAnUnansweringQEMUFoundAtRestartIsNamedByTheRecord(t *testing.T) {
 	e.waitFor(inst.ID, VMStopped, PowerShutdown)
 	if !p.killed {
 		t.Error("hard stop did not kill the QEMU")
+	}
+}
+
+// Found by the crash-cycle harness (a fresh-clone run): a hard-stop pre-empted a pause whose stop QEMU
+// had already done; the pre-empted pause then wrote active/running with no task over the hard-stop's
+// powering-off, and a daemon killed before the hard-stop ran came back with the stop forgotten and the
+// record saying running over a paused QEMU. A pre-empted command (running or still queued) writes
+// nothing: from the hard-stop's acceptance to its end the record stays powering-off.
+func TestAPreemptedCommandDoesNotWriteOverThePreemptingTask(t *testing.T) {
+	e := newEnv(t, nil)
+	inst := e.running("a")
+	e.hv.proc(inst.ID).srv.Hang(true) // the pause's stop gets no answer: it is still running when pre-empted
+	e.act(inst.ID, ActPause)
+	e.act(inst.ID, ActHardStop)
+	accepted := len(e.events(inst.ID)) // the hard-stop's powering-off is the last event written in Act
+	e.waitFor(inst.ID, VMStopped, PowerShutdown)
+	evs := e.events(inst.ID)
+	for _, ev := range evs[accepted:] {
+		if strings.HasPrefix(ev, "instance.state") && !strings.Contains(ev, `"vm_state":"stopped"`) {
+			t.Errorf("after the hard-stop was accepted the record went to %s, want powering-off until stopped", ev)
+		}
 	}
 }
