@@ -47,11 +47,14 @@ func (sv *supervisor) unresponsive(err error) {
 	if ctxDone(err) {
 		return
 	}
-	pid := sv.proc.PID()
+	pid, start := sv.proc.PID(), sv.proc.StartTime()
 	sv.save("record QEMU unresponsive", func(i *Instance) error {
 		if i.TaskState == TaskNone {
 			transition{VM: VMError, Power: PowerNoState, Fault: fmt.Sprintf("%s (pid %d): %v", faultUnresponsive, pid, err)}.apply(i)
 		}
+		// The QEMU is kept (a hard-stop or delete ends it): the record names it, also one a restart
+		// found before its start was recorded (a resume the daemon died in, restoring slowly).
+		i.PID, i.PIDStartTime = pid, start
 		return nil
 	})
 }

@@ -22,6 +22,10 @@ func (sv *supervisor) current() (*Instance, bool) {
 // A failed delete ends its task too (save writes through endDelete while it runs), so that the delete
 // can be asked again.
 func (sv *supervisor) fail(vm VMState, power PowerState, err error) {
+	if sv.preempted() {
+		sv.s.log.Info("instance task pre-empted", "instance", sv.id, "err", err)
+		return
+	}
 	sv.s.log.Warn("instance task failed", "instance", sv.id, "vm_state", vm, "err", err)
 	sv.set(transition{VM: vm, Power: power, Fault: err.Error()})
 }

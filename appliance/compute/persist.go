@@ -15,6 +15,9 @@ import (
 
 // set records a transition of the instance's states.
 func (sv *supervisor) set(t transition) bool {
+	if sv.preempted() { // the pre-empting command owns the states now
+		return false
+	}
 	_, ok := sv.save("record state "+t.String(), func(i *Instance) error { t.apply(i); return nil })
 	return ok
 }

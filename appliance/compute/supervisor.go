@@ -29,8 +29,9 @@ type supervisor struct {
 	cmds chan command
 	done chan struct{}
 
-	mu     sync.Mutex         // guards cancel
-	cancel context.CancelFunc // of the command running now, for pre-emption by hard-stop and delete
+	mu          sync.Mutex         // guards cancel and interrupted
+	cancel      context.CancelFunc // of the command running now, for pre-emption by hard-stop and delete
+	interrupted bool               // the command running now was pre-empted by a hard-stop or delete
 
 	proc        process
 	mon         *qmp.Monitor
@@ -87,9 +88,31 @@ func (s *Service) interrupt(id string) {
 	}
 	sv.mu.Lock()
 	if sv.cancel != nil {
+		sv.interrupted = true
 		sv.cancel()
 	}
 	sv.mu.Unlock()
+}
+
+// preempted reports whether the command running now was pre-empted by a hard-stop or delete: the
+// record already holds that command's task, and it (queued next) owns the instance's states, so the
+// pre-empted command writes none — writing, say, active after a pause whose stop QEMU had done would
+// drop the hard-stop's task, and a daemon killed before the hard-stop ran would forget it.
+func (sv *supervisor) preempted() bool {
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	return sv.interrupted
+}
+
+// stale reports whether cmd, queued before a hard-stop or delete was accepted, has been overtaken by
+// it: the record holds the pre-empting task, not cmd's. Such a command is dropped.
+func (sv *supervisor) stale(cmd command) bool {
+	r := rules[cmd.action]
+	if r.anyTask || r.task == "" {
+		return false
+	}
+	inst, ok := sv.current()
+	return ok && inst.TaskState != r.task && (inst.TaskState == TaskPoweringOff || inst.TaskState == TaskDeleting)
 }
 
 // run is the supervisor's loop: commands, QEMU events, process exit and health checks, one at a time.
@@ -124,13 +147,17 @@ func (sv *supervisor) run(ctx context.Context, fresh bool, attached *sync.WaitGr
 
 // do runs one command under a context that hard-stop and delete can cancel.
 func (sv *supervisor) do(ctx context.Context, cmd command) {
+	if sv.stale(cmd) {
+		sv.s.log.Info("instance command dropped: a hard-stop or delete overtook it", "instance", sv.id, "action", cmd.action)
+		return
+	}
 	cctx, cancel := context.WithCancel(ctx)
 	sv.mu.Lock()
-	sv.cancel = cancel
+	sv.cancel, sv.interrupted = cancel, false
 	sv.mu.Unlock()
 	defer func() {
 		sv.mu.Lock()
-		sv.cancel = nil
+		sv.cancel, sv.interrupted = nil, false
 		sv.mu.Unlock()
 		cancel()
 	}()

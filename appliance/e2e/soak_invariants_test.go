@@ -212,10 +212,11 @@ func (s *soak) noQEMUWithoutRecord(insts []compute.Instance) {
 	}
 }
 
-// noRunFilesWithoutQEMU: an instance that runs no QEMU has no pidfile, socket or pidfile temp.
+// noRunFilesWithoutQEMU: an instance that runs no QEMU has no pidfile, socket or pidfile temp (one
+// in error over a QEMU that stopped answering keeps it, and its record names it).
 func (s *soak) noRunFilesWithoutQEMU(insts []compute.Instance) {
 	for _, i := range insts {
-		if i.VMState == compute.VMActive || i.VMState == compute.VMPaused {
+		if i.VMState == compute.VMActive || i.VMState == compute.VMPaused || i.VMState == compute.VMError && i.PID != 0 {
 			continue
 		}
 		for _, name := range runDirFiles(s.c, i.ID) {
