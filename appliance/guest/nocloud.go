@@ -42,16 +42,16 @@ func VendorData(inst Instance) []byte {
 
 // NetworkConfig renders network-config version 2: one ethernet per NIC matched by MAC, with its fixed
 // address, the gateway as default route, DNS and MTU. DHCP still answers images that ignore it.
+//
+// The default route is gateway4, not a routes entry: cloud-init renders gateway4 as ifupdown's own
+// "gateway" line (ip route), but a route as "post-up route add … || true", which needs net-tools — absent
+// from Debian's minimal images, so the guest silently came up without a default route.
 func NetworkConfig(inst Instance) []byte {
-	type route struct {
-		To  string `json:"to"`
-		Via string `json:"via"`
-	}
 	type ethernet struct {
 		Match       map[string]string   `json:"match"`
 		DHCP4       bool                `json:"dhcp4"`
 		Addresses   []string            `json:"addresses,omitempty"`
-		Routes      []route             `json:"routes,omitempty"`
+		Gateway4    string              `json:"gateway4,omitempty"`
 		Nameservers map[string][]string `json:"nameservers,omitempty"`
 		MTU         int                 `json:"mtu,omitempty"`
 	}
@@ -62,7 +62,7 @@ func NetworkConfig(inst Instance) []byte {
 			e.Addresses = []string{n.Address.String()}
 		}
 		if n.Gateway.IsValid() && i == 0 { // one default route: through the first NIC, as DHCP gives it
-			e.Routes = []route{{To: "0.0.0.0/0", Via: n.Gateway.String()}}
+			e.Gateway4 = n.Gateway.String()
 		}
 		if len(n.DNS) > 0 {
 			e.Nameservers = map[string][]string{"addresses": addrStrings(n.DNS)}

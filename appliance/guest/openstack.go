@@ -46,8 +46,9 @@ func OpenStackFile(inst Instance, version, name string) ([]byte, error) {
 	case OpenStackVendorData:
 		return []byte("{}"), nil
 	case OpenStackVendorData2:
-		// cloud-init reads vendor_data2.json's "cloud-init" key as vendor-data (the dynamic one).
-		return mustJSON(map[string]map[string]string{"cloudlet": {"cloud-init": string(VendorData(inst))}}), nil
+		// cloud-init (sources.convert_vendordata) takes the top-level "cloud-init" key as vendor-data and
+		// ignores every other one: nova's usual {"<service>": {...}} nesting would never reach it.
+		return mustJSON(map[string]string{"cloud-init": string(VendorData(inst))}), nil
 	}
 	return nil, ErrNotFound
 }
@@ -122,6 +123,12 @@ func networkOf(i int, linkID string, n NIC, svc []dnsService) map[string]any {
 		routes = append(routes, map[string]string{"network": "0.0.0.0", "netmask": "0.0.0.0", "gateway": n.Gateway.String()})
 	}
 	net["routes"] = routes
+	if len(routes) > 0 {
+		// Not in nova's format, but cloud-init (convert_net_json) copies a network's "gateway" into its
+		// subnet, which ifupdown applies itself; the default route above it renders as "post-up route
+		// add … || true", which needs net-tools and silently does nothing without them.
+		net["gateway"] = n.Gateway.String()
+	}
 	if len(svc) > 0 {
 		net["services"] = svc
 	}

@@ -30,7 +30,7 @@ func TestOpenStackMetaDataIsNovasShape(t *testing.T) {
 	}
 }
 
-func TestOpenStackNetworkDataHasALinkANetworkAndDNSPerNIC(t *testing.T) {
+func TestOpenStackNetworkDataHasALinkANetworkAndDNSPerNICAndTheGatewayCloudInitApplies(t *testing.T) {
 	body, err := OpenStackFile(testInstance(), "2018-08-27", "network_data.json")
 	if err != nil {
 		t.Fatal(err)
@@ -48,6 +48,7 @@ func TestOpenStackNetworkDataHasALinkANetworkAndDNSPerNIC(t *testing.T) {
 	wantNet := map[string]any{"id": "network0", "type": "ipv4", "link": "tapport-aaaaaa", "network_id": "net-1",
 		"ip_address": "10.0.0.5", "netmask": "255.255.255.0",
 		"routes":   []any{map[string]any{"network": "0.0.0.0", "netmask": "0.0.0.0", "gateway": "10.0.0.1"}},
+		"gateway":  "10.0.0.1", // what cloud-init applies without net-tools
 		"services": []any{map[string]any{"type": "dns", "address": "10.0.0.1"}}}
 	if len(got.Links) != 2 || len(got.Networks) != 2 {
 		t.Fatalf("%d links and %d networks; want 2 and 2", len(got.Links), len(got.Networks))
@@ -66,17 +67,18 @@ func TestOpenStackNetworkDataHasALinkANetworkAndDNSPerNIC(t *testing.T) {
 	}
 }
 
-func TestOpenStackVendorData2CarriesCloudletsCloudConfig(t *testing.T) {
+// cloud-init reads only vendor_data2.json's top-level "cloud-init" key (a string) as vendor-data.
+func TestOpenStackVendorData2CarriesCloudletsCloudConfigUnderTheTopLevelCloudInitKey(t *testing.T) {
 	body, err := OpenStackFile(testInstance(), "latest", "vendor_data2.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got map[string]map[string]string
+	var got map[string]string
 	if err := json.Unmarshal(body, &got); err != nil {
-		t.Fatal(err)
+		t.Fatalf("vendor_data2.json is not an object of strings: %v\n%s", err, body)
 	}
-	if cc := got["cloudlet"]["cloud-init"]; !strings.HasPrefix(cc, "#cloud-config\n") || !strings.Contains(cc, ReadyURL) {
-		t.Errorf("vendor_data2.json cloudlet.cloud-init = %q; want cloudlet's cloud-config with the phone-home", cc)
+	if cc := got["cloud-init"]; !strings.HasPrefix(cc, "#cloud-config\n") || !strings.Contains(cc, ReadyURL) {
+		t.Errorf("vendor_data2.json cloud-init = %q; want cloudlet's cloud-config with the phone-home", cc)
 	}
 }
 
