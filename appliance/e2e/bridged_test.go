@@ -33,7 +33,7 @@ func TestBridgedNetworkJoinsTheHostsLAN(t *testing.T) {
 	}
 	inst := c.create("lanvm", kernelImage, map[string]any{"networks": []string{"home"}})
 	log := c.waitConsole(inst.ID, ready, 1, bootWait)
-	if !strings.Contains(log, "CLOUDLET-GUEST-READY hostname=testguest ip=203.0.113.100") {
+	if !strings.Contains(log, "CLOUDLET-GUEST-READY hostname=lanvm ip=203.0.113.100") {
 		t.Fatalf("the guest did not get 203.0.113.100 on the LAN; console:\n%s", tail(log, 1500))
 	}
 	sh := c.shell(inst.ID, "lanvm")

@@ -132,7 +132,7 @@ func TestGuestGetsItsReservedAddressByDHCP(t *testing.T) {
 		t.Fatalf("addresses %+v, want one on lan", got.Addresses)
 	}
 	ip := got.Addresses[0].IP
-	if !strings.Contains(log, "CLOUDLET-GUEST-READY hostname=testguest ip="+ip) {
+	if !strings.Contains(log, "CLOUDLET-GUEST-READY hostname=vm ip="+ip) {
 		t.Errorf("the guest did not get its reserved address %s by DHCP; console:\n%s", ip, tail(log, 1500))
 	}
 	if !slices.ContainsFunc(got.Timeline, func(s compute.Stage) bool { return s.Name == compute.StageDHCPLease }) {
