@@ -48,7 +48,7 @@ func buildISO(label string, files map[string][]byte, now time.Time) ([]byte, err
 			return nil, fmt.Errorf("iso %s: %w", label, err)
 		}
 	}
-	l, m := pathTables(dirs)
+	l, _ := pathTables(dirs)
 	if len(l) > sectorSize {
 		return nil, fmt.Errorf("iso %s: too many directories", label)
 	}
@@ -65,7 +65,7 @@ func buildISO(label string, files map[string][]byte, now time.Time) ([]byte, err
 			}
 		}
 	}
-	l, m = pathTables(dirs) // again, now that the extents are known
+	l, m := pathTables(dirs) // again, now that the extents are known
 	img := make([]byte, int(next)*sectorSize)
 	copy(img[16*sectorSize:], primaryDescriptor(label, root, next, len(l), now))
 	copy(img[17*sectorSize:], []byte{255, 'C', 'D', '0', '0', '1', 1})

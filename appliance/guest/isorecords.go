@@ -17,10 +17,9 @@ const (
 
 // entry is one directory record to write.
 type entry struct {
-	id     []byte
-	node   *isoNode // whose extent and size the record points at
-	su     []byte   // System Use area
-	isRoot bool
+	id   []byte
+	node *isoNode // whose extent and size the record points at
+	su   []byte   // System Use area
 }
 
 // entries are the records of directory n: ".", "..", then its children.
