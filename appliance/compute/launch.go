@@ -1,6 +1,7 @@
 package compute
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -151,20 +152,31 @@ func (l *launch) deleteBootVolume(ctx context.Context) {
 	if !l.madeVolume {
 		return
 	}
-	l.s().dropVolume(ctx, l.inst, l.inst.BootVolumeID)
+	if !l.s().dropVolume(ctx, l.inst, l.inst.BootVolumeID) {
+		return // kept, attached and named: the next start boots from it, the delete takes it
+	}
 	if _, err := l.s().updateRetrying(l.inst.ID, false, func(i *Instance) error { i.BootVolumeID = ""; return nil }); err != nil {
 		l.s().log.Warn("undo start: forget the boot volume", "instance", l.inst.ID, "err", err)
 	}
 }
 
-// dropVolume detaches and deletes a volume compute made for inst.
-func (s *Service) dropVolume(ctx context.Context, inst *Instance, id string) {
+// dropVolume detaches and deletes a volume compute made for inst, and reports whether it did. One whose
+// delete would be refused (a snapshot being taken of it, or one taken since) is left as it is,
+// attached: detached and then refused, it was named by no one, and the instance's delete left it behind.
+func (s *Service) dropVolume(ctx context.Context, inst *Instance, id string) bool {
+	if s.o.VolumeCheck != nil {
+		if why, err := s.o.VolumeCheck.CheckDelete(ctx, inst.ProjectID, id); err != nil || why != "" {
+			s.log.Warn("undo start: boot volume kept", "instance", inst.ID, "volume", id, "reason", cmp.Or(why, fmt.Sprint(err)))
+			return false
+		}
+	}
 	if err := s.o.Volumes.Detached(ctx, id); err != nil {
 		s.log.Warn("undo start: detach volume", "instance", inst.ID, "volume", id, "err", err)
 	}
 	if err := s.o.Volumes.Delete(ctx, inst.ProjectID, id); err != nil {
 		s.log.Warn("undo start: delete volume", "instance", inst.ID, "volume", id, "err", err)
 	}
+	return true
 }
 
 // listVolumes lists the disks and builds QEMU's spec from them.
