@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"time"
 
 	"cloudlet/appliance/crashpoint"
 	"cloudlet/appliance/fault"
@@ -45,7 +46,9 @@ func (sv *supervisor) delete(ctx context.Context) {
 	}
 	crashpoint.Hit(crashpoint.DeletePortsFreed)
 	if err := sv.releaseVolumes(ctx, kept); err != nil {
-		sv.fail(VMError, PowerNoState, fmt.Errorf("delete: %w", err))
+		if ctx.Err() == nil { // a daemon that stops while it waits for a volume's task: its next start finishes it
+			sv.fail(VMError, PowerNoState, fmt.Errorf("delete: %w", err))
+		}
 		return
 	}
 	if inst, ok := sv.current(); ok { // a rebuild cut short left its old boot volume to finish
@@ -149,6 +152,10 @@ func (sv *supervisor) deleteDetachedLeftovers(ctx context.Context, inst *Instanc
 		} else if err != nil {
 			return err
 		}
+		if v.InstanceID != "" && v.InstanceID != inst.ID { // available meanwhile, and attached elsewhere since
+			sv.s.keep(inst, v, fmt.Sprintf("it was attached to instance %s after this delete detached it", v.InstanceID))
+			continue
+		}
 		if err := sv.deleteVolume(ctx, inst, v); err != nil {
 			return err
 		}
@@ -158,16 +165,34 @@ func (sv *supervisor) deleteDetachedLeftovers(ctx context.Context, inst *Instanc
 
 // deleteVolume deletes a volume that goes with the instance; one a snapshot was taken of since
 // checkDelete (its delete refused for what now depends on it) is kept like the ones checkDelete kept.
+// A task begun on it since (a snapshot of a volume detached by an earlier run of this delete, available
+// until this one) is waited out as checkDeleteWaiting does, and the delete tried again.
 func (sv *supervisor) deleteVolume(ctx context.Context, inst *Instance, v Volume) error {
-	err := sv.s.o.Volumes.Delete(ctx, inst.ProjectID, v.ID)
-	if err == nil {
-		return nil
-	}
-	if sv.s.o.VolumeCheck != nil {
-		if why, cerr := sv.s.o.VolumeCheck.CheckDelete(ctx, inst.ProjectID, v.ID); cerr == nil && why != "" {
+	deadline, logged := time.Now().Add(deleteTaskWait), false
+	for {
+		err := sv.s.o.Volumes.Delete(ctx, inst.ProjectID, v.ID)
+		if err == nil {
+			return nil
+		}
+		if sv.s.o.VolumeCheck == nil {
+			return fmt.Errorf("delete volume %s: %w", v.Name, err)
+		}
+		why, cerr := sv.s.o.VolumeCheck.CheckDelete(ctx, inst.ProjectID, v.ID)
+		if cerr == nil && why != "" {
 			sv.s.keep(inst, v, why)
 			return nil
 		}
+		if cerr == nil || fault.KindOf(cerr) != fault.Conflict || time.Now().After(deadline) {
+			return fmt.Errorf("delete volume %s: %w", v.Name, err)
+		}
+		if !logged {
+			sv.s.log.Info("instance delete waits for a task on a volume that goes with it", "instance", inst.ID, "reason", cerr.Error())
+			logged = true
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("delete volume %s: %w (%w)", v.Name, context.Cause(ctx), cerr)
+		case <-time.After(deleteRecheck):
+		}
 	}
-	return fmt.Errorf("delete volume %s: %w", v.Name, err)
 }

@@ -253,3 +253,107 @@ func TestAVolumeADeleteDetachedButDidNotDeleteIsDeletedByTheDeletesNextRun(t *te
 		t.Errorf("the boot volume after the delete's second run: %v, want it deleted", err)
 	}
 }
+
+// snapshotInFlight is a volume service on which a snapshot of the volume named by id begins: its
+// delete check says a task runs for the first `runs` checks, then that the snapshot exists; its Delete
+// refuses that volume all along, as the real service does.
+type snapshotInFlight struct {
+	*failingDeletes
+	id     atomic.Value // string
+	runs   int32
+	checks atomic.Int32
+}
+
+func (s *snapshotInFlight) on(id string) bool { v, _ := s.id.Load().(string); return v == id }
+
+func (s *snapshotInFlight) CheckDelete(_ context.Context, _, id string) (string, error) {
+	if !s.on(id) {
+		return "", nil
+	}
+	if s.checks.Add(1) <= s.runs {
+		return "", fault.New(fault.Conflict, "cannot delete volume %s: a snapshot runs on it", id)
+	}
+	return "it has snapshot nightly (snap-1); delete its snapshots, then the volume", nil
+}
+
+func (s *snapshotInFlight) Delete(ctx context.Context, projectID, id string) error {
+	if s.on(id) {
+		return fault.New(fault.Conflict, "cannot delete volume %s: a snapshot runs on it, or it has one", id)
+	}
+	return s.failingDeletes.Delete(ctx, projectID, id)
+}
+
+// newLeftoverEnv builds a compute service over snapshotInFlight and a network "lan", with an instance
+// "web" whose delete failed after it detached the boot volume (as a kill between the detach and the
+// volume's delete leaves it): the record names the volume for deletion, and the volume is available.
+func newLeftoverEnv(t *testing.T) (*env, *fakeNetworks, *snapshotInFlight, *Instance) {
+	t.Helper()
+	nets := newFakeNetworks()
+	nets.addNetwork(testProject, "lan")
+	flight := &snapshotInFlight{runs: 3}
+	e := newEnv(t, func(o *Options) {
+		flight.failingDeletes = &failingDeletes{fakeVolumes: o.Volumes.(*fakeVolumes)}
+		o.Networks, o.Volumes, o.VolumeCheck = nets, flight, flight
+	})
+	inst := e.runningOn("web")
+	flight.fail.Store(inst.BootVolumeID)
+	if _, err := e.svc.Delete(context.Background(), testProject, inst.ID); err != nil {
+		t.Fatal(err)
+	}
+	if failed := e.waitFor(inst.ID, VMError, PowerNoState); !slices.Contains(failed.VolumesToDelete, inst.BootVolumeID) {
+		t.Fatalf("after the failed delete: volumes to delete %q, want the boot volume %s", failed.VolumesToDelete, inst.BootVolumeID)
+	}
+	flight.fail.Store("")
+	return e, nets, flight, inst
+}
+
+// Found by make soak CYCLES=1000 (seed 1796604912223810677, cycle 76): a volume a delete detached but
+// did not delete is available until the delete's next run, and a snapshot may begin on it meanwhile.
+// The next run waits for that snapshot like any task on the instance's volumes and then keeps the
+// volume with it: the instance is deleted, not left in error with its ports already released.
+func TestASnapshotBegunOnAVolumeTheDeleteDetachedIsWaitedForAndTheVolumeKept(t *testing.T) {
+	e, nets, flight, inst := newLeftoverEnv(t)
+	flight.id.Store(inst.BootVolumeID)
+
+	if _, err := e.svc.Delete(context.Background(), testProject, inst.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitGoneUnit(t, e, inst.ID)
+	for _, id := range inst.PortIDs {
+		if p := nets.port(id); p != nil && p.device == inst.ID {
+			t.Errorf("port %s still bound to the deleted instance", id)
+		}
+	}
+	if v, err := e.vols.Get(context.Background(), testProject, inst.BootVolumeID); err != nil || v.InstanceID != "" {
+		t.Errorf("the volume after the delete: %+v, %v; want it kept, available", v, err)
+	}
+	if evs := e.events(inst.ID); !contains(evs, "instance.volume_kept") || !contains(evs, "kept: it has snapshot nightly") {
+		t.Errorf("events %v: want an instance.volume_kept saying why", evs)
+	}
+	if n := flight.checks.Load(); n <= flight.runs {
+		t.Errorf("%d delete checks of the volume, want more than the %d during which the snapshot ran", n, flight.runs)
+	}
+}
+
+// A volume a delete detached but did not delete and that was attached to another instance before the
+// delete's next run is that instance's now: the delete keeps it, attached there, and says so.
+func TestAVolumeTheDeleteDetachedAndSomeoneAttachedSinceIsKept(t *testing.T) {
+	e, _, _, inst := newLeftoverEnv(t)
+	db := e.runningOn("db")
+	e.act(db.ID, ActStop)
+	e.waitFor(db.ID, VMStopped, PowerShutdown)
+	if _, err := e.svc.AttachVolume(context.Background(), testProject, "db", inst.BootVolumeID, false); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := e.svc.Delete(context.Background(), testProject, inst.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitGoneUnit(t, e, inst.ID)
+	if v, err := e.vols.Get(context.Background(), testProject, inst.BootVolumeID); err != nil || v.InstanceID != db.ID {
+		t.Errorf("the volume after web's delete: %+v, %v; want it kept, attached to db", v, err)
+	}
+	if evs := e.events(inst.ID); !contains(evs, "instance.volume_kept") || !contains(evs, "attached to instance "+db.ID) {
+		t.Errorf("events %v: want an instance.volume_kept saying it was attached to db", evs)
+	}
+}
