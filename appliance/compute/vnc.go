@@ -32,3 +32,12 @@ func (s *Service) DialVNC(ctx context.Context, projectID, idOrName string) (net.
 	}
 	return conn, inst.ID, nil
 }
+
+// InstanceID resolves an instance of the project, by ID or name, to its ID.
+func (s *Service) InstanceID(ctx context.Context, projectID, idOrName string) (string, error) {
+	inst, err := s.Get(ctx, projectID, idOrName)
+	if err != nil {
+		return "", err
+	}
+	return inst.ID, nil
+}
