@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 )
 
@@ -60,6 +61,7 @@ func (sv *supervisor) screendump(ctx context.Context) ([]byte, error) {
 		return nil, errConflict("instance %s has no running QEMU", sv.id)
 	}
 	path := filepath.Join(sv.s.paths(sv.id).RunDir, screendumpName)
+	_ = os.Remove(path) // a leftover of a daemon killed mid-dump, or whatever QEMU's user put there
 	defer os.Remove(path)
 	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), screendumpTimeout)
 	defer cancel()
@@ -69,13 +71,18 @@ func (sv *supervisor) screendump(ctx context.Context) ([]byte, error) {
 	return readCapped(path, maxPPMBytes(MaxScreenPixels))
 }
 
-// readCapped reads path, refusing a file over limit bytes without reading past it.
+// readCapped reads the regular file at path, refusing one over limit bytes without reading past
+// it. The run dir belongs to QEMU's user: a symlink there (to a host file) or a FIFO (which would
+// block the supervisor) is refused, never followed or waited on.
 func readCapped(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, fmt.Errorf("read screendump: %w", err)
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("read screendump: %s is not a regular file", path)
+	}
 	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
 		return nil, fmt.Errorf("read screendump: %w", err)
