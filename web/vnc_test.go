@@ -26,7 +26,6 @@ import (
 type fakeScreens struct {
 	t        *testing.T
 	projects map[string]string // instance ID → project name
-	ids      func(name string) (string, error)
 	qemu     chan net.Conn
 	shots    int
 }
@@ -312,7 +311,9 @@ func TestVNCSessionsEndAtShutdown(t *testing.T) {
 
 func TestScreenshotStormIs429WithRetryAfter(t *testing.T) {
 	f := newConsoleFixture(t, ConsoleOptions{ScreenshotBurst: 2, ScreenshotInterval: 2 * time.Second})
-	get := func() *httptest.ResponseRecorder { return f.do("GET", "/api/v1/instances/vm1/screenshot", f.tokens["member"], "") }
+	get := func() *httptest.ResponseRecorder {
+		return f.do("GET", "/api/v1/instances/vm1/screenshot", f.tokens["member"], "")
+	}
 	for i := range 2 {
 		if rec := get(); rec.Code != 200 || rec.Header().Get("Content-Type") != "image/png" {
 			t.Fatalf("screenshot %d = %d %s", i, rec.Code, rec.Header())
