@@ -80,6 +80,8 @@ func consoleKind(method, path string) (kind string, ok bool) {
 	switch ruleKey(method, path) {
 	case ruleKey(http.MethodGet, vncPath):
 		return ConsoleVNC, true
+	case ruleKey(http.MethodGet, serialConsolePath): // helper "serial"'s route: its default auth reads what admitTicket sets
+		return ConsoleSerial, true
 	}
 	return "", false
 }
@@ -126,6 +128,9 @@ func (s *Server) consoleAuth(r *http.Request, ref, kind string) (identity.Princi
 	}
 	return t.principal, t.project, nil
 }
+
+// serialConsolePath is the serial console websocket's route, which a serial ticket opens.
+const serialConsolePath = "/api/v1/instances/:id/console"
 
 // ticketParam is the query parameter of a console ticket: the one secret cloudlet takes in a URL
 // (single use, 30 s). The access log writes paths only, never query strings.
