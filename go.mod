@@ -3,6 +3,7 @@ module cloudlet
 go 1.26.0
 
 require (
+	github.com/coder/websocket v1.8.12
 	github.com/coreos/go-iptables v0.8.0
 	github.com/google/go-cmp v0.7.0
 	github.com/insomniacslk/dhcp v0.0.0-20260901064844-234b97448fae

@@ -118,6 +118,13 @@ type Config struct {
 	LoginFreeFailures int      `json:"login_free_failures"`
 	LoginBackoffMax   Duration `json:"login_backoff_max"`
 
+	// Consoles (see config_console.go): how long a console ticket waits for its one use, the
+	// page origins besides the server's own host that may open a console websocket (host patterns
+	// such as "dash.example.com" or "*.example.com"), and the graphical sessions one instance may have open.
+	ConsoleTicketTTL          Duration `json:"console_ticket_ttl"`
+	ConsoleAllowedOrigins     []string `json:"console_allowed_origins"`
+	MaxVNCSessionsPerInstance int      `json:"max_vnc_sessions_per_instance"`
+
 	Logger  *slog.Logger `json:"-"` // defaults to a text logger on stderr
 	Version string       `json:"-"` // the binary's version
 	Probes  *host.Probes `json:"-"` // host probes; nil means the real machine
@@ -171,6 +178,9 @@ func DefaultConfig() Config {
 		LoginBackoffMax:       Duration(identity.DefaultLoginBackoffMax),
 		PortForwardRange:      network.DefaultForwardRange.String(),
 		MetadataPort:          network.DefaultMetadataPort,
+
+		ConsoleTicketTTL:          Duration(web.DefaultConsoleTicketTTL),
+		MaxVNCSessionsPerInstance: web.DefaultMaxVNCPerInstance,
 
 		ImageImportAllowedPorts: []int{80, 443},
 		ImageImportMinRate:      DefaultImageImportMinRate,
@@ -266,6 +276,9 @@ func (c *Config) Normalize() error {
 		return err
 	}
 	if err := c.checkMetadata(); err != nil {
+		return err
+	}
+	if err := c.checkConsole(); err != nil {
 		return err
 	}
 	return c.checkCompute()

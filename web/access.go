@@ -176,6 +176,9 @@ func (s *Server) admit(c echo.Context) error {
 	if !ok || action == Public {
 		return nil // no route matched (echo answers 404 or 405), or anyone may call it
 	}
+	if kind, ok := consoleKind(method, path); ok && req.URL.Query().Has(ticketParam) {
+		return s.admitTicket(c, requestAction(action, c), kind)
+	}
 	p, err := s.authenticate(req)
 	if err != nil {
 		return err

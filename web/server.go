@@ -52,6 +52,9 @@ type Options struct {
 	// TLSFingerprint is the fingerprint of the certificate the API serves over HTTPS, shown in
 	// GET /api/v1/host; "" when it speaks plain HTTP.
 	TLSFingerprint string
+	// Consoles opens instances' screens (nil: Compute); Console bounds the consoles.
+	Consoles Consoles
+	Console  ConsoleOptions
 }
 
 // Server serves the API on any number of listeners.
@@ -64,6 +67,8 @@ type Server struct {
 	rules   map[string]identity.Action // method+path → action; written only during New
 	limits  Limits
 	flood   *auditFlood // aggregated audit entries of unauthenticated failures
+
+	consoles *consoleState // console tickets, open sessions, the screenshot limiter
 
 	mu      sync.Mutex // guards the fields below
 	servers []*http.Server
@@ -84,6 +89,7 @@ func New(o Options) (*Server, error) {
 		s.clock = time.Now
 	}
 	s.limits = o.Limits.withDefaults()
+	s.consoles = newConsoleState(o, s.now)
 	if o.Identity != nil {
 		s.flood = newAuditFlood(o.Identity.RecordAudits, s.log, s.limits.AuditWindow, s.limits.AuditKeys, s.now)
 	}
@@ -148,6 +154,9 @@ func (s *Server) routes() error {
 		{http.MethodDelete, "/api/v1/instances/:id", "instance:delete", s.deleteInstance},
 		{http.MethodPost, "/api/v1/instances/:id/:action", "instance" + paramTail, s.instanceAction},
 		{http.MethodGet, "/api/v1/instances/:id/console-log", "instance:console_log", s.consoleLog},
+		{http.MethodPost, "/api/v1/instances/:id/console-tickets", "instance:console_ticket", s.createConsoleTicket},
+		{http.MethodGet, vncPath, "instance:console", s.vnc},
+		{http.MethodGet, "/api/v1/instances/:id/screenshot", "instance:screenshot", s.screenshot},
 
 		{http.MethodGet, "/api/v1/images", "image:list", s.listImages},
 		{http.MethodPost, "/api/v1/images", "image:create", s.createImage},
@@ -273,6 +282,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			errs = append(errs, err, srv.Close())
 		}
 	}
+	s.consoles.sessions.closeAll() // net/http does not track hijacked connections
 	if s.flood != nil {
 		s.flood.close() // the last window's aggregated entries are owed too
 	}

@@ -66,6 +66,10 @@ var policy = []Rule{
 	{"instance:console", ScopeProject, members, anyAuth},     // serial and VNC: a keyboard is a write
 	{"instance:console_log", ScopeProject, members, anyAuth}, // may hold secrets the guest printed
 
+	// Console tickets: readers take serial ones (view only there); a vnc ticket needs instance:console.
+	{"instance:console_ticket", ScopeProject, readers, anyAuth},
+	{"instance:screenshot", ScopeProject, members, anyAuth}, // the screen, like the console log, may show secrets
+
 	{"image:list", ScopeProject, readers, anyAuth},
 	{"image:show", ScopeProject, readers, anyAuth},
 	{"image:download", ScopeProject, readers, anyAuth},

@@ -25,6 +25,9 @@ var (
 	readersMayAlso = []Action{"token:create", "token:delete", "credential:delete"} // logging in/out, revoking one's own key
 	notDelegable   = []Action{"token:create", "credential:create", "user:create", "user:update", "user:reset_password", "role:assign"}
 
+	// A reader's serial console is view only; its vnc ticket is refused by the handler (instance:console).
+	readersMayTicket = []Action{"instance:console_ticket"}
+
 	// Finding 6: a public image is in every project's list (Glance's publicize_image); who sees an
 	// image is read like the image.
 	imageAdminOnly, imageReadersMayAlso = []Action{"image:publicize"}, []Action{"image:member_list"}
@@ -38,7 +41,8 @@ func expected(a Action) (member, reader bool) {
 		return false, false
 	case slices.Contains(membersOnly, a):
 		return true, false
-	case slices.Contains(readersMayAlso, a), slices.Contains(readableAll, a), slices.Contains(imageReadersMayAlso, a):
+	case slices.Contains(readersMayAlso, a), slices.Contains(readableAll, a), slices.Contains(imageReadersMayAlso, a),
+		slices.Contains(readersMayTicket, a):
 		return true, true
 	case slices.Contains(projectScoped, resource):
 		return true, slices.Contains(readVerbs, verb)
