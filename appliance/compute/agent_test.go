@@ -1,22 +1,21 @@
 package compute
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"cloudlet/appliance/qemu"
+	"cloudlet/internal/testkit"
 )
 
 // agentEnv is a test env whose guest agents are asked often, with a short deadline, and whose log is
 // kept; a guest that obeys the ACPI button powers off at once.
-func agentEnv(t *testing.T, tweak func(*Options)) (*env, *syncBuffer) {
-	logs := &syncBuffer{}
+func agentEnv(t *testing.T, tweak func(*Options)) (*env, *testkit.SyncBuffer) {
+	logs := &testkit.SyncBuffer{}
 	e := newEnv(t, func(o *Options) {
 		o.Log = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		o.AgentTimeout, o.AgentProbeInterval, o.AgentPollInterval = 200*time.Millisecond, 20*time.Millisecond, 50*time.Millisecond
@@ -65,30 +64,14 @@ func (e *env) waitGuestInfo(id string, ok func(*GuestInfo) bool) *GuestInfo {
 	}
 }
 
-// syncBuffer is a log sink safe for the service's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// waitFor polls until the log holds s.
-func (b *syncBuffer) waitFor(t *testing.T, s string) {
+// waitLog polls until the log holds s.
+func waitLog(t *testing.T, logs *testkit.SyncBuffer, s string) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		b.mu.Lock()
-		found := strings.Contains(b.buf.String(), s)
-		b.mu.Unlock()
-		if found {
-			return
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(logs.String(), s); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("log never said %q", s)
 		}
 	}
-	t.Fatalf("log never said %q", s)
 }
 
 func TestShowHasWhatTheGuestAgentSaysWhileTheInstanceRuns(t *testing.T) {
@@ -180,7 +163,7 @@ func TestAMisbehavingAgentCostsTheInstanceNothing(t *testing.T) {
 			inst, agent := e.runningWithAgent("web")
 			p := e.hv.proc(inst.ID)
 			agent.setMode(mode)
-			logs.waitFor(t, "guest agent: bad or no answer")
+			waitLog(t, logs, "guest agent: bad or no answer")
 			if d, _ := e.svc.Show(context.Background(), testProject, inst.ID); d.GuestAgent == nil || d.GuestAgent.Hostname != "web-guest" {
 				t.Errorf("guest agent info %+v, want the last good answer", d.GuestAgent)
 			}
@@ -203,7 +186,7 @@ func TestAnAgentThatLiesInItsAnswersIsCheckedAgainstTheSchema(t *testing.T) {
 	e, logs := agentEnv(t, nil)
 	inst, agent := e.runningWithAgent("web")
 	agent.setMode(agentBadAddresses)
-	logs.waitFor(t, "malformed guest agent reply")
+	waitLog(t, logs, "malformed guest agent reply")
 	if d, _ := e.svc.Show(context.Background(), testProject, inst.ID); d.GuestAgent == nil || len(d.GuestAgent.Interfaces) != 1 ||
 		d.GuestAgent.Interfaces[0].IPs[0] != "10.9.0.5/24" {
 		t.Errorf("guest agent info %+v, want the last good addresses", d.GuestAgent)
