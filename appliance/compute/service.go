@@ -83,7 +83,7 @@ const (
 	DefaultCrashLoopWindow   = 10 * time.Minute
 	DefaultAutostartRetries  = 3
 
-	DefaultAgentTimeout       = time.Second
+	DefaultAgentTimeout       = 3 * time.Second // a loaded TCG guest answers its interfaces in over 1 s
 	DefaultAgentPollInterval  = 30 * time.Second
 	DefaultAgentProbeInterval = 5 * time.Second
 )
