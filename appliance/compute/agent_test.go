@@ -96,6 +96,19 @@ func TestShowHasWhatTheGuestAgentSaysWhileTheInstanceRuns(t *testing.T) {
 	}
 }
 
+func TestAfterADaemonRestartTheGuestAgentIsAskedAgainAndStopUsesIt(t *testing.T) {
+	e, _ := agentEnv(t, nil)
+	inst, agent := e.runningWithAgent("web")
+	e.svc.Close()
+	e.start() // the daemon restarts; QEMU and its guest keep running
+	e.waitGuestInfo(inst.ID, func(g *GuestInfo) bool { return g != nil && g.Hostname == "web-guest" })
+	e.act(inst.ID, ActStop)
+	e.waitFor(inst.ID, VMStopped, PowerShutdown)
+	if !agent.saw("guest-shutdown") {
+		t.Errorf("agent saw %v, want the stop through guest-shutdown", agent.commands())
+	}
+}
+
 func TestTheAgentMarksNoReadinessWhenConfiguredNotTo(t *testing.T) {
 	e, _ := agentEnv(t, func(o *Options) { o.IgnoreAgentReady = true })
 	inst, _ := e.runningWithAgent("web")
