@@ -200,6 +200,7 @@ func (a *Appliance) openCompute(facts host.Facts, cred *syscall.Credential) erro
 		Capacity: capacity, Credential: cred, StopTimeout: time.Duration(a.cfg.StopTimeout),
 		HealthInterval: time.Duration(a.cfg.HealthInterval), CrashLoopLimit: a.cfg.CrashLoopLimit,
 		CrashLoopWindow: time.Duration(a.cfg.CrashLoopWindow), Vhost: vhost, Keypairs: a.publicKey, Quota: a.identity,
+		AgentPollInterval: time.Duration(a.cfg.GuestAgentInterval), IgnoreAgentReady: !a.cfg.GuestAgentReady,
 		VolumeCheck: computeVolumes{a.volumes},
 		Seeds:       guestSeeds{a.network},
 	})

@@ -62,6 +62,13 @@ type Config struct {
 	StopTimeout Duration `json:"stop_timeout"`
 	// HealthInterval is how often each instance's QEMU is asked for its status.
 	HealthInterval Duration `json:"health_interval"`
+	// GuestAgentInterval is how often a running guest's QEMU guest agent is asked for its host name,
+	// OS and addresses (until it first answers in a boot: every 5 s).
+	GuestAgentInterval Duration `json:"guest_agent_interval"`
+	// GuestAgentReady lets the guest agent's first answer of a boot mark the guest ready. Off, only
+	// the guest's own signals do (phone-home, org.cloudlet.ready, the console marker): for cloud-init
+	// images with an agent, whose agent answers well before cloud-init has applied keys and user-data.
+	GuestAgentReady bool `json:"guest_agent_ready"`
 	// CrashLoopLimit is how many crashes within CrashLoopWindow the on-crash restart policy tolerates.
 	CrashLoopLimit  int      `json:"crash_loop_limit"`
 	CrashLoopWindow Duration `json:"crash_loop_window"`
@@ -168,6 +175,8 @@ func DefaultConfig() Config {
 		ReservedHostMemoryMiB: 512,
 		StopTimeout:           Duration(60 * time.Second),
 		HealthInterval:        Duration(5 * time.Second),
+		GuestAgentInterval:    Duration(30 * time.Second),
+		GuestAgentReady:       true,
 		CrashLoopLimit:        3,
 		CrashLoopWindow:       Duration(10 * time.Minute),
 		DNSDomain:             "cloudlet",
@@ -309,6 +318,8 @@ func (c *Config) checkCompute() error {
 		return fmt.Errorf("config: ram_allocation_ratio %v must be between 0 and 100", c.RAMAllocationRatio)
 	case c.ReservedHostMemoryMiB < 0:
 		return fmt.Errorf("config: reserved_host_memory_mib must not be negative")
+	case c.GuestAgentInterval < 0:
+		return fmt.Errorf("config: guest_agent_interval must not be negative")
 	case c.StopTimeout < 0 || c.HealthInterval < 0 || c.CrashLoopWindow < 0 || c.CrashLoopLimit < 0:
 		return fmt.Errorf("config: stop_timeout, health_interval, crash_loop_limit and crash_loop_window must not be negative")
 	}

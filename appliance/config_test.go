@@ -46,6 +46,7 @@ func TestConfigRejectsBadValues(t *testing.T) {
 		{"absurd ram ratio", `{"ram_allocation_ratio":1e9}`, nil, "ram_allocation_ratio"},
 		{"negative reserved memory", `{"reserved_host_memory_mib":-5}`, nil, "reserved_host_memory_mib"},
 		{"negative stop timeout", `{"stop_timeout":"-1s"}`, nil, "must not be negative"},
+		{"negative guest agent interval", `{"guest_agent_interval":"-1s"}`, nil, "guest_agent_interval must not be negative"},
 		{"bad dns domain", `{"dns_domain":"my_cloud..lan"}`, nil, `dns_domain "my_cloud..lan"`},
 		{"upper-case dns domain", `{"dns_domain":"Cloud"}`, nil, `dns_domain "Cloud"`},
 		{"max image size without unit", `{"max_image_size":"64G"}`, nil, `size "64G"`},

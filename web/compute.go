@@ -56,8 +56,9 @@ func (s *Server) listInstances(c echo.Context) error {
 	return jsonBlob(c, http.StatusOK, out)
 }
 
+// showInstance serves an instance's record with what its guest agent last said (guest_agent).
 func (s *Server) showInstance(c echo.Context) error {
-	inst, err := s.opts.Compute.Get(c.Request().Context(), s.project(c), c.Param("id"))
+	inst, err := s.opts.Compute.Show(c.Request().Context(), s.project(c), c.Param("id"))
 	if err != nil {
 		return err
 	}

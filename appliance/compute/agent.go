@@ -1,85 +1,127 @@
 package compute
 
 import (
-	"encoding/json"
-	"fmt"
-	"math/rand/v2"
+	"context"
+	"errors"
 	"net"
+	"sync"
+	"syscall"
 	"time"
+
+	"cloudlet/appliance/qemu/qga"
 )
 
-// agentTimeout bounds each exchange with the QEMU guest agent; a guest without one costs this once.
-const agentTimeout = time.Second
+// How a graceful stop or soft reboot was asked of the guest (the instance.shutdown_requested event).
+const (
+	ShutdownViaAgent = "guest-agent" // guest-shutdown through the QEMU guest agent
+	ShutdownViaACPI  = "acpi"        // the ACPI power button (system_powerdown)
+)
 
-// agent is a connection to the QEMU guest agent over the instance's virtio-serial socket.
-type agent struct {
-	conn net.Conn
-	dec  *json.Decoder
+// guestAgent is an instance's one way to its QEMU guest agent. QEMU's chardev socket takes one client
+// at a time, so every user — the poller, stop and reboot, a snapshot's freeze — holds sem while it
+// talks; the poller's last good answer is kept here, in memory only.
+type guestAgent struct {
+	path    string
+	timeout time.Duration
+	sem     chan struct{} // one connection at a time
+
+	mu       sync.Mutex // guards the fields below
+	info     *GuestInfo // the last good answer of this boot
+	answered bool       // the agent answered guest-sync in this boot
+	lastErr  string     // the last failure logged, so a guest failing alike every poll logs once
 }
 
-// dialAgent connects to the guest agent and checks that one answers (guest-sync with a random id).
-func dialAgent(path string) (*agent, error) {
-	conn, err := net.DialTimeout("unix", path, agentTimeout)
+func newGuestAgent(path string, timeout time.Duration) *guestAgent {
+	return &guestAgent{path: path, timeout: timeout, sem: make(chan struct{}, 1)}
+}
+
+// open waits for the agent's connection to be free, then connects and synchronises; release must be
+// called. Every exchange of the client is bounded by the agent timeout.
+func (a *guestAgent) open(ctx context.Context) (*qga.Client, func(), error) {
+	select {
+	case a.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	}
+	c, err := qga.Dial(ctx, a.path, a.timeout)
 	if err != nil {
-		return nil, err
+		<-a.sem
+		return nil, nil, err
 	}
-	a := &agent{conn: conn, dec: json.NewDecoder(conn)}
-	id := rand.Int64N(1 << 40)
-	var got int64
-	if err := a.run("guest-sync", map[string]int64{"id": id}, &got); err != nil || got != id {
-		conn.Close()
-		return nil, fmt.Errorf("no guest agent answers: %v", err)
-	}
-	return a, nil
+	return c, func() { c.Close(); <-a.sem }, nil
 }
 
-// run sends one command and decodes its "return" into out, skipping stale replies of earlier syncs.
-func (a *agent) run(cmd string, args, out any) error {
-	a.conn.SetDeadline(time.Now().Add(agentTimeout))
-	req := map[string]any{"execute": cmd}
-	if args != nil {
-		req["arguments"] = args
-	}
-	if err := json.NewEncoder(a.conn).Encode(req); err != nil {
-		return err
-	}
-	var reply struct {
-		Return json.RawMessage `json:"return"`
-		Error  *struct {
-			Class, Desc string
-		} `json:"error"`
-	}
-	if err := a.dec.Decode(&reply); err != nil {
-		return err
-	}
-	if reply.Error != nil {
-		return fmt.Errorf("guest agent %s: %s: %s", cmd, reply.Error.Class, reply.Error.Desc)
-	}
-	if out == nil {
-		return nil
-	}
-	return json.Unmarshal(reply.Return, out)
+// known reports whether the agent answered in this boot.
+func (a *guestAgent) known() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.answered
 }
 
-func (a *agent) close() { a.conn.Close() }
+// forget drops what the agent said: the boot it spoke for is over.
+func (a *guestAgent) forget() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.info, a.answered, a.lastErr = nil, false, ""
+}
+
+// noAgent reports whether err is only the absence of an agent (nothing listens, nothing answers):
+// that is every guest without one, not worth a warning.
+func noAgent(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.Canceled) ||
+		errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED)
+}
+
+// requestPowerOff asks the guest to power off: through its agent when the agent answered in this
+// boot and answers now, else with the ACPI power button. How is recorded on the instance's events.
+func (sv *supervisor) requestPowerOff(ctx context.Context) {
+	via := ShutdownViaAgent
+	if sv.agentShutdown(ctx, "powerdown") != nil {
+		via = ShutdownViaACPI
+		sv.qmpCall(ctx, func(c context.Context) error { return sv.mon.SystemPowerdown(c) })
+	}
+	sv.recordShutdownRequest(via, "powerdown")
+}
+
+// recordShutdownRequest puts instance.shutdown_requested {via, mode} on the instance's events.
+func (sv *supervisor) recordShutdownRequest(via, mode string) {
+	sv.s.recordEvent(sv.id, "instance.shutdown_requested", map[string]string{"via": via, "mode": mode})
+}
+
+// agentShutdown sends guest-shutdown; an error means the agent was not asked or refused.
+func (sv *supervisor) agentShutdown(ctx context.Context, mode string) error {
+	if !sv.agent.known() {
+		return errors.New("no guest agent answered in this boot")
+	}
+	c, release, err := sv.agent.open(ctx)
+	if err == nil {
+		defer release()
+		err = c.Shutdown(mode)
+	}
+	if err != nil {
+		sv.s.log.Warn("guest agent: shutdown not asked, the ACPI button instead", "instance", sv.id, "mode", mode, "err", err)
+	}
+	return err
+}
 
 // freezeGuest asks the guest agent, when the guest has one, to freeze its filesystems so a live
 // snapshot is consistent. The returned thaw must be called; without an agent it does nothing and the
-// snapshot is crash-consistent, as with a power cut.
+// snapshot is crash-consistent, as with a power cut. The agent's connection is held until the thaw.
 func (sv *supervisor) freezeGuest() (thaw func(), frozen bool) {
-	a, err := dialAgent(sv.paths().Agent)
+	c, release, err := sv.agent.open(context.Background())
 	if err != nil {
 		return func() {}, false
 	}
-	if err := a.run("guest-fsfreeze-freeze", nil, nil); err != nil {
+	if err := c.Execute("guest-fsfreeze-freeze", nil, nil); err != nil {
 		sv.s.log.Warn("guest agent: freeze", "instance", sv.id, "err", err)
-		a.close()
+		release()
 		return func() {}, false
 	}
 	return func() {
-		if err := a.run("guest-fsfreeze-thaw", nil, nil); err != nil {
+		if err := c.Execute("guest-fsfreeze-thaw", nil, nil); err != nil {
 			sv.s.log.Warn("guest agent: thaw", "instance", sv.id, "err", err)
 		}
-		a.close()
+		release()
 	}, true
 }

@@ -58,9 +58,9 @@ func (sv *supervisor) start(ctx context.Context, accepted time.Time) {
 	}
 }
 
-// stop powers the guest off: ACPI powerdown, then quit after StopTimeout, then SIGKILL after the
-// identity check. hard skips the powerdown and gives quit one QMP timeout; so does a paused guest, whose
-// frozen vcpus cannot answer the power button.
+// stop powers the guest off: guest-shutdown through its agent when one answers (requestPowerOff), else
+// the ACPI power button; then quit after StopTimeout, then SIGKILL after the identity check. hard skips
+// the request and gives quit one QMP timeout; so does a paused guest, whose frozen vcpus cannot answer.
 func (sv *supervisor) stop(ctx context.Context, hard bool) {
 	if inst, ok := sv.current(); ok && inst.VMState == VMPaused {
 		hard = true
@@ -68,7 +68,7 @@ func (sv *supervisor) stop(ctx context.Context, hard bool) {
 	if sv.proc != nil {
 		sv.expectExit = true
 		if !hard {
-			sv.qmpCall(ctx, func(c context.Context) error { return sv.mon.SystemPowerdown(c) })
+			sv.requestPowerOff(ctx)
 			sv.waitExit(ctx, sv.s.o.StopTimeout)
 		}
 		if !sv.terminate(ctx) {

@@ -10,9 +10,10 @@ import (
 	"cloudlet/appliance/qemu/qmp"
 )
 
-// reboot restarts the guest. Soft: QEMU is told to pause instead of exiting on shutdown, the guest gets
-// an ACPI power button press, and once it has shut down it is reset and resumed; a guest that ignores the
-// button within StopTimeout gets a hard reset, as in Nova. Hard: system_reset at once.
+// reboot restarts the guest. Soft: through its agent when one answers (guest-shutdown mode reboot, and
+// the guest's own reset awaited); else QEMU is told to pause instead of exiting on shutdown, the guest
+// gets an ACPI power button press, and once it has shut down it is reset and resumed. A guest that does
+// neither within StopTimeout gets a hard reset, as in Nova. Hard: system_reset at once.
 func (sv *supervisor) reboot(ctx context.Context, hard bool) {
 	inst, ok := sv.current()
 	if !ok {
@@ -44,6 +45,10 @@ func (sv *supervisor) reboot(ctx context.Context, hard bool) {
 }
 
 func (sv *supervisor) softReboot(ctx context.Context) error {
+	if sv.agentShutdown(ctx, "reboot") == nil {
+		sv.recordShutdownRequest(ShutdownViaAgent, "reboot")
+		return sv.waitEvent(ctx, qmp.EventReset, sv.s.o.StopTimeout)
+	}
 	err := sv.qmpCall(ctx, func(c context.Context) error {
 		return sv.mon.Execute(c, "set-action", map[string]string{"shutdown": "pause"}, nil)
 	})
@@ -60,6 +65,7 @@ func (sv *supervisor) softReboot(ctx context.Context) error {
 	if err := sv.qmpCall(ctx, func(c context.Context) error { return sv.mon.SystemPowerdown(c) }); err != nil {
 		return err
 	}
+	sv.recordShutdownRequest(ShutdownViaACPI, "reboot")
 	if err := sv.waitEvent(ctx, qmp.EventShutdown, sv.s.o.StopTimeout); err != nil {
 		return err
 	}

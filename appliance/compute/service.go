@@ -49,6 +49,13 @@ type Options struct {
 	CrashLoopLimit    int           // restarts allowed within CrashLoopWindow under on-crash
 	CrashLoopWindow   time.Duration
 	AutostartRetries  int
+	// The QEMU guest agent (agent.go): the bound on each exchange, how often a running guest's agent
+	// is asked about it, and how often until it first answers in a boot.
+	AgentTimeout       time.Duration
+	AgentPollInterval  time.Duration
+	AgentProbeInterval time.Duration
+	// IgnoreAgentReady keeps the agent's first answer from marking the guest ready.
+	IgnoreAgentReady bool
 
 	hv hypervisor // nil: the real one; unit tests inject fakes
 	// writeFault, when set, may refuse a write of an instance record (as it would be written): unit
@@ -75,6 +82,10 @@ const (
 	DefaultCrashLoopLimit    = 3
 	DefaultCrashLoopWindow   = 10 * time.Minute
 	DefaultAutostartRetries  = 3
+
+	DefaultAgentTimeout       = 3 * time.Second // a loaded TCG guest answers its interfaces in over 1 s
+	DefaultAgentPollInterval  = 30 * time.Second
+	DefaultAgentProbeInterval = 5 * time.Second
 )
 
 // Service is the compute service.
@@ -127,6 +138,9 @@ func (o *Options) setDefaults() {
 	set(&o.HealthInterval, DefaultHealthInterval)
 	set(&o.ReconcileInterval, DefaultReconcileInterval)
 	set(&o.CrashLoopWindow, DefaultCrashLoopWindow)
+	set(&o.AgentTimeout, DefaultAgentTimeout)
+	set(&o.AgentPollInterval, DefaultAgentPollInterval)
+	set(&o.AgentProbeInterval, DefaultAgentProbeInterval)
 	if o.CrashLoopLimit <= 0 {
 		o.CrashLoopLimit = DefaultCrashLoopLimit
 	}

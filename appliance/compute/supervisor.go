@@ -43,6 +43,8 @@ type supervisor struct {
 	deleting    bool           // the delete runs: its failure may end task deleting
 	pending     []pendingWrite // changes the catalog refused, written again before the next (persist.go)
 	deleted     bool
+	agent       *guestAgent // the QEMU guest agent's one connection and what it last said (agent.go)
+	agentPoll   *agentPoll  // the poller of the running boot, or nil
 }
 
 const queueDepth = 8
@@ -55,7 +57,8 @@ func (s *Service) supervise(id string, fresh bool, attached *sync.WaitGroup) *su
 	if sv := s.sups[id]; sv != nil {
 		return sv
 	}
-	sv := &supervisor{s: s, id: id, cmds: make(chan command, queueDepth), done: make(chan struct{})}
+	sv := &supervisor{s: s, id: id, cmds: make(chan command, queueDepth), done: make(chan struct{}),
+		agent: newGuestAgent(s.paths(id).Agent, s.o.AgentTimeout)}
 	s.sups[id] = sv
 	s.goBackground(func() { sv.run(s.ctx, fresh, attached) })
 	return sv
@@ -249,6 +252,7 @@ func (sv *supervisor) exited() <-chan struct{} {
 func (sv *supervisor) release() {
 	sv.closeMonitor()
 	sv.stopConsoleWatch()
+	sv.stopAgentPoll()
 	sv.s.mu.Lock()
 	if sv.s.sups[sv.id] == sv {
 		delete(sv.s.sups, sv.id)

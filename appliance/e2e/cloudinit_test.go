@@ -71,9 +71,12 @@ type cloudInitCase struct {
 // alone (SMBIOS names OpenStack Nova, so ds-identify enables the OpenStack datasource). Each applies its
 // hostname, the keypair's key for the default user and a user-data runcmd, gets an address of the
 // network from cloudlet's DHCP, ends cloud-init without errors, and is ready through cloud-init's own
-// phone_home (vendor-data asks for it), which `cloudlet instance wait NAME ready` shows.
+// phone_home (vendor-data asks for it), which `cloudlet instance wait NAME ready` shows. Its
+// qemu-guest-agent shows the guest's hostname, OS and address in `instance show`, and a stop goes
+// through it. The agent answers long before cloud-final: guest_agent_ready off keeps it from marking
+// the guest ready first, so the phone-home is what is proven.
 func TestARealCloudInitGuestConfiguresItselfUnderCloudlet(t *testing.T) {
-	c := newCloud(t, "")
+	c := newCloud(t, `{"guest_agent_ready": false}`)
 	c.importCloudGuest()
 	const cidr = "10.71.0.0/24"
 	if err := c.do("POST", "/api/v1/networks", map[string]any{"name": "ci", "subnet": map[string]any{"cidr": cidr, "dhcp": true}}, nil); err != nil {
@@ -110,6 +113,8 @@ func TestARealCloudInitGuestConfiguresItselfUnderCloudlet(t *testing.T) {
 		checkCloudInitReport(t, tc, log, cloudguest.KeyHash(k.PublicKey), subnet)
 		checkReadyThroughPhoneHome(t, c, tc.name)
 	}
+	checkGuestAgentInShow(t, c, cases[0])
+	checkStopThroughTheAgent(t, c, cases[0].name)
 }
 
 // checkCloudInitReport finds the report line in log and compares it with what tc gave the instance.

@@ -153,11 +153,15 @@ func newInstanceShowCmd(g *globals) *cobra.Command {
 	return &cobra.Command{Use: "show INSTANCE", Short: "show an instance: states, pid, addresses, boot timeline",
 		Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, a []string) error {
-			var inst compute.Instance
+			var inst compute.InstanceDetail
 			if err := g.call("GET", "/api/v1/instances/"+url.PathEscape(a[0]), nil, &inst); err != nil {
 				return err
 			}
-			return g.print(inst, []string{"FIELD", "VALUE"}, instanceDetail(&inst))
+			if inst.Instance == nil {
+				return fmt.Errorf("show instance %s: empty answer", a[0])
+			}
+			rows := append(instanceDetail(inst.Instance), guestAgentDetail(inst.GuestAgent)...)
+			return g.print(inst, []string{"FIELD", "VALUE"}, rows)
 		}}
 }
 
