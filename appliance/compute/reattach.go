@@ -43,6 +43,7 @@ func (sv *supervisor) reattach(ctx context.Context) {
 		return
 	}
 	sv.mon = mon
+	sv.startSerial()
 	if err := sv.setActions(ctx); err != nil {
 		sv.s.log.Warn("set QEMU's actions", "instance", sv.id, "err", err)
 	}

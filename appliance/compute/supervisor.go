@@ -249,6 +249,7 @@ func (sv *supervisor) exited() <-chan struct{} {
 func (sv *supervisor) release() {
 	sv.closeMonitor()
 	sv.stopConsoleWatch()
+	sv.releaseSerial()
 	sv.s.mu.Lock()
 	if sv.s.sups[sv.id] == sv {
 		delete(sv.s.sups, sv.id)
