@@ -52,6 +52,8 @@ type Options struct {
 	// TLSFingerprint is the fingerprint of the certificate the API serves over HTTPS, shown in
 	// GET /api/v1/host; "" when it speaks plain HTTP.
 	TLSFingerprint string
+	// SerialAuth authorizes serial console upgrades; nil: the bearer token or transport (serial.go).
+	SerialAuth SerialAuth
 }
 
 // Server serves the API on any number of listeners.
@@ -148,6 +150,7 @@ func (s *Server) routes() error {
 		{http.MethodDelete, "/api/v1/instances/:id", "instance:delete", s.deleteInstance},
 		{http.MethodPost, "/api/v1/instances/:id/:action", "instance" + paramTail, s.instanceAction},
 		{http.MethodGet, "/api/v1/instances/:id/console-log", "instance:console_log", s.consoleLog},
+		{http.MethodGet, "/api/v1/instances/:id/console", consoleViewAction, s.serialConsole},
 
 		{http.MethodGet, "/api/v1/images", "image:list", s.listImages},
 		{http.MethodPost, "/api/v1/images", "image:create", s.createImage},

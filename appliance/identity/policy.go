@@ -63,8 +63,9 @@ var policy = []Rule{
 	{"instance:unpause", ScopeProject, members, anyAuth},
 	{"instance:suspend", ScopeProject, members, anyAuth},
 	{"instance:resume", ScopeProject, members, anyAuth},
-	{"instance:console", ScopeProject, members, anyAuth},     // serial and VNC: a keyboard is a write
-	{"instance:console_log", ScopeProject, members, anyAuth}, // may hold secrets the guest printed
+	{"instance:console", ScopeProject, members, anyAuth},      // serial and VNC: a keyboard is a write
+	{"instance:console_log", ScopeProject, members, anyAuth},  // may hold secrets the guest printed
+	{"instance:console_view", ScopeProject, readers, anyAuth}, // the live serial console, view only (issue 13)
 
 	{"image:list", ScopeProject, readers, anyAuth},
 	{"image:show", ScopeProject, readers, anyAuth},
