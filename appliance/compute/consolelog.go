@@ -15,8 +15,8 @@ import (
 // (replacing the older one) and console.log is truncated; QEMU's next write, being O_APPEND, lands at
 // the new end. The two files together keep the newest output, at most the cap plus what the guest
 // prints between two checks. The daemon checks at every launch and reattach (catching up with what
-// QEMU wrote while the daemon was down) and after every 1/16 of the cap it reads from the console
-// socket. Caveat, as with logrotate's copytruncate: what QEMU writes between the copy and the
+// QEMU wrote while the daemon was down) and after every 1/64 of the cap (4 KiB at most) it reads from
+// the console socket, so the log stays under the cap while the daemon runs. Caveat, as with logrotate's copytruncate: what QEMU writes between the copy and the
 // truncate (microseconds, at a rotation only) is lost.
 
 // DefaultConsoleLogMaxBytes is the console log's default cap.
@@ -46,9 +46,10 @@ func (r *serialRegistry) noteCut(id string, cut, kept int64) {
 	r.logs[id] = logRotation{cut: rot.cut + cut, kept: kept}
 }
 
-// trimConsoleLog rotates the instance's console log when it has reached half the cap.
+// trimConsoleLog rotates the instance's console log when it has reached half the cap (less the
+// 1/64 of it the guest may print between two checks).
 func (s *Service) trimConsoleLog(id string) {
-	path, half := s.paths(id).ConsoleLog, s.o.ConsoleLogMaxBytes/2
+	path, half := s.paths(id).ConsoleLog, s.o.ConsoleLogMaxBytes/2-s.o.ConsoleLogMaxBytes/64
 	s.serials.logMu.Lock()
 	defer s.serials.logMu.Unlock()
 	if fileSize(path) < half {

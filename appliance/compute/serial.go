@@ -91,10 +91,10 @@ func (sv *supervisor) releaseSerial() {
 }
 
 // readSerial reads the guest's output and fans it out until QEMU closes the socket; every
-// rotateEvery bytes it checks the console log's size.
+// rotateEvery bytes (1/64 of the cap, at most serialChunk) it checks the console log's size.
 func (s *Service) readSerial(id string, c *serialConsole) {
 	defer c.hub.end()
-	rotateEvery := max(s.o.ConsoleLogMaxBytes/16, serialChunk)
+	rotateEvery := min(s.o.ConsoleLogMaxBytes/64, serialChunk)
 	var since int64
 	for {
 		buf := make([]byte, serialChunk)
