@@ -27,9 +27,10 @@ func (sv *supervisor) startConsoleWatch(path string, offset int64) {
 	sv.stopConsoleWatch()
 	w := &consoleWatch{stop: make(chan struct{}), done: make(chan struct{})}
 	sv.console = w
+	cur := &logCursor{offset: offset, cut: sv.s.serials.rotation(sv.id).cut} // now: startSerial may rotate next
 	sv.s.goBackground(func() {
 		defer close(w.done)
-		sv.s.watchConsole(sv.id, path, offset, w.stop)
+		sv.s.watchConsole(sv.id, path, cur, w.stop)
 	})
 }
 
@@ -42,13 +43,12 @@ func (sv *supervisor) stopConsoleWatch() {
 }
 
 // watchConsole records first_console_byte and guest_ready on the instance's timeline.
-func (s *Service) watchConsole(id, path string, offset int64, stop <-chan struct{}) {
+func (s *Service) watchConsole(id, path string, cur *logCursor, stop <-chan struct{}) {
 	tick := time.NewTicker(consolePoll)
 	defer tick.Stop()
 	deadline := time.After(consoleWatchFor)
 	var seen bool
 	var tail []byte
-	cur := &logCursor{offset: offset, cut: s.serials.rotation(id).cut}
 	for {
 		select {
 		case <-stop:

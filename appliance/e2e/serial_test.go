@@ -8,11 +8,16 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
 
 	"cloudlet/appliance/compute"
 	"cloudlet/web/client"
@@ -45,7 +50,79 @@ func TestACommandTypedOnTheSerialWebsocketRunsInTheGuestAndViewersSeeIt(t *testi
 	if _, _, err := c.c.Websocket(ctx, "/api/v1/instances/"+id+"/console?mode=keyboard"); !isHTTP(err, http.StatusConflict) {
 		t.Errorf("asking for the keyboard another viewer holds: got %v, want 409", err)
 	}
+	for range compute.DefaultSerialViewers - 2 { // two are attached
+		serialConn(t, c.c, id, "view")
+	}
+	if _, _, err := c.c.Websocket(ctx, "/api/v1/instances/"+id+"/console?mode=view"); !isHTTP(err, http.StatusTooManyRequests) {
+		t.Errorf("one viewer over the limit: got %v, want 429", err)
+	}
 }
+
+// Issue 13, Done when: the CLI console driven through a pseudo-terminal against the real daemon:
+// output appears, typed input reaches the guest, Ctrl-] detaches and restores the terminal, and the
+// guest keeps running.
+func TestTheCLIConsoleOnAPseudoTerminalTypesIntoTheGuestAndDetachesOnCtrlBracket(t *testing.T) {
+	c := newCloud(t, "")
+	id := c.create("tty", kernelImage, nil).ID
+	c.waitState(id, compute.VMActive, compute.PowerRunning, bootWait)
+	c.waitConsole(id, ready, 1, bootWait)
+
+	ptm, tty, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ptm.Close()
+	defer tty.Close()
+	before, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(cloudletBin, "--socket", c.d.Socket, "instance", "console", "tty")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	term := ptyConn{ptm}
+	if _, err := readUntil(term, "Ctrl-] detaches.", 30*time.Second); err != nil {
+		t.Fatalf("console banner: %v", err)
+	}
+	if _, err := ptm.Write([]byte("CLOUDLET-RUN p1 echo pty-$((2*21))\r")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readUntil(term, "CLOUDLET-GUEST-OUT p1 pty-42", 90*time.Second); err != nil {
+		t.Fatalf("typed command's output: %v", err)
+	}
+	if _, err := ptm.Write([]byte{0x1d}); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("cloudlet instance console after Ctrl-]: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Ctrl-] did not end cloudlet instance console")
+	}
+	if after, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS); err != nil || *after != *before {
+		t.Errorf("terminal not restored (%v):\n got %+v\nwant %+v", err, after, *before)
+	}
+	if inst := c.show(id); inst.VMState != compute.VMActive || inst.PowerState != compute.PowerRunning {
+		t.Errorf("after the detach the instance is %s/%s, want active/running", inst.VMState, inst.PowerState)
+	}
+	if out, rc := c.shell(id, "tty").run("echo still-here"); out != "still-here" || rc != 0 {
+		t.Errorf("the guest after the detach: %q rc=%d", out, rc)
+	}
+}
+
+// ptyConn is a pseudo-terminal's master as a net.Conn, for readUntil: only Read and SetReadDeadline work.
+type ptyConn struct{ *os.File }
+
+func (p ptyConn) LocalAddr() net.Addr  { return nil }
+func (p ptyConn) RemoteAddr() net.Addr { return nil }
 
 // Issue 13, Done when: the console log holds the whole boot after three attach/detach cycles and a
 // daemon restart in between: what the guest printed while the daemon was down is there, nothing is
