@@ -50,7 +50,19 @@ func TestACommandTypedOnTheSerialWebsocketRunsInTheGuestAndViewersSeeIt(t *testi
 	if _, _, err := c.c.Websocket(ctx, "/api/v1/instances/"+id+"/console?mode=keyboard"); !isHTTP(err, http.StatusConflict) {
 		t.Errorf("asking for the keyboard another viewer holds: got %v, want 409", err)
 	}
-	for range compute.DefaultSerialViewers - 2 { // two are attached
+	reader := readerClient(t, c)
+	if _, _, err := reader.Websocket(ctx, "/api/v1/instances/"+id+"/console?mode=keyboard"); !isHTTP(err, http.StatusForbidden) {
+		t.Errorf("a reader asking for the keyboard: got %v, want 403", err)
+	}
+	ws, resp, err := reader.Websocket(ctx, "/api/v1/instances/"+id+"/console")
+	if err != nil {
+		t.Fatalf("a reader watching: %v", err)
+	}
+	if got := resp.Header.Get("X-Cloudlet-Console-Mode"); got != "view" {
+		t.Errorf("a reader watching got mode %q, want view", got)
+	}
+	defer ws.CloseNow()
+	for range compute.DefaultSerialViewers - 3 { // three are attached
 		serialConn(t, c.c, id, "view")
 	}
 	if _, _, err := c.c.Websocket(ctx, "/api/v1/instances/"+id+"/console?mode=view"); !isHTTP(err, http.StatusTooManyRequests) {
@@ -213,6 +225,25 @@ func TestAGuestPrintingInALoopKeepsTheConsoleLogUnderTheCap(t *testing.T) {
 	if log := c.console(id); !strings.Contains(tail(log, 200), "flood-flood") || len(log) > capBytes {
 		t.Errorf("console-log: %d bytes ending %q; want the newest output, under the cap", len(log), tail(log, 80))
 	}
+}
+
+// readerClient is a client of user "watcher", a reader in the admin project, over TCP.
+func readerClient(t *testing.T, c *cloud) *client.Client {
+	t.Helper()
+	const pw = "watcher-pw-5d2c9a"
+	for _, step := range []struct {
+		method, path string
+		body         any
+	}{
+		{"POST", "/api/v1/users", map[string]any{"name": "watcher", "password": pw, "enabled": true, "default_project": "admin"}},
+		{"PUT", "/api/v1/projects/admin/users/watcher/roles/reader", nil},
+	} {
+		if err := c.do(step.method, step.path, step.body, nil); err != nil {
+			t.Fatalf("%s %s: %v", step.method, step.path, err)
+		}
+	}
+	token, _ := httpAPI{t: t, base: "http://" + c.d.Listen}.login("watcher", pw, "admin")
+	return client.New(client.Options{URL: "http://" + c.d.Listen, Token: token})
 }
 
 // consoleLogin logs in on the instance's serial console as user with pass (a getty's "login:" and
