@@ -4,6 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -95,4 +100,61 @@ func TestViewersOfAnEndedConsoleGetTheReason(t *testing.T) {
 	if _, err := h.join("vm", SerialView); fault.KindOf(err) != fault.Conflict {
 		t.Fatalf("joining an ended console: got %v, want a conflict", err)
 	}
+}
+
+// The daemon is the one client of QEMU's console socket: what the guest prints reaches every viewer,
+// what the keyboard holder types reaches QEMU, and QEMU's end ends the viewers; stopping leaves no
+// goroutine behind.
+func TestTheDaemonIsTheConsoleSocketsClientFanningOutOutputAndPassingInput(t *testing.T) {
+	run, err := os.MkdirTemp("", "cs") // unix socket paths must stay short
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(run)
+	s := &Service{log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		o: Options{RunDir: run, StateDir: t.TempDir(), ConsoleLogMaxBytes: DefaultConsoleLogMaxBytes, SerialViewers: 4}}
+	sv := &supervisor{s: s, id: "i1"}
+	os.MkdirAll(filepath.Dir(sv.paths().Console), 0o700)
+	ln, err := net.Listen("unix", sv.paths().Console)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	sv.startSerial()
+	qemu, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s.serials.get("i1")
+	typist, _ := c.hub.join("vm", SerialAuto)
+	watcher, _ := c.hub.join("vm", SerialView)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	qemu.Write([]byte("login: "))
+	for _, v := range []*SerialViewer{typist, watcher} {
+		var got []byte
+		for len(got) < len("login: ") {
+			p, err := v.Next(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, p...)
+		}
+		if string(got) != "login: " {
+			t.Errorf("viewer got %q", got)
+		}
+	}
+	if err := typist.Write(ctx, []byte("root\r")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 5)
+	if _, err := io.ReadFull(qemu, buf); err != nil || string(buf) != "root\r" {
+		t.Fatalf("QEMU read %q, %v", buf, err)
+	}
+	qemu.Close() // QEMU ended
+	if _, err := watcher.Next(ctx); !errors.Is(err, ErrSerialEnded) {
+		t.Fatalf("after QEMU's end: %v, want %v", err, ErrSerialEnded)
+	}
+	sv.stopSerial()
+	s.wg.Wait() // every goroutine the console started has returned
 }
