@@ -47,7 +47,7 @@ func newConsoleLogCmd(g *globals) *cobra.Command {
 			if err := printConsoleLog(g.client(), a[0], limit, g.stdout); err != nil || !follow {
 				return err
 			}
-			return followConsole(context.Background(), g.client(), a[0], g.stdout)
+			return followConsole(context.Background(), g.client(), a[0], g.stdout, g.stderr)
 		}}
 	cmd.Flags().Int64Var(&limit, "bytes", 64<<10, "at most this many bytes from the end")
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "then print new output as the guest writes it, until the console ends or Ctrl-C")
@@ -78,13 +78,13 @@ func consolePath(name, mode string) string {
 
 // followConsole prints the console's output as a view-only viewer until it ends. Its first bytes
 // may repeat the end of the log printed before it.
-func followConsole(ctx context.Context, cl *client.Client, name string, out io.Writer) error {
+func followConsole(ctx context.Context, cl *client.Client, name string, out, notes io.Writer) error {
 	ws, _, err := cl.Websocket(ctx, consolePath(name, "view"))
 	if err != nil {
 		return err
 	}
 	defer ws.CloseNow()
-	return consoleEnd(copyConsoleOutput(ctx, ws, out))
+	return consoleEnd(copyConsoleOutput(ctx, ws, out), notes)
 }
 
 // attachConsole connects in to the instance's serial console: the guest's output to out, in's bytes
@@ -118,7 +118,7 @@ func attachConsole(ctx context.Context, cl *client.Client, name, mode string, in
 		return err
 	case err := <-outDone:
 		fmt.Fprint(notes, "\r\n")
-		return consoleEnd(err)
+		return consoleEnd(err, notes)
 	}
 }
 
@@ -157,12 +157,16 @@ func copyConsoleInput(ctx context.Context, ws *websocket.Conn, in io.Reader, typ
 	}
 }
 
-// consoleEnd turns the end of the console's stream into the command's result: the daemon's close
-// reason when it gave one.
-func consoleEnd(err error) error {
+// consoleEnd turns the end of the console's stream into the command's result. The console's own
+// end (the instance stopped) is no failure: its reason is a note. Any other close reason (this
+// viewer fell too far behind) is the error.
+func consoleEnd(err error, notes io.Writer) error {
 	var ce websocket.CloseError
 	switch {
-	case errors.As(err, &ce) && ce.Code == websocket.StatusNormalClosure:
+	case errors.As(err, &ce) && (ce.Code == websocket.StatusNormalClosure || ce.Code == websocket.StatusGoingAway):
+		if ce.Reason != "" {
+			fmt.Fprintf(notes, "%s\r\n", ce.Reason)
+		}
 		return nil
 	case errors.As(err, &ce):
 		return fmt.Errorf("console closed: %s", ce.Reason)

@@ -123,3 +123,37 @@ func readPTY(t *testing.T, ptm *os.File, s string) string {
 	}
 	return b.String()
 }
+
+// console-log --follow prints the log's tail, then what the guest prints next as a view-only viewer,
+// until the console ends (the instance stopped: the reason is a note, not a failure).
+func TestConsoleLogFollowPrintsTheTailThenNewOutputUntilTheConsoleEnds(t *testing.T) {
+	var mode string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/api/v1/instances/vm/console-log":
+			io.WriteString(w, "old output\n")
+		case "/api/v1/instances/vm/console":
+			mode = r.URL.Query().Get("mode")
+			ws, err := websocket.Accept(w, r, nil)
+			if err != nil {
+				return
+			}
+			defer ws.CloseNow()
+			ws.Write(r.Context(), websocket.MessageBinary, []byte("new output\n"))
+			ws.Close(websocket.StatusGoingAway, "the serial console ended")
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	var out, notes strings.Builder
+	if err := run([]string{"--url", srv.URL, "--token", "tok", "instance", "console-log", "vm", "--follow"}, &out, &notes); err != nil {
+		t.Fatalf("console-log --follow: %v", err)
+	}
+	if out.String() != "old output\nnew output\n" || mode != "view" {
+		t.Errorf("printed %q with mode %q; want the tail then the new output, as a viewer", out.String(), mode)
+	}
+	if !strings.Contains(notes.String(), "the serial console ended") {
+		t.Errorf("notes %q do not say why it ended", notes.String())
+	}
+}
