@@ -200,8 +200,9 @@ func (a *Appliance) openCompute(facts host.Facts, cred *syscall.Credential) erro
 		Capacity: capacity, Credential: cred, StopTimeout: time.Duration(a.cfg.StopTimeout),
 		HealthInterval: time.Duration(a.cfg.HealthInterval), CrashLoopLimit: a.cfg.CrashLoopLimit,
 		CrashLoopWindow: time.Duration(a.cfg.CrashLoopWindow), Vhost: vhost, Keypairs: a.publicKey, Quota: a.identity,
-		VolumeCheck:        computeVolumes{a.volumes},
-		Seeds:              guestSeeds{a.network},
+		VolumeCheck: computeVolumes{a.volumes},
+		Seeds:       guestSeeds{a.network},
+
 		ConsoleLogMaxBytes: a.cfg.ConsoleLogMaxBytes, SerialViewers: a.cfg.SerialConsoleViewers,
 	})
 	if err != nil {

@@ -63,9 +63,11 @@ var policy = []Rule{
 	{"instance:unpause", ScopeProject, members, anyAuth},
 	{"instance:suspend", ScopeProject, members, anyAuth},
 	{"instance:resume", ScopeProject, members, anyAuth},
-	{"instance:console", ScopeProject, members, anyAuth},      // serial and VNC: a keyboard is a write
-	{"instance:console_log", ScopeProject, members, anyAuth},  // may hold secrets the guest printed
-	{"instance:console_view", ScopeProject, readers, anyAuth}, // the live serial console, view only (issue 13)
+	{"instance:console", ScopeProject, members, anyAuth},     // serial and VNC: a keyboard is a write
+	{"instance:console_log", ScopeProject, members, anyAuth}, // may hold secrets the guest printed
+
+	// The live serial console, view only (issue 13): readers may watch, typing is instance:console.
+	{"instance:console_view", ScopeProject, readers, anyAuth},
 
 	{"image:list", ScopeProject, readers, anyAuth},
 	{"image:show", ScopeProject, readers, anyAuth},
