@@ -203,6 +203,8 @@ func (a *Appliance) openCompute(facts host.Facts, cred *syscall.Credential) erro
 		AgentPollInterval: time.Duration(a.cfg.GuestAgentInterval), IgnoreAgentReady: !a.cfg.GuestAgentReady,
 		VolumeCheck: computeVolumes{a.volumes},
 		Seeds:       guestSeeds{a.network},
+
+		ConsoleLogMaxBytes: a.cfg.ConsoleLogMaxBytes, SerialViewers: a.cfg.SerialConsoleViewers,
 	})
 	if err != nil {
 		return err

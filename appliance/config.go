@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"time"
 
+	"cloudlet/appliance/compute"
 	"cloudlet/appliance/host"
 	"cloudlet/appliance/identity"
 	"cloudlet/appliance/network"
@@ -72,6 +73,11 @@ type Config struct {
 	// CrashLoopLimit is how many crashes within CrashLoopWindow the on-crash restart policy tolerates.
 	CrashLoopLimit  int      `json:"crash_loop_limit"`
 	CrashLoopWindow Duration `json:"crash_loop_window"`
+	// ConsoleLogMaxBytes bounds each instance's serial console log: console.log and the rotated
+	// console.log.1 together keep about this much of the newest output.
+	ConsoleLogMaxBytes int64 `json:"console_log_max_bytes"`
+	// SerialConsoleViewers is how many viewers one instance's serial console websocket serves at once.
+	SerialConsoleViewers int `json:"serial_console_viewers"`
 
 	// TrustLoopback makes TCP callers from a loopback address admin without a token, as before
 	// identity landed: only for a single-user laptop or a test rig. Off (the default), they log in
@@ -179,6 +185,8 @@ func DefaultConfig() Config {
 		GuestAgentReady:       true,
 		CrashLoopLimit:        3,
 		CrashLoopWindow:       Duration(10 * time.Minute),
+		ConsoleLogMaxBytes:    compute.DefaultConsoleLogMaxBytes,
+		SerialConsoleViewers:  compute.DefaultSerialViewers,
 		DNSDomain:             "cloudlet",
 		TrustLoopback:         false,
 		AuditRetention:        Duration(identity.DefaultAuditRetention),
@@ -309,6 +317,12 @@ var (
 	validDomain   = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$`)
 )
 
+// Bounds of console_log_max_bytes.
+const (
+	minConsoleLog = 16 << 10
+	maxConsoleLog = 1 << 30
+)
+
 // checkCompute checks the compute settings; zero values keep the service defaults.
 func (c *Config) checkCompute() error {
 	switch {
@@ -322,6 +336,10 @@ func (c *Config) checkCompute() error {
 		return fmt.Errorf("config: guest_agent_interval must not be negative")
 	case c.StopTimeout < 0 || c.HealthInterval < 0 || c.CrashLoopWindow < 0 || c.CrashLoopLimit < 0:
 		return fmt.Errorf("config: stop_timeout, health_interval, crash_loop_limit and crash_loop_window must not be negative")
+	case c.ConsoleLogMaxBytes != 0 && (c.ConsoleLogMaxBytes < minConsoleLog || c.ConsoleLogMaxBytes > maxConsoleLog):
+		return fmt.Errorf("config: console_log_max_bytes %d must be between %d and %d", c.ConsoleLogMaxBytes, minConsoleLog, int64(maxConsoleLog))
+	case c.SerialConsoleViewers < 0 || c.SerialConsoleViewers > 1024:
+		return fmt.Errorf("config: serial_console_viewers %d must be between 0 (the default) and 1024", c.SerialConsoleViewers)
 	}
 	return nil
 }

@@ -55,6 +55,8 @@ type Options struct {
 	// Consoles opens instances' screens (nil: Compute); Console bounds the consoles.
 	Consoles Consoles
 	Console  ConsoleOptions
+	// SerialAuth authorizes serial console upgrades; nil: the bearer token or transport (serial.go).
+	SerialAuth SerialAuth
 }
 
 // Server serves the API on any number of listeners.
@@ -157,6 +159,7 @@ func (s *Server) routes() error {
 		{http.MethodPost, "/api/v1/instances/:id/console-tickets", "instance:console_ticket", s.createConsoleTicket},
 		{http.MethodGet, vncPath, "instance:console", s.vnc},
 		{http.MethodGet, "/api/v1/instances/:id/screenshot", "instance:screenshot", s.screenshot},
+		{http.MethodGet, "/api/v1/instances/:id/console", consoleViewAction, s.serialConsole},
 
 		{http.MethodGet, "/api/v1/images", "image:list", s.listImages},
 		{http.MethodPost, "/api/v1/images", "image:create", s.createImage},

@@ -266,21 +266,13 @@ func TestVNCClientThatDisconnectsMidFrameLeavesNothingBehind(t *testing.T) {
 		t.Fatal("QEMU's connection stayed open after the client left")
 	}
 	qemu.Close()
-	waitFor(t, "the session to end", func() bool { return f.srv.consoles.sessions.count("id-vm1") == 0 })
-	waitFor(t, "the goroutines to end", func() bool { return runtime.NumGoroutine() <= goroutines })
-	waitFor(t, "the descriptors to close", func() bool { return openFDs(t) <= fds })
+	waitUntil(t, "the session to end", func() bool { return f.srv.consoles.sessions.count("id-vm1") == 0 })
+	waitUntil(t, "the goroutines to end", func() bool { return runtime.NumGoroutine() <= goroutines })
+	waitUntil(t, "the descriptors to close", func() bool { return openFDs(t) <= fds })
 }
 
-func openFDs(t *testing.T) int {
-	entries, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(entries)
-}
-
-// waitFor polls cond for up to 10 s; on failure it dumps the goroutines.
-func waitFor(t *testing.T, what string, cond func() bool) {
+// waitUntil polls cond for up to 10 s; on failure it dumps the goroutines.
+func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		if cond() {

@@ -50,6 +50,7 @@ func (sv *supervisor) boot(ctx context.Context, inst *Instance, accepted time.Ti
 	sv.proc, sv.shutdown, sv.panicked, sv.expectExit = l.proc, nil, false, false
 	sv.startConsoleWatch(l.spec.Paths.ConsoleLog, l.offset)
 	sv.startAgentPoll()
+	sv.startSerial()
 	return nil
 }
 
@@ -152,6 +153,7 @@ func (sv *supervisor) afterExit() {
 	sv.closeMonitor()
 	sv.stopConsoleWatch()
 	sv.stopAgentPoll()
+	sv.stopSerial()
 	sv.proc = nil
 	sv.cleanupRun()
 }

@@ -27,9 +27,10 @@ func (sv *supervisor) startConsoleWatch(path string, offset int64) {
 	sv.stopConsoleWatch()
 	w := &consoleWatch{stop: make(chan struct{}), done: make(chan struct{})}
 	sv.console = w
+	cur := &logCursor{offset: offset, cut: sv.s.serials.rotation(sv.id).cut} // now: startSerial may rotate next
 	sv.s.goBackground(func() {
 		defer close(w.done)
-		sv.s.watchConsole(sv.id, path, offset, w.stop)
+		sv.s.watchConsole(sv.id, path, cur, w.stop)
 	})
 }
 
@@ -42,7 +43,7 @@ func (sv *supervisor) stopConsoleWatch() {
 }
 
 // watchConsole records first_console_byte and guest_ready on the instance's timeline.
-func (s *Service) watchConsole(id, path string, offset int64, stop <-chan struct{}) {
+func (s *Service) watchConsole(id, path string, cur *logCursor, stop <-chan struct{}) {
 	tick := time.NewTicker(consolePoll)
 	defer tick.Stop()
 	deadline := time.After(consoleWatchFor)
@@ -58,11 +59,10 @@ func (s *Service) watchConsole(id, path string, offset int64, stop <-chan struct
 			return
 		case <-tick.C:
 		}
-		chunk, next := readFrom(path, offset, 1<<20)
+		chunk := s.next(id, path, cur, 1<<20)
 		if len(chunk) == 0 {
 			continue
 		}
-		offset = next
 		if !seen {
 			seen = true
 			s.addStage(id, StageFirstByte)
@@ -106,19 +106,16 @@ func (s *Service) addStage(id, name string) {
 	}
 }
 
-// ConsoleLog returns the last maxBytes of an instance's console log.
+// ConsoleLog returns the last maxBytes of an instance's console log, across its rotation (consolelog.go).
 func (s *Service) ConsoleLog(ctx context.Context, projectID, idOrName string, maxBytes int64) ([]byte, error) {
 	inst, err := s.Get(ctx, projectID, idOrName)
 	if err != nil {
 		return nil, err
 	}
-	path := s.paths(inst.ID).ConsoleLog
-	size := fileSize(path)
 	if maxBytes <= 0 || maxBytes > 16<<20 {
 		maxBytes = 16 << 20
 	}
-	start := max(size-maxBytes, 0)
-	data, _ := readFrom(path, start, maxBytes)
+	data := s.readConsoleLog(s.paths(inst.ID).ConsoleLog, maxBytes)
 	if data == nil {
 		data = []byte{}
 	}

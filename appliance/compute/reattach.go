@@ -34,6 +34,7 @@ func (sv *supervisor) reattach(ctx context.Context) {
 	}
 	sv.proc = proc
 	sv.s.log.Info("reattached instance", "instance", sv.id, "pid", proc.PID())
+	sv.startSerial() // the console socket does not need QMP: a QEMU whose monitor hangs still has it
 	dctx, cancel := context.WithTimeout(ctx, sv.s.o.QMPTimeout)
 	mon, err := sv.s.hv.dial(dctx, sv.paths().QMP)
 	cancel()

@@ -57,6 +57,9 @@ type Options struct {
 	// IgnoreAgentReady keeps the agent's first answer from marking the guest ready.
 	IgnoreAgentReady bool
 
+	ConsoleLogMaxBytes int64 // console.log and console.log.1 together keep about this much (consolelog.go)
+	SerialViewers      int   // viewers of one instance's serial console at a time
+
 	hv hypervisor // nil: the real one; unit tests inject fakes
 	// writeFault, when set, may refuse a write of an instance record (as it would be written): unit
 	// tests make the catalog fail on demand with it.
@@ -101,6 +104,8 @@ type Service struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // every goroutine the service started
 
+	serials serialRegistry // the running instances' serial consoles (serial.go)
+
 	mu      sync.Mutex // guards the fields below
 	sups    map[string]*supervisor
 	started bool
@@ -143,6 +148,12 @@ func (o *Options) setDefaults() {
 	set(&o.AgentProbeInterval, DefaultAgentProbeInterval)
 	if o.CrashLoopLimit <= 0 {
 		o.CrashLoopLimit = DefaultCrashLoopLimit
+	}
+	if o.ConsoleLogMaxBytes <= 0 {
+		o.ConsoleLogMaxBytes = DefaultConsoleLogMaxBytes
+	}
+	if o.SerialViewers <= 0 {
+		o.SerialViewers = DefaultSerialViewers
 	}
 	if o.AutostartRetries <= 0 {
 		o.AutostartRetries = DefaultAutostartRetries

@@ -253,6 +253,7 @@ func (sv *supervisor) release() {
 	sv.closeMonitor()
 	sv.stopConsoleWatch()
 	sv.stopAgentPoll()
+	sv.releaseSerial()
 	sv.s.mu.Lock()
 	if sv.s.sups[sv.id] == sv {
 		delete(sv.s.sups, sv.id)

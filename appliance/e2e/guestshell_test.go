@@ -3,18 +3,21 @@ package e2e
 import (
 	"context"
 	"net"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"cloudlet/images/testguest"
+	"cloudlet/web/client"
 )
 
-// shell runs commands in a test guest over its serial console socket (the test guest's command
-// channel: CLOUDLET-RUN lines in, CLOUDLET-GUEST-OUT/RAN lines out).
+// shell runs commands in a test guest over its serial console websocket (the test guest's command
+// channel: CLOUDLET-RUN lines in, CLOUDLET-GUEST-OUT/RAN lines out). QEMU's console socket has one
+// client, the daemon: tests go through the daemon like anyone.
 type shell struct {
 	t    testing.TB
 	name string
@@ -23,16 +26,26 @@ type shell struct {
 
 var shellIDs atomic.Int64
 
-// shell connects to the instance's serial console; the guest must have printed its ready marker.
+// shell connects to the instance's serial console, holding its keyboard; the guest must have printed
+// its ready marker.
 func (c *cloud) shell(id, name string) *shell {
 	c.t.Helper()
-	path := filepath.Join(c.d.RunDir, "instances", id, "console.sock")
-	conn, err := net.Dial("unix", path)
+	return &shell{t: c.t, name: name, conn: serialConn(c.t, c.c, id, "keyboard")}
+}
+
+// serialConn opens the instance's serial console websocket in mode as a net.Conn of its bytes;
+// cleanup closes it.
+func serialConn(t testing.TB, cl *client.Client, id, mode string) net.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ws, _, err := cl.Websocket(ctx, "/api/v1/instances/"+id+"/console?mode="+mode)
 	if err != nil {
-		c.t.Fatalf("connect to the console of %s: %v", name, err)
+		t.Fatalf("connect to the serial console of %s: %v", id, err)
 	}
-	c.t.Cleanup(func() { conn.Close() })
-	return &shell{t: c.t, name: name, conn: conn}
+	conn := websocket.NetConn(context.Background(), ws, websocket.MessageBinary)
+	t.Cleanup(func() { conn.Close() })
+	return conn
 }
 
 // run runs command in the guest and returns its output lines joined by newlines, and its exit code.

@@ -69,6 +69,8 @@ var policy = []Rule{
 	// Console tickets: readers take serial ones (view only there); a vnc ticket needs instance:console.
 	{"instance:console_ticket", ScopeProject, readers, anyAuth},
 	{"instance:screenshot", ScopeProject, members, anyAuth}, // the screen, like the console log, may show secrets
+	// The live serial console, view only (issue 13): readers may watch, typing is instance:console.
+	{"instance:console_view", ScopeProject, readers, anyAuth},
 
 	{"image:list", ScopeProject, readers, anyAuth},
 	{"image:show", ScopeProject, readers, anyAuth},

@@ -23,6 +23,8 @@ var (
 		"network:share", "network:any_cidr", "port_forward:any_host_port"}
 	membersOnly    = []Action{"instance:console_log"}                              // may hold the guest's secrets
 	readersMayAlso = []Action{"token:create", "token:delete", "credential:delete"} // logging in/out, revoking one's own key
+	// Issue 13: readers watch the live serial console (view only: typing is instance:console).
+	readersMayView = []Action{"instance:console_view"}
 	notDelegable   = []Action{"token:create", "credential:create", "user:create", "user:update", "user:reset_password", "role:assign"}
 
 	// A reader's serial console is view only; its vnc ticket is refused by the handler (instance:console).
@@ -41,8 +43,8 @@ func expected(a Action) (member, reader bool) {
 		return false, false
 	case slices.Contains(membersOnly, a):
 		return true, false
-	case slices.Contains(readersMayAlso, a), slices.Contains(readableAll, a), slices.Contains(imageReadersMayAlso, a),
-		slices.Contains(readersMayTicket, a):
+	case slices.Contains(readersMayAlso, a), slices.Contains(readersMayView, a), slices.Contains(readableAll, a),
+		slices.Contains(imageReadersMayAlso, a), slices.Contains(readersMayTicket, a):
 		return true, true
 	case slices.Contains(projectScoped, resource):
 		return true, slices.Contains(readVerbs, verb)

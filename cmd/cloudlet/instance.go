@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"io"
 	"net/url"
 	"strconv"
 	"strings"
@@ -17,7 +15,7 @@ import (
 func newInstanceCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "instance", Aliases: []string{"server"}, Short: "virtual machines"}
 	cmd.AddCommand(newInstanceCreateCmd(g), newInstanceListCmd(g), newInstanceShowCmd(g),
-		newInstanceDeleteCmd(g), newConsoleLogCmd(g), newInstanceWaitCmd(g))
+		newInstanceDeleteCmd(g), newConsoleLogCmd(g), newConsoleCmd(g), newInstanceWaitCmd(g))
 	for _, a := range []struct{ verb, short string }{
 		{"start", "boot a stopped instance"},
 		{"stop", "power off (ACPI, then quit, then kill; --force kills at once)"},
@@ -163,26 +161,6 @@ func newInstanceShowCmd(g *globals) *cobra.Command {
 			rows := append(instanceDetail(inst.Instance), guestAgentDetail(inst.GuestAgent)...)
 			return g.print(inst, []string{"FIELD", "VALUE"}, rows)
 		}}
-}
-
-func newConsoleLogCmd(g *globals) *cobra.Command {
-	var limit int64
-	cmd := &cobra.Command{Use: "console-log INSTANCE", Short: "print the serial console log",
-		Args: cobra.ExactArgs(1),
-		RunE: func(_ *cobra.Command, a []string) error {
-			path := fmt.Sprintf("/api/v1/instances/%s/console-log?bytes=%d", url.PathEscape(a[0]), limit)
-			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-			defer cancel()
-			body, err := g.client().Stream(ctx, "GET", path)
-			if err != nil {
-				return err
-			}
-			defer body.Close()
-			_, err = io.Copy(g.stdout, body)
-			return err
-		}}
-	cmd.Flags().Int64Var(&limit, "bytes", 64<<10, "at most this many bytes from the end")
-	return cmd
 }
 
 var instanceHeader = []string{"NAME", "VM STATE", "TASK", "POWER", "FLAVOR", "PID", "ID"}

@@ -1,0 +1,153 @@
+package compute
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+)
+
+// serialConsole is the daemon's one connection to a running QEMU's serial chardev socket: QEMU serves
+// one client, so every viewer goes through this connection's hub. It is made after a launch or a
+// reattach and ends when QEMU closes the socket or the supervisor lets go of the instance.
+type serialConsole struct {
+	hub  *serialHub
+	conn net.Conn
+	done chan struct{} // closed when the reader and the writer have returned
+}
+
+// serialRegistry holds the running instances' serial consoles; its zero value is ready.
+type serialRegistry struct {
+	logMu sync.Mutex // serializes console log rotations with reads of the log
+
+	mu       sync.Mutex // guards the fields below
+	consoles map[string]*serialConsole
+	logs     map[string]logRotation // console.log cuts made by this daemon, per instance
+}
+
+func (r *serialRegistry) get(id string) *serialConsole {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.consoles[id]
+}
+
+// swap records c as id's console (nil: none) and returns the one it replaces.
+func (r *serialRegistry) swap(id string, c *serialConsole) *serialConsole {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.consoles == nil {
+		r.consoles = map[string]*serialConsole{}
+	}
+	old := r.consoles[id]
+	if c == nil {
+		delete(r.consoles, id)
+	} else {
+		r.consoles[id] = c
+	}
+	return old
+}
+
+// startSerial connects to the instance's serial console socket and starts serving it; a console it
+// had before ends first. A QEMU without the socket leaves the instance without a live console (the
+// log still fills); that is logged, not fatal.
+func (sv *supervisor) startSerial() {
+	sv.stopSerial()
+	s, p := sv.s, sv.paths()
+	s.trimConsoleLog(sv.id) // QEMU wrote alone while nobody rotated: the daemon was down, or it is a new boot
+	conn, err := net.DialTimeout("unix", p.Console, 5*time.Second)
+	if err != nil {
+		s.log.Warn("connect to the serial console", "instance", sv.id, "err", err)
+		return
+	}
+	c := &serialConsole{hub: newSerialHub(s.o.SerialViewers), conn: conn, done: make(chan struct{})}
+	s.serials.swap(sv.id, c)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	s.goBackground(func() { defer wg.Done(); s.readSerial(sv.id, c) })
+	s.goBackground(func() { defer wg.Done(); writeSerial(c) })
+	s.goBackground(func() { wg.Wait(); close(c.done) })
+}
+
+// stopSerial ends the instance's console connection and drops its viewers.
+func (sv *supervisor) stopSerial() {
+	c := sv.s.serials.swap(sv.id, nil)
+	if c == nil {
+		return
+	}
+	c.conn.Close()
+	c.hub.end()
+	<-c.done
+}
+
+// releaseSerial ends the console and forgets the instance's log rotations: its supervisor is done.
+func (sv *supervisor) releaseSerial() {
+	sv.stopSerial()
+	sv.s.serials.mu.Lock()
+	delete(sv.s.serials.logs, sv.id)
+	sv.s.serials.mu.Unlock()
+}
+
+// readSerial reads the guest's output and fans it out until QEMU closes the socket; every
+// rotateEvery bytes (1/64 of the cap, at most serialChunk) it checks the console log's size.
+func (s *Service) readSerial(id string, c *serialConsole) {
+	defer c.hub.end()
+	rotateEvery := min(s.o.ConsoleLogMaxBytes/64, serialChunk)
+	var since int64
+	for {
+		buf := make([]byte, serialChunk)
+		n, err := c.conn.Read(buf)
+		if n > 0 {
+			c.hub.broadcast(buf[:n])
+			if since += int64(n); since >= rotateEvery {
+				since = 0
+				s.trimConsoleLog(id)
+			}
+		}
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+				s.log.Warn("read the serial console", "instance", id, "err", err)
+			}
+			return
+		}
+	}
+}
+
+// writeSerial passes the keyboard holder's input to QEMU until the console ends.
+func writeSerial(c *serialConsole) {
+	for {
+		select {
+		case <-c.hub.ended:
+			return
+		case p := <-c.hub.input:
+			if _, err := c.conn.Write(p); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// AttachSerial joins the serial console of a running instance as a viewer in the mode asked for.
+// The caller must Close the viewer.
+func (s *Service) AttachSerial(ctx context.Context, projectID, idOrName string, mode SerialMode) (*SerialViewer, error) {
+	switch mode {
+	case SerialAuto, SerialKeyboard, SerialView:
+	default:
+		return nil, errInvalid("serial console mode %q: want keyboard or view", mode)
+	}
+	inst, err := s.Get(ctx, projectID, idOrName)
+	if err != nil {
+		return nil, err
+	}
+	c := s.serials.get(inst.ID)
+	if c == nil {
+		return nil, errConflict("instance %s has no serial console now: it is %s", inst.Name, inst.VMState)
+	}
+	v, err := c.hub.join(inst.Name, mode)
+	if err != nil {
+		return nil, fmt.Errorf("attach to the serial console: %w", err)
+	}
+	return v, nil
+}

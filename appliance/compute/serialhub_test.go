@@ -1,0 +1,160 @@
+package compute
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"cloudlet/appliance/fault"
+)
+
+func TestSerialViewerTooFarBehindIsDroppedWhileOthersKeepReceiving(t *testing.T) {
+	h := newSerialHub(4)
+	slow, _ := h.join("vm", SerialView)
+	fast, _ := h.join("vm", SerialView)
+	ctx := context.Background()
+	for i := range viewerChunks + 1 { // one more than the slow viewer's buffer holds; broadcast never waits
+		h.broadcast([]byte{byte(i)})
+		if p, err := fast.Next(ctx); err != nil || p[0] != byte(i) {
+			t.Fatalf("fast viewer: chunk %d = %v, %v", i, p, err)
+		}
+	}
+	for range viewerChunks { // what it had buffered, then the reason
+		if _, err := slow.Next(ctx); err != nil {
+			t.Fatalf("slow viewer lost its buffered output: %v", err)
+		}
+	}
+	if _, err := slow.Next(ctx); !errors.Is(err, ErrSerialTooSlow) {
+		t.Fatalf("slow viewer: got %v, want %v", err, ErrSerialTooSlow)
+	}
+}
+
+func TestTheFirstViewerNotAskingForViewHoldsTheKeyboardAlone(t *testing.T) {
+	h := newSerialHub(4)
+	viewer, _ := h.join("vm", SerialView)
+	first, _ := h.join("vm", SerialAuto)
+	second, _ := h.join("vm", SerialAuto)
+	if viewer.Keyboard() || !first.Keyboard() || second.Keyboard() {
+		t.Fatalf("keyboards: view %v, first %v, second %v; want false, true, false", viewer.Keyboard(), first.Keyboard(), second.Keyboard())
+	}
+	if _, err := h.join("vm", SerialKeyboard); fault.KindOf(err) != fault.Conflict {
+		t.Fatalf("asking for a held keyboard: got %v, want a conflict", err)
+	}
+	if err := second.Write(context.Background(), []byte("x")); !errors.Is(err, ErrSerialViewOnly) {
+		t.Fatalf("a view-only viewer typed: got %v, want %v", err, ErrSerialViewOnly)
+	}
+	first.Close()
+	next, err := h.join("vm", SerialKeyboard)
+	if err != nil || !next.Keyboard() {
+		t.Fatalf("after the holder left: %v, keyboard %v", err, next != nil && next.Keyboard())
+	}
+}
+
+func TestSerialViewersBeyondTheLimitAreRefusedAsTooMany(t *testing.T) {
+	h := newSerialHub(2)
+	h.join("vm", SerialView)
+	h.join("vm", SerialView)
+	if _, err := h.join("vm", SerialView); fault.KindOf(err) != fault.TooManyRequests {
+		t.Fatalf("third viewer of two: got %v, want too many requests", err)
+	}
+}
+
+func TestAPasteIsPassedInBoundedPiecesAndWaitsForQEMU(t *testing.T) {
+	h := newSerialHub(1)
+	v, _ := h.join("vm", SerialKeyboard)
+	paste := bytes.Repeat([]byte("a"), 8<<20)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	// Nobody drains the input: the write fills the bounded queue and then waits, until ctx ends.
+	if err := v.Write(ctx, paste); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("write with QEMU not reading: got %v, want the deadline", err)
+	}
+	if len(h.input) != inputQueue {
+		t.Fatalf("queued pieces: got %d, want %d", len(h.input), inputQueue)
+	}
+	for range inputQueue {
+		if p := <-h.input; len(p) != inputChunk {
+			t.Fatalf("piece of %d bytes, want %d", len(p), inputChunk)
+		}
+	}
+}
+
+func TestViewersOfAnEndedConsoleGetTheReason(t *testing.T) {
+	h := newSerialHub(2)
+	v, _ := h.join("vm", SerialAuto)
+	h.broadcast([]byte("bye"))
+	h.end()
+	if p, err := v.Next(context.Background()); err != nil || string(p) != "bye" {
+		t.Fatalf("buffered output after the end: %q, %v", p, err)
+	}
+	if _, err := v.Next(context.Background()); !errors.Is(err, ErrSerialEnded) {
+		t.Fatalf("got %v, want %v", err, ErrSerialEnded)
+	}
+	if _, err := h.join("vm", SerialView); fault.KindOf(err) != fault.Conflict {
+		t.Fatalf("joining an ended console: got %v, want a conflict", err)
+	}
+}
+
+// The daemon is the one client of QEMU's console socket: what the guest prints reaches every viewer,
+// what the keyboard holder types reaches QEMU, and QEMU's end ends the viewers; stopping leaves no
+// goroutine behind.
+func TestTheDaemonIsTheConsoleSocketsClientFanningOutOutputAndPassingInput(t *testing.T) {
+	run, err := os.MkdirTemp("", "cs") // unix socket paths must stay short
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(run)
+	s := &Service{log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		o: Options{RunDir: run, StateDir: t.TempDir(), ConsoleLogMaxBytes: DefaultConsoleLogMaxBytes, SerialViewers: 4}}
+	sv := &supervisor{s: s, id: "i1"}
+	os.MkdirAll(filepath.Dir(sv.paths().Console), 0o700)
+	ln, err := net.Listen("unix", sv.paths().Console)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	sv.startSerial()
+	qemu, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s.serials.get("i1")
+	typist, _ := c.hub.join("vm", SerialAuto)
+	watcher, _ := c.hub.join("vm", SerialView)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	qemu.Write([]byte("login: "))
+	for _, v := range []*SerialViewer{typist, watcher} {
+		var got []byte
+		for len(got) < len("login: ") {
+			p, err := v.Next(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, p...)
+		}
+		if string(got) != "login: " {
+			t.Errorf("viewer got %q", got)
+		}
+	}
+	if err := typist.Write(ctx, []byte("root\r")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 5)
+	if _, err := io.ReadFull(qemu, buf); err != nil || string(buf) != "root\r" {
+		t.Fatalf("QEMU read %q, %v", buf, err)
+	}
+	qemu.Close() // QEMU ended
+	if _, err := watcher.Next(ctx); !errors.Is(err, ErrSerialEnded) {
+		t.Fatalf("after QEMU's end: %v, want %v", err, ErrSerialEnded)
+	}
+	sv.stopSerial()
+	s.wg.Wait() // every goroutine the console started has returned
+}

@@ -1,0 +1,316 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
+
+	"cloudlet/appliance/compute"
+	"cloudlet/web/client"
+)
+
+// Issue 13, Done when: a test types a command into the test guest's serial console over the
+// websocket and reads its output; a second viewer, view only, sees the same output; a websocket
+// without credentials is refused.
+func TestACommandTypedOnTheSerialWebsocketRunsInTheGuestAndViewersSeeIt(t *testing.T) {
+	c := newCloud(t, "")
+	id := c.create("serial", kernelImage, nil).ID
+	c.waitState(id, compute.VMActive, compute.PowerRunning, bootWait)
+	c.waitConsole(id, ready, 1, bootWait)
+
+	viewer := serialConn(t, c.c, id, "view")
+	sh := c.shell(id, "serial")
+	if out, rc := sh.run("echo typed-$((6*7))"); out != "typed-42" || rc != 0 {
+		t.Fatalf("command over the websocket: %q rc=%d, want typed-42 rc=0", out, rc)
+	}
+	if _, err := readUntil(viewer, "typed-42", 30*time.Second); err != nil {
+		t.Errorf("the view-only viewer did not see the output: %v", err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	anon := client.New(client.Options{URL: "http://" + c.d.Listen})
+	if _, _, err := anon.Websocket(ctx, "/api/v1/instances/"+id+"/console"); !isHTTP(err, http.StatusUnauthorized) {
+		t.Errorf("websocket without credentials: got %v, want 401", err)
+	}
+	if _, _, err := c.c.Websocket(ctx, "/api/v1/instances/"+id+"/console?mode=keyboard"); !isHTTP(err, http.StatusConflict) {
+		t.Errorf("asking for the keyboard another viewer holds: got %v, want 409", err)
+	}
+	reader := readerClient(t, c)
+	if _, _, err := reader.Websocket(ctx, "/api/v1/instances/"+id+"/console?mode=keyboard"); !isHTTP(err, http.StatusForbidden) {
+		t.Errorf("a reader asking for the keyboard: got %v, want 403", err)
+	}
+	ws, resp, err := reader.Websocket(ctx, "/api/v1/instances/"+id+"/console")
+	if err != nil {
+		t.Fatalf("a reader watching: %v", err)
+	}
+	if got := resp.Header.Get("X-Cloudlet-Console-Mode"); got != "view" {
+		t.Errorf("a reader watching got mode %q, want view", got)
+	}
+	defer ws.CloseNow()
+	for range compute.DefaultSerialViewers - 3 { // three are attached
+		serialConn(t, c.c, id, "view")
+	}
+	if _, _, err := c.c.Websocket(ctx, "/api/v1/instances/"+id+"/console?mode=view"); !isHTTP(err, http.StatusTooManyRequests) {
+		t.Errorf("one viewer over the limit: got %v, want 429", err)
+	}
+}
+
+// Issue 13, Done when: the CLI console driven through a pseudo-terminal against the real daemon:
+// output appears, typed input reaches the guest, Ctrl-] detaches and restores the terminal, and the
+// guest keeps running.
+func TestTheCLIConsoleOnAPseudoTerminalTypesIntoTheGuestAndDetachesOnCtrlBracket(t *testing.T) {
+	c := newCloud(t, "")
+	id := c.create("tty", kernelImage, nil).ID
+	c.waitState(id, compute.VMActive, compute.PowerRunning, bootWait)
+	c.waitConsole(id, ready, 1, bootWait)
+
+	ptm, tty, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ptm.Close()
+	defer tty.Close()
+	before, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(cloudletBin, "--socket", c.d.Socket, "instance", "console", "tty")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	term := ptyConn{ptm}
+	if _, err := readUntil(term, "Ctrl-] detaches.", 30*time.Second); err != nil {
+		t.Fatalf("console banner: %v", err)
+	}
+	if _, err := ptm.Write([]byte("CLOUDLET-RUN p1 echo pty-$((2*21))\r")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readUntil(term, "CLOUDLET-GUEST-OUT p1 pty-42", 90*time.Second); err != nil {
+		t.Fatalf("typed command's output: %v", err)
+	}
+	if _, err := ptm.Write([]byte{0x1d}); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("cloudlet instance console after Ctrl-]: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Ctrl-] did not end cloudlet instance console")
+	}
+	if after, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS); err != nil || *after != *before {
+		t.Errorf("terminal not restored (%v):\n got %+v\nwant %+v", err, after, *before)
+	}
+	if inst := c.show(id); inst.VMState != compute.VMActive || inst.PowerState != compute.PowerRunning {
+		t.Errorf("after the detach the instance is %s/%s, want active/running", inst.VMState, inst.PowerState)
+	}
+	if out, rc := c.shell(id, "tty").run("echo still-here"); out != "still-here" || rc != 0 {
+		t.Errorf("the guest after the detach: %q rc=%d", out, rc)
+	}
+}
+
+// ptyConn is a pseudo-terminal's master as a net.Conn, for readUntil: only Read and SetReadDeadline work.
+type ptyConn struct{ *os.File }
+
+func (p ptyConn) LocalAddr() net.Addr  { return nil }
+func (p ptyConn) RemoteAddr() net.Addr { return nil }
+
+// Issue 13, Done when: the console log holds the whole boot after three attach/detach cycles and a
+// daemon restart in between: what the guest printed while the daemon was down is there, nothing is
+// lost or repeated.
+func TestTheConsoleLogHoldsTheWholeBootAcrossAttachesAndADaemonRestart(t *testing.T) {
+	c := newCloud(t, "")
+	id := c.create("bootlog", kernelImage, nil).ID
+	c.waitState(id, compute.VMActive, compute.PowerRunning, bootWait)
+	c.waitConsole(id, ready, 1, bootWait)
+	var whileDown int
+	for i := range 3 {
+		conn := serialConn(t, c.c, id, "view")
+		if _, err := readUntil(conn, "CLOUDLET-GUEST-UPTIME", 30*time.Second); err != nil {
+			t.Fatalf("attach %d: %v", i, err)
+		}
+		conn.Close()
+		if i == 1 {
+			c.d.Kill()
+			whileDown = waitUptimeLines(t, c.consoleLog(id), 3) // the guest prints on, QEMU logs it
+			c.d.Start(t)
+			c.d.WaitReady(t)
+		}
+	}
+	log := c.waitConsole(id, "CLOUDLET-GUEST-UPTIME", whileDown+2, bootWait)
+	for _, marker := range []string{"Linux version", bootLine, ready} {
+		if n := strings.Count(log, marker); n != 1 {
+			t.Errorf("%q appears %d times in the log, want once", marker, n)
+		}
+	}
+	// The guest prints its uptime every second: increasing, and no long gap (the daemon was down
+	// for three of them at least).
+	var prev float64
+	for _, m := range uptimeValue.FindAllStringSubmatch(log, -1) {
+		v, _ := strconv.ParseFloat(m[1], 64)
+		if v <= prev || (prev > 0 && v-prev > 10) {
+			t.Errorf("uptime %.2f after %.2f: output repeated or lost", v, prev)
+		}
+		prev = v
+	}
+}
+
+var uptimeValue = regexp.MustCompile(`CLOUDLET-GUEST-UPTIME (\d+\.\d+)`)
+
+// waitUptimeLines waits until the log file at path holds n more uptime lines than now and returns
+// how many it holds then.
+func waitUptimeLines(t *testing.T, path string, n int) int {
+	t.Helper()
+	count := func() int {
+		b, _ := os.ReadFile(path)
+		return strings.Count(string(b), "CLOUDLET-GUEST-UPTIME")
+	}
+	want := count() + n
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if got := count(); got >= want {
+			return got
+		}
+	}
+	t.Fatalf("%s: fewer than %d uptime lines within a minute", path, want)
+	return 0
+}
+
+// Issue 13, Done when: a guest printing in a loop keeps the log under the cap, and the API answers.
+func TestAGuestPrintingInALoopKeepsTheConsoleLogUnderTheCap(t *testing.T) {
+	const capBytes = 64 << 10
+	c := newCloud(t, `{"console_log_max_bytes": 65536}`)
+	id := c.create("flood", kernelImage, nil).ID
+	c.waitState(id, compute.VMActive, compute.PowerRunning, bootWait)
+	c.waitConsole(id, ready, 1, bootWait)
+	c.shell(id, "flood").run("(while :; do echo flood-flood-flood-flood-flood-flood-flood-flood; done >/dev/ttyS0 2>&1 &)")
+	logPath := c.consoleLog(id)
+	rotations := 0
+	var last int64
+	deadline := time.Now().Add(2 * time.Minute)
+	for rotations < 4 && time.Now().Before(deadline) {
+		cur, old := fileSize(t, logPath), fileSize(t, logPath+".1")
+		if cur+old > capBytes {
+			t.Fatalf("console.log %d + console.log.1 %d bytes: over the cap %d", cur, old, capBytes)
+		}
+		if cur < last {
+			rotations++
+		}
+		last = cur
+		time.Sleep(20 * time.Millisecond)
+	}
+	if rotations < 4 {
+		t.Fatalf("saw %d rotations within 2 minutes, want 4: is the guest printing?", rotations)
+	}
+	if log := c.console(id); !strings.Contains(tail(log, 200), "flood-flood") || len(log) > capBytes {
+		t.Errorf("console-log: %d bytes ending %q; want the newest output, under the cap", len(log), tail(log, 80))
+	}
+}
+
+// readerClient is a client of user "watcher", a reader in the admin project, over TCP.
+func readerClient(t *testing.T, c *cloud) *client.Client {
+	t.Helper()
+	const pw = "watcher-pw-5d2c9a"
+	for _, step := range []struct {
+		method, path string
+		body         any
+	}{
+		{"POST", "/api/v1/users", map[string]any{"name": "watcher", "password": pw, "enabled": true, "default_project": "admin"}},
+		{"PUT", "/api/v1/projects/admin/users/watcher/roles/reader", nil},
+	} {
+		if err := c.do(step.method, step.path, step.body, nil); err != nil {
+			t.Fatalf("%s %s: %v", step.method, step.path, err)
+		}
+	}
+	token, _ := httpAPI{t: t, base: "http://" + c.d.Listen}.login("watcher", pw, "admin")
+	return client.New(client.Options{URL: "http://" + c.d.Listen, Token: token})
+}
+
+// consoleLogin logs in on the instance's serial console as user with pass (a getty's "login:" and
+// "Password:" prompts), runs hostname and returns what it printed. For guests with a login on
+// ttyS0 (the Debian cloud-init guest with --password); the test guest has none.
+//
+//lint:ignore U1000 for the Debian guest's serial login test (issue 13), wired where that test lives
+func consoleLogin(t *testing.T, c *cloud, id, user, pass string) (hostname string) {
+	t.Helper()
+	conn := serialConn(t, c.c, id, "keyboard")
+	defer conn.Close()
+	const wait = 2 * time.Minute
+	send := func(s string) {
+		if _, err := conn.Write([]byte(s)); err != nil {
+			t.Fatalf("type on the serial console of %s: %v", id, err)
+		}
+	}
+	send("\r") // a fresh prompt: the first may have scrolled by before we attached
+	for _, step := range []struct{ prompt, answer string }{{"login: ", user + "\r"}, {"Password: ", pass + "\r"}} {
+		if _, err := readUntil(conn, step.prompt, wait); err != nil {
+			t.Fatalf("serial login on %s: waiting for %q: %v", id, step.prompt, err)
+		}
+		send(step.answer)
+	}
+	send("echo HOST-$(hostname)-END\r")
+	out, err := readUntil(conn, "-END\r\n", wait) // the echoed command line ends with -END\r too
+	if err != nil {
+		t.Fatalf("serial login on %s: hostname: %v", id, err)
+	}
+	m := regexp.MustCompile(`HOST-([a-z0-9.-]+)-END\r\n`).FindStringSubmatch(out)
+	if m == nil {
+		out, err = readUntil(conn, "-END\r\n", wait)
+		if m = regexp.MustCompile(`HOST-([a-z0-9.-]+)-END\r\n`).FindStringSubmatch(out); err != nil || m == nil {
+			t.Fatalf("serial login on %s: no hostname in %q: %v", id, out, err)
+		}
+	}
+	return m[1]
+}
+
+// readUntil reads conn until what it read contains s, within limit, and returns what it read.
+func readUntil(conn net.Conn, s string, limit time.Duration) (string, error) {
+	if err := conn.SetReadDeadline(time.Now().Add(limit)); err != nil {
+		return "", err
+	}
+	defer conn.SetReadDeadline(time.Time{})
+	var b strings.Builder
+	one := make([]byte, 1) // byte by byte: nothing after s is consumed
+	for !strings.HasSuffix(b.String(), s) {
+		if _, err := io.ReadFull(conn, one); err != nil {
+			return b.String(), fmt.Errorf("%w after %q", err, tail(b.String(), 300))
+		}
+		b.WriteByte(one[0])
+	}
+	return b.String(), nil
+}
+
+func isHTTP(err error, code int) bool {
+	var ae *client.Error
+	return errors.As(err, &ae) && ae.Code == code
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	st, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return st.Size()
+}
