@@ -49,6 +49,7 @@ func (sv *supervisor) boot(ctx context.Context, inst *Instance, accepted time.Ti
 	}
 	sv.proc, sv.shutdown, sv.panicked, sv.expectExit = l.proc, nil, false, false
 	sv.startConsoleWatch(l.spec.Paths.ConsoleLog, l.offset)
+	sv.startReadyPort()
 	return nil
 }
 
@@ -150,6 +151,7 @@ func (sv *supervisor) cleanupRun() {
 func (sv *supervisor) afterExit() {
 	sv.closeMonitor()
 	sv.stopConsoleWatch()
+	sv.stopReadyPort()
 	sv.proc = nil
 	sv.cleanupRun()
 }

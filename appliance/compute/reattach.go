@@ -61,6 +61,9 @@ func (sv *supervisor) reattach(ctx context.Context) {
 		sv.adopt(ctx, inst, st)
 	}
 	sv.s.removeTemps(sv.id) // nothing writes them now: any left is a killed daemon's
+	if sv.proc != nil {
+		sv.startReadyPort()
+	}
 }
 
 // adopt takes over a live QEMU. A stop the daemon died in is finished (the user asked for it; the
