@@ -341,14 +341,14 @@ func TestProbe04RefusedConnectionsLogOncePerMinute(t *testing.T) {
 	a, b := net.Pipe()
 	defer a.Close()
 	defer b.Close()
-	if !l.admit(a) {
+	if !l.Admit(a) {
 		t.Fatal("the first connection was refused")
 	}
 	for range 1000 {
-		l.admit(b)
+		l.Admit(b)
 	}
 	now = now.Add(time.Minute)
-	l.admit(b)
+	l.Admit(b)
 	lines := strings.Split(strings.TrimSpace(log.String()), "\n")
 	if len(lines) != 2 || !strings.Contains(lines[1], "refused=1000") {
 		t.Errorf("log after 1,001 refusals over a minute:\n%s\nwant 2 lines, the second counting 1000", log.String())

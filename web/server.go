@@ -245,7 +245,7 @@ func (s *Server) routes() error {
 func (s *Server) Handler() http.Handler { return s.guardTransfer(s.e) }
 
 // Serve answers requests on l until Shutdown. Connections on a unix listener carry the peer's uid;
-// those on any other listener (TCP, or TLS over TCP) are capped per source (see connLimiter).
+// those on any other listener (TCP, or TLS over TCP) are capped per source (see newConnLimiter).
 // There is no whole-request read or write timeout, which would cut long uploads and downloads:
 // headers and idle keep-alives have deadlines, bodies and responses must keep moving (guardTransfer).
 func (s *Server) Serve(l net.Listener) error {
@@ -258,7 +258,7 @@ func (s *Server) Serve(l net.Listener) error {
 	}
 	if l.Addr().Network() != "unix" {
 		cl := newConnLimiter(l, s.limits.MaxConnsPerSource, s.limits.MaxConns, s.log, s.now)
-		l, srv.ConnState = cl, cl.trackState
+		l, srv.ConnState = cl, cl.TrackState
 	}
 	s.mu.Lock()
 	if s.closed {

@@ -51,6 +51,7 @@ func (sv *supervisor) boot(ctx context.Context, inst *Instance, accepted time.Ti
 	sv.startConsoleWatch(l.spec.Paths.ConsoleLog, l.offset)
 	sv.startAgentPoll()
 	sv.startSerial()
+	sv.startReadyPort()
 	return nil
 }
 
@@ -154,6 +155,7 @@ func (sv *supervisor) afterExit() {
 	sv.stopConsoleWatch()
 	sv.stopAgentPoll()
 	sv.stopSerial()
+	sv.stopReadyPort()
 	sv.proc = nil
 	sv.cleanupRun()
 }

@@ -28,7 +28,7 @@ type Instance struct {
 	LaunchedAt     *time.Time `json:"launched_at,omitempty"`
 	Timeline       []Stage    `json:"timeline,omitempty"`
 	ReadyAt        *time.Time `json:"ready_at,omitempty"`        // when the guest of the running boot said it was ready (ready.go)
-	ReadyVia       string     `json:"ready_via,omitempty"`       // which said it first: phone-home, console or agent
+	ReadyVia       string     `json:"ready_via,omitempty"`       // which said it first: phone-home, virtio-serial, console or agent
 	Addresses      []Address  `json:"addresses,omitempty"`       // filled by networking
 	Networks       []string   `json:"networks,omitempty"`        // the networks it asked for, one port made on each
 	Ports          []string   `json:"ports,omitempty"`           // ids of the ports it was given: they outlive it

@@ -3,6 +3,8 @@ package compute
 import (
 	"crypto/rand"
 	"crypto/sha512"
+	"crypto/subtle"
+	"strings"
 )
 
 // A password asked for at create is kept only as its SHA-512 crypt hash ("$6$salt$…", glibc's
@@ -19,6 +21,20 @@ func hashPassword(password string) string {
 		salt[i] = byte(b)
 	}
 	return sha512Crypt([]byte(password), salt)
+}
+
+// PasswordMatches reports whether hash, a "$6$salt$…" hash with the default rounds (as hashPassword makes
+// it, and as a guest's /etc/shadow holds it once cloud-init has applied it), is the hash of password.
+func PasswordMatches(password, hash string) bool {
+	rest, ok := strings.CutPrefix(hash, "$6$")
+	if !ok {
+		return false
+	}
+	salt, _, ok := strings.Cut(rest, "$")
+	if !ok || strings.HasPrefix(salt, "rounds=") {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(sha512Crypt([]byte(password), []byte(salt))), []byte(hash)) == 1
 }
 
 // sha512Crypt is the "$6$" hash of password with salt (at most 16 bytes used) and 5000 rounds.

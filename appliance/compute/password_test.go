@@ -32,3 +32,24 @@ func TestAPasswordHashIsSaltedSHA512CryptThatOpenSSLAgreesWith(t *testing.T) {
 		t.Errorf("openssl passwd -6 = %s; cloudlet hashed %s", got, h1)
 	}
 }
+
+// PasswordMatches accepts a password against its own hash and nothing else: not another password, not
+// a locked ("!") or truncated hash, not a hash with other rounds.
+func TestPasswordMatchesOnlyThePasswordOfTheHash(t *testing.T) {
+	hash := hashPassword("correct horse")
+	if !PasswordMatches("correct horse", hash) {
+		t.Fatalf("PasswordMatches(the password, %s) = false", hash)
+	}
+	for _, tt := range []struct{ password, hash string }{
+		{"correct horsE", hash},
+		{"correct horse", "!" + hash},
+		{"correct horse", hash[:len(hash)-1]},
+		{"correct horse", strings.Replace(hash, "$6$", "$6$rounds=5000$", 1)},
+		{"correct horse", "$5$" + strings.TrimPrefix(hash, "$6$")},
+		{"", ""},
+	} {
+		if PasswordMatches(tt.password, tt.hash) {
+			t.Errorf("PasswordMatches(%q, %q) = true, want false", tt.password, tt.hash)
+		}
+	}
+}

@@ -64,6 +64,7 @@ func (sv *supervisor) reattach(ctx context.Context) {
 	sv.s.removeTemps(sv.id) // nothing writes them now: any left is a killed daemon's
 	if sv.proc != nil {
 		sv.startAgentPoll()
+		sv.startReadyPort()
 	}
 }
 

@@ -40,6 +40,7 @@ type supervisor struct {
 	lastDeleted string         // device id of the last DEVICE_DELETED event
 	expectExit  bool           // an action asked QEMU to exit; its exit is not a crash
 	console     *consoleWatch  // boot timeline watcher of the current boot
+	ready       *readyPort     // reader of the running QEMU's org.cloudlet.ready channel (readyport.go)
 	deleting    bool           // the delete runs: its failure may end task deleting
 	pending     []pendingWrite // changes the catalog refused, written again before the next (persist.go)
 	deleted     bool
@@ -254,6 +255,7 @@ func (sv *supervisor) release() {
 	sv.stopConsoleWatch()
 	sv.stopAgentPoll()
 	sv.releaseSerial()
+	sv.stopReadyPort()
 	sv.s.mu.Lock()
 	if sv.s.sups[sv.id] == sv {
 		delete(sv.s.sups, sv.id)

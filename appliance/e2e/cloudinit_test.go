@@ -89,7 +89,8 @@ func TestARealCloudInitGuestConfiguresItselfUnderCloudlet(t *testing.T) {
 		t.Fatal(err)
 	}
 	cases := []cloudInitCase{
-		{name: "ci-seed", hostname: "ci-seed-host", token: "runcmd-from-the-seed", datasource: "NoCloud"},
+		{name: "ci-seed", hostname: "ci-seed-host", token: "runcmd-from-the-seed", datasource: "NoCloud",
+			fields: map[string]any{"password": cloudPassword}},
 		{name: "ci-mds", hostname: "ci-mds-host", token: "runcmd-from-the-metadata-service",
 			fields: map[string]any{"config_drive": "none"}, datasource: "OpenStack*"},
 	}
@@ -111,6 +112,7 @@ func TestARealCloudInitGuestConfiguresItselfUnderCloudlet(t *testing.T) {
 		log := c.waitConsole(ids[tc.name], cloudguest.Marker, 1, cloudBootWait)
 		t.Logf("%s: report after %v (create to the console line, TCG)", tc.name, time.Since(created[tc.name]).Round(time.Second))
 		checkCloudInitReport(t, tc, log, cloudguest.KeyHash(k.PublicKey), subnet)
+		checkPasswordApplied(t, tc, log)
 		checkReadyThroughPhoneHome(t, c, tc.name)
 	}
 	checkGuestAgentInShow(t, c, cases[0])
@@ -156,5 +158,25 @@ func checkReadyThroughPhoneHome(t *testing.T, c *cloud, name string) {
 	}
 	if inst := c.show(name); inst.ReadyAt == nil || inst.ReadyVia != compute.ReadyViaPhoneHome {
 		t.Errorf("%s: ready at %v via %q, want via phone-home", name, inst.ReadyAt, inst.ReadyVia)
+	}
+}
+
+// cloudPassword is the console password one cloud-init guest is created with.
+const cloudPassword = "a console password, for the default user"
+
+// checkPasswordApplied checks the default user's /etc/shadow hash that the guest reported: cloud-init
+// applied the hash of the password the instance was created with (vendor-data hands it to chpasswd),
+// which is the password's, checked here in Go; a guest created without one has no usable password.
+func checkPasswordApplied(t *testing.T, tc cloudInitCase, log string) {
+	t.Helper()
+	_, after, _ := strings.Cut(log, cloudguest.Marker)
+	line, _, _ := strings.Cut(after, "\n")
+	r, _ := cloudguest.ParseReport(cloudguest.Marker + line)
+	password, given := tc.fields["password"].(string)
+	switch {
+	case given && !compute.PasswordMatches(password, r.Password):
+		t.Errorf("%s: the default user's shadow hash %q is not the hash of the password given at create", tc.name, r.Password)
+	case !given && strings.HasPrefix(r.Password, "$"):
+		t.Errorf("%s: created without a password, the default user has the hash %q", tc.name, r.Password)
 	}
 }

@@ -130,7 +130,7 @@ func (s *Server) ServeMetadata(networkID string, ln net.Listener) (stop func()) 
 
 // serveLocked starts l's HTTP server; s.mu is held.
 func (s *Server) serveLocked(l *netListener) {
-	capped := newConnCap(l.ln, s.o.MaxConnsPerSource, s.o.MaxConns)
+	capped := ratelimit.NewConnCap(l.ln, s.o.MaxConnsPerSource, s.o.MaxConns, nil)
 	l.srv = &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: headerTimeout,
@@ -138,7 +138,7 @@ func (s *Server) serveLocked(l *netListener) {
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderSize,
-		ConnState:         capped.trackState,
+		ConnState:         capped.TrackState,
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			return WithCaller(ctx, Caller{NetworkID: l.networkID, Addr: peerAddr(c)})
 		},

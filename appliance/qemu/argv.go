@@ -92,7 +92,8 @@ func seedArgs(path string) []string {
 	return append(a, "-device", jsonArg(dev))
 }
 
-// monitorArgs are the unix sockets: QMP, serial console (logged), VNC and the guest agent channel.
+// monitorArgs are the unix sockets: QMP, serial console (logged), VNC, the guest agent channel and the
+// ready channel.
 func (p Paths) monitorArgs() []string {
 	return []string{
 		"-chardev", "socket,id=qmp,path=" + escapeOpt(p.QMP) + ",server=on,wait=off",
@@ -102,6 +103,7 @@ func (p Paths) monitorArgs() []string {
 		"-serial", "chardev:serial0",
 		"-vnc", "unix:" + escapeOpt(p.VNC),
 		"-chardev", "socket,id=agent,path=" + escapeOpt(p.Agent) + ",server=on,wait=off",
+		"-chardev", "socket,id=ready,path=" + escapeOpt(p.Ready) + ",server=on,wait=off",
 	}
 }
 
@@ -113,6 +115,7 @@ func deviceArgs() []string {
 		"-device", "usb-tablet,bus=usb.0", // absolute pointer, so VNC clients track the mouse
 		"-device", "virtio-serial-pci,id=vser0",
 		"-device", "virtserialport,bus=vser0.0,chardev=agent,name=org.qemu.guest_agent.0",
+		"-device", "virtserialport,bus=vser0.0,chardev=ready,name=" + ReadyPortName,
 		"-object", "rng-random,id=rng0,filename=/dev/urandom",
 		"-device", "virtio-rng-pci,rng=rng0",
 		"-device", "pvpanic",

@@ -69,7 +69,7 @@ func checkRunning(t *testing.T, p *qemu.Process, spec qemu.Spec) {
 	if !cmdlineHasUUID(p.PID(), spec.UUID) {
 		t.Errorf("/proc/%d/cmdline has no -uuid %s", p.PID(), spec.UUID)
 	}
-	for _, sock := range []string{spec.Paths.QMP, spec.Paths.VNC, spec.Paths.Console, spec.Paths.Agent} {
+	for _, sock := range []string{spec.Paths.QMP, spec.Paths.VNC, spec.Paths.Console, spec.Paths.Agent, spec.Paths.Ready} {
 		if fi, err := os.Lstat(sock); err != nil || fi.Mode()&os.ModeSocket == 0 {
 			t.Errorf("socket %s: %v, mode %v", sock, err, fi)
 		}

@@ -13,6 +13,7 @@
 //	RunDir/vnc.sock       VNC (RFB), unix socket
 //	RunDir/console.sock   serial console, unix socket
 //	RunDir/agent.sock     qemu-guest-agent channel, unix socket
+//	RunDir/ready.sock     org.cloudlet.ready channel (the guest writes READY when it is up), unix socket
 //	RunDir/qemu.pid       PID, written by Start (not by QEMU's -pidfile)
 //	RunDir/qemu.log       QEMU's stdout and stderr, truncated at each Start
 //	StateDir/console.log  everything the guest printed on its serial console, appended across boots

@@ -104,6 +104,7 @@ type Paths struct {
 	VNC        string // VNC socket
 	Console    string // serial console socket
 	Agent      string // guest agent channel socket
+	Ready      string // org.cloudlet.ready channel socket: the guest says it is up (ReadyPortName)
 	PIDFile    string // written by Start
 	ConsoleLog string // serial console output, appended
 	StderrLog  string // QEMU's stdout and stderr
@@ -119,6 +120,7 @@ func PathsFor(runDir, stateDir string) Paths {
 		VNC:        filepath.Join(runDir, "vnc.sock"),
 		Console:    filepath.Join(runDir, "console.sock"),
 		Agent:      filepath.Join(runDir, "agent.sock"),
+		Ready:      filepath.Join(runDir, "ready.sock"),
 		PIDFile:    filepath.Join(runDir, "qemu.pid"),
 		StderrLog:  filepath.Join(runDir, "qemu.log"),
 		ConsoleLog: filepath.Join(stateDir, "console.log"),
@@ -126,4 +128,8 @@ func PathsFor(runDir, stateDir string) Paths {
 }
 
 // sockets are the unix sockets QEMU creates in the run directory.
-func (p Paths) sockets() []string { return []string{p.QMP, p.VNC, p.Console, p.Agent} }
+func (p Paths) sockets() []string { return []string{p.QMP, p.VNC, p.Console, p.Agent, p.Ready} }
+
+// ReadyPortName is the name of the virtio-serial port on which a guest says it is up (Paths.Ready on
+// the host, /dev/virtio-ports/org.cloudlet.ready in a guest with udev).
+const ReadyPortName = "org.cloudlet.ready"

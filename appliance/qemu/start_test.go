@@ -89,7 +89,7 @@ func checkNothingLeft(t *testing.T, spec qemu.Spec) {
 			killOnCleanup(t, pid, spec.UUID)
 		}
 	}
-	for _, path := range []string{spec.Paths.PIDFile, spec.Paths.QMP, spec.Paths.VNC, spec.Paths.Console, spec.Paths.Agent} {
+	for _, path := range []string{spec.Paths.PIDFile, spec.Paths.QMP, spec.Paths.VNC, spec.Paths.Console, spec.Paths.Agent, spec.Paths.Ready} {
 		if exists(path) {
 			t.Errorf("%s left behind", path)
 		}

@@ -80,7 +80,7 @@ func (s Spec) validatePaths() error {
 	p := s.Paths
 	for _, f := range []struct{ what, path string }{
 		{"run dir", p.RunDir}, {"state dir", p.StateDir}, {"qmp socket", p.QMP}, {"vnc socket", p.VNC},
-		{"console socket", p.Console}, {"agent socket", p.Agent}, {"pidfile", p.PIDFile},
+		{"console socket", p.Console}, {"agent socket", p.Agent}, {"ready socket", p.Ready}, {"pidfile", p.PIDFile},
 		{"console log", p.ConsoleLog}, {"stderr log", p.StderrLog},
 	} {
 		if !isAbsPath(f.path) {

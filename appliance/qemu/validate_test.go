@@ -169,7 +169,8 @@ func TestPathsFor(t *testing.T) {
 	want := qemu.Paths{
 		RunDir: "/run/i/u1", StateDir: "/var/lib/i/u1",
 		QMP: "/run/i/u1/qmp.sock", VNC: "/run/i/u1/vnc.sock", Console: "/run/i/u1/console.sock",
-		Agent: "/run/i/u1/agent.sock", PIDFile: "/run/i/u1/qemu.pid", StderrLog: "/run/i/u1/qemu.log",
+		Agent: "/run/i/u1/agent.sock", Ready: "/run/i/u1/ready.sock", PIDFile: "/run/i/u1/qemu.pid",
+		StderrLog:  "/run/i/u1/qemu.log",
 		ConsoleLog: "/var/lib/i/u1/console.log",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

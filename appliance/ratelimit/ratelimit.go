@@ -1,7 +1,8 @@
 // Package ratelimit is the per-client token bucket that cloudlet's servers share: the network
 // servers (DHCP, DNS) per guest, so one chatty or hostile guest cannot make a server spin, and
-// identity's logins per user and per source address; SourceKey is the per-source key the web
-// server's connection cap and audit aggregation use too. It imports nothing from the project.
+// identity's logins per user and per source address. ConnCap is the per-source connection cap of the
+// web server's and the metadata service's listeners; SourceKey is its key, and audit aggregation's. It
+// imports nothing from the project.
 package ratelimit
 
 import (

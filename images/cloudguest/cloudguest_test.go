@@ -40,16 +40,17 @@ func TestParseReportReadsEveryField(t *testing.T) {
 		want cloudguest.Report
 	}{
 		{
-			line: "CLOUDLET-CLOUDINIT-REPORT hostname=cg1 keys=2 key0=" + key0 + " runcmd=ran_ok datasource=NoCloud errors=0 ip=10.213.1.100",
-			want: cloudguest.Report{Hostname: "cg1", Keys: 2, Key0: key0, Runcmd: "ran_ok", Datasource: "NoCloud", IP: "10.213.1.100"},
+			line: "CLOUDLET-CLOUDINIT-REPORT hostname=cg1 keys=2 key0=" + key0 + " runcmd=ran_ok datasource=NoCloud errors=0 ip=10.213.1.100 pw=$6$salt$hash",
+			want: cloudguest.Report{Hostname: "cg1", Keys: 2, Key0: key0, Runcmd: "ran_ok", Datasource: "NoCloud", IP: "10.213.1.100",
+				Password: "$6$salt$hash"},
 		},
 		{
-			line: "[  70.1] noise CLOUDLET-CLOUDINIT-REPORT ip=none errors=1 datasource=none runcmd=- key0=- keys=0 hostname=debian\r",
+			line: "[  70.1] noise CLOUDLET-CLOUDINIT-REPORT ip=none pw=- errors=1 datasource=none runcmd=- key0=- keys=0 hostname=debian\r",
 			want: cloudguest.Report{Hostname: "debian", Errors: 1},
 		},
 		{
-			line: "CLOUDLET-CLOUDINIT-REPORT hostname=a keys=1 key0=" + key0 + " runcmd= datasource=OpenStackLocal errors=0 ip=192.168.0.5 later=x",
-			want: cloudguest.Report{Hostname: "a", Keys: 1, Key0: key0, Datasource: "OpenStackLocal", IP: "192.168.0.5"},
+			line: "CLOUDLET-CLOUDINIT-REPORT hostname=a keys=1 key0=" + key0 + " runcmd= datasource=OpenStackLocal errors=0 ip=192.168.0.5 pw=! later=x",
+			want: cloudguest.Report{Hostname: "a", Keys: 1, Key0: key0, Datasource: "OpenStackLocal", IP: "192.168.0.5", Password: "!"},
 		},
 	}
 	for _, tt := range tests {
@@ -65,11 +66,11 @@ func TestParseReportReadsEveryField(t *testing.T) {
 }
 
 func TestParseReportRejectsMalformedLines(t *testing.T) {
-	good := map[string]string{"hostname": "h", "keys": "1", "key0": key0, "runcmd": "-", "datasource": "NoCloud", "errors": "0", "ip": "10.0.0.2"}
+	good := map[string]string{"hostname": "h", "keys": "1", "key0": key0, "runcmd": "-", "datasource": "NoCloud", "errors": "0", "ip": "10.0.0.2", "pw": "-"}
 	line := func(change map[string]string) string {
 		var b strings.Builder
 		b.WriteString(cloudguest.Marker)
-		for _, k := range []string{"hostname", "keys", "key0", "runcmd", "datasource", "errors", "ip"} {
+		for _, k := range []string{"hostname", "keys", "key0", "runcmd", "datasource", "errors", "ip", "pw"} {
 			v, changed := change[k]
 			if !changed {
 				v = good[k]
@@ -101,6 +102,7 @@ func TestParseReportRejectsMalformedLines(t *testing.T) {
 		"ip v6":                  line(map[string]string{"ip": "fe80::1"}),
 		"ip truncated":           line(map[string]string{"ip": "10.0.0"}),
 		"no ip field":            line(map[string]string{"ip": "<absent>"}),
+		"no pw field":            line(map[string]string{"pw": "<absent>"}),
 	}
 	for name, l := range bad {
 		if r, ok := cloudguest.ParseReport(l); ok {

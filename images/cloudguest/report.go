@@ -10,7 +10,7 @@ import (
 
 // Marker starts the one line the guest prints on ttyS0 after cloud-final (report.sh):
 //
-//	CLOUDLET-CLOUDINIT-REPORT hostname=<h> keys=<n> key0=<sha256|-> runcmd=<text|-> datasource=<ds|none> errors=<n> ip=<ipv4|none>
+//	CLOUDLET-CLOUDINIT-REPORT hostname=<h> keys=<n> key0=<sha256|-> runcmd=<text|-> datasource=<ds|none> errors=<n> ip=<ipv4|none> pw=<shadow|->
 const Marker = "CLOUDLET-CLOUDINIT-REPORT"
 
 // DefaultUser is the user cloud-init creates on Debian and gives the instance's SSH keys (and a password).
@@ -28,6 +28,7 @@ type Report struct {
 	Datasource string // cloud-init's datasource without "DataSource", e.g. NoCloud, OpenStackLocal; "" for none
 	Errors     int    // errors cloud-init listed in /run/cloud-init/result.json
 	IP         string // the first global IPv4 address; "" for none
+	Password   string // DefaultUser's password field in /etc/shadow (e.g. a "$6$" hash, "!" locked); "" for none
 }
 
 // KeyHash is the report's key0 for an authorized_keys line: the hex SHA-256 of the line without its line end.
@@ -48,13 +49,13 @@ func ParseReport(line string) (Report, bool) {
 		k, v, _ := strings.Cut(f, "=")
 		fields[k] = v
 	}
-	for _, k := range []string{"hostname", "keys", "key0", "runcmd", "datasource", "errors", "ip"} {
+	for _, k := range []string{"hostname", "keys", "key0", "runcmd", "datasource", "errors", "ip", "pw"} {
 		if _, ok := fields[k]; !ok {
 			return Report{}, false
 		}
 	}
 	r := Report{Hostname: fields["hostname"], Key0: dash(fields["key0"]), Runcmd: dash(fields["runcmd"]),
-		Datasource: fields["datasource"], IP: fields["ip"]}
+		Datasource: fields["datasource"], IP: fields["ip"], Password: dash(fields["pw"])}
 	var err1, err2 error
 	r.Keys, err1 = strconv.Atoi(fields["keys"])
 	r.Errors, err2 = strconv.Atoi(fields["errors"])

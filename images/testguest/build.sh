@@ -29,9 +29,9 @@ export MTOOLS_SKIP_CHECK=1
 
 readonly KERNEL_META=linux-image-cloud-amd64
 # Loaded in dependency order (computed below with modinfo, which also pulls in cdrom for isofs).
-# button and evdev let busybox acpid see the ACPI power button.
+# button and evdev let busybox acpid see the ACPI power button; virtio_console gives the org.cloudlet.ready port.
 readonly MODULES=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci
-	failover net_failover virtio_net virtio_blk isofs button evdev)
+	failover net_failover virtio_net virtio_blk isofs button evdev virtio_console)
 readonly DISK_MIB=32
 readonly PART_START=2048 # sectors: the FAT partition starts at 1 MiB
 # no_timer_check: under TCG on a loaded host the IO-APIC timer check can fail and panic the kernel

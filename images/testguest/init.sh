@@ -11,6 +11,12 @@
 # the package tests) the guest never sends a byte to 169.254.169.254. On such a network the guest also
 # phones home (POST /cloudlet/ready) just before its READY marker, seed or not.
 #
+# Readiness on the virtio-serial port org.cloudlet.ready (the daemon answers a line READY with OK once it has
+# recorded it): with cloudlet.ready=port on the kernel command line the guest says READY there first and waits
+# up to 10 s for the answer (CLOUDLET-GUEST-PORT), so the port is the source the daemon records; without
+# it, the guest says READY there silently after its READY marker, so phone-home or the marker came first.
+# `/init ready-port` (e.g. from the command channel) says it again and prints the answer.
+#
 # Markers, one line each, in this order:
 #   CLOUDLET-GUEST-BOOT kernel=<release>
 #   CLOUDLET-GUEST-SEED found dev=<dev> | CLOUDLET-GUEST-SEED none
@@ -20,6 +26,7 @@
 #   CLOUDLET-GUEST-SOURCE seed | metadata | none  (where hostname, keys and user-data came from)
 #   CLOUDLET-GUEST-USERDATA ran rc=<rc> | CLOUDLET-GUEST-USERDATA ignored   (only if there was user-data)
 #   CLOUDLET-GUEST-HTTP port=80
+#   CLOUDLET-GUEST-PORT reply=<OK or none>        (only with cloudlet.ready=port)
 #   CLOUDLET-GUEST-PHONEHOME rc=<rc>              (only on a network that announces the metadata service)
 #   CLOUDLET-GUEST-READY hostname=<hostname> ip=<ipv4 or none>
 #   CLOUDLET-GUEST-WARN <what>                    (something failed; boot goes on)
@@ -224,6 +231,28 @@ read_metadata() {
 	if metadata_get /latest/user-data /run/metadata-user-data; then
 		apply_user_data /run/metadata-user-data
 	fi
+}
+
+# ready_port_device prints the device of the org.cloudlet.ready port (no udev here: found by its name in sysfs).
+ready_port_device() {
+	for p in /sys/class/virtio-ports/*; do
+		if [ "$(cat "$p/name" 2>/dev/null)" = org.cloudlet.ready ] && [ -c "/dev/${p##*/}" ]; then
+			echo "/dev/${p##*/}"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# ready_port says READY on the org.cloudlet.ready port and prints the daemon's answer (none after 10 s: a
+# write blocks while no daemon has the port open).
+ready_port() {
+	dev=$(ready_port_device) || {
+		echo none
+		return 0
+	}
+	reply=$(timeout 10 sh -c 'exec 3<>"$1"; echo READY >&3; read -r answer <&3; echo "$answer"' sh "$dev" 2>/dev/null)
+	echo "${reply:-none}"
 }
 
 # phone_home tells the metadata service the guest is up (cloud-init's phone_home posts the same form).
@@ -518,8 +547,12 @@ main() {
 	ip=$(eth0_ip)
 	watch_disks
 	quiet_serial
+	if grep -qw cloudlet.ready=port /proc/cmdline; then
+		say "CLOUDLET-GUEST-PORT reply=$(ready_port)"
+	fi
 	phone_home
 	say "CLOUDLET-GUEST-READY hostname=$(hostname) ip=${ip:-none}"
+	grep -qw cloudlet.ready=port /proc/cmdline || ready_port >/dev/null &
 	start_commands
 	start_heartbeat
 	start_iops
@@ -530,7 +563,10 @@ main() {
 }
 
 if [ $$ -ne 1 ]; then
-	dhcp_event "$@"
+	case "$1" in
+	ready-port) ready_port ;;
+	*) dhcp_event "$@" ;;
+	esac
 	exit 0
 fi
 main

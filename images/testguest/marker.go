@@ -20,6 +20,7 @@ const (
 	MarkerUserData = "CLOUDLET-GUEST-USERDATA"  // ran rc=<rc> | ignored
 	MarkerHTTP     = "CLOUDLET-GUEST-HTTP"      // port=80: httpd answers
 	MarkerPhone    = "CLOUDLET-GUEST-PHONEHOME" // rc=<rc>: POST /cloudlet/ready to the metadata service (cloudlet networks only)
+	MarkerPort     = "CLOUDLET-GUEST-PORT"      // reply=<OK|none>: READY said on org.cloudlet.ready (cloudlet.ready=port only)
 	MarkerReady    = "CLOUDLET-GUEST-READY"     // hostname=<name> ip=<ipv4|none>: printed exactly once
 	MarkerWarn     = "CLOUDLET-GUEST-WARN"      // <what>: a step failed, boot went on
 )
