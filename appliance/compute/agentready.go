@@ -29,9 +29,9 @@ var errNotCloudInitResult = errors.New("not cloud-init's result (JSON with a v1 
 type agentReadiness int
 
 const (
-	guestNotReady  agentReadiness = iota // cloud-init runs, or the agent cannot tell: ask again
-	guestReady                           // no cloud-init, or cloud-init has finished
-	readyUnknowable                      // the agent refuses to read files: it never can tell
+	guestNotReady   agentReadiness = iota // cloud-init runs, or the agent cannot tell: ask again
+	guestReady                            // no cloud-init, or cloud-init has finished
+	readyUnknowable                       // the agent refuses to read files: it never can tell
 )
 
 // guestUp tells, through the agent, whether the guest is really up: a guest without cloud-init is
