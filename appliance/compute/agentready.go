@@ -107,7 +107,9 @@ func (s *Service) settleReadiness(ctx context.Context, c *qga.Client, id string,
 			s.log.Warn("record the guest ready", "instance", id, "err", err)
 			return nil
 		}
-		a.settle()
+		if s.guestReadyRecorded(id) { // not before the boot's cont is recorded: ask again then
+			a.settle()
+		}
 	case up == readyUnknowable:
 		s.log.Info("guest agent: it cannot read cloud-init's state; the guest's readiness comes from elsewhere", "instance", id, "err", err)
 		a.settle()
