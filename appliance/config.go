@@ -66,9 +66,9 @@ type Config struct {
 	// GuestAgentInterval is how often a running guest's QEMU guest agent is asked for its host name,
 	// OS and addresses (until it first answers in a boot: every 5 s).
 	GuestAgentInterval Duration `json:"guest_agent_interval"`
-	// GuestAgentReady lets the guest agent's first answer of a boot mark the guest ready. Off, only
-	// the guest's own signals do (phone-home, org.cloudlet.ready, the console marker): for cloud-init
-	// images with an agent, whose agent answers well before cloud-init has applied keys and user-data.
+	// GuestAgentReady lets the guest agent mark the guest ready: at its first answer of a boot when
+	// the guest has no cloud-init, once cloud-init has finished (/run/cloud-init/result.json) when it
+	// has. Off, only the guest's own signals do (phone-home, org.cloudlet.ready, the console marker).
 	GuestAgentReady bool `json:"guest_agent_ready"`
 	// CrashLoopLimit is how many crashes within CrashLoopWindow the on-crash restart policy tolerates.
 	CrashLoopLimit  int      `json:"crash_loop_limit"`

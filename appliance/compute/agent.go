@@ -28,7 +28,9 @@ type guestAgent struct {
 	mu       sync.Mutex // guards the fields below
 	info     *GuestInfo // the last good answer of this boot
 	answered bool       // the agent answered guest-sync in this boot
+	settled  bool       // the agent's word on readiness is settled in this boot (agentready.go)
 	lastErr  string     // the last failure logged, so a guest failing alike every poll logs once
+	readyErr string     // the same for the readiness question (agentready.go)
 }
 
 func newGuestAgent(path string, timeout time.Duration) *guestAgent {
@@ -62,7 +64,34 @@ func (a *guestAgent) known() bool {
 func (a *guestAgent) forget() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.info, a.answered, a.lastErr = nil, false, ""
+	a.info, a.answered, a.settled, a.lastErr, a.readyErr = nil, false, false, "", ""
+}
+
+// newReadyErr records err as the readiness question's last failure; it reports whether it differs
+// from the one before.
+func (a *guestAgent) newReadyErr(err error) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if err.Error() == a.readyErr {
+		return false
+	}
+	a.readyErr = err.Error()
+	return true
+}
+
+// settle records that the agent need not be asked about readiness again in this boot.
+func (a *guestAgent) settle() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.settled = true
+}
+
+// busy reports whether the poller still has something to learn soon: the agent has not answered
+// in this boot, or has not settled whether the guest is up.
+func (a *guestAgent) busy() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return !a.answered || !a.settled
 }
 
 // noAgent reports whether err is only the absence of an agent (nothing listens, nothing answers):

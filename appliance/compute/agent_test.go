@@ -32,8 +32,14 @@ func agentEnv(t *testing.T, tweak func(*Options)) (*env, *testkit.SyncBuffer) {
 // has been heard; the agent's guest-shutdown powers the fake guest off.
 func (e *env) runningWithAgent(name string) (*Instance, *fakeAgent) {
 	e.t.Helper()
+	return e.runningWithAgentFiles(name, nil)
+}
+
+// runningWithAgentFiles is runningWithAgent for a guest that has files (path → content).
+func (e *env) runningWithAgentFiles(name string, files map[string]string) (*Instance, *fakeAgent) {
+	e.t.Helper()
 	inst := e.running(name)
-	agent := startFakeAgent(e.t, e.svc.paths(inst.ID).Agent)
+	agent := startFakeAgentWithFiles(e.t, e.svc.paths(inst.ID).Agent, files)
 	p := e.hv.proc(inst.ID)
 	agent.mu.Lock()
 	agent.onShutdown = func(string) {

@@ -31,16 +31,26 @@ type fakeAgent struct {
 	cmds       []string
 	mode       string
 	onShutdown func(mode string)
+	files      fakeFiles // the guest's files, read with guest-file-* (agentfilefake_test.go)
 }
 
 func startFakeAgent(t *testing.T, path string) *fakeAgent {
+	t.Helper()
+	return startFakeAgentWithFiles(t, path, nil)
+}
+
+// startFakeAgentWithFiles starts a fake agent whose guest has files (path → content) from the start.
+func startFakeAgentWithFiles(t *testing.T, path string, files map[string]string) *fakeAgent {
 	t.Helper()
 	l, err := net.Listen("unix", path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
-	a := &fakeAgent{mode: agentHonest}
+	a := &fakeAgent{mode: agentHonest, files: fakeFiles{content: map[string]string{}, open: map[int64]string{}}}
+	for p, c := range files {
+		a.files.content[p] = c
+	}
 	go func() {
 		for {
 			conn, err := l.Accept()
@@ -72,13 +82,7 @@ func (a *fakeAgent) serve(conn net.Conn) {
 	defer conn.Close()
 	sc := bufio.NewScanner(conn)
 	for sc.Scan() {
-		var req struct {
-			Execute   string
-			Arguments struct {
-				ID   int64
-				Mode string
-			}
-		}
+		var req agentRequest
 		if json.Unmarshal(bytes.TrimLeft(sc.Bytes(), "\xff"), &req) != nil {
 			return
 		}
@@ -86,6 +90,12 @@ func (a *fakeAgent) serve(conn net.Conn) {
 		a.cmds = append(a.cmds, req.Execute)
 		mode, onShutdown := a.mode, a.onShutdown
 		a.mu.Unlock()
+		if reply, ok := a.fileReply(mode, req); ok {
+			if _, err := io.WriteString(conn, reply); err != nil {
+				return
+			}
+			continue
+		}
 		if req.Execute == "guest-shutdown" && mode == agentHonest && onShutdown != nil {
 			onShutdown(req.Arguments.Mode)
 			continue // qemu-ga answers a successful shutdown with nothing
@@ -95,6 +105,18 @@ func (a *fakeAgent) serve(conn net.Conn) {
 				return
 			}
 		}
+	}
+}
+
+// agentRequest is one command as the fake agent gets it.
+type agentRequest struct {
+	Execute   string
+	Arguments struct {
+		ID     int64
+		Mode   string
+		Path   string
+		Handle int64
+		Count  int
 	}
 }
 

@@ -32,7 +32,8 @@ type agentPoll struct {
 }
 
 // startAgentPoll starts asking the guest agent about the guest of this boot: soon after boot and
-// every AgentProbeInterval until it first answers, then every AgentPollInterval.
+// every AgentProbeInterval until it has answered and told whether the guest is up (agentready.go),
+// then every AgentPollInterval.
 func (sv *supervisor) startAgentPoll() {
 	sv.stopAgentPoll()
 	ctx, cancel := context.WithCancel(sv.s.ctx)
@@ -65,16 +66,16 @@ func (s *Service) pollAgent(ctx context.Context, id string, a *guestAgent) {
 		case <-t.C:
 		}
 		s.askAgent(ctx, id, a)
-		next := s.o.AgentProbeInterval
-		if a.known() {
-			next = s.o.AgentPollInterval
+		next := s.o.AgentPollInterval
+		if a.busy() {
+			next = s.o.AgentProbeInterval
 		}
 		t.Reset(next)
 	}
 }
 
-// askAgent asks the agent once. Its first answer of a boot marks the guest ready (the first source
-// in a boot wins) and, when every part of it is good, replaces the guest info; a
+// askAgent asks the agent once: until it is settled, whether the guest is up (which marks it ready;
+// the first source in a boot wins) and, when every part of the answer is good, the guest info; a
 // command the agent refuses (an old or restricted agent) leaves its field empty.
 func (s *Service) askAgent(ctx context.Context, id string, a *guestAgent) {
 	c, release, err := a.open(ctx)
@@ -84,12 +85,13 @@ func (s *Service) askAgent(ctx context.Context, id string, a *guestAgent) {
 	}
 	defer release()
 	a.mu.Lock()
-	first := !a.answered
 	a.answered = true
+	settled := a.settled
 	a.mu.Unlock()
-	if first && !s.o.IgnoreAgentReady {
-		if err := s.MarkGuestReady(ctx, id, ReadyViaAgent); err != nil {
-			s.log.Warn("record the guest ready", "instance", id, "err", err)
+	if !settled {
+		if err := s.settleReadiness(ctx, c, id, a); err != nil {
+			s.agentFailed(id, a, err)
+			return
 		}
 	}
 	info, err := readGuestInfo(c)

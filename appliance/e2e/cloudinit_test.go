@@ -73,10 +73,10 @@ type cloudInitCase struct {
 // network from cloudlet's DHCP, ends cloud-init without errors, and is ready through cloud-init's own
 // phone_home (vendor-data asks for it), which `cloudlet instance wait NAME ready` shows. Its
 // qemu-guest-agent shows the guest's hostname, OS and address in `instance show`, and a stop goes
-// through it. The agent answers long before cloud-final: guest_agent_ready off keeps it from marking
-// the guest ready first, so the phone-home is what is proven.
+// through it. The agent answers long before cloud-final, but with the default config it marks the
+// guest ready only once cloud-init has finished: the phone-home, inside cloud-final, comes first.
 func TestARealCloudInitGuestConfiguresItselfUnderCloudlet(t *testing.T) {
-	c := newCloud(t, `{"guest_agent_ready": false}`)
+	c := newCloud(t, "")
 	c.importCloudGuest()
 	const cidr = "10.71.0.0/24"
 	if err := c.do("POST", "/api/v1/networks", map[string]any{"name": "ci", "subnet": map[string]any{"cidr": cidr, "dhcp": true}}, nil); err != nil {

@@ -87,6 +87,10 @@ func (c *Client) sync() error {
 	}
 }
 
+// Sync synchronises again after a protocol error (a deadline, a flood, garbage), so that the next
+// command's reply is not a stale one; an error means the connection must be dropped.
+func (c *Client) Sync() error { return c.sync() }
+
 type request struct {
 	Execute   string `json:"execute"`
 	Arguments any    `json:"arguments,omitempty"`

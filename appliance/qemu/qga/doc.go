@@ -22,5 +22,6 @@
 // # Reading the source
 //
 // client.go: dialling, sync, one exchange; wire.go: bounded reads of replies; info.go: the guest
-// information commands and their schema checks.
+// information commands and their schema checks; file.go: reading a small guest file (guest-file-*),
+// capped, its handle always closed.
 package qga

@@ -21,8 +21,11 @@ const testTimeout = 300 * time.Millisecond
 type req struct {
 	Execute   string
 	Arguments struct {
-		ID   int64
-		Mode string
+		ID     int64
+		Mode   string
+		Path   string
+		Handle int64
+		Count  int
 	}
 }
 
