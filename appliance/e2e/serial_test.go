@@ -62,7 +62,8 @@ func TestACommandTypedOnTheSerialWebsocketRunsInTheGuestAndViewersSeeIt(t *testi
 		t.Errorf("a reader watching got mode %q, want view", got)
 	}
 	defer ws.CloseNow()
-	for range compute.DefaultSerialViewers - 3 { // three are attached
+	checkSerialTicket(t, ctx, reader, anon, id)
+	for range compute.DefaultSerialViewers - 4 { // four are attached
 		serialConn(t, c.c, id, "view")
 	}
 	if _, _, err := c.c.Websocket(ctx, "/api/v1/instances/"+id+"/console?mode=view"); !isHTTP(err, http.StatusTooManyRequests) {
@@ -313,4 +314,28 @@ func fileSize(t *testing.T, path string) int64 {
 		t.Fatal(err)
 	}
 	return st.Size()
+}
+
+// checkSerialTicket opens the serial console as a browser does: a serial ticket from
+// POST …/console-tickets, then the websocket with only the ticket (anon sends no token). The reader's
+// ticket gives view only; the same ticket a second time is refused (401). The viewer stays attached.
+func checkSerialTicket(t *testing.T, ctx context.Context, reader, anon *client.Client, id string) {
+	t.Helper()
+	var tk struct {
+		URL string `json:"url"`
+	}
+	if err := reader.Do(ctx, "POST", "/api/v1/instances/"+id+"/console-tickets", map[string]string{"kind": "serial"}, &tk); err != nil {
+		t.Fatalf("a reader's serial ticket: %v", err)
+	}
+	ws, resp, err := anon.Websocket(ctx, tk.URL)
+	if err != nil {
+		t.Fatalf("the serial console with the reader's ticket: %v", err)
+	}
+	t.Cleanup(func() { ws.CloseNow() })
+	if got := resp.Header.Get("X-Cloudlet-Console-Mode"); got != "view" {
+		t.Errorf("a reader's ticket got mode %q, want view", got)
+	}
+	if _, _, err := anon.Websocket(ctx, tk.URL); !isHTTP(err, http.StatusUnauthorized) {
+		t.Errorf("the same serial ticket again: got %v, want 401", err)
+	}
 }
