@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"cloudlet/appliance/qemu/qmp"
 )
@@ -70,8 +71,10 @@ func (sv *supervisor) reattach(ctx context.Context) {
 
 // adopt takes over a live QEMU. A stop the daemon died in is finished (the user asked for it; the
 // guest gets its power button again, or, if it was not running, its QEMU is ended). One still in
-// prelaunch was being started (spawn, start or rebuild) when the daemon died: the start is completed.
-// Otherwise the states follow QEMU.
+// prelaunch was being started (spawn, start or rebuild) when the daemon died, or reset by a reboot
+// (QEMU enters prelaunch when a guest that is not running is reset: a soft reboot's guest had shut down,
+// a hard reboot's was paused) that had not sent cont yet: the start or reboot is completed. Otherwise the
+// states follow QEMU.
 func (sv *supervisor) adopt(ctx context.Context, inst *Instance, st qmp.Status) {
 	if needsReset(st.Status) {
 		sv.settleDead(ctx, inst.TaskState, st.Status)
@@ -82,7 +85,7 @@ func (sv *supervisor) adopt(ctx context.Context, inst *Instance, st qmp.Status) 
 		sv.stop(ctx, st.Status != "running")
 		return
 	}
-	if st.Status == "prelaunch" && (inst.TaskState == TaskSpawning || inst.TaskState == TaskPoweringOn || inst.TaskState == TaskRebuilding) {
+	if st.Status == "prelaunch" && slices.Contains(finishedByCont, inst.TaskState) {
 		if err := sv.qmpCall(ctx, func(c context.Context) error { return sv.mon.Cont(c) }); err == nil {
 			st = qmp.Status{Status: "running", Running: true}
 		}
@@ -97,6 +100,9 @@ func (sv *supervisor) adopt(ctx context.Context, inst *Instance, st qmp.Status) 
 	}
 	sv.fromStatus(ctx, st)
 }
+
+// finishedByCont are the tasks whose QEMU, found in prelaunch at reattach, only waits for cont.
+var finishedByCont = []TaskState{TaskSpawning, TaskPoweringOn, TaskRebuilding, TaskRebooting}
 
 // clearTask ends a task the previous daemon left in flight.
 func (sv *supervisor) clearTask() {

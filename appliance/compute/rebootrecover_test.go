@@ -63,3 +63,26 @@ func restoresPoweroff(args string) bool {
 	var a map[string]string
 	return json.Unmarshal([]byte(args), &a) == nil && a["shutdown"] == "poweroff"
 }
+
+// Found by make soak CYCLES=1000 (seed 1796606523735637355, cycle 449): a daemon killed in a reboot
+// after its system_reset and before its cont came back with the instance paused/paused and QEMU in
+// prelaunch (QEMU enters prelaunch when a guest that is not running is reset: a soft reboot's guest had
+// shut down, a hard reboot's was paused), so the user had to unpause a reboot. The restart sends the
+// cont the reboot did not.
+func TestRestartFinishesARebootKilledBetweenItsResetAndItsCont(t *testing.T) {
+	e := newEnv(t, nil)
+	inst := e.running("a")
+	srv := e.hv.proc(inst.ID).srv
+	e.svc.Close() // the daemon dies: the reboot had reset the guest, not yet run it
+	srv.SetStatus("prelaunch")
+	setTask(t, e, inst.ID, TaskRebooting)
+
+	e.start()
+	got := e.waitFor(inst.ID, VMActive, PowerRunning)
+	if st := srv.Status(); st != "running" {
+		t.Errorf("QEMU is %s after the restart, want running", st)
+	}
+	if got.TaskState != TaskNone {
+		t.Errorf("task %q after the restart, want none", got.TaskState)
+	}
+}

@@ -8,8 +8,10 @@ import (
 )
 
 // keptVolumesAreRecordsWithTheirReason: the boot volume of an instance whose delete finished is gone,
-// or was kept by the delete (it has snapshots, as Nova keeps it): then it is available, attached to
-// nothing, and an instance.volume_kept event about the instance names it.
+// or was kept by the delete (it has snapshots, as Nova keeps it; or a delete cut short after its detach
+// left it available and someone attached it to another instance before the delete's next run): then it
+// is available and attached to nothing, or in use by another instance, and an instance.volume_kept event
+// about the instance names it.
 func (s *soak) keptVolumesAreRecordsWithTheirReason(vols []soakVolume) {
 	s.readKeptEvents()
 	for inst, volID := range s.gone {
@@ -18,7 +20,9 @@ func (s *soak) keptVolumesAreRecordsWithTheirReason(vols []soakVolume) {
 			continue
 		}
 		v := vols[i]
-		if v.Status != "available" || v.Attachment != nil {
+		free := v.Status == "available" && v.Attachment == nil
+		elsewhere := v.Status == "in-use" && v.Attachment != nil && v.Attachment.InstanceID != inst
+		if !free && !elsewhere {
 			s.orphan("boot volume %s of deleted instance %s is %s (attachment %+v), want it gone or kept available", v.Name, inst, v.Status, v.Attachment)
 		}
 		if !slices.Contains(s.kept[inst], volID) {
