@@ -18,12 +18,13 @@ const (
 	SerialView     SerialMode = "view"     // read only
 )
 
-// Serial console limits. A viewer's buffer holds at most viewerChunks reads of at most serialChunk
-// bytes: a viewer that falls further behind is dropped, so QEMU and the other viewers never wait.
+// Serial console limits. A viewer's buffer holds at most viewerBuffer bytes of output not yet read,
+// however QEMU split them (an echoed command line arrives a byte or a few at a time): a viewer that
+// falls further behind is dropped, so QEMU and the other viewers never wait.
 const (
 	DefaultSerialViewers = 16
 	serialChunk          = 4 << 10
-	viewerChunks         = 64
+	viewerBuffer         = 256 << 10
 	inputChunk           = 1 << 10 // keyboard input is passed to QEMU in pieces of at most this
 	inputQueue           = 4       // pieces queued for QEMU; the keyboard holder waits beyond that
 )
@@ -57,9 +58,12 @@ func newSerialHub(maxViewers int) *serialHub {
 type SerialViewer struct {
 	hub      *serialHub
 	keyboard bool
-	out      chan []byte
+	ready    chan struct{} // signalled (capacity 1) when pending grows
 	done     chan struct{} // closed when the viewer leaves or is dropped
 	reason   error         // why done was closed; set before
+
+	mu      sync.Mutex // guards pending
+	pending []byte     // output not yet read, at most viewerBuffer bytes
 }
 
 // join adds a viewer in the mode asked for, within the hub's limit.
@@ -75,7 +79,7 @@ func (h *serialHub) join(name string, mode SerialMode) (*SerialViewer, error) {
 	if mode == SerialKeyboard && h.keyboard != nil {
 		return nil, fault.New(fault.Conflict, "instance %s: another viewer holds the serial console's keyboard; connect with mode=view", name)
 	}
-	v := &SerialViewer{hub: h, out: make(chan []byte, viewerChunks), done: make(chan struct{})}
+	v := &SerialViewer{hub: h, ready: make(chan struct{}, 1), done: make(chan struct{})}
 	if mode != SerialView && h.keyboard == nil {
 		v.keyboard, h.keyboard = true, v
 	}
@@ -83,17 +87,40 @@ func (h *serialHub) join(name string, mode SerialMode) (*SerialViewer, error) {
 	return v, nil
 }
 
-// broadcast hands p (which the hub now owns) to every viewer without waiting for any.
+// broadcast appends p to every viewer's buffer without waiting for any.
 func (h *serialHub) broadcast(p []byte) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for v := range h.viewers {
-		select {
-		case v.out <- p:
-		default:
+		if !v.add(p) {
 			h.dropLocked(v, ErrSerialTooSlow)
 		}
 	}
+}
+
+// add appends p to the viewer's unread output and wakes its reader; false when that would pass
+// viewerBuffer.
+func (v *SerialViewer) add(p []byte) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if len(v.pending)+len(p) > viewerBuffer {
+		return false
+	}
+	v.pending = append(v.pending, p...)
+	select {
+	case v.ready <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// take returns all unread output, or nil.
+func (v *SerialViewer) take() []byte {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	p := v.pending
+	v.pending = nil
+	return p
 }
 
 // end drops every viewer: the console is gone.
@@ -125,21 +152,23 @@ func (h *serialHub) dropLocked(v *SerialViewer, why error) {
 // Keyboard reports whether the viewer holds the keyboard.
 func (v *SerialViewer) Keyboard() bool { return v.keyboard }
 
-// Next returns the guest's next output. After the viewer was dropped it returns what was already
-// buffered, then the reason (ErrSerialTooSlow, ErrSerialEnded).
+// Next returns the guest's output not yet read, waiting for some. After the viewer was dropped it
+// returns what was already buffered, then the reason (ErrSerialTooSlow, ErrSerialEnded).
 func (v *SerialViewer) Next(ctx context.Context) ([]byte, error) {
-	select {
-	case p := <-v.out:
-		return p, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-v.done:
-	}
-	select {
-	case p := <-v.out:
-		return p, nil
-	default:
-		return nil, v.reason
+	for {
+		if p := v.take(); p != nil {
+			return p, nil
+		}
+		select {
+		case <-v.ready:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-v.done:
+			if p := v.take(); p != nil {
+				return p, nil
+			}
+			return nil, v.reason
+		}
 	}
 }
 

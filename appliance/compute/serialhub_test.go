@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,19 +21,33 @@ func TestSerialViewerTooFarBehindIsDroppedWhileOthersKeepReceiving(t *testing.T)
 	slow, _ := h.join("vm", SerialView)
 	fast, _ := h.join("vm", SerialView)
 	ctx := context.Background()
-	for i := range viewerChunks + 1 { // one more than the slow viewer's buffer holds; broadcast never waits
-		h.broadcast([]byte{byte(i)})
-		if p, err := fast.Next(ctx); err != nil || p[0] != byte(i) {
-			t.Fatalf("fast viewer: chunk %d = %v, %v", i, p, err)
+	chunk := bytes.Repeat([]byte("x"), serialChunk)
+	for i := range viewerBuffer/serialChunk + 1 { // one more than the slow viewer's buffer holds; broadcast never waits
+		h.broadcast(chunk)
+		if p, err := fast.Next(ctx); err != nil || len(p) != len(chunk) {
+			t.Fatalf("fast viewer: chunk %d = %d bytes, %v", i, len(p), err)
 		}
 	}
-	for range viewerChunks { // what it had buffered, then the reason
-		if _, err := slow.Next(ctx); err != nil {
-			t.Fatalf("slow viewer lost its buffered output: %v", err)
-		}
+	if p, err := slow.Next(ctx); err != nil || len(p) != viewerBuffer {
+		t.Fatalf("slow viewer: %d bytes, %v; want what it had buffered, %d bytes", len(p), err, viewerBuffer)
 	}
 	if _, err := slow.Next(ctx); !errors.Is(err, ErrSerialTooSlow) {
 		t.Fatalf("slow viewer: got %v, want %v", err, ErrSerialTooSlow)
+	}
+}
+
+// An echoed command line reaches the hub a byte or a few at a time: a viewer that reads only after it
+// has typed the whole line is not dropped for the number of pieces, only for the bytes it leaves unread.
+func TestAViewerIsBoundedByBytesNotByHowQEMUSplitTheOutput(t *testing.T) {
+	h := newSerialHub(4)
+	v, _ := h.join("vm", SerialKeyboard)
+	line := strings.Repeat("mount -t iso9660 -o ro /dev/vdb /mnt/cd; ", 100)
+	for i := range len(line) {
+		h.broadcast([]byte{line[i]})
+	}
+	p, err := v.Next(context.Background())
+	if err != nil || string(p) != line {
+		t.Fatalf("after %d one-byte reads: %d bytes, %v; want the whole line in one read", len(line), len(p), err)
 	}
 }
 

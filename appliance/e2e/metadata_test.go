@@ -94,6 +94,7 @@ func TestMetadataServiceGivesEachGuestItsOwn(t *testing.T) {
 	}
 	c.d.Start(t)
 	c.d.WaitReady(t)
+	sh["alpha"] = c.shell(insts["alpha"].ID, "alpha") // the serial console is the daemon's: the old shell ended with it
 	askOwn(t, sh["alpha"], insts["alpha"], keys["key-alpha"])
 }
 

@@ -32,10 +32,10 @@ func TestGuestSaysReadyOnItsVirtioSerialPort(t *testing.T) {
 		t.Errorf("the guest was not answered OK on its port:\n%s", tail(log, 2000))
 	}
 
-	sh := c.shell(inst.ID, "porty")
 	c.d.Kill()
 	c.d.Start(t)
 	c.d.WaitReady(t)
+	sh := c.shell(inst.ID, "porty") // the serial console is the daemon's: a shell opened before the kill ended with it
 	if got := mustRun(t, sh, "/init ready-port"); got != "OK" {
 		t.Errorf("READY after a daemon restart answered %q, want OK", got)
 	}

@@ -76,6 +76,7 @@ func TestSecurityGroupsBetweenGuests(t *testing.T) {
 	if after := cloudletRules(t); after != rules {
 		t.Errorf("rules after a restart differ:\n%s\nbefore:\n%s", after, rules)
 	}
+	shells["a"] = c.shell(a.ID, "a") // the serial console is the daemon's: the shell opened before the kill ended with it
 	if out, rc := shells["a"].run("kill -USR1 $(pidof udhcpc) && sleep 3 && ip -4 -o addr show dev eth0"); rc != 0 || !strings.Contains(out, " "+ips["a"]+"/24") {
 		t.Errorf("a after a DHCP renewal with the restarted daemon: rc %d %q, want %s", rc, out, ips["a"])
 	}

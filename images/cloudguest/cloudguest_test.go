@@ -152,7 +152,7 @@ func TestCloudGuestBootsUnderPlainQEMUWithANoCloudSeed(t *testing.T) {
 		key0 = res.Report.Key0
 	}
 	want := cloudguest.Report{Hostname: "cg-plain", Keys: 2, Key0: key0,
-		Runcmd: "plain-seed-runcmd", Datasource: "NoCloud", IP: res.Report.IP}
+		Runcmd: "plain-seed-runcmd", Datasource: "NoCloud", IP: res.Report.IP, Password: "!"} // no password given: locked
 	if diff := cmp.Diff(want, res.Report); diff != "" {
 		t.Errorf("report mismatch (-want +got):\n%s\nconsole:\n%s", diff, res.Console)
 	}
