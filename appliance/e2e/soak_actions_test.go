@@ -6,6 +6,7 @@ import (
 
 	"cloudlet/appliance/compute"
 	"cloudlet/appliance/crashpoint"
+	"cloudlet/appliance/identity"
 	"cloudlet/appliance/network"
 )
 
@@ -34,6 +35,9 @@ func (s *soak) reach(point string) bool {
 	switch point {
 	case crashpoint.CreateRecorded, crashpoint.BootDiskMade, crashpoint.QEMUExec, crashpoint.PIDFileTemp,
 		crashpoint.PortTapMade:
+		if !s.roomFor(identity.QuotaInstances, identity.QuotaVolumes) { // the create would stop at its boot volume
+			return false
+		}
 		s.createInstance(true)
 	case crashpoint.DeleteStopped, crashpoint.DeletePortsFreed:
 		id, ok := s.readyInstance(compute.VMActive, compute.VMStopped, compute.VMError)
@@ -171,6 +175,22 @@ func (s *soak) snapshots() []struct{ ID, Status string } {
 	var sns []struct{ ID, Status string }
 	s.req("GET", "/api/v1/snapshots", nil, &sns)
 	return sns
+}
+
+// roomFor reports whether the project has room for one more of each resource: a create is accepted
+// before its boot volume is made, so one the volume quota refuses would never reach a later point.
+func (s *soak) roomFor(resources ...string) bool {
+	var q identity.QuotaReport
+	if answered, err := s.req("GET", "/api/v1/quotas/admin", nil, &q); !answered || err != nil {
+		return false
+	}
+	for _, r := range resources {
+		if u, ok := q.Quotas[r]; ok && u.Limit >= 0 && u.InUse >= u.Limit {
+			s.note("no room for one more of %s (%d of %d)", r, u.InUse, u.Limit)
+			return false
+		}
+	}
+	return true
 }
 
 // makeRoomForASnapshot deletes snapshots until one more fits under soakMaxSnapshots.
