@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"time"
 
 	"cloudlet/appliance/crashpoint"
 	"cloudlet/appliance/fault"
@@ -168,31 +167,23 @@ func (sv *supervisor) deleteDetachedLeftovers(ctx context.Context, inst *Instanc
 // A task begun on it since (a snapshot of a volume detached by an earlier run of this delete, available
 // until this one) is waited out as checkDeleteWaiting does, and the delete tried again.
 func (sv *supervisor) deleteVolume(ctx context.Context, inst *Instance, v Volume) error {
-	deadline, logged := time.Now().Add(deleteTaskWait), false
-	for {
-		err := sv.s.o.Volumes.Delete(ctx, inst.ProjectID, v.ID)
-		if err == nil {
+	var delErr error
+	err := sv.s.waitOutVolumeTask(ctx, inst, func() error {
+		if delErr = sv.s.o.Volumes.Delete(ctx, inst.ProjectID, v.ID); delErr == nil || sv.s.o.VolumeCheck == nil {
 			return nil
-		}
-		if sv.s.o.VolumeCheck == nil {
-			return fmt.Errorf("delete volume %s: %w", v.Name, err)
 		}
 		why, cerr := sv.s.o.VolumeCheck.CheckDelete(ctx, inst.ProjectID, v.ID)
 		if cerr == nil && why != "" {
 			sv.s.keep(inst, v, why)
-			return nil
+			delErr = nil
 		}
-		if cerr == nil || fault.KindOf(cerr) != fault.Conflict || time.Now().After(deadline) {
-			return fmt.Errorf("delete volume %s: %w", v.Name, err)
-		}
-		if !logged {
-			sv.s.log.Info("instance delete waits for a task on a volume that goes with it", "instance", inst.ID, "reason", cerr.Error())
-			logged = true
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("delete volume %s: %w (%w)", v.Name, context.Cause(ctx), cerr)
-		case <-time.After(deleteRecheck):
-		}
+		return cerr
+	})
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return fmt.Errorf("delete volume %s: %w", v.Name, err)
+	case delErr != nil:
+		return fmt.Errorf("delete volume %s: %w", v.Name, delErr)
 	}
+	return nil
 }

@@ -61,12 +61,26 @@ func (s *Service) checkDelete(ctx context.Context, inst *Instance) (keptVolumes,
 // a volume, fault.Conflict) is waited out rather than ending the delete; any other refusal, a wait
 // longer than deleteTaskWait or the daemon stopping (ctx) ends the wait with the last reason.
 func (s *Service) checkDeleteWaiting(ctx context.Context, inst *Instance) (keptVolumes, error) {
-	deadline := time.Now().Add(deleteTaskWait)
-	logged := false
+	var kept keptVolumes
+	err := s.waitOutVolumeTask(ctx, inst, func() (err error) {
+		kept, err = s.checkDelete(ctx, inst)
+		return err
+	})
+	if err != nil && ctx.Err() != nil {
+		return nil, fmt.Errorf("delete instance %s: %w", inst.Name, err)
+	}
+	return kept, err
+}
+
+// waitOutVolumeTask calls try until it ends with anything but a passing refusal (fault.Conflict: a task
+// running on a volume that goes with inst), deleteTaskWait has passed or ctx ends, and returns its last
+// error (with ctx's cause when ctx ended the wait). The wait is logged once.
+func (s *Service) waitOutVolumeTask(ctx context.Context, inst *Instance, try func() error) error {
+	deadline, logged := time.Now().Add(deleteTaskWait), false
 	for {
-		kept, err := s.checkDelete(ctx, inst)
+		err := try()
 		if err == nil || fault.KindOf(err) != fault.Conflict || time.Now().After(deadline) {
-			return kept, err
+			return err
 		}
 		if !logged {
 			s.log.Info("instance delete waits for a task on a volume that goes with it", "instance", inst.ID, "reason", err.Error())
@@ -74,7 +88,7 @@ func (s *Service) checkDeleteWaiting(ctx context.Context, inst *Instance) (keptV
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("delete instance %s: %w (%w)", inst.Name, context.Cause(ctx), err)
+			return fmt.Errorf("%w (%w)", context.Cause(ctx), err)
 		case <-time.After(deleteRecheck):
 		}
 	}
