@@ -27,6 +27,7 @@ type fakeHV struct {
 	nextPID   int
 	failStart error
 	onStart   func(*fakeProc, qemu.Spec) // configures each new fake QEMU
+	onDial    func(socket string)        // runs before each monitor dial
 }
 
 func newFakeHV(t *testing.T) *fakeHV {
@@ -137,6 +138,12 @@ func (h *fakeHV) attach(_ qemu.Paths, id string) (process, error) {
 }
 
 func (h *fakeHV) dial(ctx context.Context, socket string) (*qmp.Monitor, error) {
+	h.mu.Lock()
+	onDial := h.onDial
+	h.mu.Unlock()
+	if onDial != nil {
+		onDial(socket)
+	}
 	return qmp.Dial(ctx, socket)
 }
 

@@ -40,8 +40,7 @@ func (sv *supervisor) reattach(ctx context.Context) {
 	mon, err := sv.s.hv.dial(dctx, sv.paths().QMP)
 	cancel()
 	if err != nil {
-		sv.clearTask()
-		sv.unresponsive(err)
+		sv.monitorLost(ctx, inst, err)
 		return
 	}
 	sv.mon = mon
@@ -50,8 +49,7 @@ func (sv *supervisor) reattach(ctx context.Context) {
 	}
 	var st qmp.Status
 	if err := sv.qmpCall(ctx, func(c context.Context) (err error) { st, err = mon.QueryStatus(c); return err }); err != nil {
-		sv.clearTask()
-		sv.unresponsive(err)
+		sv.monitorLost(ctx, inst, err)
 		return
 	}
 	switch inst.TaskState {
@@ -99,6 +97,20 @@ func (sv *supervisor) adopt(ctx context.Context, inst *Instance, st qmp.Status) 
 		})
 	}
 	sv.fromStatus(ctx, st)
+}
+
+// monitorLost settles a QEMU found at reattach whose monitor does not answer. One on its way out (QEMU
+// removes its sockets as it exits: the guest powering off for a stop the previous daemon asked for) is
+// given one QMP timeout to exit and then settles as a QEMU found gone; one that stays is unresponsive.
+func (sv *supervisor) monitorLost(ctx context.Context, inst *Instance, err error) {
+	if sv.waitExit(ctx, sv.s.o.QMPTimeout) {
+		sv.s.log.Info("QEMU exited as the daemon reattached", "instance", sv.id, "monitor", err.Error())
+		sv.afterExit()
+		sv.noProcess(ctx, inst)
+		return
+	}
+	sv.clearTask()
+	sv.unresponsive(err)
 }
 
 // finishedByCont are the tasks whose QEMU, found in prelaunch at reattach, only waits for cont.

@@ -2,6 +2,7 @@ package compute
 
 import (
 	"encoding/json"
+	"os"
 	"slices"
 	"sync"
 	"testing"
@@ -84,5 +85,29 @@ func TestRestartFinishesARebootKilledBetweenItsResetAndItsCont(t *testing.T) {
 	}
 	if got.TaskState != TaskNone {
 		t.Errorf("task %q after the restart, want none", got.TaskState)
+	}
+}
+
+// A stop the daemon died in, whose guest was powering off: the restart finds the QEMU (its pidfile and
+// process are still there) but not its monitor, which QEMU removed on its way out, and the QEMU exits
+// a moment later. The stop is finished (stopped, shut down, no fault), not taken for an unresponsive
+// QEMU (error) and then a crash (found by make soak CYCLES=1000, seed 1796616497403683761, cycle 260).
+func TestRestartFinishesAStopWhoseQEMUExitsAsTheDaemonReattaches(t *testing.T) {
+	e := newEnv(t, nil)
+	inst := e.running("a")
+	proc := e.hv.proc(inst.ID)
+	e.svc.Close() // the daemon dies: the stop had pressed the power button
+	setTask(t, e, inst.ID, TaskPoweringOff)
+	e.hv.mu.Lock()
+	e.hv.onDial = func(socket string) { // QEMU exiting: its monitor socket gone, then the process
+		os.Remove(socket)
+		proc.die("exit status 0")
+	}
+	e.hv.mu.Unlock()
+
+	e.start()
+	got := e.waitFor(inst.ID, VMStopped, PowerShutdown)
+	if got.TaskState != TaskNone || got.Fault != "" || got.PID != 0 {
+		t.Errorf("after the restart: task %q, fault %q, pid %d; want no task, no fault, no pid", got.TaskState, got.Fault, got.PID)
 	}
 }
