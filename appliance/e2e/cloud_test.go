@@ -200,14 +200,16 @@ func (c *cloud) waitStage(id, stage string, limit time.Duration) compute.Instanc
 	}
 }
 
-// waitConsole polls the console log until marker appears at least n times.
+// waitConsole polls the console log until marker appears at least n times, the n-th on a whole line:
+// QEMU's serial port writes the log a byte at a time, so a poll may read a line the guest is still
+// printing.
 func (c *cloud) waitConsole(id, marker string, n int, limit time.Duration) string {
 	c.t.Helper()
 	deadline := time.Now().Add(limit)
 	var log string
 	for time.Now().Before(deadline) {
 		log = c.console(id)
-		if strings.Count(log, marker) >= n {
+		if nthLineEnded(log, marker, n) {
 			return log
 		}
 		time.Sleep(200 * time.Millisecond)
@@ -215,6 +217,20 @@ func (c *cloud) waitConsole(id, marker string, n int, limit time.Duration) strin
 	c.t.Fatalf("instance %s: %q seen %d times within %s, want %d; console:\n%s", id, marker,
 		strings.Count(log, marker), limit, n, tail(log, 2000))
 	return ""
+}
+
+// nthLineEnded reports whether log holds marker at least n times and the line of its n-th occurrence
+// has ended.
+func nthLineEnded(log, marker string, n int) bool {
+	at := 0
+	for i := 0; i < n; i++ {
+		j := strings.Index(log[at:], marker)
+		if j < 0 {
+			return false
+		}
+		at += j + len(marker)
+	}
+	return strings.Contains(log[at:], "\n")
 }
 
 func (c *cloud) deleteAndWait(id string) {

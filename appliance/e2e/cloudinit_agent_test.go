@@ -82,8 +82,10 @@ func waitGuestAgent(t *testing.T, c *cloud, name string, ok func(*compute.GuestI
 func checkStopThroughTheAgent(t *testing.T, c *cloud, name string) {
 	t.Helper()
 	id := c.show(name).ID
+	asked := time.Now()
 	c.act(name, "stop")
 	c.waitState(name, compute.VMStopped, compute.PowerShutdown, 3*time.Minute)
+	t.Logf("%s: stopped %v after the stop was asked", name, time.Since(asked).Round(time.Second))
 	var events []struct {
 		Type string         `json:"type"`
 		ID   string         `json:"id"`
@@ -92,14 +94,14 @@ func checkStopThroughTheAgent(t *testing.T, c *cloud, name string) {
 	if err := c.do("GET", "/api/v1/events?since=0&limit=5000", nil, &events); err != nil {
 		t.Fatal(err)
 	}
-	var asked []map[string]any
+	var requests []map[string]any
 	for _, e := range events {
 		if e.ID == id && e.Type == "instance.shutdown_requested" {
-			asked = append(asked, e.Data)
+			requests = append(requests, e.Data)
 		}
 	}
-	if len(asked) != 1 || asked[0]["via"] != compute.ShutdownViaAgent || asked[0]["mode"] != "powerdown" {
-		t.Errorf("%s: shutdown requests %v, want one powerdown via %s", name, asked, compute.ShutdownViaAgent)
+	if len(requests) != 1 || requests[0]["via"] != compute.ShutdownViaAgent || requests[0]["mode"] != "powerdown" {
+		t.Errorf("%s: shutdown requests %v, want one powerdown via %s", name, requests, compute.ShutdownViaAgent)
 	}
 	if log := c.console(id); !strings.Contains(log, "reboot: Power down") {
 		t.Errorf("%s: the guest did not power itself off; console:\n%s", name, tail(log, 3000))

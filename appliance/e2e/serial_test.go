@@ -250,8 +250,6 @@ func readerClient(t *testing.T, c *cloud) *client.Client {
 // consoleLogin logs in on the instance's serial console as user with pass (a getty's "login:" and
 // "Password:" prompts), runs hostname and returns what it printed. For guests with a login on
 // ttyS0 (the Debian cloud-init guest with --password); the test guest has none.
-//
-//lint:ignore U1000 for the Debian guest's serial login test (issue 13), wired where that test lives
 func consoleLogin(t *testing.T, c *cloud, id, user, pass string) (hostname string) {
 	t.Helper()
 	conn := serialConn(t, c.c, id, "keyboard")
@@ -263,13 +261,14 @@ func consoleLogin(t *testing.T, c *cloud, id, user, pass string) (hostname strin
 		}
 	}
 	send("\r") // a fresh prompt: the first may have scrolled by before we attached
-	for _, step := range []struct{ prompt, answer string }{{"login: ", user + "\r"}, {"Password: ", pass + "\r"}} {
+	// The command waits for the shell's prompt: what is typed before it is flushed with the login's tty.
+	for _, step := range []struct{ prompt, answer string }{{"login: ", user + "\r"}, {"Password: ", pass + "\r"},
+		{"$ ", "echo HOST-$(hostname)-END\r"}} {
 		if _, err := readUntil(conn, step.prompt, wait); err != nil {
 			t.Fatalf("serial login on %s: waiting for %q: %v", id, step.prompt, err)
 		}
 		send(step.answer)
 	}
-	send("echo HOST-$(hostname)-END\r")
 	out, err := readUntil(conn, "-END\r\n", wait) // the echoed command line ends with -END\r too
 	if err != nil {
 		t.Fatalf("serial login on %s: hostname: %v", id, err)
