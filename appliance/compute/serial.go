@@ -91,13 +91,16 @@ func (sv *supervisor) releaseSerial() {
 }
 
 // readSerial reads the guest's output and fans it out until QEMU closes the socket; every
-// rotateEvery bytes (1/64 of the cap, at most serialChunk) it checks the console log's size.
+// rotateEvery bytes (1/64 of the cap, at most serialChunk) it checks the console log's size. One
+// buffer serves every read (broadcast copies): QEMU's serial port writes a byte at a time, so most
+// reads return a few bytes, and this loop must keep up — while the socket is full QEMU holds the
+// guest's output back.
 func (s *Service) readSerial(id string, c *serialConsole) {
 	defer c.hub.end()
 	rotateEvery := min(s.o.ConsoleLogMaxBytes/64, serialChunk)
 	var since int64
+	buf := make([]byte, serialChunk)
 	for {
-		buf := make([]byte, serialChunk)
 		n, err := c.conn.Read(buf)
 		if n > 0 {
 			c.hub.broadcast(buf[:n])

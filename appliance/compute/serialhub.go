@@ -87,7 +87,7 @@ func (h *serialHub) join(name string, mode SerialMode) (*SerialViewer, error) {
 	return v, nil
 }
 
-// broadcast appends p to every viewer's buffer without waiting for any.
+// broadcast appends p to every viewer's buffer without waiting for any. It keeps no reference to p.
 func (h *serialHub) broadcast(p []byte) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
