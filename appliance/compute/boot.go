@@ -112,9 +112,12 @@ func (sv *supervisor) volumes(ctx context.Context, inst *Instance) ([]Volume, er
 	return vols, nil
 }
 
+// restoreBound bounds how long a QEMU may take to load a saved state.
+const restoreBound = 5 * time.Minute
+
 // waitIncoming polls until QEMU has loaded a saved state.
 func (sv *supervisor) waitIncoming(ctx context.Context) error {
-	deadline := time.Now().Add(5 * time.Minute)
+	deadline := time.Now().Add(restoreBound)
 	for time.Now().Before(deadline) {
 		qctx, cancel := context.WithTimeout(ctx, sv.s.o.QMPTimeout)
 		st, err := sv.mon.QueryStatus(qctx)
@@ -156,7 +159,7 @@ func (sv *supervisor) afterExit() {
 	sv.stopAgentPoll()
 	sv.stopSerial()
 	sv.stopReadyPort()
-	sv.proc = nil
+	sv.proc, sv.restoring = nil, time.Time{}
 	sv.cleanupRun()
 }
 

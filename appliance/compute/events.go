@@ -56,6 +56,13 @@ func (sv *supervisor) record(ev qmp.Event) {
 // onExit handles a QEMU that exited while no command expected it: a guest power-off is a stop,
 // anything else is a crash, and the restart policy decides what happens next.
 func (sv *supervisor) onExit() {
+	if !sv.restoring.IsZero() { // an interrupted resume's QEMU, never reached: as if found gone at reattach
+		sv.afterExit()
+		if inst, ok := sv.current(); ok {
+			sv.noProcess(sv.s.ctx, inst)
+		}
+		return
+	}
 	clean := sv.shutdown != nil && sv.shutdown.Guest && sv.shutdown.Reason != "guest-panic" && !sv.panicked
 	status, tail := sv.proc.ExitStatus(), sv.proc.StderrTail(5)
 	expected := sv.expectExit

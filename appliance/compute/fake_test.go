@@ -27,7 +27,7 @@ type fakeHV struct {
 	nextPID   int
 	failStart error
 	onStart   func(*fakeProc, qemu.Spec) // configures each new fake QEMU
-	onDial    func(socket string)        // runs before each monitor dial
+	onDial    func(socket string) error  // runs before each monitor dial; an error is the dial's
 }
 
 func newFakeHV(t *testing.T) *fakeHV {
@@ -142,7 +142,9 @@ func (h *fakeHV) dial(ctx context.Context, socket string) (*qmp.Monitor, error) 
 	onDial := h.onDial
 	h.mu.Unlock()
 	if onDial != nil {
-		onDial(socket)
+		if err := onDial(socket); err != nil {
+			return nil, err
+		}
 	}
 	return qmp.Dial(ctx, socket)
 }

@@ -19,6 +19,10 @@ func (sv *supervisor) checkHealth(ctx context.Context) {
 	if sv.proc == nil {
 		return
 	}
+	if !sv.restoring.IsZero() {
+		sv.retryRestore(ctx)
+		return
+	}
 	sv.resync(ctx)
 }
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"cloudlet/appliance/qemu/qmp"
 )
@@ -60,6 +61,11 @@ func (sv *supervisor) reattach(ctx context.Context) {
 	default:
 		sv.adopt(ctx, inst, st)
 	}
+	sv.afterReattach()
+}
+
+// afterReattach ends a reattach that found the QEMU's monitor: leftovers go, the guest's channels open.
+func (sv *supervisor) afterReattach() {
 	sv.s.removeTemps(sv.id) // nothing writes them now: any left is a killed daemon's
 	if sv.proc != nil {
 		sv.startAgentPoll()
@@ -101,12 +107,20 @@ func (sv *supervisor) adopt(ctx context.Context, inst *Instance, st qmp.Status) 
 
 // monitorLost settles a QEMU found at reattach whose monitor does not answer. One on its way out (QEMU
 // removes its sockets as it exits: the guest powering off for a stop the previous daemon asked for) is
-// given one QMP timeout to exit and then settles as a QEMU found gone; one that stays is unresponsive.
+// given one QMP timeout to exit and then settles as a QEMU found gone. One loading an interrupted
+// resume's saved state may answer only once the load is done: it keeps its task, and the health check
+// retries it (retryRestore). Any other that stays is unresponsive.
 func (sv *supervisor) monitorLost(ctx context.Context, inst *Instance, err error) {
 	if sv.waitExit(ctx, sv.s.o.QMPTimeout) {
 		sv.s.log.Info("QEMU exited as the daemon reattached", "instance", sv.id, "monitor", err.Error())
 		sv.afterExit()
 		sv.noProcess(ctx, inst)
+		return
+	}
+	if inst.TaskState == TaskResuming && !ctxDone(err) {
+		sv.s.log.Info("the QEMU of an interrupted resume does not answer yet: retried while it restores", "instance", sv.id, "err", err)
+		sv.closeMonitor()
+		sv.restoring = time.Now().Add(restoreBound)
 		return
 	}
 	sv.clearTask()

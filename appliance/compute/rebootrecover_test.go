@@ -99,9 +99,10 @@ func TestRestartFinishesAStopWhoseQEMUExitsAsTheDaemonReattaches(t *testing.T) {
 	e.svc.Close() // the daemon dies: the stop had pressed the power button
 	setTask(t, e, inst.ID, TaskPoweringOff)
 	e.hv.mu.Lock()
-	e.hv.onDial = func(socket string) { // QEMU exiting: its monitor socket gone, then the process
+	e.hv.onDial = func(socket string) error { // QEMU exiting: its monitor socket gone, then the process
 		os.Remove(socket)
 		proc.die("exit status 0")
+		return nil
 	}
 	e.hv.mu.Unlock()
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 
 	"cloudlet/appliance/qemu/qmp"
 )
@@ -29,12 +30,7 @@ const resumeInterruptedFault = "a resume was interrupted by a daemon restart and
 func (sv *supervisor) settleResume(ctx context.Context, inst *Instance) {
 	st, err := sv.finishRestore(ctx, inst)
 	if err != nil {
-		sv.s.log.Warn("ending the QEMU of an interrupted resume", "instance", sv.id, "err", err)
-		sv.expectExit = true
-		if sv.terminate(ctx) {
-			sv.set(transition{VM: VMSuspended, Power: PowerSuspended,
-				Fault: fmt.Sprintf("%s (%v): resume it again", resumeInterruptedFault, err)})
-		}
+		sv.abandonResume(ctx, err)
 		return
 	}
 	sv.s.log.Info("finished a resume interrupted by a daemon restart", "instance", sv.id)
@@ -75,4 +71,41 @@ func (sv *supervisor) finishRestore(ctx context.Context, inst *Instance) (qmp.St
 		return st, fmt.Errorf("start vcpus (cont): %w", err)
 	}
 	return st, sv.qmpCall(ctx, func(c context.Context) (err error) { st, err = sv.mon.QueryStatus(c); return err })
+}
+
+// abandonResume ends the QEMU of an interrupted resume whose restore failed or did not end in time; the
+// instance stays suspended with its saved state and the reason.
+func (sv *supervisor) abandonResume(ctx context.Context, err error) {
+	sv.s.log.Warn("ending the QEMU of an interrupted resume", "instance", sv.id, "err", err)
+	sv.expectExit = true
+	if sv.terminate(ctx) {
+		sv.set(transition{VM: VMSuspended, Power: PowerSuspended,
+			Fault: fmt.Sprintf("%s (%v): resume it again", resumeInterruptedFault, err)})
+	}
+}
+
+// retryRestore runs at each health check while the QEMU of an interrupted resume has not answered its
+// monitor since the reattach (QEMU may serve its monitor only once the saved state is loaded). When it
+// answers, the resume is settled as at reattach; past restoreBound it is abandoned.
+func (sv *supervisor) retryRestore(ctx context.Context) {
+	inst, ok := sv.current()
+	if !ok {
+		return
+	}
+	dctx, cancel := context.WithTimeout(ctx, sv.s.o.QMPTimeout)
+	mon, err := sv.s.hv.dial(dctx, sv.paths().QMP)
+	cancel()
+	if err != nil {
+		if time.Now().After(sv.restoring) {
+			sv.restoring = time.Time{}
+			sv.abandonResume(ctx, fmt.Errorf("restore saved state: QEMU did not answer within %s: %w", restoreBound, err))
+		}
+		return
+	}
+	sv.restoring, sv.mon = time.Time{}, mon
+	if err := sv.setActions(ctx); err != nil {
+		sv.s.log.Warn("set QEMU's actions", "instance", sv.id, "err", err)
+	}
+	sv.settleResume(ctx, inst)
+	sv.afterReattach()
 }

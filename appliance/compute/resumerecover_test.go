@@ -1,7 +1,9 @@
 package compute
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -56,6 +58,41 @@ func TestResumeCutShortWhileRestoringIsFinishedOnTheSameQEMU(t *testing.T) {
 	cmds := p.srv.Commands()[before:]
 	if i, j := slices.Index(cmds, "query-migrate"), slices.Index(cmds, "cont"); i < 0 || j < i {
 		t.Errorf("commands %v: want the migration's outcome read, then cont", cmds)
+	}
+	if p.srv.Status() != "running" {
+		t.Errorf("QEMU status %s, want running", p.srv.Status())
+	}
+	if _, err := os.Stat(e.svc.statePath(inst.ID)); !os.IsNotExist(err) {
+		t.Errorf("saved state left after the resume was finished: %v", err)
+	}
+}
+
+// A resume cut short by a restart whose QEMU does not answer its monitor at the reattach (QEMU may serve
+// its monitor only once the saved state is loaded; the load takes long on a loaded host) keeps its task
+// and is finished on that QEMU once it answers — not left in error over a live QEMU (make soak
+// CYCLES=1000, seed 1796617791838661936, cycle 219).
+func TestResumeCutShortWhoseQEMUAnswersOnlyAfterTheReattachIsFinished(t *testing.T) {
+	e := newEnv(t, nil)
+	inst := e.running("web")
+	p := interruptResume(t, e, inst)
+	silent := 2 // dials that time out: the reattach's and the first health check's
+	e.hv.mu.Lock()
+	e.hv.onDial = func(string) error {
+		e.hv.mu.Lock()
+		defer e.hv.mu.Unlock()
+		if silent == 0 {
+			return nil
+		}
+		silent--
+		return fmt.Errorf("qmp dial: %w", context.DeadlineExceeded)
+	}
+	e.hv.mu.Unlock()
+
+	e.start()
+	got := e.waitFor(inst.ID, VMActive, PowerRunning)
+	if got.PID != inst.PID || e.hv.startCount() != 1 || got.Fault != "" || got.TaskState != TaskNone {
+		t.Errorf("pid %d (was %d), %d starts, fault %q, task %q: want the same QEMU, no fault, no task",
+			got.PID, inst.PID, e.hv.startCount(), got.Fault, got.TaskState)
 	}
 	if p.srv.Status() != "running" {
 		t.Errorf("QEMU status %s, want running", p.srv.Status())

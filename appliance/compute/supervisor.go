@@ -46,6 +46,7 @@ type supervisor struct {
 	deleted     bool
 	agent       *guestAgent // the QEMU guest agent's one connection and what it last said (agent.go)
 	agentPoll   *agentPoll  // the poller of the running boot, or nil
+	restoring   time.Time   // an interrupted resume's QEMU did not answer at reattach: retried until then (resumerecover.go)
 }
 
 const queueDepth = 8
