@@ -59,7 +59,8 @@ func (sv *supervisor) start(ctx context.Context, accepted time.Time) {
 }
 
 // stop powers the guest off: guest-shutdown through its agent when one answers (requestPowerOff), else
-// the ACPI power button; then quit after StopTimeout, then SIGKILL after the identity check. hard skips
+// the ACPI power button; then, when the guest has not powered off within StopTimeout, quit (with the
+// instance.shutdown_timeout event), then SIGKILL after the identity check. hard skips
 // the request and gives quit one QMP timeout; so does a paused guest, whose frozen vcpus cannot answer.
 func (sv *supervisor) stop(ctx context.Context, hard bool) {
 	if inst, ok := sv.current(); ok && inst.VMState == VMPaused {
@@ -69,7 +70,9 @@ func (sv *supervisor) stop(ctx context.Context, hard bool) {
 		sv.expectExit = true
 		if !hard {
 			sv.requestPowerOff(ctx)
-			sv.waitExit(ctx, sv.s.o.StopTimeout)
+			if !sv.waitExit(ctx, sv.s.o.StopTimeout) && ctx.Err() == nil {
+				sv.s.recordEvent(sv.id, "instance.shutdown_timeout", map[string]string{"stop_timeout": sv.s.o.StopTimeout.String()})
+			}
 		}
 		if !sv.terminate(ctx) {
 			return // pre-empted or the process would not die: the fault is recorded

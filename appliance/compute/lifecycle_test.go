@@ -117,6 +117,9 @@ func TestStopAsksTheGuestFirst(t *testing.T) {
 	if _, err := os.Stat(e.svc.runDir(inst.ID)); !os.IsNotExist(err) {
 		t.Errorf("run dir still there after stop: %v", err)
 	}
+	if evs := e.events(inst.ID); slices.ContainsFunc(evs, func(ev string) bool { return strings.HasPrefix(ev, "instance.shutdown_timeout") }) {
+		t.Errorf("events %v: a guest that powered off in time has no shutdown_timeout", evs)
+	}
 }
 
 func TestStopEscalatesToQuitWhenTheGuestIgnoresTheButton(t *testing.T) {
@@ -130,6 +133,11 @@ func TestStopEscalatesToQuitWhenTheGuestIgnoresTheButton(t *testing.T) {
 	}
 	if p.killed {
 		t.Error("QEMU was killed although quit worked")
+	}
+	if evs := e.events(inst.ID); !slices.ContainsFunc(evs, func(ev string) bool {
+		return strings.HasPrefix(ev, `instance.shutdown_timeout {"stop_timeout":"500ms"}`)
+	}) {
+		t.Errorf("events %v: want instance.shutdown_timeout with the stop_timeout", evs)
 	}
 }
 

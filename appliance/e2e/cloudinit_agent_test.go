@@ -76,9 +76,10 @@ func waitGuestAgent(t *testing.T, c *cloud, name string, ok func(*compute.GuestI
 }
 
 // checkStopThroughTheAgent stops the instance and checks that the stop was asked through the guest
-// agent (the instance.shutdown_requested event), that the guest powered itself off (its kernel's
-// "reboot: Power down" on the console, which a QEMU quit or kill never prints) and that show then has
-// no guest agent information.
+// agent (the instance.shutdown_requested event), that the guest powered itself off within stop_timeout
+// (no instance.shutdown_timeout event: QEMU was not told to quit) and that show then has no guest agent
+// information. (The kernel's last console line, "reboot: Power down", is no proof either way: QEMU
+// exits at the power-off with whatever its serial port has not yet passed to the console socket.)
 func checkStopThroughTheAgent(t *testing.T, c *cloud, name string) {
 	t.Helper()
 	id := c.show(name).ID
@@ -94,17 +95,20 @@ func checkStopThroughTheAgent(t *testing.T, c *cloud, name string) {
 	if err := c.do("GET", "/api/v1/events?since=0&limit=5000", nil, &events); err != nil {
 		t.Fatal(err)
 	}
-	var requests []map[string]any
+	var requests, timeouts []map[string]any
 	for _, e := range events {
-		if e.ID == id && e.Type == "instance.shutdown_requested" {
+		switch {
+		case e.ID == id && e.Type == "instance.shutdown_requested":
 			requests = append(requests, e.Data)
+		case e.ID == id && e.Type == "instance.shutdown_timeout":
+			timeouts = append(timeouts, e.Data)
 		}
 	}
 	if len(requests) != 1 || requests[0]["via"] != compute.ShutdownViaAgent || requests[0]["mode"] != "powerdown" {
 		t.Errorf("%s: shutdown requests %v, want one powerdown via %s", name, requests, compute.ShutdownViaAgent)
 	}
-	if log := c.console(id); !strings.Contains(log, "reboot: Power down") {
-		t.Errorf("%s: the guest did not power itself off; console:\n%s", name, tail(log, 3000))
+	if len(timeouts) != 0 {
+		t.Errorf("%s: the guest did not power itself off within stop_timeout (%v); console:\n%s", name, timeouts, tail(c.console(id), 3000))
 	}
 	var d compute.InstanceDetail
 	if err := c.do("GET", "/api/v1/instances/"+name, nil, &d); err != nil || d.GuestAgent != nil {
