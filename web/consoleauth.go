@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"time"
@@ -104,7 +105,8 @@ func (s *Server) admitTicket(c echo.Context, action identity.Action, kind string
 // consoleAuth redeems the request's ?ticket= for the console of kind on instance ref (an ID or a
 // name) and returns who it was issued to and in which project. The ticket is consumed whatever the
 // outcome. Unknown, used or expired: 401. For another kind or instance, or presented along with a
-// bearer token of another user: 403.
+// bearer token of another user: 403. Issued with a token or application credential revoked or expired
+// since, or to a user who lost the project since: 401.
 func (s *Server) consoleAuth(r *http.Request, ref, kind string) (identity.Principal, string, error) {
 	t, err := s.consoles.tickets.take(r.URL.Query().Get(ticketParam))
 	if err != nil {
@@ -112,6 +114,11 @@ func (s *Server) consoleAuth(r *http.Request, ref, kind string) (identity.Princi
 	}
 	if t.kind != kind {
 		return identity.Principal{}, "", fault.New(fault.Forbidden, "this console ticket opens the %s console, not the %s console", t.kind, kind)
+	}
+	if s.opts.Identity != nil { // the token it was issued with may have been revoked since
+		if err := s.opts.Identity.Recheck(r.Context(), t.principal); err != nil {
+			return identity.Principal{}, "", fmt.Errorf("console ticket: %w", err)
+		}
 	}
 	if bearer(r) != "" {
 		p, err := s.authenticate(r)

@@ -59,16 +59,22 @@ func (s *Service) Resolve(ctx context.Context, bearer string) (Principal, error)
 }
 
 func (s *Service) resolveToken(bearer string) (Principal, error) {
-	invalid := faultf(ErrUnauthenticated, "invalid or revoked token")
 	id, ok := secretID(bearer, TokenPrefix)
 	if !ok {
-		return Principal{}, invalid
+		return Principal{}, faultf(ErrUnauthenticated, "invalid or revoked token")
 	}
+	return s.tokenPrincipal(id, func(t *tokenRecord) bool { return secretMatches(t.SecretHash, bearer) })
+}
+
+// tokenPrincipal is the principal of token id when it is known, matches and has neither expired
+// nor lost its user's, project's or roles' standing.
+func (s *Service) tokenPrincipal(id string, matches func(*tokenRecord) bool) (Principal, error) {
+	invalid := faultf(ErrUnauthenticated, "invalid or revoked token")
 	now := s.now()
 	var p Principal
 	err := s.db.View(func(tx *store.Tx) error {
 		t, err := tokens.Get(tx, id)
-		if errors.Is(err, store.ErrNotFound) || err == nil && !secretMatches(t.SecretHash, bearer) {
+		if errors.Is(err, store.ErrNotFound) || err == nil && !matches(t) {
 			return invalid
 		}
 		if err != nil {
@@ -91,16 +97,22 @@ func (s *Service) resolveToken(bearer string) (Principal, error) {
 }
 
 func (s *Service) resolveCredential(bearer string) (Principal, error) {
-	invalid := faultf(ErrUnauthenticated, "invalid or revoked application credential")
 	id, ok := secretID(bearer, CredentialPrefix)
 	if !ok {
-		return Principal{}, invalid
+		return Principal{}, faultf(ErrUnauthenticated, "invalid or revoked application credential")
 	}
+	return s.credentialPrincipal(id, func(c *credentialRecord) bool { return secretMatches(c.SecretHash, bearer) })
+}
+
+// credentialPrincipal is the principal of application credential id when it is known, matches and has
+// neither expired nor lost its user's, project's or roles' standing.
+func (s *Service) credentialPrincipal(id string, matches func(*credentialRecord) bool) (Principal, error) {
+	invalid := faultf(ErrUnauthenticated, "invalid or revoked application credential")
 	now := s.now()
 	var p Principal
 	err := s.db.View(func(tx *store.Tx) error {
 		c, err := credentials.Get(tx, id)
-		if errors.Is(err, store.ErrNotFound) || err == nil && !secretMatches(c.SecretHash, bearer) {
+		if errors.Is(err, store.ErrNotFound) || err == nil && !matches(c) {
 			return invalid
 		}
 		if err != nil {
@@ -128,6 +140,21 @@ func (s *Service) resolveCredential(bearer string) (Principal, error) {
 		return Principal{}, resolveError("application credential", err)
 	}
 	return p, nil
+}
+
+// Recheck checks again, by its ID, the token or application credential p was resolved from, as Resolve
+// checks it: for a holder that no longer presents the secret (a console ticket redeemed seconds after
+// it was issued). A revoked or expired one, or a user, project or role gone since, fails with
+// ErrUnauthenticated. A transport-trusted principal (neither) passes.
+func (s *Service) Recheck(_ context.Context, p Principal) error {
+	var err error
+	switch {
+	case p.TokenID != "":
+		_, err = s.tokenPrincipal(p.TokenID, func(*tokenRecord) bool { return true })
+	case p.CredentialID != "":
+		_, err = s.credentialPrincipal(p.CredentialID, func(*credentialRecord) bool { return true })
+	}
+	return err
 }
 
 // principalOf builds the principal of a user in a project, both enabled, from its current roles.
