@@ -31,15 +31,15 @@ var publicAuditActions = map[string]identity.Action{
 // maxCapturedResponse bounds how much of a create's response auditRequests keeps to find its id.
 const maxCapturedResponse = 64 << 10
 
-// auditRequests records every mutating request to a registered route, whatever its outcome, in
-// the audit log once the response is written. Only the route, its parameters and the outcome are
-// recorded, never the body, the query string or a header. A failure to record is logged; the
+// auditRequests records every mutating request to a registered route, and every console opened,
+// whatever its outcome, in the audit log once the response is written. Only the route, its
+// parameters and the outcome are recorded, never the body, the query string or a header. A failure to record is logged; the
 // request has been answered already and keeps its status.
 func (s *Server) auditRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
 		action, ok := s.rules[ruleKey(req.Method, c.Path())]
-		if s.opts.Identity == nil || !ok || !mutating(req.Method) {
+		if s.opts.Identity == nil || !ok || !mutating(req.Method) && !consoleOpen(req.Method, c.Path()) {
 			return next(c)
 		}
 		var capture *responseCapture
@@ -54,6 +54,13 @@ func (s *Server) auditRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		s.recordAudit(c, action, capture)
 		return nil
 	}
+}
+
+// consoleOpen reports whether the route opens a console (a websocket, audited as a change is: who
+// watched or typed into which guest). Its entry is written when the session ends, with status 101.
+func consoleOpen(method, path string) bool {
+	_, ok := consoleKind(method, path)
+	return ok
 }
 
 func mutating(method string) bool {
