@@ -216,3 +216,23 @@ func TestNewOptions(t *testing.T) {
 	}
 	checkMode(t, dir, 0o700)
 }
+
+// An ISO's boot files say it is one: compute attaches it as a CD-ROM and gives the instance a blank
+// disk, where a raw disk image would be the boot disk itself. QEMU still reads it as raw.
+func TestBootFilesOfAnISOSayItIsAnISO(t *testing.T) {
+	e := newEnv(t)
+	iso := e.mustImport(e.request("installer", e.write("d.iso", isoBytes()), FormatISO))
+	raw := e.mustImport(e.request("disk", e.write("d.raw", make([]byte, 4096)), FormatRaw))
+	for _, c := range []struct {
+		img  *Image
+		want bool
+	}{{iso, true}, {raw, false}} {
+		bf, err := e.svc.BootFiles(context.Background(), projectA, c.img.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bf.ISO != c.want || bf.DiskFormat != FormatRaw {
+			t.Errorf("BootFiles of %s: ISO %v, format %s; want ISO %v, format raw", c.img.Name, bf.ISO, bf.DiskFormat, c.want)
+		}
+	}
+}

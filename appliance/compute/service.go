@@ -74,6 +74,7 @@ type BootImage struct {
 	ID, Disk, DiskFormat, Kernel, Initrd, Cmdline, Firmware string
 	VirtualSize                                             int64
 	MinDiskGiB, MinRAMMiB                                   int
+	ISO                                                     bool // an ISO 9660 image: a CD-ROM to install from (cdrom.go)
 }
 
 // Defaults.
