@@ -17,7 +17,23 @@ import (
 type CDROM struct {
 	ImageID string `json:"image_id"`
 	Path    string `json:"path"`           // the image's file when it was resolved (as BootSpec's kernel)
+	Bus     string `json:"bus"`            // sata (AHCI: every installer reads it) or scsi (virtio-scsi), from hw_cdrom_bus
 	Boot    bool   `json:"boot,omitempty"` // the installer: boots before the boot volume
+}
+
+// cdromOf makes the drive of an ISO image, on the bus its hw_cdrom_bus property names (Nova's values;
+// ide is SATA on this q35 machine, which has no IDE controller). Another bus is refused.
+func cdromOf(img BootImage, ref string) (CDROM, error) {
+	cd := CDROM{ImageID: img.ID, Path: img.Disk}
+	switch img.CDROMBus {
+	case "", "sata", "ide":
+		cd.Bus = qemu.CDBusSATA
+	case "scsi":
+		cd.Bus = qemu.CDBusSCSI
+	default:
+		return CDROM{}, errInvalid("image %q: hw_cdrom_bus %q: a CD-ROM drive here is sata (or ide, the same) or scsi", ref, img.CDROMBus)
+	}
+	return cd, nil
 }
 
 // resolveCDROMs makes the CD-ROM drives of a new instance: the boot image first when it is an ISO, then
@@ -25,7 +41,12 @@ type CDROM struct {
 func (s *Service) resolveCDROMs(ctx context.Context, r CreateRequest, img BootImage) ([]CDROM, error) {
 	var cds []CDROM
 	if img.ISO {
-		cds = append(cds, CDROM{ImageID: img.ID, Path: img.Disk, Boot: true})
+		cd, err := cdromOf(img, r.Image)
+		if err != nil {
+			return nil, err
+		}
+		cd.Boot = true
+		cds = append(cds, cd)
 	}
 	if len(cds)+len(r.CDROMs) > qemu.MaxCDROMs {
 		return nil, errInvalid("an instance has at most %d CD-ROMs (the ISO it boots from counts)", qemu.MaxCDROMs)
@@ -40,7 +61,11 @@ func (s *Service) resolveCDROMs(ctx context.Context, r CreateRequest, img BootIm
 		if !iso.ISO {
 			return nil, errInvalid("cdroms: image %q is not an ISO (disk_format iso): only ISOs go in a CD-ROM drive", ref)
 		}
-		cds = append(cds, CDROM{ImageID: iso.ID, Path: iso.Disk})
+		cd, err := cdromOf(iso, ref)
+		if err != nil {
+			return nil, err
+		}
+		cds = append(cds, cd)
 	}
 	return cds, nil
 }
@@ -62,7 +87,7 @@ func (l *launch) insertCDROMs(context.Context) error {
 		if st, err := os.Stat(cd.Path); err != nil || !st.Mode().IsRegular() {
 			return fmt.Errorf("the ISO of image %s in CD-ROM drive %d is gone (eject it, or delete the instance): %v", cd.ImageID, i, err)
 		}
-		c := qemu.CDROM{Path: cd.Path}
+		c := qemu.CDROM{Path: cd.Path, Bus: cd.Bus}
 		if cd.Boot {
 			c.BootIndex = 1
 			l.bootAfterCD()

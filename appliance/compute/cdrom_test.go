@@ -16,8 +16,9 @@ import (
 	"cloudlet/store"
 )
 
-// isoEnv is a compute service whose images are "img" (a qcow2 disk image) and two ISOs, "installer"
-// and "drivers", with a flavor "nodisk" that has no disk.
+// isoEnv is a compute service whose images are "img" (a qcow2 disk image) and three ISOs: "installer"
+// (on the default bus), "drivers" (hw_cdrom_bus scsi) and "usbiso" (hw_cdrom_bus usb, which cloudlet
+// has not); with a flavor "nodisk" that has no disk.
 type isoEnv struct {
 	*env
 	installer, drivers string // the ISO files
@@ -39,7 +40,9 @@ func newISOEnv(t *testing.T) *isoEnv {
 			case "installer":
 				return BootImage{ID: "installer-id", Disk: ie.installer, DiskFormat: "raw", VirtualSize: 64 << 10, ISO: true}, nil
 			case "drivers":
-				return BootImage{ID: "drivers-id", Disk: ie.drivers, DiskFormat: "raw", VirtualSize: 64 << 10, ISO: true}, nil
+				return BootImage{ID: "drivers-id", Disk: ie.drivers, DiskFormat: "raw", VirtualSize: 64 << 10, ISO: true, CDROMBus: "scsi"}, nil
+			case "usbiso":
+				return BootImage{ID: "usb-id", Disk: ie.drivers, DiskFormat: "raw", VirtualSize: 64 << 10, ISO: true, CDROMBus: "usb"}, nil
 			}
 			return disk(ctx, project, ref)
 		}
@@ -76,15 +79,15 @@ func TestAnISOInstanceBootsTheISOBeforeABlankDiskOfTheFlavorsSize(t *testing.T) 
 	inst := e.createISO("installer")
 	got := e.waitFor(inst.ID, VMActive, PowerRunning)
 
-	if !got.BlankBoot || len(got.CDROMs) != 2 || got.CDROMs[0] != (CDROM{ImageID: "installer-id", Path: e.installer, Boot: true}) ||
-		got.CDROMs[1] != (CDROM{ImageID: "drivers-id", Path: e.drivers}) {
+	if !got.BlankBoot || len(got.CDROMs) != 2 || got.CDROMs[0] != (CDROM{ImageID: "installer-id", Path: e.installer, Bus: "sata", Boot: true}) ||
+		got.CDROMs[1] != (CDROM{ImageID: "drivers-id", Path: e.drivers, Bus: "scsi"}) {
 		t.Errorf("record: blank_boot %v, cdroms %+v; want blank, the installer booting then the drivers", got.BlankBoot, got.CDROMs)
 	}
 	if len(e.vols.asked) != 1 || e.vols.asked[0].Image != "" || e.vols.asked[0].SizeGiB != 1 {
 		t.Errorf("boot volumes asked for: %+v; want one blank of the flavor's 1 GiB", e.vols.asked)
 	}
 	spec := e.lastSpec()
-	want := []qemu.CDROM{{Path: e.installer, BootIndex: 1}, {Path: e.drivers}}
+	want := []qemu.CDROM{{Path: e.installer, Bus: qemu.CDBusSATA, BootIndex: 1}, {Path: e.drivers, Bus: qemu.CDBusSCSI}}
 	if !slices.Equal(spec.CDROMs, want) {
 		t.Errorf("QEMU's cdroms %+v, want %+v", spec.CDROMs, want)
 	}
@@ -107,7 +110,7 @@ func TestADiskImageInstanceBootsItsDiskFirstWithOrWithoutACDROM(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.waitFor(inst.ID, VMActive, PowerRunning)
-	if spec := e.lastSpec(); !slices.Equal(spec.CDROMs, []qemu.CDROM{{Path: e.drivers}}) || spec.Disks[0].BootIndex != 1 {
+	if spec := e.lastSpec(); !slices.Equal(spec.CDROMs, []qemu.CDROM{{Path: e.drivers, Bus: qemu.CDBusSCSI}}) || spec.Disks[0].BootIndex != 1 {
 		t.Errorf("instance with a drivers CD: cdroms %+v, root boot index %d; want the drivers not booting, the disk first", spec.CDROMs, spec.Disks[0].BootIndex)
 	}
 	if e.vols.asked[1].Image != "img-id" {
@@ -126,6 +129,7 @@ func TestCreateRefusesISOsThatCannotWork(t *testing.T) {
 	}{
 		{"iso-without-disk", CreateRequest{Flavor: "nodisk", Image: "installer"}, "has none (disk 0)"},
 		{"disk-image-as-cd", CreateRequest{Flavor: "m1.tiny", Image: "installer", CDROMs: []string{"img"}}, "is not an ISO"},
+		{"iso-on-a-bus-cloudlet-has-not", CreateRequest{Flavor: "m1.tiny", Image: "img", CDROMs: []string{"usbiso"}}, `hw_cdrom_bus "usb"`},
 		{"unknown-cd", CreateRequest{Flavor: "m1.tiny", Image: "img", CDROMs: []string{"nope"}}, `unknown image "nope"`},
 		{"too-many-cds", CreateRequest{Flavor: "m1.tiny", Image: "installer", CDROMs: []string{"drivers", "drivers", "drivers", "drivers"}}, "at most 4 CD-ROMs"},
 	} {

@@ -8,26 +8,29 @@ import (
 	"cloudlet/appliance/qemu"
 )
 
-// An ISO install's argv has each ISO as a read-only ide-cd on its own AHCI port, the installer CD
-// booting first (bootindex 1), the blank disk second, a drivers CD not in the boot order; the
-// CD-ROMs add no PCI device, so every other device keeps its address.
+// An ISO install's argv has each ISO read-only in its own drive: SATA drives (the default) as ide-cd
+// on q35's AHCI ports, SCSI drives as scsi-cd on one virtio-scsi controller. The installer CD boots
+// first (bootindex 1), the blank disk second, drivers CDs are not in the boot order. SATA drives add no
+// PCI device, so every other device keeps its address.
 func TestArgvAttachesISOsAsReadOnlyCDROMsThatBootBeforeTheDisk(t *testing.T) {
 	spec := goldenSpec()
 	spec.Disks = []qemu.Disk{{Name: "root", Path: "/pool/root.qcow2", Format: qemu.FormatQcow2, BootIndex: 2}}
-	spec.CDROMs = []qemu.CDROM{{Path: "/images/installer/disk", BootIndex: 1}, {Path: "/images/drivers/disk"}}
+	spec.CDROMs = []qemu.CDROM{{Path: "/images/installer/disk", BootIndex: 1}, {Path: "/images/drivers/disk", Bus: qemu.CDBusSCSI},
+		{Path: "/images/more/disk", Bus: qemu.CDBusSATA}}
 	argv, err := spec.Argv()
 	if err != nil {
 		t.Fatal(err)
 	}
 	devices, blockdevs := optionsOf(t, argv, "-device"), optionsOf(t, argv, "-blockdev")
 	for i, want := range []struct {
-		bus, path string
-		bootindex float64
-	}{{"ide.0", "/images/installer/disk", 1}, {"ide.1", "/images/drivers/disk", 0}} {
+		driver, bus, path string
+		bootindex         float64
+	}{{"ide-cd", "ide.0", "/images/installer/disk", 1}, {"scsi-cd", "scsi0.0", "/images/drivers/disk", 0},
+		{"ide-cd", "ide.1", "/images/more/disk", 0}} {
 		id := qemu.CDROMID(i)
 		dev := findOpt(devices, "id", id)
-		if dev == nil || dev["driver"] != "ide-cd" || dev["drive"] != id || dev["bus"] != want.bus {
-			t.Errorf("device of cdrom %d = %v; want an ide-cd %s on %s", i, dev, id, want.bus)
+		if dev == nil || dev["driver"] != want.driver || dev["drive"] != id || dev["bus"] != want.bus {
+			t.Errorf("device of cdrom %d = %v; want a %s %s on %s", i, dev, want.driver, id, want.bus)
 		}
 		if got, _ := dev["bootindex"].(float64); got != want.bootindex {
 			t.Errorf("cdrom %d bootindex = %v, want %v", i, got, want.bootindex)
@@ -40,8 +43,18 @@ func TestArgvAttachesISOsAsReadOnlyCDROMsThatBootBeforeTheDisk(t *testing.T) {
 			t.Errorf("format node of cdrom %d = %v; want raw, read-only, over %s-file", i, format, id)
 		}
 	}
+	if ctl := findOpt(devices, "id", "scsi0"); ctl == nil || ctl["driver"] != "virtio-scsi-pci" {
+		t.Errorf("scsi controller = %v; want a virtio-scsi-pci scsi0", ctl)
+	}
 	if root := findOpt(devices, "id", "disk-root"); root == nil || root["bootindex"] != float64(2) {
 		t.Errorf("root disk device = %v; want bootindex 2, after the installer CD", root)
+	}
+
+	sataOnly := spec
+	sataOnly.CDROMs = []qemu.CDROM{spec.CDROMs[0], spec.CDROMs[2]}
+	withSATA, err := sataOnly.Argv()
+	if err != nil {
+		t.Fatal(err)
 	}
 	without := goldenSpec()
 	without.Disks = spec.Disks
@@ -49,8 +62,8 @@ func TestArgvAttachesISOsAsReadOnlyCDROMsThatBootBeforeTheDisk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pci := pciDevices(t, plain); !slices.Equal(pciDevices(t, argv), pci) {
-		t.Errorf("PCI devices with CD-ROMs differ from those without: %v vs %v", pciDevices(t, argv), pci)
+	if got, want := pciDevices(t, withSATA), pciDevices(t, plain); !slices.Equal(got, want) {
+		t.Errorf("PCI devices with SATA CD-ROMs %v differ from those without %v", got, want)
 	}
 }
 

@@ -121,6 +121,7 @@ func TestValidateRejects(t *testing.T) {
 		{"no tap fd", nic(func(n *qemu.NIC) { n.TapFD = 0 }), "tap fd"},
 		{"vhost fd is stdio", nic(func(n *qemu.NIC) { n.VhostFD = 1 }), "vhost fd"},
 		{"vhost fd is tap fd", nic(func(n *qemu.NIC) { n.VhostFD = 3 }), "vhost fd"},
+		{"unknown cdrom bus", func(s *qemu.Spec) { s.CDROMs = []qemu.CDROM{{Path: "/i.iso", Bus: "usb"}} }, "cdrom 0 bus"},
 		{"relative cdrom", func(s *qemu.Spec) { s.CDROMs = []qemu.CDROM{{Path: "disk.iso"}} }, "cdrom 0 path"},
 		{"cdrom boot index of the disk", func(s *qemu.Spec) {
 			disk(func(*qemu.Disk) {})(s)
