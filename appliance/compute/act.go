@@ -53,7 +53,7 @@ func (s *Service) Act(ctx context.Context, projectID, idOrName string, a Action,
 			return errConflict("cannot rebuild instance %s: it boots from a volume you gave, which holds your data", inst.Name)
 		}
 		if a == ActRebuild && inst.BlankBoot && cmd.image == nil {
-			return errConflict("cannot rebuild instance %s from its image: it is an ISO it was installed from; rebuild onto a disk image", inst.Name)
+			return errConflict("cannot rebuild instance %s from its image: that is the ISO it was installed from; rebuild it onto a disk image (image)", inst.Name)
 		}
 		if a == ActRebuild {
 			if err := r.check(a, inst); err != nil {

@@ -183,14 +183,8 @@ func (sv *supervisor) ejectLive(ctx context.Context, n int) error {
 		if err != nil {
 			return fmt.Errorf("eject %s: %w", id, err)
 		}
-		for _, node := range []string{id, id + "-file"} {
-			err := sv.qmpCall(ctx, func(c context.Context) error {
-				return sv.mon.Execute(c, "blockdev-del", map[string]any{"node-name": node}, nil)
-			})
-			if err != nil {
-				sv.s.log.Warn("eject: close the ISO", "instance", sv.id, "node", node, "err", err)
-			}
-		}
+		sv.blockdevDel(id) // the format node, then its file node: QEMU closes the ISO
+		sv.blockdevDel(id + "-file")
 	}
 	return nil
 }
