@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 
 	"cloudlet/appliance/fault"
 	"cloudlet/appliance/qemu"
@@ -34,6 +35,20 @@ func cdromOf(img BootImage, ref string) (CDROM, error) {
 		return CDROM{}, errInvalid("image %q: hw_cdrom_bus %q: a CD-ROM drive here is sata (or ide, the same) or scsi", ref, img.CDROMBus)
 	}
 	return cd, nil
+}
+
+// cdromHolds is what an instance holds in the catalog (store's holds, kept with its record): the images
+// in its CD-ROM drives. The image service refuses their delete until an eject (or the instance's
+// delete) lets go, and a create cannot take an image whose delete has begun.
+func cdromHolds(inst *Instance) []store.Ref {
+	var refs []store.Ref
+	for _, cd := range inst.CDROMs {
+		ref := store.Ref{Bucket: store.BucketImages, ID: cd.ImageID}
+		if !slices.Contains(refs, ref) {
+			refs = append(refs, ref)
+		}
+	}
+	return refs
 }
 
 // resolveCDROMs makes the CD-ROM drives of a new instance: the boot image first when it is an ISO, then

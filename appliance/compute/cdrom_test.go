@@ -13,6 +13,7 @@ import (
 	"cloudlet/appliance/fault"
 	"cloudlet/appliance/qemu"
 	"cloudlet/appliance/qemu/qmp/qmptest"
+	"cloudlet/internal/testkit"
 	"cloudlet/store"
 )
 
@@ -47,6 +48,9 @@ func newISOEnv(t *testing.T) *isoEnv {
 			return disk(ctx, project, ref)
 		}
 	})
+	for _, id := range []string{"installer-id", "drivers-id"} { // the images instances hold must exist
+		testkit.ImageRecord(t, ie.db, id, id, testProject)
+	}
 	if _, err := ie.svc.CreateFlavor(context.Background(), Flavor{Meta: store.Meta{Name: "nodisk"}, VCPUs: 1, RAMMiB: 256}); err != nil {
 		t.Fatal(err)
 	}
@@ -323,5 +327,38 @@ func TestRebuildOfAnISOInstance(t *testing.T) {
 	}
 	if spec := e.lastSpec(); spec.Disks[0].BootIndex != 1 || spec.CDROMs[0].BootIndex != 0 {
 		t.Errorf("after the rebuild: root boot index %d, cd0 boot index %d; want the disk first, no CD booting", spec.Disks[0].BootIndex, spec.CDROMs[0].BootIndex)
+	}
+}
+
+// The images in an instance's drives are held in the catalog (store's holds) while they are in, so the
+// image service's delete finds the instance as their holder and refuses; the eject lets go of them.
+func TestTheImagesInTheDrivesAreHeldUntilTheEject(t *testing.T) {
+	e := newISOEnv(t)
+	e.hv.onStart = (&ejectRecorder{}).onStart
+	inst := e.createISO("installer")
+	e.waitFor(inst.ID, VMActive, PowerRunning)
+	holders := func(imageID string) []store.Holder {
+		var hs []store.Holder
+		err := e.db.View(func(tx *store.Tx) (err error) {
+			hs, err = store.Holders(tx, store.Ref{Bucket: store.BucketImages, ID: imageID})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return hs
+	}
+	for _, img := range []string{"installer-id", "drivers-id"} {
+		if hs := holders(img); len(hs) != 1 || hs[0].ID != inst.ID || hs[0].Bucket != store.BucketInstances {
+			t.Errorf("holders of %s: %+v; want the instance", img, hs)
+		}
+	}
+	if _, err := e.svc.Eject(context.Background(), testProject, inst.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, img := range []string{"installer-id", "drivers-id"} {
+		if hs := holders(img); len(hs) != 0 {
+			t.Errorf("holders of %s after the eject: %+v; want none", img, hs)
+		}
 	}
 }

@@ -97,7 +97,7 @@ type Address struct {
 	MAC     string `json:"mac,omitempty"`
 }
 
-var instances = store.NewKind[Instance](store.BucketInstances, store.ScopeProject)
+var instances = store.NewKind[Instance](store.BucketInstances, store.ScopeProject).Holding(cdromHolds)
 
 // appendEvent records a change on the event log in the caller's transaction.
 func appendEvent(tx *store.Tx, typ, kind, id, projectID string, data any) error {
