@@ -2,7 +2,8 @@
 # build.sh OUTDIR builds the cloudlet test guest from Debian packages: vmlinuz, initrd.img (busybox, virtio
 # modules, init.sh as /init and iops.c compiled as /bin/cloudlet-iops), disk.qcow2 (the same kernel and
 # initramfs behind SeaBIOS + syslinux) and testguest.iso (the same again on a bootable El Torito CD,
-# behind isolinux, with cloudlet.boot=cdrom on the kernel command line).
+# behind isolinux, with cloudlet.boot=iso on the kernel command line; isohybrid, so the ISO copied onto a
+# disk boots from that disk too, as an installer's work does).
 #
 # Layout of OUTDIR:
 #   debs/                            downloaded .debs, checked against apt's SHA256 and reused by later builds
@@ -335,12 +336,13 @@ DEFAULT testguest
 LABEL testguest
   LINUX /vmlinuz
   INITRD /initrd.img
-  APPEND $KERNEL_APPEND cloudlet.boot=cdrom
+  APPEND $KERNEL_APPEND cloudlet.boot=iso
 EOF
 }
 
 # build_iso makes testguest.iso: an El Torito CD booted by isolinux (BIOS, no emulation), with the kernel and
-# initramfs in its root. The isolinux boot image and its ldlinux.c32 come from the .debs (in the key).
+# initramfs in its root, and isohybrid (an MBR that boots the same isolinux from a disk holding the ISO). The
+# isolinux boot image, its MBR and ldlinux.c32 come from the .debs (in the key).
 build_iso() {
 	local dir=$WORK/iso
 	mkdir -p "$dir/isolinux"
@@ -351,6 +353,7 @@ build_iso() {
 	find "$dir" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 	xorriso -as mkisofs -quiet -o "$OUT_TMP/testguest.iso" -V TESTGUEST -R -J \
 		-b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table \
+		-isohybrid-mbr "$WORK/il/usr/lib/ISOLINUX/isohdpfx.bin" \
 		"$dir" 2>"$WORK/xorriso.log" || die "xorriso failed: $(tr '\n' ' ' <"$WORK/xorriso.log")"
 }
 

@@ -287,7 +287,7 @@ func TestBootISOFromACDROM(t *testing.T) {
 	)
 	vm.waitReady(t)
 	// the CD's size rounded down to whole 2 KiB sectors, as the kernel reports a CD's capacity
-	want := "CLOUDLET-GUEST-BLOCK booted=cdrom vda=67108864 sr0=" + strconv.FormatInt(st.Size()/2048*2048, 10)
+	want := "CLOUDLET-GUEST-BLOCK boot=iso sr0=" + strconv.FormatInt(st.Size()/2048*2048, 10) + " vda=67108864"
 	if !strings.Contains(vm.console.String(), want+"\n") && !strings.Contains(vm.console.String(), want+"\r") {
 		t.Errorf("console has no %q", want)
 	}
