@@ -232,7 +232,7 @@ func (a *Appliance) bootImage(ctx context.Context, projectID, ref string) (compu
 	}
 	return compute.BootImage{ID: f.ImageID, Disk: f.Disk, DiskFormat: f.DiskFormat, Kernel: f.Kernel,
 		Initrd: f.Initrd, Cmdline: f.Cmdline, Firmware: f.Firmware, VirtualSize: f.VirtualSize,
-		MinDiskGiB: f.MinDiskGiB, MinRAMMiB: f.MinRAMMiB}, nil
+		MinDiskGiB: f.MinDiskGiB, MinRAMMiB: f.MinRAMMiB, ISO: f.ISO, CDROMBus: f.CDROMBus}, nil
 }
 
 func makeDirs(cfg Config) error {

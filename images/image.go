@@ -75,6 +75,10 @@ const (
 	SourceURL    = "url"    // ImportURL
 )
 
+// PropCDROMBus is Nova's image property that picks the bus of the CD-ROM drive an ISO goes in
+// (compute checks its value: sata, ide or scsi).
+const PropCDROMBus = "hw_cdrom_bus"
+
 // PropOriginalDiskFormat is the property that keeps the format an image was converted from.
 const PropOriginalDiskFormat = "original_disk_format"
 

@@ -96,6 +96,8 @@ type BootFiles struct {
 	VirtualSize int64
 	MinDiskGiB  int
 	MinRAMMiB   int
+	ISO         bool   // the disk is an ISO 9660 image (disk_format iso): an installer's CD, not a disk to boot
+	CDROMBus    string // the image's hw_cdrom_bus property (Nova's): the bus of its CD-ROM drive, "" for the default
 }
 
 // New returns the image service over db, keeping files in o.Dir. It first finishes what an
@@ -304,7 +306,8 @@ func (s *Service) BootFiles(ctx context.Context, projectID, idOrName string) (Bo
 	bf := BootFiles{
 		ImageID: img.ID, Disk: s.file(img.ID, fileDisk), DiskFormat: driverFormat(img.DiskFormat),
 		Cmdline: img.Cmdline, Firmware: img.Firmware, VirtualSize: img.VirtualSize,
-		MinDiskGiB: img.MinDiskGiB, MinRAMMiB: img.MinRAMMiB,
+		MinDiskGiB: img.MinDiskGiB, MinRAMMiB: img.MinRAMMiB, ISO: img.DiskFormat == FormatISO,
+		CDROMBus: img.Properties[PropCDROMBus],
 	}
 	if img.HasKernel {
 		bf.Kernel = s.file(img.ID, fileKernel)

@@ -216,3 +216,29 @@ func TestNewOptions(t *testing.T) {
 	}
 	checkMode(t, dir, 0o700)
 }
+
+// An ISO's boot files say it is one, and pass its hw_cdrom_bus on: compute attaches it as a CD-ROM on
+// that bus and gives the instance a blank disk, where a raw disk image would be the boot disk itself.
+// QEMU still reads it as raw.
+func TestBootFilesOfAnISOSayItIsAnISO(t *testing.T) {
+	e := newEnv(t)
+	r := e.request("installer", e.write("d.iso", isoBytes()), FormatISO)
+	r.Properties = map[string]string{PropCDROMBus: "scsi"}
+	iso := e.mustImport(r)
+	raw := e.mustImport(e.request("disk", e.write("d.raw", make([]byte, 4096)), FormatRaw))
+	for _, c := range []struct {
+		img  *Image
+		want bool
+	}{{iso, true}, {raw, false}} {
+		bf, err := e.svc.BootFiles(context.Background(), projectA, c.img.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bf.ISO != c.want || bf.DiskFormat != FormatRaw {
+			t.Errorf("BootFiles of %s: ISO %v, format %s; want ISO %v, format raw", c.img.Name, bf.ISO, bf.DiskFormat, c.want)
+		}
+		if wantBus := map[bool]string{true: "scsi"}[c.want]; bf.CDROMBus != wantBus {
+			t.Errorf("BootFiles of %s: cdrom bus %q, want %q", c.img.Name, bf.CDROMBus, wantBus)
+		}
+	}
+}

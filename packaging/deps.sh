@@ -25,6 +25,7 @@ ensure_qemu_user() {
 runtime_pkgs=(qemu-system-x86 qemu-utils ovmf iptables nftables iproute2)
 test_pkgs=(cpio kmod dosfstools mtools fdisk util-linux gcc libc6-dev dnsmasq-base debootstrap e2fsprogs)
 test_pkgs+=(genisoimage openssl) # isoinfo and openssl passwd: the seed tests check ISOs and password hashes with tools written elsewhere
+test_pkgs+=(xorriso)             # images/testguest/build.sh makes the test guest's bootable ISO (El Torito) with it
 
 case "${1:-runtime}" in
   runtime) want=("${runtime_pkgs[@]}") ;;

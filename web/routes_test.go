@@ -12,6 +12,7 @@ var streamingRoutes = map[string]bool{"PUT /api/v1/images/:id/file": true}
 // bodylessRoutes read no body at all.
 var bodylessRoutes = map[string]bool{
 	"POST /api/v1/users/:id/reset-password":                 true,
+	"POST /api/v1/instances/:id/eject":                      true,
 	"PUT /api/v1/projects/:project/users/:user/roles/:role": true,
 }
 

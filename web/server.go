@@ -155,6 +155,7 @@ func (s *Server) routes() error {
 		{http.MethodGet, "/api/v1/instances/:id", "instance:show", s.showInstance},
 		{http.MethodDelete, "/api/v1/instances/:id", "instance:delete", s.deleteInstance},
 		{http.MethodPost, "/api/v1/instances/:id/:action", "instance" + paramTail, s.instanceAction},
+		{http.MethodPost, "/api/v1/instances/:id/eject", "instance:eject", s.ejectInstance},
 		{http.MethodGet, "/api/v1/instances/:id/console-log", "instance:console_log", s.consoleLog},
 		{http.MethodPost, "/api/v1/instances/:id/console-tickets", "instance:console_ticket", s.createConsoleTicket},
 		{http.MethodGet, vncPath, "instance:console", s.vnc},

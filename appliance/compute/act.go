@@ -52,6 +52,9 @@ func (s *Service) Act(ctx context.Context, projectID, idOrName string, a Action,
 		if a == ActRebuild && inst.BootFromVolume {
 			return errConflict("cannot rebuild instance %s: it boots from a volume you gave, which holds your data", inst.Name)
 		}
+		if a == ActRebuild && inst.BlankBoot && cmd.image == nil {
+			return errConflict("cannot rebuild instance %s from its image: that is the ISO it was installed from; rebuild it onto a disk image (image)", inst.Name)
+		}
 		if a == ActRebuild {
 			if err := r.check(a, inst); err != nil {
 				return err
@@ -118,6 +121,9 @@ func (s *Service) prepareArgs(ctx context.Context, projectID, idOrName string, a
 		img, err := s.o.Images(ctx, projectID, args.Image)
 		if err != nil {
 			return errInvalid("unknown image %q", args.Image)
+		}
+		if img.ISO {
+			return errInvalid("cannot rebuild onto image %q: it is an ISO; create an instance from it to install", args.Image)
 		}
 		cmd.image = &img
 	}

@@ -31,6 +31,8 @@ type CreateRequest struct {
 	Password    string            `json:"password"`     // the default user's console password; only its hash is kept
 	Metadata    map[string]string `json:"metadata"`     // Nova's server metadata
 	ConfigDrive string            `json:"config_drive"` // nocloud (default) | configdrive | none
+
+	CDROMs []string `json:"cdroms"` // more ISO images (names or ids) in CD-ROM drives, e.g. drivers (cdrom.go)
 }
 
 const gib = int64(1) << 30
@@ -69,7 +71,12 @@ func (s *Service) Create(ctx context.Context, r CreateRequest) (*Instance, error
 	if err != nil {
 		return nil, err
 	}
+	cds, err := s.resolveCDROMs(ctx, r, img)
+	if err != nil {
+		return nil, err
+	}
 	inst := s.newInstance(r, flavor, img)
+	inst.CDROMs, inst.BlankBoot = cds, img.ISO
 	inst.Timeline = []Stage{{StageAccepted, accepted}}
 	if inst.KeyName, inst.KeyData, err = s.keypair(ctx, r); err != nil {
 		return nil, err
@@ -133,6 +140,9 @@ func (s *Service) resolve(ctx context.Context, r CreateRequest) (*Flavor, BootIm
 	} else if err != nil {
 		return nil, BootImage{}, err
 	}
+	if err := checkISOBoot(flavor, img); err != nil {
+		return nil, BootImage{}, err
+	}
 	return flavor, img, checkFits(flavor, img)
 }
 
@@ -141,7 +151,7 @@ func checkFits(f *Flavor, img BootImage) error {
 	if img.MinRAMMiB > f.RAMMiB {
 		return errInvalid("flavor %s has %d MiB RAM; image needs at least %d", f.Name, f.RAMMiB, img.MinRAMMiB)
 	}
-	if f.DiskGiB > 0 && int64(f.DiskGiB)*gib < img.VirtualSize {
+	if f.DiskGiB > 0 && int64(f.DiskGiB)*gib < img.VirtualSize && !img.ISO { // an ISO's disk starts blank
 		return errInvalid("flavor %s's %d GiB disk is smaller than the image (%d bytes)", f.Name, f.DiskGiB, img.VirtualSize)
 	}
 	if f.DiskGiB > 0 && f.DiskGiB < img.MinDiskGiB {

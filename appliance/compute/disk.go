@@ -40,10 +40,15 @@ func (s *Service) giveToQEMU(path string) error {
 }
 
 // makeBootVolume creates the instance's boot volume from its image (an overlay, sized to the flavor's
-// disk) and records it attached as the boot volume, deleted with the instance.
+// disk; blank, of that size, for an ISO install) and records it attached as the boot volume, deleted
+// with the instance.
 func (s *Service) makeBootVolume(ctx context.Context, inst *Instance) (string, error) {
+	image := inst.ImageID
+	if inst.BlankBoot {
+		image = ""
+	}
 	vol, err := s.o.Volumes.CreateBoot(ctx, BootVolumeRequest{ProjectID: inst.ProjectID, InstanceID: inst.ID,
-		Name: "root-" + inst.ID[:8], Image: inst.ImageID, SizeGiB: inst.Flavor.DiskGiB})
+		Name: "root-" + inst.ID[:8], Image: image, SizeGiB: inst.Flavor.DiskGiB})
 	if err != nil {
 		return "", fmt.Errorf("create boot volume of instance %s: %w", inst.Name, err)
 	}

@@ -20,6 +20,7 @@ type fakeVolumes struct {
 	vols    map[string]*Volume
 	bootRes map[string]bool // boot volumes made by CreateBoot, still only reserved
 	next    int
+	asked   []BootVolumeRequest // every CreateBoot, in order
 }
 
 func newFakeVolumes(dir, base string) *fakeVolumes {
@@ -30,6 +31,7 @@ func (f *fakeVolumes) CreateBoot(_ context.Context, r BootVolumeRequest) (Volume
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.next++
+	f.asked = append(f.asked, r)
 	id := fmt.Sprintf("vol-%04d", f.next)
 	path := filepath.Join(f.dir, id+".qcow2")
 	if out, err := exec.Command("qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", f.base, path).CombinedOutput(); err != nil {

@@ -53,6 +53,10 @@ type Instance struct {
 	// it detaches them: a delete cut short between a detach and the volume's delete finishes them.
 	VolumesToDelete []string `json:"volumes_to_delete,omitempty"`
 	BootFromVolume  bool     `json:"boot_from_volume"` // the user gave that volume (else compute made it from the image)
+	// BlankBoot: the image is an ISO, so the boot volume compute makes is blank, of the flavor's disk
+	// size, for the installer in the first CD-ROM drive to write (cdrom.go).
+	BlankBoot bool    `json:"blank_boot,omitempty"`
+	CDROMs    []CDROM `json:"cdroms,omitempty"` // the ISOs in its CD-ROM drives, in drive order; eject empties them
 }
 
 // Restart policies.
@@ -93,7 +97,7 @@ type Address struct {
 	MAC     string `json:"mac,omitempty"`
 }
 
-var instances = store.NewKind[Instance](store.BucketInstances, store.ScopeProject)
+var instances = store.NewKind[Instance](store.BucketInstances, store.ScopeProject).Holding(cdromHolds)
 
 // appendEvent records a change on the event log in the caller's transaction.
 func appendEvent(tx *store.Tx, typ, kind, id, projectID string, data any) error {

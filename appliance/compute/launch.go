@@ -25,6 +25,7 @@ func launchSteps() []step {
 		{"ports", (*launch).makePorts, (*launch).releasePorts},
 		{"boot volume", (*launch).makeBootVolume, (*launch).deleteBootVolume},
 		{"volumes", (*launch).listVolumes, nil},
+		{"cdroms", (*launch).insertCDROMs, nil}, // makes nothing (cdrom.go)
 		{"taps", (*launch).openTaps, (*launch).closeTaps},
 		{"seed", (*launch).writeSeed, (*launch).removeSeedStep},
 		{"qemu", (*launch).exec, (*launch).kill},

@@ -21,7 +21,7 @@ func stepNames(steps []step) []string {
 }
 
 func TestAStartIsTheseNamedStepsInOrder(t *testing.T) {
-	want := []string{"state dir", "ports", "boot volume", "volumes", "taps", "seed", "qemu", "monitor", "record running"}
+	want := []string{"state dir", "ports", "boot volume", "volumes", "cdroms", "taps", "seed", "qemu", "monitor", "record running"}
 	if diff := cmp.Diff(want, stepNames(launchSteps())); diff != "" {
 		t.Errorf("start steps (-want +got):\n%s", diff)
 	}

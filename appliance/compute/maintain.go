@@ -25,15 +25,18 @@ func (sv *supervisor) rebuild(ctx context.Context, img *BootImage) {
 			return
 		}
 	}
-	if img != nil {
-		inst.ImageID, inst.Boot = img.ID, bootSpec(*img)
+	if img != nil { // a disk image (Act refuses an ISO): the new boot volume is made from it
+		inst.ImageID, inst.Boot, inst.BlankBoot = img.ID, bootSpec(*img), false
 	}
 	if err := sv.replaceBootVolume(ctx, inst); err != nil {
 		sv.fail(VMError, PowerShutdown, fmt.Errorf("rebuild: %w", err))
 		return
 	}
 	rebuilt, err := sv.s.updateRetrying(sv.id, false, func(i *Instance) error {
-		i.ImageID, i.Boot, i.BootVolumeID = inst.ImageID, inst.Boot, inst.BootVolumeID
+		i.ImageID, i.Boot, i.BootVolumeID, i.BlankBoot = inst.ImageID, inst.Boot, inst.BootVolumeID, inst.BlankBoot
+		for k := range i.CDROMs { // the rebuilt disk boots first
+			i.CDROMs[k].Boot = i.CDROMs[k].Boot && i.BlankBoot
+		}
 		t := transition{VM: VMStopped, Power: PowerShutdown}
 		if wasRunning { // the boot below ends the task
 			t.Task = i.TaskState

@@ -74,6 +74,8 @@ type BootImage struct {
 	ID, Disk, DiskFormat, Kernel, Initrd, Cmdline, Firmware string
 	VirtualSize                                             int64
 	MinDiskGiB, MinRAMMiB                                   int
+	ISO                                                     bool   // an ISO 9660 image: a CD-ROM to install from (cdrom.go)
+	CDROMBus                                                string // its hw_cdrom_bus property: sata (default), ide or scsi
 }
 
 // Defaults.

@@ -22,7 +22,7 @@ type Volume struct {
 // BootVolumeRequest asks for a new boot volume from an image, reserved for an instance.
 type BootVolumeRequest struct {
 	ProjectID, InstanceID, Name, Image string
-	SizeGiB                            int // 0: the image's size
+	SizeGiB                            int // 0: the image's size; with no Image, a blank volume of this size
 }
 
 // Volumes is the volume service as compute uses it, in three parts. Compute owns attachments on

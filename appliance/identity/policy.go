@@ -63,6 +63,7 @@ var policy = []Rule{
 	{"instance:unpause", ScopeProject, members, anyAuth},
 	{"instance:suspend", ScopeProject, members, anyAuth},
 	{"instance:resume", ScopeProject, members, anyAuth},
+	{"instance:eject", ScopeProject, members, anyAuth},       // empties the CD-ROM drives (an ISO install's last step)
 	{"instance:console", ScopeProject, members, anyAuth},     // serial and VNC: a keyboard is a write
 	{"instance:console_log", ScopeProject, members, anyAuth}, // may hold secrets the guest printed
 

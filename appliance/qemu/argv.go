@@ -34,6 +34,7 @@ func (s Spec) Argv() ([]string, error) {
 	for _, n := range s.NICs {
 		a = append(a, n.args()...)
 	}
+	a = append(a, cdromArgs(s.CDROMs)...) // on the AHCI controller: no PCI address moves
 	// last: the devices before it keep the PCI addresses they had without it (a saved state restores)
 	a = append(a, seedArgs(s.Seed)...)
 	if s.IncomingFD > 0 {

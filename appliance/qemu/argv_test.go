@@ -75,6 +75,14 @@ func TestArgvGolden(t *testing.T) {
 			s.NICs = []qemu.NIC{{Name: "eth0", MAC: "52:54:00:12:34:56", TapFD: 3}}
 			s.Seed = "/var/lib/x,y/" + goldenUUID + "/seed.iso"
 		}},
+		// an install from an ISO: the installer CD (SATA) boots first, then the blank disk; drivers CDs do not
+		// boot, one on SATA, one on virtio-scsi (its controller comes with it, before the seed)
+		{"iso-install", func(s *qemu.Spec) {
+			s.Disks = []qemu.Disk{{Name: "root", Path: "/pool/root.qcow2", Format: qemu.FormatQcow2, BootIndex: 2}}
+			s.CDROMs = []qemu.CDROM{{Path: "/var/lib/cloudlet/images/a,b/disk", BootIndex: 1},
+				{Path: "/var/lib/cloudlet/images/drivers/disk", Bus: qemu.CDBusSCSI}, {Path: "/images/more/disk", Bus: qemu.CDBusSATA}}
+			s.Seed = "/var/lib/x/" + goldenUUID + "/seed.iso"
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -38,6 +38,7 @@ type Spec struct {
 	Initrd     string   // only with Kernel
 	Cmdline    string   // kernel command line, only with Kernel
 	Disks      []Disk   // virtio-blk disks, in PCI order
+	CDROMs     []CDROM  // read-only CD-ROM drives (ISOs), on the AHCI ports in order (cdrom.go)
 	NICs       []NIC    // virtio-net NICs on tap fds passed in, in PCI order
 	Paths      Paths    // per-instance files, see PathsFor
 	IncomingFD int      // >0: resume from a saved state read from this fd (-incoming fd:N)

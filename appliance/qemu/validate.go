@@ -20,7 +20,7 @@ var (
 // Validate checks everything Argv relies on. Its errors match ErrInvalidSpec.
 func (s Spec) Validate() error {
 	for _, check := range []func() error{
-		s.validateMachine, s.validateBoot, s.validatePaths, s.validateDisks, s.validateNICs, s.validateFDs,
+		s.validateMachine, s.validateBoot, s.validatePaths, s.validateDisks, s.validateCDROMs, s.validateNICs, s.validateFDs,
 	} {
 		if err := check(); err != nil {
 			return err

@@ -121,6 +121,18 @@ func TestValidateRejects(t *testing.T) {
 		{"no tap fd", nic(func(n *qemu.NIC) { n.TapFD = 0 }), "tap fd"},
 		{"vhost fd is stdio", nic(func(n *qemu.NIC) { n.VhostFD = 1 }), "vhost fd"},
 		{"vhost fd is tap fd", nic(func(n *qemu.NIC) { n.VhostFD = 3 }), "vhost fd"},
+		{"unknown cdrom bus", func(s *qemu.Spec) { s.CDROMs = []qemu.CDROM{{Path: "/i.iso", Bus: "usb"}} }, "cdrom 0 bus"},
+		{"relative cdrom", func(s *qemu.Spec) { s.CDROMs = []qemu.CDROM{{Path: "disk.iso"}} }, "cdrom 0 path"},
+		{"cdrom boot index of the disk", func(s *qemu.Spec) {
+			disk(func(*qemu.Disk) {})(s)
+			s.CDROMs = []qemu.CDROM{{Path: "/i.iso", BootIndex: 1}}
+		}, "cdrom 0 boot index"},
+		{"two cdroms booting first", func(s *qemu.Spec) {
+			s.CDROMs = []qemu.CDROM{{Path: "/a.iso", BootIndex: 1}, {Path: "/b.iso", BootIndex: 1}}
+		}, "cdrom 1 boot index"},
+		{"more cdroms than ports", func(s *qemu.Spec) {
+			s.CDROMs = make([]qemu.CDROM, qemu.MaxCDROMs+1)
+		}, "cdroms: at most"},
 		{"incoming fd is stdio", func(s *qemu.Spec) { s.IncomingFD = 1 }, "incoming fd"},
 		{"incoming fd negative", func(s *qemu.Spec) { s.IncomingFD = -3 }, "incoming fd"},
 		{"incoming fd is tap fd", func(s *qemu.Spec) {

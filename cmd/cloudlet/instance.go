@@ -26,6 +26,7 @@ func newInstanceCmd(g *globals) *cobra.Command {
 		{"resume", "restore a suspended guest"},
 		{"rebuild", "give the instance a fresh root disk from its image (--image for another; --user-data, --password, --metadata replace the guest's)"},
 		{"resize", "change a stopped instance's flavor (--flavor)"},
+		{"eject", "empty the CD-ROM drives (an ISO install's last step): live, or for the next start"},
 	} {
 		cmd.AddCommand(newActionCmd(g, a.verb, a.short))
 	}
@@ -56,7 +57,8 @@ func newInstanceCreateCmd(g *globals) *cobra.Command {
 			return g.finishWaiting(&inst, wait)
 		}}
 	fs := cmd.Flags()
-	fs.StringVar(&r.Image, "image", "", "image name or id (a boot volume is made from it)")
+	fs.StringVar(&r.Image, "image", "", "image name or id (a boot volume is made from it; an ISO boots from a CD-ROM onto a blank disk of the flavor's size)")
+	fs.StringSliceVar(&r.CDROMs, "cdrom", nil, "an ISO image (name or id) in another CD-ROM drive, e.g. drivers (repeatable)")
 	fs.StringVar(&r.BootVolume, "boot-volume", "", "boot from this existing volume instead of an image")
 	fs.StringSliceVar(&r.Ports, "port", nil, "an existing port to attach, name or id (repeatable; before --network's NICs; it outlives the instance)")
 	fs.StringSliceVar(&r.Networks, "network", nil, "a network to attach, on a new port (repeatable; without --network and --port: network default if the project has one)")
@@ -192,6 +194,9 @@ func instanceDetail(i *compute.Instance) [][]string {
 		addrs = append(addrs, a.Network+"="+a.IP)
 	}
 	rows = append(rows, []string{"addresses", strings.Join(addrs, ", ")})
+	if len(i.CDROMs) > 0 {
+		rows = append(rows, []string{"cdroms", cdromList(i.CDROMs)})
+	}
 	rows = append(rows, guestDetail(i)...)
 	rows = append(rows, readyDetail(i)...)
 	var start time.Time
@@ -202,4 +207,17 @@ func instanceDetail(i *compute.Instance) [][]string {
 		rows = append(rows, []string{"timeline." + st.Name, fmt.Sprintf("+%s", st.At.Sub(start).Round(time.Millisecond))})
 	}
 	return rows
+}
+
+// cdromList names the images in the CD-ROM drives, the one booting marked.
+func cdromList(cds []compute.CDROM) string {
+	var out []string
+	for _, cd := range cds {
+		s := cd.ImageID
+		if cd.Boot {
+			s += " (boot)"
+		}
+		out = append(out, s)
+	}
+	return strings.Join(out, ", ")
 }

@@ -1,25 +1,28 @@
 #!/usr/bin/env bash
 # build.sh OUTDIR builds the cloudlet test guest from Debian packages: vmlinuz, initrd.img (busybox, virtio
-# modules, init.sh as /init and iops.c compiled as /bin/cloudlet-iops) and disk.qcow2 (the same kernel and
-# initramfs behind SeaBIOS + syslinux).
+# modules, init.sh as /init and iops.c compiled as /bin/cloudlet-iops), disk.qcow2 (the same kernel and
+# initramfs behind SeaBIOS + syslinux) and testguest.iso (the same again on a bootable El Torito CD,
+# behind isolinux, with cloudlet.boot=iso on the kernel command line; isohybrid, so the ISO copied onto a
+# disk boots from that disk too, as an installer's work does).
 #
 # Layout of OUTDIR:
 #   debs/                            downloaded .debs, checked against apt's SHA256 and reused by later builds
-#   <key>/{vmlinuz,initrd.img,disk.qcow2}   one complete build; renamed into place only when finished
-#   vmlinuz, initrd.img, disk.qcow2  symlinks into <key>/
+#   <key>/{vmlinuz,initrd.img,disk.qcow2,testguest.iso}   one complete build; renamed into place only when finished
+#   vmlinuz, initrd.img, disk.qcow2, testguest.iso  symlinks into <key>/
 #   key                              the current key
 #   .resolved                        apt's state, the kernel package and the candidates resolved in it
 #
 # <key> hashes this script, init.sh, iops.c and the candidate version and SHA256 of every package the guest is made
 # of, as apt-cache reports them; a build whose <key>/ exists only relinks, without network or build tools.
-# Host tools (cpio, gzip, mtools, dosfstools, qemu-img, gcc and the static glibc it links) are not part of
+# Host tools (cpio, gzip, mtools, dosfstools, qemu-img, xorriso, gcc and the static glibc it links) are not part of
 # the key: they do not change what the guest does.
 #
 # Determinism: SOURCE_DATE_EPOCH is fixed here, so all three outputs are byte-identical across builds
 # (TestBuildDeterministic checks it): vmlinuz is copied; initrd.img is a sorted newc cpio with fixed mtimes,
 # owners and inode numbers, compressed with gzip -n; disk.qcow2 has a FAT made with mkfs.fat --invariant,
 # files copied with fixed mtimes, and the syslinux installer's files stamped by mtools, which honours
-# SOURCE_DATE_EPOCH.
+# SOURCE_DATE_EPOCH; testguest.iso is made by xorriso, which honours SOURCE_DATE_EPOCH too, from files with
+# fixed mtimes.
 set -euo pipefail
 umask 022
 export LC_ALL=C TZ=UTC
@@ -30,8 +33,11 @@ export MTOOLS_SKIP_CHECK=1
 readonly KERNEL_META=linux-image-cloud-amd64
 # Loaded in dependency order (computed below with modinfo, which also pulls in cdrom for isofs).
 # button and evdev let busybox acpid see the ACPI power button; virtio_console gives the org.cloudlet.ready port.
+# virtio_scsi and sr_mod show a CD-ROM on virtio-scsi as sr0 (this kernel has no AHCI driver for a SATA one).
 readonly MODULES=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci
-	failover net_failover virtio_net virtio_blk isofs button evdev virtio_console)
+	failover net_failover virtio_net virtio_blk isofs button evdev virtio_console virtio_scsi sr_mod)
+# The guest's packages besides the kernel (isolinux: the ISO's boot loader).
+readonly GUEST_PACKAGES=(busybox-static syslinux-common syslinux isolinux)
 readonly DISK_MIB=32
 readonly PART_START=2048 # sectors: the FAT partition starts at 1 MiB
 # no_timer_check: under TCG on a loaded host the IO-APIC timer check can fail and panic the kernel
@@ -102,7 +108,7 @@ resolve_packages() {
 	fi
 	[[ -n $kpkg ]] || die "apt-cache depends $KERNEL_META: no linux-image-* dependency (run apt-get update)"
 	KERNEL_PKG=$kpkg
-	local -a want=("$kpkg" busybox-static syslinux-common syslinux)
+	local -a want=("$kpkg" "${GUEST_PACKAGES[@]}")
 	local said out
 	APT_ERRORS=$(mktemp)
 	out=$(candidates "${want[@]}")
@@ -123,12 +129,15 @@ apt_state() {
 }
 
 # resolve_packages_once fills KERNEL_PKG and PACKAGES from OUTDIR/.resolved when apt's state is the one
-# they were resolved in, else asks apt (resolve_packages) and keeps the answer there. apt-cache is slow
+# they were resolved in (and the packages asked for are the same), else asks apt (resolve_packages) and keeps the answer there. apt-cache is slow
 # (seconds on a loaded machine) and every test package's Ensure runs this script: with the answer kept,
 # a test run asks apt once, when `make testguest` builds, not once per caller.
 resolve_packages_once() {
 	local state cache=$OUT/.resolved
-	state=$(apt_state | sha256sum | cut -c1-32)
+	state=$({
+		apt_state
+		printf '%s\n' "${GUEST_PACKAGES[@]}"
+	} | sha256sum | cut -c1-32)
 	if [[ -f $cache && $(sed -n 1p "$cache") == "$state" ]]; then
 		KERNEL_PKG=$(sed -n 2p "$cache")
 		mapfile -t PACKAGES < <(sed -n '3,$p' "$cache")
@@ -184,6 +193,7 @@ install_tools() {
 	need mcopy mtools
 	need sfdisk fdisk
 	need qemu-img qemu-utils
+	need xorriso xorriso
 	need gcc gcc
 	# gcc only recommends libc6-dev, whose libc.a a static link needs (packaging/deps.sh test installs it).
 	gcc -print-file-name=libc.a | grep -q / ||
@@ -317,6 +327,36 @@ build_disk() {
 	qemu-img convert -f raw -O qcow2 "$raw" "$OUT_TMP/disk.qcow2"
 }
 
+write_isolinux_cfg() {
+	cat <<EOF
+SERIAL 0 115200
+PROMPT 0
+TIMEOUT 0
+DEFAULT testguest
+LABEL testguest
+  LINUX /vmlinuz
+  INITRD /initrd.img
+  APPEND $KERNEL_APPEND cloudlet.boot=iso
+EOF
+}
+
+# build_iso makes testguest.iso: an El Torito CD booted by isolinux (BIOS, no emulation), with the kernel and
+# initramfs in its root, and isohybrid (an MBR that boots the same isolinux from a disk holding the ISO). The
+# isolinux boot image, its MBR and ldlinux.c32 come from the .debs (in the key).
+build_iso() {
+	local dir=$WORK/iso
+	mkdir -p "$dir/isolinux"
+	install -m 0644 "$WORK/il/usr/lib/ISOLINUX/isolinux.bin" "$dir/isolinux/isolinux.bin"
+	install -m 0644 "$WORK/sc/usr/lib/syslinux/modules/bios/ldlinux.c32" "$dir/isolinux/ldlinux.c32"
+	write_isolinux_cfg >"$dir/isolinux/isolinux.cfg"
+	install -m 0644 "$OUT_TMP/vmlinuz" "$OUT_TMP/initrd.img" "$dir/"
+	find "$dir" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+	xorriso -as mkisofs -quiet -o "$OUT_TMP/testguest.iso" -V TESTGUEST -R -J \
+		-b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table \
+		-isohybrid-mbr "$WORK/il/usr/lib/ISOLINUX/isohdpfx.bin" \
+		"$dir" 2>"$WORK/xorriso.log" || die "xorriso failed: $(tr '\n' ' ' <"$WORK/xorriso.log")"
+}
+
 build() {
 	local line name version sha
 	install_tools
@@ -331,6 +371,7 @@ build() {
 	dpkg-deb -x "${DEB[busybox-static]}" "$WORK/bb"
 	dpkg-deb -x "${DEB[syslinux-common]}" "$WORK/sc"
 	dpkg-deb -x "${DEB[syslinux]}" "$WORK/sl"
+	dpkg-deb -x "${DEB[isolinux]}" "$WORK/il"
 	KVER=$(ls "$WORK/k/lib/modules")
 	[[ $(wc -w <<<"$KVER") -eq 1 ]] || die "expected one kernel in $KERNEL_PKG, found: $KVER"
 	KMODS=$WORK/k/lib/modules/$KVER
@@ -340,6 +381,7 @@ build() {
 	cp "$WORK/k/boot/vmlinuz-$KVER" "$OUT_TMP/vmlinuz"
 	build_initrd
 	build_disk
+	build_iso
 	printf '%s\n' "${PACKAGES[@]}" >"$OUT_TMP/packages"
 	touch -d "@$SOURCE_DATE_EPOCH" "$OUT_TMP"/*
 	rm -rf "${OUT:?}/$KEY"
@@ -347,13 +389,13 @@ build() {
 }
 
 complete() {
-	[[ -f $OUT/$KEY/vmlinuz && -f $OUT/$KEY/initrd.img && -f $OUT/$KEY/disk.qcow2 ]]
+	[[ -f $OUT/$KEY/vmlinuz && -f $OUT/$KEY/initrd.img && -f $OUT/$KEY/disk.qcow2 && -f $OUT/$KEY/testguest.iso ]]
 }
 
 # link points OUTDIR's names at <key>/, replacing each link atomically.
 link() {
 	local f
-	for f in vmlinuz initrd.img disk.qcow2; do
+	for f in vmlinuz initrd.img disk.qcow2 testguest.iso; do
 		ln -sfn "$KEY/$f" "$OUT/.$f.new"
 		mv -T "$OUT/.$f.new" "$OUT/$f"
 	done

@@ -19,6 +19,10 @@
 #
 # Markers, one line each, in this order:
 #   CLOUDLET-GUEST-BOOT kernel=<release>
+#   CLOUDLET-GUEST-BLOCK boot=<iso|unknown> <dev>=<bytes>...   (the block devices it sees, e.g. vda=1073741824
+#                                                 sr0=<ISO bytes>, or sr0=0 for an empty drive; boot=iso when
+#                                                 the ISO build's boot loader (from a CD, or from a disk the
+#                                                 ISO was copied onto) said so with cloudlet.boot=iso)
 #   CLOUDLET-GUEST-SEED found dev=<dev> | CLOUDLET-GUEST-SEED none
 #   CLOUDLET-GUEST-SSHKEYS count=<n>            (only if the cloud-config had keys)
 #   CLOUDLET-GUEST-DHCP ip=<ipv4>                 (from udhcpc, whenever a lease is bound)
@@ -381,6 +385,25 @@ disk_size() {
 	echo $(($(cat "/sys/block/$1/size" 2>/dev/null || echo 0) * 512))
 }
 
+# block_report prints the block devices the guest sees (virtio disks, CD-ROMs) with their sizes, and which
+# boot loader said it booted the guest. A SCSI CD-ROM's sr device appears once the controller's
+# scan is done: with a SCSI host present it is waited for (5 s at most).
+block_report() {
+	boot=$(sed -n 's/.*cloudlet\.boot=\([a-z]*\).*/\1/p' /proc/cmdline)
+	if ls /sys/class/scsi_host/ 2>/dev/null | grep -q .; then
+		tries=0
+		while ! ls /sys/block | grep -q '^sr' && [ $tries -lt 50 ]; do
+			usleep 100000
+			tries=$((tries + 1))
+		done
+	fi
+	devs=""
+	for d in $(ls /sys/block | grep -E '^(vd|sr)'); do
+		devs="$devs $d=$(disk_size "$d")"
+	done
+	say "CLOUDLET-GUEST-BLOCK boot=${boot:-unknown}$devs"
+}
+
 # disk_canary reads a hot-plugged disk's first bytes: a canary left by another guest is printed, a blank
 # disk gets this guest's canary (CLOUDLET-DATA:<hostname>:<uptime>), so tests can move data between guests.
 disk_canary() {
@@ -537,6 +560,7 @@ main() {
 	say "CLOUDLET-GUEST-BOOT kernel=$(uname -r)"
 	set_hostname "$DEFAULT_HOSTNAME"
 	load_modules
+	block_report
 	read_seed
 	start_network
 	read_metadata

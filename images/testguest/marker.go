@@ -23,6 +23,7 @@ const (
 	MarkerPort     = "CLOUDLET-GUEST-PORT"      // reply=<OK|none>: READY said on org.cloudlet.ready (cloudlet.ready=port only)
 	MarkerReady    = "CLOUDLET-GUEST-READY"     // hostname=<name> ip=<ipv4|none>: printed exactly once
 	MarkerWarn     = "CLOUDLET-GUEST-WARN"      // <what>: a step failed, boot went on
+	MarkerBlock    = "CLOUDLET-GUEST-BLOCK"     // boot=<iso|unknown> <dev>=<bytes>...: the block devices it sees
 )
 
 // WaitForMarker reads r (a console stream) line by line until a line contains prefix, and returns that

@@ -25,6 +25,7 @@ type Paths struct {
 	Kernel string // Dir/vmlinuz
 	Initrd string // Dir/initrd.img
 	Disk   string // Dir/disk.qcow2, bootable by SeaBIOS; attach it with snapshot=on or an overlay
+	ISO    string // Dir/testguest.iso: the same on an El Torito CD (isolinux), for installs from an ISO
 }
 
 // Ensure builds the guest (running build.sh) into dir unless it is already there, and returns the paths.
@@ -41,8 +42,9 @@ func Ensure(ctx context.Context, dir string) (Paths, error) {
 		Kernel: filepath.Join(keyDir, "vmlinuz"),
 		Initrd: filepath.Join(keyDir, "initrd.img"),
 		Disk:   filepath.Join(keyDir, "disk.qcow2"),
+		ISO:    filepath.Join(keyDir, "testguest.iso"),
 	}
-	for _, f := range []string{p.Kernel, p.Initrd, p.Disk} {
+	for _, f := range []string{p.Kernel, p.Initrd, p.Disk, p.ISO} {
 		if _, err := os.Stat(f); err != nil {
 			return Paths{}, fmt.Errorf("testguest: build.sh %s finished without its output: %w", dir, err)
 		}
