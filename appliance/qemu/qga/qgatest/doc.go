@@ -19,7 +19,8 @@
 //	guest-file-open/-read/-close  the guest's files ([Agent.SetFile]), read from each handle's
 //	                              offset, at most count bytes (and [Agent.SetMaxRead]'s); a missing
 //	                              file is qemu-ga's GenericError "… No such file or directory"
-//	guest-fsfreeze-*, guest-ping  {}
+//	guest-fsfreeze-freeze/-thaw   {}
+//	guest-ping                    {}
 //	guest-shutdown                no reply, as qemu-ga on success; calls [Agent.OnShutdown]'s func
 //	anything else                 CommandNotFound "The command X has not been found"
 //
