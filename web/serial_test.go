@@ -6,12 +6,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"runtime"
-	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/coder/websocket"
 
@@ -65,14 +61,13 @@ func serialServer(t *testing.T, v *fakeViewer) (url string, done chan struct{}) 
 		serveSerial(w, r, v, nil)
 	}))
 	t.Cleanup(srv.Close)
-	return "ws" + strings.TrimPrefix(srv.URL, "http"), done
+	return wsURL(srv.URL), done
 }
 
 func TestTheSerialWebsocketCarriesBytesBothWaysAndSaysWhoHasTheKeyboard(t *testing.T) {
 	v := newFakeViewer(true)
 	url, _ := serialServer(t, v)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	ctx := consoleContext(t)
 	ws, resp, err := websocket.Dial(ctx, url, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -98,8 +93,7 @@ func TestTheSerialWebsocketCarriesBytesBothWaysAndSaysWhoHasTheKeyboard(t *testi
 func TestASerialViewerDroppedForFallingBehindIsToldWhyInTheCloseReason(t *testing.T) {
 	v := newFakeViewer(false)
 	url, _ := serialServer(t, v)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	ctx := consoleContext(t)
 	ws, resp, err := websocket.Dial(ctx, url, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -119,8 +113,7 @@ func TestASerialViewerDroppedForFallingBehindIsToldWhyInTheCloseReason(t *testin
 func TestASerialClientThatDisconnectsMidFrameLeavesNoGoroutineOrFd(t *testing.T) {
 	v := newFakeViewer(true)
 	url, done := serialServer(t, v)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	ctx := consoleContext(t)
 	// A first connection warms up the server and the client transport's goroutines.
 	var raw net.Conn
 	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, n, a string) (net.Conn, error) {
@@ -128,7 +121,7 @@ func TestASerialClientThatDisconnectsMidFrameLeavesNoGoroutineOrFd(t *testing.T)
 		raw = c
 		return c, err
 	}}}
-	goroutines, fds := runtime.NumGoroutine(), openFDs(t)
+	before := takeBaseline(t)
 	ws, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: client})
 	if err != nil {
 		t.Fatal(err)
@@ -147,29 +140,7 @@ func TestASerialClientThatDisconnectsMidFrameLeavesNoGoroutineOrFd(t *testing.T)
 	ws.CloseNow()
 	client.CloseIdleConnections()
 	<-v.closed
-	waitFor(t, ctx, func() bool { return runtime.NumGoroutine() <= goroutines && openFDs(t) <= fds },
-		func() string { return "goroutines or fds left behind" })
-}
-
-func openFDs(t *testing.T) int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(ents)
-}
-
-// waitFor polls cond until it holds or ctx ends.
-func waitFor(t *testing.T, ctx context.Context, cond func() bool, what func() string) {
-	t.Helper()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			t.Fatal(what())
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
+	before.waitBack(t)
 }
 
 func TestSerialModesFollowTheCallersRole(t *testing.T) {

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -117,7 +116,7 @@ func (f *consoleFixture) dial(path string, headers ...string) (*websocket.Conn, 
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return websocket.Dial(ctx, "ws"+strings.TrimPrefix(f.http.URL, "http")+path,
+	return websocket.Dial(ctx, wsURL(f.http.URL)+path,
 		&websocket.DialOptions{Subprotocols: []string{"binary"}, HTTPHeader: h})
 }
 
@@ -180,8 +179,7 @@ func TestVNCTicketOpensTheScreenOnceForItsUserInstanceAndKind(t *testing.T) {
 // rfbBothWays sends QEMU's greeting to the client and the client's answer to QEMU.
 func rfbBothWays(t *testing.T, ws *websocket.Conn, qemu net.Conn) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	ctx := consoleContext(t)
 	if _, err := qemu.Write([]byte("RFB 003.008\n")); err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +232,7 @@ func TestVNCSessionsPerInstanceAreCapped(t *testing.T) {
 func TestVNCClientThatDisconnectsMidFrameLeavesNothingBehind(t *testing.T) {
 	f := newConsoleFixture(t, ConsoleOptions{})
 	tk := f.ticket("member", "vm1", ConsoleVNC, 201)
-	goroutines, fds := runtime.NumGoroutine(), openFDs(t)
+	before := takeBaseline(t)
 	ws, _, err := f.dial(tk.URL)
 	if err != nil {
 		t.Fatal(err)
@@ -250,8 +248,7 @@ func TestVNCClientThatDisconnectsMidFrameLeavesNothingBehind(t *testing.T) {
 			}
 		}
 	}()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	ctx := consoleContext(t)
 	_, r, err := ws.Reader(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -267,20 +264,7 @@ func TestVNCClientThatDisconnectsMidFrameLeavesNothingBehind(t *testing.T) {
 	}
 	qemu.Close()
 	waitUntil(t, "the session to end", func() bool { return f.srv.consoles.sessions.count("id-vm1") == 0 })
-	waitUntil(t, "the goroutines to end", func() bool { return runtime.NumGoroutine() <= goroutines })
-	waitUntil(t, "the descriptors to close", func() bool { return openFDs(t) <= fds })
-}
-
-// waitUntil polls cond for up to 10 s; on failure it dumps the goroutines.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	buf := make([]byte, 1<<20)
-	t.Fatalf("timed out waiting for %s; goroutines:\n%s", what, buf[:runtime.Stack(buf, true)])
+	before.waitBack(t)
 }
 
 func TestVNCSessionsEndAtShutdown(t *testing.T) {
@@ -338,8 +322,7 @@ func TestVNCMegabytePasteEndsTheSession(t *testing.T) {
 	defer ws.CloseNow()
 	qemu := <-f.screens.qemu
 	defer qemu.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	ctx := consoleContext(t)
 	_ = ws.Write(ctx, websocket.MessageBinary, make([]byte, 2*maxClientMessage))
 	_ = qemu.SetReadDeadline(time.Now().Add(10 * time.Second))
 	n, err := io.Copy(io.Discard, qemu)

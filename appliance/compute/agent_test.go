@@ -3,12 +3,14 @@ package compute
 import (
 	"context"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"cloudlet/appliance/qemu"
+	"cloudlet/appliance/qemu/qga/qgatest"
 	"cloudlet/internal/testkit"
 )
 
@@ -28,25 +30,41 @@ func agentEnv(t *testing.T, tweak func(*Options)) (*env, *testkit.SyncBuffer) {
 	return e, logs
 }
 
+// startAgent starts a fake guest agent at path (a link to its socket, as fakeHV links QMP's) whose
+// guest has files (path → content).
+func startAgent(t *testing.T, path string, files map[string]string) *qgatest.Agent {
+	t.Helper()
+	a := qgatest.New(t)
+	for p, content := range files {
+		a.SetFile(p, content)
+	}
+	os.Remove(path)
+	if err := os.Symlink(a.Path(), path); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// saw reports whether the agent got command.
+func saw(a *qgatest.Agent, command string) bool { return slices.Contains(a.Commands(), command) }
+
 // runningWithAgent starts an instance whose guest runs an honest agent, and waits until the agent
 // has been heard; the agent's guest-shutdown powers the fake guest off.
-func (e *env) runningWithAgent(name string) (*Instance, *fakeAgent) {
+func (e *env) runningWithAgent(name string) (*Instance, *qgatest.Agent) {
 	e.t.Helper()
 	return e.runningWithAgentFiles(name, nil)
 }
 
 // runningWithAgentFiles is runningWithAgent for a guest that has files (path → content).
-func (e *env) runningWithAgentFiles(name string, files map[string]string) (*Instance, *fakeAgent) {
+func (e *env) runningWithAgentFiles(name string, files map[string]string) (*Instance, *qgatest.Agent) {
 	e.t.Helper()
 	inst := e.running(name)
-	agent := startFakeAgentWithFiles(e.t, e.svc.paths(inst.ID).Agent, files)
+	agent := startAgent(e.t, e.svc.paths(inst.ID).Agent, files)
 	p := e.hv.proc(inst.ID)
-	agent.mu.Lock()
-	agent.onShutdown = func(string) {
+	agent.OnShutdown(func(string) {
 		p.srv.Emit("SHUTDOWN", map[string]any{"guest": true, "reason": "guest-shutdown"})
 		p.die("exit status 0")
-	}
-	agent.mu.Unlock()
+	})
 	e.waitGuestInfo(inst.ID, func(g *GuestInfo) bool { return g != nil })
 	return inst, agent
 }
@@ -110,8 +128,8 @@ func TestAfterADaemonRestartTheGuestAgentIsAskedAgainAndStopUsesIt(t *testing.T)
 	e.waitGuestInfo(inst.ID, func(g *GuestInfo) bool { return g != nil && g.Hostname == "web-guest" })
 	e.act(inst.ID, ActStop)
 	e.waitFor(inst.ID, VMStopped, PowerShutdown)
-	if !agent.saw("guest-shutdown") {
-		t.Errorf("agent saw %v, want the stop through guest-shutdown", agent.commands())
+	if !saw(agent, "guest-shutdown") {
+		t.Errorf("agent saw %v, want the stop through guest-shutdown", agent.Commands())
 	}
 }
 
@@ -129,8 +147,8 @@ func TestStopGoesThroughTheGuestAgentWhenItAnswers(t *testing.T) {
 	p := e.hv.proc(inst.ID)
 	e.act(inst.ID, ActStop)
 	e.waitFor(inst.ID, VMStopped, PowerShutdown)
-	if !agent.saw("guest-shutdown") || slices.Contains(p.srv.Commands(), "system_powerdown") {
-		t.Errorf("agent saw %v, QEMU %v: want guest-shutdown and no ACPI button", agent.commands(), p.srv.Commands())
+	if !saw(agent, "guest-shutdown") || slices.Contains(p.srv.Commands(), "system_powerdown") {
+		t.Errorf("agent saw %v, QEMU %v: want guest-shutdown and no ACPI button", agent.Commands(), p.srv.Commands())
 	}
 	if evs := e.events(inst.ID); !contains(evs, `instance.shutdown_requested {"mode":"powerdown","via":"guest-agent"}`) {
 		t.Errorf("events %v, want the stop asked through the guest agent", evs)
@@ -141,13 +159,11 @@ func TestSoftRebootGoesThroughTheGuestAgentWhenItAnswers(t *testing.T) {
 	e, _ := agentEnv(t, nil)
 	inst, agent := e.runningWithAgent("web")
 	p := e.hv.proc(inst.ID)
-	agent.mu.Lock()
-	agent.onShutdown = func(mode string) {
+	agent.OnShutdown(func(mode string) {
 		if mode == "reboot" {
 			p.srv.Emit("RESET", map[string]any{"guest": true, "reason": "guest-reset"})
 		}
-	}
-	agent.mu.Unlock()
+	})
 	e.act(inst.ID, ActReboot)
 	e.waitFor(inst.ID, VMActive, PowerRunning)
 	if cmds := p.srv.Commands(); slices.Contains(cmds, "system_powerdown") || slices.Contains(cmds, "system_reset") {
@@ -176,12 +192,20 @@ func TestAGuestWithoutAnAgentIsStoppedWithTheACPIButtonAtOnce(t *testing.T) {
 // within the deadline and is logged, show keeps the last good answer, and a stop falls back to the
 // ACPI button, bounded by a few agent deadlines.
 func TestAMisbehavingAgentCostsTheInstanceNothing(t *testing.T) {
-	for _, mode := range []string{agentFlood, agentGarbage, agentWrongSync, agentHang} {
-		t.Run(mode, func(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		misbehave func(*qgatest.Agent)
+	}{
+		{"flood", func(a *qgatest.Agent) { a.HandleEvery(qgatest.Flood) }},
+		{"garbage", func(a *qgatest.Agent) { a.HandleEvery(qgatest.Garbage) }},
+		{"wrong-sync", func(a *qgatest.Agent) { a.Handle("guest-sync-delimited", qgatest.WrongSync) }},
+		{"hang", func(a *qgatest.Agent) { a.HandleEvery(qgatest.Silent) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			e, logs := agentEnv(t, nil)
 			inst, agent := e.runningWithAgent("web")
 			p := e.hv.proc(inst.ID)
-			agent.setMode(mode)
+			tc.misbehave(agent)
 			waitLog(t, logs, "guest agent: bad or no answer")
 			if d, _ := e.svc.Show(context.Background(), testProject, inst.ID); d.GuestAgent == nil || d.GuestAgent.Hostname != "web-guest" {
 				t.Errorf("guest agent info %+v, want the last good answer", d.GuestAgent)
@@ -192,8 +216,8 @@ func TestAMisbehavingAgentCostsTheInstanceNothing(t *testing.T) {
 			if took := time.Since(start); took > 4*time.Second {
 				t.Errorf("stop took %v, want it bounded by the agent's deadline", took)
 			}
-			if agent.saw("guest-shutdown") && mode != agentHang || !slices.Contains(p.srv.Commands(), "system_powerdown") {
-				t.Errorf("agent saw %v, QEMU %v: want the ACPI button", agent.commands(), p.srv.Commands())
+			if saw(agent, "guest-shutdown") && tc.name != "hang" || !slices.Contains(p.srv.Commands(), "system_powerdown") {
+				t.Errorf("agent saw %v, QEMU %v: want the ACPI button", agent.Commands(), p.srv.Commands())
 			}
 		})
 	}
@@ -204,13 +228,15 @@ func TestAMisbehavingAgentCostsTheInstanceNothing(t *testing.T) {
 func TestAnAgentThatLiesInItsAnswersIsCheckedAgainstTheSchema(t *testing.T) {
 	e, logs := agentEnv(t, nil)
 	inst, agent := e.runningWithAgent("web")
-	agent.setMode(agentBadAddresses)
+	agent.Handle("guest-network-get-interfaces",
+		qgatest.Return(`[{"name": "eth0", "ip-addresses": [{"ip-address": "10.9.0.999", "prefix": 24}]}]`))
 	waitLog(t, logs, "malformed guest agent reply")
 	if d, _ := e.svc.Show(context.Background(), testProject, inst.ID); d.GuestAgent == nil || len(d.GuestAgent.Interfaces) != 1 ||
 		d.GuestAgent.Interfaces[0].IPs[0] != "10.9.0.5/24" {
 		t.Errorf("guest agent info %+v, want the last good addresses", d.GuestAgent)
 	}
-	agent.setMode(agentHugeHostname)
+	agent.Handle("guest-network-get-interfaces", nil)
+	agent.Handle("guest-get-host-name", qgatest.Return(`{"host-name": "`+strings.Repeat(`h\u0007`, 5000)+`"}`))
 	got := e.waitGuestInfo(inst.ID, func(g *GuestInfo) bool { return g != nil && strings.HasPrefix(g.Hostname, "hh") })
 	if len(got.Hostname) != 255 || strings.ContainsRune(got.Hostname, '\a') {
 		t.Errorf("host name of %d bytes (%q…), want 255 without control characters", len(got.Hostname), got.Hostname[:8])
@@ -221,7 +247,7 @@ func TestLiveSnapshotFreezesTheGuestWhenItHasAnAgent(t *testing.T) {
 	e := newEnv(t, func(o *Options) { o.AgentProbeInterval = time.Hour }) // no poller traffic in the transcript
 	e.hv.onStart = guestReleasesDisks
 	inst := e.running("web")
-	agent := startFakeAgent(t, e.svc.paths(inst.ID).Agent)
+	agent := startAgent(t, e.svc.paths(inst.ID).Agent, nil)
 	data := e.vols.add("data")
 	if _, err := e.svc.AttachVolume(context.Background(), testProject, "web", "data", false); err != nil {
 		t.Fatal(err)
@@ -229,7 +255,7 @@ func TestLiveSnapshotFreezesTheGuestWhenItHasAnAgent(t *testing.T) {
 	if err := e.svc.SnapshotVolume(context.Background(), inst.ID, data.ID, data.Path); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := agent.commands(), []string{"guest-sync-delimited", "guest-fsfreeze-freeze", "guest-fsfreeze-thaw"}; !slices.Equal(got, want) {
+	if got, want := agent.Commands(), []string{"guest-sync-delimited", "guest-fsfreeze-freeze", "guest-fsfreeze-thaw"}; !slices.Equal(got, want) {
 		t.Errorf("agent saw %v, want %v", got, want)
 	}
 	if !contains(e.events(inst.ID), "instance.fs_frozen") {

@@ -5,16 +5,18 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"cloudlet/appliance/qemu/qga/qgatest"
 )
 
 // cloudInitDone is cloud-init's result.json of a boot without errors.
 const cloudInitDone = `{"v1": {"datasource": "DataSourceNoCloud [seed=/dev/sr0]", "errors": []}}`
 
 // waitAgentCommands polls until the fake agent got cmd at least n times.
-func waitAgentCommands(t *testing.T, a *fakeAgent, cmd string, n int) {
+func waitAgentCommands(t *testing.T, a *qgatest.Agent, cmd string, n int) {
 	t.Helper()
 	count := func() (c int) {
-		for _, got := range a.commands() {
+		for _, got := range a.Commands() {
 			if got == cmd {
 				c++
 			}
@@ -23,18 +25,18 @@ func waitAgentCommands(t *testing.T, a *fakeAgent, cmd string, n int) {
 	}
 	for deadline := time.Now().Add(10 * time.Second); count() < n; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("agent got %s %d times, want %d (%v)", cmd, count(), n, a.commands())
+			t.Fatalf("agent got %s %d times, want %d (%v)", cmd, count(), n, a.Commands())
 		}
 	}
 }
 
 // waitHandlesClosed polls until no file handle of the guest is open: the poller, which may be between
 // an open and its close at any moment, left none behind.
-func waitHandlesClosed(t *testing.T, a *fakeAgent) {
+func waitHandlesClosed(t *testing.T, a *qgatest.Agent) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); a.openHandles() != 0; time.Sleep(time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); a.OpenHandles() != 0; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d file handles left open in the guest, want all closed", a.openHandles())
+			t.Fatalf("%d file handles left open in the guest, want all closed", a.OpenHandles())
 		}
 	}
 }
@@ -70,7 +72,7 @@ func TestACloudInitGuestIsReadyThroughItsAgentOnlyOnceCloudInitHasFinished(t *te
 	if via := e.readyVia(inst.ID); via != "" {
 		t.Fatalf("ready via %q while cloud-init runs, want not ready", via)
 	}
-	agent.setFile(cloudInitResult, cloudInitDone)
+	agent.SetFile(cloudInitResult, cloudInitDone)
 	if via := e.waitReady(inst.ID); via != ReadyViaAgent {
 		t.Errorf("ready via %q, want via the agent once result.json exists", via)
 	}
@@ -83,8 +85,8 @@ func TestAGuestWithoutCloudInitIsReadyAtItsAgentsFirstAnswer(t *testing.T) {
 	if via := e.waitReady(inst.ID); via != ReadyViaAgent {
 		t.Errorf("ready via %q, want via the agent", via)
 	}
-	if !agent.saw("guest-file-open") || agent.saw("guest-file-read") {
-		t.Errorf("agent saw %v, want one look for cloud-init and no read", agent.commands())
+	if !saw(agent, "guest-file-open") || saw(agent, "guest-file-read") {
+		t.Errorf("agent saw %v, want one look for cloud-init and no read", agent.Commands())
 	}
 }
 
@@ -95,9 +97,9 @@ func TestAReadinessFromAnotherSourceEndsTheAgentsQuestion(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitAgentCommands(t, agent, "guest-get-host-name", 3) // two more polls after the phone-home at least
-	opens := strings.Count(strings.Join(agent.commands(), " "), "guest-file-open")
+	opens := strings.Count(strings.Join(agent.Commands(), " "), "guest-file-open")
 	waitAgentCommands(t, agent, "guest-get-host-name", 5)
-	if now := strings.Count(strings.Join(agent.commands(), " "), "guest-file-open"); now != opens {
+	if now := strings.Count(strings.Join(agent.Commands(), " "), "guest-file-open"); now != opens {
 		t.Errorf("agent asked about cloud-init again (%d then %d opens) after the guest was ready", opens, now)
 	}
 	if via := e.readyVia(inst.ID); via != ReadyViaPhoneHome {
@@ -110,20 +112,26 @@ func TestAReadinessFromAnotherSourceEndsTheAgentsQuestion(t *testing.T) {
 // It is logged; the guest info still comes, and every handle opened is closed.
 func TestAnAgentThatCannotTellWhetherCloudInitFinishedMarksNoReadiness(t *testing.T) {
 	for _, tc := range []struct {
-		name, mode, result, log string
+		name      string
+		misbehave func(*qgatest.Agent) // nil: honest
+		result    string
+		log       string
 	}{
-		{"guest-file-* blocked", agentFilesBlocked, cloudInitDone, "it cannot read cloud-init's state"},
-		{"garbage reads", agentFileGarbage, cloudInitDone, "malformed guest agent reply"},
-		{"lying reads", agentFileLies, cloudInitDone, "malformed guest agent reply"},
-		{"oversized result", agentHonest, strings.Repeat("x", 100<<10), "guest file over the size cap"},
-		{"result not cloud-init's", agentHonest, "<html>not json", "not cloud-init's result"},
+		{"guest-file-* blocked", blockFiles, cloudInitDone, "it cannot read cloud-init's state"},
+		{"garbage reads", func(a *qgatest.Agent) { a.Handle("guest-file-read", qgatest.Garbage) }, cloudInitDone, "malformed guest agent reply"},
+		{"lying reads", func(a *qgatest.Agent) { // a count its buffer does not have
+			a.Handle("guest-file-read", qgatest.Return(`{"count": 7, "buf-b64": "", "eof": true}`))
+		}, cloudInitDone, "malformed guest agent reply"},
+		{"oversized result", nil, strings.Repeat("x", 100<<10), "guest file over the size cap"},
+		{"result not cloud-init's", nil, "<html>not json", "not cloud-init's result"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e, logs := agentEnv(t, nil)
 			inst := e.running("web")
-			agent := startFakeAgentWithFiles(t, e.svc.paths(inst.ID).Agent,
-				map[string]string{cloudInitEnabled: "", cloudInitResult: tc.result})
-			agent.setMode(tc.mode)
+			agent := startAgent(t, e.svc.paths(inst.ID).Agent, map[string]string{cloudInitEnabled: "", cloudInitResult: tc.result})
+			if tc.misbehave != nil {
+				tc.misbehave(agent)
+			}
 			waitLog(t, logs, tc.log)
 			e.waitGuestInfo(inst.ID, func(g *GuestInfo) bool { return g != nil && g.Hostname == "web-guest" })
 			if via := e.readyVia(inst.ID); via != "" {
@@ -131,6 +139,13 @@ func TestAnAgentThatCannotTellWhetherCloudInitFinishedMarksNoReadiness(t *testin
 			}
 			waitHandlesClosed(t, agent)
 		})
+	}
+}
+
+// blockFiles makes the agent refuse guest-file-*, as qemu-ga with them blocked does.
+func blockFiles(a *qgatest.Agent) {
+	for _, cmd := range []string{"guest-file-open", "guest-file-read", "guest-file-close"} {
+		a.Handle(cmd, qgatest.Blocked)
 	}
 }
 

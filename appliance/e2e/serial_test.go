@@ -3,8 +3,6 @@ package e2e
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -12,14 +10,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
-	"golang.org/x/sys/unix"
-
 	"cloudlet/appliance/compute"
+	"cloudlet/internal/testkit"
 	"cloudlet/web/client"
 )
 
@@ -80,36 +75,17 @@ func TestTheCLIConsoleOnAPseudoTerminalTypesIntoTheGuestAndDetachesOnCtrlBracket
 	c.waitState(id, compute.VMActive, compute.PowerRunning, bootWait)
 	c.waitConsole(id, ready, 1, bootWait)
 
-	ptm, tty, err := pty.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ptm.Close()
-	defer tty.Close()
-	before, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
-	if err != nil {
-		t.Fatal(err)
-	}
+	term := testkit.OpenTerminal(t)
 	cmd := exec.Command(cloudletBin, "--socket", c.d.Socket, "instance", "console", "tty")
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	term := ptyConn{ptm}
-	if _, err := readUntil(term, "Ctrl-] detaches.", 30*time.Second); err != nil {
+	term.Start(cmd)
+	if _, err := term.ReadUntil("Ctrl-] detaches.", 30*time.Second); err != nil {
 		t.Fatalf("console banner: %v", err)
 	}
-	if _, err := ptm.Write([]byte("CLOUDLET-RUN p1 echo pty-$((2*21))\r")); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := readUntil(term, "CLOUDLET-GUEST-OUT p1 pty-42", 90*time.Second); err != nil {
+	term.Type("CLOUDLET-RUN p1 echo pty-$((2*21))\r")
+	if _, err := term.ReadUntil("CLOUDLET-GUEST-OUT p1 pty-42", 90*time.Second); err != nil {
 		t.Fatalf("typed command's output: %v", err)
 	}
-	if _, err := ptm.Write([]byte{0x1d}); err != nil {
-		t.Fatal(err)
-	}
+	term.Type("\x1d") // Ctrl-]
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	select {
@@ -120,8 +96,8 @@ func TestTheCLIConsoleOnAPseudoTerminalTypesIntoTheGuestAndDetachesOnCtrlBracket
 	case <-time.After(30 * time.Second):
 		t.Fatal("Ctrl-] did not end cloudlet instance console")
 	}
-	if after, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS); err != nil || *after != *before {
-		t.Errorf("terminal not restored (%v):\n got %+v\nwant %+v", err, after, *before)
+	if err := term.Restored(); err != nil {
+		t.Error(err)
 	}
 	if inst := c.show(id); inst.VMState != compute.VMActive || inst.PowerState != compute.PowerRunning {
 		t.Errorf("after the detach the instance is %s/%s, want active/running", inst.VMState, inst.PowerState)
@@ -130,12 +106,6 @@ func TestTheCLIConsoleOnAPseudoTerminalTypesIntoTheGuestAndDetachesOnCtrlBracket
 		t.Errorf("the guest after the detach: %q rc=%d", out, rc)
 	}
 }
-
-// ptyConn is a pseudo-terminal's master as a net.Conn, for readUntil: only Read and SetReadDeadline work.
-type ptyConn struct{ *os.File }
-
-func (p ptyConn) LocalAddr() net.Addr  { return nil }
-func (p ptyConn) RemoteAddr() net.Addr { return nil }
 
 // Issue 13, Done when: the console log holds the whole boot after three attach/detach cycles and a
 // daemon restart in between: what the guest printed while the daemon was down is there, nothing is
@@ -283,21 +253,9 @@ func consoleLogin(t *testing.T, c *cloud, id, user, pass string) (hostname strin
 	return m[1]
 }
 
-// readUntil reads conn until what it read contains s, within limit, and returns what it read.
+// readUntil reads conn until what it read ends with s, within limit, and returns what it read.
 func readUntil(conn net.Conn, s string, limit time.Duration) (string, error) {
-	if err := conn.SetReadDeadline(time.Now().Add(limit)); err != nil {
-		return "", err
-	}
-	defer conn.SetReadDeadline(time.Time{})
-	var b strings.Builder
-	one := make([]byte, 1) // byte by byte: nothing after s is consumed
-	for !strings.HasSuffix(b.String(), s) {
-		if _, err := io.ReadFull(conn, one); err != nil {
-			return b.String(), fmt.Errorf("%w after %q", err, tail(b.String(), 300))
-		}
-		b.WriteByte(one[0])
-	}
-	return b.String(), nil
+	return testkit.ReadUntil(conn, s, limit)
 }
 
 func isHTTP(err error, code int) bool {

@@ -5,15 +5,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/creack/pty"
-	"golang.org/x/sys/unix"
 
+	"cloudlet/internal/testkit"
 	"cloudlet/web/client"
 )
 
@@ -56,25 +54,14 @@ func newFakeConsole(t *testing.T) (*fakeConsole, *client.Client) {
 // Ctrl-] detaches, closing the websocket normally and restoring the terminal.
 func TestTheConsoleCommandIsRawOnAPseudoTerminalAndCtrlBracketDetachesRestoringIt(t *testing.T) {
 	f, cl := newFakeConsole(t)
-	ptm, tty, err := pty.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ptm.Close()
-	defer tty.Close()
-	before, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
-	if err != nil {
-		t.Fatal(err)
-	}
+	term := testkit.OpenTerminal(t)
 	done := make(chan error, 1)
-	go func() { done <- attachConsole(context.Background(), cl, "vm", "", tty, tty, io.Discard) }()
+	go func() { done <- attachConsole(context.Background(), cl, "vm", "", term.TTY, term.TTY, io.Discard) }()
 
-	if got := readPTY(t, ptm, "hello from the guest"); !strings.Contains(got, "hello from the guest\r\n") {
-		t.Fatalf("terminal shows %q", got)
+	if got, err := term.ReadUntil("hello from the guest\r\n", 10*time.Second); err != nil {
+		t.Fatalf("terminal shows %q: %v", got, err)
 	}
-	if _, err := ptm.Write([]byte("ls\r")); err != nil {
-		t.Fatal(err)
-	}
+	term.Type("ls\r")
 	select {
 	case got := <-f.typed:
 		if got != "ls\r" {
@@ -83,9 +70,7 @@ func TestTheConsoleCommandIsRawOnAPseudoTerminalAndCtrlBracketDetachesRestoringI
 	case <-time.After(10 * time.Second):
 		t.Fatal("typed input never reached the guest: is the terminal raw?")
 	}
-	if _, err := ptm.Write([]byte{detachKey}); err != nil {
-		t.Fatal(err)
-	}
+	term.Type(string(rune(detachKey)))
 	select {
 	case err := <-done:
 		if err != nil {
@@ -97,31 +82,9 @@ func TestTheConsoleCommandIsRawOnAPseudoTerminalAndCtrlBracketDetachesRestoringI
 	if code := <-f.closed; code != websocket.StatusNormalClosure {
 		t.Errorf("websocket closed with %v, want a normal closure", code)
 	}
-	after, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
-	if err != nil {
-		t.Fatal(err)
+	if err := term.Restored(); err != nil {
+		t.Error(err)
 	}
-	if *after != *before {
-		t.Errorf("terminal not restored:\n got %+v\nwant %+v", *after, *before)
-	}
-}
-
-// readPTY reads the terminal until it shows s, within 10 s.
-func readPTY(t *testing.T, ptm *os.File, s string) string {
-	t.Helper()
-	if err := ptm.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	var b strings.Builder
-	buf := make([]byte, 256)
-	for !strings.Contains(b.String(), s) {
-		n, err := ptm.Read(buf)
-		b.Write(buf[:n])
-		if err != nil {
-			t.Fatalf("terminal: %v after %q", err, b.String())
-		}
-	}
-	return b.String()
 }
 
 // console-log --follow prints the log's tail, then what the guest prints next as a view-only viewer,

@@ -9,27 +9,27 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"cloudlet/appliance/qemu/qga/qgatest"
 )
 
 func TestSyncSkipsStaleOutputAndRepliesWithAnotherID(t *testing.T) {
-	path := fakeAgent(t, func(r req, w io.Writer) {
-		switch r.Execute {
-		case "guest-sync-delimited":
-			// a late reply to an earlier command, garbage, an earlier sync's answer, then ours
-			fmt.Fprintf(w, "{\"return\": {\"host-name\": \"stale\"}}\nnot json\xff{\"return\": %d}\n\xff{\"return\": %d}\n",
-				r.Arguments.ID+1, r.Arguments.ID)
-		case "guest-get-host-name":
-			io.WriteString(w, `{"return": {"host-name": "web-1"}}`+"\n")
-		}
+	a := qgatest.New(t)
+	a.Handle("guest-sync-delimited", func(r qgatest.Request, w io.Writer) {
+		// a late reply to an earlier command, garbage, an earlier sync's answer, then ours
+		fmt.Fprintf(w, "{\"return\": {\"host-name\": \"stale\"}}\nnot json\xff{\"return\": %d}\n\xff{\"return\": %d}\n",
+			r.Arguments.ID+1, r.Arguments.ID)
 	})
-	got, err := dial(t, path).HostName()
+	a.Handle("guest-get-host-name", qgatest.Return(`{"host-name": "web-1"}`))
+	got, err := dial(t, a.Path()).HostName()
 	if err != nil || got != "web-1" {
 		t.Errorf("host name %q, %v; want web-1 (the stale reply skipped)", got, err)
 	}
 }
 
 func TestAnAgentThatNeverSyncsWithOurIDIsRefused(t *testing.T) {
-	path := fakeAgent(t, func(r req, w io.Writer) {
+	a := qgatest.New(t)
+	a.Handle("guest-sync-delimited", func(r qgatest.Request, w io.Writer) {
 		for range 100000 { // a flood of well-formed syncs, none with our id
 			if _, err := fmt.Fprintf(w, "\xff{\"return\": %d}\n", r.Arguments.ID+1); err != nil {
 				return
@@ -37,16 +37,17 @@ func TestAnAgentThatNeverSyncsWithOurIDIsRefused(t *testing.T) {
 		}
 	})
 	bounded(t, func() {
-		if _, err := Dial(context.Background(), path, testTimeout); err == nil {
+		if _, err := Dial(context.Background(), a.Path(), testTimeout); err == nil {
 			t.Error("dial succeeded with an agent that never returns our sync id")
 		}
 	})
 }
 
 func TestAnAgentThatHangsCostsOneDeadline(t *testing.T) {
-	path := fakeAgent(t, func(req, io.Writer) {}) // accepts and never answers
+	a := qgatest.New(t)
+	a.HandleEvery(qgatest.Silent) // accepts and never answers
 	bounded(t, func() {
-		_, err := Dial(context.Background(), path, testTimeout)
+		_, err := Dial(context.Background(), a.Path(), testTimeout)
 		var ne net.Error
 		if !errors.As(err, &ne) || !ne.Timeout() {
 			t.Errorf("dial: %v, want a timeout", err)
@@ -55,8 +56,9 @@ func TestAnAgentThatHangsCostsOneDeadline(t *testing.T) {
 }
 
 func TestAHangingCommandEndsAtItsDeadline(t *testing.T) {
-	path := fakeAgent(t, honest(nil)) // syncs, then never answers anything else
-	c := dial(t, path)
+	a := qgatest.New(t)
+	a.Handle("guest-get-osinfo", qgatest.Silent) // syncs, then never answers
+	c := dial(t, a.Path())
 	bounded(t, func() {
 		if _, err := c.OSInfo(); err == nil {
 			t.Error("an unanswered command succeeded")
@@ -65,32 +67,15 @@ func TestAHangingCommandEndsAtItsDeadline(t *testing.T) {
 }
 
 func TestFloodsAreCutAtTheReplyCap(t *testing.T) {
-	flood := func(w io.Writer, b byte) {
-		chunk := []byte(strings.Repeat(string(b), 64<<10))
-		for range 64 { // 4 MiB
-			if _, err := w.Write(chunk); err != nil {
-				return
-			}
-		}
-	}
-	for _, tc := range []struct {
-		name  string
-		agent func(req, io.Writer)
-	}{
-		{"a reply of megabytes", func(r req, w io.Writer) {
-			if r.Execute == "guest-sync-delimited" {
-				honest(nil)(r, w)
-				return
-			}
-			io.WriteString(w, `{"return": {"host-name": "`)
-			flood(w, 'a')
-		}},
-		{"megabytes before the sync", func(r req, w io.Writer) { flood(w, '{') }},
+	for name, flood := range map[string]func(*qgatest.Agent){
+		"a reply of megabytes":      func(a *qgatest.Agent) { a.Handle("guest-get-host-name", qgatest.Flood) },
+		"megabytes before the sync": func(a *qgatest.Agent) { a.HandleEvery(qgatest.Flood) },
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			path := fakeAgent(t, tc.agent)
+		t.Run(name, func(t *testing.T) {
+			a := qgatest.New(t)
+			flood(a)
 			bounded(t, func() {
-				c, err := Dial(context.Background(), path, testTimeout)
+				c, err := Dial(context.Background(), a.Path(), testTimeout)
 				if err == nil {
 					defer c.Close()
 					_, err = c.HostName()
@@ -111,14 +96,9 @@ func TestMalformedRepliesAreErrors(t *testing.T) {
 		"an array of junk":         `{"return": [1, 2, 3]}` + "\n",
 	} {
 		t.Run(name, func(t *testing.T) {
-			path := fakeAgent(t, func(r req, w io.Writer) {
-				if r.Execute == "guest-sync-delimited" {
-					honest(nil)(r, w)
-					return
-				}
-				io.WriteString(w, reply)
-			})
-			if _, err := dial(t, path).HostName(); !errors.Is(err, ErrMalformed) {
+			a := qgatest.New(t)
+			a.Handle("guest-get-host-name", func(_ qgatest.Request, w io.Writer) { io.WriteString(w, reply) })
+			if _, err := dial(t, a.Path()).HostName(); !errors.Is(err, ErrMalformed) {
 				t.Errorf("err %v, want %v", err, ErrMalformed)
 			}
 		})
@@ -126,14 +106,9 @@ func TestMalformedRepliesAreErrors(t *testing.T) {
 }
 
 func TestAnErrorReplyKeepsTheAgentsClass(t *testing.T) {
-	path := fakeAgent(t, func(r req, w io.Writer) {
-		if r.Execute == "guest-sync-delimited" {
-			honest(nil)(r, w)
-			return
-		}
-		io.WriteString(w, `{"error": {"class": "CommandNotFound", "desc": "no\u001b[31m such"}}`+"\n")
-	})
-	_, err := dial(t, path).OSInfo()
+	a := qgatest.New(t)
+	a.Handle("guest-get-osinfo", qgatest.Fail("CommandNotFound", "no\x1b[31m such"))
+	_, err := dial(t, a.Path()).OSInfo()
 	var ae *Error
 	if !errors.As(err, &ae) || ae.Class != "CommandNotFound" || strings.ContainsRune(err.Error(), 0x1b) {
 		t.Errorf("err %v, want the agent's CommandNotFound without control characters", err)
@@ -141,15 +116,10 @@ func TestAnErrorReplyKeepsTheAgentsClass(t *testing.T) {
 }
 
 func TestShutdownIsSentAndSilenceIsSuccess(t *testing.T) {
+	a := qgatest.New(t)
 	got := make(chan string, 1)
-	path := fakeAgent(t, func(r req, w io.Writer) {
-		if r.Execute == "guest-shutdown" {
-			got <- r.Arguments.Mode
-			return // qemu-ga answers a successful shutdown with nothing
-		}
-		honest(nil)(r, w)
-	})
-	if err := dial(t, path).Shutdown("reboot"); err != nil {
+	a.OnShutdown(func(mode string) { got <- mode }) // and no answer, as qemu-ga on success
+	if err := dial(t, a.Path()).Shutdown("reboot"); err != nil {
 		t.Fatalf("shutdown: %v", err)
 	}
 	if mode := <-got; mode != "reboot" {
@@ -158,25 +128,21 @@ func TestShutdownIsSentAndSilenceIsSuccess(t *testing.T) {
 }
 
 func TestShutdownThatTheAgentRefusesIsAnError(t *testing.T) {
-	path := fakeAgent(t, func(r req, w io.Writer) {
-		if r.Execute == "guest-shutdown" {
-			io.WriteString(w, `{"error": {"class": "GenericError", "desc": "shutdown failed"}}`+"\n")
-			return
-		}
-		honest(nil)(r, w)
-	})
+	a := qgatest.New(t)
+	a.Handle("guest-shutdown", qgatest.Fail("GenericError", "shutdown failed"))
 	var ae *Error
-	if err := dial(t, path).Shutdown("powerdown"); !errors.As(err, &ae) {
+	if err := dial(t, a.Path()).Shutdown("powerdown"); !errors.As(err, &ae) {
 		t.Errorf("shutdown: %v, want the agent's error", err)
 	}
 }
 
 func TestCancellingTheContextClosesTheConnection(t *testing.T) {
-	path := fakeAgent(t, func(req, io.Writer) {})
+	a := qgatest.New(t)
+	a.HandleEvery(qgatest.Silent)
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() {
-		_, err := Dial(ctx, path, time.Minute)
+		_, err := Dial(ctx, a.Path(), time.Minute)
 		errc <- err
 	}()
 	cancel()

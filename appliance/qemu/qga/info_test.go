@@ -10,12 +10,12 @@ import (
 )
 
 func TestInterfacesAreParsedAndLoopbackLeftOut(t *testing.T) {
-	path := fakeAgent(t, honest(map[string]string{"guest-network-get-interfaces": `[
+	path := agentWith(t, map[string]string{"guest-network-get-interfaces": `[
 		{"name": "lo", "hardware-address": "00:00:00:00:00:00",
 		 "ip-addresses": [{"ip-address-type": "ipv4", "ip-address": "127.0.0.1", "prefix": 8}]},
 		{"name": "eth0", "hardware-address": "52:54:00:AB:cd:01", "statistics": {"rx-bytes": 1},
 		 "ip-addresses": [{"ip-address-type": "ipv4", "ip-address": "10.71.0.5", "prefix": 24},
-		                  {"ip-address-type": "ipv6", "ip-address": "fe80::5054:ff:feab:cd01%eth0", "prefix": 64}]}]`}))
+		                  {"ip-address-type": "ipv6", "ip-address": "fe80::5054:ff:feab:cd01%eth0", "prefix": 64}]}]`})
 	got, err := dial(t, path).Interfaces()
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +35,7 @@ func TestInterfacesThatLieAreRefused(t *testing.T) {
 		"a MAC that does not parse":      `[{"name": "eth0", "hardware-address": "$(reboot)"}]`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			path := fakeAgent(t, honest(map[string]string{"guest-network-get-interfaces": reply}))
+			path := agentWith(t, map[string]string{"guest-network-get-interfaces": reply})
 			if got, err := dial(t, path).Interfaces(); !errors.Is(err, ErrMalformed) {
 				t.Errorf("interfaces %v, err %v; want %v", got, err, ErrMalformed)
 			}
@@ -60,7 +60,7 @@ func TestManyInterfacesAndAddressesAreCapped(t *testing.T) {
 		b.WriteString("]}")
 	}
 	b.WriteString("]")
-	path := fakeAgent(t, honest(map[string]string{"guest-network-get-interfaces": b.String()}))
+	path := agentWith(t, map[string]string{"guest-network-get-interfaces": b.String()})
 	got, err := dial(t, path).Interfaces()
 	if err != nil || len(got) != MaxInterfaces || len(got[0].IPs) != MaxIPs {
 		t.Fatalf("%d interfaces, %v; want %d with %d addresses each", len(got), err, MaxInterfaces, MaxIPs)
@@ -69,10 +69,10 @@ func TestManyInterfacesAndAddressesAreCapped(t *testing.T) {
 
 func TestHostNameAndOSAreCutAndStrippedOfControlCharacters(t *testing.T) {
 	huge := strings.Repeat("h", 10000)
-	path := fakeAgent(t, honest(map[string]string{
+	path := agentWith(t, map[string]string{
 		"guest-get-host-name": `{"host-name": "` + huge + `"}`,
 		"guest-get-osinfo":    `{"pretty-name": "Debian\u001b]0;pwned\u0007 12\n\u202e(bookworm)"}`,
-	}))
+	})
 	c := dial(t, path)
 	host, err := c.HostName()
 	if err != nil || host != huge[:MaxName] {
@@ -85,7 +85,7 @@ func TestHostNameAndOSAreCutAndStrippedOfControlCharacters(t *testing.T) {
 }
 
 func TestOSInfoWithoutAPrettyNameIsNameAndVersion(t *testing.T) {
-	path := fakeAgent(t, honest(map[string]string{"guest-get-osinfo": `{"name": "Alpine Linux", "version": "3.20"}`}))
+	path := agentWith(t, map[string]string{"guest-get-osinfo": `{"name": "Alpine Linux", "version": "3.20"}`})
 	if got, err := dial(t, path).OSInfo(); err != nil || got != "Alpine Linux 3.20" {
 		t.Errorf("os %q, %v; want Alpine Linux 3.20", got, err)
 	}
