@@ -368,3 +368,29 @@ func TestAPanicJustBeforeTheExitIsRecorded(t *testing.T) {
 		}
 	}
 }
+
+// A hard-stop accepted while a pause runs writes its task at once and interrupts the pause a moment
+// later: a pause finishing in between must not write its paused/no-task over the hard-stop's task —
+// a daemon killed before the hard-stop ran would forget it (make soak CYCLES=1000, seed
+// 1796618812449414604, cycle 700).
+func TestACommandFinishingAsAHardStopIsAcceptedKeepsTheHardStopsTask(t *testing.T) {
+	e := newEnv(t, nil)
+	inst := e.running("web")
+	srv := e.hv.proc(inst.ID).srv
+	srv.Handle("stop", func(json.RawMessage) (any, *qmptest.Error) {
+		srv.SetStatus("paused")
+		setTask(t, e, inst.ID, TaskPoweringOff) // the hard-stop's acceptance, before its interrupt
+		return map[string]any{}, nil
+	})
+	e.act(inst.ID, ActPause)
+	if err := e.svc.call(context.Background(), inst.ID, func(context.Context, *supervisor) error { return nil }); err != nil {
+		t.Fatal(err) // queued behind the pause: it has finished
+	}
+	got, err := e.svc.Get(context.Background(), testProject, inst.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.TaskState != TaskPoweringOff {
+		t.Errorf("after the pause: %s/%s task %q, want the hard-stop's task %q kept", got.VMState, got.PowerState, got.TaskState, TaskPoweringOff)
+	}
+}

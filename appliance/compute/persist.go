@@ -18,8 +18,23 @@ func (sv *supervisor) set(t transition) bool {
 	if sv.preempted() { // the pre-empting command owns the states now
 		return false
 	}
-	_, ok := sv.save("record state "+t.String(), func(i *Instance) error { t.apply(i); return nil })
-	return ok
+	overtaken := false
+	_, ok := sv.save("record state "+t.String(), func(i *Instance) error {
+		if overtaken = sv.overtaken(i); !overtaken {
+			t.apply(i)
+		}
+		return nil
+	})
+	return ok && !overtaken
+}
+
+// overtaken reports whether the record holds the task of a hard-stop or delete accepted while the
+// running command ran. The acceptance writes its task in its own transaction and interrupts the
+// supervisor (preempted) only a moment later; a command finishing in between must not write over
+// that task either: a daemon killed before the hard-stop ran would forget it (make soak CYCLES=1000,
+// seed 1796618812449414604, cycle 700: a pause's last write dropped a hard-stop's task).
+func (sv *supervisor) overtaken(i *Instance) bool {
+	return sv.running != "" && i.TaskState != sv.running && (i.TaskState == TaskPoweringOff || i.TaskState == TaskDeleting)
 }
 
 // save applies fn to the instance's record, after any change still pending. It reports whether the

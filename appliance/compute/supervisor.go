@@ -47,6 +47,7 @@ type supervisor struct {
 	agent       *guestAgent // the QEMU guest agent's one connection and what it last said (agent.go)
 	agentPoll   *agentPoll  // the poller of the running boot, or nil
 	restoring   time.Time   // an interrupted resume's QEMU did not answer at reattach: retried until then (resumerecover.go)
+	running     TaskState   // the task of the command running now; "" between commands (see overtaken)
 }
 
 const queueDepth = 8
@@ -166,6 +167,8 @@ func (sv *supervisor) do(ctx context.Context, cmd command) {
 		sv.mu.Unlock()
 		cancel()
 	}()
+	sv.running = rules[cmd.action].task
+	defer func() { sv.running = "" }()
 	if pre := rules[cmd.action]; pre.anyTask {
 		cctx = ctx // pre-empting commands must not be cancelled by the next one
 	}
