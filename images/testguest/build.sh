@@ -290,6 +290,7 @@ build_initrd() {
 		gzip -9 -n >"$OUT_TMP/initrd.img"
 }
 
+# write_syslinux_cfg prints the (sys|iso)linux config; $1, if given, is appended to the kernel command line.
 write_syslinux_cfg() {
 	cat <<EOF
 SERIAL 0 115200
@@ -299,7 +300,7 @@ DEFAULT testguest
 LABEL testguest
   LINUX /vmlinuz
   INITRD /initrd.img
-  APPEND $KERNEL_APPEND
+  APPEND $KERNEL_APPEND${1:+ $1}
 EOF
 }
 
@@ -327,19 +328,6 @@ build_disk() {
 	qemu-img convert -f raw -O qcow2 "$raw" "$OUT_TMP/disk.qcow2"
 }
 
-write_isolinux_cfg() {
-	cat <<EOF
-SERIAL 0 115200
-PROMPT 0
-TIMEOUT 0
-DEFAULT testguest
-LABEL testguest
-  LINUX /vmlinuz
-  INITRD /initrd.img
-  APPEND $KERNEL_APPEND cloudlet.boot=iso
-EOF
-}
-
 # build_iso makes testguest.iso: an El Torito CD booted by isolinux (BIOS, no emulation), with the kernel and
 # initramfs in its root, and isohybrid (an MBR that boots the same isolinux from a disk holding the ISO). The
 # isolinux boot image, its MBR and ldlinux.c32 come from the .debs (in the key).
@@ -348,7 +336,7 @@ build_iso() {
 	mkdir -p "$dir/isolinux"
 	install -m 0644 "$WORK/il/usr/lib/ISOLINUX/isolinux.bin" "$dir/isolinux/isolinux.bin"
 	install -m 0644 "$WORK/sc/usr/lib/syslinux/modules/bios/ldlinux.c32" "$dir/isolinux/ldlinux.c32"
-	write_isolinux_cfg >"$dir/isolinux/isolinux.cfg"
+	write_syslinux_cfg cloudlet.boot=iso >"$dir/isolinux/isolinux.cfg"
 	install -m 0644 "$OUT_TMP/vmlinuz" "$OUT_TMP/initrd.img" "$dir/"
 	find "$dir" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 	xorriso -as mkisofs -quiet -o "$OUT_TMP/testguest.iso" -V TESTGUEST -R -J \
