@@ -219,6 +219,17 @@ func (c *cloud) waitConsole(id, marker string, n int, limit time.Duration) strin
 	return ""
 }
 
+// cliExit runs the real CLI against the cloud's socket, fails the test unless it exits with want, and
+// returns its stdout and stderr together.
+func (c *cloud) cliExit(want int, args ...string) string {
+	c.t.Helper()
+	out, errOut, code := cli(c.t, append(args, "--socket", c.d.Socket)...)
+	if code != want {
+		c.t.Fatalf("cloudlet %v: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", args, code, want, out, errOut)
+	}
+	return out + errOut
+}
+
 // nthLineEnded reports whether log holds marker at least n times and the line of its n-th occurrence
 // has ended.
 func nthLineEnded(log, marker string, n int) bool {

@@ -11,15 +11,7 @@ import (
 // console-log, stop --wait, start --wait, an illegal action's error line, delete --wait.
 func TestInstanceCLI(t *testing.T) {
 	c := newCloud(t, "")
-	sock := []string{"--socket", c.d.Socket}
-	run := func(want int, args ...string) string {
-		t.Helper()
-		out, errOut, code := cli(t, append(args, sock...)...)
-		if code != want {
-			t.Fatalf("cloudlet %v: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", args, code, want, out, errOut)
-		}
-		return out + errOut
-	}
+	run := func(want int, args ...string) string { t.Helper(); return c.cliExit(want, args...) }
 	for _, want := range []string{"m1.tiny", "m1.small", "m1.medium", "m1.large"} {
 		if out := run(0, "flavor", "list"); !strings.Contains(out, want) {
 			t.Errorf("flavor list lacks %s:\n%s", want, out)

@@ -49,7 +49,7 @@ func buildCloudlet() (func(), error) {
 }
 
 // cli runs the cloudlet binary as a client or one-shot command and returns stdout, stderr and the exit code.
-func cli(t *testing.T, args ...string) (string, string, int) {
+func cli(t testing.TB, args ...string) (string, string, int) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	cmd := exec.Command(cloudletBin, args...)

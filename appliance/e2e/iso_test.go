@@ -54,15 +54,7 @@ func blockLines(log string) []string {
 func TestAnInstanceFromAnISOInstallsOntoABlankDiskAndBootsItAfterEject(t *testing.T) {
 	c := newCloud(t, "")
 	isoSize := importISOs(c)
-	sock := []string{"--socket", c.d.Socket}
-	run := func(want int, args ...string) string {
-		t.Helper()
-		out, errOut, code := cli(t, append(args, sock...)...)
-		if code != want {
-			t.Fatalf("cloudlet %v: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", args, code, want, out, errOut)
-		}
-		return out + errOut
-	}
+	run := func(want int, args ...string) string { t.Helper(); return c.cliExit(want, args...) }
 	run(0, "instance", "create", "inst", "--image", isoImage, "--cdrom", driversImage, "--flavor", "m1.tiny",
 		"--no-network", "--config-drive", "none")
 	id := c.show("inst").ID
