@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"cloudlet/appliance/compute"
 	"cloudlet/appliance/guest"
 	"cloudlet/appliance/host"
@@ -41,6 +43,7 @@ type Appliance struct {
 	compute   *compute.Service
 	metadata  *guest.Server // the metadata service: listeners come from network, answers from compute
 	web       *web.Server
+	metrics   *prometheus.Registry // what GET /metrics serves
 	listeners []net.Listener
 	adminPass string // set only on the first start
 
@@ -55,7 +58,7 @@ func New(cfg Config) (*Appliance, error) {
 	if err := cfg.Normalize(); err != nil {
 		return nil, err
 	}
-	a := &Appliance{cfg: cfg, log: cfg.Logger}
+	a := &Appliance{cfg: cfg, log: cfg.Logger, metrics: newMetrics()}
 	if a.log == nil {
 		a.log = cfg.NewLogger()
 	}
@@ -111,7 +114,7 @@ func (a *Appliance) open() error {
 	a.web, err = web.New(web.Options{Logger: a.log, Host: a.host, Backup: a.db.Backup, Events: a.events, Limits: a.webLimits(),
 		Compute: a.compute, Images: a.images, Volumes: a.volumes, Networks: a.network, Quotas: quotaReports{a},
 		Identity: a.identity, DefaultProject: project, LoopbackNeedsToken: !a.cfg.TrustLoopback,
-		TLSFingerprint: a.tlsCert.fingerprint, Console: a.cfg.consoleOptions()})
+		TLSFingerprint: a.tlsCert.fingerprint, Console: a.cfg.consoleOptions(), Metrics: a.metrics})
 	return err
 }
 

@@ -43,6 +43,7 @@ func AppendEvent(tx *Tx, e *Event) error {
 	if err := b.Put(seqKey(seq), raw); err != nil {
 		return fmt.Errorf("append event %s: %w", e.Type, err)
 	}
+	tx.appended = true
 	return nil
 }
 

@@ -28,6 +28,7 @@ type DB struct {
 	created  bool
 	readOnly bool
 	latest   int // the newest schema version this binary knows
+	events   eventSignal
 }
 
 // Open opens the catalog at path, creating it (mode 0600) if it does not exist.
@@ -74,9 +75,15 @@ func (db *DB) SchemaVersion() (int, error) {
 // Update runs fn in a read-write transaction, committed when fn returns nil and rolled back
 // otherwise. fn's error is returned unchanged.
 func (db *DB) Update(fn func(*Tx) error) error {
-	return db.bolt.Update(func(btx *bbolt.Tx) error {
-		return fn(db.wrap(btx))
+	var tx *Tx
+	err := db.bolt.Update(func(btx *bbolt.Tx) error {
+		tx = db.wrap(btx)
+		return fn(tx)
 	})
+	if err == nil && tx != nil && tx.appended {
+		db.events.fire()
+	}
+	return err
 }
 
 // View runs fn in a read-only transaction. fn's error is returned unchanged.
@@ -92,8 +99,9 @@ func (db *DB) wrap(btx *bbolt.Tx) *Tx {
 
 // Tx is a transaction. It is only valid inside the Update or View closure that received it.
 type Tx struct {
-	btx *bbolt.Tx
-	now time.Time // read once, so every record written in one transaction has the same time
+	btx      *bbolt.Tx
+	now      time.Time // read once, so every record written in one transaction has the same time
+	appended bool      // an event was appended: readers are woken once the transaction commits
 }
 
 // Now returns the transaction's time (UTC), taken from the DB's clock when the transaction began.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"cloudlet/appliance/compute"
 	"cloudlet/appliance/host"
@@ -55,6 +56,8 @@ type Options struct {
 	// Consoles opens instances' screens (nil: Compute); Console bounds the consoles.
 	Consoles Consoles
 	Console  ConsoleOptions
+	// Metrics is what GET /metrics serves in Prometheus text format; nil: that route answers 503.
+	Metrics prometheus.Gatherer
 	// SerialAuth authorizes serial console upgrades; nil: the bearer token or transport (serial.go).
 	SerialAuth SerialAuth
 }
@@ -117,6 +120,7 @@ func (s *Server) routes() error {
 		{http.MethodGet, "/api/v1/backup", "host:backup", s.backup},
 		{http.MethodGet, "/api/v1/events", "event:list", s.listEvents},
 		{http.MethodGet, "/api/v1/audit", "audit:list", s.listAudit},
+		{http.MethodGet, "/metrics", "metrics:read", s.metrics},
 
 		{http.MethodPost, "/api/v1/auth/tokens", Public, s.createToken},
 		{http.MethodGet, "/api/v1/auth/tokens", "token:list", s.listTokens},

@@ -180,6 +180,8 @@ var policy = []Rule{
 	{"host:show", ScopeCloud, admins, anyAuth},
 	{"host:backup", ScopeCloud, admins, anyAuth},
 	{"audit:list", ScopeCloud, admins, anyAuth},
+	// /metrics in Prometheus format: the whole cloud's figures, for admins or an API key limited to it.
+	{"metrics:read", ScopeCloud, admins, anyAuth},
 
 	{"project:show", ScopeProject, readers, anyAuth}, // the principal's own project only
 	{"project:list", ScopeCloud, admins, anyAuth},
