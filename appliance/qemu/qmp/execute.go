@@ -26,6 +26,10 @@ func (m *Monitor) ExecuteWithFile(ctx context.Context, command string, args any,
 }
 
 func (m *Monitor) execute(ctx context.Context, command string, args any, f *os.File, result any) error {
+	return m.observed(command, func() error { return m.run(ctx, command, args, f, result) })
+}
+
+func (m *Monitor) run(ctx context.Context, command string, args any, f *os.File, result any) error {
 	if err := m.lock(ctx); err != nil {
 		return fmt.Errorf("qmp %s: %w", command, err)
 	}

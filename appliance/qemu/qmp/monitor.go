@@ -19,6 +19,7 @@ type Monitor struct {
 	ids        atomic.Uint64
 	events     *eventQueue
 	transcript transcript
+	observe    Observer       // nil: commands are not reported (observe.go)
 	greeted    chan *greeting // the reader hands the greeting to Dial
 	done       chan struct{}  // closed when the connection is gone
 	wg         sync.WaitGroup // the reader and the event pump
@@ -38,12 +39,17 @@ type call struct {
 // Dial connects to the QMP socket at socketPath, reads QEMU's greeting and leaves capabilities
 // negotiation with qmp_capabilities, all bounded by ctx. Events are queued from then on.
 func Dial(ctx context.Context, socketPath string) (*Monitor, error) {
+	return dial(ctx, socketPath, nil)
+}
+
+func dial(ctx context.Context, socketPath string, observe Observer) (*Monitor, error) {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "unix", socketPath)
 	if err != nil {
 		return nil, fmt.Errorf("qmp dial %s: %w", socketPath, err)
 	}
 	m := newMonitor(socketPath, c.(*net.UnixConn))
+	m.observe = observe
 	if err := m.handshake(ctx); err != nil {
 		m.Close()
 		return nil, fmt.Errorf("qmp dial %s: %w", socketPath, err)
