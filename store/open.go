@@ -35,7 +35,8 @@ func openWith(path string, opts Options, migs []migration) (*DB, error) {
 		if err != nil {
 			return nil, describeOpenErr(path, err)
 		}
-		db := &DB{bolt: bdb, path: path, now: opts.Now, readOnly: opts.ReadOnly, latest: len(migs)}
+		db := &DB{bolt: bdb, path: path, now: opts.Now, readOnly: opts.ReadOnly, latest: len(migs),
+			observe: opts.ObserveWrite}
 		if err := db.prepare(migs); err != nil {
 			bdb.Close()
 			return nil, fmt.Errorf("open catalog %s: %w", path, err)

@@ -18,6 +18,8 @@ type Options struct {
 	ReadOnly bool
 	// Now is the clock stamped on records and events; nil means time.Now.
 	Now func() time.Time
+	// ObserveWrite is told of every Update (stats.go); nil: none.
+	ObserveWrite WriteObserver
 }
 
 // DB is an open catalog. It is safe for concurrent use; bbolt runs one writer at a time.
@@ -29,6 +31,7 @@ type DB struct {
 	readOnly bool
 	latest   int // the newest schema version this binary knows
 	events   eventSignal
+	observe  WriteObserver // nil: Updates are not reported
 }
 
 // Open opens the catalog at path, creating it (mode 0600) if it does not exist.
@@ -74,9 +77,11 @@ func (db *DB) SchemaVersion() (int, error) {
 
 // Update runs fn in a read-write transaction, committed when fn returns nil and rolled back
 // otherwise. fn's error is returned unchanged.
-func (db *DB) Update(fn func(*Tx) error) error {
+func (db *DB) Update(fn func(*Tx) error) (err error) {
+	start := time.Now()
+	defer func() { db.observeWrite(start, err) }()
 	var tx *Tx
-	err := db.bolt.Update(func(btx *bbolt.Tx) error {
+	err = db.bolt.Update(func(btx *bbolt.Tx) error {
 		tx = db.wrap(btx)
 		return fn(tx)
 	})
