@@ -58,6 +58,8 @@ type Options struct {
 	Console  ConsoleOptions
 	// Metrics is what GET /metrics serves in Prometheus text format; nil: that route answers 503.
 	Metrics prometheus.Gatherer
+	// MetricsRegisterer takes the API's request metrics (httpmetrics.go); nil: none are kept.
+	MetricsRegisterer prometheus.Registerer
 	// SerialAuth authorizes serial console upgrades; nil: the bearer token or transport (serial.go).
 	SerialAuth SerialAuth
 }
@@ -71,7 +73,8 @@ type Server struct {
 	clock   func() time.Time
 	rules   map[string]identity.Action // method+path → action; written only during New
 	limits  Limits
-	flood   *auditFlood // aggregated audit entries of unauthenticated failures
+	flood   *auditFlood  // aggregated audit entries of unauthenticated failures
+	httpm   *httpMetrics // request metrics; nil: none
 
 	consoles *consoleState // console tickets, open sessions, the screenshot limiter
 
@@ -100,7 +103,13 @@ func New(o Options) (*Server, error) {
 	}
 	s.e.HideBanner, s.e.HidePort = true, true
 	s.e.HTTPErrorHandler = s.handleError
-	s.e.Use(s.logRequests, s.auditRequests, s.recoverPanics, s.authorize, s.limitBody)
+	if o.MetricsRegisterer != nil {
+		var err error
+		if s.httpm, err = newHTTPMetrics(o.MetricsRegisterer); err != nil {
+			return nil, fmt.Errorf("web.New: %w", err)
+		}
+	}
+	s.e.Use(s.measureRequests, s.logRequests, s.auditRequests, s.recoverPanics, s.authorize, s.limitBody)
 	if err := s.routes(); err != nil {
 		return nil, err
 	}
