@@ -30,8 +30,9 @@ type DatapathOptions struct {
 type datapath struct {
 	o DatapathOptions
 
-	mu   sync.Mutex // guards nets
+	mu   sync.Mutex // guards nets and gone
 	nets map[string]*netRuntime
+	gone serverTotals // what the servers of networks gone did (serverstats.go)
 
 	addrMu sync.Mutex // serialises syncFloatingAddrs
 }
@@ -222,6 +223,9 @@ func (s *Service) downNetwork(id string) error {
 	s.dp.mu.Lock()
 	rt := s.dp.nets[id]
 	delete(s.dp.nets, id)
+	if rt != nil {
+		s.dp.retireLocked(rt)
+	}
 	s.dp.mu.Unlock()
 	if rt != nil {
 		rt.close()
