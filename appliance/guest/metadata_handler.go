@@ -24,10 +24,11 @@ const (
 // limits it, and sends the phone-home to a ReadyMarker and every other GET to Documents. It knows
 // no path of its own besides ReadyPath.
 type router struct {
-	docs  Documents
-	ready ReadyMarker
-	limit *ratelimit.Limiter[Caller]
-	log   *slog.Logger
+	docs    Documents
+	ready   ReadyMarker
+	limit   *ratelimit.Limiter[Caller]
+	log     *slog.Logger
+	observe func(kind string, status int) // nil: none
 }
 
 // statusWriter remembers the status and size of an answer, for the log line.
@@ -74,6 +75,7 @@ func (h *router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", "GET, HEAD")
 		plain(w, http.StatusMethodNotAllowed)
 	}
+	h.observed(r, w.status)
 	level := slog.LevelInfo
 	if w.status == http.StatusTooManyRequests {
 		level = slog.LevelDebug // a flood must not flood the log too

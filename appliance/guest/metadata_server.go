@@ -38,6 +38,8 @@ type ServerOptions struct {
 	MaxConns          int     // per network
 	Burst             float64 // requests per source at once
 	Rate              float64 // requests per second per source after the burst
+	// Observe is told of every answered request (metadata_observe.go); nil: none.
+	Observe func(kind string, status int)
 }
 
 // Server is the metadata service: one HTTP server per network, on a listener the network's datapath
@@ -102,7 +104,7 @@ func (s *Server) Start(docs Documents, ready ReadyMarker) error {
 	if s.handler != nil {
 		return errors.New("metadata server: started twice")
 	}
-	s.handler = &router{docs: docs, ready: ready, limit: s.limit, log: s.o.Log}
+	s.handler = &router{docs: docs, ready: ready, limit: s.limit, log: s.o.Log, observe: s.o.Observe}
 	for l := range s.waiting {
 		delete(s.waiting, l)
 		s.serveLocked(l)
