@@ -30,7 +30,16 @@ type process interface {
 	StderrTail(n int) string
 }
 
-type realHypervisor struct{}
+// realHypervisor reports every QMP command to observe (nil: none).
+type realHypervisor struct{ observe qmp.Observer }
+
+// hypervisor is the one o asks for: the real one unless a unit test injected a fake.
+func (o *Options) hypervisor() hypervisor {
+	if o.hv != nil {
+		return o.hv
+	}
+	return realHypervisor{observe: o.QMPObserver}
+}
 
 func (realHypervisor) start(spec qemu.Spec, opts qemu.StartOptions) (process, error) {
 	p, err := qemu.Start(spec, opts)
@@ -48,8 +57,8 @@ func (realHypervisor) attach(paths qemu.Paths, id string) (process, error) {
 	return p, nil
 }
 
-func (realHypervisor) dial(ctx context.Context, socket string) (*qmp.Monitor, error) {
-	return qmp.Dial(ctx, socket)
+func (h realHypervisor) dial(ctx context.Context, socket string) (*qmp.Monitor, error) {
+	return qmp.DialObserved(ctx, socket, h.observe)
 }
 
 func (realHypervisor) scan(runRoot string) ([]qemu.Found, error) { return qemu.Scan(runRoot) }

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"cloudlet/appliance/qemu/qmp"
 	"cloudlet/store"
 )
 
@@ -44,6 +45,8 @@ type Options struct {
 
 	StopTimeout       time.Duration // ACPI powerdown grace before quit, then SIGKILL
 	QMPTimeout        time.Duration // bound on every QMP command
+	// QMPObserver is told of every QMP command run on an instance's QEMU (metrics); nil: none.
+	QMPObserver qmp.Observer
 	HealthInterval    time.Duration // how often a supervisor asks QEMU for its status
 	ReconcileInterval time.Duration // how often orphan QEMUs are looked for
 	CrashLoopLimit    int           // restarts allowed within CrashLoopWindow under on-crash
@@ -120,10 +123,7 @@ func New(o Options) (*Service, error) {
 		return nil, errors.New("compute.New: DB, Log, Images, Volumes, RunDir and StateDir are required")
 	}
 	o.setDefaults()
-	s := &Service{o: o, db: o.DB, log: o.Log, hv: o.hv, steps: launchSteps(), sups: map[string]*supervisor{}}
-	if s.hv == nil {
-		s.hv = realHypervisor{}
-	}
+	s := &Service{o: o, db: o.DB, log: o.Log, hv: o.hypervisor(), steps: launchSteps(), sups: map[string]*supervisor{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if err := s.ensureDefaultFlavors(); err != nil {
 		return nil, fmt.Errorf("compute: %w", err)
