@@ -43,10 +43,10 @@ type Options struct {
 	// Credential is the unprivileged user QEMU runs as; nil runs it as the daemon's user (root).
 	Credential *syscall.Credential
 
-	StopTimeout       time.Duration // ACPI powerdown grace before quit, then SIGKILL
-	QMPTimeout        time.Duration // bound on every QMP command
+	StopTimeout time.Duration // ACPI powerdown grace before quit, then SIGKILL
+	QMPTimeout  time.Duration // bound on every QMP command
 	// QMPObserver is told of every QMP command run on an instance's QEMU (metrics); nil: none.
-	QMPObserver qmp.Observer
+	QMPObserver       qmp.Observer
 	HealthInterval    time.Duration // how often a supervisor asks QEMU for its status
 	ReconcileInterval time.Duration // how often orphan QEMUs are looked for
 	CrashLoopLimit    int           // restarts allowed within CrashLoopWindow under on-crash
