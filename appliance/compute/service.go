@@ -43,10 +43,8 @@ type Options struct {
 	// Credential is the unprivileged user QEMU runs as; nil runs it as the daemon's user (root).
 	Credential *syscall.Credential
 
-	StopTimeout time.Duration // ACPI powerdown grace before quit, then SIGKILL
-	QMPTimeout  time.Duration // bound on every QMP command
-	// QMPObserver is told of every QMP command run on an instance's QEMU (metrics); nil: none.
-	QMPObserver       qmp.Observer
+	StopTimeout       time.Duration // ACPI powerdown grace before quit, then SIGKILL
+	QMPTimeout        time.Duration // bound on every QMP command
 	HealthInterval    time.Duration // how often a supervisor asks QEMU for its status
 	ReconcileInterval time.Duration // how often orphan QEMUs are looked for
 	CrashLoopLimit    int           // restarts allowed within CrashLoopWindow under on-crash
@@ -62,6 +60,9 @@ type Options struct {
 
 	ConsoleLogMaxBytes int64 // console.log and console.log.1 together keep about this much (consolelog.go)
 	SerialViewers      int   // viewers of one instance's serial console at a time
+
+	// QMPObserver is told of every QMP command run on an instance's QEMU (metrics); nil: none.
+	QMPObserver qmp.Observer
 
 	hv hypervisor // nil: the real one; unit tests inject fakes
 	// writeFault, when set, may refuse a write of an instance record (as it would be written): unit
