@@ -88,7 +88,8 @@ func (a *Appliance) open() error {
 	if facts.AccelWarning != "" {
 		a.log.Warn("acceleration", "accel", facts.Accel, "warning", facts.AccelWarning)
 	}
-	if a.db, err = store.Open(a.cfg.CatalogPath(), store.Options{LockTimeout: lockTimeout}); err != nil {
+	if a.db, err = store.Open(a.cfg.CatalogPath(), store.Options{LockTimeout: lockTimeout,
+		ObserveWrite: catalogWriteObserver(a.metrics)}); err != nil {
 		return err
 	}
 	// Bind before bootstrapping: a start that fails on a busy port must not have consumed the one
@@ -107,6 +108,7 @@ func (a *Appliance) open() error {
 	if err := a.openServices(facts); err != nil {
 		return err
 	}
+	a.registerCollectors()
 	project, err := a.identity.AdminProjectID()
 	if err != nil {
 		return err
@@ -114,7 +116,8 @@ func (a *Appliance) open() error {
 	a.web, err = web.New(web.Options{Logger: a.log, Host: a.host, Backup: a.db.Backup, Events: a.events, Limits: a.webLimits(),
 		Compute: a.compute, Images: a.images, Volumes: a.volumes, Networks: a.network, Quotas: quotaReports{a},
 		Identity: a.identity, DefaultProject: project, LoopbackNeedsToken: !a.cfg.TrustLoopback,
-		TLSFingerprint: a.tlsCert.fingerprint, Console: a.cfg.consoleOptions(), Metrics: a.metrics})
+		TLSFingerprint: a.tlsCert.fingerprint, Console: a.cfg.consoleOptions(), Metrics: a.metrics,
+		MetricsRegisterer: a.metrics})
 	return err
 }
 
@@ -162,7 +165,7 @@ func (a *Appliance) openNetwork() error {
 		MetadataPort: a.cfg.MetadataPort}); err != nil {
 		return err
 	}
-	a.metadata = guest.NewServer(guest.ServerOptions{Log: a.log})
+	a.metadata = guest.NewServer(guest.ServerOptions{Log: a.log, Observe: metadataObserver(a.metrics)})
 	if err := a.network.StartDatapath(network.DatapathOptions{Log: a.log, Domain: a.cfg.DNSDomain, Upstreams: resolvers(),
 		Metadata: a.metadata}); err != nil {
 		return err
@@ -208,6 +211,7 @@ func (a *Appliance) openCompute(facts host.Facts, cred *syscall.Credential) erro
 		Seeds:       guestSeeds{a.network},
 
 		ConsoleLogMaxBytes: a.cfg.ConsoleLogMaxBytes, SerialViewers: a.cfg.SerialConsoleViewers,
+		QMPObserver: qmpObserver(a.metrics),
 	})
 	if err != nil {
 		return err
