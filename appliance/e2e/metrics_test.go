@@ -11,8 +11,8 @@ import (
 )
 
 // TestDaemonMetrics: GET /metrics from the real daemon parses as Prometheus text and holds the
-// daemon's own metrics: API requests counted by route template, DHCP messages of a guest that
-// booted, QMP command latency, the catalog's size and records, quota usage per project with the
+// daemon's own metrics: API requests counted by route template, DHCP messages and the metadata
+// phone-home of a guest that booted, QMP command latency, the catalog's size and records, quota usage per project with the
 // instance in it, goroutines. Without credentials the scrape is 401, with a member's token 403,
 // with an admin's API key limited to metrics:read 200.
 func TestDaemonMetrics(t *testing.T) {
@@ -56,6 +56,10 @@ func TestDaemonMetrics(t *testing.T) {
 	ack := map[string]string{"result": "ack"}
 	if got, was := sample(after, "cloudlet_dhcp_messages_total", ack), sample(before, "cloudlet_dhcp_messages_total", ack); got <= was {
 		t.Errorf("DHCP acks %v, were %v before the guest booted: want more", got, was)
+	}
+	phone := map[string]string{"kind": "ready", "code": "200"} // the test guest phones home before it says READY
+	if got, was := sample(after, "cloudlet_metadata_requests_total", phone), sample(before, "cloudlet_metadata_requests_total", phone); got <= was {
+		t.Errorf("metadata phone-homes %v, were %v before the guest booted: want more", got, was)
 	}
 	if got := sample(after, "cloudlet_qmp_command_duration_seconds", map[string]string{"command": "qmp_capabilities", "result": "ok"}); got < 1 {
 		t.Errorf("QMP qmp_capabilities ok samples = %v, want some", got)
