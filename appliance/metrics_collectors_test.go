@@ -3,7 +3,6 @@ package appliance
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 	"cloudlet/appliance/identity"
 	"cloudlet/appliance/network/dhcp"
 	"cloudlet/appliance/network/dns"
+	"cloudlet/internal/testkit"
 	"cloudlet/store"
 )
 
@@ -38,11 +38,7 @@ func TestScrapeCacheReadsAtMostOncePerTTL(t *testing.T) {
 }
 
 func TestCatalogCollectorReportsSizeAndRecords(t *testing.T) {
-	db, err := store.Open(filepath.Join(t.TempDir(), "catalog.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := testkit.Catalog(t, "", store.Options{})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(newCatalogCollector(db, time.Now))
 	families, err := reg.Gather()
@@ -108,31 +104,12 @@ func TestQuotaCollectorReportsEveryProjectsUsageAndLimits(t *testing.T) {
 	}
 }
 
-// sumOf sums the values of name's series whose labels include want.
+// sumOf gathers reg and sums name's series whose labels include want.
 func sumOf(t *testing.T, reg *prometheus.Registry, name string, want map[string]string) float64 {
 	t.Helper()
 	families, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sum float64
-	for _, f := range families {
-		if f.GetName() != name {
-			continue
-		}
-	series:
-		for _, m := range f.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			for k, v := range want {
-				if labels[k] != v {
-					continue series
-				}
-			}
-			sum += m.GetGauge().GetValue() + m.GetCounter().GetValue()
-		}
-	}
-	return sum
+	return testkit.MetricSum(families, name, want)
 }

@@ -1,13 +1,17 @@
 package e2e
 
 import (
+	"maps"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"cloudlet/internal/testkit"
 )
 
 // TestDaemonMetrics: GET /metrics from the real daemon parses as Prometheus text and holds the
@@ -121,22 +125,7 @@ func mustScrape(t *testing.T, api httpAPI, token string) map[string]*dto.MetricF
 	return fams
 }
 
-// sample sums name's series whose labels include want: counter and gauge values, histogram
-// sample counts.
+// sample sums name's series whose labels include want (testkit.MetricSum).
 func sample(fams map[string]*dto.MetricFamily, name string, want map[string]string) float64 {
-	var sum float64
-series:
-	for _, m := range fams[name].GetMetric() {
-		labels := map[string]string{}
-		for _, l := range m.GetLabel() {
-			labels[l.GetName()] = l.GetValue()
-		}
-		for k, v := range want {
-			if labels[k] != v {
-				continue series
-			}
-		}
-		sum += m.GetCounter().GetValue() + m.GetGauge().GetValue() + float64(m.GetHistogram().GetSampleCount())
-	}
-	return sum
+	return testkit.MetricSum(slices.Collect(maps.Values(fams)), name, want)
 }
