@@ -8,12 +8,13 @@ import (
 )
 
 // metrics serves GET /metrics: every collector registered with Options.Metrics, in the format the
-// scraper asks for. Collectors read cached samples; none of them waits on a QEMU.
+// scraper asks for. Collectors read cached samples; none of them waits on a QEMU. A collector that
+// fails is logged and left out; the others are still served.
 func (s *Server) metrics(c echo.Context) error {
 	if s.opts.Metrics == nil {
 		return fault.New(fault.Unavailable, "metrics are not enabled")
 	}
-	promhttp.HandlerFor(s.opts.Metrics, promhttp.HandlerOpts{ErrorLog: promLogger{s}}).ServeHTTP(c.Response(), c.Request())
+	promhttp.HandlerFor(s.opts.Metrics, promhttp.HandlerOpts{ErrorLog: promLogger{s}, ErrorHandling: promhttp.ContinueOnError}).ServeHTTP(c.Response(), c.Request())
 	return nil
 }
 

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -55,5 +56,30 @@ func TestMetricsAreForAdminsAndKeysLimitedToThem(t *testing.T) {
 		if got == nil || got.GetMetric()[0].GetCounter().GetValue() != 3 {
 			t.Errorf("GET /metrics with the %s: cloudlet_test_probe_total = %v, want 3", who, got)
 		}
+	}
+}
+
+// brokenCollector fails every collection, like a catalog that cannot be read.
+type brokenCollector struct{ desc *prometheus.Desc }
+
+func (b brokenCollector) Describe(ch chan<- *prometheus.Desc) { ch <- b.desc }
+func (b brokenCollector) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.NewInvalidMetric(b.desc, errors.New("catalog unreadable"))
+}
+
+// TestAFailingCollectorDoesNotHideTheOthers: one collector's error is logged and the scrape still
+// carries every other metric (a monitoring system keeps seeing the daemon while its catalog is sick).
+func TestAFailingCollectorDoesNotHideTheOthers(t *testing.T) {
+	f := newAuthFixture(t)
+	reg := prometheus.NewRegistry()
+	probe := prometheus.NewGauge(prometheus.GaugeOpts{Name: "cloudlet_test_probe", Help: "a test gauge"})
+	reg.MustRegister(probe, brokenCollector{prometheus.NewDesc("cloudlet_test_broken", "fails", nil, nil)})
+	f.srv.opts.Metrics = reg
+	rec := f.do("GET", "/metrics", f.tokens["admin"], "")
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "cloudlet_test_probe 0") {
+		t.Fatalf("GET /metrics with one failing collector = %d %s, want 200 with the others", rec.Code, rec.Body)
+	}
+	if !strings.Contains(f.log.String(), "catalog unreadable") {
+		t.Errorf("the failing collector's error was not logged: %s", f.log.String())
 	}
 }
