@@ -22,6 +22,7 @@ import (
 	"cloudlet/appliance/network/firewall"
 	"cloudlet/appliance/network/link"
 	"cloudlet/appliance/volume"
+	"cloudlet/appliance/webhook"
 	"cloudlet/images"
 	"cloudlet/store"
 	"cloudlet/web"
@@ -42,6 +43,7 @@ type Appliance struct {
 	network   *network.Service
 	compute   *compute.Service
 	metadata  *guest.Server // the metadata service: listeners come from network, answers from compute
+	webhooks  *webhook.Service
 	web       *web.Server
 	metrics   *prometheus.Registry // what GET /metrics serves
 	listeners []net.Listener
@@ -107,6 +109,10 @@ func (a *Appliance) open() error {
 	if err := a.openServices(facts); err != nil {
 		return err
 	}
+	if a.webhooks, err = webhook.New(a.cfg.webhookOptions(a.db, a.log)); err != nil {
+		return err
+	}
+	a.webhooks.Start()
 	project, err := a.identity.AdminProjectID()
 	if err != nil {
 		return err
@@ -114,7 +120,8 @@ func (a *Appliance) open() error {
 	a.web, err = web.New(web.Options{Logger: a.log, Host: a.host, Backup: a.db.Backup, Events: a.events, Limits: a.webLimits(),
 		Compute: a.compute, Images: a.images, Volumes: a.volumes, Networks: a.network, Quotas: quotaReports{a},
 		Identity: a.identity, DefaultProject: project, LoopbackNeedsToken: !a.cfg.TrustLoopback,
-		TLSFingerprint: a.tlsCert.fingerprint, Console: a.cfg.consoleOptions(), Metrics: a.metrics})
+		TLSFingerprint: a.tlsCert.fingerprint, Console: a.cfg.consoleOptions(), Metrics: a.metrics,
+		Webhooks: a.webhooks})
 	return err
 }
 
@@ -316,6 +323,10 @@ func (a *Appliance) release() error {
 	if a.network != nil {
 		a.network.CloseDatapath()
 		a.network = nil
+	}
+	if a.webhooks != nil {
+		errs = append(errs, a.webhooks.Close()) // stops the tailer and cancels deliveries in flight, before the catalog closes
+		a.webhooks = nil
 	}
 	if a.images != nil {
 		errs = append(errs, a.images.Close()) // cancels URL imports and waits for them, before the catalog closes

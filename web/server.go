@@ -20,6 +20,7 @@ import (
 	"cloudlet/appliance/identity"
 	"cloudlet/appliance/network"
 	"cloudlet/appliance/volume"
+	"cloudlet/appliance/webhook"
 	"cloudlet/images"
 )
 
@@ -58,6 +59,8 @@ type Options struct {
 	Console  ConsoleOptions
 	// Metrics is what GET /metrics serves in Prometheus text format; nil: that route answers 503.
 	Metrics prometheus.Gatherer
+	// Webhooks keeps the projects' webhooks; nil: the webhook routes answer 503.
+	Webhooks *webhook.Service
 	// SerialAuth authorizes serial console upgrades; nil: the bearer token or transport (serial.go).
 	SerialAuth SerialAuth
 }
@@ -148,6 +151,12 @@ func (s *Server) routes() error {
 		{http.MethodPost, "/api/v1/keypairs", "keypair:create", s.createKeypair},
 		{http.MethodGet, "/api/v1/keypairs/:id", "keypair:show", s.showKeypair},
 		{http.MethodDelete, "/api/v1/keypairs/:id", "keypair:delete", s.deleteKeypair},
+
+		{http.MethodGet, "/api/v1/webhooks", "webhook:list", s.listWebhooks},
+		{http.MethodPost, "/api/v1/webhooks", "webhook:create", s.createWebhook},
+		{http.MethodGet, "/api/v1/webhooks/:id", "webhook:show", s.showWebhook},
+		{http.MethodDelete, "/api/v1/webhooks/:id", "webhook:delete", s.deleteWebhook},
+		{http.MethodGet, "/api/v1/webhooks/:id/deliveries", "webhook:show", s.webhookDeliveries},
 
 		{http.MethodGet, "/api/v1/flavors", "flavor:list", s.listFlavors},
 		{http.MethodPost, "/api/v1/flavors", "flavor:create", s.createFlavor},
