@@ -1,18 +1,17 @@
 package webhook
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
+	"cloudlet/internal/testkit"
 	"cloudlet/store"
 )
 
@@ -20,39 +19,17 @@ type env struct {
 	t       *testing.T
 	db      *store.DB
 	svc     *Service
-	logs    *syncBuffer
+	logs    *testkit.SyncBuffer
 	allowed map[string]bool // ports of local test receivers let through the guard
 	mu      sync.Mutex
-}
-
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // newEnv opens a catalog and starts the service on it; local receivers are let through the guard
 // one port at a time (allow), everything else meets the real guard.
 func newEnv(t *testing.T, opts ...func(*Options)) *env {
 	t.Helper()
-	db, err := store.Open(filepath.Join(t.TempDir(), "catalog.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, db: db, logs: &syncBuffer{}, allowed: map[string]bool{}}
-	t.Cleanup(func() { db.Close() })
+	db := testkit.Catalog(t, "", store.Options{})
+	e := &env{t: t, db: db, logs: &testkit.SyncBuffer{}, allowed: map[string]bool{}}
 	e.svc = e.start(opts...)
 	return e
 }
