@@ -170,3 +170,38 @@ func TestWebhookRefusesLoopbackAtCreateAndBlocksARedirectToIt(t *testing.T) {
 		t.Errorf("delivery log %+v, want the first attempt blocked at the loopback redirect", log)
 	}
 }
+
+// A webhook is its project's: a member of another project gets 404 showing, deleting or reading
+// the delivery log of it and does not list it; its own member's show never carries the secret.
+func TestWebhookIsItsProjectsOwn(t *testing.T) {
+	c := bareCloud(t, `{"trust_loopback": false}`)
+	api := httpAPI{t: t, base: "http://" + c.d.Listen}
+	admin := c.d.AdminToken(t)
+	pa, pb := api.addMember(admin, "pa", "ua", "webhook-tenant-pw-1"), api.addMember(admin, "pb", "ub", "webhook-tenant-pw-2")
+	var created hookView
+	if code := api.call("POST", "/api/v1/webhooks", pa, map[string]any{"url": "https://hooks.example.com/a", "events": []string{"*"}}, &created); code != 201 || created.Secret == "" {
+		t.Fatalf("pa creates a webhook = %d %+v, want 201 with its secret", code, created)
+	}
+	for _, path := range []string{"/api/v1/webhooks/" + created.ID, "/api/v1/webhooks/" + created.ID + "/deliveries"} {
+		if code := api.call("GET", path, pb, nil, nil); code != 404 {
+			t.Errorf("pb GET %s = %d, want 404", path, code)
+		}
+	}
+	if code := api.call("DELETE", "/api/v1/webhooks/"+created.ID, pb, nil, nil); code != 404 {
+		t.Errorf("pb DELETE pa's webhook = %d, want 404", code)
+	}
+	var list []hookView
+	if code := api.call("GET", "/api/v1/webhooks", pb, nil, &list); code != 200 || len(list) != 0 {
+		t.Errorf("pb lists webhooks = %d %+v, want none", code, list)
+	}
+	var shown map[string]any
+	if code := api.call("GET", "/api/v1/webhooks/"+created.ID, pa, nil, &shown); code != 200 || shown["secret"] != nil {
+		t.Errorf("pa shows its webhook = %d %v, want 200 without the secret", code, shown)
+	}
+	if code := api.call("DELETE", "/api/v1/webhooks/"+created.ID, pa, nil, nil); code != 204 {
+		t.Errorf("pa deletes its webhook = %d, want 204", code)
+	}
+	if strings.Contains(c.d.Stderr(), created.Secret) {
+		t.Error("the daemon's output carries the webhook's secret")
+	}
+}
