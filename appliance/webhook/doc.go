@@ -5,9 +5,10 @@
 // signing secret is kept in a table of its own (webhook_secrets) and shown once, in the create
 // answer. The service tails the event log from a cursor kept in the catalog, hands each event that
 // matches to the webhook's own worker through a bounded queue, and POSTs it with
-// X-Cloudlet-Signature: sha256=<hex HMAC-SHA256 of the body>. Delivery is at least once: the cursor
-// is saved after the events it covers were queued, so a restart may repeat the last batch (and
-// loses what was queued but not yet sent). Every connection goes through the shared address guard
+// X-Cloudlet-Signature: sha256=<hex HMAC-SHA256 of the body>. Delivery is at least once for what was
+// sent: the cursor is saved (at most once a second, and at Close) after the events it covers were
+// queued, so a crash may repeat up to a second of events; what was queued but not yet sent when the
+// daemon stops is not sent after the restart. Every connection goes through the shared address guard
 // (internal/netguard): no loopback, link-local, the host's own or (unless allowed) private
 // addresses, checked after DNS and on every redirect.
 //

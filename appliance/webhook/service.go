@@ -23,6 +23,7 @@ const (
 	maxPerProject    = 20
 	cursorName       = "webhooks"
 	tailBatch        = 256
+	cursorEvery      = time.Second // how often the tailer saves its cursor at most
 )
 
 // Options configure the service. Zero values take the defaults above.

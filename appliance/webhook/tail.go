@@ -14,14 +14,25 @@ type target struct {
 }
 
 // tail reads the event log from the saved cursor until Close, queueing each event to the webhooks
-// it matches and saving the cursor after each batch. It never waits on a delivery.
+// it matches. It saves the cursor at most every cursorEvery (one catalog write, not one per
+// batch) and when it stops. It never waits on a delivery.
 func (s *Service) tail() {
 	cursor, err := s.readCursor()
 	if err != nil {
 		s.log.Error("webhooks: cannot read the event cursor; deliveries stopped", "error", err)
 		return
 	}
+	saved, savedAt := cursor, time.Time{}
+	defer func() {
+		if cursor != saved {
+			s.saveCursor(cursor)
+		}
+	}()
 	for {
+		if cursor != saved && time.Since(savedAt) >= cursorEvery {
+			s.saveCursor(cursor)
+			saved, savedAt = cursor, time.Now()
+		}
 		appended := s.db.EventsAppended() // before reading: a later commit closes it
 		events, err := s.db.EventsSince(cursor, tailBatch)
 		if err != nil {
@@ -35,15 +46,20 @@ func (s *Service) tail() {
 			cursor = s.dispatch(events)
 			continue
 		}
+		var due <-chan time.Time // an unsaved cursor is saved when idle too
+		if cursor != saved {
+			due = time.After(cursorEvery - time.Since(savedAt))
+		}
 		select {
 		case <-appended:
+		case <-due:
 		case <-s.ctx.Done():
 			return
 		}
 	}
 }
 
-// dispatch queues events to the webhooks they match, saves the cursor past them and returns it.
+// dispatch queues events to the webhooks they match and returns the Seq of the last.
 func (s *Service) dispatch(events []store.Event) uint64 {
 	targets, err := s.targets()
 	if err != nil {
@@ -58,11 +74,13 @@ func (s *Service) dispatch(events []store.Event) uint64 {
 			}
 		}
 	}
-	last := events[len(events)-1].Seq
-	if err := s.db.Update(func(tx *store.Tx) error { return store.WriteCursor(tx, cursorName, last) }); err != nil {
+	return events[len(events)-1].Seq
+}
+
+func (s *Service) saveCursor(seq uint64) {
+	if err := s.db.Update(func(tx *store.Tx) error { return store.WriteCursor(tx, cursorName, seq) }); err != nil {
 		s.log.Error("webhooks: save the event cursor", "error", err)
 	}
-	return last
 }
 
 func (s *Service) readCursor() (seq uint64, err error) {
