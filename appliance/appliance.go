@@ -109,7 +109,9 @@ func (a *Appliance) open() error {
 	if err := a.openServices(facts); err != nil {
 		return err
 	}
-	if a.webhooks, err = webhook.New(a.cfg.webhookOptions(a.db, a.log)); err != nil {
+	whOpts := a.cfg.webhookOptions(a.db, a.log)
+	whOpts.Metrics = a.metrics
+	if a.webhooks, err = webhook.New(whOpts); err != nil {
 		return err
 	}
 	a.webhooks.Start()

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"cloudlet/store"
 )
 
@@ -56,7 +58,8 @@ func TestDeliveryIsSignedWithTheSecret(t *testing.T) {
 // previous backoff, and the last is marked failed; a 404 is not retried.
 func TestRetriesWithBackoffOn500UntilTheBound(t *testing.T) {
 	const backoff = 20 * time.Millisecond
-	e := newEnv(t, func(o *Options) { o.Attempts, o.Backoff = 3, backoff })
+	reg := prometheus.NewRegistry()
+	e := newEnv(t, func(o *Options) { o.Attempts, o.Backoff, o.Metrics = 3, backoff, reg })
 	var arrivals []time.Time
 	rc := e.receive(func(w http.ResponseWriter, r *http.Request) {
 		arrivals = append(arrivals, time.Now())
@@ -78,6 +81,9 @@ func TestRetriesWithBackoffOn500UntilTheBound(t *testing.T) {
 	}
 	if g1, g2 := arrivals[1].Sub(arrivals[0]), arrivals[2].Sub(arrivals[1]); g1 < backoff || g2 < 2*backoff {
 		t.Errorf("gaps between attempts %v and %v, want at least %v and %v", g1, g2, backoff, 2*backoff)
+	}
+	if got := outcomeCounts(t, reg); got["retrying"] != 2 || got["failed"] != 1 || got["delivered"] != 0 {
+		t.Errorf("cloudlet_webhook_deliveries_total %v, want retrying 2, failed 1, delivered 0", got)
 	}
 
 	nf := e.receive(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNotFound) })
@@ -169,4 +175,23 @@ func TestRedirectToLoopbackIsBlocked(t *testing.T) {
 	if n := len(inner.got); n != 0 {
 		t.Errorf("the loopback server got %d requests", n)
 	}
+}
+
+// outcomeCounts reads cloudlet_webhook_deliveries_total from reg, by outcome.
+func outcomeCounts(t *testing.T, reg *prometheus.Registry) map[string]float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, f := range families {
+		if f.GetName() != "cloudlet_webhook_deliveries_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			out[m.GetLabel()[0].GetValue()] = m.GetCounter().GetValue()
+		}
+	}
+	return out
 }

@@ -3,6 +3,8 @@ package webhook
 import (
 	"slices"
 	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // deliveryLog is a webhook's last attempts: a ring of at most size entries, kept in memory (a
@@ -11,9 +13,11 @@ type deliveryLog struct {
 	mu      sync.Mutex
 	size    int
 	entries []Delivery
+	tally   *prometheus.CounterVec
 }
 
 func (l *deliveryLog) add(d Delivery) {
+	l.tally.WithLabelValues(d.Outcome).Inc()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(l.entries) >= l.size {
@@ -32,9 +36,14 @@ func (l *deliveryLog) list() []Delivery {
 func (s *Service) logOf(id string) *deliveryLog {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.logLocked(id)
+}
+
+// logLocked is logOf with s.mu held.
+func (s *Service) logLocked(id string) *deliveryLog {
 	l := s.logs[id]
 	if l == nil {
-		l = &deliveryLog{size: s.opts.LogSize}
+		l = &deliveryLog{size: s.opts.LogSize, tally: s.tally}
 		s.logs[id] = l
 	}
 	return l

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"cloudlet/internal/netguard"
 	"cloudlet/store"
 )
@@ -36,6 +38,7 @@ type Options struct {
 	Backoff   time.Duration
 	QueueSize int
 	LogSize   int
+	Metrics   prometheus.Registerer // where cloudlet_webhook_deliveries_total goes; nil: nowhere
 }
 
 // Service keeps the webhooks and delivers events to them.
@@ -45,6 +48,7 @@ type Service struct {
 	opts   Options
 	check  func(network, address string) error // the guard's check of each connection; tests widen it
 	client *http.Client
+	tally  *prometheus.CounterVec // attempts by outcome
 
 	ctx    context.Context // canceled by Close
 	cancel context.CancelFunc
@@ -67,6 +71,10 @@ func New(o Options) (*Service, error) {
 		gone: map[string]bool{}}
 	s.check = func(network, address string) error { return o.Guard.Control(network, address, nil) }
 	s.client = s.newClient()
+	var err error
+	if s.tally, err = newAttemptsCounter(o.Metrics); err != nil {
+		return nil, err
+	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s, nil
 }

@@ -28,12 +28,7 @@ func (s *Service) workerFor(t target) *worker {
 	if w := s.workers[t.id]; w != nil {
 		return w
 	}
-	l := s.logs[t.id]
-	if l == nil {
-		l = &deliveryLog{size: s.opts.LogSize}
-		s.logs[t.id] = l
-	}
-	w := &worker{s: s, t: t, log: l, queue: make(chan store.Event, s.opts.QueueSize)}
+	w := &worker{s: s, t: t, log: s.logLocked(t.id), queue: make(chan store.Event, s.opts.QueueSize)}
 	w.ctx, w.cancel = context.WithCancel(s.ctx)
 	s.workers[t.id] = w
 	s.wg.Add(1)
