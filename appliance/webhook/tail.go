@@ -13,57 +13,62 @@ type target struct {
 	fromSeq                    uint64
 }
 
+// cursor is the tailer's place in the event log: the last Seq queued, and what was saved of it.
+type cursor struct {
+	seq, saved uint64
+	savedAt    time.Time
+}
+
+// due is when an unsaved cursor is to be saved; nil when it is saved.
+func (c *cursor) due() <-chan time.Time {
+	if c.seq == c.saved {
+		return nil
+	}
+	return time.After(cursorEvery - time.Since(c.savedAt))
+}
+
 // tail reads the event log from the saved cursor until Close, queueing each event to the webhooks
 // it matches. It saves the cursor at most every cursorEvery (one catalog write, not one per
-// batch) and when it stops. It never waits on a delivery.
+// batch), when idle, and when it stops. It never waits on a delivery.
 func (s *Service) tail() {
-	cursor, err := s.readCursor()
+	seq, err := s.readCursor()
 	if err != nil {
 		s.log.Error("webhooks: cannot read the event cursor; deliveries stopped", "error", err)
 		return
 	}
-	saved, savedAt := cursor, time.Time{}
-	defer func() {
-		if cursor != saved {
-			s.saveCursor(cursor)
-		}
-	}()
+	c := &cursor{seq: seq, saved: seq}
+	defer s.saveCursor(c, 0)
 	for {
-		if cursor != saved && time.Since(savedAt) >= cursorEvery {
-			s.saveCursor(cursor)
-			saved, savedAt = cursor, time.Now()
-		}
+		s.saveCursor(c, cursorEvery)
 		appended := s.db.EventsAppended() // before reading: a later commit closes it
-		events, err := s.db.EventsSince(cursor, tailBatch)
-		if err != nil {
+		n, err := s.step(c)
+		switch {
+		case err != nil:
 			s.log.Error("webhooks: read the event log", "error", err)
 			if !s.pause(time.Second) {
 				return
 			}
-			continue
-		}
-		if len(events) > 0 {
-			cursor = s.dispatch(events)
-			continue
-		}
-		var due <-chan time.Time // an unsaved cursor is saved when idle too
-		if cursor != saved {
-			due = time.After(cursorEvery - time.Since(savedAt))
-		}
-		select {
-		case <-appended:
-		case <-due:
-		case <-s.ctx.Done():
-			return
+		case n == 0:
+			select {
+			case <-appended:
+			case <-c.due():
+			case <-s.ctx.Done():
+				return
+			}
 		}
 	}
 }
 
-// dispatch queues events to the webhooks they match and returns the Seq of the last.
-func (s *Service) dispatch(events []store.Event) uint64 {
+// step queues the next batch of events to the webhooks they match and moves c past them; it
+// returns how many there were. On an error c stays where it was.
+func (s *Service) step(c *cursor) (int, error) {
+	events, err := s.db.EventsSince(c.seq, tailBatch)
+	if err != nil || len(events) == 0 {
+		return 0, err
+	}
 	targets, err := s.targets()
 	if err != nil {
-		s.log.Error("webhooks: read the webhooks", "error", err)
+		return 0, err
 	}
 	for _, e := range events {
 		for _, t := range targets {
@@ -74,13 +79,20 @@ func (s *Service) dispatch(events []store.Event) uint64 {
 			}
 		}
 	}
-	return events[len(events)-1].Seq
+	c.seq = events[len(events)-1].Seq
+	return len(events), nil
 }
 
-func (s *Service) saveCursor(seq uint64) {
-	if err := s.db.Update(func(tx *store.Tx) error { return store.WriteCursor(tx, cursorName, seq) }); err != nil {
-		s.log.Error("webhooks: save the event cursor", "error", err)
+// saveCursor writes c when it moved and was last saved at least every ago.
+func (s *Service) saveCursor(c *cursor, every time.Duration) {
+	if c.seq == c.saved || time.Since(c.savedAt) < every {
+		return
 	}
+	if err := s.db.Update(func(tx *store.Tx) error { return store.WriteCursor(tx, cursorName, c.seq) }); err != nil {
+		s.log.Error("webhooks: save the event cursor", "error", err)
+		return
+	}
+	c.saved, c.savedAt = c.seq, time.Now()
 }
 
 func (s *Service) readCursor() (seq uint64, err error) {
