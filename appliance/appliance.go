@@ -106,24 +106,20 @@ func (a *Appliance) open() error {
 		return err
 	}
 	a.pruneAudit()
+	if err := a.openWebhooks(); err != nil {
+		return err
+	}
 	if err := a.openServices(facts); err != nil {
 		return err
 	}
-	whOpts := a.cfg.webhookOptions(a.db, a.log)
-	whOpts.Metrics = a.metrics
-	if a.webhooks, err = webhook.New(whOpts); err != nil {
-		return err
-	}
-	a.webhooks.Start()
 	project, err := a.identity.AdminProjectID()
 	if err != nil {
 		return err
 	}
 	a.web, err = web.New(web.Options{Logger: a.log, Host: a.host, Backup: a.db.Backup, Events: a.events, Limits: a.webLimits(),
-		Compute: a.compute, Images: a.images, Volumes: a.volumes, Networks: a.network, Quotas: quotaReports{a},
+		Compute: a.compute, Images: a.images, Volumes: a.volumes, Networks: a.network, Quotas: quotaReports{a}, Webhooks: a.webhooks,
 		Identity: a.identity, DefaultProject: project, LoopbackNeedsToken: !a.cfg.TrustLoopback,
-		TLSFingerprint: a.tlsCert.fingerprint, Console: a.cfg.consoleOptions(), Metrics: a.metrics,
-		Webhooks: a.webhooks})
+		TLSFingerprint: a.tlsCert.fingerprint, Console: a.cfg.consoleOptions(), Metrics: a.metrics})
 	return err
 }
 

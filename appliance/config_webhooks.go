@@ -31,3 +31,16 @@ func (c *Config) webhookOptions(db *store.DB, log *slog.Logger) webhook.Options 
 	return webhook.Options{DB: db, Logger: log, Timeout: time.Duration(c.WebhookTimeout),
 		Guard: netguard.Guard{PrivateAllowed: allowed, Setting: "webhook"}}
 }
+
+// openWebhooks starts the webhook service: it tails the catalog's event log from its saved cursor
+// and delivers what matches; release closes it before the catalog.
+func (a *Appliance) openWebhooks() error {
+	o := a.cfg.webhookOptions(a.db, a.log)
+	o.Metrics = a.metrics
+	var err error
+	if a.webhooks, err = webhook.New(o); err != nil {
+		return err
+	}
+	a.webhooks.Start()
+	return nil
+}

@@ -45,6 +45,8 @@ type Options struct {
 	// Identity resolves bearer tokens and serves the identity routes; nil: only transport-trusted
 	// callers get in, and the identity routes answer 503.
 	Identity *identity.Service
+	// Webhooks keeps the projects' webhooks; nil: the webhook routes answer 503.
+	Webhooks *webhook.Service
 	// DefaultProject is the project (ID) transport-trusted admins act in: the admin project.
 	DefaultProject string
 	// LoopbackNeedsToken makes loopback TCP callers authenticate like anyone (config trust_loopback
@@ -59,8 +61,6 @@ type Options struct {
 	Console  ConsoleOptions
 	// Metrics is what GET /metrics serves in Prometheus text format; nil: that route answers 503.
 	Metrics prometheus.Gatherer
-	// Webhooks keeps the projects' webhooks; nil: the webhook routes answer 503.
-	Webhooks *webhook.Service
 	// SerialAuth authorizes serial console upgrades; nil: the bearer token or transport (serial.go).
 	SerialAuth SerialAuth
 }
