@@ -22,6 +22,7 @@ import (
 	"cloudlet/appliance/network/firewall"
 	"cloudlet/appliance/network/link"
 	"cloudlet/appliance/volume"
+	"cloudlet/appliance/webhook"
 	"cloudlet/images"
 	"cloudlet/store"
 	"cloudlet/web"
@@ -42,6 +43,7 @@ type Appliance struct {
 	network   *network.Service
 	compute   *compute.Service
 	metadata  *guest.Server // the metadata service: listeners come from network, answers from compute
+	webhooks  *webhook.Service
 	web       *web.Server
 	metrics   *prometheus.Registry // what GET /metrics serves
 	listeners []net.Listener
@@ -105,6 +107,9 @@ func (a *Appliance) open() error {
 		return err
 	}
 	a.pruneAudit()
+	if err := a.openWebhooks(); err != nil {
+		return err
+	}
 	if err := a.openServices(facts); err != nil {
 		return err
 	}
@@ -114,7 +119,7 @@ func (a *Appliance) open() error {
 		return err
 	}
 	a.web, err = web.New(web.Options{Logger: a.log, Host: a.host, Backup: a.db.Backup, Events: a.events, Limits: a.webLimits(),
-		Compute: a.compute, Images: a.images, Volumes: a.volumes, Networks: a.network, Quotas: quotaReports{a},
+		Compute: a.compute, Images: a.images, Volumes: a.volumes, Networks: a.network, Quotas: quotaReports{a}, Webhooks: a.webhooks,
 		Identity: a.identity, DefaultProject: project, LoopbackNeedsToken: !a.cfg.TrustLoopback,
 		TLSFingerprint: a.tlsCert.fingerprint, Console: a.cfg.consoleOptions(), Metrics: a.metrics,
 		MetricsRegisterer: a.metrics})
@@ -320,6 +325,10 @@ func (a *Appliance) release() error {
 	if a.network != nil {
 		a.network.CloseDatapath()
 		a.network = nil
+	}
+	if a.webhooks != nil {
+		errs = append(errs, a.webhooks.Close()) // stops the tailer and cancels deliveries in flight, before the catalog closes
+		a.webhooks = nil
 	}
 	if a.images != nil {
 		errs = append(errs, a.images.Close()) // cancels URL imports and waits for them, before the catalog closes

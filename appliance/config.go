@@ -17,6 +17,7 @@ import (
 	"cloudlet/appliance/host"
 	"cloudlet/appliance/identity"
 	"cloudlet/appliance/network"
+	"cloudlet/appliance/webhook"
 	"cloudlet/web"
 )
 
@@ -109,6 +110,11 @@ type Config struct {
 	ImageImportDeniedCIDRs  []string `json:"image_import_denied_cidrs"`
 	ImageImportMinRate      int64    `json:"image_import_min_rate"`
 	ImageImportRateWindow   Duration `json:"image_import_rate_window"`
+	// Webhooks (see config_webhooks.go): the private ranges deliveries may reach besides public
+	// addresses (default none; loopback, link-local and the host's own addresses stay refused), and
+	// the time one delivery attempt may take (default 10s).
+	WebhookAllowedCIDRs []string `json:"webhook_allowed_cidrs"`
+	WebhookTimeout      Duration `json:"webhook_timeout"`
 
 	// DNSDomain is the suffix of instance names in each network's DNS: <instance>.<network>.<domain>.
 	DNSDomain string `json:"dns_domain"`
@@ -202,6 +208,7 @@ func DefaultConfig() Config {
 		ImageImportAllowedPorts: []int{80, 443},
 		ImageImportMinRate:      DefaultImageImportMinRate,
 		ImageImportRateWindow:   Duration(DefaultImageImportRateWindow),
+		WebhookTimeout:          Duration(webhook.DefaultTimeout),
 	}
 }
 
@@ -241,6 +248,9 @@ func (c *Config) Normalize() error {
 		c.Socket = filepath.Join(c.RunDir, "cloudlet.sock")
 	}
 	if err := c.checkImageImports(); err != nil {
+		return err
+	}
+	if err := c.checkWebhooks(); err != nil {
 		return err
 	}
 	if len(c.RunDir) > maxRunDirLen {

@@ -11,11 +11,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"cloudlet/internal/netguard"
 )
 
 // fetchConfig is how URL imports talk HTTP. Tests shorten the times and add a hosts table.
 type fetchConfig struct {
-	guard         addrGuard
+	guard         netguard.Guard
 	hosts         map[string]string // tests only: host name → IP, used instead of DNS
 	attempts      int               // tries of one download, resumed or restarted
 	retryDelay    time.Duration     // before the second try; doubled for each further one
@@ -30,8 +32,8 @@ type fetchConfig struct {
 
 func defaultFetchConfig(o Options, log *slog.Logger) fetchConfig {
 	return fetchConfig{
-		guard: addrGuard{allowPrivate: o.AllowPrivateURLs, ports: o.Import.AllowedPorts,
-			allowed: o.Import.AllowedCIDRs, denied: o.Import.DeniedCIDRs},
+		guard: netguard.Guard{AllowPrivate: o.AllowPrivateURLs, Ports: importPorts(o.Import.AllowedPorts),
+			Allowed: o.Import.AllowedCIDRs, Denied: o.Import.DeniedCIDRs, Setting: "image_import"},
 		log:           log,
 		pace:          paceOf(o.Import),
 		attempts:      3,
@@ -42,6 +44,14 @@ func defaultFetchConfig(o Options, log *slog.Logger) fetchConfig {
 		totalTimeout:  24 * time.Hour,
 		maxRedirects:  5,
 	}
+}
+
+// importPorts are the ports URL imports connect to: ports, or 80 and 443 (Glance's default).
+func importPorts(ports []int) []int {
+	if len(ports) == 0 {
+		return []int{80, 443}
+	}
+	return ports
 }
 
 // httpClient is a client for one import: no proxy (a proxy would be the address connected, and

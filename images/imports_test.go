@@ -9,11 +9,11 @@ import (
 	"testing"
 )
 
-// TestImports enforces DESIGN.md for this package: from the project it imports only store and
-// appliance/fault (never web, never echo), its tests also the shared test support (internal/testkit),
+// TestImports enforces DESIGN.md for this package: from the project it imports only store,
+// appliance/fault and the shared address guard (internal/netguard) (never web, never echo), its tests also the shared test support (internal/testkit),
 // and only doc.go carries the package comment.
 func TestImports(t *testing.T) {
-	allowed := map[string]bool{"cloudlet/store": true, "cloudlet/appliance/fault": true}
+	allowed := map[string]bool{"cloudlet/store": true, "cloudlet/appliance/fault": true, "cloudlet/internal/netguard": true}
 	files, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)
@@ -30,7 +30,7 @@ func TestImports(t *testing.T) {
 				continue
 			}
 			if strings.HasPrefix(path, "cloudlet/") && !allowed[path] || strings.Contains(path, "labstack/echo") {
-				t.Errorf("%s imports %s: images may import only store and appliance/fault from the project", name, path)
+				t.Errorf("%s imports %s: images may import only store, appliance/fault and internal/netguard from the project", name, path)
 			}
 		}
 		if name != "doc.go" && f.Doc != nil {

@@ -44,7 +44,7 @@ func withMinRate(o *Options) { o.Import.MinRate, o.Import.RateWindow = 1024, 200
 
 // allowServer lets e's service fetch from ts.
 func (e *env) allowServer(ts *httptest.Server) {
-	e.svc.fetch.guard.allow = netip.MustParseAddrPort(ts.Listener.Addr().String())
+	e.svc.fetch.guard.Allow = netip.MustParseAddrPort(ts.Listener.Addr().String())
 	e.svc.fetch.retryDelay = 10 * time.Millisecond
 }
 

@@ -32,6 +32,11 @@ const (
 	// hash), one unnamed record per instance with the instance's ID, apart from the instances bucket
 	// whose records lists copy verbatim. Created by migration 3.
 	BucketInstanceSecrets = "instance_secrets"
+	// BucketWebhooks holds the projects' webhooks (URL, event patterns); BucketWebhookSecrets their
+	// signing secrets, one record per webhook with its ID, apart as instance secrets are. Created by
+	// migration 4.
+	BucketWebhooks       = "webhooks"
+	BucketWebhookSecrets = "webhook_secrets"
 )
 
 // The special top-level buckets.
@@ -54,6 +59,7 @@ func Buckets() []string {
 		BucketNetworks, BucketSubnets, BucketPorts, BucketSecurityGroups, BucketFloatingIPs,
 		BucketPortForwards, BucketProjects, BucketUsers, BucketRoles, BucketTokens,
 		BucketCredentials, BucketKeypairs, BucketQuotas, BucketAudit, BucketInstanceSecrets,
+		BucketWebhooks, BucketWebhookSecrets,
 	}
 }
 

@@ -21,6 +21,7 @@ func migrations() []migration {
 		{version: 1, name: "create buckets", apply: createBuckets},
 		{version: 2, name: "create the holds table", apply: createHoldBuckets},
 		{version: 3, name: "create the instance secrets table", apply: createInstanceSecrets},
+		{version: 4, name: "create the webhooks tables", apply: createWebhooks},
 	}
 }
 
@@ -42,6 +43,17 @@ func createBuckets(tx *bbolt.Tx) error {
 // createInstanceSecrets is migration 3: the instance_secrets record bucket (a new catalog's migration 1
 // made it already: creating it again changes nothing).
 func createInstanceSecrets(tx *bbolt.Tx) error { return createKindBuckets(tx, BucketInstanceSecrets) }
+
+// createWebhooks is migration 4: the webhooks and webhook_secrets record buckets (idempotent, as
+// migration 3).
+func createWebhooks(tx *bbolt.Tx) error {
+	for _, b := range []string{BucketWebhooks, BucketWebhookSecrets} {
+		if err := createKindBuckets(tx, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // validMigrations insists on versions 1, 2, 3, ... with no gaps: a programming error otherwise.
 func validMigrations(migs []migration) error {

@@ -207,9 +207,34 @@ func TestMigrationThreeGivesACatalogFromBeforeItTheInstanceSecretsTable(t *testi
 	}
 	old.Close()
 	db := openTestDBAt(t, path)
-	if v, _ := db.SchemaVersion(); v != 3 {
-		t.Fatalf("schema version = %d, want 3", v)
+	if v, _ := db.SchemaVersion(); v != len(migrations()) {
+		t.Fatalf("schema version = %d, want %d", v, len(migrations()))
 	}
 	k := NewKind[instance](BucketInstanceSecrets, ScopeProject)
 	mustUpdate(t, db, func(tx *Tx) error { return k.Create(tx, &instance{Meta: Meta{ID: "i1", ProjectID: "p1"}}) })
+}
+
+// TestMigrationFourGivesACatalogFromBeforeItTheWebhooksTables: a version-3 catalog made before the
+// webhooks buckets existed gets them at open (schema version 4), and records can be written there.
+func TestMigrationFourGivesACatalogFromBeforeItTheWebhooksTables(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "catalog.db")
+	old, err := openWith(path, Options{}, migrations()[:3])
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = old.bolt.Update(func(tx *bbolt.Tx) error {
+		return errors.Join(tx.DeleteBucket([]byte(BucketWebhooks)), tx.DeleteBucket([]byte(BucketWebhookSecrets)))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+	db := openTestDBAt(t, path)
+	if v, _ := db.SchemaVersion(); v != 4 {
+		t.Fatalf("schema version = %d, want 4", v)
+	}
+	for _, b := range []string{BucketWebhooks, BucketWebhookSecrets} {
+		k := NewKind[instance](b, ScopeProject)
+		mustUpdate(t, db, func(tx *Tx) error { return k.Create(tx, &instance{Meta: Meta{ID: "w1", ProjectID: "p1"}}) })
+	}
 }

@@ -20,6 +20,7 @@ import (
 	"cloudlet/appliance/identity"
 	"cloudlet/appliance/network"
 	"cloudlet/appliance/volume"
+	"cloudlet/appliance/webhook"
 	"cloudlet/images"
 )
 
@@ -44,6 +45,8 @@ type Options struct {
 	// Identity resolves bearer tokens and serves the identity routes; nil: only transport-trusted
 	// callers get in, and the identity routes answer 503.
 	Identity *identity.Service
+	// Webhooks keeps the projects' webhooks; nil: the webhook routes answer 503.
+	Webhooks *webhook.Service
 	// DefaultProject is the project (ID) transport-trusted admins act in: the admin project.
 	DefaultProject string
 	// LoopbackNeedsToken makes loopback TCP callers authenticate like anyone (config trust_loopback
@@ -157,6 +160,12 @@ func (s *Server) routes() error {
 		{http.MethodPost, "/api/v1/keypairs", "keypair:create", s.createKeypair},
 		{http.MethodGet, "/api/v1/keypairs/:id", "keypair:show", s.showKeypair},
 		{http.MethodDelete, "/api/v1/keypairs/:id", "keypair:delete", s.deleteKeypair},
+
+		{http.MethodGet, "/api/v1/webhooks", "webhook:list", s.listWebhooks},
+		{http.MethodPost, "/api/v1/webhooks", "webhook:create", s.createWebhook},
+		{http.MethodGet, "/api/v1/webhooks/:id", "webhook:show", s.showWebhook},
+		{http.MethodDelete, "/api/v1/webhooks/:id", "webhook:delete", s.deleteWebhook},
+		{http.MethodGet, "/api/v1/webhooks/:id/deliveries", "webhook:show", s.webhookDeliveries},
 
 		{http.MethodGet, "/api/v1/flavors", "flavor:list", s.listFlavors},
 		{http.MethodPost, "/api/v1/flavors", "flavor:create", s.createFlavor},

@@ -151,6 +151,11 @@ var policy = []Rule{
 	{"port_forward:any_host_port", ScopeCloud, admins, anyAuth},
 
 	{"event:list", ScopeProject, readers, anyAuth}, // the project's own events only
+	// Webhooks: the project's own; the signing secret is shown once, to its creator.
+	{"webhook:list", ScopeProject, readers, anyAuth},
+	{"webhook:show", ScopeProject, readers, anyAuth}, // the webhook and its delivery log
+	{"webhook:create", ScopeProject, members, anyAuth},
+	{"webhook:delete", ScopeProject, members, anyAuth},
 	{"quota:show", ScopeProject, readers, anyAuth}, // the project's own quota only
 	{"quota:list", ScopeCloud, admins, anyAuth},
 	{"quota:update", ScopeCloud, admins, anyAuth},

@@ -14,7 +14,7 @@ import (
 // the admins', except that everyone may read flavors, their project, its quota and their user.
 var (
 	projectScoped = []string{"instance", "image", "volume", "snapshot", "network", "subnet", "port",
-		"security_group", "security_group_rule", "floating_ip", "port_forward", "event", "keypair", "token", "credential"}
+		"security_group", "security_group_rule", "floating_ip", "port_forward", "event", "keypair", "token", "credential", "webhook"}
 	readVerbs   = []string{"list", "show", "download"}
 	readableAll = []Action{"flavor:list", "flavor:show", "project:show", "quota:show", "user:show"}
 	// Deliberate departures from the plain rules, each with its reason in policy.go.
