@@ -69,7 +69,7 @@ func (f eventFilter) match(e *streamEvent) bool {
 // never waits on it: when the buffer is full the hub closes ch and forgets it (overflowed).
 type subscriber struct {
 	filter     eventFilter
-	ch         chan streamEvent
+	ch         chan *streamEvent // shared with other subscribers: read only
 	overflowed bool // set by the hub before it closes ch because the buffer was full
 }
 
@@ -119,7 +119,7 @@ func (h *eventHub) subscribe(f eventFilter) (*subscriber, uint64, error) {
 		h.last, h.started = end, true
 		go h.run()
 	}
-	s := &subscriber{filter: f, ch: make(chan streamEvent, h.buffer)}
+	s := &subscriber{filter: f, ch: make(chan *streamEvent, h.buffer)}
 	h.subs[s] = struct{}{}
 	return s, h.last, nil
 }
@@ -207,13 +207,13 @@ func (h *eventHub) publish(since uint64, evs []streamEvent) {
 	if len(evs) > 0 && evs[0].Seq > since+1 {
 		gap := gapEvent(since, evs[0].Seq)
 		for s := range h.subs {
-			h.offer(s, gap)
+			h.offer(s, &gap)
 		}
 	}
 	for i := range evs {
 		for s := range h.subs {
 			if s.filter.match(&evs[i]) {
-				h.offer(s, evs[i])
+				h.offer(s, &evs[i])
 			}
 		}
 		h.last = evs[i].Seq
@@ -221,7 +221,7 @@ func (h *eventHub) publish(since uint64, evs []streamEvent) {
 }
 
 // offer puts e in s's buffer, or closes s if the buffer is full; the caller holds mu.
-func (h *eventHub) offer(s *subscriber, e streamEvent) {
+func (h *eventHub) offer(s *subscriber, e *streamEvent) {
 	select {
 	case s.ch <- e:
 	default:

@@ -201,7 +201,7 @@ func (st *eventStream) follow(sub *subscriber) error {
 			case !ok:
 				return errStreamClosed
 			}
-			if err := st.send(e); err != nil {
+			if err := st.send(*e); err != nil {
 				return err
 			}
 		case <-heartbeat.C:

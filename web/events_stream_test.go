@@ -253,7 +253,7 @@ func TestAStreamThatFallsBehindIsToldToResume(t *testing.T) {
 	h.mu.Lock()
 	for sub := range h.subs { // the stream's one subscriber: fill its buffer faster than it drains
 		for !sub.overflowed {
-			h.offer(sub, streamEvent{}) // seq 0: sent already, never written
+			h.offer(sub, &streamEvent{}) // seq 0: sent already, never written
 		}
 	}
 	h.mu.Unlock()
