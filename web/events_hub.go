@@ -70,7 +70,7 @@ func (f eventFilter) match(e *streamEvent) bool {
 type subscriber struct {
 	filter     eventFilter
 	ch         chan *streamEvent // shared with other subscribers: read only
-	overflowed bool // set by the hub before it closes ch because the buffer was full
+	overflowed bool              // set by the hub before it closes ch because the buffer was full
 }
 
 // eventHub reads the catalog's new events once per commit that appended some and fans them out to
