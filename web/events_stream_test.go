@@ -34,13 +34,7 @@ func newStreamFixture(t *testing.T, limits Limits, so EventStreamOptions) *strea
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve(l) }()
-	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
-	sf := &streamFixture{authFixture: f, srv: srv, url: "http://" + l.Addr().String(), projects: map[string]string{}}
+	sf := &streamFixture{authFixture: f, srv: srv, url: "http://" + serveLoopback(t, srv), projects: map[string]string{}}
 	for _, name := range []string{"pa", "pb"} {
 		p, err := f.ids.Project(context.Background(), name)
 		if err != nil {
@@ -49,6 +43,18 @@ func newStreamFixture(t *testing.T, limits Limits, so EventStreamOptions) *strea
 		sf.projects[name] = p.ID
 	}
 	return sf
+}
+
+// serveLoopback serves s on a new loopback TCP listener until the test ends, and returns its address.
+func serveLoopback(t testing.TB, s *Server) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = s.Serve(l) }()
+	t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
+	return l.Addr().String()
 }
 
 // open opens a stream as who (a role or user name of the fixture), with query q, resuming after lastID.
