@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -411,5 +413,44 @@ func TestLogEnd(t *testing.T) {
 	}
 	if _, err := logEnd(func(uint64, int) ([]json.RawMessage, error) { return nil, errors.New("boom") }); err == nil {
 		t.Error("logEnd hid a read error")
+	}
+}
+
+// TestAClientThatStopsReadingLosesItsConnection: a stream whose client stops reading does not hold
+// its connection past the server's write stall guard (Limits.WriteTimeout), and another stream
+// receives every event meanwhile.
+func TestAClientThatStopsReadingLosesItsConnection(t *testing.T) {
+	f := newStreamFixture(t, Limits{WriteTimeout: time.Second}, EventStreamOptions{Buffer: 100})
+	live := f.open("member", url.Values{"type": {"small."}}, "")
+	small := func(_, _ string, c syscall.RawConn) error { // a small receive buffer the kernel does not grow
+		return c.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+	}
+	stalled, err := (&net.Dialer{Control: small}).Dial("tcp", strings.TrimPrefix(f.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stalled.Close()
+	fmt.Fprintf(stalled, "GET /api/v1/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\nAuthorization: Bearer %s\r\n\r\n", f.tokens["member"])
+	big := json.RawMessage(`"` + strings.Repeat("x", 128<<10) + `"`)
+	var want []uint64
+	for range 64 { // 8 MiB: more than the kernel buffers between the two ends hold (4 MiB at most)
+		e := &store.Event{Type: "big.changed", ID: "x", ProjectID: f.projects["pa"], Data: big}
+		if err := f.db.Update(func(tx *store.Tx) error { return store.AppendEvent(tx, e) }); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, f.appendEvent("small.changed", "pa", "x"))
+	}
+	if got := readUntil(t, live, want[len(want)-1]); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("the other stream = %v, want %v", got, want)
+	}
+	for !strings.Contains(f.log.String(), "path=/api/v1/events") { // the stalled stream's request ended
+		time.Sleep(10 * time.Millisecond)
+	}
+	n, err := io.Copy(io.Discard, stalled) // what the kernel buffered, then the server's close
+	if err != nil {
+		t.Errorf("reading the stalled connection after %d bytes: %v", n, err)
+	}
+	if n >= int64(len(want)*len(big)) {
+		t.Errorf("the stalled client could still read %d bytes: it was never cut", n)
 	}
 }
