@@ -122,7 +122,7 @@ func (a *Appliance) open() error {
 		Compute: a.compute, Images: a.images, Volumes: a.volumes, Networks: a.network, Quotas: quotaReports{a}, Webhooks: a.webhooks,
 		Identity: a.identity, DefaultProject: project, LoopbackNeedsToken: !a.cfg.TrustLoopback,
 		TLSFingerprint: a.tlsCert.fingerprint, Console: a.cfg.consoleOptions(), Metrics: a.metrics,
-		MetricsRegisterer: a.metrics})
+		MetricsRegisterer: a.metrics, EventsAppended: a.db.EventsAppended})
 	return err
 }
 

@@ -19,7 +19,11 @@ const (
 
 // listEvents serves GET /api/v1/events?since=SEQ&limit=N: the catalog's events after SEQ, oldest first.
 // Every state change of every resource is one event, written in the same transaction as the change.
+// With Accept: text/event-stream it serves them as server-sent events instead (streamEvents).
 func (s *Server) listEvents(c echo.Context) error {
+	if wantsStream(c) {
+		return s.streamEvents(c)
+	}
 	since, err := queryUint(c, "since", 0)
 	if err != nil {
 		return err

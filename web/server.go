@@ -65,6 +65,11 @@ type Options struct {
 	MetricsRegisterer prometheus.Registerer
 	// SerialAuth authorizes serial console upgrades; nil: the bearer token or transport (serial.go).
 	SerialAuth SerialAuth
+
+	// EventsAppended returns a channel closed after the next commit that appends an event (taken
+	// before reading Events); nil: GET /api/v1/events serves no event stream (503). EventStream bounds it.
+	EventsAppended func() <-chan struct{}
+	EventStream    EventStreamOptions
 }
 
 // Server serves the API on any number of listeners.
@@ -80,6 +85,9 @@ type Server struct {
 	httpm   *httpMetrics // request metrics; nil: none
 
 	consoles *consoleState // console tickets, open sessions, the screenshot limiter
+
+	hub        *eventHub // the event stream's fan-out; nil without Options.EventsAppended
+	streamOpts EventStreamOptions
 
 	mu      sync.Mutex // guards the fields below
 	servers []*http.Server
@@ -101,6 +109,10 @@ func New(o Options) (*Server, error) {
 	}
 	s.limits = o.Limits.withDefaults()
 	s.consoles = newConsoleState(o, s.now)
+	s.streamOpts = o.EventStream.withDefaults()
+	if o.EventsAppended != nil {
+		s.hub = newEventHub(o.Events, o.EventsAppended, s.log, s.streamOpts.Buffer, s.streamOpts.MaxStreams)
+	}
 	if o.Identity != nil {
 		s.flood = newAuditFlood(o.Identity.RecordAudits, s.log, s.limits.AuditWindow, s.limits.AuditKeys, s.now)
 	}
@@ -302,6 +314,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.closed = true
 	servers := s.servers
 	s.mu.Unlock()
+	if s.hub != nil {
+		s.hub.close() // net/http would wait for event streams, which never go idle, until ctx ends
+	}
 	var errs []error
 	for _, srv := range servers {
 		if err := srv.Shutdown(ctx); err != nil {

@@ -70,26 +70,33 @@ func (g *globals) finishWaiting(inst *compute.Instance, cond string) error {
 	return g.print(ready, []string{"FIELD", "VALUE"}, instanceDetail(ready))
 }
 
-// waitReady polls until the instance's guest is ready; an instance that settles stopped or in error
+// readyRecheck is how often waiting for readiness reads the instance again besides after each of its
+// events: a guest's readiness changes no state, so it is on no event.
+const readyRecheck = 2 * time.Second
+
+// waitReady waits until the instance's guest is ready; an instance that settles stopped or in error
 // first will not be, and says why.
 func (g *globals) waitReady(id string) (*compute.Instance, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
-	for {
-		var inst compute.Instance
+	var inst compute.Instance
+	err := g.watchInstance(ctx, id, readyRecheck, func() (bool, error) {
+		inst = compute.Instance{}
 		if err := g.client().Do(ctx, "GET", "/api/v1/instances/"+url.PathEscape(id), nil, &inst); err != nil {
-			return nil, err
+			return false, err
 		}
 		if inst.ReadyAt != nil {
-			return &inst, nil
+			return true, nil
 		}
 		if inst.TaskState == compute.TaskNone && inst.VMState != compute.VMActive && inst.VMState != compute.VMBuilding {
-			return nil, fmt.Errorf("instance %s is %s/%s, not booting: it will not be ready %s", inst.Name, inst.VMState, inst.PowerState, inst.Fault)
+			return false, fmt.Errorf("instance %s is %s/%s, not booting: it will not be ready %s", inst.Name, inst.VMState, inst.PowerState, inst.Fault)
 		}
-		if err := pause(ctx); err != nil {
-			return nil, fmt.Errorf("wait for instance %s to be ready: %w", inst.Name, err)
-		}
+		return false, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("wait for instance %s to be ready: %w", id, err)
 	}
+	return &inst, nil
 }
 
 func newInstanceWaitCmd(g *globals) *cobra.Command {

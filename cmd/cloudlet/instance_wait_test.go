@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // readyAPI answers POST /api/v1/instances with a building instance and GETs with an active one that
@@ -15,6 +16,10 @@ func readyAPI(t *testing.T, readyAfter int, state string) (string, *int) {
 	var mu sync.Mutex
 	gets := 0
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Accept") == "text/event-stream" {
+			busyStream(w, r)
+			return
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
@@ -35,6 +40,22 @@ func readyAPI(t *testing.T, readyAfter int, state string) (string, *int) {
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL, &gets
+}
+
+// busyStream is an event stream with an event about the instance every few milliseconds.
+func busyStream(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/event-stream")
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for seq := 1; ; seq++ {
+		io.WriteString(w, sseEvent(seq, "instance.state"))
+		w.(http.Flusher).Flush()
+		select {
+		case <-tick.C:
+		case <-r.Context().Done():
+			return
+		}
+	}
 }
 
 // create --wait ready, create --wait=ready and instance wait NAME ready return once the API shows

@@ -55,6 +55,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newFlavorCmd(g), newInstanceCmd(g), newImageCmd(g), newVolumeCmd(g), newPoolCmd(g), newNetworkCmd(g), newPortCmd(g), newSecurityGroupCmd(g),
 		newFloatingIPCmd(g), newPortForwardCmd(g), newQuotaCmd(g),
 		newLoginCmd(g), newLogoutCmd(g), newProjectCmd(g), newUserCmd(g), newRoleCmd(g), newTokenCmd(g),
-		newCredentialCmd(g), newKeypairCmd(g), newWebhookCmd(g))
+		newCredentialCmd(g), newKeypairCmd(g), newWebhookCmd(g),
+		newEventsCmd(g))
 	return root
 }

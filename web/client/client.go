@@ -119,6 +119,11 @@ func (c *Client) send(ctx context.Context, method, path string, in any) (*http.R
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	return c.do(req)
+}
+
+// do sends req, authorized, and turns transport failures and error answers into errors.
+func (c *Client) do(req *http.Request) (*http.Response, error) {
 	c.Authorize(req)
 	resp, err := c.http.Do(req)
 	var pinErr *FingerprintError
