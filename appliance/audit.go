@@ -8,7 +8,7 @@ import (
 // auditPruneEvery is how often the audit log drops entries older than the configured retention.
 const auditPruneEvery = 24 * time.Hour
 
-// pruneAudit drops expired audit entries and expired tokens. A failure is logged: a log or a token
+// pruneAudit drops expired audit entries, the event log's oldest events past event_log_keep, and expired tokens. A failure is logged: a log or a token
 // record kept too long is no reason to stop the cloud (expired tokens are refused anyway).
 func (a *Appliance) pruneAudit() {
 	n, err := a.identity.PruneAudit(context.Background(), time.Duration(a.cfg.AuditRetention))
@@ -17,6 +17,11 @@ func (a *Appliance) pruneAudit() {
 		a.log.Error("audit log pruning failed", "err", err)
 	case n > 0:
 		a.log.Info("audit log pruned", "entries", n, "retention", time.Duration(a.cfg.AuditRetention))
+	}
+	if n, err := pruneEventLog(a.db, a.cfg.EventLogKeep); err != nil {
+		a.log.Error("event log pruning failed", "err", err)
+	} else if n > 0 {
+		a.log.Info("event log pruned", "events", n, "kept", a.cfg.EventLogKeep)
 	}
 	if n, err := a.identity.PruneTokens(context.Background()); err != nil {
 		a.log.Error("expired token pruning failed", "err", err)

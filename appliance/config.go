@@ -87,6 +87,9 @@ type Config struct {
 
 	// AuditRetention is how long the audit log keeps an entry; older ones are pruned at start and daily.
 	AuditRetention Duration `json:"audit_retention"`
+	// EventLogKeep is how many of the newest events the catalog's event log keeps; older ones are
+	// pruned at start and daily. An event stream or webhook further behind is told of the gap.
+	EventLogKeep int `json:"event_log_keep"`
 
 	// TLS makes the API serve HTTPS on a loopback address too; any other address serves HTTPS
 	// unless InsecureHTTP. TLSCert and TLSKey are the admin's own certificate and key (PEM); without
@@ -196,6 +199,7 @@ func DefaultConfig() Config {
 		DNSDomain:             "cloudlet",
 		TrustLoopback:         false,
 		AuditRetention:        Duration(identity.DefaultAuditRetention),
+		EventLogKeep:          DefaultEventLogKeep,
 		MaxImageSize:          DefaultMaxImageSize,
 		LoginFreeFailures:     identity.DefaultLoginFreeFailures,
 		LoginBackoffMax:       Duration(identity.DefaultLoginBackoffMax),
@@ -283,6 +287,12 @@ func (c *Config) Normalize() error {
 	}
 	if c.AuditRetention == 0 {
 		c.AuditRetention = Duration(identity.DefaultAuditRetention)
+	}
+	if c.EventLogKeep < 0 {
+		return fmt.Errorf("config: event_log_keep must not be negative")
+	}
+	if c.EventLogKeep == 0 {
+		c.EventLogKeep = DefaultEventLogKeep
 	}
 	if err := c.checkTLS(); err != nil {
 		return err
