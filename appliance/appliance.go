@@ -18,6 +18,7 @@ import (
 	"cloudlet/appliance/guest"
 	"cloudlet/appliance/host"
 	"cloudlet/appliance/identity"
+	"cloudlet/appliance/metering"
 	"cloudlet/appliance/network"
 	"cloudlet/appliance/network/firewall"
 	"cloudlet/appliance/network/link"
@@ -44,6 +45,7 @@ type Appliance struct {
 	metadata  *guest.Server // the metadata service: listeners come from network, answers from compute
 	web       *web.Server
 	metrics   *prometheus.Registry // what GET /metrics serves
+	sampler   *metering.Sampler    // per-instance usage; nil when sample_instances is off
 	listeners []net.Listener
 	adminPass string // set only on the first start
 
@@ -107,6 +109,9 @@ func (a *Appliance) open() error {
 	if err := a.openServices(facts); err != nil {
 		return err
 	}
+	if err := a.openMetering(); err != nil {
+		return err
+	}
 	project, err := a.identity.AdminProjectID()
 	if err != nil {
 		return err
@@ -114,7 +119,8 @@ func (a *Appliance) open() error {
 	a.web, err = web.New(web.Options{Logger: a.log, Host: a.host, Backup: a.db.Backup, Events: a.events, Limits: a.webLimits(),
 		Compute: a.compute, Images: a.images, Volumes: a.volumes, Networks: a.network, Quotas: quotaReports{a},
 		Identity: a.identity, DefaultProject: project, LoopbackNeedsToken: !a.cfg.TrustLoopback,
-		TLSFingerprint: a.tlsCert.fingerprint, Console: a.cfg.consoleOptions(), Metrics: a.metrics})
+		TLSFingerprint: a.tlsCert.fingerprint, Console: a.cfg.consoleOptions(), Metrics: a.metrics,
+		Stats: a.stats()})
 	return err
 }
 
@@ -308,6 +314,10 @@ func (a *Appliance) release() error {
 	if a.metadata != nil { // before compute: no answer is half-way through a closed service
 		a.metadata.Close()
 		a.metadata = nil
+	}
+	if a.sampler != nil { // before compute: its samples ask compute
+		a.sampler.Close()
+		a.sampler = nil
 	}
 	if a.compute != nil {
 		errs = append(errs, a.compute.Close())

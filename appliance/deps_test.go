@@ -99,6 +99,7 @@ var services = []string{
 	"cloudlet/appliance/volume",
 	"cloudlet/appliance/identity",
 	"cloudlet/appliance/guest",
+	"cloudlet/appliance/metering",
 	"cloudlet/images",
 }
 
