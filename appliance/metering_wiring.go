@@ -40,7 +40,8 @@ func (m meteringCompute) Instances(ctx context.Context) ([]metering.Instance, er
 	}
 	out := make([]metering.Instance, 0, len(list))
 	for _, inst := range list {
-		mi := metering.Instance{ID: inst.ID, Name: inst.Name, ProjectID: inst.ProjectID, PID: inst.PID, PIDStart: inst.PIDStartTime}
+		mi := metering.Instance{ID: inst.ID, Name: inst.Name, ProjectID: inst.ProjectID, PID: inst.PID, PIDStart: inst.PIDStartTime,
+			Busy: inst.TaskState != compute.TaskNone}
 		for _, port := range inst.PortIDs {
 			mi.Taps = append(mi.Taps, link.TapName(port))
 		}

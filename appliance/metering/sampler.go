@@ -22,6 +22,9 @@ type Instance struct {
 	PID                 int    // QEMU's pid; 0 when no QEMU runs
 	PIDStart            uint64 // its /proc start time (field 22), guarding against PID reuse
 	Taps                []string
+	// Busy: a task runs on the instance (a stop, reboot, snapshot…) and holds its supervisor, which
+	// would answer BlockStats only after it. It is not asked meanwhile; its sample ages.
+	Busy bool
 }
 
 // BlockStat is one drive's counters since its QEMU started.
@@ -188,7 +191,7 @@ func (s *Sampler) track(list []Instance) []Instance {
 			t.sample = nil
 			continue
 		}
-		if !t.busy {
+		if !t.busy && !inst.Busy {
 			t.busy = true
 			start = append(start, inst)
 		}

@@ -121,6 +121,23 @@ func TestAQEMUThatDoesNotAnswerInTimeKeepsItsLastSample(t *testing.T) {
 	}
 }
 
+func TestAnInstanceBusyWithATaskIsNotAskedAndItsSampleAges(t *testing.T) {
+	r := newRig(t, Options{}, db)
+	r.proc.process(102, 1, 1, 6000, 10)
+	r.round(t, "i-db")
+	stopping := db
+	stopping.Busy = true
+	r.compute.set(stopping)
+	r.clock.Advance(20 * time.Second)
+	r.Round(context.Background())
+	if n := r.compute.callsOf("i-db"); n != 1 {
+		t.Fatalf("BlockStats asked %d times; want once, before the task", n)
+	}
+	if st := r.Stats("i-db"); st.Sample == nil || st.SampleAgeSeconds != 20 {
+		t.Fatalf("stats during the task: %+v; want the last sample, 20 s old", st)
+	}
+}
+
 func TestADeletedInstanceIsForgottenAndAStoppedOneNotExported(t *testing.T) {
 	r := newRig(t, Options{}, web, db)
 	r.proc.process(101, 1, 1, 5000, 10)
