@@ -28,23 +28,23 @@ func TestInstanceUsageIsSampledAndAFrozenQEMUHoldsUpNoScrape(t *testing.T) {
 	c.waitConsole(idle.ID, ready, 1, bootWait)
 	sh := c.shell(busy.ID, "busy")
 
-	written := func() float64 { return instanceValue(c.scrape(), "cloudlet_instance_block_write_bytes_total", busy.ID) }
-	c.waitMetric("a first sample of busy", func() bool { _, ok := sampleAges(c.scrape())[busy.ID]; return ok })
+	written := func() float64 { return instanceMetric(c.scrapeUsage(), "cloudlet_instance_block_write_bytes_total", busy.ID) }
+	c.waitMetric("a first sample of busy", func() bool { _, ok := instanceSampleAges(c.scrapeUsage())[busy.ID]; return ok })
 	w0 := written()
 	mustRun(t, sh, "dd if=/dev/zero of=/dev/vda bs=64k count=128 seek=512 2>&1 && sync")
 	c.waitMetric("busy's 8 MiB written in /metrics", func() bool { return written() >= w0+8<<20 })
 	c.waitMetric("busy's 8 MiB written in its stats", func() bool {
 		var sum uint64
-		for _, d := range c.stats("busy").Sample.Drives {
+		for _, d := range c.instanceStats("busy").Sample.Drives {
 			sum += d.WriteBytes
 		}
 		return float64(sum) >= w0+8<<20
 	})
 
 	rx := func() (float64, float64) {
-		f := c.scrape()
-		return instanceValue(f, "cloudlet_instance_network_receive_bytes_total", busy.ID),
-			instanceValue(f, "cloudlet_instance_network_transmit_bytes_total", busy.ID)
+		f := c.scrapeUsage()
+		return instanceMetric(f, "cloudlet_instance_network_receive_bytes_total", busy.ID),
+			instanceMetric(f, "cloudlet_instance_network_transmit_bytes_total", busy.ID)
 	}
 	rx0, tx0 := rx()
 	mustRun(t, sh, "ping -c 5 -s 1000 $(ip route | awk '/default/ {print $3}')")
@@ -72,16 +72,16 @@ func TestInstanceUsageIsSampledAndAFrozenQEMUHoldsUpNoScrape(t *testing.T) {
 	// idle's sample ageing while busy's is renewed after it.
 	var ages map[string]float64
 	c.waitMetric("idle's sample ageing while busy's stays fresh", func() bool {
-		ages = sampleAges(c.scrape())
+		ages = instanceSampleAges(c.scrapeUsage())
 		return ages[idle.ID] >= 10 && ages[busy.ID]+5 < ages[idle.ID]
 	})
-	if st := c.stats("idle"); st.Sample == nil || st.SampleAgeSeconds < 10 {
+	if st := c.instanceStats("idle"); st.Sample == nil || st.SampleAgeSeconds < 10 {
 		t.Errorf("stats of the frozen instance: %+v; want its last sample, at least 10 s old", st)
 	}
 }
 
-// scrape GETs /metrics as admin and parses it.
-func (c *cloud) scrape() map[string]*dto.MetricFamily {
+// scrapeUsage GETs /metrics as admin and parses it.
+func (c *cloud) scrapeUsage() map[string]*dto.MetricFamily {
 	c.t.Helper()
 	req, err := http.NewRequest("GET", "http://"+c.d.Listen+"/metrics", nil)
 	if err != nil {
@@ -104,8 +104,8 @@ func (c *cloud) scrape() map[string]*dto.MetricFamily {
 	return fams
 }
 
-// stats GETs an instance's stats as admin.
-func (c *cloud) stats(ref string) metering.InstanceStats {
+// instanceStats GETs an instance's stats as admin.
+func (c *cloud) instanceStats(ref string) metering.InstanceStats {
 	c.t.Helper()
 	var st metering.InstanceStats
 	if err := c.do("GET", "/api/v1/instances/"+ref+"/stats", nil, &st); err != nil {
@@ -127,27 +127,27 @@ func (c *cloud) waitMetric(what string, cond func() bool) {
 	c.t.Fatalf("%s: not seen within 60s", what)
 }
 
-// instanceValue sums family name's series of instance id (all its drives or interfaces).
-func instanceValue(fams map[string]*dto.MetricFamily, name, id string) float64 {
+// instanceMetric sums family name's series of instance id (all its drives or interfaces).
+func instanceMetric(fams map[string]*dto.MetricFamily, name, id string) float64 {
 	var sum float64
 	for _, m := range fams[name].GetMetric() {
-		if label(m, "instance_id") == id {
+		if metricLabel(m, "instance_id") == id {
 			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
 		}
 	}
 	return sum
 }
 
-// sampleAges are the instances' sample ages by id.
-func sampleAges(fams map[string]*dto.MetricFamily) map[string]float64 {
+// instanceSampleAges are the instances' sample ages by id.
+func instanceSampleAges(fams map[string]*dto.MetricFamily) map[string]float64 {
 	out := map[string]float64{}
 	for _, m := range fams["cloudlet_instance_sample_age_seconds"].GetMetric() {
-		out[label(m, "instance_id")] = m.GetGauge().GetValue()
+		out[metricLabel(m, "instance_id")] = m.GetGauge().GetValue()
 	}
 	return out
 }
 
-func label(m *dto.Metric, name string) string {
+func metricLabel(m *dto.Metric, name string) string {
 	for _, l := range m.GetLabel() {
 		if l.GetName() == name {
 			return l.GetValue()
