@@ -28,7 +28,9 @@ func TestInstanceUsageIsSampledAndAFrozenQEMUHoldsUpNoScrape(t *testing.T) {
 	c.waitConsole(idle.ID, ready, 1, bootWait)
 	sh := c.shell(busy.ID, "busy")
 
-	written := func() float64 { return instanceMetric(c.scrapeUsage(), "cloudlet_instance_block_write_bytes_total", busy.ID) }
+	written := func() float64 {
+		return instanceMetric(c.scrapeUsage(), "cloudlet_instance_block_write_bytes_total", busy.ID)
+	}
 	c.waitMetric("a first sample of busy", func() bool { _, ok := instanceSampleAges(c.scrapeUsage())[busy.ID]; return ok })
 	w0 := written()
 	mustRun(t, sh, "dd if=/dev/zero of=/dev/vda bs=64k count=128 seek=512 2>&1 && sync")
