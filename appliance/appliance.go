@@ -18,6 +18,7 @@ import (
 	"cloudlet/appliance/guest"
 	"cloudlet/appliance/host"
 	"cloudlet/appliance/identity"
+	"cloudlet/appliance/metering"
 	"cloudlet/appliance/network"
 	"cloudlet/appliance/network/firewall"
 	"cloudlet/appliance/network/link"
@@ -46,6 +47,7 @@ type Appliance struct {
 	webhooks  *webhook.Service
 	web       *web.Server
 	metrics   *prometheus.Registry // what GET /metrics serves
+	sampler   *metering.Sampler    // per-instance usage; nil when sample_instances is off
 	listeners []net.Listener
 	adminPass string // set only on the first start
 
@@ -114,6 +116,9 @@ func (a *Appliance) open() error {
 		return err
 	}
 	a.registerCollectors()
+	if err := a.openMetering(); err != nil {
+		return err
+	}
 	project, err := a.identity.AdminProjectID()
 	if err != nil {
 		return err
@@ -122,7 +127,8 @@ func (a *Appliance) open() error {
 		Compute: a.compute, Images: a.images, Volumes: a.volumes, Networks: a.network, Quotas: quotaReports{a}, Webhooks: a.webhooks,
 		Identity: a.identity, DefaultProject: project, LoopbackNeedsToken: !a.cfg.TrustLoopback,
 		TLSFingerprint: a.tlsCert.fingerprint, Console: a.cfg.consoleOptions(), Metrics: a.metrics,
-		MetricsRegisterer: a.metrics, EventsAppended: a.db.EventsAppended})
+		MetricsRegisterer: a.metrics, EventsAppended: a.db.EventsAppended,
+		Stats: a.stats()})
 	return err
 }
 
@@ -317,6 +323,10 @@ func (a *Appliance) release() error {
 	if a.metadata != nil { // before compute: no answer is half-way through a closed service
 		a.metadata.Close()
 		a.metadata = nil
+	}
+	if a.sampler != nil { // before compute: its samples ask compute
+		a.sampler.Close()
+		a.sampler = nil
 	}
 	if a.compute != nil {
 		errs = append(errs, a.compute.Close())

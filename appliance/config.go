@@ -16,6 +16,7 @@ import (
 	"cloudlet/appliance/compute"
 	"cloudlet/appliance/host"
 	"cloudlet/appliance/identity"
+	"cloudlet/appliance/metering"
 	"cloudlet/appliance/network"
 	"cloudlet/appliance/webhook"
 	"cloudlet/web"
@@ -147,6 +148,11 @@ type Config struct {
 	ConsoleAllowedOrigins     []string `json:"console_allowed_origins"`
 	MaxVNCSessionsPerInstance int      `json:"max_vnc_sessions_per_instance"`
 
+	// Per-instance usage (see config_metering.go): how often every running instance is sampled for
+	// /metrics and its usage history, and whether it is at all.
+	SampleInterval  Duration `json:"sample_interval"`
+	SampleInstances bool     `json:"sample_instances"`
+
 	Logger  *slog.Logger `json:"-"` // defaults to a text logger on stderr
 	Version string       `json:"-"` // the binary's version
 	Probes  *host.Probes `json:"-"` // host probes; nil means the real machine
@@ -208,6 +214,9 @@ func DefaultConfig() Config {
 
 		ConsoleTicketTTL:          Duration(web.DefaultConsoleTicketTTL),
 		MaxVNCSessionsPerInstance: web.DefaultMaxVNCPerInstance,
+
+		SampleInterval:  Duration(metering.DefaultInterval),
+		SampleInstances: true,
 
 		ImageImportAllowedPorts: []int{80, 443},
 		ImageImportMinRate:      DefaultImageImportMinRate,
@@ -274,6 +283,9 @@ func (c *Config) Normalize() error {
 		c.ShutdownTimeout = Duration(10 * time.Second)
 	}
 	if err := c.checkHTTP(); err != nil {
+		return err
+	}
+	if err := c.checkMetering(); err != nil {
 		return err
 	}
 	if c.QEMUUser == "" {

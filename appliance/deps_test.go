@@ -100,6 +100,7 @@ var services = []string{
 	"cloudlet/appliance/identity",
 	"cloudlet/appliance/guest",
 	"cloudlet/appliance/webhook",
+	"cloudlet/appliance/metering",
 	"cloudlet/images",
 }
 

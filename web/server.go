@@ -63,6 +63,8 @@ type Options struct {
 	Metrics prometheus.Gatherer
 	// MetricsRegisterer takes the API's request metrics (httpmetrics.go); nil: none are kept.
 	MetricsRegisterer prometheus.Registerer
+	// Stats answers the usage routes (instances' and the host's) from the sampler's cache; nil: they answer 503.
+	Stats Stats
 	// SerialAuth authorizes serial console upgrades; nil: the bearer token or transport (serial.go).
 	SerialAuth SerialAuth
 
@@ -145,6 +147,7 @@ func (s *Server) routes() error {
 		{http.MethodGet, "/api/v1/events", "event:list", s.listEvents},
 		{http.MethodGet, "/api/v1/audit", "audit:list", s.listAudit},
 		{http.MethodGet, "/metrics", "metrics:read", s.metrics},
+		{http.MethodGet, "/api/v1/host/stats", "host:stats", s.hostStats},
 
 		{http.MethodPost, "/api/v1/auth/tokens", Public, s.createToken},
 		{http.MethodGet, "/api/v1/auth/tokens", "token:list", s.listTokens},
@@ -194,6 +197,7 @@ func (s *Server) routes() error {
 		{http.MethodPost, "/api/v1/instances/:id/console-tickets", "instance:console_ticket", s.createConsoleTicket},
 		{http.MethodGet, vncPath, "instance:console", s.vnc},
 		{http.MethodGet, "/api/v1/instances/:id/screenshot", "instance:screenshot", s.screenshot},
+		{http.MethodGet, "/api/v1/instances/:id/stats", "instance:stats", s.instanceStats},
 		{http.MethodGet, "/api/v1/instances/:id/console", consoleViewAction, s.serialConsole},
 
 		{http.MethodGet, "/api/v1/images", "image:list", s.listImages},

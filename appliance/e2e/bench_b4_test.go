@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"cloudlet/appliance/compute"
+	"cloudlet/appliance/metering"
 )
 
 // B4 settings. One round is a fresh daemon measured idle, then with b4Instances running instances;
@@ -29,6 +30,9 @@ const (
 	b4TargetPerVM = 256                            // KiB: daemon RSS per running instance under 256 KiB
 	b4GCWait      = 2*time.Minute + 15*time.Second // past the runtime's forced GC (every 2 min) and some scavenging
 	quietWindow   = time.Second
+	// b4SampleRounds is how many sampling rounds (at the default sample_interval) the sampler's CPU
+	// cost is measured over, with sampling on and then off.
+	b4SampleRounds = 6
 	// A process is quiet when it uses under quietCPU per quietWindow (10% of a core): the work its start
 	// or the last change set off is done. Not less: with 10k instances the daemon's health checks alone
 	// use about 5% of a core.
@@ -59,6 +63,8 @@ func BenchmarkB4Footprint(b *testing.B) {
 		b.Logf("round %d: first start %d KiB, idle %d KiB, %d instances %d KiB → %.0f KiB per instance (%.0f settled); Go floor %d KiB",
 			i+1, round.FirstStart.RSSKiB, round.Idle.RSSKiB, b4Instances, round.Loaded.RSSKiB, round.PerInstanceKiB,
 			round.PerInstanceSettledKiB, round.Idle.FloorKiB)
+		b.Logf("round %d: daemon CPU over %d sampling rounds: %.0f ms sampling, %.0f ms not", i+1, b4SampleRounds,
+			round.SamplingOnCPUMs, round.SamplingOffCPUMs)
 		r.Rounds = append(r.Rounds, round)
 	}
 	b.StopTimer()
@@ -68,6 +74,8 @@ func BenchmarkB4Footprint(b *testing.B) {
 	b.ReportMetric(float64(r.FloorKiB)/1024, "go-floor-MiB")
 	b.ReportMetric(r.PerInstanceKiB, "KiB/instance")
 	b.ReportMetric(r.PerInstanceSetKiB, "settled-KiB/instance")
+	b.ReportMetric(r.SamplingMsPerRound, "sampling-cpu-ms/round")
+	b.ReportMetric(r.SamplingRatio, "sampling-on/off-cpu")
 	writeReport(b, "b4", r, r.markdown())
 }
 
@@ -114,7 +122,44 @@ func b4Round(b *testing.B, floor *floorServer) b4RoundResult {
 	time.Sleep(b4GCWait)
 	round.Settled = b4Sample(b, "settled", pid, floor)
 	round.PerInstanceSettledKiB = float64(round.Settled.RSSKiB-round.Idle.RSSKiB) / b4Instances
+	on, off := b4SamplingCost(b, d)
+	round.SamplingOnCPUMs, round.SamplingOffCPUMs = float64(on.Milliseconds()), float64(off.Milliseconds())
 	return round
+}
+
+// b4SamplingCost is the daemon's CPU time over b4SampleRounds sampling rounds with the instances
+// running: as it runs (sampling on, the default), then restarted on the same data dir with
+// sample_instances off (the instances keep running), over as long a span once it is quiet again.
+func b4SamplingCost(b *testing.B, d *Daemon) (on, off time.Duration) {
+	b.Helper()
+	span := b4SampleRounds * metering.DefaultInterval
+	on = cpuOver(b, d.Cmd.Process.Pid, span)
+	stopDaemon(b, d)
+	cfg := filepath.Join(b.TempDir(), "no-sampling.json")
+	if err := os.WriteFile(cfg, []byte(`{"sample_instances": false}`), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	d.Start(b, "--config", cfg)
+	d.WaitReady(b)
+	if err := waitQuiet(d.Cmd.Process.Pid, 5*time.Minute); err != nil {
+		b.Fatalf("restarted without sampling: %v", err)
+	}
+	return on, cpuOver(b, d.Cmd.Process.Pid, span)
+}
+
+// cpuOver is the CPU time pid uses over span.
+func cpuOver(b *testing.B, pid int, span time.Duration) time.Duration {
+	b.Helper()
+	before, err := cpuTime(pid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	time.Sleep(span)
+	after, err := cpuTime(pid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return after - before
 }
 
 // b4Boot creates the instances at once and waits until every guest printed its ready marker and runs.
@@ -334,18 +379,22 @@ func cpuTime(pid int) (time.Duration, error) {
 
 // b4Report is b4.json.
 type b4Report struct {
-	Benchmark            string          `json:"benchmark"`
-	Environment          benchEnv        `json:"environment"`
-	Method               string          `json:"method"`
-	Instances            int             `json:"instances"`
-	Samples              int             `json:"rss_samples_per_state"`
-	FirstStartKiB        int64           `json:"median_first_start_rss_kib"`
-	IdleKiB              int64           `json:"median_idle_rss_kib"`
-	FloorKiB             int64           `json:"median_go_floor_rss_kib"`
-	IdleOverFloorKiB     int64           `json:"median_idle_over_floor_kib"`
-	PerInstanceKiB       float64         `json:"median_per_instance_kib"`
-	PerInstanceAnonKiB   float64         `json:"median_per_instance_anon_kib"`
-	PerInstanceSetKiB    float64         `json:"median_per_instance_settled_kib"`
+	Benchmark          string   `json:"benchmark"`
+	Environment        benchEnv `json:"environment"`
+	Method             string   `json:"method"`
+	Instances          int      `json:"instances"`
+	Samples            int      `json:"rss_samples_per_state"`
+	FirstStartKiB      int64    `json:"median_first_start_rss_kib"`
+	IdleKiB            int64    `json:"median_idle_rss_kib"`
+	FloorKiB           int64    `json:"median_go_floor_rss_kib"`
+	IdleOverFloorKiB   int64    `json:"median_idle_over_floor_kib"`
+	PerInstanceKiB     float64  `json:"median_per_instance_kib"`
+	PerInstanceAnonKiB float64  `json:"median_per_instance_anon_kib"`
+	PerInstanceSetKiB  float64  `json:"median_per_instance_settled_kib"`
+	// The sampler's cost: the daemon's CPU per sampling round of b4Instances instances (on − off),
+	// and its CPU with sampling on over off.
+	SamplingMsPerRound   float64         `json:"median_sampling_cpu_ms_per_round"`
+	SamplingRatio        float64         `json:"median_sampling_on_over_off_cpu"`
 	TargetIdleKiB        int64           `json:"target_idle_kib"`
 	TargetPerInstanceKiB float64         `json:"target_per_instance_kib"`
 	Rounds               []b4RoundResult `json:"rounds"`
@@ -359,8 +408,10 @@ type b4RoundResult struct {
 	PerInstanceKiB float64 `json:"per_instance_kib"`
 	// PerInstanceSettledKiB is (settled − idle) / instances.
 	PerInstanceSettledKiB float64  `json:"per_instance_settled_kib"`
-	BootS                 float64  `json:"boot_all_s"`   // create of all → last one ready and running
-	QEMURSSKiB            int64    `json:"qemu_rss_kib"` // sum over the instances' QEMUs, for scale
+	BootS                 float64  `json:"boot_all_s"`          // create of all → last one ready and running
+	QEMURSSKiB            int64    `json:"qemu_rss_kib"`        // sum over the instances' QEMUs, for scale
+	SamplingOnCPUMs       float64  `json:"sampling_on_cpu_ms"`  // daemon CPU over b4SampleRounds rounds, sampling on
+	SamplingOffCPUMs      float64  `json:"sampling_off_cpu_ms"` // the same span, restarted with sampling off
 	env                   benchEnv // the first round's goes in the report
 }
 
@@ -378,10 +429,14 @@ func (r *b4Report) summarize() {
 		"read %d times %v apart once the daemon's CPU time stops moving, alternating with the baseline (a net/http server on a "+
 		"unix socket, built with the same Go); idle = restarted daemon with the test guest imported and no instance; per "+
 		"instance = (RSS with %d running instances − idle RSS) / %d; instances: test guest, TCG, flavor %s (1 vCPU, %d MiB), "+
-		"one NIC on the default network, booted to the guest's ready marker",
-		r.Samples, b4SampleGap, r.Instances, r.Instances, b4Flavor, b4FlavorRAM)
-	var first, idle, floor, per, perAnon, perSet []float64
+		"one NIC on the default network, booted to the guest's ready marker; sampling cost = the daemon's CPU time "+
+		"(utime+stime) over %d rounds of the default sample_interval with the instances running, as started (sampling on), "+
+		"then restarted on the same data dir with sample_instances off, once quiet, over as long",
+		r.Samples, b4SampleGap, r.Instances, r.Instances, b4Flavor, b4FlavorRAM, b4SampleRounds)
+	var first, idle, floor, per, perAnon, perSet, sampling, ratio []float64
 	for _, x := range r.Rounds {
+		sampling = append(sampling, (x.SamplingOnCPUMs-x.SamplingOffCPUMs)/b4SampleRounds)
+		ratio = append(ratio, x.SamplingOnCPUMs/max(x.SamplingOffCPUMs, 1))
 		first, idle, floor = append(first, float64(x.FirstStart.RSSKiB)), append(idle, float64(x.Idle.RSSKiB)), append(floor, float64(x.Idle.FloorKiB))
 		per, perAnon = append(per, x.PerInstanceKiB), append(perAnon, float64(x.Loaded.AnonKiB-x.Idle.AnonKiB)/float64(r.Instances))
 		perSet = append(perSet, x.PerInstanceSettledKiB)
@@ -389,6 +444,7 @@ func (r *b4Report) summarize() {
 	r.FirstStartKiB, r.IdleKiB, r.FloorKiB = int64(medianOf(first)), int64(medianOf(idle)), int64(medianOf(floor))
 	r.PerInstanceKiB, r.PerInstanceAnonKiB, r.PerInstanceSetKiB = medianOf(per), medianOf(perAnon), medianOf(perSet)
 	r.IdleOverFloorKiB = r.IdleKiB - r.FloorKiB
+	r.SamplingMsPerRound, r.SamplingRatio = medianOf(sampling), medianOf(ratio)
 }
 
 func (r *b4Report) markdown() string {
@@ -404,6 +460,9 @@ func (r *b4Report) markdown() string {
 	fmt.Fprintf(&s, "| daemon RSS per running instance, %v later (past a forced GC) | %.0f KiB | < %.0f KiB |\n", b4GCWait,
 		r.PerInstanceSetKiB, r.TargetPerInstanceKiB)
 	fmt.Fprintf(&s, "| daemon RSS right after its first start | %.1f MiB | |\n", float64(r.FirstStartKiB)/1024)
+	fmt.Fprintf(&s, "| daemon CPU per sampling round of %d instances (sampling on − off, over %d rounds of %v) | %.1f ms | |\n",
+		r.Instances, b4SampleRounds, metering.DefaultInterval, r.SamplingMsPerRound)
+	fmt.Fprintf(&s, "| daemon CPU with sampling on / off (same span, same instances) | %.2f× | |\n", r.SamplingRatio)
 	fmt.Fprintf(&s, "\n| round | first start KiB | idle KiB (anon) | %d instances KiB (anon) | settled KiB (anon) | per instance KiB, quiet / settled | baseline KiB | fds idle → loaded | threads idle → loaded | QEMU RSS total MiB | boot all s |\n",
 		r.Instances)
 	fmt.Fprintf(&s, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")

@@ -72,6 +72,7 @@ var policy = []Rule{
 	{"instance:screenshot", ScopeProject, members, anyAuth}, // the screen, like the console log, may show secrets
 	// The live serial console, view only (issue 13): readers may watch, typing is instance:console.
 	{"instance:console_view", ScopeProject, readers, anyAuth},
+	{"instance:stats", ScopeProject, readers, anyAuth}, // usage history from the sampler's cache
 
 	{"image:list", ScopeProject, readers, anyAuth},
 	{"image:show", ScopeProject, readers, anyAuth},
@@ -184,6 +185,7 @@ var policy = []Rule{
 	{"pool:delete", ScopeCloud, admins, anyAuth},
 	{"host:show", ScopeCloud, admins, anyAuth},
 	{"host:backup", ScopeCloud, admins, anyAuth},
+	{"host:stats", ScopeCloud, admins, anyAuth}, // the host's usage and its instances' sums
 	{"audit:list", ScopeCloud, admins, anyAuth},
 	// /metrics in Prometheus format: the whole cloud's figures, for admins or an API key limited to it.
 	{"metrics:read", ScopeCloud, admins, anyAuth},

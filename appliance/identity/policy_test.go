@@ -25,7 +25,9 @@ var (
 	readersMayAlso = []Action{"token:create", "token:delete", "credential:delete"} // logging in/out, revoking one's own key
 	// Issue 13: readers watch the live serial console (view only: typing is instance:console).
 	readersMayView = []Action{"instance:console_view"}
-	notDelegable   = []Action{"token:create", "credential:create", "user:create", "user:update", "user:reset_password", "role:assign"}
+	// Issue 14: an instance's usage history is read like the instance.
+	readersMayReadUsage = []Action{"instance:stats"}
+	notDelegable        = []Action{"token:create", "credential:create", "user:create", "user:update", "user:reset_password", "role:assign"}
 
 	// A reader's serial console is view only; its vnc ticket is refused by the handler (instance:console).
 	readersMayTicket = []Action{"instance:console_ticket"}
@@ -43,7 +45,7 @@ func expected(a Action) (member, reader bool) {
 		return false, false
 	case slices.Contains(membersOnly, a):
 		return true, false
-	case slices.Contains(readersMayAlso, a), slices.Contains(readersMayView, a), slices.Contains(readableAll, a),
+	case slices.Contains(readersMayAlso, a), slices.Contains(readersMayView, a), slices.Contains(readableAll, a), slices.Contains(readersMayReadUsage, a),
 		slices.Contains(imageReadersMayAlso, a), slices.Contains(readersMayTicket, a):
 		return true, true
 	case slices.Contains(projectScoped, resource):

@@ -15,7 +15,8 @@ import (
 func newInstanceCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "instance", Aliases: []string{"server"}, Short: "virtual machines"}
 	cmd.AddCommand(newInstanceCreateCmd(g), newInstanceListCmd(g), newInstanceShowCmd(g),
-		newInstanceDeleteCmd(g), newConsoleLogCmd(g), newConsoleCmd(g), newInstanceWaitCmd(g))
+		newInstanceDeleteCmd(g), newConsoleLogCmd(g), newConsoleCmd(g), newInstanceWaitCmd(g),
+		newInstanceStatsCmd(g))
 	for _, a := range []struct{ verb, short string }{
 		{"start", "boot a stopped instance"},
 		{"stop", "power off (ACPI, then quit, then kill; --force kills at once)"},
