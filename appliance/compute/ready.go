@@ -13,6 +13,10 @@ const (
 	ReadyViaAgent     = "agent"      // the QEMU guest agent's first answer
 )
 
+// EventGuestReady is the event a guest's readiness writes (data: {"via": …}), in the transaction that
+// records it: event-stream readers (the CLI's --wait ready) need no polling.
+const EventGuestReady = "instance.guest_ready"
+
 // errNotNow ends an update that has nothing to write.
 var errNotNow = errors.New("not now")
 
@@ -23,14 +27,14 @@ var errNotNow = errors.New("not now")
 // address of the phone-home, never for one the guest names.
 func (s *Service) MarkGuestReady(_ context.Context, instanceID, via string) error {
 	now := s.now()
-	_, err := s.update(instanceID, func(i *Instance) error {
+	_, err := s.write(instanceID, false, func(i *Instance) error {
 		if !readyPending(i) {
 			return errNotNow
 		}
 		i.Timeline = append(i.Timeline, Stage{StageGuestReady, now})
 		i.ReadyAt, i.ReadyVia = &now, via
 		return nil
-	})
+	}, &eventNote{EventGuestReady, map[string]string{"via": via}})
 	if errors.Is(err, errNotNow) {
 		return nil
 	}

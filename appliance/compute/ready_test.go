@@ -77,3 +77,31 @@ func (e *env) show(id string) *Instance {
 	}
 	return inst
 }
+
+// A boot's readiness is one instance.guest_ready event naming its source, written with the record:
+// event-stream readers (the CLI's --wait ready) learn of it without polling. Later sources write none.
+func TestGuestReadinessIsOneEventOfTheBoot(t *testing.T) {
+	e := newEnv(t, nil)
+	inst := e.running("web")
+	for _, via := range []string{ReadyViaAgent, ReadyViaConsole} {
+		if err := e.svc.MarkGuestReady(context.Background(), inst.ID, via); err != nil {
+			t.Fatal(err)
+		}
+	}
+	evs, err := e.db.EventsSince(0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ready []string
+	for _, ev := range evs {
+		if ev.Type == EventGuestReady {
+			if ev.ID != inst.ID || ev.ProjectID != inst.ProjectID {
+				t.Errorf("guest_ready event for %s in %s, want %s in %s", ev.ID, ev.ProjectID, inst.ID, inst.ProjectID)
+			}
+			ready = append(ready, string(ev.Data))
+		}
+	}
+	if !slices.Equal(ready, []string{`{"via":"agent"}`}) {
+		t.Errorf("guest_ready events %v, want one from the agent", ready)
+	}
+}

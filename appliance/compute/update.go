@@ -15,10 +15,16 @@ import (
 // cancelled) cannot clear it and a restart still finishes the delete. Only the delete's own writes may
 // (write with endsDelete; see supervisor.save).
 func (s *Service) update(id string, fn func(*Instance) error) (*Instance, error) {
-	return s.write(id, false, fn)
+	return s.write(id, false, fn, nil)
 }
 
-func (s *Service) write(id string, endsDelete bool, fn func(*Instance) error) (*Instance, error) {
+// eventNote is an event a write appends beside the state event, in the same transaction.
+type eventNote struct {
+	typ  string
+	data any
+}
+
+func (s *Service) write(id string, endsDelete bool, fn func(*Instance) error, also *eventNote) (*Instance, error) {
 	var out *Instance
 	err := s.db.Update(func(tx *store.Tx) error {
 		inst, err := instances.Get(tx, id)
@@ -39,6 +45,11 @@ func (s *Service) write(id string, endsDelete bool, fn func(*Instance) error) (*
 			return err
 		}
 		out = inst
+		if also != nil {
+			if err := appendEvent(tx, also.typ, "instance", inst.ID, inst.ProjectID, also.data); err != nil {
+				return err
+			}
+		}
 		if statesOf(inst) != before {
 			return appendEvent(tx, "instance.state", "instance", inst.ID, inst.ProjectID, stateEventOf(inst))
 		}
@@ -70,7 +81,7 @@ const (
 func (s *Service) updateRetrying(id string, endsDelete bool, fn func(*Instance) error) (*Instance, error) {
 	var inst *Instance
 	err := retrying(func() (err error) {
-		inst, err = s.write(id, endsDelete, fn)
+		inst, err = s.write(id, endsDelete, fn, nil)
 		return err
 	})
 	return inst, err

@@ -70,17 +70,13 @@ func (g *globals) finishWaiting(inst *compute.Instance, cond string) error {
 	return g.print(ready, []string{"FIELD", "VALUE"}, instanceDetail(ready))
 }
 
-// readyRecheck is how often waiting for readiness reads the instance again besides after each of its
-// events: a guest's readiness changes no state, so it is on no event.
-const readyRecheck = 2 * time.Second
-
 // waitReady waits until the instance's guest is ready; an instance that settles stopped or in error
 // first will not be, and says why.
 func (g *globals) waitReady(id string) (*compute.Instance, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
 	var inst compute.Instance
-	err := g.watchInstance(ctx, id, readyRecheck, func() (bool, error) {
+	err := g.watchInstance(ctx, id, func() (bool, error) {
 		inst = compute.Instance{}
 		if err := g.client().Do(ctx, "GET", "/api/v1/instances/"+url.PathEscape(id), nil, &inst); err != nil {
 			return false, err

@@ -42,7 +42,7 @@ func (g *globals) waitSettled(id string) (*compute.Instance, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
 	var inst compute.Instance
-	err := g.watchInstance(ctx, id, 0, func() (bool, error) {
+	err := g.watchInstance(ctx, id, func() (bool, error) {
 		inst = compute.Instance{}
 		if err := g.client().Do(ctx, "GET", "/api/v1/instances/"+url.PathEscape(id), nil, &inst); err != nil {
 			return false, err
@@ -59,7 +59,7 @@ func (g *globals) waitSettled(id string) (*compute.Instance, error) {
 func (g *globals) waitGone(id string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
-	err := g.watchInstance(ctx, id, 0, func() (bool, error) {
+	err := g.watchInstance(ctx, id, func() (bool, error) {
 		err := g.client().Do(ctx, "GET", "/api/v1/instances/"+url.PathEscape(id), nil, nil)
 		var apiErr *client.Error
 		if errors.As(err, &apiErr) && apiErr.Code == http.StatusNotFound {
@@ -75,16 +75,12 @@ func (g *globals) waitGone(id string) error {
 
 // watchInstance calls done until it reports true or fails: first right after subscribing to the
 // event stream of the instance, then after each event about it, so no change between the two is
-// lost; also every recheck when not 0, for what changes without an event. Without a stream (a
-// daemon that has none, or one that ended) it falls back to calling done every fallbackPoll.
-func (g *globals) watchInstance(ctx context.Context, id string, recheck time.Duration, done func() (bool, error)) error {
+// lost (every change a wait looks for — state, task, readiness — writes an event about the instance).
+// Without a stream (a daemon that has none, or one that ended) it falls back to calling done every
+// fallbackPoll.
+func (g *globals) watchInstance(ctx context.Context, id string, done func() (bool, error)) error {
 	wake, streaming := g.instanceEvents(ctx, id)
 	var tick <-chan time.Time
-	if recheck > 0 {
-		t := time.NewTicker(recheck)
-		defer t.Stop()
-		tick = t.C
-	}
 	var poll *time.Ticker
 	defer func() {
 		if poll != nil {
