@@ -188,3 +188,5 @@ func (h *fakeHV) startCount() int {
 	defer h.mu.Unlock()
 	return len(h.starts)
 }
+
+func (h *fakeHV) widenConsole(int, string) error { return nil } // the fake's console is a test's listener

@@ -16,7 +16,8 @@ type hypervisor interface {
 	dial(ctx context.Context, socket string) (*qmp.Monitor, error)
 	scan(runRoot string) ([]qemu.Found, error)
 	cleanup(paths qemu.Paths) error
-	killFound(f qemu.Found) error // SIGKILL after re-checking its identity
+	killFound(f qemu.Found) error            // SIGKILL after re-checking its identity
+	widenConsole(pid int, path string) error // see qemu.ConsoleSendBuffer
 }
 
 // process is one running QEMU; *qemu.Process is the real one.
@@ -65,3 +66,7 @@ func (realHypervisor) scan(runRoot string) ([]qemu.Found, error) { return qemu.S
 func (realHypervisor) cleanup(paths qemu.Paths) error            { return qemu.Cleanup(paths) }
 
 func (realHypervisor) killFound(f qemu.Found) error { return qemu.KillFound(f) }
+
+func (realHypervisor) widenConsole(pid int, path string) error {
+	return qemu.WidenConsoleBuffer(pid, path, qemu.ConsoleSendBuffer)
+}

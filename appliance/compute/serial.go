@@ -16,7 +16,11 @@ import (
 type serialConsole struct {
 	hub  *serialHub
 	conn net.Conn
-	done chan struct{} // closed when the reader and the writer have returned
+	done chan struct{} // closed when the reader, the writer and the log trimmer have returned
+	trim chan struct{} // the reader asks for a console log rotation (buffered: asks never wait)
+	// connected runs once QEMU has accepted the connection (its first bytes arrived): it widens
+	// QEMU's send buffer (see qemu.ConsoleSendBuffer). Nil: nothing to do.
+	connected func() error
 }
 
 // serialRegistry holds the running instances' serial consoles; its zero value is ready.
@@ -62,13 +66,32 @@ func (sv *supervisor) startSerial() {
 		s.log.Warn("connect to the serial console", "instance", sv.id, "err", err)
 		return
 	}
-	c := &serialConsole{hub: newSerialHub(s.o.SerialViewers), conn: conn, done: make(chan struct{})}
+	c := &serialConsole{hub: newSerialHub(s.o.SerialViewers), conn: conn, done: make(chan struct{}),
+		trim: make(chan struct{}, 1)}
+	if sv.proc != nil {
+		pid, path := sv.proc.PID(), p.Console
+		c.connected = func() error { return s.hv.widenConsole(pid, path) }
+	}
 	s.serials.swap(sv.id, c)
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	s.goBackground(func() { defer wg.Done(); s.readSerial(sv.id, c) })
 	s.goBackground(func() { defer wg.Done(); writeSerial(c) })
+	s.goBackground(func() { defer wg.Done(); s.trimWhileRead(sv.id, c) })
 	s.goBackground(func() { wg.Wait(); close(c.done) })
+}
+
+// trimWhileRead rotates the console log when the reader asks, away from the reader: a copy of half
+// the log must never keep the reader from draining QEMU's socket.
+func (s *Service) trimWhileRead(id string, c *serialConsole) {
+	for {
+		select {
+		case <-c.hub.ended:
+			return
+		case <-c.trim:
+			s.trimConsoleLog(id)
+		}
+	}
 }
 
 // stopSerial ends the instance's console connection and drops its viewers.
@@ -91,10 +114,10 @@ func (sv *supervisor) releaseSerial() {
 }
 
 // readSerial reads the guest's output and fans it out until QEMU closes the socket; every
-// rotateEvery bytes (1/64 of the cap, at most serialChunk) it checks the console log's size. One
-// buffer serves every read (broadcast copies): QEMU's serial port writes a byte at a time, so most
-// reads return a few bytes, and this loop must keep up — while the socket is full QEMU holds the
-// guest's output back.
+// rotateEvery bytes (1/64 of the cap, at most serialChunk) it asks for a check of the console log's
+// size. One buffer serves every read (broadcast copies): QEMU's serial port writes a byte at a time,
+// so most reads return a few bytes, and this loop must keep up — while the socket is full QEMU holds
+// the guest's output back (and QEMU 7.2 logs the byte it holds twice): nothing else runs here.
 func (s *Service) readSerial(id string, c *serialConsole) {
 	defer c.hub.end()
 	rotateEvery := min(s.o.ConsoleLogMaxBytes/64, serialChunk)
@@ -102,11 +125,20 @@ func (s *Service) readSerial(id string, c *serialConsole) {
 	buf := make([]byte, serialChunk)
 	for {
 		n, err := c.conn.Read(buf)
+		if n > 0 && c.connected != nil {
+			if err := c.connected(); err != nil {
+				s.log.Warn("widen the serial console's socket buffer", "instance", id, "err", err)
+			}
+			c.connected = nil
+		}
 		if n > 0 {
 			c.hub.broadcast(buf[:n])
 			if since += int64(n); since >= rotateEvery {
 				since = 0
-				s.trimConsoleLog(id)
+				select {
+				case c.trim <- struct{}{}:
+				default: // one is pending
+				}
 			}
 		}
 		if err != nil {

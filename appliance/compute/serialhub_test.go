@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"cloudlet/appliance/fault"
+	"cloudlet/appliance/qemu"
 )
 
 func TestSerialViewerTooFarBehindIsDroppedWhileOthersKeepReceiving(t *testing.T) {
@@ -172,4 +173,50 @@ func TestTheDaemonIsTheConsoleSocketsClientFanningOutOutputAndPassingInput(t *te
 	}
 	sv.stopSerial()
 	s.wg.Wait() // every goroutine the console started has returned
+}
+
+// pidOnly is a process known only by its pid.
+type pidOnly struct {
+	process
+	pid int
+}
+
+func (p pidOnly) PID() int { return p.pid }
+
+// Once QEMU has accepted the console connection (its first bytes arrive), the daemon widens QEMU's
+// send buffer, so QEMU's one-byte writes do not block — and QEMU 7.2 does not log a held byte twice —
+// until the reader is thousands of bytes behind (qemu.ConsoleSendBuffer). The "QEMU" here is this
+// process's own end of the connection.
+func TestTheDaemonWidensQEMUsEndOfTheConsoleConnection(t *testing.T) {
+	run, err := os.MkdirTemp("", "cs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(run)
+	s := &Service{log: slog.New(slog.NewTextHandler(io.Discard, nil)), hv: realHypervisor{},
+		o: Options{RunDir: run, StateDir: t.TempDir(), ConsoleLogMaxBytes: DefaultConsoleLogMaxBytes, SerialViewers: 4}}
+	sv := &supervisor{s: s, id: "i1", proc: pidOnly{pid: os.Getpid()}}
+	os.MkdirAll(filepath.Dir(sv.paths().Console), 0o700)
+	ln, err := net.Listen("unix", sv.paths().Console)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	sv.startSerial()
+	defer func() { sv.stopSerial(); s.wg.Wait() }()
+	qemuEnd, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer qemuEnd.Close()
+	viewer, _ := s.serials.get("i1").hub.join("vm", SerialView)
+	qemuEnd.Write([]byte("x"))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := viewer.Next(ctx); err != nil { // broadcast after the widening
+		t.Fatal(err)
+	}
+	if got, err := qemu.ConsoleBuffer(os.Getpid(), sv.paths().Console); err != nil || got < qemu.ConsoleSendBuffer {
+		t.Errorf("QEMU's end of the console connection has a send buffer of %d (%v), want at least %d", got, err, qemu.ConsoleSendBuffer)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"cloudlet/appliance/compute"
+	"cloudlet/appliance/qemu"
 	"cloudlet/internal/testkit"
 	"cloudlet/web/client"
 )
@@ -35,6 +37,7 @@ func TestACommandTypedOnTheSerialWebsocketRunsInTheGuestAndViewersSeeIt(t *testi
 	if _, err := readUntil(viewer, "typed-42", 30*time.Second); err != nil {
 		t.Errorf("the view-only viewer did not see the output: %v", err)
 	}
+	checkConsoleBufferWidened(t, c, id)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -294,5 +297,17 @@ func checkSerialTicket(t *testing.T, ctx context.Context, reader, anon *client.C
 	}
 	if _, _, err := anon.Websocket(ctx, tk.URL); !isHTTP(err, http.StatusUnauthorized) {
 		t.Errorf("the same serial ticket again: got %v, want 401", err)
+	}
+}
+
+// checkConsoleBufferWidened: the daemon gave the real QEMU's end of the console connection the wide send
+// buffer, so QEMU's one-byte writes do not block — nor does QEMU 7.2 log a held byte twice — until the
+// daemon's reader is thousands of bytes behind (a byte doubled in console.log failed a CI run on a
+// loaded machine).
+func checkConsoleBufferWidened(t *testing.T, c *cloud, id string) {
+	t.Helper()
+	sock := filepath.Join(c.d.RunDir, "instances", id, "console.sock")
+	if got, err := qemu.ConsoleBuffer(c.show(id).PID, sock); err != nil || got < qemu.ConsoleSendBuffer {
+		t.Errorf("QEMU's end of the console connection has a send buffer of %d (%v), want at least %d", got, err, qemu.ConsoleSendBuffer)
 	}
 }

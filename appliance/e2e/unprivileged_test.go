@@ -26,6 +26,7 @@ func TestQEMURunsAsTheUnprivilegedUser(t *testing.T) {
 	if uid := statusField(t, pid, "Uid:"); !strings.HasPrefix(uid, "65534\t65534\t65534") {
 		t.Errorf("QEMU uid %q, want nobody (65534)", uid)
 	}
+	checkConsoleBufferWidened(t, c, id) // the daemon reaches an unprivileged QEMU's descriptors too
 	c.act(id, "suspend")
 	c.waitState(id, compute.VMSuspended, compute.PowerSuspended, 60*time.Second)
 	c.act(id, "resume")
