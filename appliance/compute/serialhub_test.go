@@ -122,20 +122,7 @@ func TestViewersOfAnEndedConsoleGetTheReason(t *testing.T) {
 // what the keyboard holder types reaches QEMU, and QEMU's end ends the viewers; stopping leaves no
 // goroutine behind.
 func TestTheDaemonIsTheConsoleSocketsClientFanningOutOutputAndPassingInput(t *testing.T) {
-	run, err := os.MkdirTemp("", "cs") // unix socket paths must stay short
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(run)
-	s := &Service{log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		o: Options{RunDir: run, StateDir: t.TempDir(), ConsoleLogMaxBytes: DefaultConsoleLogMaxBytes, SerialViewers: 4}}
-	sv := &supervisor{s: s, id: "i1"}
-	os.MkdirAll(filepath.Dir(sv.paths().Console), 0o700)
-	ln, err := net.Listen("unix", sv.paths().Console)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	s, sv, ln := consoleFixture(t, nil, nil)
 	sv.startSerial()
 	qemu, err := ln.Accept()
 	if err != nil {
@@ -188,20 +175,7 @@ func (p pidOnly) PID() int { return p.pid }
 // until the reader is thousands of bytes behind (qemu.ConsoleSendBuffer). The "QEMU" here is this
 // process's own end of the connection.
 func TestTheDaemonWidensQEMUsEndOfTheConsoleConnection(t *testing.T) {
-	run, err := os.MkdirTemp("", "cs")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(run)
-	s := &Service{log: slog.New(slog.NewTextHandler(io.Discard, nil)), hv: realHypervisor{},
-		o: Options{RunDir: run, StateDir: t.TempDir(), ConsoleLogMaxBytes: DefaultConsoleLogMaxBytes, SerialViewers: 4}}
-	sv := &supervisor{s: s, id: "i1", proc: pidOnly{pid: os.Getpid()}}
-	os.MkdirAll(filepath.Dir(sv.paths().Console), 0o700)
-	ln, err := net.Listen("unix", sv.paths().Console)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	s, sv, ln := consoleFixture(t, realHypervisor{}, pidOnly{pid: os.Getpid()})
 	sv.startSerial()
 	defer func() { sv.stopSerial(); s.wg.Wait() }()
 	qemuEnd, err := ln.Accept()
@@ -219,4 +193,26 @@ func TestTheDaemonWidensQEMUsEndOfTheConsoleConnection(t *testing.T) {
 	if got, err := qemu.ConsoleBuffer(os.Getpid(), sv.paths().Console); err != nil || got < qemu.ConsoleSendBuffer {
 		t.Errorf("QEMU's end of the console connection has a send buffer of %d (%v), want at least %d", got, err, qemu.ConsoleSendBuffer)
 	}
+}
+
+// consoleFixture is a compute service with instance i1's supervisor (QEMU process proc, hypervisor hv;
+// either may be nil) and, in QEMU's place, a listener at the instance's console socket; cleanup
+// closes the listener and removes the run dir.
+func consoleFixture(t *testing.T, hv hypervisor, proc process) (*Service, *supervisor, net.Listener) {
+	t.Helper()
+	run, err := os.MkdirTemp("", "cs") // unix socket paths must stay short
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(run) })
+	s := &Service{log: slog.New(slog.NewTextHandler(io.Discard, nil)), hv: hv,
+		o: Options{RunDir: run, StateDir: t.TempDir(), ConsoleLogMaxBytes: DefaultConsoleLogMaxBytes, SerialViewers: 4}}
+	sv := &supervisor{s: s, id: "i1", proc: proc}
+	os.MkdirAll(filepath.Dir(sv.paths().Console), 0o700)
+	ln, err := net.Listen("unix", sv.paths().Console)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return s, sv, ln
 }
