@@ -12,14 +12,19 @@ GOFLAGS_BUILD := -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_LOG  := .cache/test.log
 
-.PHONY: run build deps test-deps test soak testguest cloudguest bench lint install clean
+.PHONY: run build ui deps test-deps test soak testguest cloudguest bench lint install clean
 
 ## run: install what is missing, build, and start cloudlet in the foreground on $(DATA_DIR)
 run: deps build
 	$(BIN) serve --data-dir $(DATA_DIR) --run-dir $(RUN_DIR) --socket $(RUN_DIR)/cloudlet.sock --listen $(LISTEN) --qemu-user $(QEMU_USER)
 
-build:
+build: ui
 	go build $(GOFLAGS_BUILD) -o $(BIN) ./cmd/cloudlet
+
+## ui: the dashboard's front-end assets (pinned npm packages, bundled by esbuild) into web/ui/dist, for go:embed.
+## go build works without them: the pages then work as plain forms and say the assets are missing.
+ui:
+	web/ui/build.sh
 
 # deps and test-deps also create the QEMU user (QEMU_USER=root skips it, and make run then runs QEMU as root).
 deps:
@@ -33,7 +38,7 @@ test-deps:
 ## (`go test -short ./...` is the fast local loop: it leaves out the end-to-end and QEMU-booting tests.)
 ## -timeout bounds one package's whole run (a hang guard): appliance/e2e runs its tests one after another,
 ## 11 min on a quiet 2-core machine and 28 min on a loaded one, so 30m was too close; no test waits on it.
-test: test-deps testguest cloudguest
+test: test-deps testguest cloudguest ui
 	@mkdir -p .cache
 	go build -o .cache/leftovers ./appliance/testproc/leftovers
 	@tmp=$$(mktemp -d /tmp/clt.XXXXXX) && chmod 1777 "$$tmp" && echo "test run TMPDIR=$$tmp"; \

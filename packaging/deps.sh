@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what cloudlet needs on Debian/Ubuntu, only what is missing, through apt.
 #   deps.sh runtime   QEMU, qemu-img, iptables, nft: what the daemon runs
-#   deps.sh test      runtime + what the test suite uses (test guest build tools, iproute2, util-linux,
+#   deps.sh test      runtime + what the test suite uses (test guest build tools, chromium, iproute2, util-linux,
 #                     dnsmasq-base: the DHCP benchmark's and the plain cloud-init boot's baseline;
 #                     debootstrap, e2fsprogs: the cloud-init guest)
 # Both also create the unprivileged system user QEMU runs as ($CLOUDLET_QEMU_USER, default
@@ -26,6 +26,9 @@ runtime_pkgs=(qemu-system-x86 qemu-utils ovmf iptables nftables iproute2)
 test_pkgs=(cpio kmod dosfstools mtools fdisk util-linux gcc libc6-dev dnsmasq-base debootstrap e2fsprogs)
 test_pkgs+=(genisoimage openssl) # isoinfo and openssl passwd: the seed tests check ISOs and password hashes with tools written elsewhere
 test_pkgs+=(xorriso)             # images/testguest/build.sh makes the test guest's bootable ISO (El Torito) with it
+test_pkgs+=(chromium)            # the dashboard's browser tests drive Debian's headless Chromium (chromedp)
+# make ui (run by make run and make test) needs node and npm; a machine may have them from elsewhere.
+command -v npm >/dev/null || runtime_pkgs+=(nodejs npm)
 
 case "${1:-runtime}" in
   runtime) want=("${runtime_pkgs[@]}") ;;

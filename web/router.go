@@ -60,10 +60,14 @@ type Route struct {
 	Access Access          // derived from Action's policy row
 }
 
-// Routes lists every route with its action.
+// Routes lists every API route with its action (the dashboard's pages, mounted by mountUI, are not
+// API routes: they take forms and answer HTML).
 func (s *Server) Routes() []Route {
 	var out []Route
 	for _, r := range s.e.Routes() {
+		if s.uiRoutes[ruleKey(r.Method, r.Path)] {
+			continue
+		}
 		if a, ok := s.rules[ruleKey(r.Method, r.Path)]; ok {
 			out = append(out, Route{Method: r.Method, Path: r.Path, Action: a, Access: accessOf(a)})
 		}

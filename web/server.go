@@ -82,9 +82,11 @@ type Server struct {
 	maxBody int64
 	clock   func() time.Time
 	rules   map[string]identity.Action // method+path → action; written only during New
-	limits  Limits
-	flood   *auditFlood  // aggregated audit entries of unauthenticated failures
-	httpm   *httpMetrics // request metrics; nil: none
+	// uiRoutes are the dashboard's routes among rules (method+path); written only during New
+	uiRoutes map[string]bool
+	limits   Limits
+	flood    *auditFlood  // aggregated audit entries of unauthenticated failures
+	httpm    *httpMetrics // request metrics; nil: none
 
 	consoles *consoleState // console tickets, open sessions, the screenshot limiter
 
@@ -102,7 +104,8 @@ func New(o Options) (*Server, error) {
 		o.Volumes == nil || o.Networks == nil {
 		return nil, errors.New("web.New: Logger, Host, Backup, Events, Compute, Images, Volumes and Networks are required")
 	}
-	s := &Server{e: echo.New(), log: o.Logger, opts: o, maxBody: o.MaxBodyBytes, clock: o.Clock, rules: map[string]identity.Action{}}
+	s := &Server{e: echo.New(), log: o.Logger, opts: o, maxBody: o.MaxBodyBytes, clock: o.Clock, rules: map[string]identity.Action{},
+		uiRoutes: map[string]bool{}}
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBodyBytes
 	}
@@ -128,6 +131,9 @@ func New(o Options) (*Server, error) {
 	}
 	s.e.Use(s.measureRequests, s.logRequests, s.auditRequests, s.recoverPanics, s.authorize, s.limitBody)
 	if err := s.routes(); err != nil {
+		return nil, err
+	}
+	if err := s.mountUI(); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -233,8 +233,13 @@ func TestRouteWithoutAccessRuleIsRefused(t *testing.T) {
 func TestEveryRouteHasARule(t *testing.T) {
 	s := newTestServer(t)
 	routes := s.Routes()
-	if len(routes) != len(s.e.Routes()) {
-		t.Errorf("Routes() lists %d routes, echo has %d", len(routes), len(s.e.Routes()))
+	if len(routes)+len(s.uiRoutes) != len(s.e.Routes()) {
+		t.Errorf("Routes() lists %d routes and the dashboard has %d, echo has %d", len(routes), len(s.uiRoutes), len(s.e.Routes()))
+	}
+	for key := range s.uiRoutes {
+		if s.rules[key] != Public {
+			t.Errorf("dashboard route %s has action %q, want public (the dashboard checks its session itself)", key, s.rules[key])
+		}
 	}
 	for _, r := range routes {
 		if r.Access == noRule {

@@ -1,0 +1,4 @@
+package ui
+
+// registerAccess registers the access pages' routes.
+func (s *Server) registerAccess() {}

@@ -1,0 +1,4 @@
+package ui
+
+// registerAdmin registers the admin pages' routes.
+func (s *Server) registerAdmin() {}

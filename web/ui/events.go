@@ -1,0 +1,4 @@
+package ui
+
+// registerEvents registers the events pages' routes.
+func (s *Server) registerEvents() {}

@@ -1,0 +1,4 @@
+package ui
+
+// registerImages registers the images pages' routes.
+func (s *Server) registerImages() {}

@@ -1,0 +1,4 @@
+package ui
+
+// registerInstances registers the instances pages' routes.
+func (s *Server) registerInstances() {}

@@ -1,0 +1,4 @@
+package ui
+
+// registerNetwork registers the network pages' routes.
+func (s *Server) registerNetwork() {}

@@ -1,0 +1,4 @@
+package ui
+
+// registerVolumes registers the volumes pages' routes.
+func (s *Server) registerVolumes() {}
