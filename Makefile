@@ -43,7 +43,7 @@ test: test-deps testguest cloudguest ui
 	go build -o .cache/leftovers ./appliance/testproc/leftovers
 	@tmp=$$(mktemp -d /tmp/clt.XXXXXX) && chmod 1777 "$$tmp" && echo "test run TMPDIR=$$tmp"; \
 	set -o pipefail; TMPDIR="$$tmp" go test -race -count=1 -timeout 60m -v ./... 2>&1 | tee $(TEST_LOG) | grep -v -E '^=== (RUN|PAUSE|CONT|NAME)'; \
-	rc=$$?; .cache/leftovers "$$tmp" || rc=1; rm -rf --one-file-system "$$tmp"; exit $$rc
+	rc=$$?; .cache/leftovers "$$tmp" || rc=1; rm -rf --one-file-system "$$tmp"; [ $$rc -eq 0 ] || .ci/failures $(TEST_LOG); exit $$rc
 	@if grep -E -- '--- SKIP' $(TEST_LOG); then echo "FAIL: tests were skipped (an end-to-end suite that skips is a failure)"; exit 1; fi
 	@echo "$$(grep -c -E -- '^\s*--- PASS' $(TEST_LOG)) passed, $$(grep -c -E -- '^\s*--- FAIL' $(TEST_LOG)) failed"
 
