@@ -13,6 +13,7 @@ import (
 
 	"cloudlet/appliance/compute"
 	"cloudlet/appliance/identity"
+	"cloudlet/appliance/metering"
 	"cloudlet/images"
 	"cloudlet/store"
 	"cloudlet/web/client"
@@ -332,4 +333,30 @@ func TestDashboardEventStreamNeedsASession(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || strings.HasPrefix(line, "retry") {
 		t.Errorf("/ui/events without a session = %d %q, want 303 to the login page", resp.StatusCode, line)
 	}
+}
+
+// fixedStats is a sampler's cache with an hour of CPU rising from 0 to 100 % on every instance.
+type fixedStats struct{}
+
+func (fixedStats) Stats(id string) metering.InstanceStats {
+	var pts []metering.Point
+	for i := range 5 {
+		pts = append(pts, metering.Point{CPUPercent: float64(i * 25), MemoryBytes: 256 << 20})
+	}
+	return metering.InstanceStats{InstanceID: id, Running: true, Hour: metering.Series{IntervalSeconds: 60, Points: pts}}
+}
+
+func (fixedStats) HostStats() metering.HostStats { return metering.HostStats{} }
+
+func TestDashboardUsageTabDrawsTheAPIsStatsAsSVGLines(t *testing.T) {
+	f := newAuthFixture(t)
+	f.srv.opts.Stats = fixedStats{}
+	inst := f.putInstance("pa", "web-1", compute.VMActive)
+	m := newBrowser(f)
+	m.login("member", testUserPassword, "pa", "/instances")
+	page := m.do("GET", "/instances/"+inst.ID+"?tab=usage", nil).Body.String()
+	// Five points across 300 units, the peak (100 %) at the top (y 2), zero at the bottom (y 78).
+	mustContain(t, "the usage tab", page, `<figcaption>CPU: now 100 %, peak 100 %</figcaption>`,
+		`<polyline points="0.0,78.0 75.0,59.0 150.0,40.0 225.0,21.0 300.0,2.0"`,
+		`aria-label="Memory over the last hour, now 256.0 MiB, peak 256.0 MiB"`, "<figcaption>Network in and out: now 0 B/s, peak 0 B/s</figcaption>")
 }

@@ -33,8 +33,8 @@ func usageCharts(s metering.Series) []chart {
 	return []chart{
 		drawChart("CPU", pick(func(p metering.Point) float64 { return p.CPUPercent }), func(v float64) string { return fmt.Sprintf("%.0f %%", v) }),
 		drawChart("Memory", pick(func(p metering.Point) float64 { return p.MemoryBytes }), func(v float64) string { return humanBytes(int64(v)) }),
-		drawChart("Disk read + write", pick(func(p metering.Point) float64 { return p.DiskReadBytes + p.DiskWriteBytes }), rate),
-		drawChart("Network in + out", pick(func(p metering.Point) float64 { return p.NetReceiveBytes + p.NetTransmitBytes }), rate),
+		drawChart("Disk read and write", pick(func(p metering.Point) float64 { return p.DiskReadBytes + p.DiskWriteBytes }), rate),
+		drawChart("Network in and out", pick(func(p metering.Point) float64 { return p.NetReceiveBytes + p.NetTransmitBytes }), rate),
 	}
 }
 
