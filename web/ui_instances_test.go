@@ -86,7 +86,7 @@ func TestDashboardInstancesListShowsLiveRowsOfTheProjectOnly(t *testing.T) {
 	mustContain(t, "the member's list", page,
 		`id="i-`+a.ID+`" data-state="active"`,
 		`hx-get="/instances/`+a.ID+`/row" hx-trigger="sse:instance-`+a.ID+`"`,
-		`hx-trigger="sse:instance-changed, sse:resync"`,
+		`hx-trigger="sse:instance-changed, sse:resync, htmx:sseOpen from:body"`,
 		`<span class="state state-active">active</span>`, "10.0.0.10", "m1.tiny",
 		`src="/instances/`+a.ID+`/screenshot?s=active" alt="Screen of web-1"`, `loading="lazy"`,
 		`href="/instances/new"`, `hx-post="/instances/`+a.ID+`/pause"`,
@@ -223,7 +223,9 @@ func TestDashboardInstanceDetailHasLiveStateAndTabs(t *testing.T) {
 		t.Fatalf("GET the detail page = %d %s", page.Code, page.Body)
 	}
 	mustContain(t, "the overview", page.Body.String(), `<p id="i-`+inst.ID+`" class="status" data-state="stopped"`,
-		`hx-trigger="sse:instance-`+inst.ID+`"`, `href="/instances/`+inst.ID+`/console"`, `href="/instances/`+inst.ID+`/screen"`,
+		`hx-get="/instances/`+inst.ID+`/status" hx-trigger="sse:instance-`+inst.ID+`, htmx:sseOpen from:body"`,
+		`<section id="tab" class="card" aria-label="overview" hx-get="/instances/`+inst.ID+`/tab?tab=overview" hx-trigger="sse:instance-`+inst.ID+`, htmx:sseOpen from:body"`,
+		`href="/instances/`+inst.ID+`/console"`, `href="/instances/`+inst.ID+`/screen"`,
 		`aria-current="page">Overview`, "m1.tiny", "<dt>Flavor</dt>", `action="/instances/`+inst.ID+`/start"`)
 	for tab, want := range map[string]string{
 		"timeline":        "<td>" + compute.StageGuestReady + "</td>",
@@ -235,6 +237,13 @@ func TestDashboardInstanceDetailHasLiveStateAndTabs(t *testing.T) {
 	} {
 		rec := m.do("GET", "/instances/"+inst.ID+"?tab="+tab, nil)
 		mustContain(t, "tab "+tab, rec.Body.String(), want)
+	}
+	if tab := m.do("GET", "/instances/"+inst.ID+"/tab?tab=addresses", nil, "HX-Request", "true").Body.String(); !strings.HasPrefix(tab, `<section id="tab"`) ||
+		!strings.Contains(tab, "10.0.0.10") || strings.Contains(tab, "<html") {
+		t.Errorf("the addresses tab alone = %s", tab)
+	}
+	if log := m.do("GET", "/instances/"+inst.ID+"?tab=log", nil).Body.String(); strings.Contains(log, `hx-get="/instances/`+inst.ID+`/tab`) {
+		t.Error("the console log tab refetches itself on every event; it should refresh when asked")
 	}
 	status := m.do("GET", "/instances/"+inst.ID+"/status", nil, "HX-Request", "true")
 	if !strings.HasPrefix(status.Body.String(), `<p id="i-`+inst.ID+`" class="status" data-state="stopped"`) {

@@ -21,6 +21,7 @@ func (s *Server) registerInstances() {
 	s.handle(http.MethodGet, "/instances/{id}", s.withSession(s.instanceDetail))
 	s.handle(http.MethodGet, "/instances/{id}/row", s.withSession(s.instanceRowFragment))
 	s.handle(http.MethodGet, "/instances/{id}/status", s.withSession(s.instanceStatusFragment))
+	s.handle(http.MethodGet, "/instances/{id}/tab", s.withSession(s.instanceTabFragment))
 	s.handle(http.MethodGet, "/instances/{id}/screenshot", s.withSession(s.instanceScreenshot))
 	s.handle(http.MethodGet, "/instances/{id}/confirm", s.withSession(s.instanceConfirm))
 	for _, a := range instanceActions() {

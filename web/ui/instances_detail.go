@@ -35,21 +35,45 @@ type detailPage struct {
 	TabError string
 }
 
+// Live reports whether the tab follows the instance's events: the cheap ones that show its record.
+func (p detailPage) Live() bool {
+	return p.Tab == "overview" || p.Tab == "timeline" || p.Tab == "addresses"
+}
+
 // consoleLogTail is how much of the console log the Console log tab shows.
 const consoleLogTail = 32 << 10
 
 func (s *Server) instanceDetail(w http.ResponseWriter, r *http.Request, sess *session) {
-	row, err := s.row(r, sess, r.PathValue("id"))
+	p, err := s.detail(r, sess)
 	if err != nil {
 		s.render(w, r, statusOf(err), "instance", sess, detailPage{TabError: errorMessage(err)})
 		return
+	}
+	s.render(w, r, http.StatusOK, "instance", sess, p)
+}
+
+// instanceTabFragment serves the current tab's panel alone, which live tabs refetch.
+func (s *Server) instanceTabFragment(w http.ResponseWriter, r *http.Request, sess *session) {
+	p, err := s.detail(r, sess)
+	if err != nil {
+		http.Error(w, errorMessage(err), statusOf(err))
+		return
+	}
+	s.renderBlock(w, r, http.StatusOK, "instance", "instance-tab-fragment", sess, p)
+}
+
+// detail reads the instance and what its ?tab= shows.
+func (s *Server) detail(r *http.Request, sess *session) (detailPage, error) {
+	row, err := s.row(r, sess, r.PathValue("id"))
+	if err != nil {
+		return detailPage{}, err
 	}
 	p := detailPage{Row: row, Tab: r.URL.Query().Get("tab"), Tabs: detailTabs()}
 	if !slices.ContainsFunc(p.Tabs, func(t tabLink) bool { return t.Name == p.Tab }) {
 		p.Tab = "overview"
 	}
 	s.loadTab(r, sess, &p)
-	s.render(w, r, http.StatusOK, "instance", sess, p)
+	return p, nil
 }
 
 // loadTab reads what the current tab shows, through the API.

@@ -45,7 +45,8 @@ func (tb *tab) typeInto(sel, value string) {
 // TestLaunchThroughTheWizardThenWatchTheInstanceGoActiveWithoutAReload: a member launches the test
 // guest through the wizard (a bad name is refused next to the field, the quota shows for the
 // flavor), lands on the instance's page and sees it become active over the event stream; in the
-// list, pausing and resuming it update its row in place.
+// list, pausing and resuming it update its row in place, and an instance launched elsewhere appears
+// and, deleted after a confirmation, goes.
 func TestLaunchThroughTheWizardThenWatchTheInstanceGoActiveWithoutAReload(t *testing.T) {
 	s := newSite(t)
 	tb := s.open(t, "member")
@@ -98,6 +99,26 @@ func TestLaunchThroughTheWizardThenWatchTheInstanceGoActiveWithoutAReload(t *tes
 		t.Error("the list was reloaded: rows must update in place")
 	}
 	tb.shot("instances")
+
+	// An instance launched elsewhere (here the API) appears in the open list; deleted, it goes.
+	var other struct{ ID string }
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := s.as("member").Do(ctx, "POST", "/api/v1/instances", map[string]any{"name": "web-2", "image": guestImage,
+		"flavor": "m1.tiny"}, &other); err != nil {
+		t.Fatalf("launch web-2 through the API: %v", err)
+	}
+	tb.run(chromedp.WaitVisible(chromedp.CSS(`#i-` + other.ID)))
+	tb.run(chromedp.Click(chromedp.CSS(`#i-`+other.ID+` a[href*="action=delete"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`form[action="/instances/`+other.ID+`/delete"] button[type=submit]`)),
+		chromedp.Click(chromedp.CSS(`form[action="/instances/`+other.ID+`/delete"] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#i-`+id)))
+	tb.settled()
+	eval[bool](tb, `window.notReloaded = true`)
+	tb.within(guestBoot, chromedp.WaitNotPresent(chromedp.CSS(`#i-`+other.ID)))
+	if !eval[bool](tb, `window.notReloaded === true`) {
+		t.Error("the list was reloaded: rows must come and go in place")
+	}
 	if errs := tb.consoleErrors(); len(errs) > 0 {
 		t.Errorf("console errors: %v", errs)
 	}
