@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"cloudlet/appliance/compute"
+	"cloudlet/images"
 )
 
 // instanceRow is one row of the instances list: the instance, its image's name, and what the
@@ -85,11 +86,12 @@ func (s *Server) row(r *http.Request, sess *session, id string) (instanceRow, er
 	if err != nil {
 		return instanceRow{}, err
 	}
-	name := inst.ImageID
-	if n, ok := s.imageNames(r.Context(), sess)[inst.ImageID]; ok {
-		name = n
+	row := instanceRow{Instance: *inst, Sess: sess}
+	var img images.Image
+	if inst.ImageID != "" && s.api(sess).Do(r.Context(), http.MethodGet, "/api/v1/images/"+inst.ImageID, nil, &img) == nil {
+		row.ImageName = img.Name
 	}
-	return instanceRow{Instance: *inst, ImageName: name, Sess: sess}, nil
+	return row, nil
 }
 
 // screenshotMaxAge is how long a browser keeps a thumbnail: the API allows few screenshots per
