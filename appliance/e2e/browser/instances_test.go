@@ -119,6 +119,16 @@ func TestLaunchThroughTheWizardThenWatchTheInstanceGoActiveWithoutAReload(t *tes
 	if !eval[bool](tb, `window.notReloaded === true`) {
 		t.Error("the list was reloaded: rows must come and go in place")
 	}
+	// At a phone's width the page does not scroll sideways: the table does, inside its frame.
+	tb.run(chromedp.EmulateViewport(390, 844))
+	if w := eval[int](tb, `document.documentElement.scrollWidth`); w > 390 {
+		t.Errorf("at 390 px the list is %d px wide", w)
+	}
+	tb.shot("instances-390")
+	tb.goTo("/instances/new")
+	if w := eval[int](tb, `document.documentElement.scrollWidth`); w > 390 {
+		t.Errorf("at 390 px the wizard is %d px wide", w)
+	}
 	if errs := tb.consoleErrors(); len(errs) > 0 {
 		t.Errorf("console errors: %v", errs)
 	}
