@@ -227,6 +227,8 @@ func (tb *tab) axeViolations() []string {
 			.map(v => v.id + ' (' + v.impact + '): ' + v.help + ' at ' + v.nodes.map(n => n.target.join(' ')).join(', ')))`)
 }
 
+// TestMainPagesHaveNoSeriousAccessibilityViolations: axe-core finds no serious or critical
+// violation on the pages main has, and the overview fits a phone's width.
 func TestMainPagesHaveNoSeriousAccessibilityViolations(t *testing.T) {
 	s := newSite(t)
 	s.root("POST", "/api/v1/projects", map[string]string{"name": "lab"}, nil)
@@ -250,6 +252,13 @@ func TestMainPagesHaveNoSeriousAccessibilityViolations(t *testing.T) {
 		}
 		p.tb.shot(p.shot)
 	}
+	phone := pages[1].tb // the member's top bar has the most in it: the switcher
+	phone.run(chromedp.EmulateViewport(390, 844))
+	phone.goTo("/overview")
+	if w := eval[int](phone, `document.documentElement.scrollWidth`); w > 390 {
+		t.Errorf("at a phone's width (390 px) the overview is %d px wide: the page scrolls sideways", w)
+	}
+	phone.shot("overview-member-390px")
 }
 
 // TestLoginOverHTTPSSetsASecureHostCookie: off loopback the daemon serves HTTPS with the certificate
