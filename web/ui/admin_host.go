@@ -61,8 +61,8 @@ func (s *Server) readHost(r *http.Request, sess *session) (*hostView, error) {
 // accelerator. The others probe the host itself and run only there (cloudlet doctor).
 func hostChecks(f host.Facts) []host.Check {
 	checks := []host.Check{
-		toolCheck(f.QEMU, "apt-get install qemu-system-x86"),
-		toolCheck(f.QEMUImg, "apt-get install qemu-utils"),
+		toolCheck(host.QEMUBinary, f.QEMU, "apt-get install qemu-system-x86"),
+		toolCheck(host.QEMUImgBinary, f.QEMUImg, "apt-get install qemu-utils"),
 	}
 	accel := host.Check{Name: "acceleration", Status: host.OK, Detail: f.Accel + " (/dev/kvm usable)"}
 	if f.AccelWarning != "" {
@@ -72,10 +72,14 @@ func hostChecks(f host.Facts) []host.Check {
 	return append(checks, accel)
 }
 
-func toolCheck(t host.Tool, hint string) host.Check {
-	c := host.Check{Name: t.Name, Status: host.OK, Detail: fmt.Sprintf("%s version %s", t.Path, t.Version)}
-	if t.Error != "" {
+// toolCheck says whether the daemon found program name (t) and its version.
+func toolCheck(name string, t host.Tool, hint string) host.Check {
+	c := host.Check{Name: name, Status: host.OK, Detail: fmt.Sprintf("%s version %s", t.Path, t.Version)}
+	switch {
+	case t.Error != "":
 		c.Status, c.Detail, c.Hint = host.Fail, t.Error, hint
+	case t.Path == "":
+		c.Status, c.Detail, c.Hint = host.Fail, name+" not found", hint
 	}
 	return c
 }
