@@ -74,14 +74,22 @@ func memberForces(t *testing.T, f *authFixture, action string, form url.Values) 
 	}
 }
 
-func (f *authFixture) project(name string) (identity.Project, bool) {
-	var ps []identity.Project
-	f.apiJSON("/api/v1/projects", f.tokens["admin"], &ps)
-	i := slices.IndexFunc(ps, func(p identity.Project) bool { return p.Name == name })
-	if i < 0 {
-		return identity.Project{}, false
+// named finds, in the API's list at path as admin, the element called name.
+func named[T any](f *authFixture, path, name string, nameOf func(T) string) (T, bool) {
+	f.t.Helper()
+	var list []T
+	f.apiJSON(path, f.tokens["admin"], &list)
+	for _, e := range list {
+		if nameOf(e) == name {
+			return e, true
+		}
 	}
-	return ps[i], true
+	var zero T
+	return zero, false
+}
+
+func (f *authFixture) project(name string) (identity.Project, bool) {
+	return named(f, "/api/v1/projects", name, func(p identity.Project) string { return p.Name })
 }
 
 func TestDashboardAdminProjectsCreateDisableEnableDelete(t *testing.T) {
@@ -132,13 +140,7 @@ func TestDashboardAdminProjectsShowTheAPIsErrors(t *testing.T) {
 }
 
 func (f *authFixture) user(name string) (identity.User, bool) {
-	var us []identity.User
-	f.apiJSON("/api/v1/users", f.tokens["admin"], &us)
-	i := slices.IndexFunc(us, func(u identity.User) bool { return u.Name == name })
-	if i < 0 {
-		return identity.User{}, false
-	}
-	return us[i], true
+	return named(f, "/api/v1/users", name, func(u identity.User) string { return u.Name })
 }
 
 var resetPassword = regexp.MustCompile(`<input id="reset-pw" readonly value="([^"]+)"`)
@@ -289,13 +291,7 @@ func TestDashboardAdminQuotasShowSetAndReset(t *testing.T) {
 }
 
 func (f *authFixture) flavor(name string) (compute.Flavor, bool) {
-	var fs []compute.Flavor
-	f.apiJSON("/api/v1/flavors", f.tokens["admin"], &fs)
-	i := slices.IndexFunc(fs, func(fl compute.Flavor) bool { return fl.Name == name })
-	if i < 0 {
-		return compute.Flavor{}, false
-	}
-	return fs[i], true
+	return named(f, "/api/v1/flavors", name, func(fl compute.Flavor) string { return fl.Name })
 }
 
 func TestDashboardAdminFlavorsCreateAndDelete(t *testing.T) {
