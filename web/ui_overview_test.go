@@ -92,7 +92,7 @@ func TestDashboardOverviewShowsAdminsTheHostWithTheTCGWarning(t *testing.T) {
 	b.login("admin", f.adminPassword, "admin", "/overview")
 	page := b.do("GET", "/overview", nil).Body.String()
 	mustContain(t, "an admin's overview", page, `<h2 id="host-h">Host</h2>`,
-		"Guests run under TCG — software emulation", "using TCG", "Disk (/data)", "60 B of 100 B used",
+		"Guests run under TCG — software emulation", "using TCG", "The data directory <code>/data</code> is on this disk", "60 B of 100 B used",
 		`href="/admin/host"`)
 }
 

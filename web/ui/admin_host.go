@@ -65,9 +65,12 @@ func hostChecks(f host.Facts) []host.Check {
 		toolCheck(host.QEMUImgBinary, f.QEMUImg, "apt-get install qemu-utils"),
 	}
 	accel := host.Check{Name: "acceleration", Status: host.OK, Detail: f.Accel + " (/dev/kvm usable)"}
-	if f.AccelWarning != "" {
-		accel.Status, accel.Detail = host.Warn, fmt.Sprintf("%s: %s", f.Accel, f.AccelWarning)
-		accel.Hint = "guests still run, slower; on a VM host enable nested virtualization to get KVM"
+	if f.Accel != "kvm" {
+		accel.Status, accel.Detail = host.Warn, f.Accel+": guests run under software emulation, slowly"
+		if f.AccelWarning != "" {
+			accel.Detail = fmt.Sprintf("%s: %s", f.Accel, f.AccelWarning)
+		}
+		accel.Hint = "enable KVM on this host (on a VM host: nested virtualization) and use accel auto"
 	}
 	return append(checks, accel)
 }

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -102,23 +103,28 @@ func (s *Server) newestEvents(r *http.Request, sess *session, n int) ([]eventLin
 	return lines, nil
 }
 
-// eventText says what an event records: "instance 1a2b3c4d is active", "volume 5e6f7a8b created".
+// eventText says what an event records: "image debian-12 is active", "volume 5e6f7a8b created".
+// The data names the resource when it can, and a state event's new state.
 func eventText(e event) string {
 	kind, what, _ := strings.Cut(e.Type, ".")
 	if e.Kind != "" {
 		kind = e.Kind
 	}
+	var d struct {
+		Name    string `json:"name"`
+		VMState string `json:"vm_state"`
+		Status  string `json:"status"`
+	}
+	_ = json.Unmarshal(e.Data, &d) // an event without data, or with other fields, is told by its type
 	subject := strings.ReplaceAll(kind, "_", " ")
-	if e.ID != "" {
+	switch {
+	case d.Name != "":
+		subject += " " + d.Name
+	case e.ID != "":
 		subject += " " + shortID(e.ID)
 	}
-	if what == "state" {
-		var st struct {
-			VMState string `json:"vm_state"`
-		}
-		if json.Unmarshal(e.Data, &st) == nil && st.VMState != "" {
-			return subject + " is " + st.VMState
-		}
+	if state := cmp.Or(d.VMState, d.Status); what == "state" && state != "" {
+		return subject + " is " + state
 	}
 	return subject + " " + strings.ReplaceAll(what, "_", " ")
 }
