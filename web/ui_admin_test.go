@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"cloudlet/appliance/compute"
@@ -339,29 +340,39 @@ func TestDashboardAdminHostShowsFactsAndChecks(t *testing.T) {
 		"usage sampling is off")
 }
 
-func TestDashboardAdminAuditIsPagedAndFiltered(t *testing.T) {
+func TestDashboardAdminAuditShowsTheNewestAndPagesFromTheBeginning(t *testing.T) {
 	f := newAuthFixture(t)
 	for i := range 51 {
 		if rec := f.do("POST", "/api/v1/flavors", f.tokens["admin"], fmt.Sprintf(`{"name":"au.%d","vcpus":1,"ram_mib":64,"disk_gib":1}`, i)); rec.Code != http.StatusCreated {
 			t.Fatalf("create flavor = %d %s", rec.Code, rec.Body)
 		}
 	}
+	f.do("POST", "/api/v1/projects", f.tokens["admin"], `{"name":"newest"}`)
+	created := regexp.MustCompile(`<code>flavor:create</code>`)
 	b := adminBrowser(f)
-	page := b.do("GET", "/admin/audit?action=flavor:create", nil).Body.String()
-	if n := regexp.MustCompile(`<code>flavor:create</code>`).FindAllStringIndex(page, -1); len(n) != 50 {
-		t.Errorf("the first page shows %d flavor:create entries, want 50", len(n))
+	page := b.do("GET", "/admin/audit", nil).Body.String()
+	if i, j := strings.Index(page, "<code>project:create</code>"), strings.Index(page, "<code>flavor:create</code>"); i < 0 || j < 0 || i > j {
+		t.Errorf("the audit page does not start with the newest entry (project:create at %d, flavor:create at %d)", i, j)
 	}
-	mustNotContain(t, "a page filtered to flavor:create", page, "<code>role:assign</code>")
+	if n := strings.Count(page, "<td><time datetime="); n != 50 {
+		t.Errorf("the newest page shows %d entries, want 50", n)
+	}
+	page = b.do("GET", "/admin/audit?action=flavor:create&since=0", nil).Body.String()
+	if n := len(created.FindAllStringIndex(page, -1)); n != 50 {
+		t.Errorf("the first page shows %d flavor:create entries, want 50", n)
+	}
+	mustNotContain(t, "a page filtered to flavor:create", page, "<code>project:create</code>")
+	mustContain(t, "the first page", page, `href="/admin/audit?action=flavor%3Acreate">Newest</a>`)
 	next := regexp.MustCompile(`<a class="button" href="(/admin/audit\?[^"]+)" rel="next">`).FindStringSubmatch(page)
 	if next == nil {
 		t.Fatalf("the first page has no next page link:\n%s", page)
 	}
 	u := html2url(next[1])
 	page = b.do("GET", u, nil).Body.String()
-	if n := regexp.MustCompile(`<code>flavor:create</code>`).FindAllStringIndex(page, -1); len(n) != 1 {
-		t.Errorf("the second page (%s) shows %d flavor:create entries, want 1", u, len(n))
+	if n := len(created.FindAllStringIndex(page, -1)); n != 1 {
+		t.Errorf("the second page (%s) shows %d flavor:create entries, want 1", u, n)
 	}
-	mustContain(t, "the second page", page, "<code>POST /api/v1/flavors</code>", `<span class="state state-active">201</span>`, "First page")
+	mustContain(t, "the second page", page, "<code>POST /api/v1/flavors</code>", `<span class="state state-active">201</span>`)
 	mustNotContain(t, "the last page", page, `rel="next"`)
 }
 

@@ -125,3 +125,14 @@ func TestDashboardOverviewListsTheNewestEventsInWords(t *testing.T) {
 		t.Errorf("the overview lists %d events (ev.2's: %v), want the newest 10", n, strings.Contains(page, ids[2][:8]))
 	}
 }
+
+func TestDashboardOverviewNamesAnEventsResourceWhenTheEventDoes(t *testing.T) {
+	f := newAuthFixture(t)
+	f.withQuotas(nil)
+	if rec := f.do("POST", "/api/v1/images", f.tokens["member"], `{"name":"deb12","disk_format":"qcow2"}`); rec.Code != http.StatusCreated {
+		t.Fatalf("create image = %d %s", rec.Code, rec.Body)
+	}
+	b := newBrowser(f)
+	b.login("member", testUserPassword, "pa", "/overview")
+	mustContain(t, "a member's overview", b.do("GET", "/overview", nil).Body.String(), "<span>image deb12 created</span>")
+}
