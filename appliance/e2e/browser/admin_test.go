@@ -1,6 +1,8 @@
 package browser
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -33,8 +35,8 @@ func TestAccessPagesGenerateAKeypairOnceAndDeleteItWithConfirmation(t *testing.T
 }
 
 // TestAdminPagesShowAnErrorOnTheFieldAndFitAPhone: an admin's project form shows the API's refusal
-// next to the name; the overview, access and admin pages fit a 390 px screen (tables scroll inside
-// their frame) and are saved as screenshots.
+// next to the name; the overview, access and admin pages have no serious or critical axe-core
+// violation, fit a 390 px screen (tables scroll inside their frame) and are saved as screenshots.
 func TestAdminPagesShowAnErrorOnTheFieldAndFitAPhone(t *testing.T) {
 	s := newSite(t)
 	tb := s.open(t, "admin")
@@ -56,6 +58,11 @@ func TestAdminPagesShowAnErrorOnTheFieldAndFitAPhone(t *testing.T) {
 			if w := eval[int64](tb, `document.documentElement.scrollWidth`); w > width {
 				t.Errorf("%s is %d px wide on a %d px screen: %s", p, w, width, eval[string](tb, overflowing))
 			}
+			if width == 1280 {
+				for _, v := range tb.axeViolations() {
+					t.Errorf("axe on %s: %s", p, v)
+				}
+			}
 			name := strings.ReplaceAll(strings.Trim(p, "/"), "/", "-")
 			if width < 1280 {
 				name += "-phone"
@@ -67,3 +74,19 @@ func TestAdminPagesShowAnErrorOnTheFieldAndFitAPhone(t *testing.T) {
 
 // overflowing names the elements that reach past the screen's right edge, for the failure message.
 const overflowing = `[...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > innerWidth + 1).slice(0, 5).map(e => e.tagName + "." + e.className).join(", ")`
+
+// axeViolations runs axe-core (the pinned npm package make ui installs) on the tab's page and
+// returns its serious and critical violations, each with the elements it found them on.
+func (tb *tab) axeViolations() []string {
+	tb.t.Helper()
+	root, err := repoRoot()
+	if err != nil {
+		tb.t.Fatal(err)
+	}
+	src, err := os.ReadFile(filepath.Join(root, "web", "ui", "node_modules", "axe-core", "axe.min.js"))
+	if err != nil {
+		tb.t.Fatalf("axe-core (make ui installs it): %v", err)
+	}
+	eval[bool](tb, string(src)+";true")
+	return eval[[]string](tb, `axe.run(document).then(r => r.violations.filter(v => v.impact === "serious" || v.impact === "critical").map(v => v.id + " (" + v.impact + "): " + v.nodes.map(n => n.target.join(" ")).join(", ")))`)
+}
