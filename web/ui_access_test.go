@@ -193,3 +193,15 @@ func TestDashboardAccessTabsLinkKeypairsAndAPIKeys(t *testing.T) {
 	page := b.do("GET", "/api-keys", nil).Body.String()
 	mustContain(t, "the API keys page", page, `<a href="/keypairs">Keypairs</a>`, `<a href="/api-keys" aria-current="page">API keys</a>`)
 }
+
+func TestDashboardAccessPageSwappedIntoMainBringsItsStylesheet(t *testing.T) {
+	f := newAuthFixture(t)
+	b := newBrowser(f)
+	b.login("member", testUserPassword, "pa", "/overview")
+	rec := b.do("GET", "/keypairs", nil, "HX-Request", "true", "HX-Target", "main")
+	if rec.Code != http.StatusOK {
+		t.Fatalf("htmx GET /keypairs = %d", rec.Code)
+	}
+	mustContain(t, "the swapped main", rec.Body.String(), `<link rel="stylesheet" href="/ui/static/admin.css?v=`, "Your keypairs")
+	mustNotContain(t, "the swapped main", rec.Body.String(), "<html")
+}

@@ -103,7 +103,8 @@ func TestDashboardAdminProjectsCreateDisableEnableDelete(t *testing.T) {
 	if !ok || !p.Enabled || p.Description != "the lab" {
 		t.Fatalf("the API's project lab = %+v (%v)", p, ok)
 	}
-	mustContain(t, "the projects page", b.do("GET", "/admin/projects", nil).Body.String(), "the lab", `<span class="state state-active">enabled</span>`)
+	mustContain(t, "the projects page", b.do("GET", "/admin/projects", nil).Body.String(), "the lab",
+		`<span class="state state-active">enabled</span>`, `href="/admin/quotas?project=lab"`)
 	if rec := b.sendForm("/admin/projects", "/admin/projects/"+p.ID+"/enabled", url.Values{"enabled": {"false"}}); rec.Code != http.StatusSeeOther {
 		t.Fatalf("disable = %d %s", rec.Code, rec.Body)
 	}
