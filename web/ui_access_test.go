@@ -202,6 +202,6 @@ func TestDashboardAccessPageSwappedIntoMainBringsItsStylesheet(t *testing.T) {
 	if rec.Code != http.StatusOK {
 		t.Fatalf("htmx GET /keypairs = %d", rec.Code)
 	}
-	mustContain(t, "the swapped main", rec.Body.String(), `<link rel="stylesheet" href="/ui/static/admin.css?v=`, "Your keypairs")
+	mustContain(t, "the swapped main", rec.Body.String(), `/admin.css?v=`, "Your keypairs")
 	mustNotContain(t, "the swapped main", rec.Body.String(), "<html")
 }
