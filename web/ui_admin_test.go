@@ -256,7 +256,7 @@ func TestDashboardAdminQuotasShowSetAndReset(t *testing.T) {
 	f.withQuotas(map[string]int64{identity.QuotaInstances: 2})
 	b := adminBrowser(f)
 	page := b.do("GET", "/admin/quotas?project=pa", nil).Body.String()
-	mustContain(t, "the quotas page", page, "Quotas of pa", `<label for="q-instances">Instances</label>`, "<td>2</td>",
+	mustContain(t, "the quotas page", page, "Quotas of pa", `<label for="q-instances">Instances</label>`, `<td>2 <meter min="0" max="10" value="2"`, "20%",
 		`name="limit_instances" inputmode="numeric" value="10"`)
 	rec := b.sendForm("/admin/quotas?project=pa", "/admin/quotas/pa", url.Values{"limit_instances": {"5"}, "was_instances": {"10"},
 		"limit_cores": {"20"}, "was_cores": {"20"}})
