@@ -39,7 +39,6 @@ func (f *authFixture) withQuotas(usage map[string]int64) {
 	f.srv.opts.Quotas = identityQuotas{id: f.ids, usage: usage}
 }
 
-
 func TestDashboardOverviewShowsTheProjectsQuotaAsBarsInWords(t *testing.T) {
 	f := newAuthFixture(t)
 	f.withQuotas(map[string]int64{identity.QuotaInstances: 2, identity.QuotaCores: 3})

@@ -72,4 +72,3 @@ func TestAdminPagesShowAnErrorOnTheFieldAndFitAPhone(t *testing.T) {
 
 // overflowing names the elements that reach past the screen's right edge, for the failure message.
 const overflowing = `[...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > innerWidth + 1).slice(0, 5).map(e => e.tagName + "." + e.className).join(", ")`
-
