@@ -23,6 +23,10 @@ type listPage struct {
 	Error string
 }
 
+// Moving reports whether the instance is between states (a task runs, or it is building): its row
+// and status then also poll, in case an event's refetch was lost.
+func (r instanceRow) Moving() bool { return r.TaskState != "" || r.VMState == compute.VMBuilding }
+
 // State is the word the row shows and data-state carries.
 func (r instanceRow) State() string { return string(r.VMState) }
 
