@@ -47,8 +47,9 @@ func TestDashboardNetworksCreateListDeleteAndRefuseABadCIDR(t *testing.T) {
 		t.Errorf("the form made %+v, want an isolated 10.31.0.0/24 with DHCP", n)
 	}
 	list := b.do("GET", "/networks", nil).Body.String()
-	if !strings.Contains(list, `id="n-`+n.ID+`"`) || !strings.Contains(list, "<code>10.31.0.1</code>") {
-		t.Errorf("the list does not show network lan and its gateway:\n%s", list)
+	if !strings.Contains(list, `id="n-`+n.ID+`"`) || !strings.Contains(list, "<code>10.31.0.1</code>") ||
+		!strings.Contains(list, `action="/networks/`+n.ID+`/delete"`) || !strings.Contains(list, "Delete <strong>network lan</strong>?") {
+		t.Errorf("the list does not show network lan, its gateway and a delete confirmation:\n%s", list)
 	}
 	wantRedirect(t, "delete", b.post("/networks", "/networks/"+n.ID+"/delete", url.Values{}), "/networks")
 	f.apiJSON("member", "GET", "/api/v1/networks/"+n.ID, "", 404, nil)

@@ -89,6 +89,10 @@ func TestDashboardVolumesCreateListAndShow(t *testing.T) {
 	if page.Code != 200 || !strings.Contains(page.Body.String(), "<h1>Volume data</h1>") || !strings.Contains(page.Body.String(), `id="volume-attach"`) {
 		t.Errorf("GET /volumes/%s = %d:\n%s", v.ID, page.Code, page.Body)
 	}
+	confirm := `<form method="post" action="/volumes/` + v.ID + `/delete" class="stack">`
+	if body := page.Body.String(); !strings.Contains(body, confirm) || !strings.Contains(body, "Delete <strong>volume data</strong>?") {
+		t.Errorf("the volume's page has no delete confirmation naming it:\n%s", body)
+	}
 	if rec := b.do("GET", "/volumes/nope", nil); rec.Code != http.StatusNotFound {
 		t.Errorf("an unknown volume's page = %d, want the API's 404", rec.Code)
 	}
@@ -107,6 +111,10 @@ func TestDashboardVolumeCreateShowsTheAPIsRefusalOnTheField(t *testing.T) {
 	}
 	if !strings.Contains(rec.Body.String(), `id="vc-name" name="name" required value="big"`) {
 		t.Error("the refused form lost the name typed into it")
+	}
+	noPool := b.post("/volumes", "/volumes", url.Values{"name": {"elsewhere"}, "size_gib": {"1"}, "pool": {"nowhere"}})
+	if noPool.Code < 400 || !strings.Contains(fieldError(t, noPool.Body.String(), "vc-pool"), "nowhere") {
+		t.Errorf("an unknown pool = %d, want the API's refusal next to the pool field", noPool.Code)
 	}
 }
 
@@ -134,7 +142,7 @@ func TestDashboardVolumeExtendSnapshotRevertAndDelete(t *testing.T) {
 		t.Fatalf("snapshots after the form = %+v", snaps)
 	}
 	shown := b.do("GET", page, nil).Body.String()
-	if !strings.Contains(shown, `id="s-`+snaps[0].ID+`"`) || !strings.Contains(shown, "Revert to before") {
+	if !strings.Contains(shown, `id="s-`+snaps[0].ID+`"`) || !strings.Contains(shown, "Revert to snapshot before") {
 		t.Errorf("the volume's page does not list snapshot before with a revert:\n%s", shown)
 	}
 	if !strings.Contains(b.do("GET", "/snapshots", nil).Body.String(), `id="s-`+snaps[0].ID+`"`) {

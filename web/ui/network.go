@@ -35,6 +35,7 @@ func (s *Server) registerNetwork() {
 
 // networkData is what the network pages show; each page fills the parts it needs.
 type networkData struct {
+	confirms
 	Networks     []network.Network
 	Ports        []network.Port
 	Groups       []network.SecurityGroup

@@ -20,6 +20,7 @@ func (s *Server) registerVolumes() {
 
 // volumesData is the volumes page: the project's volumes and what a new one can be made from.
 type volumesData struct {
+	confirms
 	Volumes   []volume.Volume
 	Instances map[string]string // instance names by ID, for "attached to"
 	Images    []ref

@@ -10,6 +10,7 @@ import (
 // volumeData is a volume's page: the volume, its snapshots, the instances it can be attached to,
 // and once, right after it was created, a transfer's secret.
 type volumeData struct {
+	confirms
 	Volume    volume.Volume
 	Snapshots []volume.Snapshot
 	Instances []ref
@@ -114,6 +115,7 @@ func (s *Server) createTransfer(w http.ResponseWriter, r *http.Request, sess *se
 
 // snapshotsData is the snapshots page: every snapshot of the project with its volume's name.
 type snapshotsData struct {
+	confirms
 	Snapshots []volume.Snapshot
 	Volumes   map[string]string
 	Form      *formState

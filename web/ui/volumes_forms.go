@@ -166,3 +166,24 @@ func names(refs []ref) map[string]string {
 	}
 	return m
 }
+
+// confirmation is a destructive action's confirmation (template res-confirm): a disclosure that
+// names the object and what will be lost, around the form that does it.
+type confirmation struct {
+	CSRF, Action       string
+	Verb, Object, Cost string // "Delete", "volume data", "This cannot be undone."
+	Hidden             map[string]string
+}
+
+// confirms gives a page's data the Confirm method its templates build confirmations with.
+type confirms struct{}
+
+// Confirm is the confirmation of verb on object by a POST of action; hidden are name, value pairs
+// of the form's other fields.
+func (confirms) Confirm(csrf, action, verb, object, cost string, hidden ...string) confirmation {
+	c := confirmation{CSRF: csrf, Action: action, Verb: verb, Object: object, Cost: cost, Hidden: map[string]string{}}
+	for i := 0; i+1 < len(hidden); i += 2 {
+		c.Hidden[hidden[i]] = hidden[i+1]
+	}
+	return c
+}
