@@ -54,7 +54,7 @@ func TestSecurityGroupRuleEditor(t *testing.T) {
 }
 
 // TestPortForwardCreatedAndListed: a member forwards a host port to a port of theirs on the Port
-// forwards tab and sees it listed, with the port's address.
+// forwards tab and sees it listed, with the port's address; deleting it asks first, then it is gone.
 func TestPortForwardCreatedAndListed(t *testing.T) {
 	s := newSite(t)
 	c := s.as("member")
@@ -84,4 +84,8 @@ func TestPortForwardCreatedAndListed(t *testing.T) {
 		}
 	}
 	tb.shot("port-forwards")
+	tb.run(chromedp.Click(chromedp.CSS(`#port-forwards details.confirm summary`)),
+		chromedp.WaitVisible(chromedp.CSS(`#port-forwards details.confirm[open] button[type=submit]`)),
+		chromedp.Click(chromedp.CSS(`#port-forwards details.confirm[open] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#port-forwards td.empty`)))
 }
