@@ -192,7 +192,7 @@ func TestDashboardVolumeAttachShowsTheInstanceAndRefusals(t *testing.T) {
 
 var transferShown = regexp.MustCompile(`id="transfer-id">([^<]+)</dd>\s*<dt>Secret</dt><dd class="secret" id="transfer-key">([^<]+)</dd>`)
 
-func TestDashboardVolumeTransferShowsTheSecretOnceAndIsAccepted(t *testing.T) {
+func TestDashboardVolumeTransferShowsTheSecretOnceCancelsAndIsAccepted(t *testing.T) {
 	f := newAuthFixture(t)
 	f.apiJSON("member", "POST", "/api/v1/volumes", `{"name":"gift","size_gib":1}`, 201, nil)
 	v := f.volumeNamed("member", "gift")
@@ -207,6 +207,14 @@ func TestDashboardVolumeTransferShowsTheSecretOnceAndIsAccepted(t *testing.T) {
 	again := a.do("GET", page, nil).Body.String()
 	if strings.Contains(again, m[2]) || !strings.Contains(again, m[1]) {
 		t.Error("the volume's page shows the transfer's secret again, or not the pending transfer")
+	}
+	wantRedirect(t, "cancel the transfer", a.post(page, page+"/cancel-transfer", url.Values{"transfer_id": {m[1]}}), page)
+	if strings.Contains(a.do("GET", page, nil).Body.String(), m[1]) {
+		t.Fatal("the cancelled transfer is still shown as pending")
+	}
+	m = transferShown.FindStringSubmatch(a.post(page, page+"/transfer", url.Values{}).Body.String())
+	if m == nil {
+		t.Fatal("no second transfer after the first was cancelled")
 	}
 	b := newBrowser(f)
 	b.login("memberb", testUserPassword, "pb", "/volumes")

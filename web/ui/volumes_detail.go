@@ -46,14 +46,6 @@ func (s *Server) showVolume(w http.ResponseWriter, r *http.Request, sess *sessio
 	s.render(w, r, status, "volumes_detail", sess, d)
 }
 
-// apiCall is one request a page's form turns into, and where the API's refusal shows: hints are
-// pairs of a substring of its message and the field it concerns (failedForm).
-type apiCall struct {
-	method, path string
-	in           any
-	hints        []string
-}
-
 // volumeCall is the API request behind the volume page's form action, false for an unknown action.
 func volumeCall(id, action string, f url.Values) (apiCall, bool) {
 	vol := "/api/v1/volumes/" + url.PathEscape(id)

@@ -14,6 +14,15 @@ import (
 // The resource pages (volumes, snapshots, network) are plain forms: a POST that the API accepts
 // redirects (303) back to a page; one it refuses re-renders the page with the API's message next to
 // the field it concerns (422 for a bad value, else the API's status). The UI checks nothing itself.
+// This file holds what the volumes and network pages share for that.
+
+// apiCall is one request a page's form turns into, and where the API's refusal shows: hints are
+// pairs of a substring of its message and the field it concerns (failedForm).
+type apiCall struct {
+	method, path string
+	in           any
+	hints        []string
+}
 
 // formState is a submitted form as a page re-renders it: the values typed and the errors by field
 // ("" is the form's own error, shown above its fields).
