@@ -30,6 +30,7 @@ const (
 type session struct {
 	secret    string
 	principal identity.Principal
+	projects  func() []identity.Project // where the switcher may go (switcher.go); read when a page asks
 }
 
 // CSRF is the session's CSRF token: an HMAC of a fixed label under the session secret. Only a page
@@ -89,6 +90,19 @@ func (s *Server) withSession(h sessionHandler) http.HandlerFunc {
 	}
 }
 
+// withAction is withSession for a page or form that does action: a session the policy does not
+// allow it (appliance/identity/policy.go, the table the API enforces) gets 403 before anything is
+// read or asked of the API, as a forced request to the API itself would.
+func (s *Server) withAction(action string, h sessionHandler) http.HandlerFunc {
+	return s.withSession(func(w http.ResponseWriter, r *http.Request, sess *session) {
+		if !sess.Can(action) {
+			http.Error(w, "your role in project "+sess.Project()+" does not allow "+action, http.StatusForbidden)
+			return
+		}
+		h(w, r, sess)
+	})
+}
+
 // readSession resolves the session cookie to its principal.
 func (s *Server) readSession(r *http.Request) (*session, bool) {
 	c, err := r.Cookie(cookieName(r))
@@ -99,7 +113,9 @@ func (s *Server) readSession(r *http.Request) (*session, bool) {
 	if err != nil {
 		return nil, false
 	}
-	return &session{secret: c.Value, principal: p}, true
+	sess := &session{secret: c.Value, principal: p}
+	sess.projects = s.switchableProjects(r, sess)
+	return sess, true
 }
 
 // toLogin sends a browser without a session to the login page, remembering where it was going.
