@@ -13,8 +13,8 @@ import (
 	"cloudlet/appliance/volume"
 )
 
-// apiJSON calls the API as user and decodes its answer into out (nil: ignore it); the status must be want.
-func (f *authFixture) apiJSON(user, method, path, body string, want int, out any) {
+// callAPI calls the API as user and decodes its answer into out (nil: ignore it); the status must be want.
+func (f *authFixture) callAPI(user, method, path, body string, want int, out any) {
 	f.t.Helper()
 	rec := f.do(method, path, f.tokens[user], body)
 	if rec.Code != want {
@@ -31,7 +31,7 @@ func (f *authFixture) apiJSON(user, method, path, body string, want int, out any
 func (f *authFixture) volumeNamed(user, name string) volume.Volume {
 	f.t.Helper()
 	var vs []volume.Volume
-	f.apiJSON(user, "GET", "/api/v1/volumes", "", 200, &vs)
+	f.callAPI(user, "GET", "/api/v1/volumes", "", 200, &vs)
 	for _, v := range vs {
 		if v.Name == name {
 			return v
@@ -39,13 +39,6 @@ func (f *authFixture) volumeNamed(user, name string) volume.Volume {
 	}
 	f.t.Fatalf("%s sees no volume %q among %+v", user, name, vs)
 	return volume.Volume{}
-}
-
-// post sends a form with the session's CSRF token, read from page.
-func (b *browser) post(page, path string, form url.Values) *httptest.ResponseRecorder {
-	b.t.Helper()
-	form.Set("csrf_token", b.csrf(page))
-	return b.do("POST", path, form)
 }
 
 // wantRedirect fails unless rec is a 303 to where.
@@ -75,7 +68,7 @@ func TestDashboardVolumesCreateListAndShow(t *testing.T) {
 	f := newAuthFixture(t)
 	b := newBrowser(f)
 	b.login("member", testUserPassword, "pa", "/volumes")
-	rec := b.post("/volumes", "/volumes", url.Values{"name": {"data"}, "size_gib": {"2"}, "source": {"empty"}})
+	rec := b.sendForm("/volumes", "/volumes", url.Values{"name": {"data"}, "size_gib": {"2"}, "source": {"empty"}})
 	v := f.volumeNamed("member", "data")
 	wantRedirect(t, "create a volume", rec, "/volumes/"+v.ID)
 	if v.SizeGiB != 2 {
@@ -89,8 +82,8 @@ func TestDashboardVolumesCreateListAndShow(t *testing.T) {
 	if page.Code != 200 || !strings.Contains(page.Body.String(), "<h1>Volume data</h1>") || !strings.Contains(page.Body.String(), `id="volume-attach"`) {
 		t.Errorf("GET /volumes/%s = %d:\n%s", v.ID, page.Code, page.Body)
 	}
-	confirm := `<form method="post" action="/volumes/` + v.ID + `/delete" class="stack">`
-	if body := page.Body.String(); !strings.Contains(body, confirm) || !strings.Contains(body, "Delete <strong>volume data</strong>?") {
+	confirm := `<form method="post" action="/volumes/` + v.ID + `/delete" class="confirm-body">`
+	if body := page.Body.String(); !strings.Contains(body, confirm) || !strings.Contains(body, "Delete volume data? Its data is lost") {
 		t.Errorf("the volume's page has no delete confirmation naming it:\n%s", body)
 	}
 	if rec := b.do("GET", "/volumes/nope", nil); rec.Code != http.StatusNotFound {
@@ -102,7 +95,7 @@ func TestDashboardVolumeCreateShowsTheAPIsRefusalOnTheField(t *testing.T) {
 	f := newAuthFixture(t)
 	b := newBrowser(f)
 	b.login("member", testUserPassword, "pa", "/volumes")
-	rec := b.post("/volumes", "/volumes", url.Values{"name": {"big"}, "size_gib": {"lots"}, "source": {"empty"}})
+	rec := b.sendForm("/volumes", "/volumes", url.Values{"name": {"big"}, "size_gib": {"lots"}, "source": {"empty"}})
 	if rec.Code != http.StatusUnprocessableEntity {
 		t.Fatalf("a size that is no number = %d, want 422: %s", rec.Code, rec.Body)
 	}
@@ -112,7 +105,7 @@ func TestDashboardVolumeCreateShowsTheAPIsRefusalOnTheField(t *testing.T) {
 	if !strings.Contains(rec.Body.String(), `id="vc-name" name="name" required value="big"`) {
 		t.Error("the refused form lost the name typed into it")
 	}
-	noPool := b.post("/volumes", "/volumes", url.Values{"name": {"elsewhere"}, "size_gib": {"1"}, "pool": {"nowhere"}})
+	noPool := b.sendForm("/volumes", "/volumes", url.Values{"name": {"elsewhere"}, "size_gib": {"1"}, "pool": {"nowhere"}})
 	if noPool.Code < 400 || !strings.Contains(fieldError(t, noPool.Body.String(), "vc-pool"), "nowhere") {
 		t.Errorf("an unknown pool = %d, want the API's refusal next to the pool field", noPool.Code)
 	}
@@ -120,24 +113,24 @@ func TestDashboardVolumeCreateShowsTheAPIsRefusalOnTheField(t *testing.T) {
 
 func TestDashboardVolumeExtendSnapshotRevertAndDelete(t *testing.T) {
 	f := newAuthFixture(t)
-	f.apiJSON("member", "POST", "/api/v1/volumes", `{"name":"data","size_gib":1}`, 201, nil)
+	f.callAPI("member", "POST", "/api/v1/volumes", `{"name":"data","size_gib":1}`, 201, nil)
 	v := f.volumeNamed("member", "data")
 	b := newBrowser(f)
 	b.login("member", testUserPassword, "pa", "/volumes/"+v.ID)
 	page := "/volumes/" + v.ID
 
-	wantRedirect(t, "extend", b.post(page, page+"/extend", url.Values{"size_gib": {"3"}}), page)
+	wantRedirect(t, "extend", b.sendForm(page, page+"/extend", url.Values{"size_gib": {"3"}}), page)
 	if got := f.volumeNamed("member", "data").SizeGiB; got != 3 {
 		t.Errorf("after extend to 3 GiB the volume has %d", got)
 	}
-	bad := b.post(page, page+"/extend", url.Values{"size_gib": {"2"}})
+	bad := b.sendForm(page, page+"/extend", url.Values{"size_gib": {"2"}})
 	if bad.Code < 400 || fieldError(t, bad.Body.String(), "vex-size") == "" {
 		t.Errorf("shrinking = %d, want a refusal on the size field", bad.Code)
 	}
 
-	wantRedirect(t, "snapshot", b.post(page, page+"/snapshot", url.Values{"name": {"before"}}), page)
+	wantRedirect(t, "snapshot", b.sendForm(page, page+"/snapshot", url.Values{"name": {"before"}}), page)
 	var snaps []volume.Snapshot
-	f.apiJSON("member", "GET", "/api/v1/volumes/"+v.ID+"/snapshots", "", 200, &snaps)
+	f.callAPI("member", "GET", "/api/v1/volumes/"+v.ID+"/snapshots", "", 200, &snaps)
 	if len(snaps) != 1 || snaps[0].Name != "before" {
 		t.Fatalf("snapshots after the form = %+v", snaps)
 	}
@@ -148,22 +141,22 @@ func TestDashboardVolumeExtendSnapshotRevertAndDelete(t *testing.T) {
 	if !strings.Contains(b.do("GET", "/snapshots", nil).Body.String(), `id="s-`+snaps[0].ID+`"`) {
 		t.Error("/snapshots does not list the snapshot")
 	}
-	wantRedirect(t, "revert", b.post(page, page+"/revert", url.Values{"snapshot": {snaps[0].ID}}), page)
-	wantRedirect(t, "delete the snapshot", b.post(page, "/snapshots/"+snaps[0].ID+"/delete", url.Values{"next": {page}}), page)
-	f.apiJSON("member", "GET", "/api/v1/snapshots/"+snaps[0].ID, "", 404, nil)
+	wantRedirect(t, "revert", b.sendForm(page, page+"/revert", url.Values{"snapshot": {snaps[0].ID}}), page)
+	wantRedirect(t, "delete the snapshot", b.sendForm(page, "/snapshots/"+snaps[0].ID+"/delete", url.Values{"next": {page}}), page)
+	f.callAPI("member", "GET", "/api/v1/snapshots/"+snaps[0].ID, "", 404, nil)
 
-	wantRedirect(t, "delete", b.post(page, page+"/delete", url.Values{}), "/volumes")
-	f.apiJSON("member", "GET", "/api/v1/volumes/"+v.ID, "", 404, nil)
+	wantRedirect(t, "delete", b.sendForm(page, page+"/delete", url.Values{}), "/volumes")
+	f.callAPI("member", "GET", "/api/v1/volumes/"+v.ID, "", 404, nil)
 }
 
 func TestDashboardVolumeAttachShowsTheInstanceAndRefusals(t *testing.T) {
 	f := newAuthFixture(t)
-	f.apiJSON("member", "POST", "/api/v1/volumes", `{"name":"data","size_gib":1}`, 201, nil)
+	f.callAPI("member", "POST", "/api/v1/volumes", `{"name":"data","size_gib":1}`, 201, nil)
 	v := f.volumeNamed("member", "data")
 	b := newBrowser(f)
 	b.login("member", testUserPassword, "pa", "/volumes/"+v.ID)
 	page := "/volumes/" + v.ID
-	rec := b.post(page, page+"/attach", url.Values{"instance": {"ghost"}})
+	rec := b.sendForm(page, page+"/attach", url.Values{"instance": {"ghost"}})
 	if rec.Code != http.StatusNotFound || !strings.Contains(fieldError(t, rec.Body.String(), "vat-instance"), "ghost") {
 		t.Errorf("attach to an unknown instance = %d, want the API's 404 next to the instance picker:\n%s", rec.Code, rec.Body)
 	}
@@ -194,12 +187,12 @@ var transferShown = regexp.MustCompile(`id="transfer-id">([^<]+)</dd>\s*<dt>Secr
 
 func TestDashboardVolumeTransferShowsTheSecretOnceCancelsAndIsAccepted(t *testing.T) {
 	f := newAuthFixture(t)
-	f.apiJSON("member", "POST", "/api/v1/volumes", `{"name":"gift","size_gib":1}`, 201, nil)
+	f.callAPI("member", "POST", "/api/v1/volumes", `{"name":"gift","size_gib":1}`, 201, nil)
 	v := f.volumeNamed("member", "gift")
 	a := newBrowser(f)
 	a.login("member", testUserPassword, "pa", "/volumes/"+v.ID)
 	page := "/volumes/" + v.ID
-	rec := a.post(page, page+"/transfer", url.Values{})
+	rec := a.sendForm(page, page+"/transfer", url.Values{})
 	m := transferShown.FindStringSubmatch(rec.Body.String())
 	if rec.Code != http.StatusCreated || m == nil {
 		t.Fatalf("create a transfer = %d, want the ID and secret shown:\n%s", rec.Code, rec.Body)
@@ -208,21 +201,21 @@ func TestDashboardVolumeTransferShowsTheSecretOnceCancelsAndIsAccepted(t *testin
 	if strings.Contains(again, m[2]) || !strings.Contains(again, m[1]) {
 		t.Error("the volume's page shows the transfer's secret again, or not the pending transfer")
 	}
-	wantRedirect(t, "cancel the transfer", a.post(page, page+"/cancel-transfer", url.Values{"transfer_id": {m[1]}}), page)
+	wantRedirect(t, "cancel the transfer", a.sendForm(page, page+"/cancel-transfer", url.Values{"transfer_id": {m[1]}}), page)
 	if strings.Contains(a.do("GET", page, nil).Body.String(), m[1]) {
 		t.Fatal("the cancelled transfer is still shown as pending")
 	}
-	m = transferShown.FindStringSubmatch(a.post(page, page+"/transfer", url.Values{}).Body.String())
+	m = transferShown.FindStringSubmatch(a.sendForm(page, page+"/transfer", url.Values{}).Body.String())
 	if m == nil {
 		t.Fatal("no second transfer after the first was cancelled")
 	}
 	b := newBrowser(f)
 	b.login("memberb", testUserPassword, "pb", "/volumes")
-	wrong := b.post("/volumes", "/volumes/accept-transfer", url.Values{"transfer_id": {m[1]}, "auth_key": {"wrong"}})
+	wrong := b.sendForm("/volumes", "/volumes/accept-transfer", url.Values{"transfer_id": {m[1]}, "auth_key": {"wrong"}})
 	if wrong.Code != http.StatusForbidden || fieldError(t, wrong.Body.String(), "va-key") == "" {
 		t.Errorf("accept with a wrong secret = %d, want the API's 403 next to the secret", wrong.Code)
 	}
-	wantRedirect(t, "accept", b.post("/volumes", "/volumes/accept-transfer", url.Values{"transfer_id": {m[1]}, "auth_key": {m[2]}}), page)
+	wantRedirect(t, "accept", b.sendForm("/volumes", "/volumes/accept-transfer", url.Values{"transfer_id": {m[1]}, "auth_key": {m[2]}}), page)
 	if moved := f.volumeNamed("memberb", "gift"); moved.ID != v.ID {
 		t.Errorf("project pb has volume %s, want %s", moved.ID, v.ID)
 	}
@@ -230,7 +223,7 @@ func TestDashboardVolumeTransferShowsTheSecretOnceCancelsAndIsAccepted(t *testin
 
 func TestDashboardVolumesReaderSeesNoChangesAndIsRefused(t *testing.T) {
 	f := newAuthFixture(t)
-	f.apiJSON("member", "POST", "/api/v1/volumes", `{"name":"data","size_gib":1}`, 201, nil)
+	f.callAPI("member", "POST", "/api/v1/volumes", `{"name":"data","size_gib":1}`, 201, nil)
 	v := f.volumeNamed("member", "data")
 	b := newBrowser(f)
 	b.login("reader", testUserPassword, "pa", "/volumes")
@@ -244,7 +237,7 @@ func TestDashboardVolumesReaderSeesNoChangesAndIsRefused(t *testing.T) {
 			t.Errorf("a reader sees %s on the volume's page", form)
 		}
 	}
-	if rec := b.post("/volumes", "/volumes/"+v.ID+"/delete", url.Values{}); rec.Code != http.StatusForbidden {
+	if rec := b.sendForm("/volumes", "/volumes/"+v.ID+"/delete", url.Values{}); rec.Code != http.StatusForbidden {
 		t.Errorf("a reader's forced delete = %d, want the API's 403", rec.Code)
 	}
 }

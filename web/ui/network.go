@@ -35,14 +35,14 @@ func (s *Server) registerNetwork() {
 
 // networkData is what the network pages show; each page fills the parts it needs.
 type networkData struct {
-	confirms
+	pageErrors   // for its Confirm (admin.go)
 	Networks     []network.Network
 	Ports        []network.Port
 	Groups       []network.SecurityGroup
 	Group        *network.SecurityGroup // the rule editor's group
 	FloatingIPs  []network.FloatingIP
 	PortForwards []network.PortForward
-	Form         *formState
+	Form         *sentForm
 }
 
 // NetworkName and GroupName show an ID by its name, when the page read it.
@@ -118,9 +118,9 @@ func (s *Server) networkPage(page string) sessionHandler {
 	}
 }
 
-func (s *Server) showNetworkPage(w http.ResponseWriter, r *http.Request, sess *session, page string, status int, form *formState) {
+func (s *Server) showNetworkPage(w http.ResponseWriter, r *http.Request, sess *session, page string, status int, form *sentForm) {
 	d := &networkData{Form: form}
-	if err := s.fetchAll(r.Context(), sess, networkReads(d, page, r.PathValue("id"))...); err != nil {
+	if err := s.fetchAll(r, sess, networkReads(d, page, r.PathValue("id"))...); err != nil {
 		s.pageError(w, err)
 		return
 	}
@@ -149,7 +149,7 @@ func (s *Server) networkChange(page, form string, build func(r *http.Request, f 
 		f := postForm(r)
 		call := build(r, f)
 		if err := s.api(sess).Do(r.Context(), call.method, call.path, call.in, nil); err != nil {
-			s.showNetworkPage(w, r, sess, page, formStatus(err), failedForm(form, f, err, call.hints...))
+			s.showNetworkPage(w, r, sess, page, formStatus(err), failedForm(form, r, err, call.hints...))
 			return
 		}
 		next := "/" + page

@@ -20,23 +20,23 @@ func (s *Server) registerVolumes() {
 
 // volumesData is the volumes page: the project's volumes and what a new one can be made from.
 type volumesData struct {
-	confirms
-	Volumes   []volume.Volume
-	Instances map[string]string // instance names by ID, for "attached to"
-	Images    []ref
-	Snapshots []volume.Snapshot
-	Pools     []volume.Pool // only for those who may list pools (admins)
-	Form      *formState    // "create" or "accept" after a refusal
+	pageErrors // for its Confirm (admin.go)
+	Volumes    []volume.Volume
+	Instances  map[string]string // instance names by ID, for "attached to"
+	Images     []ref
+	Snapshots  []volume.Snapshot
+	Pools      []volume.Pool // only for those who may list pools (admins)
+	Form       *sentForm     // "create" or "accept" after a refusal
 }
 
 func (s *Server) volumesPage(w http.ResponseWriter, r *http.Request, sess *session) {
 	s.showVolumes(w, r, sess, http.StatusOK, nil)
 }
 
-func (s *Server) showVolumes(w http.ResponseWriter, r *http.Request, sess *session, status int, form *formState) {
+func (s *Server) showVolumes(w http.ResponseWriter, r *http.Request, sess *session, status int, form *sentForm) {
 	d := volumesData{Form: form}
 	var instances []ref
-	err := s.fetchAll(r.Context(), sess,
+	err := s.fetchAll(r, sess,
 		read{path: "/api/v1/volumes", out: &d.Volumes},
 		read{path: "/api/v1/instances", out: &instances, skip: !sess.Can("instance:list")},
 		read{path: "/api/v1/images", out: &d.Images, skip: !sess.Can("volume:create")},
@@ -62,7 +62,7 @@ func (s *Server) createVolume(w http.ResponseWriter, r *http.Request, sess *sess
 	}
 	var v volume.Volume
 	if err := s.api(sess).Do(r.Context(), http.MethodPost, "/api/v1/volumes", in, &v); err != nil {
-		form := failedForm("create", f, err, "size", "size_gib", "snapshot", "snapshot", "image", "image",
+		form := failedForm("create", r, err, "size", "size_gib", "snapshot", "snapshot", "image", "image",
 			"pool", "pool", "name", "name")
 		s.showVolumes(w, r, sess, formStatus(err), form)
 		return
@@ -76,7 +76,7 @@ func (s *Server) acceptTransfer(w http.ResponseWriter, r *http.Request, sess *se
 	var v volume.Volume
 	path := "/api/v1/volume-transfers/" + url.PathEscape(f.Get("transfer_id")) + "/accept"
 	if err := s.api(sess).Do(r.Context(), http.MethodPost, path, body("auth_key", f.Get("auth_key")), &v); err != nil {
-		s.showVolumes(w, r, sess, formStatus(err), failedForm("accept", f, err, "auth", "auth_key", "transfer", "transfer_id"))
+		s.showVolumes(w, r, sess, formStatus(err), failedForm("accept", r, err, "auth", "auth_key", "transfer", "transfer_id"))
 		return
 	}
 	http.Redirect(w, r, "/volumes/"+url.PathEscape(v.ID), http.StatusSeeOther)

@@ -10,13 +10,13 @@ import (
 // volumeData is a volume's page: the volume, its snapshots, the instances it can be attached to,
 // and once, right after it was created, a transfer's secret.
 type volumeData struct {
-	confirms
-	Volume    volume.Volume
-	Snapshots []volume.Snapshot
-	Instances []ref
-	Attached  string // the name of the instance it is attached to
-	Form      *formState
-	Transfer  *transferCreated
+	pageErrors // for its Confirm (admin.go)
+	Volume     volume.Volume
+	Snapshots  []volume.Snapshot
+	Instances  []ref
+	Attached   string // the name of the instance it is attached to
+	Form       *sentForm
+	Transfer   *transferCreated
 }
 
 // transferCreated is the API's answer to a new transfer: the only time the secret is shown.
@@ -32,7 +32,7 @@ func (s *Server) volumePage(w http.ResponseWriter, r *http.Request, sess *sessio
 // showVolume renders the volume's page around d (a refused form, a new transfer).
 func (s *Server) showVolume(w http.ResponseWriter, r *http.Request, sess *session, status int, d *volumeData) {
 	id := url.PathEscape(r.PathValue("id"))
-	err := s.fetchAll(r.Context(), sess,
+	err := s.fetchAll(r, sess,
 		read{path: "/api/v1/volumes/" + id, out: &d.Volume},
 		read{path: "/api/v1/volumes/" + id + "/snapshots", out: &d.Snapshots, skip: !sess.Can("snapshot:list")},
 		read{path: "/api/v1/instances", out: &d.Instances, skip: !sess.Can("instance:list")})
@@ -83,7 +83,7 @@ func (s *Server) volumeAction(w http.ResponseWriter, r *http.Request, sess *sess
 		return
 	}
 	if err := s.api(sess).Do(r.Context(), call.method, call.path, call.in, nil); err != nil {
-		s.showVolume(w, r, sess, formStatus(err), &volumeData{Form: failedForm(action, f, err, call.hints...)})
+		s.showVolume(w, r, sess, formStatus(err), &volumeData{Form: failedForm(action, r, err, call.hints...)})
 		return
 	}
 	next := "/volumes/" + url.PathEscape(id)
@@ -99,7 +99,7 @@ func (s *Server) createTransfer(w http.ResponseWriter, r *http.Request, sess *se
 	var t transferCreated
 	path := "/api/v1/volumes/" + url.PathEscape(id) + "/transfer"
 	if err := s.api(sess).Do(r.Context(), http.MethodPost, path, map[string]any{}, &t); err != nil {
-		s.showVolume(w, r, sess, formStatus(err), &volumeData{Form: failedForm("transfer", postForm(r), err)})
+		s.showVolume(w, r, sess, formStatus(err), &volumeData{Form: failedForm("transfer", r, err)})
 		return
 	}
 	s.showVolume(w, r, sess, http.StatusCreated, &volumeData{Transfer: &t})
@@ -107,20 +107,20 @@ func (s *Server) createTransfer(w http.ResponseWriter, r *http.Request, sess *se
 
 // snapshotsData is the snapshots page: every snapshot of the project with its volume's name.
 type snapshotsData struct {
-	confirms
-	Snapshots []volume.Snapshot
-	Volumes   map[string]string
-	Form      *formState
+	pageErrors // for its Confirm (admin.go)
+	Snapshots  []volume.Snapshot
+	Volumes    map[string]string
+	Form       *sentForm
 }
 
 func (s *Server) snapshotsPage(w http.ResponseWriter, r *http.Request, sess *session) {
 	s.showSnapshots(w, r, sess, http.StatusOK, nil)
 }
 
-func (s *Server) showSnapshots(w http.ResponseWriter, r *http.Request, sess *session, status int, form *formState) {
+func (s *Server) showSnapshots(w http.ResponseWriter, r *http.Request, sess *session, status int, form *sentForm) {
 	d := snapshotsData{Form: form}
 	var vols []ref
-	err := s.fetchAll(r.Context(), sess,
+	err := s.fetchAll(r, sess,
 		read{path: "/api/v1/snapshots", out: &d.Snapshots},
 		read{path: "/api/v1/volumes", out: &vols, skip: !sess.Can("volume:list")})
 	if err != nil {
@@ -136,7 +136,7 @@ func (s *Server) deleteSnapshot(w http.ResponseWriter, r *http.Request, sess *se
 	f := postForm(r)
 	err := s.api(sess).Do(r.Context(), http.MethodDelete, "/api/v1/snapshots/"+url.PathEscape(r.PathValue("id")), nil, nil)
 	if err != nil {
-		s.showSnapshots(w, r, sess, formStatus(err), failedForm("delete-"+r.PathValue("id"), f, err))
+		s.showSnapshots(w, r, sess, formStatus(err), failedForm("row", r, err))
 		return
 	}
 	http.Redirect(w, r, localPath(f.Get("next")), http.StatusSeeOther)

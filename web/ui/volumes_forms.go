@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -24,61 +23,46 @@ type apiCall struct {
 	hints        []string
 }
 
-// formState is a submitted form as a page re-renders it: the values typed and the errors by field
-// ("" is the form's own error, shown above its fields).
-type formState struct {
-	Name   string // which form on the page ("create", "attach", ...)
-	Values url.Values
-	Errors map[string]string
-}
-
-// Get is the value typed into field.
-func (f *formState) Get(field string) string {
-	if f == nil {
-		return ""
-	}
-	return f.Values.Get(field)
-}
-
-// Err is field's error ("" for the form's own); empty when there is none.
-func (f *formState) Err(field string) string {
-	if f == nil {
-		return ""
-	}
-	return f.Errors[field]
+// sentForm is the refused form of a page that has several: its name ("create", "attach", ...)
+// and admin.go's formState (what was typed, the API's message, the field it names).
+type sentForm struct {
+	Name string
+	*formState
 }
 
 // Of is the form if it is the one named name, else nil (whose Get and Err are empty): a page with
 // several forms shows a refusal only on the form that was sent.
-func (f *formState) Of(name string) *formState {
+func (f *sentForm) Of(name string) *sentForm {
 	if f == nil || f.Name != name {
 		return nil
 	}
 	return f
 }
 
-// failedForm is form name with err, the API's refusal, put on the first field whose hint appears
-// in the message (hints are pairs: substring, field), else on the form itself.
-func failedForm(name string, values url.Values, err error, hints ...string) *formState {
-	msg := errorMessage(err)
-	field := ""
-	lower := strings.ToLower(msg)
-	for i := 0; i+1 < len(hints); i += 2 {
-		if strings.Contains(lower, hints[i]) {
-			field = hints[i+1]
-			break
-		}
+// Get is the value typed into field.
+func (f *sentForm) Get(field string) string {
+	if f == nil {
+		return ""
 	}
-	return &formState{Name: name, Values: values, Errors: map[string]string{field: msg}}
+	return f.Value(field)
 }
 
-// formStatus is the status of a page re-rendered for a refused form: 422 for a value the API
-// found invalid (htmx swaps it), else the API's own status.
-func formStatus(err error) int {
-	if code := statusOf(err); code != http.StatusBadRequest {
-		return code
+// Err is the API's message when it concerns field ("" is the form itself); empty otherwise.
+func (f *sentForm) Err(field string) string {
+	if f == nil || f.Field != field {
+		return ""
 	}
-	return http.StatusUnprocessableEntity
+	return f.Error
+}
+
+// failedForm is form name refused with err, the message put on the first field whose hint it
+// contains (hints are pairs: a word of the API's message, the field), else on the form itself.
+func failedForm(name string, r *http.Request, err error, hints ...string) *sentForm {
+	var fields [][2]string
+	for i := 0; i+1 < len(hints); i += 2 {
+		fields = append(fields, [2]string{hints[i+1], hints[i]})
+	}
+	return &sentForm{Name: name, formState: refused(r, err, fields...)}
 }
 
 // postForm is the request's form fields (a body the server cannot parse has none).
@@ -117,18 +101,13 @@ func body(kv ...any) map[string]any {
 	return m
 }
 
-// fetch reads path from the API as the session's user into out.
-func (s *Server) fetch(ctx context.Context, sess *session, path string, out any) error {
-	return s.api(sess).Do(ctx, http.MethodGet, path, nil, out)
-}
-
-// fetchAll reads several API paths; the first failure is returned.
-func (s *Server) fetchAll(ctx context.Context, sess *session, reads ...read) error {
+// fetchAll reads several API paths as the session's user; the first failure is returned.
+func (s *Server) fetchAll(r *http.Request, sess *session, reads ...read) error {
 	for _, rd := range reads {
 		if rd.skip {
 			continue
 		}
-		if err := s.fetch(ctx, sess, rd.path, rd.out); err != nil {
+		if err := s.callAs(r, sess, http.MethodGet, rd.path, nil, rd.out); err != nil {
 			return err
 		}
 	}
@@ -174,25 +153,4 @@ func names(refs []ref) map[string]string {
 		m[r.ID] = r.Label()
 	}
 	return m
-}
-
-// confirmation is a destructive action's confirmation (template res-confirm): a disclosure that
-// names the object and what will be lost, around the form that does it.
-type confirmation struct {
-	CSRF, Action       string
-	Verb, Object, Cost string // "Delete", "volume data", "This cannot be undone."
-	Hidden             map[string]string
-}
-
-// confirms gives a page's data the Confirm method its templates build confirmations with.
-type confirms struct{}
-
-// Confirm is the confirmation of verb on object by a POST of action; hidden are name, value pairs
-// of the form's other fields.
-func (confirms) Confirm(csrf, action, verb, object, cost string, hidden ...string) confirmation {
-	c := confirmation{CSRF: csrf, Action: action, Verb: verb, Object: object, Cost: cost, Hidden: map[string]string{}}
-	for i := 0; i+1 < len(hidden); i += 2 {
-		c.Hidden[hidden[i]] = hidden[i+1]
-	}
-	return c
 }
