@@ -89,3 +89,55 @@ func TestPortForwardCreatedAndListed(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#port-forwards details.confirm[open] button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#port-forwards td.empty`)))
 }
+
+// TestVolumeAndNetworkPagesPassAxeAndFitAPhone: every volumes and network page, with a row of each
+// kind in it, has no serious or critical axe-core violation and does not scroll sideways at 390 px
+// (tables scroll in their frame); screenshots of both widths go to artifacts/ui.
+func TestVolumeAndNetworkPagesPassAxeAndFitAPhone(t *testing.T) {
+	s := newSite(t)
+	c := s.as("member")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var group network.SecurityGroup
+	var vol struct{ ID string }
+	for _, call := range []struct {
+		path string
+		in   any
+		out  any
+	}{
+		{"/api/v1/networks", map[string]any{"name": "lan", "kind": "isolated", "subnet": map[string]any{"cidr": "10.78.0.0/24"}}, nil},
+		{"/api/v1/ports", map[string]any{"name": "web", "network": "lan"}, nil},
+		{"/api/v1/security-groups", map[string]any{"name": "web"}, &group},
+		{"/api/v1/security-groups/web/rules", map[string]any{"direction": "ingress", "protocol": "tcp", "port_range_min": 22, "port_range_max": 22}, nil},
+		{"/api/v1/port-forwards", map[string]any{"port": "web", "protocol": "tcp", "host_port": 20022, "internal_port": 22}, nil},
+		{"/api/v1/volumes", map[string]any{"name": "data", "size_gib": 1}, &vol},
+		{"/api/v1/volumes/data/snapshots", map[string]any{"name": "s1"}, nil},
+	} {
+		if err := c.Do(ctx, "POST", call.path, call.in, call.out); err != nil {
+			t.Fatalf("POST %s: %v", call.path, err)
+		}
+	}
+	pages := []string{"/volumes", "/volumes/" + vol.ID, "/snapshots", "/networks", "/ports", "/security-groups",
+		"/security-groups/" + group.ID, "/floating-ips", "/port-forwards"}
+	tb := s.open(t, "member")
+	for _, width := range []int64{1280, 390} {
+		tb.run(chromedp.EmulateViewport(width, 844))
+		for _, p := range pages {
+			tb.goTo(p)
+			tb.run(chromedp.WaitVisible(chromedp.CSS("main h1")))
+			if w := eval[int64](tb, `document.documentElement.scrollWidth`); w > width {
+				t.Errorf("%s is %d px wide on a %d px screen: %s", p, w, width, eval[string](tb, overflowing))
+			}
+			if width == 1280 {
+				for _, v := range tb.axeViolations() {
+					t.Errorf("axe on %s: %s", p, v)
+				}
+			}
+			name := strings.NewReplacer(vol.ID, "detail", group.ID, "detail").Replace(strings.ReplaceAll(strings.Trim(p, "/"), "/", "-"))
+			if width < 1280 {
+				name += "-phone"
+			}
+			tb.shot(name)
+		}
+	}
+}
