@@ -1,0 +1,123 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"cloudlet/appliance/compute"
+	"cloudlet/store"
+)
+
+// storedInstance writes a stopped instance named name into project's catalog (QEMU never boots in
+// these tests) and returns its ID.
+func storedInstance(t *testing.T, f *authFixture, project, name string) string {
+	t.Helper()
+	p, err := f.ids.Project(context.Background(), project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst := listedInstance(name)
+	inst.ProjectID = p.ID
+	kind := store.NewKind[compute.Instance](store.BucketInstances, store.ScopeProject)
+	if err := f.db.Update(func(tx *store.Tx) error { return kind.Create(tx, &inst) }); err != nil {
+		t.Fatal(err)
+	}
+	return inst.ID
+}
+
+func TestDashboardConsolePagesCarryTheIslandAndItsTicketRoute(t *testing.T) {
+	f := newAuthFixture(t)
+	id := storedInstance(t, f, "pa", "web-1")
+	b := newBrowser(f)
+	b.login("member", testUserPassword, "pa", "/overview")
+	for _, tc := range []struct{ path, element string }{
+		{"/instances/" + id + "/console", `id="serial"`},
+		{"/instances/" + id + "/screen", `id="vnc"`},
+	} {
+		rec := b.do("GET", tc.path, nil)
+		body := rec.Body.String()
+		if rec.Code != 200 {
+			t.Fatalf("GET %s = %d %s", tc.path, rec.Code, body)
+		}
+		for _, want := range []string{tc.element, `data-tickets="/instances/` + id + `/console-tickets"`,
+			`<h1>web-1</h1>`, `href="/instances/` + id + `"`, `data-state="connecting"`} {
+			if !strings.Contains(body, want) {
+				t.Errorf("GET %s lacks %s:\n%s", tc.path, want, body)
+			}
+		}
+	}
+	if rec := b.do("GET", "/instances/"+id+"/screen", nil); !strings.Contains(rec.Body.String(), `id="vnc-cad"`) {
+		t.Errorf("the screen page has no Ctrl-Alt-Del button: %s", rec.Body)
+	}
+	other := newBrowser(f)
+	other.login("memberb", testUserPassword, "pb", "/overview")
+	if rec := other.do("GET", "/instances/"+id+"/console", nil); rec.Code != http.StatusNotFound {
+		t.Errorf("another project's member opened the console page: %d", rec.Code)
+	}
+}
+
+func TestDashboardReaderSeesNoScreenTab(t *testing.T) {
+	f := newAuthFixture(t)
+	id := storedInstance(t, f, "pa", "web-1")
+	b := newBrowser(f)
+	b.login("reader", testUserPassword, "pa", "/overview")
+	body := b.do("GET", "/instances/"+id+"/console", nil).Body.String()
+	if strings.Contains(body, "/screen") || !strings.Contains(body, "may watch this console but not type") {
+		t.Errorf("a reader's console page offers the screen or hides that it is view only:\n%s", body)
+	}
+}
+
+// uiTicket asks the dashboard's ticket route for a console ticket of kind.
+func uiTicket(b *browser, instance, kind, csrf string) (int, map[string]string) {
+	b.t.Helper()
+	rec := b.do("POST", "/instances/"+instance+"/console-tickets", url.Values{"kind": {kind}}, "X-CSRF-Token", csrf)
+	var out map[string]string
+	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
+		b.t.Fatalf("ticket answer %d is not JSON: %s", rec.Code, rec.Body)
+	}
+	return rec.Code, out
+}
+
+func TestDashboardConsoleTicketOpensTheAPIsWebsocketOnce(t *testing.T) {
+	f := newConsoleFixture(t, ConsoleOptions{})
+	b := newBrowser(f.authFixture)
+	b.login("member", testUserPassword, "pa", "/overview")
+	csrf := b.csrf("/overview")
+	if rec := b.do("POST", "/instances/vm1/console-tickets", url.Values{"kind": {"vnc"}}); rec.Code != http.StatusForbidden {
+		t.Errorf("a ticket without the CSRF token = %d, want 403", rec.Code)
+	}
+	code, tk := uiTicket(b, "vm1", ConsoleVNC, csrf)
+	if code != http.StatusCreated || !strings.HasPrefix(tk["url"], "/api/v1/instances/id-vm1/vnc?ticket=") {
+		t.Fatalf("ticket = %d %v", code, tk)
+	}
+	ws, _, err := f.dial(tk["url"], "Origin", f.http.URL)
+	if err != nil {
+		t.Fatalf("the dashboard's ticket did not open the screen: %v", err)
+	}
+	defer ws.CloseNow()
+	(<-f.screens.qemu).Close()
+	f.refused("the same ticket again", tk["url"], http.StatusUnauthorized, "Origin", f.http.URL)
+	if code, tk := uiTicket(b, "vm1", "bogus", csrf); code != http.StatusBadRequest || !strings.Contains(tk["error"], "vnc or serial") {
+		t.Errorf("a ticket of a bogus kind = %d %v, want the API's 400", code, tk)
+	}
+	if code, _ := uiTicket(b, "vmb", ConsoleVNC, csrf); code != http.StatusNotFound {
+		t.Errorf("a ticket for another project's instance = %d, want 404", code)
+	}
+}
+
+func TestDashboardReaderGetsSerialTicketsButNoScreen(t *testing.T) {
+	f := newConsoleFixture(t, ConsoleOptions{})
+	b := newBrowser(f.authFixture)
+	b.login("reader", testUserPassword, "pa", "/overview")
+	csrf := b.csrf("/overview")
+	if code, tk := uiTicket(b, "vm1", ConsoleVNC, csrf); code != http.StatusForbidden || tk["error"] == "" {
+		t.Errorf("a reader's vnc ticket = %d %v, want the API's 403 with its message", code, tk)
+	}
+	if code, tk := uiTicket(b, "vm1", ConsoleSerial, csrf); code != http.StatusCreated || !strings.Contains(tk["url"], "/console?ticket=") {
+		t.Errorf("a reader's serial ticket = %d %v, want 201", code, tk)
+	}
+}
