@@ -12,11 +12,13 @@ GOFLAGS_BUILD := -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_LOG  := .cache/test.log
 
-.PHONY: run build ui deps test-deps test soak testguest cloudguest bench lint install clean
+.PHONY: run build ui deps run-deps test-deps test soak testguest cloudguest bench lint install clean
 
 ## run: install what is missing, build, and start cloudlet in the foreground on $(DATA_DIR)
-run: deps build
-	$(BIN) serve --data-dir $(DATA_DIR) --run-dir $(RUN_DIR) --socket $(RUN_DIR)/cloudlet.sock --listen $(LISTEN) --qemu-user $(QEMU_USER)
+## On the first start (a fresh DATA_DIR) it imports the test guest as the public image "tiny", to launch at once.
+run: run-deps build testguest
+	$(BIN) serve --data-dir $(DATA_DIR) --run-dir $(RUN_DIR) --socket $(RUN_DIR)/cloudlet.sock --listen $(LISTEN) --qemu-user $(QEMU_USER) \
+		--first-start-image tiny=$$(readlink -f .cache/testguest/disk.qcow2)
 
 build: ui
 	go build $(GOFLAGS_BUILD) -o $(BIN) ./cmd/cloudlet
@@ -29,6 +31,9 @@ ui:
 # deps and test-deps also create the QEMU user (QEMU_USER=root skips it, and make run then runs QEMU as root).
 deps:
 	CLOUDLET_QEMU_USER=$(QEMU_USER) packaging/deps.sh runtime
+
+run-deps:
+	CLOUDLET_QEMU_USER=$(QEMU_USER) packaging/deps.sh run
 
 test-deps:
 	packaging/deps.sh test
@@ -43,7 +48,7 @@ test: test-deps testguest cloudguest ui
 	go build -o .cache/leftovers ./appliance/testproc/leftovers
 	@tmp=$$(mktemp -d /tmp/clt.XXXXXX) && chmod 1777 "$$tmp" && echo "test run TMPDIR=$$tmp"; \
 	set -o pipefail; TMPDIR="$$tmp" go test -race -count=1 -timeout 60m -v ./... 2>&1 | tee $(TEST_LOG) | grep -v -E '^=== (RUN|PAUSE|CONT|NAME)'; \
-	rc=$$?; .cache/leftovers "$$tmp" || rc=1; rm -rf --one-file-system "$$tmp"; exit $$rc
+	rc=$$?; .cache/leftovers "$$tmp" || rc=1; rm -rf --one-file-system "$$tmp"; [ $$rc -eq 0 ] || .ci/failures $(TEST_LOG); exit $$rc
 	@if grep -E -- '--- SKIP' $(TEST_LOG); then echo "FAIL: tests were skipped (an end-to-end suite that skips is a failure)"; exit 1; fi
 	@echo "$$(grep -c -E -- '^\s*--- PASS' $(TEST_LOG)) passed, $$(grep -c -E -- '^\s*--- FAIL' $(TEST_LOG)) failed"
 

@@ -34,22 +34,23 @@ const lockTimeout = 2 * time.Second
 
 // Appliance is one running cloudlet.
 type Appliance struct {
-	cfg       Config
-	log       *slog.Logger
-	db        *store.DB
-	host      *host.Service
-	identity  *identity.Service
-	images    *images.Service
-	volumes   *volume.Service
-	network   *network.Service
-	compute   *compute.Service
-	metadata  *guest.Server // the metadata service: listeners come from network, answers from compute
-	webhooks  *webhook.Service
-	web       *web.Server
-	metrics   *prometheus.Registry // what GET /metrics serves
-	sampler   *metering.Sampler    // per-instance usage; nil when sample_instances is off
-	listeners []net.Listener
-	adminPass string // set only on the first start
+	cfg        Config
+	log        *slog.Logger
+	db         *store.DB
+	host       *host.Service
+	identity   *identity.Service
+	images     *images.Service
+	volumes    *volume.Service
+	network    *network.Service
+	compute    *compute.Service
+	metadata   *guest.Server // the metadata service: listeners come from network, answers from compute
+	webhooks   *webhook.Service
+	web        *web.Server
+	metrics    *prometheus.Registry // what GET /metrics serves
+	sampler    *metering.Sampler    // per-instance usage; nil when sample_instances is off
+	listeners  []net.Listener
+	adminPass  string // set only on the first start
+	firstImage string // the first start image's name, when this start imported it
 
 	tlsCert serverCert // the HTTPS certificate; zero when the TCP listener speaks plain HTTP
 
@@ -123,6 +124,7 @@ func (a *Appliance) open() error {
 	if err != nil {
 		return err
 	}
+	a.importFirstStartImage(project)
 	a.web, err = web.New(web.Options{Logger: a.log, Host: a.host, Backup: a.db.Backup, Events: a.events, Limits: a.webLimits(),
 		Compute: a.compute, Images: a.images, Volumes: a.volumes, Networks: a.network, Quotas: quotaReports{a}, Webhooks: a.webhooks,
 		Identity: a.identity, DefaultProject: project, LoopbackNeedsToken: !a.cfg.TrustLoopback,

@@ -101,6 +101,10 @@ type Config struct {
 	// InsecureHTTP serves plain HTTP on a non-loopback address: passwords and tokens cross the
 	// network in clear text. Only for a network nobody else can see.
 	InsecureHTTP bool `json:"insecure_http"`
+	// FirstStartImage, "NAME=PATH", is a qcow2 disk imported as a public image on the daemon's first
+	// start (a fresh data dir), so a newcomer can launch something at once: `make run` passes the test
+	// guest as "tiny". A flag only (serve --first-start-image); the packaged service sets none.
+	FirstStartImage string `json:"-"`
 	// ImportDir is the one host directory admins import image files from (POST
 	// /api/v1/images/import-file names files inside it); created 0700 at start. Empty means
 	// DataDir/import. It must not be or contain the data or run directory.
@@ -261,6 +265,9 @@ func (c *Config) Normalize() error {
 		c.Socket = filepath.Join(c.RunDir, "cloudlet.sock")
 	}
 	if err := c.checkImageImports(); err != nil {
+		return err
+	}
+	if _, _, err := c.firstStartImage(); err != nil {
 		return err
 	}
 	if err := c.checkWebhooks(); err != nil {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what cloudlet needs on Debian/Ubuntu, only what is missing, through apt.
 #   deps.sh runtime   QEMU, qemu-img, iptables, nft: what the daemon runs
+#   deps.sh run       runtime + what building the test guest needs (make run imports it as image "tiny")
 #   deps.sh test      runtime + what the test suite uses (test guest build tools, chromium, iproute2, util-linux,
 #                     dnsmasq-base: the DHCP benchmark's and the plain cloud-init boot's baseline;
 #                     debootstrap, e2fsprogs: the cloud-init guest)
@@ -23,17 +24,19 @@ ensure_qemu_user() {
 }
 
 runtime_pkgs=(qemu-system-x86 qemu-utils ovmf iptables nftables iproute2)
-test_pkgs=(cpio kmod dosfstools mtools fdisk util-linux gcc libc6-dev dnsmasq-base debootstrap e2fsprogs)
+# What images/testguest/build.sh needs: make run builds the test guest too, for its first image "tiny".
+guest_pkgs=(cpio kmod dosfstools mtools fdisk util-linux gcc libc6-dev xorriso)
+test_pkgs=("${guest_pkgs[@]}" dnsmasq-base debootstrap e2fsprogs)
 test_pkgs+=(genisoimage openssl) # isoinfo and openssl passwd: the seed tests check ISOs and password hashes with tools written elsewhere
-test_pkgs+=(xorriso)             # images/testguest/build.sh makes the test guest's bootable ISO (El Torito) with it
 test_pkgs+=(chromium)            # the dashboard's browser tests drive Debian's headless Chromium (chromedp)
 # make ui (run by make run and make test) needs node and npm; a machine may have them from elsewhere.
 command -v npm >/dev/null || runtime_pkgs+=(nodejs npm)
 
 case "${1:-runtime}" in
   runtime) want=("${runtime_pkgs[@]}") ;;
+  run) want=("${runtime_pkgs[@]}" "${guest_pkgs[@]}") ;;
   test) want=("${runtime_pkgs[@]}" "${test_pkgs[@]}") ;;
-  *) echo "usage: $0 runtime|test" >&2; exit 2 ;;
+  *) echo "usage: $0 runtime|run|test" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -129,6 +129,19 @@ func (d *Daemon) WaitReady(t testing.TB) {
 	t.Fatalf("daemon not ready within 30s\nstderr:\n%s", d.Stderr())
 }
 
+// WaitBanner waits until the start banner's last line ("try: …") has come through the stdout pipe,
+// which may be a moment after the API answers, and returns stdout.
+func (d *Daemon) WaitBanner(t testing.TB) string {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if out := d.Stdout(); strings.Contains(out, "  try: ") {
+			return out
+		}
+	}
+	t.Fatalf("the daemon printed no whole banner:\n%s", d.Stdout())
+	return ""
+}
+
 // Client talks to the daemon over its unix socket (as root: admin).
 func (d *Daemon) Client() *client.Client {
 	return client.New(client.Options{Socket: d.Socket, Timeout: 10 * time.Second})

@@ -19,6 +19,7 @@ import (
 // daemonFlags are the flags that shape a Config; serve and doctor share them.
 type daemonFlags struct {
 	config, dataDir, runDir, listen, accel, logLevel, qemuUser string
+	firstStartImage                                            string
 	tls, insecureHTTP                                          bool
 }
 
@@ -32,6 +33,8 @@ func (d *daemonFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&d.logLevel, "log-level", def.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&d.qemuUser, "qemu-user", def.QEMUUser, "unprivileged user QEMU runs as; it must exist (root: run QEMU as root, explicitly)")
 	fs.BoolVar(&d.tls, "tls", def.TLS, "serve HTTPS on a loopback --listen too (any other address always serves HTTPS)")
+	fs.StringVar(&d.firstStartImage, "first-start-image", "",
+		"NAME=PATH: import this qcow2 disk as a public image on the first start (make run passes the test guest as tiny)")
 	fs.BoolVar(&d.insecureHTTP, "insecure-http", def.InsecureHTTP,
 		"serve plain HTTP on a non-loopback --listen: passwords and tokens cross the network in clear text")
 }
@@ -56,6 +59,7 @@ func (d *daemonFlags) resolve(cmd *cobra.Command, g *globals) (appliance.Config,
 	set("log-level", &cfg.LogLevel, d.logLevel)
 	set("qemu-user", &cfg.QEMUUser, d.qemuUser)
 	set("socket", &cfg.Socket, g.socket)
+	set("first-start-image", &cfg.FirstStartImage, d.firstStartImage)
 	if cmd.Flags().Changed("tls") {
 		cfg.TLS = d.tls
 	}
@@ -104,6 +108,9 @@ func printBanner(g *globals, a *appliance.Appliance) {
 	fmt.Fprintf(g.stdout, "  local socket:      %s\n", cfg.Socket)
 	fmt.Fprintf(g.stdout, "  data dir:          %s\n", cfg.DataDir)
 	fmt.Fprint(g.stdout, adminPasswordLine(writesToTerminal(g.stdout), a.AdminPassword(), cfg.AdminPasswordPath()))
+	if img := a.FirstStartImage(); img != "" {
+		fmt.Fprintf(g.stdout, "  first image:       %s (public: log in and launch it)\n", img)
+	}
 	fmt.Fprintf(g.stdout, "  try:               %s --socket %s host\n", os.Args[0], cfg.Socket)
 }
 

@@ -1,0 +1,137 @@
+package browser
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"cloudlet/appliance/e2e"
+	"cloudlet/images/testguest"
+	"cloudlet/internal/testkit"
+	"cloudlet/web/client"
+)
+
+var cloudletBin string // built once by TestMain, inside the test's network namespace
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() { // the fast local loop; `make test` never passes -short and runs all of this
+		fmt.Println("browser: the browser suite does not run in -short mode")
+		os.Exit(0)
+	}
+	os.Exit(testkit.RunInNetns(m, testkit.Netns{Name: "browser", Setup: buildCloudlet}))
+}
+
+func buildCloudlet() (func(), error) {
+	dir, err := os.MkdirTemp("", "cloudlet-browser-bin-")
+	if err != nil {
+		return nil, err
+	}
+	if cloudletBin, err = e2e.BuildBinary(dir); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return func() { os.RemoveAll(dir) }, nil
+}
+
+// The people of a site: admin (password from the data dir), and in project demo a member and a
+// reader with sitePassword.
+const (
+	siteProject  = "demo"
+	sitePassword = "browser-test-password-5d1c"
+	guestImage   = "tg" // the test guest, public, direct kernel boot: it prints CLOUDLET-GUEST-READY
+)
+
+// site is a real daemon in the test's network namespace with the test guest imported as a public
+// image and the people above, for a browser to use.
+type site struct {
+	t             *testing.T
+	d             *e2e.Daemon
+	scheme        string // http, or https when the daemon serves TLS
+	adminPassword string
+}
+
+// newSite starts a daemon (extra serve flags allowed) and prepares it.
+func newSite(t *testing.T, extra ...string) *site {
+	t.Helper()
+	d := e2e.NewDaemon(t, cloudletBin)
+	d.Start(t, extra...)
+	d.WaitReady(t)
+	pw, err := os.ReadFile(filepath.Join(d.DataDir, "admin-password"))
+	if err != nil {
+		t.Fatalf("admin password: %v", err)
+	}
+	s := &site{t: t, d: d, scheme: "http", adminPassword: strings.TrimSpace(string(pw))}
+	s.importGuest()
+	s.addPeople()
+	return s
+}
+
+// url is the site's address of path.
+func (s *site) url(path string) string { return s.scheme + "://" + s.d.Listen + path }
+
+// root calls the API as root over the unix socket (admin, admin project), for setup and checks.
+func (s *site) root(method, path string, in, out any) {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := s.d.Client().Do(ctx, method, path, in, out); err != nil {
+		s.t.Fatalf("%s %s: %v", method, path, err)
+	}
+}
+
+// as calls the API as user of project demo over the socket with a token of theirs: setup done as
+// the user, so what it makes belongs to them.
+func (s *site) as(user string) *client.Client {
+	s.t.Helper()
+	var tok struct{ Token string }
+	s.root("POST", "/api/v1/auth/tokens", map[string]string{"username": user, "password": sitePassword,
+		"project": siteProject}, &tok)
+	return client.New(client.Options{Socket: s.d.Socket, Token: tok.Token, Timeout: time.Minute})
+}
+
+var (
+	guestOnce  sync.Once
+	guestPaths testguest.Paths
+	guestErr   error
+)
+
+// importGuest imports the test guest (built or found cached once per test binary) as the public
+// image guestImage.
+func (s *site) importGuest() {
+	s.t.Helper()
+	guestOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		dir, err := testguest.DefaultDir()
+		if err == nil {
+			guestPaths, err = testguest.Ensure(ctx, dir)
+		}
+		guestErr = err
+	})
+	if guestErr != nil {
+		s.t.Fatalf("test guest: %v", guestErr)
+	}
+	g := guestPaths
+	s.root("POST", "/api/v1/images/import-file", map[string]any{"name": guestImage, "disk_format": "qcow2",
+		"visibility": "public", "path": s.d.Importable(s.t, g.Disk), "kernel_path": s.d.Importable(s.t, g.Kernel),
+		"initrd_path": s.d.Importable(s.t, g.Initrd),
+		"cmdline":     "console=ttyS0 panic=-1 no_timer_check cloudlet.heartbeat=1"}, nil)
+}
+
+// addPeople makes project demo with a member and a reader.
+func (s *site) addPeople() {
+	s.t.Helper()
+	s.root("POST", "/api/v1/projects", map[string]string{"name": siteProject}, nil)
+	for _, u := range []struct{ name, role string }{{"member", "member"}, {"reader", "reader"}} {
+		s.root("POST", "/api/v1/users", map[string]any{"name": u.name, "password": sitePassword,
+			"default_project": siteProject}, nil)
+		s.root("PUT", "/api/v1/projects/"+siteProject+"/users/"+u.name+"/roles/"+u.role, nil, nil)
+	}
+}
