@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"cloudlet/images"
+	"cloudlet/store"
 )
 
 // put sends a raw body as the browser's upload island does (XMLHttpRequest PUT with the CSRF header).
@@ -56,8 +58,8 @@ func TestDashboardImageUploadStreamsAFileLargerThanTheJSONCap(t *testing.T) {
 		t.Fatalf("create the record = %d %s", rec.Code, rec.Body)
 	}
 	list := b.do("GET", "/images", nil).Body.String()
-	if !strings.Contains(list, `<tr id="img-`+img.ID+`" data-status="queued" hx-get="/images/`+img.ID+`/row" hx-trigger="every 1s"`) {
-		t.Errorf("the list does not show the queued image polling its row:\n%s", list)
+	if !strings.Contains(list, `<tr id="img-`+img.ID+`" data-status="queued">`) {
+		t.Errorf("the list does not show the record queued for its file, without polling:\n%s", list)
 	}
 	data := bytes.Repeat([]byte("cloudlet"), 3<<20/8) // 3 MiB: three times the API's JSON cap
 	if rec := b.put("/images/"+img.ID+"/file", data, ""); rec.Code != http.StatusForbidden {
@@ -110,6 +112,30 @@ func TestDashboardImageFormsShowTheAPIsRefusalsNextToTheirFields(t *testing.T) {
 }
 
 func withURL(v url.Values, u string) url.Values { v.Set("url", u); return v }
+
+// A saving image's row polls itself every second and says how much has arrived.
+func TestDashboardASavingImagesRowPollsAndShowsTheBytesReceived(t *testing.T) {
+	f := newAuthFixture(t)
+	p, err := f.ids.Project(context.Background(), "pa")
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := images.Image{Meta: store.Meta{Name: "incoming", ProjectID: p.ID}, Status: images.StatusSaving,
+		DiskFormat: "qcow2", Visibility: "private", Source: images.SourceURL, BytesReceived: 5 << 20}
+	kind := store.NewKind[images.Image](store.BucketImages, store.ScopeProject)
+	if err := f.db.Update(func(tx *store.Tx) error { return kind.Create(tx, &img) }); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(f)
+	b.login("member", testUserPassword, "pa", "/images")
+	for _, path := range []string{"/images", "/images/" + img.ID + "/row"} {
+		body := b.do("GET", path, nil).Body.String()
+		if !strings.Contains(body, `<tr id="img-`+img.ID+`" data-status="saving" hx-get="/images/`+img.ID+`/row" hx-trigger="every 1s" hx-swap="outerHTML">`) ||
+			!strings.Contains(body, "5.0 MiB received") {
+			t.Errorf("GET %s: the saving image's row does not poll or say what arrived:\n%s", path, body)
+		}
+	}
+}
 
 func TestDashboardImportShowsItsProgressInAPolledRow(t *testing.T) {
 	f := newAuthFixture(t)

@@ -33,9 +33,11 @@ type imageRow struct {
 // Mine reports whether the image belongs to the session's project: only then may it be changed.
 func (r imageRow) Mine() bool { return r.Image.ProjectID == r.Session.principal.ProjectID }
 
-// Settling reports whether the image is still on its way to active or killed: its row polls.
+// Settling reports whether the image is on its way to active or killed without this page's help:
+// saving, or an import from a URL waiting to start. Its row polls. A record queued for an upload
+// waits for its file, which the upload island sends and whose answer replaces the row.
 func (r imageRow) Settling() bool {
-	return r.Image.Status == images.StatusQueued || r.Image.Status == images.StatusSaving
+	return r.Image.Status == images.StatusSaving || (r.Image.Status == images.StatusQueued && r.Image.Source == images.SourceURL)
 }
 
 // imageForm is the upload or import form's values and errors: Errors by field name ("name",

@@ -4,62 +4,40 @@
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
 import { AttachAddon } from '@xterm/addon-attach';
-import { ticketURL, showState, permanent, Backoff } from './lib/console.js';
+import { keepConnected } from './lib/console.js';
 
 const el = document.getElementById('serial');
 if (el) start(el);
 
 function start(el) {
-  const term = new Terminal({ convertEol: false, cursorBlink: true, scrollback: 5000, fontSize: 14 });
+  const term = new Terminal({ cursorBlink: true, scrollback: 5000, fontSize: 14 });
   const fit = new FitAddon();
   term.loadAddon(fit);
   term.open(el);
   fit.fit();
   new ResizeObserver(() => fit.fit()).observe(el);
 
-  const backoff = new Backoff();
-  let ws = null, attach = null, timer = null;
-  const state = (s, d) => showState(el, 'serial-status', s, d);
-
-  async function connect() {
-    clearTimeout(timer);
-    state('connecting');
-    let url;
-    try {
-      url = await ticketURL(el, 'serial');
-    } catch (err) {
-      return permanent(err) ? state('failed', err.message) : retry(err.message);
-    }
+  let ws = null;
+  const conn = keepConnected(el, 'serial-status', 'serial', (url, conn) => {
     ws = new WebSocket(url);
     ws.binaryType = 'arraybuffer';
+    let attach = null;
     ws.addEventListener('open', () => {
-      backoff.reset();
-      term.reset();
+      term.reset(); // the API replays the log's tail: start from a clean screen
       attach = new AttachAddon(ws);
       term.loadAddon(attach);
-      state('connected');
+      conn.connected();
       term.focus();
     });
     ws.addEventListener('close', (ev) => {
       attach?.dispose();
-      attach = null;
-      retry(ev.reason || `closed (${ev.code})`);
+      ws = null;
+      conn.lost(ev.reason || `closed (${ev.code})`);
     });
-  }
-
-  function retry(why) {
-    const d = backoff.next();
-    state('reconnecting', `${why}; again in ${Math.round(d / 1000)} s`);
-    timer = setTimeout(connect, d);
-  }
+  });
 
   document.getElementById('serial-reconnect')?.addEventListener('click', () => {
-    backoff.reset();
-    if (ws && ws.readyState <= WebSocket.OPEN) {
-      ws.close(); // its close handler reconnects
-    } else {
-      connect();
-    }
+    if (ws) ws.close(); // its close reconnects
+    conn.reconnect();
   });
-  connect();
 }

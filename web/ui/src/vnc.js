@@ -3,43 +3,25 @@
 // The element gets data-state="connected" on connect. A dropped connection reconnects with
 // backoff on a fresh ticket.
 import RFB from '@novnc/novnc';
-import { ticketURL, showState, permanent, Backoff } from './lib/console.js';
+import { keepConnected } from './lib/console.js';
 
 const el = document.getElementById('vnc');
 if (el) start(el);
 
 function start(el) {
-  const backoff = new Backoff();
-  let rfb = null, timer = null;
-  const state = (s, d) => showState(el, 'vnc-status', s, d);
+  let rfb = null;
   const focusButton = document.getElementById('vnc-focus');
-
-  async function connect() {
-    clearTimeout(timer);
-    state('connecting');
-    let url;
-    try {
-      url = await ticketURL(el, 'vnc');
-    } catch (err) {
-      return permanent(err) ? state('failed', err.message) : retry(err.message);
-    }
+  const conn = keepConnected(el, 'vnc-status', 'vnc', (url, conn) => {
     rfb = new RFB(el, url, { shared: true, wsProtocols: ['binary'] });
     rfb.scaleViewport = true;
     rfb.background = 'rgb(0, 0, 0)';
-    rfb.addEventListener('connect', () => { backoff.reset(); state('connected'); });
+    rfb.addEventListener('connect', () => conn.connected());
     rfb.addEventListener('disconnect', (ev) => {
       rfb = null;
       setFocused(false);
-      retry(ev.detail.clean ? 'disconnected' : 'connection lost');
+      conn.lost(ev.detail.clean ? 'disconnected' : 'connection lost');
     });
-    rfb.addEventListener('securityfailure', (ev) => state('failed', ev.detail.reason || 'security failure'));
-  }
-
-  function retry(why) {
-    const d = backoff.next();
-    state('reconnecting', `${why}; again in ${Math.round(d / 1000)} s`);
-    timer = setTimeout(connect, d);
-  }
+  });
 
   function setFocused(on) {
     if (!focusButton) return;
@@ -47,26 +29,28 @@ function start(el) {
     focusButton.textContent = on ? 'Release' : 'Focus console';
   }
 
+  // While the screen has the focus it takes every key, Tab included: Ctrl+Alt+Shift (seen before
+  // noVNC sees it) gives the keyboard back, as does clicking elsewhere or the Release button.
   el.addEventListener('focusin', () => setFocused(true));
   el.addEventListener('focusout', () => setFocused(false));
+  el.addEventListener('keydown', (ev) => {
+    if (!(ev.ctrlKey && ev.altKey && ev.shiftKey)) return;
+    ev.preventDefault();
+    ev.stopPropagation();
+    rfb?.blur();
+    focusButton?.focus();
+  }, true);
+  let hadFocus = false; // whether the screen had the focus when the button was pressed (pressing moves it)
+  focusButton?.addEventListener('pointerdown', () => { hadFocus = el.contains(document.activeElement); });
   focusButton?.addEventListener('click', () => {
-    if (!rfb) return;
-    if (focusButton.getAttribute('aria-pressed') === 'true') {
-      rfb.blur();
-      focusButton.focus();
-    } else {
-      rfb.focus();
-    }
+    if (hadFocus) rfb?.blur();
+    else rfb?.focus();
+    hadFocus = false;
   });
   document.getElementById('vnc-cad')?.addEventListener('click', () => rfb?.sendCtrlAltDel());
   document.getElementById('vnc-fullscreen')?.addEventListener('click', () => el.requestFullscreen?.());
   document.getElementById('vnc-reconnect')?.addEventListener('click', () => {
-    backoff.reset();
-    if (rfb) {
-      rfb.disconnect(); // its disconnect handler reconnects
-    } else {
-      connect();
-    }
+    if (rfb) rfb.disconnect(); // its disconnect reconnects
+    conn.reconnect();
   });
-  connect();
 }
