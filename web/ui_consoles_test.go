@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -57,6 +59,39 @@ func TestDashboardConsolePagesCarryTheIslandAndItsTicketRoute(t *testing.T) {
 	other.login("memberb", testUserPassword, "pb", "/overview")
 	if rec := other.do("GET", "/instances/"+id+"/console", nil); rec.Code != http.StatusNotFound {
 		t.Errorf("another project's member opened the console page: %d", rec.Code)
+	}
+}
+
+// The serial console shows the log's tail before the live stream, which starts when it attaches.
+func TestDashboardConsoleHistoryIsTheLogsTailForMembersOnly(t *testing.T) {
+	f := newAuthFixture(t)
+	id := storedInstance(t, f, "pa", "web-1")
+	b := newBrowser(f)
+	b.login("member", testUserPassword, "pa", "/overview")
+	if page := b.do("GET", "/instances/"+id+"/console", nil).Body.String(); !strings.Contains(page, `data-history="/instances/`+id+`/console/log"`) {
+		t.Errorf("the console page does not say where its history is:\n%s", page)
+	}
+	// The compute service's StateDir is "state" beside the image service's "images" (testServicesDB).
+	imageDirs, _ := filepath.Glob(filepath.Join(filepath.Dir(t.TempDir()), "*", "images"))
+	if len(imageDirs) != 1 {
+		t.Fatalf("image dirs %v, want the fixture's one", imageDirs)
+	}
+	stateDir := filepath.Join(filepath.Dir(imageDirs[0]), "state", id)
+	log := strings.Repeat("x", 70<<10) + "\r\nCLOUDLET-GUEST-READY hostname=web-1\r\n"
+	if err := os.MkdirAll(stateDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(stateDir, "console.log"), []byte(log), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rec := b.do("GET", "/instances/"+id+"/console/log", nil)
+	if rec.Code != 200 || rec.Body.Len() != 64<<10 || !strings.HasSuffix(rec.Body.String(), "CLOUDLET-GUEST-READY hostname=web-1\r\n") {
+		t.Errorf("console history = %d, %d bytes ending %q; want the log's last 64 KiB", rec.Code, rec.Body.Len(), rec.Body.String()[max(0, rec.Body.Len()-40):])
+	}
+	reader := newBrowser(f)
+	reader.login("reader", testUserPassword, "pa", "/overview")
+	if rec := reader.do("GET", "/instances/"+id+"/console/log", nil); rec.Code != http.StatusForbidden {
+		t.Errorf("a reader read the console log: %d", rec.Code)
 	}
 }
 

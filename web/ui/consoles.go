@@ -2,8 +2,10 @@ package ui
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"cloudlet/appliance/compute"
 )
@@ -15,12 +17,15 @@ func (s *Server) registerConsoles() {
 	s.handle(http.MethodGet, "/instances/{id}/console", s.withSession(s.consolePage("instance_console")))
 	s.handle(http.MethodGet, "/instances/{id}/screen", s.withSession(s.consolePage("instance_screen")))
 	s.handle(http.MethodPost, "/instances/{id}/console-tickets", s.withSession(s.consoleTicket))
+	s.handle(http.MethodGet, "/instances/{id}/console/log", s.withSession(s.consoleHistory))
 }
 
-// consoleView is a console page's data: the instance and where its island gets tickets.
+// consoleView is a console page's data: the instance, where its island gets tickets and, for
+// the serial console, the log's tail.
 type consoleView struct {
 	Instance compute.Instance
 	Tickets  string // the ticket route of this instance
+	History  string // the console log route of this instance
 }
 
 // consolePage serves a console page (page is its template) for the instance in the path.
@@ -32,8 +37,9 @@ func (s *Server) consolePage(page string) sessionHandler {
 			http.Error(w, errorMessage(err), statusOf(err))
 			return
 		}
+		base := "/instances/" + url.PathEscape(inst.ID)
 		s.render(w, r, http.StatusOK, page, sess, consoleView{Instance: inst,
-			Tickets: "/instances/" + url.PathEscape(inst.ID) + "/console-tickets"})
+			Tickets: base + "/console-tickets", History: base + "/console/log"})
 	}
 }
 
@@ -52,6 +58,26 @@ func (s *Server) consoleTicket(w http.ResponseWriter, r *http.Request, sess *ses
 		return
 	}
 	writeJSON(w, http.StatusCreated, tk)
+}
+
+// consoleHistoryBytes is how much of the console log the serial console shows before its live
+// output: the API's websocket streams only what the guest prints after it attaches.
+const consoleHistoryBytes = 64 << 10
+
+// consoleHistory answers the tail of the instance's console log as text, streamed from the API
+// (readers may not read the log: they get the API's 403 and the island shows live output only).
+func (s *Server) consoleHistory(w http.ResponseWriter, r *http.Request, sess *session) {
+	body, err := s.api(sess).Stream(r.Context(), http.MethodGet, "/api/v1/instances/"+url.PathEscape(r.PathValue("id"))+
+		"/console-log?bytes="+strconv.Itoa(consoleHistoryBytes))
+	if err != nil {
+		http.Error(w, errorMessage(err), statusOf(err))
+		return
+	}
+	defer body.Close()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if _, err := io.Copy(w, body); err != nil {
+		s.log.Debug("ui: console history cut short", "err", err)
+	}
 }
 
 // writeJSON answers v as JSON with status.

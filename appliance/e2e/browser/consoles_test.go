@@ -31,7 +31,7 @@ func (s *site) launch(name string) string {
 
 // TestTheSerialConsoleRunsACommandTypedIntoIt: the serial console page attaches xterm.js to the
 // guest's console (the log's tail, then live output); a command typed into it runs in the guest
-// and its output appears in the terminal.
+// and its output appears in the terminal; after Reconnect the output is there again.
 func TestTheSerialConsoleRunsACommandTypedIntoIt(t *testing.T) {
 	s := newSite(t)
 	id := s.launch("typed")
@@ -46,6 +46,12 @@ func TestTheSerialConsoleRunsACommandTypedIntoIt(t *testing.T) {
 		t.Errorf("the console's state says %q", state)
 	}
 	tb.shot("instance-console")
+
+	// Reconnecting takes a fresh ticket and a cleared terminal, which the API refills with the log's tail.
+	tb.run(chromedp.Click(chromedp.CSS("#serial-reconnect")))
+	waitJS[bool](tb, time.Minute, `document.querySelector("#serial").dataset.state !== "connected"`)
+	waitJS[bool](tb, time.Minute, `document.querySelector("#serial").dataset.state === "connected" &&
+		document.querySelector("#serial .xterm-rows").textContent.includes("CLOUDLET-GUEST-OUT b1 typed-42")`)
 }
 
 // TestTheScreenDrawsTheGuestsDisplay: the screen page connects noVNC to the guest's display

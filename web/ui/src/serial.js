@@ -1,6 +1,7 @@
-// The serial console island: xterm.js attached to the API's serial console websocket. On attach
-// the API replays the console log's tail and then streams; keystrokes go as text frames. A dropped
-// connection reconnects with backoff, on a fresh ticket, into a cleared terminal.
+// The serial console island: xterm.js attached to the API's serial console websocket, which
+// streams what the guest prints from the moment it attaches; the console log's tail, read just
+// before, comes first. Keystrokes go as text frames. A dropped connection reconnects with backoff,
+// on a fresh ticket, into a cleared terminal.
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
 import { AttachAddon } from '@xterm/addon-attach';
@@ -18,12 +19,14 @@ function start(el) {
   new ResizeObserver(() => fit.fit()).observe(el);
 
   let ws = null;
-  const conn = keepConnected(el, 'serial-status', 'serial', (url, conn) => {
+  const conn = keepConnected(el, 'serial-status', 'serial', async (url, conn) => {
+    const history = await consoleHistory(el);
     ws = new WebSocket(url);
     ws.binaryType = 'arraybuffer';
     let attach = null;
     ws.addEventListener('open', () => {
-      term.reset(); // the API replays the log's tail: start from a clean screen
+      term.reset();
+      term.write(history); // the websocket streams only what comes after it attaches
       attach = new AttachAddon(ws);
       term.loadAddon(attach);
       conn.connected();
@@ -40,4 +43,15 @@ function start(el) {
     if (ws) ws.close(); // its close reconnects
     conn.reconnect();
   });
+}
+
+// consoleHistory is the tail of the console log (data-history), or nothing when it cannot be read
+// (a reader's role may watch the console but not read its log).
+async function consoleHistory(el) {
+  try {
+    const resp = await fetch(el.dataset.history, { credentials: 'same-origin' });
+    return resp.ok ? new Uint8Array(await resp.arrayBuffer()) : new Uint8Array();
+  } catch {
+    return new Uint8Array();
+  }
 }
