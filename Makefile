@@ -43,11 +43,14 @@ test-deps:
 ## (`go test -short ./...` is the fast local loop: it leaves out the end-to-end and QEMU-booting tests.)
 ## -timeout bounds one package's whole run (a hang guard): appliance/e2e runs its tests one after another,
 ## 11 min on a quiet 2-core machine and 28 min on a loaded one, so 30m was too close; no test waits on it.
+## The console shows each test's messages without the dumps under them (daemon logs, multi-line details:
+## lines indented 8 spaces) and cut to 400 characters, so a failure's reason sits next to its --- FAIL line;
+## $(TEST_LOG) keeps everything. A red run ends with each failing test's first messages (.ci/failures).
 test: test-deps testguest cloudguest ui
 	@mkdir -p .cache
 	go build -o .cache/leftovers ./appliance/testproc/leftovers
 	@tmp=$$(mktemp -d /tmp/clt.XXXXXX) && chmod 1777 "$$tmp" && echo "test run TMPDIR=$$tmp"; \
-	set -o pipefail; TMPDIR="$$tmp" go test -race -count=1 -timeout 60m -v ./... 2>&1 | tee $(TEST_LOG) | grep -v -E '^=== (RUN|PAUSE|CONT|NAME)'; \
+	set -o pipefail; TMPDIR="$$tmp" go test -race -count=1 -timeout 60m -v ./... 2>&1 | tee $(TEST_LOG) | grep -v -E '^=== (RUN|PAUSE|CONT|NAME)|^        ' | cut -c1-400; \
 	rc=$$?; .cache/leftovers "$$tmp" || rc=1; rm -rf --one-file-system "$$tmp"; [ $$rc -eq 0 ] || .ci/failures $(TEST_LOG); exit $$rc
 	@if grep -E -- '--- SKIP' $(TEST_LOG); then echo "FAIL: tests were skipped (an end-to-end suite that skips is a failure)"; exit 1; fi
 	@echo "$$(grep -c -E -- '^\s*--- PASS' $(TEST_LOG)) passed, $$(grep -c -E -- '^\s*--- FAIL' $(TEST_LOG)) failed"

@@ -182,12 +182,12 @@ func (tb *tab) shot(name string) {
 	}
 }
 
-// saveFailure keeps what a reviewer needs to see why a test failed: a screenshot and the console.
+// saveFailure keeps (a PNG: FullScreenshot below quality 100 writes JPEG) what a reviewer needs to see why a test failed: a screenshot and the console.
 func (tb *tab) saveFailure() {
 	name := "failures/" + safeName.ReplaceAllString(tb.t.Name(), "_")
 	ctx, cancel := context.WithTimeout(tb.ctx, 20*time.Second)
 	defer cancel()
-	if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90)); err == nil {
+	if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
 		if err := writeArtifact(name+".png", png); err != nil {
 			tb.t.Log(err)
 		} else {
