@@ -46,7 +46,7 @@ func TestDashboardConsolePagesCarryTheIslandAndItsTicketRoute(t *testing.T) {
 			t.Fatalf("GET %s = %d %s", tc.path, rec.Code, body)
 		}
 		for _, want := range []string{tc.element, `data-tickets="/instances/` + id + `/console-tickets"`,
-			`<h1>web-1</h1>`, `href="/instances/` + id + `"`, `data-state="connecting"`} {
+			`<h1>web-1</h1>`, `href="/instances/` + id + `?tab=overview"`, `data-state="connecting"`} {
 			if !strings.Contains(body, want) {
 				t.Errorf("GET %s lacks %s:\n%s", tc.path, want, body)
 			}

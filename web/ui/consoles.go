@@ -24,8 +24,9 @@ func (s *Server) registerConsoles() {
 // the serial console, the log's tail.
 type consoleView struct {
 	Instance compute.Instance
-	Tickets  string // the ticket route of this instance
-	History  string // the console log route of this instance
+	Tickets  string    // the ticket route of this instance
+	History  string    // the console log route of this instance
+	Tabs     []tabLink // the detail page's tabs, which the console pages carry too
 }
 
 // consolePage serves a console page (page is its template) for the instance in the path.
@@ -39,7 +40,7 @@ func (s *Server) consolePage(page string) sessionHandler {
 		}
 		base := "/instances/" + url.PathEscape(inst.ID)
 		s.render(w, r, http.StatusOK, page, sess, consoleView{Instance: inst,
-			Tickets: base + "/console-tickets", History: base + "/console/log"})
+			Tickets: base + "/console-tickets", History: base + "/console/log", Tabs: detailTabs()})
 	}
 }
 
