@@ -64,14 +64,18 @@ type imageFields struct {
 }
 
 func (v imagesView) UploadFields() imageFields {
-	return imageFields{Prefix: "upload", Form: v.Upload, Formats: diskFormats, Session: v.session}
+	return imageFields{Prefix: "upload", Form: v.Upload, Formats: diskFormats(), Session: v.session}
 }
 
 func (v imagesView) ImportFields() imageFields {
-	return imageFields{Prefix: "import", Form: v.Import, Formats: diskFormats, Session: v.session}
+	return imageFields{Prefix: "import", Form: v.Import, Formats: diskFormats(), Session: v.session}
 }
 
-var diskFormats = []string{images.FormatQcow2, images.FormatRaw, images.FormatISO, images.FormatVMDK, images.FormatVHDX, images.FormatVDI}
+// diskFormats are the formats the forms offer: what the image service takes (vmdk, vhdx and vdi it
+// converts to qcow2).
+func diskFormats() []string {
+	return []string{images.FormatQcow2, images.FormatRaw, images.FormatISO, images.FormatVMDK, images.FormatVHDX, images.FormatVDI}
+}
 
 func (s *Server) imagesPage(w http.ResponseWriter, r *http.Request, sess *session) {
 	s.renderImages(w, r, http.StatusOK, sess, imagesView{Upload: newImageForm(), Import: newImageForm()})
