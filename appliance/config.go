@@ -144,6 +144,9 @@ type Config struct {
 	// doubling up to LoginBackoffMax. An admin clears a lockout: `cloudlet user unlock USER`.
 	LoginFreeFailures int      `json:"login_free_failures"`
 	LoginBackoffMax   Duration `json:"login_backoff_max"`
+	// SessionIdle is how long a dashboard session lives without use (renewed while used; it ends
+	// after the token lifetime, 12 h, whatever its use).
+	SessionIdle Duration `json:"session_idle"`
 
 	// Consoles (see config_console.go): how long a console ticket waits for its one use, the
 	// page origins besides the server's own host that may open a console websocket (host patterns
@@ -213,6 +216,7 @@ func DefaultConfig() Config {
 		MaxImageSize:          DefaultMaxImageSize,
 		LoginFreeFailures:     identity.DefaultLoginFreeFailures,
 		LoginBackoffMax:       Duration(identity.DefaultLoginBackoffMax),
+		SessionIdle:           Duration(identity.DefaultSessionIdle),
 		PortForwardRange:      network.DefaultForwardRange.String(),
 		MetadataPort:          network.DefaultMetadataPort,
 

@@ -7,13 +7,15 @@ import (
 	"cloudlet/appliance/identity"
 )
 
-// checkLogin checks the login throttle's settings; zero values take identity's defaults.
+// checkLogin checks the login throttle's and sessions' settings; zero values take identity's defaults.
 func (c *Config) checkLogin() error {
 	switch {
 	case c.LoginFreeFailures < 0 || c.LoginFreeFailures > 1000:
 		return fmt.Errorf("config: login_free_failures %d must be between 0 and 1000", c.LoginFreeFailures)
 	case c.LoginBackoffMax < 0 || time.Duration(c.LoginBackoffMax) > 24*time.Hour:
 		return fmt.Errorf("config: login_backoff_max %s must be between 0 and 24h", time.Duration(c.LoginBackoffMax))
+	case c.SessionIdle < 0 || time.Duration(c.SessionIdle) > identity.DefaultTokenTTL:
+		return fmt.Errorf("config: session_idle %s must be between 0 and %s", time.Duration(c.SessionIdle), identity.DefaultTokenTTL)
 	}
 	return nil
 }
@@ -21,5 +23,5 @@ func (c *Config) checkLogin() error {
 // identityOptions are the identity service's options from the config.
 func (c *Config) identityOptions() identity.Options {
 	return identity.Options{LoginBackoff: identity.LoginBackoff{FreeFailures: c.LoginFreeFailures,
-		Max: time.Duration(c.LoginBackoffMax)}}
+		Max: time.Duration(c.LoginBackoffMax)}, SessionIdle: time.Duration(c.SessionIdle)}
 }

@@ -53,6 +53,8 @@ func TestConfigRejectsBadValues(t *testing.T) {
 		{"max image size too small", `{"max_image_size":"4KiB"}`, nil, "max_image_size 4KiB is below 1MiB"},
 		{"negative login failures", `{"login_free_failures":-1}`, nil, "login_free_failures -1"},
 		{"day-long login backoff", `{"login_backoff_max":"48h"}`, nil, "login_backoff_max 48h"},
+		{"negative session idle", `{"session_idle":"-1m"}`, nil, "session_idle -1m0s"},
+		{"session idle past the token lifetime", `{"session_idle":"13h"}`, nil, "session_idle 13h0m0s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -85,5 +87,19 @@ func TestNormalizeDerivesSocketAndAbsolutePaths(t *testing.T) {
 	}
 	if !filepath.IsAbs(cfg.DataDir) || cfg.Socket != "/tmp/run/cloudlet.sock" {
 		t.Errorf("normalized = data %q socket %q", cfg.DataDir, cfg.Socket)
+	}
+}
+
+func TestSessionIdleReachesIdentity(t *testing.T) {
+	cfg := DefaultConfig()
+	if got := cfg.identityOptions().SessionIdle; got != 30*time.Minute {
+		t.Errorf("default session idle = %s, want 30m", got)
+	}
+	cfg.SessionIdle = Duration(5 * time.Minute)
+	if err := cfg.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.identityOptions().SessionIdle; got != 5*time.Minute {
+		t.Errorf("session_idle 5m reaches identity as %s", got)
 	}
 }

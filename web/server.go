@@ -158,6 +158,7 @@ func (s *Server) routes() error {
 		{http.MethodPost, "/api/v1/auth/tokens", Public, s.createToken},
 		{http.MethodGet, "/api/v1/auth/tokens", "token:list", s.listTokens},
 		{http.MethodDelete, "/api/v1/auth/tokens/:id", "token:delete", s.revokeToken},
+		{http.MethodGet, "/api/v1/auth/projects", "token:projects", s.listAuthProjects},
 		{http.MethodGet, "/api/v1/projects", "project:list", s.listProjects},
 		{http.MethodPost, "/api/v1/projects", "project:create", s.createProject},
 		{http.MethodGet, "/api/v1/projects/:id", "project:show", s.showProject},

@@ -40,12 +40,34 @@ func BuildBinary(dir string) (string, error) {
 // FreePort returns a loopback address with a port nobody listens on right now.
 func FreePort(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	return FreePortOn(t, "127.0.0.1")
+}
+
+// FreePortOn returns an address of ip with a port nobody listens on right now.
+func FreePortOn(t testing.TB, ip string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
 	return l.Addr().String()
+}
+
+// AddLANAddress gives the test's own namespace a non-loopback address (cidr, on one end of a veth
+// pair named name: this kernel has no dummy links) and returns its IP. A daemon listening there
+// serves HTTPS.
+func AddLANAddress(t testing.TB, name, cidr string) string {
+	t.Helper()
+	for _, args := range [][]string{{"link", "add", name, "type", "veth", "peer", "name", name + "p"},
+		{"addr", "add", cidr, "dev", name}, {"link", "set", name, "up"}, {"link", "set", name + "p", "up"}} {
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %v: %v: %s", args, err, out)
+		}
+	}
+	t.Cleanup(func() { exec.Command("ip", "link", "del", name).Run() })
+	ip, _, _ := strings.Cut(cidr, "/")
+	return ip
 }
 
 // Daemon is one `cloudlet serve` process started by a test.

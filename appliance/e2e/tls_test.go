@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -24,9 +23,9 @@ import (
 // shows in `cloudlet host` is the served one; `cloudlet login` trusts it by fingerprint, and after
 // the certificate is replaced the stored login is refused with both fingerprints named.
 func TestProbe11NonLoopbackServesOnlyHTTPSAndLoginPinsTheCertificate(t *testing.T) {
-	addr := addLANAddress(t, "cltls0", "10.77.0.1/24")
+	addr := AddLANAddress(t, "cltls0", "10.77.0.1/24")
 	d := NewDaemon(t, cloudletBin)
-	d.Listen = freePortOn(t, addr)
+	d.Listen = FreePortOn(t, addr)
 	d.Start(t)
 	d.WaitReady(t)
 	base := "https://" + d.Listen
@@ -83,31 +82,6 @@ func TestProbe11NonLoopbackServesOnlyHTTPSAndLoginPinsTheCertificate(t *testing.
 			t.Errorf("%v after the certificate changed = %d %q, want refused naming %s, %s and how to re-trust", args, code, errOut, fp, fresh)
 		}
 	}
-}
-
-// addLANAddress gives the test's own namespace a non-loopback address, on one end of a veth pair
-// (this kernel has no dummy links).
-func addLANAddress(t *testing.T, name, cidr string) string {
-	t.Helper()
-	for _, args := range [][]string{{"link", "add", name, "type", "veth", "peer", "name", name + "p"},
-		{"addr", "add", cidr, "dev", name}, {"link", "set", name, "up"}, {"link", "set", name + "p", "up"}} {
-		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %v: %v: %s", args, err, out)
-		}
-	}
-	t.Cleanup(func() { exec.Command("ip", "link", "del", name).Run() })
-	ip, _, _ := strings.Cut(cidr, "/")
-	return ip
-}
-
-func freePortOn(t *testing.T, ip string) string {
-	t.Helper()
-	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // servedFingerprint is the fingerprint of the certificate in the daemon's data dir, checked to be

@@ -11,6 +11,8 @@
 // # The web layer's view
 //
 //	Authenticate(username, password, project, source) → Token (its Secret shown once)
+//	AuthenticateSession(…) → a session Token (the dashboard's: idle expiry too, session.go)
+//	Rescope(tokenID, project, source) → Token       UserProjects(userID): where it may rescope
 //	Resolve(bearer) → Principal (per request)         Allowed(principal, action) / Authorize
 //
 // Every route names an Action of the policy table (policy.go); Allowed checks the principal's
@@ -37,7 +39,7 @@
 //	records.go     the catalog records; users.go, projects.go, roles.go: their management
 //	password.go    argon2id hashing; secret.go: bearer secrets and generated passwords
 //	password_policy.go  what a password must not be (NIST 800-63B), common-passwords.txt
-//	login.go       Authenticate, Unlock; throttle.go: lockouts per (user, address) with backoff
+//	login.go       Authenticate, Unlock; session.go: session tokens, Rescope; throttle.go: lockouts per (user, address) with backoff
 //	tokens.go      listing, revoking, pruning; revoke.go: what a role removal or disable revokes
 //	credentials.go application credentials; resolve.go: Principal and Resolve
 //	policy.go      actions and the policy table; keypairs.go: SSH keypairs

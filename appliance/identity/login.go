@@ -19,6 +19,11 @@ import (
 // one password hash computation, so its timing does not tell either. Too many failures (throttle.go)
 // fail with a *RetryError (ErrTooManyRequests) before any hashing.
 func (s *Service) Authenticate(ctx context.Context, username, password, project, source string) (Token, error) {
+	return s.authenticate(ctx, username, password, project, source, false)
+}
+
+// authenticate is Authenticate of a session token (session.go) or an ordinary one.
+func (s *Service) authenticate(ctx context.Context, username, password, project, source string, session bool) (Token, error) {
 	key, err := s.loginKey(username, source)
 	if err != nil {
 		return Token{}, fmt.Errorf("authenticate: %w", err)
@@ -29,9 +34,10 @@ func (s *Service) Authenticate(ctx context.Context, username, password, project,
 	u, err := s.checkPassword(ctx, username, password)
 	if err == nil {
 		var t Token
-		if t, err = s.issueToken(u, project, source); err == nil {
+		if t, err = s.issueToken(u, project, source, session); err == nil {
 			s.throttle.succeeded(key)
-			s.log.Info("login", "user", u.Name, "project_id", t.ProjectID, "token_id", t.ID, "source", source)
+			s.log.Info("login", "user", u.Name, "project_id", t.ProjectID, "token_id", t.ID, "session", session,
+				"source", source)
 			return t, nil
 		}
 	}
@@ -92,8 +98,7 @@ func (s *Service) checkPassword(ctx context.Context, username, password string) 
 
 // issueToken stores a new token for u, checked against the catalog as it is now: the user still
 // enabled with the password that was verified, the project enabled, a role on it.
-func (s *Service) issueToken(u *userRecord, projectRef, source string) (Token, error) {
-	now := s.now()
+func (s *Service) issueToken(u *userRecord, projectRef, source string, session bool) (Token, error) {
 	var out Token
 	err := s.db.Update(func(tx *store.Tx) error {
 		cur, err := users.Get(tx, u.ID)
@@ -103,25 +108,40 @@ func (s *Service) issueToken(u *userRecord, projectRef, source string) (Token, e
 		if err != nil {
 			return err
 		}
-		p, err := loginProject(tx, cur, projectRef)
-		if err != nil {
-			return err
-		}
-		if err := pruneTokens(tx, now, u.ID); err != nil {
-			return err
-		}
-		id := store.NewID()
-		secret := newSecret(TokenPrefix, id)
-		t := &tokenRecord{Meta: store.Meta{ID: id, ProjectID: p.ID}, UserID: u.ID, SecretHash: hashSecret(secret),
-			ExpiresAt: now.Add(s.tokenTTL).UTC(), Source: limitKey(source)}
-		if err := tokens.Create(tx, t); err != nil {
-			return err
-		}
-		out = tokenView(t)
-		out.Secret = secret
-		return nil
+		out, err = s.storeToken(tx, cur, projectRef, source, session, time.Time{})
+		return err
 	})
 	return out, err
+}
+
+// storeToken stores a new token of user u for the project ref names, once the user may work there.
+// It expires after the token TTL, or at notAfter when that is sooner (zero: no bound).
+func (s *Service) storeToken(tx *store.Tx, u *userRecord, projectRef, source string, session bool, notAfter time.Time) (Token, error) {
+	now := s.now()
+	p, err := loginProject(tx, u, projectRef)
+	if err != nil {
+		return Token{}, err
+	}
+	if err := s.pruneTokens(tx, now, u.ID); err != nil {
+		return Token{}, err
+	}
+	expires := now.Add(s.tokenTTL)
+	if !notAfter.IsZero() && notAfter.Before(expires) {
+		expires = notAfter
+	}
+	id := store.NewID()
+	secret := newSecret(TokenPrefix, id)
+	t := &tokenRecord{Meta: store.Meta{ID: id, ProjectID: p.ID}, UserID: u.ID, SecretHash: hashSecret(secret),
+		ExpiresAt: expires.UTC(), Source: limitKey(source), Session: session}
+	if session {
+		t.LastUsedAt = now.UTC()
+	}
+	if err := tokens.Create(tx, t); err != nil {
+		return Token{}, err
+	}
+	out := tokenView(t)
+	out.Secret = secret
+	return out, nil
 }
 
 // loginProject finds the project a login asks for and checks that u may work in it.
@@ -207,10 +227,10 @@ func limitKey(s string) string {
 	return s
 }
 
-// pruneTokens deletes the expired tokens of userID ("" for every user).
-func pruneTokens(tx *store.Tx, now time.Time, userID string) error {
+// pruneTokens deletes the expired tokens of userID ("" for every user), idle sessions too.
+func (s *Service) pruneTokens(tx *store.Tx, now time.Time, userID string) error {
 	return tokens.ForEach(tx, func(t *tokenRecord) error {
-		if (userID == "" || t.UserID == userID) && !now.Before(t.ExpiresAt) {
+		if (userID == "" || t.UserID == userID) && s.checkTokenExpiry(t, now) != nil {
 			return tokens.Delete(tx, t.ID)
 		}
 		return nil

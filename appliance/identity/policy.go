@@ -167,7 +167,8 @@ var policy = []Rule{
 	{"keypair:delete", ScopeUser, members, anyAuth},
 	{"token:list", ScopeUser, readers, anyAuth},
 	{"token:create", ScopeUser, readers, tokenOnly},
-	{"token:delete", ScopeUser, readers, anyAuth}, // logging out
+	{"token:delete", ScopeUser, readers, anyAuth},   // logging out
+	{"token:projects", ScopeUser, readers, anyAuth}, // the projects a token may be rescoped to
 	{"credential:list", ScopeUser, readers, anyAuth},
 	{"credential:show", ScopeUser, readers, anyAuth},
 	{"credential:create", ScopeUser, members, tokenOnly},

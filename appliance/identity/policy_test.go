@@ -23,6 +23,8 @@ var (
 		"network:share", "network:any_cidr", "port_forward:any_host_port"}
 	membersOnly    = []Action{"instance:console_log"}                              // may hold the guest's secrets
 	readersMayAlso = []Action{"token:create", "token:delete", "credential:delete"} // logging in/out, revoking one's own key
+	// Issue 15: everyone may list the projects its token may be rescoped to (the dashboard's switcher).
+	readersMayRescope = []Action{"token:projects"}
 	// Issue 13: readers watch the live serial console (view only: typing is instance:console).
 	readersMayView = []Action{"instance:console_view"}
 	// Issue 14: an instance's usage history is read like the instance.
@@ -45,7 +47,7 @@ func expected(a Action) (member, reader bool) {
 		return false, false
 	case slices.Contains(membersOnly, a):
 		return true, false
-	case slices.Contains(readersMayAlso, a), slices.Contains(readersMayView, a), slices.Contains(readableAll, a), slices.Contains(readersMayReadUsage, a),
+	case slices.Contains(readersMayAlso, a), slices.Contains(readersMayRescope, a), slices.Contains(readersMayView, a), slices.Contains(readableAll, a), slices.Contains(readersMayReadUsage, a),
 		slices.Contains(imageReadersMayAlso, a), slices.Contains(readersMayTicket, a):
 		return true, true
 	case slices.Contains(projectScoped, resource):

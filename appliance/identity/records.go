@@ -51,6 +51,10 @@ type tokenRecord struct {
 	SecretHash string    `json:"secret_hash"` // hex SHA-256 of the whole secret
 	ExpiresAt  time.Time `json:"expires_at"`
 	Source     string    `json:"source,omitempty"` // the address it was issued to
+	// Session marks a dashboard session token: it also expires Options.SessionIdle after
+	// LastUsedAt, which Resolve renews (session.go).
+	Session    bool      `json:"session,omitempty"`
+	LastUsedAt time.Time `json:"last_used_at,omitzero"`
 }
 
 // credentialRecord is an application credential of a user for the project in Meta. Its name is

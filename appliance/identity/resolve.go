@@ -67,11 +67,13 @@ func (s *Service) resolveToken(bearer string) (Principal, error) {
 }
 
 // tokenPrincipal is the principal of token id when it is known, matches and has neither expired
-// nor lost its user's, project's or roles' standing.
+// (a session: nor idled out) nor lost its user's, project's or roles' standing. A session's use is
+// recorded (renewed) when its last recorded use is stale.
 func (s *Service) tokenPrincipal(id string, matches func(*tokenRecord) bool) (Principal, error) {
 	invalid := faultf(ErrUnauthenticated, "invalid or revoked token")
 	now := s.now()
 	var p Principal
+	var renew bool
 	err := s.db.View(func(tx *store.Tx) error {
 		t, err := tokens.Get(tx, id)
 		if errors.Is(err, store.ErrNotFound) || err == nil && !matches(t) {
@@ -80,18 +82,22 @@ func (s *Service) tokenPrincipal(id string, matches func(*tokenRecord) bool) (Pr
 		if err != nil {
 			return err
 		}
-		if !now.Before(t.ExpiresAt) {
-			return faultf(ErrUnauthenticated, "token expired at %s", t.ExpiresAt.UTC().Format(time.RFC3339))
+		if err := s.checkTokenExpiry(t, now); err != nil {
+			return err
 		}
 		if p, err = principalOf(tx, t.UserID, t.ProjectID); err != nil {
 			return err
 		}
 		expires := t.ExpiresAt
 		p.Via, p.TokenID, p.ExpiresAt = ViaToken, t.ID, &expires
+		renew = t.Session && now.Sub(t.LastUsedAt) >= s.sessionRenewEvery()
 		return nil
 	})
 	if err != nil {
 		return Principal{}, resolveError("token", err)
+	}
+	if renew {
+		s.renewSession(id, now)
 	}
 	return p, nil
 }

@@ -38,6 +38,9 @@ type Options struct {
 	Now func() time.Time
 	// TokenTTL is how long a token from Authenticate lives; 0 means DefaultTokenTTL.
 	TokenTTL time.Duration
+	// SessionIdle is how long a session token (AuthenticateSession, the dashboard's) lives without
+	// use; 0 means DefaultSessionIdle. Its absolute expiry stays TokenTTL.
+	SessionIdle time.Duration
 	// UserLogins limits the login attempts for one user from addresses that already failed for
 	// it; SourceLogins limits every attempt from one source address (IPv6 per /64); LoginBackoff
 	// locks one user out at one address after failures (throttle.go). Zero fields take the
@@ -70,6 +73,7 @@ type Service struct {
 	log          *slog.Logger
 	now          func() time.Time
 	tokenTTL     time.Duration
+	sessionIdle  time.Duration
 	argon        Argon2Params
 	projectInUse func(ctx context.Context, projectID string) error
 
@@ -102,13 +106,13 @@ func NewWithOptions(db *store.DB, o Options) (*Service, error) {
 	if db == nil {
 		return nil, errors.New("identity.New: a catalog is required")
 	}
-	if o.TokenTTL < 0 || o.MaxConcurrentHashes < 0 || o.UserLogins.Burst < 0 || o.UserLogins.Every < 0 ||
+	if o.TokenTTL < 0 || o.SessionIdle < 0 || o.MaxConcurrentHashes < 0 || o.UserLogins.Burst < 0 || o.UserLogins.Every < 0 ||
 		o.SourceLogins.Burst < 0 || o.SourceLogins.Every < 0 || o.LoginBackoff.FreeFailures < 0 ||
 		o.LoginBackoff.Base < 0 || o.LoginBackoff.Max < 0 {
 		return nil, errors.New("identity.New: durations, bursts, failure counts and MaxConcurrentHashes must not be negative")
 	}
 	s := &Service{
-		db: db, log: o.Log, now: o.Now, tokenTTL: o.TokenTTL, argon: o.Argon2.withDefaults(),
+		db: db, log: o.Log, now: o.Now, tokenTTL: o.TokenTTL, sessionIdle: o.SessionIdle, argon: o.Argon2.withDefaults(),
 		projectInUse: o.ProjectInUse, userLimit: o.UserLogins, sourceLimit: o.SourceLogins,
 	}
 	if s.log == nil {
@@ -119,6 +123,9 @@ func NewWithOptions(db *store.DB, o Options) (*Service, error) {
 	}
 	if s.tokenTTL == 0 {
 		s.tokenTTL = DefaultTokenTTL
+	}
+	if s.sessionIdle == 0 {
+		s.sessionIdle = DefaultSessionIdle
 	}
 	s.userLimit = s.userLimit.withDefaults(DefaultUserLoginBurst, DefaultUserLoginEvery)
 	s.sourceLimit = s.sourceLimit.withDefaults(DefaultSourceLoginBurst, DefaultSourceLoginEvery)

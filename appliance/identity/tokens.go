@@ -19,21 +19,30 @@ type Token struct {
 	ProjectID string    `json:"project_id"`
 	Source    string    `json:"source,omitempty"` // the address it was issued to
 	CreatedAt time.Time `json:"created_at"`
-	ExpiresAt time.Time `json:"expires_at"`
+	ExpiresAt time.Time `json:"expires_at"` // the absolute expiry
+	// Session marks a dashboard session token, which also expires after some time without use;
+	// LastUsedAt is its last recorded use (renewed about once a minute).
+	Session    bool       `json:"session,omitempty"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
 }
 
 func tokenView(t *tokenRecord) Token {
-	return Token{ID: t.ID, UserID: t.UserID, ProjectID: t.ProjectID, Source: t.Source, CreatedAt: t.CreatedAt,
-		ExpiresAt: t.ExpiresAt}
+	v := Token{ID: t.ID, UserID: t.UserID, ProjectID: t.ProjectID, Source: t.Source, CreatedAt: t.CreatedAt,
+		ExpiresAt: t.ExpiresAt, Session: t.Session}
+	if t.Session {
+		used := t.LastUsedAt
+		v.LastUsedAt = &used
+	}
+	return v
 }
 
-// Tokens lists a user's unexpired tokens, oldest first, without secrets.
+// Tokens lists a user's unexpired tokens (sessions not idle), oldest first, without secrets.
 func (s *Service) Tokens(ctx context.Context, userID string) ([]Token, error) {
 	now := s.now()
 	out := []Token{}
 	err := s.db.View(func(tx *store.Tx) error {
 		return tokens.ForEach(tx, func(t *tokenRecord) error {
-			if t.UserID == userID && now.Before(t.ExpiresAt) {
+			if t.UserID == userID && s.checkTokenExpiry(t, now) == nil {
 				out = append(out, tokenView(t))
 			}
 			return nil
@@ -79,7 +88,7 @@ func (s *Service) PruneTokens(ctx context.Context) (int, error) {
 		if before, err = tokens.Count(tx, ""); err != nil {
 			return err
 		}
-		if err := pruneTokens(tx, s.now(), ""); err != nil {
+		if err := s.pruneTokens(tx, s.now(), ""); err != nil {
 			return err
 		}
 		after, err = tokens.Count(tx, "")

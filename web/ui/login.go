@@ -13,6 +13,7 @@ func (s *Server) registerSession() {
 	s.handle(http.MethodGet, "/login", s.loginPage)
 	s.handle(http.MethodPost, "/login", s.login)
 	s.handle(http.MethodPost, "/logout", s.withSession(s.logout))
+	s.handle(http.MethodPost, switchPath, s.withSession(s.switchProject))
 }
 
 // loginForm is the login page's data.
@@ -29,7 +30,8 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "login", nil, loginForm{Next: r.URL.Query().Get("next")})
 }
 
-// login asks the API for a token with the form's password and keeps its secret in the cookie.
+// login asks the API for a session token (idle expiry) with the form's password and keeps its
+// secret in the cookie.
 // A refusal shows the API's message (one for every wrong name, password or project) on the form.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	f := loginForm{Username: r.PostFormValue("username"), Project: r.PostFormValue("project"),
@@ -41,7 +43,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 	defer cancel()
 	err := api.Do(ctx, http.MethodPost, "/api/v1/auth/tokens",
-		map[string]string{"username": f.Username, "password": r.PostFormValue("password"), "project": f.Project}, &tok)
+		map[string]any{"username": f.Username, "password": r.PostFormValue("password"), "project": f.Project, "session": true}, &tok)
 	if err != nil {
 		f.Error = errorMessage(err)
 		s.render(w, r, statusOf(err), "login", nil, f)
@@ -53,11 +55,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 
 // logout revokes the session's token, so the cookie is worthless even if it was copied.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, sess *session) {
-	if id := sess.principal.TokenID; id != "" {
-		if err := s.api(sess).Do(r.Context(), http.MethodDelete, "/api/v1/auth/tokens/"+id, nil, nil); err != nil {
-			s.log.Warn("ui: logout could not revoke the token", "token_id", id, "err", err)
-		}
-	}
+	s.revokeSession(r.Context(), sess)
 	setSessionCookie(w, r, "")
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }

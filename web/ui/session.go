@@ -30,6 +30,7 @@ const (
 type session struct {
 	secret    string
 	principal identity.Principal
+	projects  func() []identity.Project // where the switcher may go (switcher.go); read when a page asks
 }
 
 // CSRF is the session's CSRF token: an HMAC of a fixed label under the session secret. Only a page
@@ -99,7 +100,9 @@ func (s *Server) readSession(r *http.Request) (*session, bool) {
 	if err != nil {
 		return nil, false
 	}
-	return &session{secret: c.Value, principal: p}, true
+	sess := &session{secret: c.Value, principal: p}
+	sess.projects = s.switchableProjects(r, sess)
+	return sess, true
 }
 
 // toLogin sends a browser without a session to the login page, remembering where it was going.

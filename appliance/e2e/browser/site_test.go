@@ -60,14 +60,20 @@ type site struct {
 // newSite starts a daemon (extra serve flags allowed) and prepares it.
 func newSite(t *testing.T, extra ...string) *site {
 	t.Helper()
-	d := e2e.NewDaemon(t, cloudletBin)
+	return startSite(t, e2e.NewDaemon(t, cloudletBin), "http", extra...)
+}
+
+// startSite starts daemon d, which serves scheme (https when it listens off loopback), and
+// prepares it.
+func startSite(t *testing.T, d *e2e.Daemon, scheme string, extra ...string) *site {
+	t.Helper()
 	d.Start(t, extra...)
 	d.WaitReady(t)
 	pw, err := os.ReadFile(filepath.Join(d.DataDir, "admin-password"))
 	if err != nil {
 		t.Fatalf("admin password: %v", err)
 	}
-	s := &site{t: t, d: d, scheme: "http", adminPassword: strings.TrimSpace(string(pw))}
+	s := &site{t: t, d: d, scheme: scheme, adminPassword: strings.TrimSpace(string(pw))}
 	s.importGuest()
 	s.addPeople()
 	return s
