@@ -158,3 +158,24 @@ func TestDashboardHTMXRequestWithoutSessionIsRedirectedWhole(t *testing.T) {
 		t.Errorf("htmx request without a session = %d HX-Redirect %q", rec.Code, rec.Header().Get("HX-Redirect"))
 	}
 }
+
+// TestDashboardFormsThePolicyForbidsAnswer403: a reader forcing the launch wizard's page, its step
+// checks or its final POST gets 403 before any check of the form, as the API would answer.
+func TestDashboardFormsThePolicyForbidsAnswer403(t *testing.T) {
+	f := newAuthFixture(t)
+	b := newBrowser(f)
+	b.login("reader", testUserPassword, "pa", "/overview")
+	token := b.csrf("/overview")
+	for _, r := range []struct {
+		method, path string
+		form         url.Values
+	}{
+		{"GET", "/instances/new", nil},
+		{"POST", "/instances/new/validate?step=1", url.Values{"csrf_token": {token}, "name": {"x"}}},
+		{"POST", "/instances", url.Values{"csrf_token": {token}, "name": {"forced"}}},
+	} {
+		if rec := b.do(r.method, r.path, r.form); rec.Code != http.StatusForbidden {
+			t.Errorf("reader %s %s = %d, want 403", r.method, r.path, rec.Code)
+		}
+	}
+}

@@ -15,9 +15,9 @@ import (
 func (s *Server) registerInstances() {
 	s.handle(http.MethodGet, "/instances", s.withSession(s.instanceList))
 	s.handle(http.MethodGet, "/instances/table", s.withSession(s.instanceTable))
-	s.handle(http.MethodGet, "/instances/new", s.withSession(s.launchPage))
-	s.handle(http.MethodPost, "/instances/new/validate", s.withSession(s.launchValidate))
-	s.handle(http.MethodPost, "/instances", s.withSession(s.launch))
+	s.handle(http.MethodGet, "/instances/new", s.withAction("instance:create", s.launchPage))
+	s.handle(http.MethodPost, "/instances/new/validate", s.withAction("instance:create", s.launchValidate))
+	s.handle(http.MethodPost, "/instances", s.withAction("instance:create", s.launch))
 	s.handle(http.MethodGet, "/instances/{id}", s.withSession(s.instanceDetail))
 	s.handle(http.MethodGet, "/instances/{id}/row", s.withSession(s.instanceRowFragment))
 	s.handle(http.MethodGet, "/instances/{id}/status", s.withSession(s.instanceStatusFragment))

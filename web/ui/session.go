@@ -90,6 +90,19 @@ func (s *Server) withSession(h sessionHandler) http.HandlerFunc {
 	}
 }
 
+// withAction is withSession for a page or form that does action: a session the policy does not
+// allow it (appliance/identity/policy.go, the table the API enforces) gets 403 before anything is
+// read or asked of the API, as a forced request to the API itself would.
+func (s *Server) withAction(action string, h sessionHandler) http.HandlerFunc {
+	return s.withSession(func(w http.ResponseWriter, r *http.Request, sess *session) {
+		if !sess.Can(action) {
+			http.Error(w, "your role in project "+sess.Project()+" does not allow "+action, http.StatusForbidden)
+			return
+		}
+		h(w, r, sess)
+	})
+}
+
 // readSession resolves the session cookie to its principal.
 func (s *Server) readSession(r *http.Request) (*session, bool) {
 	c, err := r.Cookie(cookieName(r))

@@ -179,6 +179,18 @@ func TestReaderSeesNoAdminOrLaunchControlsAndAForcedPostIs403(t *testing.T) {
 	if code := s.apiStatus(reader.secret(), "POST", "/api/v1/instances", map[string]string{"name": "forced", "image": guestImage}); code != http.StatusForbidden {
 		t.Errorf("a reader's session forcing an instance create = %d, want 403", code)
 	}
+	reader.goTo("/instances")
+	reader.run(chromedp.WaitVisible(chromedp.CSS("main h1")))
+	if !eval[bool](reader, `document.querySelector('a[href="/instances/new"], form[action="/instances"]') === null`) {
+		t.Error("a reader sees the Launch button on the instances page")
+	}
+	forced := eval[int](reader, `fetch('/instances', {method: 'POST',
+		headers: {'X-CSRF-Token': JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRF-Token'],
+			'Content-Type': 'application/x-www-form-urlencoded'},
+		body: 'name=forced&image=`+guestImage+`&flavor=m1.tiny'}).then(r => r.status)`)
+	if forced != http.StatusForbidden {
+		t.Errorf("a reader forcing the dashboard's launch POST = %d, want 403", forced)
+	}
 	admin := s.open(t, "admin")
 	if !eval[bool](admin, `document.querySelector('a[href="/admin"]') !== null`) {
 		t.Error("an admin sees no admin area: the check above proves nothing")
