@@ -99,15 +99,6 @@ func (s *Server) renderImages(w http.ResponseWriter, r *http.Request, status int
 	s.render(w, r, status, "images", sess, v)
 }
 
-// formStatus is the status of a form re-rendered with the API's refusal: 422 for a request the API
-// found invalid or conflicting (htmx swaps those in), else the API's own (403 for a forced action).
-func formStatus(err error) int {
-	if code := statusOf(err); code != http.StatusBadRequest && code != http.StatusConflict {
-		return code
-	}
-	return http.StatusUnprocessableEntity
-}
-
 // readImageForm reads the upload or import form.
 func readImageForm(r *http.Request) imageForm {
 	return imageForm{Name: strings.TrimSpace(r.PostFormValue("name")), DiskFormat: r.PostFormValue("disk_format"),
