@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -11,29 +10,11 @@ import (
 	"testing"
 
 	"cloudlet/appliance/compute"
-	"cloudlet/store"
 )
-
-// storedInstance writes a stopped instance named name into project's catalog (QEMU never boots in
-// these tests) and returns its ID.
-func storedInstance(t *testing.T, f *authFixture, project, name string) string {
-	t.Helper()
-	p, err := f.ids.Project(context.Background(), project)
-	if err != nil {
-		t.Fatal(err)
-	}
-	inst := listedInstance(name)
-	inst.ProjectID = p.ID
-	kind := store.NewKind[compute.Instance](store.BucketInstances, store.ScopeProject)
-	if err := f.db.Update(func(tx *store.Tx) error { return kind.Create(tx, &inst) }); err != nil {
-		t.Fatal(err)
-	}
-	return inst.ID
-}
 
 func TestDashboardConsolePagesCarryTheIslandAndItsTicketRoute(t *testing.T) {
 	f := newAuthFixture(t)
-	id := storedInstance(t, f, "pa", "web-1")
+	id := f.putInstance("pa", "web-1", compute.VMActive).ID
 	b := newBrowser(f)
 	b.login("member", testUserPassword, "pa", "/overview")
 	for _, tc := range []struct{ path, element string }{
@@ -65,7 +46,7 @@ func TestDashboardConsolePagesCarryTheIslandAndItsTicketRoute(t *testing.T) {
 // The serial console shows the log's tail before the live stream, which starts when it attaches.
 func TestDashboardConsoleHistoryIsTheLogsTailForMembersOnly(t *testing.T) {
 	f := newAuthFixture(t)
-	id := storedInstance(t, f, "pa", "web-1")
+	id := f.putInstance("pa", "web-1", compute.VMActive).ID
 	b := newBrowser(f)
 	b.login("member", testUserPassword, "pa", "/overview")
 	if page := b.do("GET", "/instances/"+id+"/console", nil).Body.String(); !strings.Contains(page, `data-history="/instances/`+id+`/console/log"`) {
@@ -97,7 +78,7 @@ func TestDashboardConsoleHistoryIsTheLogsTailForMembersOnly(t *testing.T) {
 
 func TestDashboardReaderSeesNoScreenTab(t *testing.T) {
 	f := newAuthFixture(t)
-	id := storedInstance(t, f, "pa", "web-1")
+	id := f.putInstance("pa", "web-1", compute.VMActive).ID
 	b := newBrowser(f)
 	b.login("reader", testUserPassword, "pa", "/overview")
 	body := b.do("GET", "/instances/"+id+"/console", nil).Body.String()

@@ -2,7 +2,6 @@ package web
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -116,11 +115,7 @@ func withURL(v url.Values, u string) url.Values { v.Set("url", u); return v }
 // A saving image's row polls itself every second and says how much has arrived.
 func TestDashboardASavingImagesRowPollsAndShowsTheBytesReceived(t *testing.T) {
 	f := newAuthFixture(t)
-	p, err := f.ids.Project(context.Background(), "pa")
-	if err != nil {
-		t.Fatal(err)
-	}
-	img := images.Image{Meta: store.Meta{Name: "incoming", ProjectID: p.ID}, Status: images.StatusSaving,
+	img := images.Image{Meta: store.Meta{Name: "incoming", ProjectID: f.projectID("pa")}, Status: images.StatusSaving,
 		DiskFormat: "qcow2", Visibility: "private", Source: images.SourceURL, BytesReceived: 5 << 20}
 	kind := store.NewKind[images.Image](store.BucketImages, store.ScopeProject)
 	if err := f.db.Update(func(tx *store.Tx) error { return kind.Create(tx, &img) }); err != nil {
