@@ -76,7 +76,7 @@ func TestDashboardConsoleHistoryIsTheLogsTailForMembersOnly(t *testing.T) {
 	}
 }
 
-func TestDashboardReaderSeesNoScreenTab(t *testing.T) {
+func TestDashboardReaderSeesNoScreenTabAndIsRefusedTheScreen(t *testing.T) {
 	f := newAuthFixture(t)
 	id := f.putInstance("pa", "web-1", compute.VMActive).ID
 	b := newBrowser(f)
@@ -84,6 +84,9 @@ func TestDashboardReaderSeesNoScreenTab(t *testing.T) {
 	body := b.do("GET", "/instances/"+id+"/console", nil).Body.String()
 	if strings.Contains(body, "/screen") || !strings.Contains(body, "may watch this console but not type") {
 		t.Errorf("a reader's console page offers the screen or hides that it is view only:\n%s", body)
+	}
+	if rec := b.do("GET", "/instances/"+id+"/screen", nil); rec.Code != http.StatusForbidden {
+		t.Errorf("a reader forcing the screen page = %d, want 403", rec.Code)
 	}
 }
 

@@ -208,4 +208,14 @@ func TestDashboardReaderSeesNoImageActionsAndIsRefusedWhenForcing(t *testing.T) 
 	if rec := b.do("POST", "/images", imageForm(csrf, "forced", "raw", "private")); rec.Code != http.StatusForbidden {
 		t.Errorf("a reader's forced create = %d, want 403", rec.Code)
 	}
+	img, _ := f.apiImage("reader", "disk1")
+	if rec := b.do("GET", "/images/"+img.ID+"/delete", nil); rec.Code != http.StatusForbidden {
+		t.Errorf("a reader forcing the delete confirmation = %d, want 403", rec.Code)
+	}
+	if rec := b.do("POST", "/images/"+img.ID+"/delete", url.Values{"csrf_token": {csrf}}); rec.Code != http.StatusForbidden {
+		t.Errorf("a reader's forced delete = %d, want the API's 403", rec.Code)
+	}
+	if _, code := f.apiImage("member", img.ID); code != http.StatusOK {
+		t.Errorf("the reader's forced delete removed the image: %d", code)
+	}
 }

@@ -15,7 +15,7 @@ import (
 // ticket, which the API issues to the session's user, then open the API's websocket with it.
 func (s *Server) registerConsoles() {
 	s.handle(http.MethodGet, "/instances/{id}/console", s.withSession(s.consolePage("instance_console")))
-	s.handle(http.MethodGet, "/instances/{id}/screen", s.withSession(s.consolePage("instance_screen")))
+	s.handle(http.MethodGet, "/instances/{id}/screen", s.withAction("instance:console", s.consolePage("instance_screen")))
 	s.handle(http.MethodPost, "/instances/{id}/console-tickets", s.withSession(s.consoleTicket))
 	s.handle(http.MethodGet, "/instances/{id}/console/log", s.withSession(s.consoleHistory))
 }

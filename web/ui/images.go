@@ -19,7 +19,7 @@ func (s *Server) registerImages() {
 	s.handle(http.MethodGet, "/images/{id}", s.withSession(s.imagePage))
 	s.handle(http.MethodPost, "/images/{id}", s.withSession(s.updateImage))
 	s.handle(http.MethodGet, "/images/{id}/row", s.withSession(s.imageRowFragment))
-	s.handle(http.MethodGet, "/images/{id}/delete", s.withSession(s.imageDeletePage))
+	s.handle(http.MethodGet, "/images/{id}/delete", s.withAction("image:delete", s.imageDeletePage))
 	s.handle(http.MethodPost, "/images/{id}/delete", s.withSession(s.deleteImage))
 	s.handle(http.MethodPut, ImageUploadPattern, s.withSession(s.uploadImageFile))
 }
