@@ -39,24 +39,6 @@ func (f *authFixture) withQuotas(usage map[string]int64) {
 	f.srv.opts.Quotas = identityQuotas{id: f.ids, usage: usage}
 }
 
-func mustContain(t *testing.T, what, body string, wants ...string) {
-	t.Helper()
-	for _, w := range wants {
-		if !strings.Contains(body, w) {
-			t.Errorf("%s lacks %q:\n%s", what, w, body)
-		}
-	}
-}
-
-func mustNotContain(t *testing.T, what, body string, unwanted ...string) {
-	t.Helper()
-	for _, w := range unwanted {
-		if strings.Contains(body, w) {
-			t.Errorf("%s has %q:\n%s", what, w, body)
-		}
-	}
-}
-
 func TestDashboardOverviewShowsTheProjectsQuotaAsBarsInWords(t *testing.T) {
 	f := newAuthFixture(t)
 	f.withQuotas(map[string]int64{identity.QuotaInstances: 2, identity.QuotaCores: 3})

@@ -114,8 +114,15 @@ type navLink struct {
 	Current     bool
 }
 
-func navItem(current, href, label string) navLink {
-	return navLink{Href: href, Label: label, Current: current == href || strings.HasPrefix(current, href+"/")}
+// navItem is the item for href; it is current on href, below it, or on one of the also paths (pages
+// of the same area under other names, such as /api-keys beside /keypairs).
+func navItem(current, href, label string, also ...string) navLink {
+	for _, p := range append([]string{href}, also...) {
+		if current == p || strings.HasPrefix(current, p+"/") {
+			return navLink{Href: href, Label: label, Current: true}
+		}
+	}
+	return navLink{Href: href, Label: label}
 }
 
 // ago renders a time as a short relative phrase ("3 min ago").

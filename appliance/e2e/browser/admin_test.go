@@ -1,8 +1,6 @@
 package browser
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -74,19 +72,3 @@ func TestAdminPagesShowAnErrorOnTheFieldAndFitAPhone(t *testing.T) {
 
 // overflowing names the elements that reach past the screen's right edge, for the failure message.
 const overflowing = `[...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > innerWidth + 1).slice(0, 5).map(e => e.tagName + "." + e.className).join(", ")`
-
-// axeViolations runs axe-core (the pinned npm package make ui installs) on the tab's page and
-// returns its serious and critical violations, each with the elements it found them on.
-func (tb *tab) axeViolations() []string {
-	tb.t.Helper()
-	root, err := repoRoot()
-	if err != nil {
-		tb.t.Fatal(err)
-	}
-	src, err := os.ReadFile(filepath.Join(root, "web", "ui", "node_modules", "axe-core", "axe.min.js"))
-	if err != nil {
-		tb.t.Fatalf("axe-core (make ui installs it): %v", err)
-	}
-	eval[bool](tb, string(src)+";true")
-	return eval[[]string](tb, `axe.run(document).then(r => r.violations.filter(v => v.impact === "serious" || v.impact === "critical").map(v => v.id + " (" + v.impact + "): " + v.nodes.map(n => n.target.join(" ")).join(", ")))`)
-}
