@@ -45,6 +45,9 @@ func TestTheSerialConsoleRunsACommandTypedIntoIt(t *testing.T) {
 	if state := eval[string](tb, `document.querySelector("#serial-status").textContent`); state != "connected" {
 		t.Errorf("the console's state says %q", state)
 	}
+	if v := tb.axeViolations(); len(v) > 0 {
+		t.Errorf("axe on the console page: %v", v)
+	}
 	tb.shot("instance-console")
 
 	// Reconnecting takes a fresh ticket and a cleared terminal, which the API refills with the log's tail.
@@ -73,6 +76,9 @@ func TestTheScreenDrawsTheGuestsDisplay(t *testing.T) {
 	t.Logf("the screen shows %d colours", colours)
 	if state := eval[string](tb, `document.querySelector("#vnc-status").textContent`); !strings.HasPrefix(state, "connected") {
 		t.Errorf("the screen's state says %q", state)
+	}
+	if v := tb.axeViolations(); len(v) > 0 {
+		t.Errorf("axe on the screen page: %v", v)
 	}
 	tb.shot("instance-screen")
 }

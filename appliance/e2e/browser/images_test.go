@@ -42,6 +42,9 @@ func TestUploadingAnImageMovesTheProgressBarThenTheRowTurnsActive(t *testing.T) 
 	if said := eval[string](tb, `document.querySelector("#upload-status").textContent`); !strings.Contains(said, "finished: active") {
 		t.Errorf("the live text says %q at the end", said)
 	}
+	if v := tb.axeViolations(); len(v) > 0 {
+		t.Errorf("axe on the images page: %v", v)
+	}
 	tb.shot("images")
 	var img images.Image
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
