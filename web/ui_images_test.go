@@ -193,6 +193,24 @@ func TestDashboardImageEditAndDeleteGoThroughTheAPI(t *testing.T) {
 	}
 }
 
+func TestDashboardImagePageShowsItsFactsAndOffersEditsToItsOwnersOnly(t *testing.T) {
+	f := newAuthFixture(t)
+	img := f.putImage("pa", "disk1")
+	member := newBrowser(f)
+	member.login("member", testUserPassword, "pa", "/overview")
+	page := member.do("GET", "/images/"+img.ID, nil)
+	mustContain(t, "the owner's image page", page.Body.String(), "<h1>Image disk1</h1>", "<code>"+img.ID+"</code>", "1.0 MiB",
+		`action="/images/`+img.ID+`"`, `id="edit-visibility"`, `href="/images/`+img.ID+`/delete"`)
+	reader := newBrowser(f)
+	reader.login("reader", testUserPassword, "pa", "/overview")
+	mustNotContain(t, "a reader's image page", reader.do("GET", "/images/"+img.ID, nil).Body.String(), `id="edit-visibility"`, "/delete")
+	other := newBrowser(f)
+	other.login("memberb", testUserPassword, "pb", "/overview")
+	if rec := other.do("GET", "/images/"+img.ID, nil); rec.Code != http.StatusNotFound {
+		t.Errorf("another project's private image page = %d, want the API's 404", rec.Code)
+	}
+}
+
 func TestDashboardReaderSeesNoImageActionsAndIsRefusedWhenForcing(t *testing.T) {
 	f := newAuthFixture(t)
 	if rec := f.do("POST", "/api/v1/images", f.tokens["member"], `{"name":"disk1","disk_format":"raw"}`); rec.Code != 201 {

@@ -18,9 +18,10 @@ async function upload(f) {
     return;
   }
   button.disabled = true;
+  let img = null;
   try {
-    const img = await createRecord(f);
-    insertRow(await (await fetch(`/images/${img.id}/row`, { credentials: 'same-origin' })).text(), img.id);
+    img = await createRecord(f);
+    await refreshRow(img.id);
     status.textContent = `Uploading ${file.name}…`;
     const row = await sendFile(f, img.id, file);
     insertRow(row, img.id);
@@ -30,6 +31,7 @@ async function upload(f) {
   } catch (err) {
     status.textContent = '';
     if (!err.shown) showFormError(f, err.message);
+    if (img) await refreshRow(img.id).catch(() => {}); // a failed upload leaves the image killed, with why
   } finally {
     button.disabled = false;
   }
@@ -83,6 +85,12 @@ function sendFile(f, id, file) {
     xhr.addEventListener('error', () => reject(new Error('the upload was interrupted')));
     xhr.send(file);
   });
+}
+
+// refreshRow reads the image's row from the server into the list.
+async function refreshRow(id) {
+  const resp = await fetch(`/images/${id}/row`, { credentials: 'same-origin' });
+  if (resp.ok) insertRow(await resp.text(), id);
 }
 
 // insertRow puts a row's HTML into the list, replacing the image's row if it has one.
