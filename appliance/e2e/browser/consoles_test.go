@@ -48,6 +48,9 @@ func TestTheSerialConsoleRunsACommandTypedIntoIt(t *testing.T) {
 	if v := tb.axeViolations(); len(v) > 0 {
 		t.Errorf("axe on the console page: %v", v)
 	}
+	if errs := tb.consoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors on the console page: %v", errs)
+	}
 	tb.shot("instance-console")
 
 	// Reconnecting takes a fresh ticket and a cleared terminal, which the API refills with the log's tail.
@@ -79,6 +82,9 @@ func TestTheScreenDrawsTheGuestsDisplay(t *testing.T) {
 	}
 	if v := tb.axeViolations(); len(v) > 0 {
 		t.Errorf("axe on the screen page: %v", v)
+	}
+	if errs := tb.consoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors on the screen page: %v", errs)
 	}
 	tb.shot("instance-screen")
 }

@@ -45,6 +45,9 @@ func TestUploadingAnImageMovesTheProgressBarThenTheRowTurnsActive(t *testing.T) 
 	if v := tb.axeViolations(); len(v) > 0 {
 		t.Errorf("axe on the images page: %v", v)
 	}
+	if errs := tb.consoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors on the images page: %v", errs)
+	}
 	tb.shot("images")
 	var img images.Image
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
