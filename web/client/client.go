@@ -114,6 +114,19 @@ func (c *Client) Stream(ctx context.Context, method, path string) (io.ReadCloser
 	return resp.Body, nil
 }
 
+// SendRaw sends a request whose body is raw bytes (size of them, -1 when unknown) and returns the
+// answer for the caller to read and close; an error answer is an *Error. The dashboard streams
+// image uploads through it.
+func (c *Client) SendRaw(ctx context.Context, method, path string, body io.Reader, size int64) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	req.ContentLength = size
+	req.Header.Set("Content-Type", "application/octet-stream")
+	return c.do(req)
+}
+
 func (c *Client) send(ctx context.Context, method, path string, in any) (*http.Response, error) {
 	var body io.Reader
 	if in != nil {

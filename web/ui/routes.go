@@ -13,6 +13,7 @@ func (s *Server) register() {
 	s.registerSession()
 	s.registerOverview()
 	s.registerInstances()
+	s.registerConsoles()
 	s.registerImages()
 	s.registerVolumes()
 	s.registerNetwork()
