@@ -13,9 +13,6 @@ import (
 	"cloudlet/appliance/compute"
 )
 
-// bootWait bounds a test guest's boot as the browser sees it.
-const bootWait = 3 * time.Minute
-
 // launch creates an instance of the test guest as the member and returns its ID.
 func (s *site) launch(name string) string {
 	s.t.Helper()
@@ -37,7 +34,7 @@ func TestTheSerialConsoleRunsACommandTypedIntoIt(t *testing.T) {
 	id := s.launch("typed")
 	tb := s.open(t, "member")
 	tb.goTo("/instances/" + id + "/console")
-	waitJS[bool](tb, bootWait, `document.querySelector("#serial").dataset.state === "connected" &&
+	waitJS[bool](tb, guestBoot, `document.querySelector("#serial").dataset.state === "connected" &&
 		document.querySelector("#serial .xterm-rows").textContent.includes("CLOUDLET-GUEST-READY")`)
 	tb.run(chromedp.Evaluate[chromedp.Void](`document.querySelector("#serial textarea").focus()`),
 		typeText("CLOUDLET-RUN b1 echo typed-$((6*7))"), pressEnter())
@@ -67,8 +64,8 @@ func TestTheScreenDrawsTheGuestsDisplay(t *testing.T) {
 	id := s.launch("shown")
 	tb := s.open(t, "member")
 	tb.goTo("/instances/" + id + "/screen")
-	tb.within(bootWait, chromedp.WaitVisible(chromedp.CSS(`#vnc[data-state="connected"] canvas`)))
-	colours := waitJS[int](tb, bootWait, `(() => {
+	tb.within(guestBoot, chromedp.WaitVisible(chromedp.CSS(`#vnc[data-state="connected"] canvas`)))
+	colours := waitJS[int](tb, guestBoot, `(() => {
 		const c = document.querySelector("#vnc canvas");
 		if (!c.width || !c.height) return 0;
 		const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;

@@ -10,9 +10,6 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// guestBoot bounds the wait for the test guest to boot (TCG on a loaded machine is slow).
-const guestBoot = 4 * time.Minute
-
 // pick selects the option of select sel whose text starts with text, and fires change as a person's
 // choice would.
 func (tb *tab) pick(sel, text string) {

@@ -48,6 +48,11 @@ const (
 	guestImage   = "tg" // the test guest, public, direct kernel boot: it prints CLOUDLET-GUEST-READY
 )
 
+// guestBoot bounds the wait for a test guest to boot and be ready as a page shows it: the e2e
+// suite's bootWait (1m30s under TCG on a loaded machine) plus a browser, its chromium and the
+// page's own round trips on the same two cores.
+const guestBoot = 3 * time.Minute
+
 // site is a real daemon in the test's network namespace with the test guest imported as a public
 // image and the people above, for a browser to use.
 type site struct {

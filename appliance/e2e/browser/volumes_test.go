@@ -13,14 +13,11 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// bootWait bounds a test guest's start on a loaded machine.
-const bootWait = 3 * time.Minute
-
 // readyGuest launches the test guest (no NIC) as c's user and waits, on the API, until its guest
 // said it is ready (then it also answers disk hotplug and unplug).
 func (s *site) readyGuest(c *client.Client, name string) compute.Instance {
 	s.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), bootWait)
+	ctx, cancel := context.WithTimeout(context.Background(), guestBoot)
 	defer cancel()
 	var inst compute.Instance
 	req := map[string]any{"name": name, "image": guestImage, "flavor": "m1.tiny", "networks": []string{}}
@@ -33,7 +30,7 @@ func (s *site) readyGuest(c *client.Client, name string) compute.Instance {
 		}
 		select {
 		case <-ctx.Done():
-			s.t.Fatalf("instance %s: not active and ready within %s (vm=%s task=%q ready_at=%v)", name, bootWait, inst.VMState, inst.TaskState, inst.ReadyAt)
+			s.t.Fatalf("instance %s: not active and ready within %s (vm=%s task=%q ready_at=%v)", name, guestBoot, inst.VMState, inst.TaskState, inst.ReadyAt)
 		case <-time.After(200 * time.Millisecond): // polls the state; nothing is ordered by it
 		}
 		if err := c.Do(ctx, "GET", "/api/v1/instances/"+url.PathEscape(inst.ID), nil, &inst); err != nil {
@@ -58,16 +55,16 @@ func TestVolumeCreatedAndAttachedToARunningInstance(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#volume[data-status="available"]`)),
 		chromedp.SetValue(chromedp.CSS("#vat-instance"), inst.ID),
 		chromedp.Click(chromedp.CSS(`#volume-attach button[type=submit]`)))
-	tb.within(bootWait, chromedp.WaitVisible(chromedp.CSS(`#volume[data-status="in-use"] #attached-to a[href="/instances/`+inst.ID+`"]`)))
+	tb.within(guestBoot, chromedp.WaitVisible(chromedp.CSS(`#volume[data-status="in-use"] #attached-to a[href="/instances/`+inst.ID+`"]`)))
 	if got := eval[string](tb, `document.querySelector("#attached-to").textContent`); !strings.Contains(got, "vm1 as ") {
 		t.Errorf("the volume's page says it is attached to %q, want vm1 and its device", got)
 	}
 	tb.shot("volume-attached")
 	tb.run(chromedp.Click(chromedp.CSS(`#volume-detach button[type=submit]`)))
-	tb.within(bootWait, chromedp.WaitVisible(chromedp.CSS(`#volume[data-status="available"]`)), chromedp.WaitVisible(chromedp.CSS(`#volume-attach`)))
+	tb.within(guestBoot, chromedp.WaitVisible(chromedp.CSS(`#volume[data-status="available"]`)), chromedp.WaitVisible(chromedp.CSS(`#volume-attach`)))
 	tb.run(chromedp.SetValue(chromedp.CSS("#vat-instance"), inst.ID),
 		chromedp.Click(chromedp.CSS(`#volume-attach button[type=submit]`)))
-	tb.within(bootWait, chromedp.WaitVisible(chromedp.CSS(`#volume[data-status="in-use"]`)))
+	tb.within(guestBoot, chromedp.WaitVisible(chromedp.CSS(`#volume[data-status="in-use"]`)))
 	tb.goTo("/volumes")
 	tb.run(chromedp.WaitVisible(chromedp.CSS(`#volumes tr[data-status="in-use"]`)))
 	if got := eval[string](tb, `document.querySelector('#volumes tr[data-status="in-use"]').textContent`); !strings.Contains(got, "vm1") {
