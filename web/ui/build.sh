@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 command -v npm >/dev/null || { echo "make ui needs node and npm (apt-get install nodejs npm)" >&2; exit 1; }
 stamp=dist/.built
-if [ -f "$stamp" ] && [ -z "$(find package.json package-lock.json src -newer "$stamp" -print -quit)" ]; then
+if [ -f "$stamp" ] && [ -z "$(find package.json package-lock.json src build.sh -newer "$stamp" -print -quit 2>/dev/null)" ]; then
   exit 0
 fi
 [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error
