@@ -130,7 +130,7 @@ func (a *Appliance) open() error {
 		Identity: a.identity, DefaultProject: project, LoopbackNeedsToken: !a.cfg.TrustLoopback,
 		TLSFingerprint: a.tlsCert.fingerprint, Console: a.cfg.consoleOptions(), Metrics: a.metrics,
 		MetricsRegisterer: a.metrics, EventsAppended: a.db.EventsAppended,
-		Stats: a.stats()})
+		Stats: a.stats(), Doctor: a.doctor})
 	return err
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"cloudlet/appliance/host"
 	"cloudlet/appliance/identity"
 	"cloudlet/store"
 )
@@ -486,5 +488,25 @@ func TestHostPathsAreForAdmins(t *testing.T) {
 	list := f.do("GET", "/api/v1/volumes", b, "").Body.String()
 	if strings.Contains(list, "/pools/") || strings.Contains(list, ".qcow2") {
 		t.Errorf("a member's volume list shows host paths: %s", list)
+	}
+}
+
+// TestHostDoctorRunsInTheDaemonForAdmins: GET /api/v1/host/doctor answers the checks the daemon
+// runs; without a doctor wired it is 503.
+func TestHostDoctorRunsInTheDaemonForAdmins(t *testing.T) {
+	f := newAuthFixture(t)
+	if rec := f.do("GET", "/api/v1/host/doctor", f.tokens["admin"], ""); rec.Code != http.StatusServiceUnavailable {
+		t.Errorf("doctor without a Doctor = %d, want 503", rec.Code)
+	}
+	f.srv.opts.Doctor = func(context.Context) []host.Check {
+		return []host.Check{{Name: "qemu-system-x86_64", Status: host.OK, Detail: "found"}}
+	}
+	rec := f.do("GET", "/api/v1/host/doctor", f.tokens["admin"], "")
+	var checks []host.Check
+	if err := json.Unmarshal(rec.Body.Bytes(), &checks); rec.Code != 200 || err != nil || len(checks) != 1 || checks[0].Status != host.OK {
+		t.Errorf("doctor = %d %s, want the wired checks", rec.Code, rec.Body)
+	}
+	if rec := f.do("GET", "/api/v1/host/doctor", f.tokens["member"], ""); rec.Code != http.StatusForbidden {
+		t.Errorf("a member asking the doctor = %d, want 403", rec.Code)
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"cloudlet/appliance/fault"
 	"cloudlet/appliance/host"
 )
 
@@ -22,6 +23,14 @@ type hostAnswer struct {
 
 func (s *Server) hostInfo(c echo.Context) error {
 	return c.JSON(http.StatusOK, hostAnswer{Info: s.opts.Host.Info(), TLSFingerprint: s.opts.TLSFingerprint})
+}
+
+// hostDoctor runs the doctor's checks in the daemon: what `cloudlet doctor` says, for the dashboard.
+func (s *Server) hostDoctor(c echo.Context) error {
+	if s.opts.Doctor == nil {
+		return fault.New(fault.Unavailable, "the doctor's checks are not available on this server")
+	}
+	return c.JSON(http.StatusOK, s.opts.Doctor(c.Request().Context()))
 }
 
 // backup streams an online copy of the catalog: a consistent bbolt snapshot taken in one read transaction.

@@ -63,6 +63,8 @@ type Options struct {
 	Metrics prometheus.Gatherer
 	// MetricsRegisterer takes the API's request metrics (httpmetrics.go); nil: none are kept.
 	MetricsRegisterer prometheus.Registerer
+	// Doctor runs the doctor's checks in the daemon (GET /api/v1/host/doctor); nil: that route answers 503.
+	Doctor func(ctx context.Context) []host.Check
 	// Stats answers the usage routes (instances' and the host's) from the sampler's cache; nil: they answer 503.
 	Stats Stats
 	// SerialAuth authorizes serial console upgrades; nil: the bearer token or transport (serial.go).
@@ -154,6 +156,7 @@ func (s *Server) routes() error {
 		{http.MethodGet, "/api/v1/audit", "audit:list", s.listAudit},
 		{http.MethodGet, "/metrics", "metrics:read", s.metrics},
 		{http.MethodGet, "/api/v1/host/stats", "host:stats", s.hostStats},
+		{http.MethodGet, "/api/v1/host/doctor", "host:doctor", s.hostDoctor},
 
 		{http.MethodPost, "/api/v1/auth/tokens", Public, s.createToken},
 		{http.MethodGet, "/api/v1/auth/tokens", "token:list", s.listTokens},

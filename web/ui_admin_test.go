@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"cloudlet/appliance/compute"
+	"cloudlet/appliance/host"
 	"cloudlet/appliance/identity"
 )
 
@@ -333,12 +335,24 @@ func TestDashboardAdminFlavorsShowTheAPIsErrors(t *testing.T) {
 
 func TestDashboardAdminHostShowsFactsAndChecks(t *testing.T) {
 	f := newAuthFixture(t)
+	f.srv.opts.Doctor = func(context.Context) []host.Check {
+		return []host.Check{{Name: "acceleration", Status: host.Warn, Detail: "tcg: using TCG", Hint: "enable KVM"},
+			{Name: "bridge module", Status: host.Fail, Detail: "br_netfilter missing", Hint: "modprobe br_netfilter"}}
+	}
 	b := adminBrowser(f)
 	page := b.do("GET", "/admin/host", nil).Body.String()
 	mustContain(t, "the host page", page, "Guests run under TCG", "<dt>Version</dt><dd>test</dd>",
-		`<td>acceleration</td><td><span class="state check-warn">warn</span></td><td>tcg: using TCG</td>`,
-		`<td>qemu-system-x86_64</td><td><span class="state check-fail">fail</span>`, "sudo cloudlet doctor",
-		"usage sampling is off")
+		`<td>acceleration</td><td><span class="state check-warn">warn</span></td><td>tcg: using TCG</td><td>enable KVM</td>`,
+		`<td>bridge module</td><td><span class="state check-fail">fail</span></td><td>br_netfilter missing</td>`,
+		"sudo cloudlet doctor", "usage sampling is off")
+}
+
+// TestDashboardAdminHostSaysWhenTheDoctorIsUnavailable: the API's refusal of the doctor's route
+// shows on the page, which still renders the facts.
+func TestDashboardAdminHostSaysWhenTheDoctorIsUnavailable(t *testing.T) {
+	f := newAuthFixture(t) // no Doctor: the API answers 503
+	page := adminBrowser(f).do("GET", "/admin/host", nil).Body.String()
+	mustContain(t, "the host page", page, "<dt>Version</dt><dd>test</dd>", "the doctor&#39;s checks are not available")
 }
 
 func TestDashboardAdminAuditShowsTheNewestAndPagesFromTheBeginning(t *testing.T) {

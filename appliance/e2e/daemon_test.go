@@ -259,6 +259,32 @@ func TestDoctorOnThisHost(t *testing.T) {
 	}
 }
 
+// TestTheDaemonRunsTheDoctorForTheDashboard: GET /api/v1/host/doctor runs the same checks in the
+// daemon (the dashboard's host page shows them); the daemon's own port counts as served.
+func TestTheDaemonRunsTheDoctorForTheDashboard(t *testing.T) {
+	d := NewDaemon(t, cloudletBin)
+	d.Start(t)
+	d.WaitReady(t)
+	var checks []host.Check
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := d.Client().Do(ctx, "GET", "/api/v1/host/doctor", nil, &checks); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]host.Check{}
+	for _, c := range checks {
+		got[c.Name] = c
+	}
+	for _, name := range []string{"qemu-system-x86_64", "qemu-img", "iptables", "data dir", "bridges and taps"} {
+		if got[name].Status != host.OK {
+			t.Errorf("the daemon's doctor check %q = %+v, want ok on a prepared test host", name, got[name])
+		}
+	}
+	if l := got["listen address"]; l.Status != host.OK || !strings.Contains(l.Detail, "serving on "+d.Listen) {
+		t.Errorf("the daemon's listen address check = %+v, want ok, serving on %s", l, d.Listen)
+	}
+}
+
 func assertMode(t *testing.T, path string, want os.FileMode) {
 	t.Helper()
 	st, err := os.Lstat(path)

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"context"
 	"os"
 	"time"
 )
@@ -30,6 +31,12 @@ type Service struct {
 // NewService returns a host service; now is the clock (time.Now in production).
 func NewService(version string, facts Facts, dataDir, catalogPath string, p Probes, now func() time.Time) *Service {
 	return &Service{version: version, facts: facts, dataDir: dataDir, catalogPath: catalogPath, probes: p, now: now, started: now()}
+}
+
+// Doctor runs the doctor's checks from inside the daemon, with this service's probes.
+func (s *Service) Doctor(ctx context.Context, in DoctorInput) []Check {
+	in.Serving = true
+	return Doctor(ctx, s.probes, in)
 }
 
 // Facts returns the facts gathered at start.

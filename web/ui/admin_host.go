@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"fmt"
 	"net/http"
 
 	"cloudlet/appliance/host"
@@ -13,15 +12,16 @@ func (s *Server) registerAdminHost() {
 }
 
 // hostView is what the API says of the host: its facts (GET /api/v1/host), its usage when the
-// daemon samples it (GET /api/v1/host/stats), and the doctor's checks those facts answer.
+// daemon samples it (GET /api/v1/host/stats), and the doctor's checks, which the daemon runs.
 type hostView struct {
 	Info struct {
 		host.Info
 		TLSFingerprint string `json:"tls_fingerprint,omitempty"`
 	}
-	Stats      *metering.HostStats // nil when sampling is off
-	StatsError string
-	Checks     []host.Check
+	Stats       *metering.HostStats // nil when sampling is off
+	StatsError  string
+	Checks      []host.Check // the doctor's, run by the daemon (GET /api/v1/host/doctor)
+	ChecksError string
 }
 
 // TCG reports whether guests run under software emulation (no KVM): slow.
@@ -53,38 +53,10 @@ func (s *Server) readHost(r *http.Request, sess *session) (*hostView, error) {
 	} else {
 		h.Stats = &st
 	}
-	h.Checks = hostChecks(h.Info.Facts)
+	if err := s.callAs(r, sess, http.MethodGet, "/api/v1/host/doctor", nil, &h.Checks); err != nil {
+		h.ChecksError = messageOf(err)
+	}
 	return h, nil
-}
-
-// hostChecks are the doctor's checks that the host's facts answer: the QEMU tools and the
-// accelerator. The others probe the host itself and run only there (cloudlet doctor).
-func hostChecks(f host.Facts) []host.Check {
-	checks := []host.Check{
-		toolCheck(host.QEMUBinary, f.QEMU, "apt-get install qemu-system-x86"),
-		toolCheck(host.QEMUImgBinary, f.QEMUImg, "apt-get install qemu-utils"),
-	}
-	accel := host.Check{Name: "acceleration", Status: host.OK, Detail: f.Accel + " (/dev/kvm usable)"}
-	if f.Accel != "kvm" {
-		accel.Status, accel.Detail = host.Warn, f.Accel+": guests run under software emulation, slowly"
-		if f.AccelWarning != "" {
-			accel.Detail = fmt.Sprintf("%s: %s", f.Accel, f.AccelWarning)
-		}
-		accel.Hint = "enable KVM on this host (on a VM host: nested virtualization) and use accel auto"
-	}
-	return append(checks, accel)
-}
-
-// toolCheck says whether the daemon found program name (t) and its version.
-func toolCheck(name string, t host.Tool, hint string) host.Check {
-	c := host.Check{Name: name, Status: host.OK, Detail: fmt.Sprintf("%s version %s", t.Path, t.Version)}
-	switch {
-	case t.Error != "":
-		c.Status, c.Detail, c.Hint = host.Fail, t.Error, hint
-	case t.Path == "":
-		c.Status, c.Detail, c.Hint = host.Fail, name+" not found", hint
-	}
-	return c
 }
 
 // hostData is the host page.
