@@ -186,7 +186,7 @@ var policy = []Rule{
 	{"pool:delete", ScopeCloud, admins, anyAuth},
 	{"host:show", ScopeCloud, admins, anyAuth},
 	{"host:backup", ScopeCloud, admins, anyAuth},
-	{"host:stats", ScopeCloud, admins, anyAuth}, // the host's usage and its instances' sums
+	{"host:stats", ScopeCloud, admins, anyAuth},  // the host's usage and its instances' sums
 	{"host:doctor", ScopeCloud, admins, anyAuth}, // the doctor's checks, run by the daemon
 	{"audit:list", ScopeCloud, admins, anyAuth},
 	// /metrics in Prometheus format: the whole cloud's figures, for admins or an API key limited to it.
