@@ -26,6 +26,8 @@ const (
 	eventInstanceChanged = "instance-changed" // an instance was created or deleted: lists refetch
 	eventResync          = "resync"           // events were missed: everything live refetches
 	eventInstancePrefix  = "instance-"        // + the instance's ID: that instance changed
+	eventVolumeChanged   = "volume-changed"   // any volume changed: the volumes list refetches
+	eventVolumePrefix    = "volume-"          // + the volume's ID: that volume changed
 )
 
 // uiEvent is one message of /ui/events: small, only enough for a page to know what to refetch.
@@ -42,7 +44,7 @@ type uiEvent struct {
 func (s *Server) events(w http.ResponseWriter, r *http.Request, sess *session) {
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	st, err := s.api(sess).Events(ctx, url.Values{"type": {"instance."}}, r.Header.Get("Last-Event-ID"))
+	st, err := s.api(sess).Events(ctx, url.Values{"type": {"instance.,volume."}}, r.Header.Get("Last-Event-ID"))
 	if err != nil {
 		http.Error(w, errorMessage(err), statusOf(err))
 		return
@@ -113,7 +115,8 @@ func (s *Server) relay(ctx context.Context, w io.Writer, rc *http.ResponseContro
 }
 
 // dashboardEvents maps an API event to what the dashboard sends: instance-<id> for every change of
-// an instance, and instance-changed too when one was created or deleted; resync after a gap.
+// an instance, and instance-changed too when one was created or deleted; volume-<id> and
+// volume-changed for every change of a volume; resync after a gap.
 func dashboardEvents(e client.Event) []uiEvent {
 	if e.Type == client.EventStreamGap {
 		return []uiEvent{{Name: eventResync, Seq: e.Seq, Data: "{}"}}
@@ -125,7 +128,15 @@ func dashboardEvents(e client.Event) []uiEvent {
 			VMState string `json:"vm_state"`
 		} `json:"data"`
 	}
-	if json.Unmarshal(e.Data, &body) != nil || body.Kind != "instance" || body.ID == "" {
+	if json.Unmarshal(e.Data, &body) != nil || body.ID == "" {
+		return nil
+	}
+	if body.Kind == "volume" {
+		data, _ := json.Marshal(map[string]string{"id": body.ID, "type": e.Type})
+		return []uiEvent{{Name: eventVolumePrefix + body.ID, Seq: e.Seq, Data: string(data)},
+			{Name: eventVolumeChanged, Seq: e.Seq, Data: string(data)}}
+	}
+	if body.Kind != "instance" {
 		return nil
 	}
 	data, _ := json.Marshal(map[string]string{"id": body.ID, "state": body.Data.VMState, "type": e.Type})

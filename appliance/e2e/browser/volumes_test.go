@@ -72,3 +72,32 @@ func TestVolumeCreatedAndAttachedToARunningInstance(t *testing.T) {
 	}
 	tb.shot("volumes")
 }
+
+// TestTheVolumesListFollowsChangesMadeElsewhere: with the Volumes page open, a volume the member
+// creates through the API appears and turns available, and once deleted goes, without a reload.
+func TestTheVolumesListFollowsChangesMadeElsewhere(t *testing.T) {
+	s := newSite(t)
+	tb := s.open(t, "member")
+	tb.goTo("/volumes")
+	tb.run(chromedp.WaitVisible(chromedp.CSS("#volumes-live")))
+	tb.settled()
+	eval[bool](tb, `window.notReloaded = true`)
+	api := s.as("member")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var v struct{ ID string }
+	if err := api.Do(ctx, "POST", "/api/v1/volumes", map[string]any{"name": "elsewhere", "size_gib": 1}, &v); err != nil {
+		t.Fatalf("create a volume through the API: %v", err)
+	}
+	tb.run(chromedp.WaitVisible(chromedp.CSS(`#v-` + v.ID + `[data-status="available"]`)))
+	if err := api.Do(ctx, "DELETE", "/api/v1/volumes/"+v.ID, nil, nil); err != nil {
+		t.Fatalf("delete the volume through the API: %v", err)
+	}
+	tb.run(chromedp.WaitNotPresent(chromedp.CSS(`#v-` + v.ID)))
+	if !eval[bool](tb, `window.notReloaded === true`) {
+		t.Error("the page was reloaded: the list must follow the event stream")
+	}
+	if errs := tb.consoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors: %v", errs)
+	}
+}
