@@ -53,6 +53,9 @@ type Options struct {
 	// false). Off, they are admin without a token, as before identity landed. The e2e harness still
 	// relies on that; once it logs in with tokens, the config default flips and this goes.
 	LoopbackNeedsToken bool
+	// PublicURL, when set, is the base URL the OpenStack service catalog advertises (else each
+	// request's own scheme and Host).
+	PublicURL string
 	// TLSFingerprint is the fingerprint of the certificate the API serves over HTTPS, shown in
 	// GET /api/v1/host; "" when it speaks plain HTTP.
 	TLSFingerprint string
@@ -84,7 +87,8 @@ type Server struct {
 	maxBody int64
 	clock   func() time.Time
 	rules   map[string]identity.Action // method+path → action; written only during New
-	// uiRoutes are the dashboard's routes among rules (method+path); written only during New
+	// uiRoutes are the translators' routes among rules (the dashboard's and the OpenStack APIs';
+	// method+path); written only during New
 	uiRoutes map[string]bool
 	limits   Limits
 	flood    *auditFlood  // aggregated audit entries of unauthenticated failures
@@ -135,7 +139,7 @@ func New(o Options) (*Server, error) {
 	if err := s.routes(); err != nil {
 		return nil, err
 	}
-	if err := s.mountUI(); err != nil {
+	if err := s.mountTranslators(); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -3,7 +3,7 @@
 // screen with noVNC, upload progress) built from pinned npm packages by `make ui` and embedded.
 //
 // The dashboard is a client of /api/v1 in the same process: every read and change a page makes is an
-// API call with the session's token (inprocess.go), so the API's authentication, policy, quotas,
+// API call with the session's token (web/inproc), so the API's authentication, policy, quotas,
 // validation and audit apply unchanged; the pages only hide what the same policy table forbids. A
 // session is an API session token in an HttpOnly, SameSite cookie; unsafe requests need the
 // session's CSRF token and a same-origin Sec-Fetch-Site/Origin (session.go, ui.go).

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"cloudlet/web/client"
+	"cloudlet/web/inproc"
 )
 
 func (s *Server) registerSession() {
@@ -36,7 +37,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	f := loginForm{Username: r.PostFormValue("username"), Project: r.PostFormValue("project"),
 		Next: r.PostFormValue("next")}
-	api := client.New(client.Options{Transport: inProcess{api: s.opts.API, remoteAddr: r.RemoteAddr}})
+	api := client.New(client.Options{Transport: inproc.Transport{API: s.opts.API, RemoteAddr: r.RemoteAddr}})
 	var tok struct {
 		Token string `json:"token"`
 	}

@@ -7,6 +7,7 @@ import (
 
 	"cloudlet/appliance/identity"
 	"cloudlet/web/client"
+	"cloudlet/web/inproc"
 )
 
 // The project switcher (parts/nav.html) rescopes the session's token to another project through
@@ -45,7 +46,7 @@ type switchFailed struct {
 // switchProject moves the session to the project the form names.
 func (s *Server) switchProject(w http.ResponseWriter, r *http.Request, sess *session) {
 	project := r.PostFormValue("project")
-	api := client.New(client.Options{Transport: inProcess{api: s.opts.API, remoteAddr: r.RemoteAddr}, Token: sess.secret})
+	api := client.New(client.Options{Transport: inproc.Transport{API: s.opts.API, RemoteAddr: r.RemoteAddr}, Token: sess.secret})
 	var tok struct {
 		Token string `json:"token"`
 	}

@@ -9,6 +9,7 @@ import (
 
 	"cloudlet/appliance/identity"
 	"cloudlet/web/client"
+	"cloudlet/web/inproc"
 )
 
 // Options are what the dashboard needs: the API to call and a way to learn who a session is.
@@ -100,5 +101,5 @@ func setSecurityHeaders(w http.ResponseWriter, r *http.Request) {
 
 // api is a client of /api/v1 that acts as the session's user.
 func (s *Server) api(sess *session) *client.Client {
-	return client.New(client.Options{Transport: inProcess{api: s.opts.API}, Token: sess.secret})
+	return client.New(client.Options{Transport: inproc.Transport{API: s.opts.API}, Token: sess.secret})
 }

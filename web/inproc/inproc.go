@@ -1,4 +1,7 @@
-package ui
+// Package inproc calls cloudlet's /api/v1 from inside the daemon: the dashboard (web/ui) and the
+// OpenStack translation layer (web/openstack) are clients of the API like the CLI, so every call they
+// make passes the same authentication, policy, quotas, validation and audit as any other.
+package inproc
 
 import (
 	"io"
@@ -6,25 +9,24 @@ import (
 	"sync"
 )
 
-// inProcess is an http.RoundTripper that hands each request to the API's handler in this process:
-// the dashboard is a client of /api/v1 like the CLI, so every call it makes passes the same
-// authentication, policy, quota, validation and audit as any other. The answer streams (event
-// streams and image downloads are never buffered whole): the handler runs in its own goroutine and
-// writes into a pipe that the response body reads.
-type inProcess struct {
-	api http.Handler
-	// remoteAddr is the RemoteAddr the API sees: the browser's address for logins (rate limits
-	// are per address), a non-address otherwise, so no call is ever trusted for its transport.
-	remoteAddr string
+// Transport is an http.RoundTripper that hands each request to the API's handler in this process.
+// The answer streams (event streams and image downloads are never buffered whole): the handler runs
+// in its own goroutine and writes into a pipe that the response body reads.
+type Transport struct {
+	API http.Handler
+	// RemoteAddr is the RemoteAddr the API sees: the client's address for logins (rate limits are
+	// per address), else a non-address, so no call is ever trusted for its transport.
+	RemoteAddr string
 }
 
-// notAnAddress is the RemoteAddr of dashboard calls other than logins: it parses as no IP, so the
-// API's loopback trust can never apply to a call that lacks a bearer token.
-const notAnAddress = "dashboard"
+// notAnAddress is the RemoteAddr of calls other than logins: it parses as no IP, so the API's
+// loopback trust can never apply to a call that lacks a bearer token.
+const notAnAddress = "in-process"
 
-func (t inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
+// RoundTrip serves req with the API's handler.
+func (t Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	r := req.Clone(req.Context())
-	r.RemoteAddr, r.RequestURI = t.remoteAddr, r.URL.RequestURI()
+	r.RemoteAddr, r.RequestURI = t.RemoteAddr, r.URL.RequestURI()
 	if r.RemoteAddr == "" {
 		r.RemoteAddr = notAnAddress
 	}
@@ -38,7 +40,7 @@ func (t inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 			w.sendHeader(http.StatusOK)
 			_ = pw.Close()
 		}()
-		t.api.ServeHTTP(w, r)
+		t.API.ServeHTTP(w, r)
 	}()
 	select {
 	case <-w.ready:

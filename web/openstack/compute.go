@@ -1,0 +1,73 @@
+package openstack
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"cloudlet/web/client"
+)
+
+// computeMicroversion is the one Nova microversion served: clients then send exactly 2.1 and expect
+// its shapes.
+const computeMicroversion = "2.1"
+
+func (s *Server) registerCompute() {
+	s.handle(http.MethodGet, "/compute/v2.1/flavors", s.nova(s.listFlavors(false)))
+	s.handle(http.MethodGet, "/compute/v2.1/flavors/detail", s.nova(s.listFlavors(true)))
+	s.handle(http.MethodGet, "/compute/v2.1/flavors/{id}", s.nova(s.showFlavor))
+	s.handle(http.MethodGet, "/compute/v2.1/flavors/{id}/os-extra_specs", s.nova(s.flavorExtraSpecs))
+}
+
+// novaHandler serves a Nova call with a client of /api/v1 acting with the caller's token.
+type novaHandler func(w http.ResponseWriter, r *http.Request, api *client.Client)
+
+// nova checks what every Nova call needs: a token (else Keystone's 401) and a microversion this
+// server has (else 406; unparsable: 400); it echoes the version headers novaclient checks.
+func (s *Server) nova(h novaHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		hdr := w.Header()
+		hdr.Set("OpenStack-API-Version", "compute "+computeMicroversion)
+		hdr.Set("X-OpenStack-Nova-API-Version", computeMicroversion)
+		hdr.Add("Vary", "OpenStack-API-Version, X-OpenStack-Nova-API-Version")
+		if status, msg := checkMicroversion(r); status != 0 {
+			novaError(w, status, msg)
+			return
+		}
+		token := callerToken(r)
+		if _, err := s.opts.Resolve(r.Context(), token); err != nil {
+			novaError(w, http.StatusUnauthorized, "the request you have made requires authentication")
+			return
+		}
+		h(w, r, s.api(token, ""))
+	}
+}
+
+// checkMicroversion reads the compute microversion a request asks for; 0 when it is served.
+func checkMicroversion(r *http.Request) (int, string) {
+	v := r.Header.Get("X-OpenStack-Nova-API-Version")
+	if h := r.Header.Get("OpenStack-API-Version"); h != "" {
+		if svc, ver, ok := strings.Cut(strings.TrimSpace(h), " "); ok && strings.EqualFold(svc, "compute") {
+			v = strings.TrimSpace(ver)
+		}
+	}
+	if v == "" || v == "latest" || v == computeMicroversion {
+		return 0, ""
+	}
+	major, minor, ok := strings.Cut(v, ".")
+	maj, err1 := strconv.Atoi(major)
+	mn, err2 := strconv.Atoi(minor)
+	if !ok || err1 != nil || err2 != nil {
+		return http.StatusBadRequest, "invalid API version request: " + v
+	}
+	if maj == 2 && mn <= 1 {
+		return 0, ""
+	}
+	return http.StatusNotAcceptable, "Version " + v + " is not supported by the API. Minimum is 2.1 and maximum is 2.1."
+}
+
+// writeAPIError writes an API error in Nova's shape.
+func writeAPIError(w http.ResponseWriter, err error) {
+	status, msg := apiStatus(err)
+	novaError(w, status, msg)
+}

@@ -1,0 +1,207 @@
+package web
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// keystoneLogin is the password auth body the openstack CLI sends (research/openstack-api.md §1).
+func keystoneLogin(user, password, project string) string {
+	return fmt.Sprintf(`{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":%q,"domain":{"name":"Default"},"password":%q}}},"scope":{"project":{"name":%q,"domain":{"name":"Default"}}}}}`,
+		user, password, project)
+}
+
+// osDo sends an OpenStack request with X-Auth-Token (when token is not "") and more headers.
+func (f *authFixture) osDo(method, path, token, body string, headers ...string) *httptest.ResponseRecorder {
+	f.t.Helper()
+	if token != "" {
+		headers = append(headers, "X-Auth-Token", token)
+	}
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	req.RemoteAddr = remoteAddr
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	rec := httptest.NewRecorder()
+	f.srv.Handler().ServeHTTP(rec, req)
+	return rec
+}
+
+// decodeInto decodes a recorded JSON answer, failing the test on an error.
+func decodeInto(t *testing.T, rec *httptest.ResponseRecorder, out any) {
+	t.Helper()
+	if err := json.Unmarshal(rec.Body.Bytes(), out); err != nil {
+		t.Fatalf("decode %d %s: %v", rec.Code, rec.Body, err)
+	}
+}
+
+func TestKeystoneDiscoveryAndTheServicesVersionDocuments(t *testing.T) {
+	f := newAuthFixture(t)
+	for _, tc := range []struct {
+		path string
+		code int
+		want string
+	}{
+		{"/identity", 300, `"values":[{"id":"v3.14"`},
+		{"/identity/v3", 200, `"href":"http://example.com/identity/v3/"`},
+		{"/compute/", 200, `"id":"v2.1"`},
+		{"/compute/v2.1", 200, `"version":"2.1"`},
+		{"/image", 300, `"href":"http://example.com/image/v2/"`},
+		{"/networking/", 200, `"id":"v2.0"`},
+		{"/volume/", 300, `"min_version":"3.0"`},
+		{"/volume/v3", 200, `"id":"v3.0"`},
+	} {
+		rec := f.osDo("GET", tc.path, "", "")
+		if rec.Code != tc.code || !strings.Contains(rec.Body.String(), tc.want) || rec.Header().Get("Content-Type") != "application/json" {
+			t.Errorf("GET %s = %d %s (%s), want %d with %s", tc.path, rec.Code, rec.Body, rec.Header().Get("Content-Type"), tc.code, tc.want)
+		}
+	}
+}
+
+func TestKeystonePasswordTokenValidateAndRevoke(t *testing.T) {
+	f := newAuthFixture(t)
+	rec := f.osDo("POST", "/identity/v3/auth/tokens", "", keystoneLogin("member", testUserPassword, "pa"))
+	subject := rec.Header().Get("X-Subject-Token")
+	var body struct {
+		Token struct {
+			ExpiresAt string `json:"expires_at"`
+			User      struct{ Name string }
+			Project   struct{ Name string }
+			Roles     []struct{ Name string }
+			Catalog   []struct {
+				Type      string
+				Endpoints []struct{ URL, Interface, Region string }
+			}
+		}
+	}
+	decodeInto(t, rec, &body)
+	if rec.Code != http.StatusCreated || subject == "" || body.Token.User.Name != "member" || body.Token.Project.Name != "pa" ||
+		len(body.Token.Roles) == 0 || !strings.HasSuffix(body.Token.ExpiresAt, "Z") {
+		t.Fatalf("password auth = %d %s (subject %q)", rec.Code, rec.Body, subject)
+	}
+	urls := map[string]string{}
+	for _, c := range body.Token.Catalog {
+		urls[c.Type] = c.Endpoints[0].URL
+	}
+	for typ, want := range map[string]string{"identity": "/identity", "compute": "/compute/v2.1", "image": "/image",
+		"network": "/networking", "block-storage": "/volume/v3", "volumev3": "/volume/v3"} {
+		if urls[typ] != "http://example.com"+want {
+			t.Errorf("catalog %s = %q, want http://example.com%s", typ, urls[typ], want)
+		}
+	}
+	if rec := f.do("GET", "/api/v1/instances", subject, ""); rec.Code != 200 {
+		t.Errorf("the Keystone token on /api/v1 = %d, want 200 (tokens are cloudlet's own)", rec.Code)
+	}
+	if rec := f.osDo("GET", "/identity/v3/auth/tokens", subject, "", "X-Subject-Token", subject); rec.Code != 200 ||
+		!strings.Contains(rec.Body.String(), `"name":"member"`) {
+		t.Errorf("validate = %d %s", rec.Code, rec.Body)
+	}
+	if rec := f.osDo("HEAD", "/identity/v3/auth/tokens", subject, "", "X-Subject-Token", subject); rec.Code != 200 {
+		t.Errorf("HEAD validate = %d", rec.Code)
+	}
+	if rec := f.osDo("DELETE", "/identity/v3/auth/tokens", subject, "", "X-Subject-Token", subject); rec.Code != http.StatusNoContent {
+		t.Fatalf("revoke = %d %s", rec.Code, rec.Body)
+	}
+	if rec := f.do("GET", "/api/v1/instances", subject, ""); rec.Code != http.StatusUnauthorized {
+		t.Errorf("the revoked token on /api/v1 = %d, want 401", rec.Code)
+	}
+	other := f.tokens["admin"]
+	if rec := f.osDo("GET", "/identity/v3/auth/tokens", other, "", "X-Subject-Token", subject); rec.Code != http.StatusNotFound ||
+		!strings.Contains(rec.Body.String(), `"error":{"code":404`) {
+		t.Errorf("validating a revoked token = %d %s, want 404 in Keystone's body", rec.Code, rec.Body)
+	}
+}
+
+func TestKeystoneRefusalsUseKeystonesErrorBody(t *testing.T) {
+	f := newAuthFixture(t)
+	for name, body := range map[string]string{
+		"wrong password": keystoneLogin("member", "wrong", "pa"),
+		"other domain":   strings.Replace(keystoneLogin("member", testUserPassword, "pa"), `"user":{"name":"member","domain":{"name":"Default"}`, `"user":{"name":"member","domain":{"name":"Other"}`, 1),
+		"no role there":  keystoneLogin("member", testUserPassword, "pb"),
+		"token method":   `{"auth":{"identity":{"methods":["token"],"token":{"id":"x"}}}}`,
+	} {
+		rec := f.osDo("POST", "/identity/v3/auth/tokens", "", body)
+		var e struct {
+			Error struct {
+				Code           int
+				Title, Message string
+			}
+		}
+		decodeInto(t, rec, &e)
+		if rec.Code != http.StatusUnauthorized || e.Error.Code != 401 || e.Error.Title != "Unauthorized" || e.Error.Message == "" ||
+			rec.Header().Get("X-Subject-Token") != "" {
+			t.Errorf("%s = %d %s, want 401 in Keystone's body and no token", name, rec.Code, rec.Body)
+		}
+	}
+	if rec := f.osDo("POST", "/identity/v3/auth/tokens", "", `{"auth":`); rec.Code != http.StatusBadRequest {
+		t.Errorf("a malformed body = %d, want 400", rec.Code)
+	}
+}
+
+func TestKeystoneApplicationCredentialAuth(t *testing.T) {
+	f := newAuthFixture(t)
+	rec := f.do("POST", "/api/v1/credentials", f.tokens["member"], `{"name":"ci","roles":["member"]}`)
+	var cred struct{ ID, Secret string }
+	decodeInto(t, rec, &cred)
+	if cred.ID == "" || cred.Secret == "" {
+		t.Fatalf("create credential = %d %s", rec.Code, rec.Body)
+	}
+	auth := func(id, secret string) *httptest.ResponseRecorder {
+		return f.osDo("POST", "/identity/v3/auth/tokens", "", fmt.Sprintf(
+			`{"auth":{"identity":{"methods":["application_credential"],"application_credential":{"id":%q,"secret":%q}}}}`, id, secret))
+	}
+	ok := auth(cred.ID, cred.Secret)
+	if ok.Code != http.StatusCreated || ok.Header().Get("X-Subject-Token") == "" || !strings.Contains(ok.Body.String(), `"application_credential":{"id":"`+cred.ID) {
+		t.Fatalf("application credential auth = %d %s", ok.Code, ok.Body)
+	}
+	if rec := auth("some-other-id", cred.Secret); rec.Code != http.StatusUnauthorized {
+		t.Errorf("the secret with another credential's id = %d, want 401", rec.Code)
+	}
+	if rec := auth(cred.ID, "cred-not-a-secret"); rec.Code != http.StatusUnauthorized {
+		t.Errorf("a wrong secret = %d, want 401", rec.Code)
+	}
+}
+
+func TestNovaFlavorsAnswerIDsNotNamesAndCheckTokenAndMicroversion(t *testing.T) {
+	f := newAuthFixture(t)
+	tok := f.tokens["member"]
+	rec := f.osDo("GET", "/compute/v2.1/flavors/detail", tok, "")
+	var list struct {
+		Flavors []struct {
+			ID, Name string
+		}
+	}
+	decodeInto(t, rec, &list)
+	var tiny string
+	for _, fl := range list.Flavors {
+		if fl.Name == "m1.tiny" {
+			tiny = fl.ID
+		}
+	}
+	if rec.Code != 200 || tiny == "" || rec.Header().Get("X-OpenStack-Nova-API-Version") != "2.1" {
+		t.Fatalf("flavors/detail = %d %s", rec.Code, rec.Body)
+	}
+	if rec := f.osDo("GET", "/compute/v2.1/flavors/"+tiny, tok, ""); rec.Code != 200 || !strings.Contains(rec.Body.String(), `"name":"m1.tiny"`) {
+		t.Errorf("flavor by id = %d %s", rec.Code, rec.Body)
+	}
+	if rec := f.osDo("GET", "/compute/v2.1/flavors/m1.tiny", tok, ""); rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), `"itemNotFound"`) {
+		t.Errorf("flavor by name = %d %s, want 404 itemNotFound (clients then look it up by name)", rec.Code, rec.Body)
+	}
+	if rec := f.osDo("GET", "/compute/v2.1/flavors/"+tiny+"/os-extra_specs", tok, ""); rec.Code != 200 || !strings.Contains(rec.Body.String(), `"extra_specs":{`) {
+		t.Errorf("extra specs = %d %s", rec.Code, rec.Body)
+	}
+	if rec := f.osDo("GET", "/compute/v2.1/flavors", "", ""); rec.Code != http.StatusUnauthorized || !strings.Contains(rec.Body.String(), `"error":{"code":401`) {
+		t.Errorf("flavors without a token = %d %s, want Keystone's 401", rec.Code, rec.Body)
+	}
+	if rec := f.osDo("GET", "/compute/v2.1/flavors", tok, "", "OpenStack-API-Version", "compute 2.61"); rec.Code != http.StatusNotAcceptable ||
+		!strings.Contains(rec.Body.String(), "maximum is 2.1") {
+		t.Errorf("microversion 2.61 = %d %s, want 406", rec.Code, rec.Body)
+	}
+	if rec := f.osDo("GET", "/compute/v2.1/flavors", tok, "", "X-OpenStack-Nova-API-Version", "two"); rec.Code != http.StatusBadRequest {
+		t.Errorf("an unparsable microversion = %d, want 400", rec.Code)
+	}
+}
