@@ -205,3 +205,82 @@ func TestNovaFlavorsAnswerIDsNotNamesAndCheckTokenAndMicroversion(t *testing.T) 
 		t.Errorf("an unparsable microversion = %d, want 400", rec.Code)
 	}
 }
+
+func TestGlanceListsFiltersAndShowsImagesByIDOnly(t *testing.T) {
+	f := newAuthFixture(t)
+	tok := f.tokens["member"]
+	var img struct{ ID string }
+	decodeInto(t, f.do("POST", "/api/v1/images", tok, `{"name":"ib","disk_format":"qcow2"}`), &img)
+	f.do("POST", "/api/v1/images", tok, `{"name":"other","disk_format":"raw"}`)
+	var list struct {
+		Images []struct{ ID, Name, Status, Visibility string }
+	}
+	rec := f.osDo("GET", "/image/v2/images?name=ib", tok, "")
+	decodeInto(t, rec, &list)
+	if rec.Code != 200 || len(list.Images) != 1 || list.Images[0].ID != img.ID || list.Images[0].Status != "queued" {
+		t.Errorf("images?name=ib = %d %s, want only ib, queued", rec.Code, rec.Body)
+	}
+	decodeInto(t, f.osDo("GET", "/image/v2/images?id=in:"+img.ID+",nothing", tok, ""), &list)
+	if len(list.Images) != 1 {
+		t.Errorf("images?id=in:… = %+v, want ib only", list.Images)
+	}
+	decodeInto(t, f.osDo("GET", "/image/v2/images?limit=1", tok, ""), &list)
+	if len(list.Images) != 1 {
+		t.Errorf("images?limit=1 = %d images", len(list.Images))
+	}
+	if rec := f.osDo("GET", "/image/v2/images/"+img.ID, tok, ""); rec.Code != 200 || !strings.Contains(rec.Body.String(), `"disk_format":"qcow2"`) {
+		t.Errorf("image by id = %d %s", rec.Code, rec.Body)
+	}
+	if rec := f.osDo("GET", "/image/v2/images/ib", tok, ""); rec.Code != http.StatusNotFound {
+		t.Errorf("image by name = %d, want 404 (clients then list ?name=)", rec.Code)
+	}
+	if rec := f.osDo("GET", "/image/v2/images/"+img.ID, f.tokens["memberb"], ""); rec.Code != http.StatusNotFound {
+		t.Errorf("another project's image = %d, want 404", rec.Code)
+	}
+}
+
+func TestNeutronListsFilterAndShowNetworksAndSubnetsByIDOnly(t *testing.T) {
+	f := newAuthFixture(t)
+	tok := f.tokens["member"]
+	var n struct{ ID string }
+	decodeInto(t, f.do("POST", "/api/v1/networks", tok, `{"name":"nb","kind":"isolated","subnet":{"cidr":"10.9.0.0/24"}}`), &n)
+	if n.ID == "" {
+		t.Fatal("network not created")
+	}
+	var nets struct {
+		Networks []struct {
+			ID, Name string
+			Subnets  []string
+			External bool `json:"router:external"`
+		}
+	}
+	decodeInto(t, f.osDo("GET", "/networking/v2.0/networks?name=nb&router:external=False", tok, ""), &nets)
+	if len(nets.Networks) != 1 || nets.Networks[0].ID != n.ID || len(nets.Networks[0].Subnets) != 1 {
+		t.Fatalf("networks?name=nb = %+v, want nb with its subnet", nets.Networks)
+	}
+	decodeInto(t, f.osDo("GET", "/networking/v2.0/networks?name=nothing", tok, ""), &nets)
+	if len(nets.Networks) != 0 {
+		t.Errorf("networks?name=nothing = %+v, want none: filters must filter", nets.Networks)
+	}
+	rec := f.osDo("GET", "/networking/v2.0/subnets/"+nets0(t, f, tok), tok, "")
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"cidr":"10.9.0.0/24"`) || !strings.Contains(rec.Body.String(), `"allocation_pools":[{`) {
+		t.Errorf("subnet = %d %s", rec.Code, rec.Body)
+	}
+	if rec := f.osDo("GET", "/networking/v2.0/networks/nb", tok, ""); rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), `"NeutronError"`) {
+		t.Errorf("network by name = %d %s, want 404 NeutronError", rec.Code, rec.Body)
+	}
+	if rec := f.osDo("GET", "/networking/v2.0/networks/"+n.ID, f.tokens["memberb"], ""); rec.Code != http.StatusNotFound {
+		t.Errorf("another project's network = %d, want 404", rec.Code)
+	}
+}
+
+// nets0 is the subnet id of the member's network nb, as the networks list names it.
+func nets0(t *testing.T, f *authFixture, tok string) string {
+	t.Helper()
+	var nets struct{ Networks []struct{ Subnets []string } }
+	decodeInto(t, f.osDo("GET", "/networking/v2.0/networks?name=nb", tok, ""), &nets)
+	if len(nets.Networks) != 1 || len(nets.Networks[0].Subnets) != 1 {
+		t.Fatalf("networks?name=nb = %+v", nets)
+	}
+	return nets.Networks[0].Subnets[0]
+}

@@ -39,7 +39,8 @@ func osCLI(t *testing.T, d *Daemon, user, password, project string, args ...stri
 
 // TestOpenStackCLIIssuesAndRevokesATokenAndListsFlavors: the real openstack CLI authenticates against
 // cloudlet's Keystone (discovery, password auth scoped to a project of domain Default), gets a token
-// that is a cloudlet token, lists the flavors through Nova 2.1, and revokes the token.
+// that is a cloudlet token, lists the flavors through Nova 2.1, finds an image and a network by name
+// through Glance and Neutron (a name is 404 by id, then a filtered list), and revokes the token.
 func TestOpenStackCLIIssuesAndRevokesATokenAndListsFlavors(t *testing.T) {
 	d := NewDaemon(t, cloudletBin)
 	d.Start(t)
@@ -74,8 +75,44 @@ func TestOpenStackCLIIssuesAndRevokesATokenAndListsFlavors(t *testing.T) {
 	if !names["m1.tiny"] || !names["m1.small"] {
 		t.Errorf("flavor list = %+v, want cloudlet's m1.* flavors", flavors)
 	}
+	checkCLIReadsImagesAndNetworks(t, d, password)
 	osCLI(t, d, "admin", password, "admin", "token", "revoke", tok.ID)
 	if err := api.Do(context.Background(), "GET", "/api/v1/auth/projects", nil, &projects); !isHTTP(err, 401) {
 		t.Errorf("the revoked token on /api/v1: %v, want 401", err)
+	}
+}
+
+// checkCLIReadsImagesAndNetworks: `image show NAME` and `network show NAME` find what cloudlet's API
+// made, by the clients' own name lookup; `subnet list` shows the network's subnet.
+func checkCLIReadsImagesAndNetworks(t *testing.T, d *Daemon, password string) {
+	t.Helper()
+	var img, net struct{ ID string }
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := d.Client().Do(ctx, "POST", "/api/v1/images", map[string]any{"name": "ib", "disk_format": "qcow2"}, &img); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Client().Do(ctx, "GET", "/api/v1/networks/default", nil, &net); err != nil {
+		t.Fatal(err)
+	}
+	var shown struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+	}
+	if err := json.Unmarshal([]byte(osCLI(t, d, "admin", password, "admin", "image", "show", "ib", "-f", "json")), &shown); err != nil ||
+		shown.ID != img.ID || shown.Status != "queued" {
+		t.Errorf("image show ib = %+v (%v), want %s queued", shown, err, img.ID)
+	}
+	if err := json.Unmarshal([]byte(osCLI(t, d, "admin", password, "admin", "network", "show", "default", "-f", "json")), &shown); err != nil ||
+		shown.ID != net.ID {
+		t.Errorf("network show default = %+v (%v), want %s", shown, err, net.ID)
+	}
+	var subnets []struct {
+		Network string `json:"Network"`
+		Subnet  string `json:"Subnet"`
+	}
+	if err := json.Unmarshal([]byte(osCLI(t, d, "admin", password, "admin", "subnet", "list", "-f", "json")), &subnets); err != nil ||
+		len(subnets) != 1 || subnets[0].Network != net.ID || subnets[0].Subnet == "" {
+		t.Errorf("subnet list = %+v (%v), want the default network's subnet", subnets, err)
 	}
 }

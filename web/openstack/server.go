@@ -49,6 +49,8 @@ func New(o Options) (*Server, error) {
 	s.registerIdentity()
 	s.registerDiscovery()
 	s.registerCompute()
+	s.registerImage()
+	s.registerNetwork()
 	return s, nil
 }
 

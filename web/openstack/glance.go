@@ -1,0 +1,127 @@
+package openstack
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"cloudlet/images"
+	"cloudlet/web/client"
+)
+
+// Glance v2 at /image/v2 (discovery.go serves /image): the images the caller's project may see.
+func (s *Server) registerImage() {
+	s.handle(http.MethodGet, "/image/v2/images", s.glance(s.listImages))
+	s.handle(http.MethodGet, "/image/v2/images/{id}", s.glance(s.showImage))
+}
+
+// glanceHandler serves a Glance call with a client of /api/v1 acting with the caller's token.
+type glanceHandler func(w http.ResponseWriter, r *http.Request, api *client.Client)
+
+// glance checks the token (else Keystone's 401) before h.
+func (s *Server) glance(h glanceHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		token := callerToken(r)
+		if _, err := s.opts.Resolve(r.Context(), token); err != nil {
+			keystoneError(w, http.StatusUnauthorized, "the request you have made requires authentication")
+			return
+		}
+		h(w, r, s.api(token, ""))
+	}
+}
+
+// glanceError writes Glance's error body.
+func glanceError(w http.ResponseWriter, status int, message string) {
+	writeJSON(w, status, map[string]any{"code": status, "title": http.StatusText(status), "message": message})
+}
+
+// imageView is an image in Glance v2's flat shape. cloudlet keeps a SHA-256, so the md5 checksum is
+// null and the hash is os_hash_value.
+func (s *Server) imageView(img images.Image) map[string]any {
+	v := map[string]any{"id": img.ID, "name": img.Name, "status": img.Status, "visibility": img.Visibility,
+		"disk_format": img.DiskFormat, "container_format": img.ContainerFormat, "size": nullIfZero(img.Size),
+		"virtual_size": nullIfZero(img.VirtualSize), "min_disk": img.MinDiskGiB, "min_ram": img.MinRAMMiB,
+		"protected": img.Protected, "os_hidden": false, "tags": []string{}, "owner": img.ProjectID,
+		"checksum": nil, "os_hash_algo": nil, "os_hash_value": nil,
+		"created_at": img.CreatedAt.UTC().Format("2006-01-02T15:04:05Z"),
+		"updated_at": img.UpdatedAt.UTC().Format("2006-01-02T15:04:05Z"),
+		"self":       "/v2/images/" + img.ID, "file": "/v2/images/" + img.ID + "/file", "schema": "/v2/schemas/image"}
+	if img.Checksum != "" {
+		v["os_hash_algo"], v["os_hash_value"] = "sha256", img.Checksum
+	}
+	for k, p := range img.Properties {
+		if _, taken := v[k]; !taken {
+			v[k] = p
+		}
+	}
+	return v
+}
+
+func nullIfZero(n int64) any {
+	if n == 0 {
+		return nil
+	}
+	return n
+}
+
+// listImages lists the visible images, filtered as Glance filters (name, id, visibility, status,
+// owner, "in:" lists), paged by limit and marker.
+func (s *Server) listImages(w http.ResponseWriter, r *http.Request, api *client.Client) {
+	var list []images.Image
+	if err := api.Do(r.Context(), http.MethodGet, "/api/v1/images", nil, &list); err != nil {
+		status, msg := apiStatus(err)
+		glanceError(w, status, msg)
+		return
+	}
+	q := r.URL.Query()
+	out := []map[string]any{}
+	for _, img := range list {
+		if v := s.imageView(img); matches(v, q, "limit", "marker") {
+			out = append(out, v)
+		}
+	}
+	page, next := pageAfter(out, q)
+	body := map[string]any{"images": page, "schema": "/v2/schemas/images", "first": "/v2/images"}
+	if next != "" {
+		nq := url.Values{}
+		for k, vs := range q {
+			nq[k] = vs
+		}
+		nq.Set("marker", next)
+		body["next"] = "/v2/images?" + nq.Encode()
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// pageAfter cuts items after the marker's item to limit; next is the marker of the page after, or "".
+func pageAfter(items []map[string]any, q url.Values) ([]map[string]any, string) {
+	if m := q.Get("marker"); m != "" {
+		for i, it := range items {
+			if it["id"] == m {
+				items = items[i+1:]
+				break
+			}
+		}
+	}
+	limit, err := strconv.Atoi(q.Get("limit"))
+	if err != nil || limit <= 0 || limit >= len(items) {
+		return items, ""
+	}
+	return items[:limit], text(items[limit-1]["id"])
+}
+
+// showImage reads one image by id; a name (which /api/v1 also accepts) is 404, as in Glance.
+func (s *Server) showImage(w http.ResponseWriter, r *http.Request, api *client.Client) {
+	id := r.PathValue("id")
+	var img images.Image
+	if err := api.Do(r.Context(), http.MethodGet, "/api/v1/images/"+url.PathEscape(id), nil, &img); err != nil {
+		status, msg := apiStatus(err)
+		glanceError(w, status, msg)
+		return
+	}
+	if img.ID != id {
+		glanceError(w, http.StatusNotFound, "no image found with ID "+id)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.imageView(img))
+}
