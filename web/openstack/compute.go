@@ -4,8 +4,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-
-	"cloudlet/web/client"
 )
 
 // computeMicroversion is the one Nova microversion served: clients then send exactly 2.1 and expect
@@ -19,12 +17,9 @@ func (s *Server) registerCompute() {
 	s.handle(http.MethodGet, "/compute/v2.1/flavors/{id}/os-extra_specs", s.nova(s.flavorExtraSpecs))
 }
 
-// novaHandler serves a Nova call with a client of /api/v1 acting with the caller's token.
-type novaHandler func(w http.ResponseWriter, r *http.Request, api *client.Client)
-
 // nova checks what every Nova call needs: a token (else Keystone's 401) and a microversion this
 // server has (else 406; unparsable: 400); it echoes the version headers novaclient checks.
-func (s *Server) nova(h novaHandler) http.HandlerFunc {
+func (s *Server) nova(h apiHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		hdr := w.Header()
 		hdr.Set("OpenStack-API-Version", "compute "+computeMicroversion)
@@ -34,12 +29,7 @@ func (s *Server) nova(h novaHandler) http.HandlerFunc {
 			novaError(w, status, msg)
 			return
 		}
-		token := callerToken(r)
-		if _, err := s.opts.Resolve(r.Context(), token); err != nil {
-			novaError(w, http.StatusUnauthorized, "the request you have made requires authentication")
-			return
-		}
-		h(w, r, s.api(token, ""))
+		s.withToken(h)(w, r)
 	}
 }
 

@@ -26,7 +26,7 @@ func (s *Server) flavorView(r *http.Request, f compute.Flavor, detail bool) map[
 	return v
 }
 
-func (s *Server) listFlavors(detail bool) novaHandler {
+func (s *Server) listFlavors(detail bool) apiHandler {
 	return func(w http.ResponseWriter, r *http.Request, api *client.Client) {
 		var list []compute.Flavor
 		if err := api.Do(r.Context(), http.MethodGet, "/api/v1/flavors", nil, &list); err != nil {

@@ -11,23 +11,8 @@ import (
 
 // Glance v2 at /image/v2 (discovery.go serves /image): the images the caller's project may see.
 func (s *Server) registerImage() {
-	s.handle(http.MethodGet, "/image/v2/images", s.glance(s.listImages))
-	s.handle(http.MethodGet, "/image/v2/images/{id}", s.glance(s.showImage))
-}
-
-// glanceHandler serves a Glance call with a client of /api/v1 acting with the caller's token.
-type glanceHandler func(w http.ResponseWriter, r *http.Request, api *client.Client)
-
-// glance checks the token (else Keystone's 401) before h.
-func (s *Server) glance(h glanceHandler) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		token := callerToken(r)
-		if _, err := s.opts.Resolve(r.Context(), token); err != nil {
-			keystoneError(w, http.StatusUnauthorized, "the request you have made requires authentication")
-			return
-		}
-		h(w, r, s.api(token, ""))
-	}
+	s.handle(http.MethodGet, "/image/v2/images", s.withToken(s.listImages))
+	s.handle(http.MethodGet, "/image/v2/images/{id}", s.withToken(s.showImage))
 }
 
 // glanceError writes Glance's error body.

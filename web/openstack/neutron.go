@@ -14,25 +14,10 @@ import (
 // its one subnet, which Neutron shows as a subnet resource of its own.
 func (s *Server) registerNetwork() {
 	s.handle(http.MethodGet, "/networking/v2.0/{$}", s.networkResources)
-	s.handle(http.MethodGet, "/networking/v2.0/networks", s.neutron(s.listNetworks))
-	s.handle(http.MethodGet, "/networking/v2.0/networks/{id}", s.neutron(s.showNetwork))
-	s.handle(http.MethodGet, "/networking/v2.0/subnets", s.neutron(s.listSubnets))
-	s.handle(http.MethodGet, "/networking/v2.0/subnets/{id}", s.neutron(s.showSubnet))
-}
-
-// neutronHandler serves a Neutron call with a client of /api/v1 acting with the caller's token.
-type neutronHandler func(w http.ResponseWriter, r *http.Request, api *client.Client)
-
-// neutron checks the token (else Keystone's 401) before h.
-func (s *Server) neutron(h neutronHandler) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		token := callerToken(r)
-		if _, err := s.opts.Resolve(r.Context(), token); err != nil {
-			keystoneError(w, http.StatusUnauthorized, "the request you have made requires authentication")
-			return
-		}
-		h(w, r, s.api(token, ""))
-	}
+	s.handle(http.MethodGet, "/networking/v2.0/networks", s.withToken(s.listNetworks))
+	s.handle(http.MethodGet, "/networking/v2.0/networks/{id}", s.withToken(s.showNetwork))
+	s.handle(http.MethodGet, "/networking/v2.0/subnets", s.withToken(s.listSubnets))
+	s.handle(http.MethodGet, "/networking/v2.0/subnets/{id}", s.withToken(s.showSubnet))
 }
 
 // neutronError writes Neutron's error body, {"NeutronError":{"type","message","detail"}}.

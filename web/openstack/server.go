@@ -71,6 +71,22 @@ func (s *Server) api(token, remote string) *client.Client {
 	return client.New(client.Options{Transport: inproc.Transport{API: s.opts.API, RemoteAddr: remote}, Token: token})
 }
 
+// apiHandler serves a call with a client of /api/v1 acting with the caller's token.
+type apiHandler func(w http.ResponseWriter, r *http.Request, api *client.Client)
+
+// withToken runs h for a caller whose X-Auth-Token is valid; any other gets Keystone's 401, which
+// every service answers (keystonemiddleware's, in front of each).
+func (s *Server) withToken(h apiHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		token := callerToken(r)
+		if _, err := s.opts.Resolve(r.Context(), token); err != nil {
+			keystoneError(w, http.StatusUnauthorized, "the request you have made requires authentication")
+			return
+		}
+		h(w, r, s.api(token, ""))
+	}
+}
+
 // callerToken is the request's X-Auth-Token.
 func callerToken(r *http.Request) string { return r.Header.Get("X-Auth-Token") }
 
