@@ -98,7 +98,9 @@ func (c *cloud) importImage(req map[string]any) {
 		}
 	}
 	var img images.Image
-	if err := c.do("POST", "/api/v1/images/import-file", req, &img); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), ImportTimeout)
+	defer cancel()
+	if err := c.d.ImportClient().Do(ctx, "POST", "/api/v1/images/import-file", req, &img); err != nil {
 		c.t.Fatalf("import image %v: %v", req["name"], err)
 	}
 }

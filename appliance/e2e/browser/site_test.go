@@ -130,10 +130,15 @@ func (s *site) importGuest() {
 		s.t.Fatalf("test guest: %v", guestErr)
 	}
 	g := guestPaths
-	s.root("POST", "/api/v1/images/import-file", map[string]any{"name": guestImage, "disk_format": "qcow2",
-		"visibility": "public", "path": s.d.Importable(s.t, g.Disk), "kernel_path": s.d.Importable(s.t, g.Kernel),
-		"initrd_path": s.d.Importable(s.t, g.Initrd),
-		"cmdline":     "console=ttyS0 panic=-1 no_timer_check cloudlet.heartbeat=1"}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), e2e.ImportTimeout)
+	defer cancel()
+	err := s.d.ImportClient().Do(ctx, "POST", "/api/v1/images/import-file", map[string]any{"name": guestImage,
+		"disk_format": "qcow2", "visibility": "public", "path": s.d.Importable(s.t, g.Disk),
+		"kernel_path": s.d.Importable(s.t, g.Kernel), "initrd_path": s.d.Importable(s.t, g.Initrd),
+		"cmdline": "console=ttyS0 panic=-1 no_timer_check cloudlet.heartbeat=1"}, nil)
+	if err != nil {
+		s.t.Fatalf("import the test guest: %v", err)
+	}
 }
 
 // addPeople makes project demo with a member and a reader.
