@@ -49,8 +49,11 @@ func New(o Options) (*Server, error) {
 	s.registerIdentity()
 	s.registerDiscovery()
 	s.registerCompute()
+	s.registerServers()
+	s.registerKeypairs()
 	s.registerImage()
 	s.registerNetwork()
+	s.registerVolumes()
 	return s, nil
 }
 

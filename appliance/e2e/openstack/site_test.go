@@ -1,0 +1,199 @@
+package openstack
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"cloudlet/appliance/e2e"
+	"cloudlet/images/testguest"
+	"cloudlet/internal/testkit"
+	"cloudlet/web/client"
+)
+
+var cloudletBin string // built once by TestMain, inside the test's network namespace
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() { // the fast local loop; `make test` never passes -short and runs all of this
+		fmt.Println("openstack: the OpenStack end-to-end suite does not run in -short mode")
+		os.Exit(0)
+	}
+	os.Exit(testkit.RunInNetns(m, testkit.Netns{Name: "osapi", Setup: buildCloudlet}))
+}
+
+func buildCloudlet() (func(), error) {
+	dir, err := os.MkdirTemp("", "cloudlet-openstack-bin-")
+	if err != nil {
+		return nil, err
+	}
+	if cloudletBin, err = e2e.BuildBinary(dir); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return func() { os.RemoveAll(dir) }, nil
+}
+
+// The people of a site: admin (password from the data dir, project admin), and in project demo a
+// member and a reader with sitePassword.
+const (
+	siteProject  = "demo"
+	sitePassword = "openstack-test-password-7e2a"
+	guestImage   = "tg" // the test guest, public, direct kernel boot: it prints CLOUDLET-GUEST-READY
+)
+
+// guestBoot bounds the wait for a test guest to boot under TCG on a loaded machine (the e2e suite's
+// bootWait) plus the CLI's own polling.
+const guestBoot = 3 * time.Minute
+
+// site is a real daemon in the test's network namespace with the test guest imported as a public
+// image and the people above, for OpenStack clients to use.
+type site struct {
+	t             *testing.T
+	d             *e2e.Daemon
+	adminPassword string
+}
+
+// newSite starts a daemon (extra serve flags allowed) and prepares it.
+func newSite(t *testing.T, extra ...string) *site {
+	t.Helper()
+	d := e2e.NewDaemon(t, cloudletBin)
+	d.Start(t, extra...)
+	d.WaitReady(t)
+	pw, err := os.ReadFile(filepath.Join(d.DataDir, "admin-password"))
+	if err != nil {
+		t.Fatalf("admin password: %v", err)
+	}
+	s := &site{t: t, d: d, adminPassword: strings.TrimSpace(string(pw))}
+	s.importGuest()
+	s.addPeople()
+	return s
+}
+
+// authURL is Keystone's v3 address, as a clouds.yaml would name it.
+func (s *site) authURL() string { return "http://" + s.d.Listen + "/identity/v3" }
+
+// root calls the API as root over the unix socket (admin, admin project), for setup and checks.
+func (s *site) root(method, path string, in, out any) {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := s.d.Client().Do(ctx, method, path, in, out); err != nil {
+		s.t.Fatalf("%s %s: %v", method, path, err)
+	}
+}
+
+// as calls /api/v1 as user of project demo with a token of theirs: checks see what that user sees.
+func (s *site) as(user string) *client.Client {
+	s.t.Helper()
+	var tok struct{ Token string }
+	s.root("POST", "/api/v1/auth/tokens", map[string]string{"username": user, "password": sitePassword,
+		"project": siteProject}, &tok)
+	return client.New(client.Options{Socket: s.d.Socket, Token: tok.Token, Timeout: time.Minute})
+}
+
+// password is user's password: the admin's from the data dir, everyone else's sitePassword.
+func (s *site) password(user string) string {
+	if user == "admin" {
+		return s.adminPassword
+	}
+	return sitePassword
+}
+
+// project is user's project: admin's own, everyone else's demo.
+func (s *site) project(user string) string {
+	if user == "admin" {
+		return "admin"
+	}
+	return siteProject
+}
+
+// cli runs Debian's openstack CLI (python3-openstackclient, installed by packaging/deps.sh test) as
+// user against the site's Keystone, with a fresh HOME (no clouds.yaml of the host's), and returns its
+// stdout; a failure ends the test with its stderr.
+func (s *site) cli(user string, args ...string) string {
+	s.t.Helper()
+	out, stderr, err := s.tryCLI(user, args...)
+	if err != nil {
+		s.t.Fatalf("openstack %s: %v\nstderr:\n%s", strings.Join(args, " "), err, stderr)
+	}
+	return out
+}
+
+// tryCLI runs the openstack CLI as cli does and returns its stdout, stderr and error (bad input's
+// tests read the refusal).
+func (s *site) tryCLI(user string, args ...string) (string, string, error) {
+	s.t.Helper()
+	path, err := exec.LookPath("openstack")
+	if err != nil {
+		s.t.Fatalf("the openstack CLI is not installed (packaging/deps.sh test installs python3-openstackclient): %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), guestBoot+time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, path, append([]string{"--os-auth-url", s.authURL(),
+		"--os-identity-api-version", "3", "--os-username", user, "--os-password", s.password(user),
+		"--os-project-name", s.project(user), "--os-user-domain-name", "Default",
+		"--os-project-domain-name", "Default", "--os-region-name", "RegionOne"}, args...)...)
+	cmd.Env = []string{"HOME=" + s.t.TempDir(), "PATH=" + os.Getenv("PATH"), "LANG=C.UTF-8"}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	return string(out), stderr.String(), err
+}
+
+var (
+	guestOnce  sync.Once
+	guestPaths testguest.Paths
+	guestErr   error
+)
+
+// guest is the test guest's files (built or found cached once per test binary).
+func guest(t *testing.T) testguest.Paths {
+	t.Helper()
+	guestOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		dir, err := testguest.DefaultDir()
+		if err == nil {
+			guestPaths, err = testguest.Ensure(ctx, dir)
+		}
+		guestErr = err
+	})
+	if guestErr != nil {
+		t.Fatalf("test guest: %v", guestErr)
+	}
+	return guestPaths
+}
+
+// importGuest imports the test guest as the public image guestImage.
+func (s *site) importGuest() {
+	s.t.Helper()
+	g := guest(s.t)
+	ctx, cancel := context.WithTimeout(context.Background(), e2e.ImportTimeout)
+	defer cancel()
+	err := s.d.ImportClient().Do(ctx, "POST", "/api/v1/images/import-file", map[string]any{"name": guestImage,
+		"disk_format": "qcow2", "visibility": "public", "path": s.d.Importable(s.t, g.Disk),
+		"kernel_path": s.d.Importable(s.t, g.Kernel), "initrd_path": s.d.Importable(s.t, g.Initrd),
+		"cmdline": "console=ttyS0 panic=-1 no_timer_check cloudlet.heartbeat=1"}, nil)
+	if err != nil {
+		s.t.Fatalf("import the test guest: %v", err)
+	}
+}
+
+// addPeople makes project demo with a member and a reader.
+func (s *site) addPeople() {
+	s.t.Helper()
+	s.root("POST", "/api/v1/projects", map[string]string{"name": siteProject}, nil)
+	for _, u := range []struct{ name, role string }{{"member", "member"}, {"reader", "reader"}} {
+		s.root("POST", "/api/v1/users", map[string]any{"name": u.name, "password": sitePassword,
+			"default_project": siteProject}, nil)
+		s.root("PUT", "/api/v1/projects/"+siteProject+"/users/"+u.name+"/roles/"+u.role, nil, nil)
+	}
+}
