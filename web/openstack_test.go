@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // keystoneLogin is the password auth body the openstack CLI sends (research/openstack-api.md §1).
@@ -283,4 +285,84 @@ func nets0(t *testing.T, f *authFixture, tok string) string {
 		t.Fatalf("networks?name=nb = %+v", nets)
 	}
 	return nets.Networks[0].Subnets[0]
+}
+
+// TestNovaVersionsListV20FirstAndEachSelfLinkAnswersItsOwnDocument: tempest's compute test_versions
+// wants v2.0 listed first and every listed self link to answer {"version":…} with that same link,
+// in the keys its schema allows (additionalProperties false).
+func TestNovaVersionsListV20FirstAndEachSelfLinkAnswersItsOwnDocument(t *testing.T) {
+	f := newAuthFixture(t)
+	type version struct {
+		ID    string
+		Links []struct{ Rel, Href string }
+	}
+	var list struct{ Versions []map[string]json.RawMessage }
+	rec := f.osDo("GET", "/compute/", "", "")
+	decodeInto(t, rec, &list)
+	if rec.Code != 200 || len(list.Versions) != 2 {
+		t.Fatalf("GET /compute/ = %d %s, want v2.0 and v2.1", rec.Code, rec.Body)
+	}
+	allowed := map[string]bool{"id": true, "links": true, "status": true, "updated": true, "version": true,
+		"min_version": true, "media-types": true}
+	for i, raw := range list.Versions {
+		for k := range raw {
+			if !allowed[k] {
+				t.Errorf("version %d has key %q, which tempest's schema refuses", i, k)
+			}
+		}
+		var v version
+		b, _ := json.Marshal(raw)
+		if err := json.Unmarshal(b, &v); err != nil || len(v.Links) != 1 || v.Links[0].Rel != "self" {
+			t.Fatalf("version %d = %s (%v), want one self link", i, b, err)
+		}
+		if i == 0 && v.ID != "v2.0" {
+			t.Errorf("first version = %s, want v2.0", v.ID)
+		}
+		path := strings.TrimPrefix(v.Links[0].Href, "http://example.com")
+		var one struct{ Version version }
+		rec := f.osDo("GET", path, "", "")
+		decodeInto(t, rec, &one)
+		if rec.Code != 200 || one.Version.ID != v.ID || len(one.Version.Links) != 1 || one.Version.Links[0] != v.Links[0] {
+			t.Errorf("GET %s = %d %s, want %s's document with its self link", path, rec.Code, rec.Body, v.ID)
+		}
+	}
+}
+
+// TestCinderV3DocumentIsAListOfItsOneVersion: Cinder answers GET /v3/ as it answers its root, with a
+// versions list (tempest's volume show_version reads versions[0]), each carrying the seven keys its
+// schema requires.
+func TestCinderV3DocumentIsAListOfItsOneVersion(t *testing.T) {
+	f := newAuthFixture(t)
+	for _, path := range []string{"/volume/v3", "/volume/v3/"} {
+		var doc struct{ Versions []map[string]any }
+		rec := f.osDo("GET", path, "", "")
+		decodeInto(t, rec, &doc)
+		if rec.Code != 200 || len(doc.Versions) != 1 || doc.Versions[0]["id"] != "v3.0" {
+			t.Fatalf("GET %s = %d %s, want 200 with versions [v3.0]", path, rec.Code, rec.Body)
+		}
+		for _, k := range []string{"id", "status", "version", "min_version", "updated", "links", "media-types"} {
+			if _, ok := doc.Versions[0][k]; !ok {
+				t.Errorf("GET %s: the version lacks %q", path, k)
+			}
+		}
+	}
+}
+
+// TestKeystoneValidatingATokenAnswersTheBodyIssuingItDid: tempest's test_validate_token compares the
+// token body of POST /v3/auth/tokens with GET's for the same token, issued_at included.
+func TestKeystoneValidatingATokenAnswersTheBodyIssuingItDid(t *testing.T) {
+	f := newAuthFixture(t)
+	rec := f.osDo("POST", "/identity/v3/auth/tokens", "", keystoneLogin("member", testUserPassword, "pa"))
+	subject := rec.Header().Get("X-Subject-Token")
+	var issued, validated map[string]any
+	decodeInto(t, rec, &issued)
+	if rec.Code != http.StatusCreated || subject == "" {
+		t.Fatalf("issue = %d %s", rec.Code, rec.Body)
+	}
+	f.clock.Set(f.clock.Now().Add(time.Minute)) // validation happens later than issuing
+	rec = f.osDo("GET", "/identity/v3/auth/tokens", subject, "", "X-Subject-Token", subject)
+	decodeInto(t, rec, &validated)
+	if rec.Code != 200 || !reflect.DeepEqual(issued, validated) {
+		t.Errorf("validate = %d\n%s\nwant the issued body\n%v", rec.Code, rec.Body, issued)
+	}
 }

@@ -112,7 +112,7 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("X-Subject-Token", secret)
-	writeJSON(w, http.StatusCreated, map[string]any{"token": s.tokenBody(r, p, req.Auth.Identity.Methods)})
+	writeJSON(w, http.StatusCreated, map[string]any{"token": s.tokenBody(r, secret, p, req.Auth.Identity.Methods)})
 }
 
 // passwordToken logs in through the API; "" after writing the refusal.
@@ -177,7 +177,7 @@ func (s *Server) validateToken(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"token": s.tokenBody(r, p, []string{methodOf(p)})})
+	writeJSON(w, http.StatusOK, map[string]any{"token": s.tokenBody(r, subject, p, []string{methodOf(p)})})
 }
 
 // revokeToken revokes the X-Subject-Token through the API, as the caller (its own tokens; an admin's
@@ -229,8 +229,8 @@ func methodOf(p identity.Principal) string {
 	return "password"
 }
 
-// tokenBody is Keystone's token for principal p, with the service catalog.
-func (s *Server) tokenBody(r *http.Request, p identity.Principal, methods []string) map[string]any {
+// tokenBody is Keystone's token for principal p (of bearer secret), with the service catalog.
+func (s *Server) tokenBody(r *http.Request, secret string, p identity.Principal, methods []string) map[string]any {
 	domain := map[string]string{"id": defaultDomain, "name": "Default"}
 	roles := make([]map[string]string, 0, len(p.Roles))
 	for _, role := range p.Roles {
@@ -241,7 +241,7 @@ func (s *Server) tokenBody(r *http.Request, p identity.Principal, methods []stri
 		expires = *p.ExpiresAt
 	}
 	t := map[string]any{"methods": methods, "expires_at": expires.UTC().Format(keystoneTime),
-		"issued_at": s.now().UTC().Format(keystoneTime), "audit_ids": []string{p.TokenID + p.CredentialID},
+		"issued_at": s.issuedAt(r, secret, p).UTC().Format(keystoneTime), "audit_ids": []string{p.TokenID + p.CredentialID},
 		"user":    map[string]any{"id": p.UserID, "name": p.UserName, "domain": domain, "password_expires_at": nil},
 		"project": map[string]any{"id": p.ProjectID, "name": p.ProjectName, "domain": domain},
 		"roles":   roles, "is_domain": false, "catalog": s.catalog(r)}
@@ -249,4 +249,22 @@ func (s *Server) tokenBody(r *http.Request, p identity.Principal, methods []stri
 		t["application_credential"] = map[string]any{"id": p.CredentialID, "name": p.CredentialID, "restricted": true}
 	}
 	return t
+}
+
+// issuedAt is when token secret (principal p) was issued, read from its owner's token list in the
+// API, so that validating a token answers the body that issuing it did (tempest compares them). An
+// application credential, which is not a token, is issued now.
+func (s *Server) issuedAt(r *http.Request, secret string, p identity.Principal) time.Time {
+	if p.TokenID == "" {
+		return s.now()
+	}
+	var list []identity.Token
+	if err := s.api(secret, "").Do(r.Context(), http.MethodGet, "/api/v1/auth/tokens", nil, &list); err == nil {
+		for _, t := range list {
+			if t.ID == p.TokenID {
+				return t.CreatedAt
+			}
+		}
+	}
+	return s.now()
 }
