@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -364,5 +365,57 @@ func TestKeystoneValidatingATokenAnswersTheBodyIssuingItDid(t *testing.T) {
 	decodeInto(t, rec, &validated)
 	if rec.Code != 200 || !reflect.DeepEqual(issued, validated) {
 		t.Errorf("validate = %d\n%s\nwant the issued body\n%v", rec.Code, rec.Body, issued)
+	}
+}
+
+// TestNovaFlavorListsFilterByMinDiskAndMinRamAndPageByMarkerAndLimit: Nova's flavor list query, as
+// tempest's FlavorsV2TestJSON and gophercloud's flavors.ListOpts (Terraform's flavor lookup) send it:
+// minDisk and minRam leave out smaller flavors, limit cuts the list (with a next link while more
+// remain), marker starts after that flavor, and bad values are 400 in Nova's body.
+func TestNovaFlavorListsFilterByMinDiskAndMinRamAndPageByMarkerAndLimit(t *testing.T) {
+	f := newAuthFixture(t)
+	tok := f.tokens["member"]
+	type flavor struct {
+		ID        string
+		RAM, Disk int
+	}
+	list := func(query string) ([]flavor, []struct{ Rel, Href string }) {
+		t.Helper()
+		rec := f.osDo("GET", "/compute/v2.1/flavors/detail"+query, tok, "")
+		var out struct {
+			Flavors      []flavor
+			FlavorsLinks []struct{ Rel, Href string } `json:"flavors_links"`
+		}
+		decodeInto(t, rec, &out)
+		if rec.Code != 200 {
+			t.Fatalf("flavors/detail%s = %d %s", query, rec.Code, rec.Body)
+		}
+		return out.Flavors, out.FlavorsLinks
+	}
+	all, links := list("")
+	if len(all) < 3 || links != nil {
+		t.Fatalf("all flavors = %+v (links %+v), want the defaults and no next link", all, links)
+	}
+	tiny := all[slices.IndexFunc(all, func(fl flavor) bool { return fl.RAM == 512 })]
+	for _, q := range []string{fmt.Sprintf("?minDisk=%d", tiny.Disk+1), fmt.Sprintf("?minRam=%d", tiny.RAM+1)} {
+		got, _ := list(q)
+		if len(got) == 0 || slices.ContainsFunc(got, func(fl flavor) bool { return fl.Disk <= tiny.Disk && fl.RAM <= tiny.RAM }) {
+			t.Errorf("flavors%s = %+v, want only flavors bigger than m1.tiny %+v", q, got, tiny)
+		}
+	}
+	first, links := list("?limit=1")
+	if len(first) != 1 || first[0] != all[0] || len(links) != 1 || links[0].Rel != "next" ||
+		!strings.Contains(links[0].Href, "marker="+all[0].ID) {
+		t.Fatalf("flavors?limit=1 = %+v %+v, want %+v and a next link after it", first, links, all[0])
+	}
+	rest, _ := list("?marker=" + all[0].ID)
+	if !slices.Equal(rest, all[1:]) {
+		t.Errorf("flavors?marker=first = %+v, want %+v", rest, all[1:])
+	}
+	for _, q := range []string{"?limit=-1", "?minRam=lots", "?marker=no-such-flavor"} {
+		if rec := f.osDo("GET", "/compute/v2.1/flavors"+q, tok, ""); rec.Code != http.StatusBadRequest ||
+			!strings.Contains(rec.Body.String(), `"badRequest"`) {
+			t.Errorf("flavors%s = %d %s, want 400 badRequest", q, rec.Code, rec.Body)
+		}
 	}
 }

@@ -118,13 +118,14 @@ func runTempest(t *testing.T, bin, ws string) ([]tempestResult, string) {
 	return results, string(out)
 }
 
-// tempestCmd is a command run in workspace ws with its configuration, a HOME of its own (tempest
-// records workspaces there) and Debian's python (stestr starts the workers with it).
+// tempestCmd is a command run in workspace ws with its configuration, a HOME and TMPDIR in it
+// (tempest records workspaces in HOME), no bytecode written beside Debian's modules, and Debian's
+// python (stestr starts the workers with it).
 func tempestCmd(ctx context.Context, ws, name string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = ws
-	cmd.Env = []string{"HOME=" + ws, "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8",
-		"PYTHON=/usr/bin/python3", "TEMPEST_CONFIG_DIR=" + filepath.Join(ws, "etc"),
+	cmd.Env = []string{"HOME=" + ws, "TMPDIR=" + ws, "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8",
+		"PYTHONDONTWRITEBYTECODE=1", "PYTHON=/usr/bin/python3", "TEMPEST_CONFIG_DIR=" + filepath.Join(ws, "etc"),
 		"TEMPEST_CONFIG=tempest.conf", "OS_LOG_CAPTURE=1", "OS_STDOUT_CAPTURE=1", "OS_STDERR_CAPTURE=1"}
 	return cmd
 }
