@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -120,9 +121,13 @@ func runTempest(t *testing.T, bin, ws string) ([]tempestResult, string) {
 
 // tempestCmd is a command run in workspace ws with its configuration, a HOME and TMPDIR in it
 // (tempest records workspaces in HOME), no bytecode written beside Debian's modules, and Debian's
-// python (stestr starts the workers with it).
+// python (stestr starts the workers with it). It runs in a process group of its own, all of which
+// the context's end kills: stestr's workers too.
 func tempestCmd(ctx context.Context, ws, name string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 10 * time.Second
 	cmd.Dir = ws
 	cmd.Env = []string{"HOME=" + ws, "TMPDIR=" + ws, "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8",
 		"PYTHONDONTWRITEBYTECODE=1", "PYTHON=/usr/bin/python3", "TEMPEST_CONFIG_DIR=" + filepath.Join(ws, "etc"),
@@ -224,7 +229,8 @@ const tempestNetworkCIDR = "10.99.0.0/24"
 
 // tempestConf is tempest.conf for this site (research/openstack-api.md §9): pre-provisioned
 // credentials, no validation over SSH, Nova and Cinder pinned at 2.1 and 3.0, the test guest as
-// image, m1.tiny and m1.small as flavors, and every feature cloudlet lacks turned off.
+// image, m1.tiny and m1.small as flavors, and every feature cloudlet lacks turned off. Images tempest
+// makes are raw (the first disk format): it uploads random bytes as their file.
 func (s *site) tempestConf(ws, accounts string) string {
 	s.t.Helper()
 	var img, tiny, small struct{ ID string }
@@ -300,7 +306,7 @@ run_validation = false
 
 [image]
 container_formats = bare
-disk_formats = qcow2,raw
+disk_formats = raw,qcow2
 
 [image-feature-enabled]
 api_v2 = true
