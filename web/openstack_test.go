@@ -419,3 +419,24 @@ func TestNovaFlavorListsFilterByMinDiskAndMinRamAndPageByMarkerAndLimit(t *testi
 		}
 	}
 }
+
+// TestKeystoneAuthCatalogIsTheTokensCatalog: GET /v3/auth/catalog answers the caller's catalog (the
+// one in its token; tempest's identity catalog test reads it), and Keystone's 401 without a token.
+func TestKeystoneAuthCatalogIsTheTokensCatalog(t *testing.T) {
+	f := newAuthFixture(t)
+	rec := f.osDo("POST", "/identity/v3/auth/tokens", "", keystoneLogin("member", testUserPassword, "pa"))
+	var issued struct {
+		Token struct{ Catalog []any }
+	}
+	decodeInto(t, rec, &issued)
+	var got struct{ Catalog []any }
+	rec = f.osDo("GET", "/identity/v3/auth/catalog", rec.Header().Get("X-Subject-Token"), "")
+	decodeInto(t, rec, &got)
+	if rec.Code != 200 || len(got.Catalog) == 0 || !reflect.DeepEqual(got.Catalog, issued.Token.Catalog) {
+		t.Errorf("auth/catalog = %d %s, want the token's catalog", rec.Code, rec.Body)
+	}
+	if rec := f.osDo("GET", "/identity/v3/auth/catalog", "", ""); rec.Code != http.StatusUnauthorized ||
+		!strings.Contains(rec.Body.String(), `"error":{"code":401`) {
+		t.Errorf("auth/catalog without a token = %d %s, want Keystone's 401", rec.Code, rec.Body)
+	}
+}

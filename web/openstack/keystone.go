@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"cloudlet/appliance/identity"
+	"cloudlet/web/client"
 )
 
 // Keystone v3 at /identity: version discovery, tokens (password and application-credential auth,
@@ -22,6 +23,7 @@ func (s *Server) registerIdentity() {
 	s.handle(http.MethodHead, "/identity/v3/auth/tokens", s.validateToken)
 	s.handle(http.MethodDelete, "/identity/v3/auth/tokens", s.revokeToken)
 	s.handle(http.MethodGet, "/identity/v3/auth/projects", s.authProjects)
+	s.handle(http.MethodGet, "/identity/v3/auth/catalog", s.withToken(s.authCatalog))
 }
 
 // defaultDomain is the one Keystone domain cloudlet has.
@@ -220,6 +222,12 @@ func (s *Server) authProjects(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"projects": out, "links": map[string]any{"self": s.baseURL(r) + r.URL.Path,
 		"next": nil, "previous": nil}})
+}
+
+// authCatalog is the service catalog of the caller's token, as its body carries it.
+func (s *Server) authCatalog(w http.ResponseWriter, r *http.Request, _ *client.Client) {
+	writeJSON(w, http.StatusOK, map[string]any{"catalog": s.catalog(r),
+		"links": map[string]any{"self": s.baseURL(r) + r.URL.Path, "next": nil, "previous": nil}})
 }
 
 func methodOf(p identity.Principal) string {
