@@ -440,3 +440,38 @@ func TestKeystoneAuthCatalogIsTheTokensCatalog(t *testing.T) {
 		t.Errorf("auth/catalog without a token = %d %s, want Keystone's 401", rec.Code, rec.Body)
 	}
 }
+
+// TestKeystoneListsTheCallersOwnProjectsOnly: GET /v3/users/{own id}/projects answers the projects
+// the caller may scope to (tempest's test_list_projects_returns_only_authorized_projects then logs
+// in to each); another user's list is 403 and no token is Keystone's 401.
+func TestKeystoneListsTheCallersOwnProjectsOnly(t *testing.T) {
+	f := newAuthFixture(t)
+	rec := f.osDo("POST", "/identity/v3/auth/tokens", "", keystoneLogin("member", testUserPassword, "pa"))
+	var issued struct {
+		Token struct{ User struct{ ID string } }
+	}
+	decodeInto(t, rec, &issued)
+	tok := rec.Header().Get("X-Subject-Token")
+	var own struct {
+		Projects []struct {
+			Name     string `json:"name"`
+			DomainID string `json:"domain_id"`
+		}
+	}
+	rec = f.osDo("GET", "/identity/v3/users/"+issued.Token.User.ID+"/projects", tok, "")
+	decodeInto(t, rec, &own)
+	if rec.Code != 200 || len(own.Projects) != 1 || own.Projects[0].Name != "pa" || own.Projects[0].DomainID != "default" {
+		t.Errorf("own projects = %d %s, want [pa] in domain default", rec.Code, rec.Body)
+	}
+	var other struct {
+		Token struct{ User struct{ ID string } }
+	}
+	decodeInto(t, f.osDo("POST", "/identity/v3/auth/tokens", "", keystoneLogin("memberb", testUserPassword, "pb")), &other)
+	if rec := f.osDo("GET", "/identity/v3/users/"+other.Token.User.ID+"/projects", tok, ""); rec.Code != http.StatusForbidden ||
+		!strings.Contains(rec.Body.String(), `"error":{"code":403`) {
+		t.Errorf("another user's projects = %d %s, want Keystone's 403", rec.Code, rec.Body)
+	}
+	if rec := f.osDo("GET", "/identity/v3/users/"+issued.Token.User.ID+"/projects", "", ""); rec.Code != http.StatusUnauthorized {
+		t.Errorf("without a token = %d, want 401", rec.Code)
+	}
+}

@@ -24,6 +24,7 @@ func (s *Server) registerIdentity() {
 	s.handle(http.MethodDelete, "/identity/v3/auth/tokens", s.revokeToken)
 	s.handle(http.MethodGet, "/identity/v3/auth/projects", s.authProjects)
 	s.handle(http.MethodGet, "/identity/v3/auth/catalog", s.withToken(s.authCatalog))
+	s.handle(http.MethodGet, "/identity/v3/users/{id}/projects", s.userProjects)
 }
 
 // defaultDomain is the one Keystone domain cloudlet has.
@@ -228,6 +229,22 @@ func (s *Server) authProjects(w http.ResponseWriter, r *http.Request) {
 func (s *Server) authCatalog(w http.ResponseWriter, r *http.Request, _ *client.Client) {
 	writeJSON(w, http.StatusOK, map[string]any{"catalog": s.catalog(r),
 		"links": map[string]any{"self": s.baseURL(r) + r.URL.Path, "next": nil, "previous": nil}})
+}
+
+// userProjects lists the projects of user id when that is the caller (Keystone's "owner" rule): the
+// projects its token may be scoped to. Another user's list is 403: cloudlet's API answers only the
+// caller's own.
+func (s *Server) userProjects(w http.ResponseWriter, r *http.Request) {
+	p, err := s.opts.Resolve(r.Context(), callerToken(r))
+	if err != nil {
+		keystoneError(w, http.StatusUnauthorized, "the request you have made requires authentication")
+		return
+	}
+	if r.PathValue("id") != p.UserID {
+		keystoneError(w, http.StatusForbidden, "cloudlet lists only the caller's own projects")
+		return
+	}
+	s.authProjects(w, r)
 }
 
 func methodOf(p identity.Principal) string {

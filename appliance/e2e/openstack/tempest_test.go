@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"cloudlet/web/client"
 )
 
 // tempestBudget bounds one tempest run of the subset: a hang is a failure, not a stalled CI.
@@ -201,31 +203,52 @@ func (s *site) tempestWorkspace(bin string) string {
 			s.t.Fatalf("write %s: %v", path, err)
 		}
 	}
-	write(accounts, tempestAccounts(sitePassword))
+	write(accounts, s.tempestAccounts())
 	write(filepath.Join(ws, "etc", "tempest.conf"), s.tempestConf(ws, accounts))
 	return ws
 }
 
-// tempestAccounts is the pre-provisioned credentials file: the demo project's member, with its
-// network.
-func tempestAccounts(password string) string {
-	return fmt.Sprintf(`- username: member
-  project_name: %s
-  password: %q
-  domain_name: Default
-  roles: [member]
-  resources:
-    network: %s
-`, siteProject, password, tempestNetwork)
-}
+// tempestAccount is one pre-provisioned account: a member of its project, with a network of its own
+// there named tempestNetwork (tempest boots its servers on it: [compute] fixed_network_name and the
+// account's network resource). The CIDRs lie outside project_network_cidr, where tempest's network
+// tests make theirs.
+type tempestAccount struct{ user, project, cidr string }
 
-// tempestNetwork is the member's network that tempest boots servers on ([compute]
-// fixed_network_name and the account's network resource).
+// tempestNetwork is the name of each account's network.
 const tempestNetwork = "private"
 
-// tempestNetworkCIDR is its subnet: outside project_network_cidr, where tempest's network tests make
-// theirs.
-const tempestNetworkCIDR = "10.99.0.0/24"
+// tempestAccountsList: the demo member (primary) and a member of another project (alt: tempest checks
+// that the primary cannot scope to its project).
+var tempestAccountsList = []tempestAccount{
+	{"member", siteProject, "10.99.0.0/24"},
+	{"altmember", "tempest-alt", "10.99.1.0/24"},
+}
+
+// tempestAccounts makes the accounts' people and networks (the alt project and its member; demo's
+// member exists) and returns accounts.yaml.
+func (s *site) tempestAccounts() string {
+	s.t.Helper()
+	var yaml strings.Builder
+	for _, a := range tempestAccountsList {
+		if a.project != siteProject {
+			s.root("POST", "/api/v1/projects", map[string]string{"name": a.project}, nil)
+			s.root("POST", "/api/v1/users", map[string]any{"name": a.user, "password": sitePassword,
+				"default_project": a.project}, nil)
+			s.root("PUT", "/api/v1/projects/"+a.project+"/users/"+a.user+"/roles/member", nil, nil)
+		}
+		var tok struct{ Token string }
+		s.root("POST", "/api/v1/auth/tokens", map[string]string{"username": a.user, "password": sitePassword,
+			"project": a.project}, &tok)
+		api := client.New(client.Options{Socket: s.d.Socket, Token: tok.Token, Timeout: time.Minute})
+		if err := api.Do(context.Background(), "POST", "/api/v1/networks", map[string]any{"name": tempestNetwork,
+			"subnet": map[string]any{"cidr": a.cidr}}, nil); err != nil {
+			s.t.Fatalf("create %s's network %s: %v", a.user, tempestNetwork, err)
+		}
+		fmt.Fprintf(&yaml, "- username: %s\n  project_name: %s\n  password: %q\n  domain_name: Default\n"+
+			"  roles: [member]\n  resources:\n    network: %s\n", a.user, a.project, sitePassword, tempestNetwork)
+	}
+	return yaml.String()
+}
 
 // tempestConf is tempest.conf for this site (research/openstack-api.md §9): pre-provisioned
 // credentials, no validation over SSH, Nova and Cinder pinned at 2.1 and 3.0, the test guest as
@@ -237,11 +260,6 @@ func (s *site) tempestConf(ws, accounts string) string {
 	s.root("GET", "/api/v1/images/"+guestImage, nil, &img)
 	s.root("GET", "/api/v1/flavors/m1.tiny", nil, &tiny)
 	s.root("GET", "/api/v1/flavors/m1.small", nil, &small)
-	if err := s.as("member").Do(context.Background(), "POST", "/api/v1/networks",
-		map[string]any{"name": tempestNetwork,
-			"subnet": map[string]any{"cidr": tempestNetworkCIDR}}, nil); err != nil {
-		s.t.Fatalf("create the member's network %s: %v", tempestNetwork, err)
-	}
 	return fmt.Sprintf(`[DEFAULT]
 log_dir = %[1]s/logs
 log_file = tempest.log
