@@ -221,12 +221,15 @@ func (s *Server) updateImageMember(c echo.Context) error {
 	return c.JSON(http.StatusOK, imageMember{ImageID: img.ID, ProjectID: m.ProjectID, Status: m.Status})
 }
 
-// updateImageRequest is PATCH /api/v1/images/{id}: absent fields stay as they are.
+// updateImageRequest is PATCH /api/v1/images/{id}: absent fields stay as they are; properties are
+// merged (a null value removes its key).
 type updateImageRequest struct {
-	Visibility *string `json:"visibility"`
-	Protected  *bool   `json:"protected"`
-	MinDiskGiB *int    `json:"min_disk_gib"`
-	MinRAMMiB  *int    `json:"min_ram_mib"`
+	Name       *string            `json:"name"`
+	Visibility *string            `json:"visibility"`
+	Protected  *bool              `json:"protected"`
+	MinDiskGiB *int               `json:"min_disk_gib"`
+	MinRAMMiB  *int               `json:"min_ram_mib"`
+	Properties map[string]*string `json:"properties"`
 }
 
 // updateImage serves PATCH /api/v1/images/{id}; making an image public needs image:publicize.
@@ -242,6 +245,7 @@ func (s *Server) updateImage(c echo.Context) error {
 	}
 	img, err := s.opts.Images.Update(c.Request().Context(), s.project(c), c.Param("id"), images.UpdateRequest{
 		Visibility: r.Visibility, Protected: r.Protected, MinDiskGiB: r.MinDiskGiB, MinRAMMiB: r.MinRAMMiB,
+		Name: r.Name, Properties: r.Properties,
 	})
 	if err != nil {
 		return err
