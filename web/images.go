@@ -104,6 +104,27 @@ func (s *Server) importImageURL(c echo.Context) error {
 	return c.JSON(http.StatusAccepted, img)
 }
 
+// importIntoRequest is POST /api/v1/images/{id}/import: the data of a queued image, downloaded from
+// an http(s) URL (Glance's web-download import).
+type importIntoRequest struct {
+	URL      string `json:"url"`
+	Checksum string `json:"checksum"` // optional sha256, hex
+}
+
+// importImageURLInto answers 202 with the image; the download runs in the background, as for
+// importImageURL.
+func (s *Server) importImageURLInto(c echo.Context) error {
+	var r importIntoRequest
+	if err := decodeJSON(c, &r); err != nil {
+		return err
+	}
+	img, err := s.opts.Images.ImportURLInto(c.Request().Context(), s.project(c), c.Param("id"), r.URL, r.Checksum)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusAccepted, img)
+}
+
 // importFileRequest is POST /api/v1/images/import-file: an image from files on the daemon's host (admin).
 type importFileRequest struct {
 	Name            string            `json:"name"`
