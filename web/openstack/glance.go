@@ -12,7 +12,35 @@ import (
 // Glance v2 at /image/v2 (discovery.go serves /image): the images the caller's project may see.
 func (s *Server) registerImage() {
 	s.handle(http.MethodGet, "/image/v2/images", s.withToken(s.listImages))
+	s.handle(http.MethodPost, "/image/v2/images", s.withToken(s.createImage))
 	s.handle(http.MethodGet, "/image/v2/images/{id}", s.withToken(s.showImage))
+	s.handle(http.MethodPatch, "/image/v2/images/{id}", s.withToken(s.patchImage))
+	s.handle(http.MethodDelete, "/image/v2/images/{id}", s.withToken(s.deleteImage))
+	s.handle(http.MethodPut, ImageFilePattern, s.withToken(s.uploadImageFile))
+	s.handle(http.MethodGet, ImageFilePattern, s.withToken(s.downloadImageFile))
+	s.registerImageMembers()
+	s.registerImageImport()
+}
+
+// glanceAPIError writes a native API error in Glance's body, with its status.
+func glanceAPIError(w http.ResponseWriter, err error) {
+	status, msg := apiStatus(err)
+	glanceError(w, status, msg)
+}
+
+// imageByID reads the image whose id is the request's {id}; a name (which /api/v1 also accepts),
+// another project's image or none answers 404, as in Glance. ok is false once the error is written.
+func imageByID(w http.ResponseWriter, r *http.Request, api *client.Client) (img images.Image, ok bool) {
+	id := r.PathValue("id")
+	if err := api.Do(r.Context(), http.MethodGet, "/api/v1/images/"+url.PathEscape(id), nil, &img); err != nil {
+		glanceAPIError(w, err)
+		return img, false
+	}
+	if img.ID != id {
+		glanceError(w, http.StatusNotFound, "no image found with ID "+id)
+		return img, false
+	}
+	return img, true
 }
 
 // glanceError writes Glance's error body.
@@ -97,16 +125,7 @@ func pageAfter(items []map[string]any, q url.Values) ([]map[string]any, string) 
 
 // showImage reads one image by id; a name (which /api/v1 also accepts) is 404, as in Glance.
 func (s *Server) showImage(w http.ResponseWriter, r *http.Request, api *client.Client) {
-	id := r.PathValue("id")
-	var img images.Image
-	if err := api.Do(r.Context(), http.MethodGet, "/api/v1/images/"+url.PathEscape(id), nil, &img); err != nil {
-		status, msg := apiStatus(err)
-		glanceError(w, status, msg)
-		return
+	if img, ok := imageByID(w, r, api); ok {
+		writeJSON(w, http.StatusOK, s.imageView(img))
 	}
-	if img.ID != id {
-		glanceError(w, http.StatusNotFound, "no image found with ID "+id)
-		return
-	}
-	writeJSON(w, http.StatusOK, s.imageView(img))
 }
