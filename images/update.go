@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 
 	"cloudlet/store"
 )
@@ -17,6 +18,7 @@ type UpdateRequest struct {
 	MinRAMMiB  *int
 	Name       *string            // a new name, free in the project (store.ValidateName)
 	Properties map[string]*string // sets each key to its value; a nil value removes the key
+	Tags       *[]string          // replaces the tags (CreateRequest's bounds; repeats are dropped)
 }
 
 // Update changes one of projectID's images, in one transaction: only its owner may.
@@ -40,6 +42,9 @@ func (s *Service) Update(ctx context.Context, projectID, idOrName string, r Upda
 		if r.Name != nil {
 			img.Name = *r.Name
 		}
+		if r.Tags != nil {
+			img.Tags = slices.Clone(*r.Tags)
+		}
 		return r.applyProperties(img)
 	})
 }
@@ -47,8 +52,15 @@ func (s *Service) Update(ctx context.Context, projectID, idOrName string, r Upda
 // validate checks the fields that are set, with CreateRequest's bounds.
 func (r UpdateRequest) validate() error {
 	if r.Visibility == nil && r.Protected == nil && r.MinDiskGiB == nil && r.MinRAMMiB == nil && r.Name == nil &&
-		len(r.Properties) == 0 {
-		return faultf(ErrInvalid, "nothing to change: give name, visibility, protected, min_disk_gib, min_ram_mib or properties")
+		len(r.Properties) == 0 && r.Tags == nil {
+		return faultf(ErrInvalid, "nothing to change: give name, visibility, protected, min_disk_gib, min_ram_mib, properties or tags")
+	}
+	if r.Tags != nil {
+		tags, err := normalizeTags(*r.Tags)
+		if err != nil {
+			return err
+		}
+		*r.Tags = tags
 	}
 	if r.Name != nil {
 		if err := store.ValidateName(*r.Name); err != nil {

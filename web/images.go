@@ -52,13 +52,14 @@ type imageAttrs struct {
 	MinRAMMiB       int               `json:"min_ram_mib"`
 	Protected       bool              `json:"protected"`
 	Properties      map[string]string `json:"properties"`
+	Tags            []string          `json:"tags"`
 }
 
 func (a imageAttrs) request(projectID string) images.CreateRequest {
 	return images.CreateRequest{
 		ProjectID: projectID, Name: a.Name, DiskFormat: a.DiskFormat, ContainerFormat: a.ContainerFormat,
 		Firmware: a.Firmware, Visibility: a.Visibility, MinDiskGiB: a.MinDiskGiB, MinRAMMiB: a.MinRAMMiB,
-		Protected: a.Protected, Properties: a.Properties,
+		Protected: a.Protected, Properties: a.Properties, Tags: a.Tags,
 	}
 }
 
@@ -243,7 +244,7 @@ func (s *Server) updateImageMember(c echo.Context) error {
 }
 
 // updateImageRequest is PATCH /api/v1/images/{id}: absent fields stay as they are; properties are
-// merged (a null value removes its key).
+// merged (a null value removes its key); tags, when given, replace the image's.
 type updateImageRequest struct {
 	Name       *string            `json:"name"`
 	Visibility *string            `json:"visibility"`
@@ -251,6 +252,7 @@ type updateImageRequest struct {
 	MinDiskGiB *int               `json:"min_disk_gib"`
 	MinRAMMiB  *int               `json:"min_ram_mib"`
 	Properties map[string]*string `json:"properties"`
+	Tags       *[]string          `json:"tags"`
 }
 
 // updateImage serves PATCH /api/v1/images/{id}; making an image public needs image:publicize.
@@ -266,7 +268,7 @@ func (s *Server) updateImage(c echo.Context) error {
 	}
 	img, err := s.opts.Images.Update(c.Request().Context(), s.project(c), c.Param("id"), images.UpdateRequest{
 		Visibility: r.Visibility, Protected: r.Protected, MinDiskGiB: r.MinDiskGiB, MinRAMMiB: r.MinRAMMiB,
-		Name: r.Name, Properties: r.Properties,
+		Name: r.Name, Properties: r.Properties, Tags: r.Tags,
 	})
 	if err != nil {
 		return err

@@ -16,3 +16,11 @@ func TestImagePatchRenamesAndMergesProperties(t *testing.T) {
 	expect(t, call(t, s, "PATCH", "/api/v1/images/renamed", `{"properties":{"bad key":"x"}}`), 400, "property key")
 	expect(t, call(t, s, "GET", "/api/v1/images/renamed", ""), 200, `"properties":{"a":"3"}`)
 }
+
+// Tags are given at create and replaced by PATCH.
+func TestImageTagsAtCreateAndPatch(t *testing.T) {
+	s, _ := newImagesServer(t)
+	expect(t, call(t, s, "POST", "/api/v1/images", `{"name":"t","disk_format":"raw","tags":["x","y"]}`), 201, `"tags":["x","y"]`)
+	expect(t, call(t, s, "PATCH", "/api/v1/images/t", `{"tags":["z"]}`), 200, `"tags":["z"]`)
+	expect(t, call(t, s, "PATCH", "/api/v1/images/t", `{"tags":[""]}`), 400, "tag")
+}
