@@ -124,7 +124,9 @@ func TestGlanceCreateRefusesReadOnlyAndBadAttributes(t *testing.T) {
 		{`{"name":"x","disk_format":"vhd"}`, 400, "disk format"},
 		{`{"name":"x","disk_format":"raw","container_format":"docker"}`, 400, "container format"},
 		{`{"name":"x","disk_format":"raw","min_disk":"big"}`, 400, "min_disk"},
-		{`{"name":"x","disk_format":"raw","tags":["a"]}`, 400, "no tags"},
+		{`{"name":"x","disk_format":"raw","tags":[""]}`, 400, "tag"},
+		{`{"name":"x","disk_format":"raw","tags":"a"}`, 400, "tags"},
+		{`{"name":"x","disk_format":"raw","os_hidden":true}`, 400, "os_hidden"},
 		{`{"name":"x","disk_format":"raw","ramdisk_id":7}`, 400, "must be a string"},
 		{`{"name":"x","disk_format":"raw","visibility":"public"}`, 403, "image:publicize"},
 		{`{"name":"x","disk_format":"raw","id":"` + existing.ID + `"}`, 409, "already exists"},
@@ -213,7 +215,8 @@ func TestGlancePatchUpdatesTheImageAndRefusesBadOperations(t *testing.T) {
 		{v21, `[{"op":"replace","path":"/missing","value":"x"}]`, 409},
 		{v21, `[{"op":"remove","path":"/missing"}]`, 409},
 		{v21, `[{"op":"replace","path":"/disk_format","value":"qcow2"}]`, 400},
-		{v21, `[{"op":"add","path":"/tags","value":["t"]}]`, 400},
+		{v21, `[{"op":"add","path":"/tags","value":"t"}]`, 400},
+		{v21, `[{"op":"remove","path":"/tags"}]`, 403},
 		{v21, `[{"op":"replace","path":"/name","value":"Not A Name"}]`, 400},
 		{v21, `[{"op":"replace","path":"/name","value":"p4"},{"op":"add","path":"/n","value":5}]`, 400},
 		{v21, `{"op":"replace"}`, 400},
@@ -326,5 +329,41 @@ func TestGlanceImportIsWebDownloadThroughTheGuardedURLImport(t *testing.T) {
 	}
 	if native.Status != images.StatusKilled || !strings.Contains(native.Fault, "could not connect") {
 		t.Errorf("a loopback web-download ended %+v, want killed: could not connect", native)
+	}
+}
+
+// Tags: given at create, replaced by a patch of /tags, one added or removed by the tag routes (a tag
+// the image lacks is 404), filtered on by ?tag=; /api/v1 keeps each change.
+func TestGlanceTagsAreKeptAndFilterTheList(t *testing.T) {
+	f := newAuthFixture(t)
+	tok := f.tokens["member"]
+	img := glanceCreate(t, f, tok, `{"name":"tagged","disk_format":"raw","container_format":"bare","tags":["a","b"]}`)
+	if len(img.Tags) != 2 {
+		t.Errorf("created with tags %v, want [a b]", img.Tags)
+	}
+	glanceCreate(t, f, tok, `{"name":"plain","disk_format":"raw","container_format":"bare"}`)
+	path := "/image/v2/images/" + img.ID
+	if rec := f.osDo("PATCH", path, tok, `[{"op":"replace","path":"/tags","value":["c"]}]`, "Content-Type", "application/openstack-images-v2.1-json-patch"); rec.Code != 200 || !strings.Contains(rec.Body.String(), `"tags":["c"]`) {
+		t.Errorf("patch /tags = %d %s", rec.Code, rec.Body)
+	}
+	if rec := f.osDo("PUT", path+"/tags/d", tok, ""); rec.Code != http.StatusNoContent {
+		t.Errorf("PUT tag = %d %s", rec.Code, rec.Body)
+	}
+	if rec := f.osDo("DELETE", path+"/tags/c", tok, ""); rec.Code != http.StatusNoContent {
+		t.Errorf("DELETE tag = %d %s", rec.Code, rec.Body)
+	}
+	if rec := f.osDo("DELETE", path+"/tags/nope", tok, ""); rec.Code != http.StatusNotFound {
+		t.Errorf("DELETE of a tag the image lacks = %d, want 404", rec.Code)
+	}
+	if native, _ := nativeImage(t, f, tok, img.ID); len(native.Tags) != 1 || native.Tags[0] != "d" {
+		t.Errorf("/api/v1 tags = %v, want [d]", native.Tags)
+	}
+	var list struct{ Images []glanceImage }
+	decodeInto(t, f.osDo("GET", "/image/v2/images?tag=d", tok, ""), &list)
+	if len(list.Images) != 1 || list.Images[0].ID != img.ID {
+		t.Errorf("images?tag=d = %+v, want the tagged image only", list.Images)
+	}
+	if rec := f.osDo("PUT", path+"/tags/e", f.tokens["memberb"], ""); rec.Code != http.StatusNotFound {
+		t.Errorf("tagging another project's image = %d, want 404", rec.Code)
 	}
 }

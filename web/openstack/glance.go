@@ -3,6 +3,7 @@ package openstack
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 
 	"cloudlet/images"
@@ -19,6 +20,7 @@ func (s *Server) registerImage() {
 	s.handle(http.MethodPut, ImageFilePattern, s.withToken(s.uploadImageFile))
 	s.handle(http.MethodGet, ImageFilePattern, s.withToken(s.downloadImageFile))
 	s.registerImageMembers()
+	s.registerImageTags()
 	s.registerImageImport()
 }
 
@@ -54,7 +56,7 @@ func (s *Server) imageView(img images.Image) map[string]any {
 	v := map[string]any{"id": img.ID, "name": img.Name, "status": img.Status, "visibility": img.Visibility,
 		"disk_format": img.DiskFormat, "container_format": img.ContainerFormat, "size": nullIfZero(img.Size),
 		"virtual_size": nullIfZero(img.VirtualSize), "min_disk": img.MinDiskGiB, "min_ram": img.MinRAMMiB,
-		"protected": img.Protected, "os_hidden": false, "tags": []string{}, "owner": img.ProjectID,
+		"protected": img.Protected, "os_hidden": false, "tags": tagsOf(img), "owner": img.ProjectID,
 		"checksum": nil, "os_hash_algo": nil, "os_hash_value": nil,
 		"created_at": img.CreatedAt.UTC().Format("2006-01-02T15:04:05Z"),
 		"updated_at": img.UpdatedAt.UTC().Format("2006-01-02T15:04:05Z"),
@@ -70,6 +72,14 @@ func (s *Server) imageView(img images.Image) map[string]any {
 	return v
 }
 
+// tagsOf is the image's tags, [] for none.
+func tagsOf(img images.Image) []string {
+	if img.Tags == nil {
+		return []string{}
+	}
+	return img.Tags
+}
+
 func nullIfZero(n int64) any {
 	if n == 0 {
 		return nil
@@ -78,7 +88,7 @@ func nullIfZero(n int64) any {
 }
 
 // listImages lists the visible images, filtered as Glance filters (name, id, visibility, status,
-// owner, "in:" lists), paged by limit and marker.
+// owner, "in:" lists; each tag= one the image has), paged by limit and marker.
 func (s *Server) listImages(w http.ResponseWriter, r *http.Request, api *client.Client) {
 	var list []images.Image
 	if err := api.Do(r.Context(), http.MethodGet, "/api/v1/images", nil, &list); err != nil {
@@ -89,7 +99,7 @@ func (s *Server) listImages(w http.ResponseWriter, r *http.Request, api *client.
 	q := r.URL.Query()
 	out := []map[string]any{}
 	for _, img := range list {
-		if v := s.imageView(img); matches(v, q, "limit", "marker") {
+		if v := s.imageView(img); matches(v, q, "limit", "marker") && hasTags(img, q["tag"]) {
 			out = append(out, v)
 		}
 	}
@@ -104,6 +114,16 @@ func (s *Server) listImages(w http.ResponseWriter, r *http.Request, api *client.
 		body["next"] = "/v2/images?" + nq.Encode()
 	}
 	writeJSON(w, http.StatusOK, body)
+}
+
+// hasTags reports whether img has every tag of a list's tag filters.
+func hasTags(img images.Image, tags []string) bool {
+	for _, t := range tags {
+		if !slices.Contains(img.Tags, t) {
+			return false
+		}
+	}
+	return true
 }
 
 // pageAfter cuts items after the marker's item to limit; next is the marker of the page after, or "".

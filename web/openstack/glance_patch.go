@@ -121,18 +121,18 @@ func applyOp(img images.Image, op patchOp, body map[string]any, props map[string
 		return err
 	}
 	switch op.key {
-	case "name", "visibility", "min_disk", "min_ram", "protected":
+	case "name", "visibility", "min_disk", "min_ram", "protected", "tags":
 		if op.op == "remove" {
 			return &attributeError{http.StatusForbidden, fmt.Sprintf("Attribute '%s' cannot be removed.", op.key)}
 		}
 		field, value, err := nativeAttr(op.key, op.value)
 		body[field] = value
 		return err
-	case "tags", "os_hidden":
+	case "os_hidden":
 		if op.op == "remove" {
-			return &attributeError{http.StatusForbidden, fmt.Sprintf("Attribute '%s' cannot be removed.", op.key)}
+			return &attributeError{http.StatusForbidden, "Attribute 'os_hidden' cannot be removed."}
 		}
-		return checkNoTagsOrHidden(op.key, op.value)
+		return checkNotHidden(op.value)
 	case "disk_format", "container_format":
 		return unchangedFormat(img, op)
 	}

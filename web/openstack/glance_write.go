@@ -72,6 +72,9 @@ func nativeAttr(key string, raw json.RawMessage) (field string, value any, err e
 	case "protected":
 		var b bool
 		return key, b, decode(&b)
+	case "tags":
+		var tags []string
+		return key, tags, decode(&tags)
 	}
 	var s string
 	if json.Unmarshal(raw, &s) != nil {
@@ -81,8 +84,8 @@ func nativeAttr(key string, raw json.RawMessage) (field string, value any, err e
 }
 
 // createBody turns Glance's flat create body into /api/v1's: core attributes map onto fields, the
-// rest are properties; hw_firmware_type=uefi also picks UEFI firmware. tags and os_hidden are
-// accepted only empty and false: cloudlet's images have neither.
+// rest are properties; hw_firmware_type=uefi also picks UEFI firmware. os_hidden is accepted only
+// false: cloudlet hides no image.
 func createBody(raw map[string]json.RawMessage) (map[string]any, error) {
 	body, props := map[string]any{}, map[string]string{}
 	for key, v := range raw {
@@ -95,8 +98,8 @@ func createBody(raw map[string]json.RawMessage) (map[string]any, error) {
 		switch key {
 		case "id":
 			continue // handled by createImage
-		case "tags", "os_hidden":
-			if err := checkNoTagsOrHidden(key, v); err != nil {
+		case "os_hidden":
+			if err := checkNotHidden(v); err != nil {
 				return nil, err
 			}
 			continue
@@ -120,17 +123,13 @@ func createBody(raw map[string]json.RawMessage) (map[string]any, error) {
 	return body, nil
 }
 
-// checkNoTagsOrHidden accepts tags only empty and os_hidden only false.
-func checkNoTagsOrHidden(key string, v json.RawMessage) error {
-	var tags []string
-	if key == "tags" && json.Unmarshal(v, &tags) == nil && len(tags) == 0 {
-		return nil
-	}
+// checkNotHidden accepts os_hidden only false.
+func checkNotHidden(v json.RawMessage) error {
 	var hidden bool
-	if key == "os_hidden" && json.Unmarshal(v, &hidden) == nil && !hidden {
+	if json.Unmarshal(v, &hidden) == nil && !hidden {
 		return nil
 	}
-	return badAttribute("cloudlet's images have no %s: %s is not accepted", key, v)
+	return badAttribute("cloudlet hides no image: os_hidden %s is not accepted", v)
 }
 
 // createImage serves POST /image/v2/images: a queued image, 201. Glance lets a client choose the
