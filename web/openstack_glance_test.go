@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
@@ -365,5 +366,50 @@ func TestGlanceTagsAreKeptAndFilterTheList(t *testing.T) {
 	}
 	if rec := f.osDo("PUT", path+"/tags/e", f.tokens["memberb"], ""); rec.Code != http.StatusNotFound {
 		t.Errorf("tagging another project's image = %d, want 404", rec.Code)
+	}
+}
+
+// Tempest's basic image operations (test_register_upload_get_image_file, test_update_image,
+// test_delete_image) with its configured formats bare and raw: a queued image with an extra
+// attribute has no data (204), takes 1024 random bytes, shows their size and gives them back;
+// a v2.0 patch renames it; once deleted it is 404 and out of the list.
+func TestGlanceTempestBasicImageOperations(t *testing.T) {
+	f := newAuthFixture(t)
+	tok := f.tokens["member"]
+	const ramdisk = "00000000-1111-2222-3333-444455556666"
+	img := glanceCreate(t, f, tok, `{"name":"tempest-image-1","container_format":"bare","disk_format":"raw",
+		"visibility":"private","ramdisk_id":"`+ramdisk+`"}`)
+	file := "/image/v2/images/" + img.ID + "/file"
+	if rec := f.osDo("GET", file, tok, ""); rec.Code != http.StatusNoContent || rec.Body.Len() != 0 {
+		t.Errorf("file of the queued image = %d, %d bytes; want 204, none", rec.Code, rec.Body.Len())
+	}
+	data := make([]byte, 1024)
+	if _, err := rand.Read(data); err != nil {
+		t.Fatal(err)
+	}
+	if rec := f.osDo("PUT", file, tok, string(data), "Content-Type", "application/octet-stream"); rec.Code != http.StatusNoContent {
+		t.Fatalf("store file = %d %s", rec.Code, rec.Body)
+	}
+	var shown map[string]any
+	decodeInto(t, f.osDo("GET", "/image/v2/images/"+img.ID, tok, ""), &shown)
+	if shown["ramdisk_id"] != ramdisk || shown["size"] != float64(1024) || shown["name"] != "tempest-image-1" {
+		t.Errorf("show = %v, want ramdisk_id kept and size 1024", shown)
+	}
+	if rec := f.osDo("GET", file, tok, ""); rec.Code != 200 || !bytes.Equal(rec.Body.Bytes(), data) {
+		t.Errorf("file = %d, %d bytes; want 200 with the stored bytes", rec.Code, rec.Body.Len())
+	}
+	rec := f.osDo("PATCH", "/image/v2/images/"+img.ID, tok, `[{"replace":"/name","value":"new-image-2"}]`,
+		"Content-Type", "application/openstack-images-v2.0-json-patch")
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"name":"new-image-2"`) {
+		t.Errorf("update_image = %d %s", rec.Code, rec.Body)
+	}
+	if rec := f.osDo("DELETE", "/image/v2/images/"+img.ID, tok, ""); rec.Code != http.StatusNoContent {
+		t.Fatalf("delete = %d %s", rec.Code, rec.Body)
+	}
+	if rec := f.osDo("GET", "/image/v2/images/"+img.ID, tok, ""); rec.Code != http.StatusNotFound {
+		t.Errorf("show after delete = %d, want 404", rec.Code)
+	}
+	if rec := f.osDo("GET", "/image/v2/images", tok, ""); strings.Contains(rec.Body.String(), img.ID) {
+		t.Errorf("the list after delete still has the image: %s", rec.Body)
 	}
 }
