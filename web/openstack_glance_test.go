@@ -413,3 +413,16 @@ func TestGlanceTempestBasicImageOperations(t *testing.T) {
 		t.Errorf("the list after delete still has the image: %s", rec.Body)
 	}
 }
+
+// Deactivate and reactivate are not offered: 404 with Glance's body, naming why.
+func TestGlanceDeactivateIsNotOffered(t *testing.T) {
+	f := newAuthFixture(t)
+	tok := f.tokens["member"]
+	img := glanceCreate(t, f, tok, `{"name":"d","disk_format":"raw","container_format":"bare"}`)
+	for _, action := range []string{"deactivate", "reactivate"} {
+		rec := f.osDo("POST", "/image/v2/images/"+img.ID+"/actions/"+action, tok, "")
+		if rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), "cannot be deactivated") {
+			t.Errorf("%s = %d %s, want 404 saying so", action, rec.Code, rec.Body)
+		}
+	}
+}

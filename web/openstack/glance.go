@@ -21,6 +21,7 @@ func (s *Server) registerImage() {
 	s.handle(http.MethodGet, ImageFilePattern, s.withToken(s.downloadImageFile))
 	s.registerImageMembers()
 	s.registerImageTags()
+	s.registerImageActions()
 	s.registerImageImport()
 }
 

@@ -52,3 +52,15 @@ func (s *Server) importImage(w http.ResponseWriter, r *http.Request, api *client
 	}
 	w.WriteHeader(http.StatusAccepted)
 }
+
+// registerImageActions answers Glance's deactivate and reactivate: cloudlet has no deactivated
+// state (an image is usable or being deleted), so both are 404 with a message, as for an unknown
+// action, rather than a success that changes nothing.
+func (s *Server) registerImageActions() {
+	refuse := func(w http.ResponseWriter, r *http.Request, api *client.Client) {
+		if _, ok := imageByID(w, r, api); ok {
+			glanceError(w, http.StatusNotFound, "cloudlet images cannot be deactivated: "+r.PathValue("action")+" is not offered")
+		}
+	}
+	s.handle(http.MethodPost, "/image/v2/images/{id}/actions/{action}", s.withToken(refuse))
+}
