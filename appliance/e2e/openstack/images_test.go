@@ -18,9 +18,9 @@ import (
 )
 
 // TestOpenStackCLIImageLifecycle: the real openstack CLI makes an image from a qcow2 file through
-// Glance v2 (create, then the file streamed in), lists, shows, changes it with a JSON patch, saves
-// the same bytes back, shares it with another project that accepts it, and deletes it; cloudlet's
-// own API shows each step.
+// Glance v2 (create, then the file streamed in), lists, shows, changes it with JSON patches
+// (properties, min disk, tags, protection), saves the same bytes back, shares it with another
+// project that accepts it, and deletes it; cloudlet's own API shows each step.
 func TestOpenStackCLIImageLifecycle(t *testing.T) {
 	s := newSite(t)
 	member := s.as("member")
@@ -63,6 +63,7 @@ func TestOpenStackCLIImageLifecycle(t *testing.T) {
 	if back, err := os.ReadFile(saved); err != nil || !bytes.Equal(back, data) {
 		t.Errorf("image save gave %d bytes (%v), want the %d uploaded", len(back), err, len(data))
 	}
+	checkCLITagsAndProtectsImage(t, s, img.ID)
 	checkCLISharesImage(t, s, img.ID)
 	s.cli("member", "image", "delete", "img1")
 	var ae *client.Error
@@ -89,6 +90,27 @@ func TestOpenStackCLIImageCreateRefusesDataThatIsNotItsFormat(t *testing.T) {
 	var img images.Image
 	if err := s.as("member").Do(context.Background(), "GET", "/api/v1/images/fake", nil, &img); !errorAs(err, &ae) || ae.Code != 404 {
 		t.Errorf("/api/v1 after the refused create: %+v, %v; want 404 (the CLI deletes the killed image)", img, err)
+	}
+}
+
+// checkCLITagsAndProtectsImage: `image set --tag`, `image unset --property` and `image set
+// --protected` show in cloudlet's API; a protected image's delete is refused (Glance's 403) and
+// it stays until `--unprotected`.
+func checkCLITagsAndProtectsImage(t *testing.T, s *site, id string) {
+	t.Helper()
+	member := s.as("member")
+	s.cli("member", "image", "set", "--tag", "t1", "--protected", "img1")
+	s.cli("member", "image", "unset", "--property", "a", "img1")
+	img := glanceNative(t, member, id)
+	if len(img.Tags) != 1 || img.Tags[0] != "t1" || !img.Protected || img.Properties["a"] != "" {
+		t.Errorf("/api/v1 has %+v after set --tag --protected and unset --property, want tag t1, protected, no a", img)
+	}
+	if _, stderr, err := s.tryCLI("member", "image", "delete", "img1"); err == nil || !strings.Contains(stderr, "protected") {
+		t.Errorf("image delete of a protected image: %v, stderr %q; want a refusal saying it is protected", err, stderr)
+	}
+	s.cli("member", "image", "set", "--unprotected", "img1")
+	if img := glanceNative(t, member, id); img.Protected {
+		t.Errorf("/api/v1 has %+v after set --unprotected", img)
 	}
 }
 
