@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"cloudlet/images"
+	"cloudlet/internal/testkit"
 )
 
 // glanceImage is an image as Glance's answers give it.
@@ -424,5 +425,33 @@ func TestGlanceDeactivateIsNotOffered(t *testing.T) {
 		if rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), "cannot be deactivated") {
 			t.Errorf("%s = %d %s, want 404 saying so", action, rec.Code, rec.Body)
 		}
+	}
+}
+
+// The upload route streams bodies far over the API's JSON cap (the listener gives Glance's file
+// route the image upload cap), and an image a volume stands on is not deleted: cloudlet's 409,
+// naming the volume, until the volume is gone.
+func TestGlanceUploadsOverTheJSONCapAndAnImageInUseIsNotDeleted(t *testing.T) {
+	f := newAuthFixture(t)
+	tok := f.tokens["member"]
+	img := glanceCreate(t, f, tok, `{"name":"big","disk_format":"raw","container_format":"bare"}`)
+	data := bytes.Repeat([]byte("cloudlet"), 3*DefaultMaxBodyBytes/8)
+	if rec := f.osDo("PUT", "/image/v2/images/"+img.ID+"/file", tok, string(data), "Content-Type", "application/octet-stream"); rec.Code != http.StatusNoContent {
+		t.Fatalf("upload of %d bytes = %d %s, want 204", len(data), rec.Code, rec.Body)
+	}
+	if native, _ := nativeImage(t, f, tok, img.ID); native.Status != images.StatusActive || native.Size != int64(len(data)) {
+		t.Fatalf("/api/v1 has %+v, want active with %d bytes", native, len(data))
+	}
+	pa, err := f.ids.Resolve(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, drop := testkit.ImageVolume(t, f.db, "root", pa.ProjectID, img.ID)
+	if rec := f.osDo("DELETE", "/image/v2/images/"+img.ID, tok, ""); rec.Code != http.StatusConflict || !strings.Contains(rec.Body.String(), "volume root") {
+		t.Errorf("delete of an image in use = %d %s, want 409 naming the volume", rec.Code, rec.Body)
+	}
+	drop()
+	if rec := f.osDo("DELETE", "/image/v2/images/"+img.ID, tok, ""); rec.Code != http.StatusNoContent {
+		t.Errorf("delete once unused = %d %s, want 204", rec.Code, rec.Body)
 	}
 }
