@@ -455,3 +455,18 @@ func TestGlanceUploadsOverTheJSONCapAndAnImageInUseIsNotDeleted(t *testing.T) {
 		t.Errorf("delete once unused = %d %s, want 204", rec.Code, rec.Body)
 	}
 }
+
+// hw_firmware_type=uefi, Nova's image property, also gives the image UEFI firmware in /api/v1 (kept
+// as a property too); without it an image boots with BIOS, cloudlet's default.
+func TestGlanceFirmwarePropertyPicksUEFI(t *testing.T) {
+	f := newAuthFixture(t)
+	tok := f.tokens["member"]
+	uefi := glanceCreate(t, f, tok, `{"name":"efi","disk_format":"raw","container_format":"bare","hw_firmware_type":"uefi"}`)
+	plain := glanceCreate(t, f, tok, `{"name":"bios","disk_format":"raw","container_format":"bare"}`)
+	if native, _ := nativeImage(t, f, tok, uefi.ID); native.Firmware != images.FirmwareUEFI || native.Properties["hw_firmware_type"] != "uefi" {
+		t.Errorf("/api/v1 has %+v, want UEFI firmware and the property", native)
+	}
+	if native, _ := nativeImage(t, f, tok, plain.ID); native.Firmware != images.FirmwareBIOS {
+		t.Errorf("/api/v1 has %+v, want BIOS firmware", native)
+	}
+}
