@@ -260,8 +260,8 @@ func TestGlanceDeleteOfAProtectedImageIs403(t *testing.T) {
 	}
 }
 
-// Members are projects: the owner shares (pending), the recipient sees its own membership and
-// accepts it, after which the image is in its list; a project name where an id goes is 404.
+// Members are projects: the owner shares (pending), the recipient finds it with member_status=pending
+// and accepts it, after which the image is in its list; a project name where an id goes is 404.
 func TestGlanceMembersShareAnImageWithAProject(t *testing.T) {
 	f := newAuthFixture(t)
 	tok, other := f.tokens["member"], f.tokens["memberb"]
@@ -280,6 +280,15 @@ func TestGlanceMembersShareAnImageWithAProject(t *testing.T) {
 	}
 	if native, _ := nativeImage(t, f, tok, img.ID); native.Visibility != images.VisibilityShared || len(native.Members) != 1 {
 		t.Errorf("/api/v1 has %+v, want shared with one member", native)
+	}
+	var pending struct{ Images []glanceImage }
+	decodeInto(t, f.osDo("GET", "/image/v2/images?member_status=pending&visibility=shared", other, ""), &pending)
+	if len(pending.Images) != 1 || pending.Images[0].ID != img.ID {
+		t.Errorf("the recipient's pending shared images = %+v, want the shared one", pending.Images)
+	}
+	decodeInto(t, f.osDo("GET", "/image/v2/images?visibility=shared", other, ""), &pending)
+	if len(pending.Images) != 0 {
+		t.Errorf("the recipient's list before it accepts = %+v, want none (accepted only, by default)", pending.Images)
 	}
 	rec = f.osDo("PUT", members+"/"+pb.ProjectID, other, `{"status":"accepted"}`)
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"status":"accepted"`) {

@@ -89,10 +89,15 @@ func nullIfZero(n int64) any {
 }
 
 // listImages lists the visible images, filtered as Glance filters (name, id, visibility, status,
-// owner, "in:" lists; each tag= one the image has), paged by limit and marker.
+// owner, "in:" lists; each tag= one the image has), paged by limit and marker. member_status picks
+// the shared images by the caller's membership, as /api/v1 does (accepted by default).
 func (s *Server) listImages(w http.ResponseWriter, r *http.Request, api *client.Client) {
+	path := "/api/v1/images"
+	if ms := r.URL.Query().Get("member_status"); ms != "" {
+		path += "?member_status=" + url.QueryEscape(ms)
+	}
 	var list []images.Image
-	if err := api.Do(r.Context(), http.MethodGet, "/api/v1/images", nil, &list); err != nil {
+	if err := api.Do(r.Context(), http.MethodGet, path, nil, &list); err != nil {
 		status, msg := apiStatus(err)
 		glanceError(w, status, msg)
 		return
