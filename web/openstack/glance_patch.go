@@ -126,8 +126,11 @@ func applyOp(img images.Image, op patchOp, body map[string]any, props map[string
 			return &attributeError{http.StatusForbidden, fmt.Sprintf("Attribute '%s' cannot be removed.", op.key)}
 		}
 		field, value, err := nativeAttr(op.key, op.value)
+		if err != nil {
+			return err
+		}
 		body[field] = value
-		return err
+		return nil
 	case "os_hidden":
 		if op.op == "remove" {
 			return &attributeError{http.StatusForbidden, "Attribute 'os_hidden' cannot be removed."}
