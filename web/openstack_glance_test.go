@@ -305,6 +305,10 @@ func TestGlanceMembersShareAnImageWithAProject(t *testing.T) {
 	if rec := f.osDo("GET", members+"/00000000-0000-0000-0000-000000000000", tok, ""); rec.Code != http.StatusNotFound {
 		t.Errorf("show a project that is no member = %d, want 404", rec.Code)
 	}
+	public := glanceCreate(t, f, f.tokens["admin"], `{"name":"everyone","disk_format":"raw","container_format":"bare","visibility":"public"}`)
+	if rec := f.osDo("POST", "/image/v2/images/"+public.ID+"/members", f.tokens["admin"], `{"member":"`+pb.ProjectID+`"}`); rec.Code != http.StatusForbidden {
+		t.Errorf("a member of a public image = %d %s, want Glance's 403", rec.Code, rec.Body)
+	}
 	if rec := f.osDo("DELETE", members+"/"+pb.ProjectID, tok, ""); rec.Code != http.StatusNoContent {
 		t.Errorf("remove member = %d %s", rec.Code, rec.Body)
 	}

@@ -103,6 +103,10 @@ func (s *Server) addImageMember(w http.ResponseWriter, r *http.Request, api *cli
 	var shared images.Image
 	if err := api.Do(r.Context(), http.MethodPost, "/api/v1/images/"+img.ID+"/members",
 		map[string]string{"project": in.Member}, &shared); err != nil {
+		if status, msg := apiStatus(err); status == http.StatusConflict && img.Visibility == images.VisibilityPublic {
+			glanceError(w, http.StatusForbidden, msg) // cloudlet's 409 for a public image is Glance's 403
+			return
+		}
 		glanceAPIError(w, err)
 		return
 	}
