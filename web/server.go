@@ -221,6 +221,7 @@ func (s *Server) routes() error {
 		{http.MethodPut, imageFilePath, "image:upload", s.uploadImage},
 		{http.MethodGet, imageFilePath, "image:download", s.downloadImage},
 		{http.MethodPost, "/api/v1/images/import", "image:import", s.importImageURL},
+		{http.MethodPost, "/api/v1/images/:id/import", "image:import", s.importImageURLInto},
 		{http.MethodPost, "/api/v1/images/import-file", "image:import_file", s.importImageFile},
 		{http.MethodPost, "/api/v1/images/:id/members", "image:member_add", s.addImageMember},
 		{http.MethodDelete, "/api/v1/images/:id/members/:project", "image:member_remove", s.removeImageMember},
