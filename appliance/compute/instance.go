@@ -43,6 +43,8 @@ type Instance struct {
 	ConfigDrive  string            `json:"config_drive,omitempty"`   // nocloud | configdrive | none ("": nocloud)
 	UserDataSize int               `json:"user_data_size,omitempty"` // bytes of user-data given
 	PasswordSet  bool              `json:"password_set,omitempty"`   // a password was asked for
+	AccessIPv4   string            `json:"access_ipv4,omitempty"`    // Nova's accessIPv4, as given at create
+	AccessIPv6   string            `json:"access_ipv6,omitempty"`    // Nova's accessIPv6, as given at create
 
 	Boot         BootSpec `json:"boot"`                     // how QEMU boots it, resolved from the image at create or rebuild
 	BootVolumeID string   `json:"boot_volume_id,omitempty"` // the volume it boots from
