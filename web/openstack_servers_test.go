@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -16,11 +17,15 @@ import (
 const serversPath = "/compute/v2.1/servers"
 
 // putServer stores an instance of project as putInstance does, with the task and power states given.
-func (f *authFixture) putServer(project, name string, vm compute.VMState, task compute.TaskState, power compute.PowerState) compute.Instance {
+func (f *authFixture) putServer(project, name string, vm compute.VMState, task compute.TaskState, power compute.PowerState,
+	edit ...func(*compute.Instance)) compute.Instance {
 	f.t.Helper()
 	inst := listedInstance(name)
 	inst.ProjectID, inst.VMState, inst.TaskState, inst.PowerState = f.projectID(project), vm, task, power
 	inst.Metadata = map[string]string{"role": "web"}
+	for _, e := range edit {
+		e(&inst)
+	}
 	kind := store.NewKind[compute.Instance](store.BucketInstances, store.ScopeProject)
 	if err := f.db.Update(func(tx *store.Tx) error { return kind.Create(tx, &inst) }); err != nil {
 		f.t.Fatal(err)
@@ -79,6 +84,29 @@ func TestNovaServerListsAreBriefAndDetailIsNova21sShapeOfTheInstance(t *testing.
 	decodeInto(t, f.osDo("GET", serversPath+"/"+inst.ID, tok, ""), &shown)
 	if shown.Server["id"] != inst.ID || shown.Server["status"] != "SHUTOFF" {
 		t.Errorf("GET /servers/{id} = %+v", shown.Server)
+	}
+}
+
+func TestNovaServerShowsAccessIPsConfigDriveKeyAndFault(t *testing.T) {
+	f := newAuthFixture(t)
+	inst := f.putServer("pa", "broken", compute.VMError, compute.TaskNone, compute.PowerCrashed, func(i *compute.Instance) {
+		i.AccessIPv4, i.AccessIPv6, i.ConfigDrive, i.KeyName = "1.1.1.1", "::babe:dc0c:1602", compute.ConfigDriveOpenStack, "k1"
+		i.Fault, i.SecurityGroups = "qemu exited with status 1", []string{"web"}
+	})
+	var shown struct{ Server map[string]any }
+	decodeInto(t, f.osDo("GET", serversPath+"/"+inst.ID, f.tokens["member"], ""), &shown)
+	for k, v := range map[string]any{"status": "ERROR", "accessIPv4": "1.1.1.1", "accessIPv6": "::babe:dc0c:1602",
+		"config_drive": "True", "key_name": "k1"} {
+		if shown.Server[k] != v {
+			t.Errorf("%s = %#v, want %#v", k, shown.Server[k], v)
+		}
+	}
+	fault, _ := shown.Server["fault"].(map[string]any)
+	if fault["code"] != 500.0 || fault["message"] != "qemu exited with status 1" || fault["created"] == nil {
+		t.Errorf("fault = %#v, want code 500, the API's fault and a time", shown.Server["fault"])
+	}
+	if groups, _ := json.Marshal(shown.Server["security_groups"]); string(groups) != `[{"name":"web"}]` {
+		t.Errorf("security_groups = %s, want the group it asked for", groups)
 	}
 }
 

@@ -20,7 +20,7 @@ type createServerBody struct {
 }
 
 // serverRequest is the "server" of a create. networks is a list or "auto"/"none" (2.37's words,
-// accepted here too); accessIPv4/6, diskConfig and personality are accepted and not kept.
+// accepted here too); OS-DCF:diskConfig is accepted and not kept.
 type serverRequest struct {
 	Name           string            `json:"name"`
 	ImageRef       string            `json:"imageRef"`
@@ -84,7 +84,8 @@ func refID(ref string) string {
 // nativeCreate translates a create into /api/v1's request; what cloudlet cannot do is a 400.
 func nativeCreate(sr *serverRequest) (compute.CreateRequest, error) {
 	cr := compute.CreateRequest{Name: sr.Name, Image: refID(sr.ImageRef), Flavor: refID(sr.FlavorRef),
-		KeyName: sr.KeyName, Metadata: sr.Metadata, Password: sr.AdminPass}
+		KeyName: sr.KeyName, Metadata: sr.Metadata, Password: sr.AdminPass, AccessIPv4: sr.AccessIPv4,
+		AccessIPv6: sr.AccessIPv6}
 	if sr.Name == "" || sr.FlavorRef == "" {
 		return cr, badRequest("name and flavorRef are required")
 	}
@@ -119,26 +120,31 @@ func nativeCreate(sr *serverRequest) (compute.CreateRequest, error) {
 	return cr, nativeBootDevice(sr.BDMv2, &cr)
 }
 
-// configDrive maps Nova's config_drive (a boolean, or "true"/"True"/"") onto cloudlet's kinds:
-// true is an OpenStack config drive; false leaves cloudlet's default (a NoCloud seed).
+// configDrive maps Nova's config_drive (a boolean, or "true"/"True"/"") onto cloudlet's kinds: true
+// is an OpenStack config drive; false or absent is none, as in Nova: the guest then reads its key,
+// user-data and metadata from the metadata service (cloudlet's own default, a NoCloud seed, is
+// /api/v1's).
 func configDrive(v any) (string, error) {
+	on := false
 	switch x := v.(type) {
 	case nil:
-		return "", nil
 	case bool:
-		if x {
-			return compute.ConfigDriveOpenStack, nil
-		}
-		return "", nil
+		on = x
 	case string:
 		switch strings.ToLower(x) {
 		case "true", "1", "yes":
-			return compute.ConfigDriveOpenStack, nil
+			on = true
 		case "", "false", "0", "no":
-			return "", nil
+		default:
+			return "", badRequest("Invalid input for field/attribute config_drive: " + x)
 		}
+	default:
+		return "", badRequest(fmt.Sprintf("Invalid input for field/attribute config_drive: %v", v))
 	}
-	return "", badRequest(fmt.Sprintf("Invalid input for field/attribute config_drive: %v", v))
+	if on {
+		return compute.ConfigDriveOpenStack, nil
+	}
+	return compute.ConfigDriveNone, nil
 }
 
 // nativeNICs translates networks: [{uuid}|{port}] (in order; cloudlet gives the ports first),

@@ -110,7 +110,7 @@ func (s *Server) serverView(r *http.Request, inst compute.Instance, sc serverCon
 		meta = map[string]string{}
 	}
 	v["metadata"], v["addresses"] = meta, serverAddresses(inst, sc, true)
-	v["accessIPv4"], v["accessIPv6"], v["OS-DCF:diskConfig"] = "", "", "MANUAL"
+	v["accessIPv4"], v["accessIPv6"], v["OS-DCF:diskConfig"] = inst.AccessIPv4, inst.AccessIPv6, "MANUAL"
 	v["key_name"], v["security_groups"] = nullIfEmpty(inst.KeyName), serverGroups(inst)
 	v["OS-EXT-STS:vm_state"], v["OS-EXT-STS:task_state"] = string(inst.VMState), nullIfEmpty(string(inst.TaskState))
 	v["OS-EXT-STS:power_state"], v["OS-EXT-AZ:availability_zone"] = novaPowerState(inst.PowerState), availabilityZone

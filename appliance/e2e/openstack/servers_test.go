@@ -107,12 +107,14 @@ func checkServerListAndShow(t *testing.T, s *site, inst compute.Instance) {
 }
 
 // checkConsoleLog: once the API says the guest is ready, `console log show` has the markers of a
-// guest that took the key and ran the user-data.
+// guest that, given no config drive (Nova's default), took the key and the user-data from the
+// metadata service and ran the user-data.
 func checkConsoleLog(t *testing.T, s *site, member *client.Client, inst compute.Instance, marker string) compute.Instance {
 	t.Helper()
 	inst = waitInstance(t, member, inst.ID, "active", func(i compute.Instance) bool { return i.ReadyAt != nil })
 	log := s.cli("member", "console", "log", "show", "vm1")
-	for _, want := range []string{"CLOUDLET-GUEST-SSHKEYS count=1", "CLOUDLET-GUEST-USERDATA ran rc=0", marker,
+	for _, want := range []string{"CLOUDLET-GUEST-SEED none", "CLOUDLET-GUEST-SSHKEYS count=1",
+		"CLOUDLET-GUEST-SOURCE metadata", "CLOUDLET-GUEST-USERDATA ran rc=0", marker,
 		"CLOUDLET-GUEST-READY hostname=vm1"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("console log show lacks %q:\n%s", want, log)
