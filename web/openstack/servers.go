@@ -98,16 +98,24 @@ func (s *Server) listServers(detail bool) apiHandler {
 		if err != nil {
 			nameRe = regexp.MustCompile(regexp.QuoteMeta(q.Get("name")))
 		}
-		sc := readServerContext(r, api, detail)
+		var sc serverContext
+		if detail || len(q) > 0 { // a brief list needs the detailed view only to filter on it
+			sc = readServerContext(r, api, detail)
+		}
 		out := make([]map[string]any, 0, len(list))
 		for _, inst := range list {
-			v := s.serverView(r, inst, sc)
-			if !nameRe.MatchString(inst.Name) || !matchesRef(q, "image", inst.ImageID) ||
-				!matchesRef(q, "flavor", inst.Flavor.ID) || !matches(v, q, "name", "image", "flavor") {
+			if !nameRe.MatchString(inst.Name) || !matchesRef(q, "image", inst.ImageID) || !matchesRef(q, "flavor", inst.Flavor.ID) {
 				continue
 			}
-			if !detail {
-				v = s.briefServer(r, inst)
+			v := s.briefServer(r, inst)
+			if detail || len(q) > 0 {
+				full := s.serverView(r, inst, sc)
+				if !matches(full, q, "name", "image", "flavor") {
+					continue
+				}
+				if detail {
+					v = full
+				}
 			}
 			out = append(out, v)
 		}

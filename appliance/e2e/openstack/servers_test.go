@@ -108,7 +108,7 @@ func checkServerListAndShow(t *testing.T, s *site, inst compute.Instance) {
 
 // checkConsoleLog: once the API says the guest is ready, `console log show` has the markers of a
 // guest that, given no config drive (Nova's default), took the key and the user-data from the
-// metadata service and ran the user-data.
+// metadata service and ran the user-data; `console url show` gives cloudlet's ticketed VNC URL.
 func checkConsoleLog(t *testing.T, s *site, member *client.Client, inst compute.Instance, marker string) compute.Instance {
 	t.Helper()
 	inst = waitInstance(t, member, inst.ID, "active", func(i compute.Instance) bool { return i.ReadyAt != nil })
@@ -119,6 +119,12 @@ func checkConsoleLog(t *testing.T, s *site, member *client.Client, inst compute.
 		if !strings.Contains(log, want) {
 			t.Errorf("console log show lacks %q:\n%s", want, log)
 		}
+	}
+	var console struct{ Type, URL string }
+	out := s.cli("member", "console", "url", "show", "-f", "json", "vm1")
+	if err := json.Unmarshal([]byte(out), &console); err != nil || console.Type != "novnc" ||
+		!strings.HasPrefix(console.URL, "http://"+s.d.Listen+"/api/v1/instances/"+inst.ID+"/vnc?ticket=") {
+		t.Errorf("console url show = %s (%v), want cloudlet's ticketed VNC URL", out, err)
 	}
 	return inst
 }
