@@ -54,11 +54,11 @@ func consoleLength(v any) (int, error) {
 	case string:
 		n, err := strconv.Atoi(x)
 		if err != nil {
-			return 0, badRequest("length must be an integer")
+			return 0, invalidInput("length must be an integer")
 		}
 		return n, nil
 	}
-	return 0, badRequest("length must be an integer")
+	return 0, invalidInput("length must be an integer")
 }
 
 // lastLines is the last n lines of text (all of it when n < 0).

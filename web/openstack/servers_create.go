@@ -61,17 +61,17 @@ type blockDeviceMap struct {
 	Tag                 string `json:"tag"`
 }
 
-// badRequest is a refusal of a request's body, Nova's 400.
-type badRequest string
+// invalidInput is a refusal of a request's body, Nova's 400.
+type invalidInput string
 
-func (e badRequest) Error() string { return string(e) }
+func (e invalidInput) Error() string { return string(e) }
 
 // decodeStrict decodes a JSON body refusing unknown keys (Nova's additionalProperties: false).
 func decodeStrict(r *http.Request, out any) error {
 	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(out); err != nil {
-		return badRequest("Invalid input for field/attribute: " + err.Error())
+		return invalidInput("Invalid input for field/attribute: " + err.Error())
 	}
 	return nil
 }
@@ -87,24 +87,24 @@ func nativeCreate(sr *serverRequest) (compute.CreateRequest, error) {
 		KeyName: sr.KeyName, Metadata: sr.Metadata, Password: sr.AdminPass, AccessIPv4: sr.AccessIPv4,
 		AccessIPv6: sr.AccessIPv6}
 	if sr.Name == "" || sr.FlavorRef == "" {
-		return cr, badRequest("name and flavorRef are required")
+		return cr, invalidInput("name and flavorRef are required")
 	}
 	if sr.UserData != nil {
 		cr.UserData = *sr.UserData // base64, as /api/v1 takes it
 	}
 	for _, n := range []*int{sr.MinCount, sr.MaxCount} {
 		if n != nil && *n != 1 {
-			return cr, badRequest("cloudlet creates one server per request: min_count and max_count must be 1")
+			return cr, invalidInput("cloudlet creates one server per request: min_count and max_count must be 1")
 		}
 	}
 	if sr.ReturnResID {
-		return cr, badRequest("return_reservation_id is not supported")
+		return cr, invalidInput("return_reservation_id is not supported")
 	}
-	if sr.AvailabilityZone != "" && sr.AvailabilityZone != availabilityZone {
-		return cr, badRequest("The requested availability zone is not available: " + sr.AvailabilityZone)
+	if sr.AvailabilityZone != "" && sr.AvailabilityZone != serverZone {
+		return cr, invalidInput("The requested availability zone is not available: " + sr.AvailabilityZone)
 	}
 	if len(sr.Personality) > 0 {
-		return cr, badRequest("personality files are not supported: use user_data")
+		return cr, invalidInput("personality files are not supported: use user_data")
 	}
 	for _, g := range sr.SecurityGroups {
 		cr.SecurityGroups = append(cr.SecurityGroups, g.Name)
@@ -136,10 +136,10 @@ func configDrive(v any) (string, error) {
 			on = true
 		case "", "false", "0", "no":
 		default:
-			return "", badRequest("Invalid input for field/attribute config_drive: " + x)
+			return "", invalidInput("Invalid input for field/attribute config_drive: " + x)
 		}
 	default:
-		return "", badRequest(fmt.Sprintf("Invalid input for field/attribute config_drive: %v", v))
+		return "", invalidInput(fmt.Sprintf("Invalid input for field/attribute config_drive: %v", v))
 	}
 	if on {
 		return compute.ConfigDriveOpenStack, nil
@@ -167,18 +167,18 @@ func nativeNICs(raw json.RawMessage, cr *compute.CreateRequest) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&nets); err != nil {
-		return badRequest("Invalid input for field/attribute networks: " + err.Error())
+		return invalidInput("Invalid input for field/attribute networks: " + err.Error())
 	}
 	for _, n := range nets {
 		switch {
 		case n.FixedIP != "":
-			return badRequest("networks: fixed_ip is not supported; create a port with the address and give it as port")
+			return invalidInput("networks: fixed_ip is not supported; create a port with the address and give it as port")
 		case n.Port != "":
 			cr.Ports = append(cr.Ports, n.Port)
 		case n.UUID != "":
 			cr.Networks = append(cr.Networks, n.UUID)
 		default:
-			return badRequest("networks: each entry needs uuid or port")
+			return invalidInput("networks: each entry needs uuid or port")
 		}
 	}
 	if cr.Networks == nil && cr.Ports == nil {
@@ -193,7 +193,7 @@ func nativeNICs(raw json.RawMessage, cr *compute.CreateRequest) error {
 func nativeBootDevice(bdms []blockDeviceMap, cr *compute.CreateRequest) error {
 	for _, b := range bdms {
 		if fmt.Sprint(b.BootIndex) != "0" {
-			return badRequest("block_device_mapping_v2: only the boot device (boot_index 0) is supported; attach other volumes after create")
+			return invalidInput("block_device_mapping_v2: only the boot device (boot_index 0) is supported; attach other volumes after create")
 		}
 		switch {
 		case b.SourceType == "volume" && b.DestinationType == "volume" && b.UUID != "":
@@ -201,12 +201,12 @@ func nativeBootDevice(bdms []blockDeviceMap, cr *compute.CreateRequest) error {
 		case b.SourceType == "image" && (b.DestinationType == "volume" || b.DestinationType == "local") && b.UUID != "":
 			cr.Image = b.UUID
 		default:
-			return badRequest(fmt.Sprintf("block_device_mapping_v2: source_type %q to destination_type %q is not supported",
+			return invalidInput(fmt.Sprintf("block_device_mapping_v2: source_type %q to destination_type %q is not supported",
 				b.SourceType, b.DestinationType))
 		}
 	}
 	if cr.Image == "" && cr.BootVolume == "" {
-		return badRequest("imageRef, or a boot volume in block_device_mapping_v2, is required")
+		return invalidInput("imageRef, or a boot volume in block_device_mapping_v2, is required")
 	}
 	return nil
 }
@@ -229,7 +229,7 @@ func (s *Server) createServer(w http.ResponseWriter, r *http.Request, api *clien
 	var body createServerBody
 	err := decodeStrict(r, &body)
 	if err == nil && body.Server == nil {
-		err = badRequest("server is required")
+		err = invalidInput("server is required")
 	}
 	var cr compute.CreateRequest
 	if err == nil {

@@ -72,8 +72,8 @@ func novaPowerState(p compute.PowerState) int {
 	return 0
 }
 
-// nullIfEmpty is s, or JSON null for "".
-func nullIfEmpty(s string) any {
+// textOrNull is s, or JSON null for "".
+func textOrNull(s string) any {
 	if s == "" {
 		return nil
 	}
@@ -111,9 +111,9 @@ func (s *Server) serverView(r *http.Request, inst compute.Instance, sc serverCon
 	}
 	v["metadata"], v["addresses"] = meta, serverAddresses(inst, sc, true)
 	v["accessIPv4"], v["accessIPv6"], v["OS-DCF:diskConfig"] = inst.AccessIPv4, inst.AccessIPv6, "MANUAL"
-	v["key_name"], v["security_groups"] = nullIfEmpty(inst.KeyName), serverGroups(inst)
-	v["OS-EXT-STS:vm_state"], v["OS-EXT-STS:task_state"] = string(inst.VMState), nullIfEmpty(string(inst.TaskState))
-	v["OS-EXT-STS:power_state"], v["OS-EXT-AZ:availability_zone"] = novaPowerState(inst.PowerState), availabilityZone
+	v["key_name"], v["security_groups"] = textOrNull(inst.KeyName), serverGroups(inst)
+	v["OS-EXT-STS:vm_state"], v["OS-EXT-STS:task_state"] = string(inst.VMState), textOrNull(string(inst.TaskState))
+	v["OS-EXT-STS:power_state"], v["OS-EXT-AZ:availability_zone"] = novaPowerState(inst.PowerState), serverZone
 	v["OS-SRV-USG:launched_at"], v["OS-SRV-USG:terminated_at"] = nil, nil
 	if inst.LaunchedAt != nil {
 		v["OS-SRV-USG:launched_at"] = inst.LaunchedAt.UTC().Format(novaUsageTime)
@@ -131,8 +131,8 @@ func (s *Server) serverView(r *http.Request, inst compute.Instance, sc serverCon
 	return v
 }
 
-// availabilityZone is the one zone cloudlet has, under Nova's default name.
-const availabilityZone = "nova"
+// serverZone is the one zone cloudlet has, under Nova's default name.
+const serverZone = "nova"
 
 // hostID is Nova's hostId: an opaque hash of the project and the host, the same for every server of
 // a project on this one host.
