@@ -8,8 +8,9 @@ import (
 	"cloudlet/appliance/fault"
 )
 
-// accessIPv4/6 are recorded in canonical form; an address of the wrong family is a 400 naming its field.
-func TestAccessIPsAreRecordedCanonicallyAndTheWrongFamilyIsInvalid(t *testing.T) {
+// accessIPv4/6 are recorded in canonical form (an address of the wrong family is a 400 naming its
+// field), and the creator's user id with them: Nova's fields of a server.
+func TestAccessIPsAndTheCreatorAreRecordedAndTheWrongFamilyIsInvalid(t *testing.T) {
 	e := newEnv(t, nil)
 	for field, r := range map[string]CreateRequest{
 		"access_ipv4": {AccessIPv4: "::1"},
@@ -21,12 +22,15 @@ func TestAccessIPsAreRecordedCanonicallyAndTheWrongFamilyIsInvalid(t *testing.T)
 		}
 	}
 	inst, err := e.svc.Create(context.Background(), CreateRequest{ProjectID: testProject, Name: "web", Flavor: "m1.tiny",
-		Image: "img", AccessIPv4: "1.1.1.1", AccessIPv6: "0000:0000:0000:0000:0000:babe:220.12.22.2"})
+		Image: "img", UserID: "u1", AccessIPv4: "1.1.1.1", AccessIPv6: "0000:0000:0000:0000:0000:babe:220.12.22.2"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	got, err := e.svc.Show(context.Background(), testProject, inst.ID)
 	if err != nil || got.AccessIPv4 != "1.1.1.1" || got.AccessIPv6 != "::babe:dc0c:1602" {
 		t.Errorf("recorded %q and %q (%v), want 1.1.1.1 and ::babe:dc0c:1602", got.AccessIPv4, got.AccessIPv6, err)
+	}
+	if got.UserID != "u1" {
+		t.Errorf("recorded creator %q, want the request's user u1", got.UserID)
 	}
 }

@@ -20,7 +20,7 @@ type CreateRequest struct {
 	Ports          []string `json:"ports"`           // existing ports (names or ids) it is given, in order, first (Nova's --nic port-id)
 	SecurityGroups []string `json:"security_groups"` // on every port made for it (default: the project's "default")
 	KeyName        string   `json:"key_name"`        // a keypair of the caller's, for the guest to trust
-	UserID         string   `json:"-"`               // the caller (keypairs are per user)
+	UserID         string   `json:"-"`               // the caller: keypairs are per user, and it is recorded as the creator
 	Autostart      bool     `json:"autostart"`
 	AutostartOrder int      `json:"autostart_order"`
 	RestartPolicy  string   `json:"restart_policy"`
@@ -186,6 +186,7 @@ func (s *Service) newInstance(r CreateRequest, f *Flavor, img BootImage) *Instan
 		ConfigDrive:    r.ConfigDrive,
 		AccessIPv4:     r.AccessIPv4,
 		AccessIPv6:     r.AccessIPv6,
+		UserID:         r.UserID,
 	}
 	inst.Flavor.Meta = store.Meta{ID: f.ID, Name: f.Name}
 	inst.Boot = bootSpec(img)

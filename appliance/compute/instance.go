@@ -34,6 +34,7 @@ type Instance struct {
 	Ports          []string   `json:"ports,omitempty"`           // ids of the ports it was given: they outlive it
 	PortIDs        []string   `json:"port_ids,omitempty"`        // its NICs in order (given ports, then made ones); nil while it has none
 	SecurityGroups []string   `json:"security_groups,omitempty"` // the groups the ports made for it get
+	UserID         string     `json:"user_id,omitempty"`         // who created it (Nova's user_id); "" if no user did
 	KeyName        string     `json:"key_name,omitempty"`        // the keypair asked for at create
 	KeyData        string     `json:"key_data,omitempty"`        // its public key then (Nova's key_data): the guest's to trust
 

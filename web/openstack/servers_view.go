@@ -95,7 +95,7 @@ func (s *Server) briefServer(r *http.Request, inst compute.Instance) map[string]
 func (s *Server) serverView(r *http.Request, inst compute.Instance, sc serverContext) map[string]any {
 	base := s.baseURL(r)
 	v := s.briefServer(r, inst)
-	v["status"], v["tenant_id"], v["user_id"] = novaStatus(inst), inst.ProjectID, ""
+	v["status"], v["tenant_id"], v["user_id"] = novaStatus(inst), inst.ProjectID, inst.UserID
 	v["created"], v["updated"] = inst.CreatedAt.UTC().Format(novaTime), inst.UpdatedAt.UTC().Format(novaTime)
 	v["hostId"], v["progress"] = hostID(inst.ProjectID), 0
 	v["image"] = ""
