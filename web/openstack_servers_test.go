@@ -87,16 +87,16 @@ func TestNovaServerListsAreBriefAndDetailIsNova21sShapeOfTheInstance(t *testing.
 	}
 }
 
-func TestNovaServerShowsAccessIPsConfigDriveKeyAndFault(t *testing.T) {
+func TestNovaServerShowsAccessIPsConfigDriveKeyCreatorAndFault(t *testing.T) {
 	f := newAuthFixture(t)
 	inst := f.putServer("pa", "broken", compute.VMError, compute.TaskNone, compute.PowerCrashed, func(i *compute.Instance) {
 		i.AccessIPv4, i.AccessIPv6, i.ConfigDrive, i.KeyName = "1.1.1.1", "::babe:dc0c:1602", compute.ConfigDriveOpenStack, "k1"
-		i.Fault, i.SecurityGroups = "qemu exited with status 1", []string{"web"}
+		i.Fault, i.SecurityGroups, i.UserID = "qemu exited with status 1", []string{"web"}, "u1"
 	})
 	var shown struct{ Server map[string]any }
 	decodeInto(t, f.osDo("GET", serversPath+"/"+inst.ID, f.tokens["member"], ""), &shown)
 	for k, v := range map[string]any{"status": "ERROR", "accessIPv4": "1.1.1.1", "accessIPv6": "::babe:dc0c:1602",
-		"config_drive": "True", "key_name": "k1"} {
+		"config_drive": "True", "key_name": "k1", "user_id": "u1"} {
 		if shown.Server[k] != v {
 			t.Errorf("%s = %#v, want %#v", k, shown.Server[k], v)
 		}

@@ -82,7 +82,8 @@ func TestOpenStackCLIRunsAServerThroughItsLife(t *testing.T) {
 	}
 }
 
-// checkServerListAndShow: the list has vm1 ACTIVE; show has its address on demo-net as the API has it.
+// checkServerListAndShow: the list has vm1 ACTIVE; show has its creator and its address on demo-net
+// as the API has them.
 func checkServerListAndShow(t *testing.T, s *site, inst compute.Instance) {
 	t.Helper()
 	var list []struct{ ID, Name, Status string }
@@ -94,15 +95,17 @@ func checkServerListAndShow(t *testing.T, s *site, inst compute.Instance) {
 		ID, Status string
 		Addresses  any    `json:"addresses"`
 		KeyName    string `json:"key_name"`
+		UserID     string `json:"user_id"`
 	}
 	out := s.cli("member", "server", "show", "-f", "json", "vm1")
 	if err := json.Unmarshal([]byte(out), &shown); err != nil {
 		t.Fatalf("server show: %v\n%s", err, out)
 	}
 	addrs, _ := json.Marshal(shown.Addresses)
-	if shown.ID != inst.ID || shown.Status != "ACTIVE" || shown.KeyName != "k1" ||
+	if shown.ID != inst.ID || shown.Status != "ACTIVE" || shown.KeyName != "k1" || shown.UserID == "" || shown.UserID != inst.UserID ||
 		!strings.Contains(string(addrs), "demo-net") || !strings.Contains(string(addrs), inst.Addresses[0].IP) {
-		t.Errorf("server show = %s, want ACTIVE, key k1 and address %s on demo-net", out, inst.Addresses[0].IP)
+		t.Errorf("server show = %s, want ACTIVE, key k1, the creator %q and address %s on demo-net", out, inst.UserID,
+			inst.Addresses[0].IP)
 	}
 }
 
