@@ -200,6 +200,10 @@ func TestNovaServerCreateRefusesWhatNovaRefusesWith400(t *testing.T) {
 		"another availability zone": `{"server":{` + ok + `,"availability_zone":"mars"}}`,
 		"a fixed_ip":                `{"server":{"name":"vm","imageRef":"` + img.ID + `","flavorRef":"` + fl.ID + `","networks":[{"fixed_ip":"10.0.0.9"}]}}`,
 		"user_data not base64":      `{"server":{` + ok + `,"user_data":"%%%"}}`,
+		"a blank volume mapping":    `{"server":{` + ok + `,"block_device_mapping_v2":[{"boot_index":0,"source_type":"blank","destination_type":"volume","volume_size":1}]}}`,
+		"a second volume mapping":   `{"server":{` + ok + `,"block_device_mapping_v2":[{"boot_index":1,"uuid":"v","source_type":"volume","destination_type":"volume"}]}}`,
+		"personality files":         `{"server":{` + ok + `,"personality":[{"path":"/etc/motd","contents":"aGk="}]}}`,
+		"no image at all":           `{"server":{"name":"vm","flavorRef":"` + fl.ID + `","networks":"none"}}`,
 		"no server":                 `{}`,
 		"not JSON":                  `{"server":`,
 	} {
@@ -207,6 +211,10 @@ func TestNovaServerCreateRefusesWhatNovaRefusesWith400(t *testing.T) {
 		if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), `"badRequest":{"code":400`) {
 			t.Errorf("%s: POST /servers = %d %s, want Nova's 400", name, rec.Code, rec.Body)
 		}
+	}
+	if rec := f.osDo("POST", serversPath, f.tokens["member"], `{"server":{`+ok+`,"accessIPv4":"::1"}}`); rec.Code != http.StatusBadRequest ||
+		!strings.Contains(rec.Body.String(), "access_ipv4") {
+		t.Errorf("an IPv6 accessIPv4 = %d %s, want /api/v1's 400 naming access_ipv4", rec.Code, rec.Body)
 	}
 	if rec := f.osDo("POST", serversPath, f.tokens["reader"], `{"server":{`+ok+`}}`); rec.Code != http.StatusForbidden ||
 		!strings.Contains(rec.Body.String(), `"forbidden":{"code":403`) {
