@@ -128,6 +128,7 @@ func matchesRef(q url.Values, key, id string) bool {
 	return !q.Has(key) || q.Get(key) == id
 }
 
+// showServer serves GET /servers/{id}: the server in detail, with its attached volumes.
 func (s *Server) showServer(w http.ResponseWriter, r *http.Request, api *client.Client) {
 	inst, ok := findServer(w, r, api)
 	if !ok {

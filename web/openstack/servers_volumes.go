@@ -32,6 +32,7 @@ func serverVolumes(w http.ResponseWriter, r *http.Request, api *client.Client) (
 	return inst, attachedVolumes(inst, vols), true
 }
 
+// listVolumeAttachments serves GET /servers/{id}/os-volume_attachments.
 func (s *Server) listVolumeAttachments(w http.ResponseWriter, r *http.Request, api *client.Client) {
 	inst, vols, ok := serverVolumes(w, r, api)
 	if !ok {
@@ -59,6 +60,7 @@ func attachedVolume(w http.ResponseWriter, r *http.Request, api *client.Client) 
 	return inst, volume.Volume{}, false
 }
 
+// showVolumeAttachment serves GET /servers/{id}/os-volume_attachments/{volume}.
 func (s *Server) showVolumeAttachment(w http.ResponseWriter, r *http.Request, api *client.Client) {
 	if inst, v, ok := attachedVolume(w, r, api); ok {
 		writeJSON(w, http.StatusOK, map[string]any{"volumeAttachment": attachmentView(inst, v)})
@@ -156,6 +158,7 @@ func (s *Server) serverMetadata(w http.ResponseWriter, r *http.Request, api *cli
 	writeJSON(w, http.StatusOK, map[string]any{"metadata": meta})
 }
 
+// serverMetadataItem serves GET /servers/{id}/metadata/{key}: {"meta":{key:value}}, or 404.
 func (s *Server) serverMetadataItem(w http.ResponseWriter, r *http.Request, api *client.Client) {
 	inst, ok := findServer(w, r, api)
 	if !ok {
