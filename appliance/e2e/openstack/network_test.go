@@ -1,0 +1,207 @@
+package openstack
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
+
+	"cloudlet/appliance/network"
+	"cloudlet/web/client"
+)
+
+// extUplink is the host interface the external network "public" sits on (in the test's
+// namespace): floating IPs land on it as /32s.
+const extUplink = "osext0"
+
+// TestOpenStackCLIBuildsANetworkWithSubnetGroupPortAndFloatingIP: as a member, the real openstack
+// CLI creates a network (cloudlet picks an automatic range, no subnet shown), declares its subnet
+// (the network is re-addressed), makes a security group with an SSH rule, a port, a floating IP of
+// the admin's shared external network, associates and disassociates it, then deletes everything in
+// reverse; each step is checked in cloudlet's own API, and the deletes a port still blocks fail.
+func TestOpenStackCLIBuildsANetworkWithSubnetGroupPortAndFloatingIP(t *testing.T) {
+	addUplink(t)
+	s := newSite(t)
+	s.root("POST", "/api/v1/networks", map[string]any{"name": "public", "external": true, "shared": true,
+		"uplink": extUplink, "subnet": map[string]any{"cidr": "198.51.100.0/24", "gateway": "198.51.100.254",
+			"allocation_pools": []map[string]string{{"start": "198.51.100.10", "end": "198.51.100.20"}}}}, nil)
+	api := s.as("member")
+
+	n1 := cliJSON[struct{ ID string }](t, s, "network", "create", "n1")
+	var native network.Network
+	get(t, api, "/api/v1/networks/n1", &native)
+	if native.ID != n1.ID || !native.Subnet.Auto {
+		t.Fatalf("network n1 in /api/v1: %+v, want id %s with an automatic subnet", native, n1.ID)
+	}
+	s1 := cliJSON[struct{ ID, CIDR string }](t, s, "subnet", "create", "--network", "n1", "--subnet-range", "10.77.0.0/24", "s1")
+	get(t, api, "/api/v1/networks/n1", &native)
+	if s1.CIDR != "10.77.0.0/24" || native.Subnet.CIDR.String() != "10.77.0.0/24" || native.Subnet.Name != "s1" || native.Subnet.Auto {
+		t.Fatalf("subnet s1 %+v; network n1's subnet in /api/v1 %+v: want 10.77.0.0/24 named s1", s1, native.Subnet)
+	}
+	checkNetworkListed(t, s, n1.ID, s1.ID)
+
+	rule := groupWithSSH(t, s, api)
+	p1 := cliJSON[struct{ ID string }](t, s, "port", "create", "--network", "n1", "p1")
+	var port network.Port
+	get(t, api, "/api/v1/ports/"+p1.ID, &port)
+	if port.NetworkID != n1.ID || len(port.FixedIPs) != 1 || !native.Subnet.CIDR.Contains(port.FixedIPs[0]) {
+		t.Fatalf("port p1 in /api/v1: %+v, want one address of 10.77.0.0/24 on n1", port)
+	}
+	ports := cliJSON[[]struct{ ID string }](t, s, "port", "list", "--network", "n1")
+	if len(ports) != 1 || ports[0].ID != p1.ID {
+		t.Errorf("port list --network n1 = %+v, want p1 alone", ports)
+	}
+	if _, stderr, err := s.tryCLI("member", "network", "delete", "n1"); err == nil || !strings.Contains(stderr, "p1") {
+		t.Errorf("network delete with p1 on it: %v %s, want a refusal naming p1", err, stderr)
+	}
+	if _, stderr, err := s.tryCLI("member", "subnet", "delete", "s1"); err == nil || !strings.Contains(stderr, p1.ID) {
+		t.Errorf("subnet delete with p1 on it: %v %s, want a refusal naming p1", err, stderr)
+	}
+
+	fip := floatingIPRoundTrip(t, s, api, port)
+	s.cli("member", "floating", "ip", "delete", fip)
+	s.cli("member", "port", "delete", "p1")
+	s.cli("member", "security", "group", "rule", "delete", rule)
+	s.cli("member", "security", "group", "delete", "g1")
+	s.cli("member", "subnet", "delete", "s1")
+	get(t, api, "/api/v1/networks/n1", &native)
+	if !native.Subnet.Auto {
+		t.Errorf("n1's subnet after subnet delete: %+v, want automatic again", native.Subnet)
+	}
+	s.cli("member", "network", "delete", "n1")
+	for _, path := range []string{"/api/v1/networks/n1", "/api/v1/ports/" + p1.ID, "/api/v1/floating-ips/" + fip, "/api/v1/security-groups/g1"} {
+		if err := api.Do(context.Background(), "GET", path, nil, nil); status(err) != http.StatusNotFound {
+			t.Errorf("GET %s after the deletes: %v, want 404", path, err)
+		}
+	}
+}
+
+// groupWithSSH creates group g1 with a rule letting SSH in, checks both in /api/v1 and in the
+// CLI's rule list, and returns the rule's id.
+func groupWithSSH(t *testing.T, s *site, api *client.Client) string {
+	t.Helper()
+	g := cliJSON[struct{ ID string }](t, s, "security", "group", "create", "g1")
+	r := cliJSON[struct{ ID string }](t, s, "security", "group", "rule", "create", "--protocol", "tcp",
+		"--dst-port", "22", "--remote-ip", "0.0.0.0/0", "g1")
+	var native network.SecurityGroup
+	get(t, api, "/api/v1/security-groups/g1", &native)
+	want := network.Rule{ID: r.ID, Direction: "ingress", Protocol: "tcp", PortMin: 22, PortMax: 22,
+		RemoteCIDR: netip.MustParsePrefix("0.0.0.0/0")}
+	if native.ID != g.ID || len(native.Rules) != 1 || native.Rules[0] != want {
+		t.Fatalf("group g1 in /api/v1: %+v, want %s with the one rule %+v", native, g.ID, want)
+	}
+	rules := cliJSON[[]struct {
+		ID         string `json:"ID"`
+		PortRange  string `json:"Port Range"`
+		IPProtocol string `json:"IP Protocol"`
+	}](t, s, "security", "group", "rule", "list", "g1")
+	if len(rules) != 1 || rules[0].ID != r.ID || rules[0].PortRange != "22:22" || rules[0].IPProtocol != "tcp" {
+		t.Errorf("security group rule list g1 = %+v, want the tcp 22:22 rule %s", rules, r.ID)
+	}
+	return r.ID
+}
+
+// floatingIPRoundTrip creates a floating IP of "public", associates it with port p1 and
+// disassociates it, checking /api/v1 each time; it returns the floating IP's id.
+func floatingIPRoundTrip(t *testing.T, s *site, api *client.Client, port network.Port) string {
+	t.Helper()
+	fip := cliJSON[struct {
+		ID      string
+		Address string `json:"floating_ip_address"`
+	}](t, s, "floating", "ip", "create", "public")
+	var native network.FloatingIP
+	get(t, api, "/api/v1/floating-ips/"+fip.ID, &native)
+	if native.IP.String() != fip.Address || native.PortID != "" {
+		t.Fatalf("floating IP in /api/v1: %+v, want %s, not associated", native, fip.Address)
+	}
+	s.cli("member", "floating", "ip", "set", "--port", "p1", fip.Address)
+	get(t, api, "/api/v1/floating-ips/"+fip.ID, &native)
+	if native.PortID != port.ID || native.FixedIP != port.FixedIPs[0] {
+		t.Errorf("floating IP after set --port p1: %+v, want on %s (%s)", native, port.ID, port.FixedIPs[0])
+	}
+	s.cli("member", "floating", "ip", "unset", "--port", fip.Address)
+	get(t, api, "/api/v1/floating-ips/"+fip.ID, &native)
+	if native.PortID != "" {
+		t.Errorf("floating IP after unset --port: %+v, want not associated", native)
+	}
+	return fip.ID
+}
+
+// checkNetworkListed: network list and show name n1 with its subnet.
+func checkNetworkListed(t *testing.T, s *site, id, subnet string) {
+	t.Helper()
+	list := cliJSON[[]struct {
+		ID      string
+		Name    string
+		Subnets []string
+	}](t, s, "network", "list", "--name", "n1")
+	if len(list) != 1 || list[0].ID != id || len(list[0].Subnets) != 1 || list[0].Subnets[0] != subnet {
+		t.Errorf("network list --name n1 = %+v, want %s with subnet %s", list, id, subnet)
+	}
+	shown := cliJSON[struct {
+		ID      string
+		Status  string
+		Subnets []string
+	}](t, s, "network", "show", "n1")
+	if shown.ID != id || shown.Status != "ACTIVE" || len(shown.Subnets) != 1 {
+		t.Errorf("network show n1 = %+v, want %s ACTIVE with its subnet", shown, id)
+	}
+}
+
+// cliJSON runs a CLI command as member with -f json and decodes its output.
+func cliJSON[T any](t *testing.T, s *site, args ...string) T {
+	t.Helper()
+	var out T
+	raw := s.cli("member", append(args, "-f", "json")...)
+	if err := json.Unmarshal([]byte(raw), &out); err != nil {
+		t.Fatalf("openstack %s: %v in %s", strings.Join(args, " "), err, raw)
+	}
+	return out
+}
+
+// get reads path from /api/v1 into out, ending the test on an error.
+func get(t *testing.T, api *client.Client, path string, out any) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := api.Do(ctx, "GET", path, nil, out); err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+}
+
+// status is an API error's HTTP status (0 for none or another error).
+func status(err error) int {
+	if e, ok := err.(*client.Error); ok {
+		return e.Code
+	}
+	return 0
+}
+
+// addUplink makes interface extUplink (a veth whose peer stays unused beside it: the kernel may
+// lack the dummy driver) with the host's address 198.51.100.1/24, in the test's namespace, removed
+// when the test ends.
+func addUplink(t *testing.T) {
+	t.Helper()
+	d := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: extUplink}, PeerName: extUplink + "p"}
+	if err := netlink.LinkAdd(d); err != nil {
+		t.Fatalf("add %s: %v", extUplink, err)
+	}
+	t.Cleanup(func() {
+		if err := netlink.LinkDel(d); err != nil {
+			t.Errorf("delete %s: %v", extUplink, err)
+		}
+	})
+	addr := &netlink.Addr{IPNet: &net.IPNet{IP: net.ParseIP("198.51.100.1"), Mask: net.CIDRMask(24, 32)}}
+	if err := netlink.AddrAdd(d, addr); err != nil {
+		t.Fatalf("address %s: %v", extUplink, err)
+	}
+	if err := netlink.LinkSetUp(d); err != nil {
+		t.Fatalf("up %s: %v", extUplink, err)
+	}
+}
