@@ -25,7 +25,9 @@ func TestNeutronAPIErrorTypesEachNativeRefusal(t *testing.T) {
 	} {
 		rec := httptest.NewRecorder()
 		neutronAPIError(rec, c.err, networkErrs)
-		var body struct{ NeutronError struct{ Type, Message string } }
+		var body struct {
+			NeutronError struct{ Type, Message string }
+		}
 		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || rec.Code != c.status || body.NeutronError.Type != c.typ {
 			t.Errorf("%v: %d %s, want %d %s", c.err, rec.Code, rec.Body, c.status, c.typ)
 		}
