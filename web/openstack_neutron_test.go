@@ -286,3 +286,21 @@ func TestNeutronExtensionsRoutersAndResourcesDocument(t *testing.T) {
 	f.neutron("GET", "/routers/"+routers.Routers[0].ID, tok, "", 200)
 	_ = n
 }
+
+func TestNeutronFieldsCutListsAndShowsToTheAttributesAsked(t *testing.T) {
+	f := newAuthFixture(t)
+	tok := f.tokens["member"]
+	n := f.neutron("POST", "/networks", tok, `{"network":{"name":"n1"}}`, 201).Network
+	for _, path := range []string{"/networks?name=n1&fields=id&fields=name", "/networks/" + n.ID + "?fields=id&fields=name"} {
+		rec := f.osDo("GET", "/networking/v2.0"+path, tok, "")
+		var body map[string]any
+		decodeInto(t, rec, &body)
+		item, _ := body["network"].(map[string]any)
+		if list, ok := body["networks"].([]any); ok && len(list) == 1 {
+			item, _ = list[0].(map[string]any)
+		}
+		if len(item) != 2 || item["id"] != n.ID || item["name"] != "n1" {
+			t.Errorf("GET %s = %s, want only id and name", path, rec.Body)
+		}
+	}
+}

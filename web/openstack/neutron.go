@@ -134,15 +134,32 @@ func getByID[T any, P interface {
 	return &v, nil
 }
 
-// writeList writes a list answer with the views that pass the query's filters.
+// writeList writes a list answer with the views that pass the query's filters, each cut to the
+// query's fields.
 func writeList(w http.ResponseWriter, key string, views []map[string]any, q url.Values) {
 	out := []map[string]any{}
 	for _, v := range views {
 		if matches(v, q) {
-			out = append(out, v)
+			out = append(out, pick(v, q))
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{key: out})
+}
+
+// pick cuts a view to the attributes the query's "fields" name (all of them without any), as
+// Neutron answers ?fields=id&fields=name.
+func pick(v map[string]any, q url.Values) map[string]any {
+	fields := q["fields"]
+	if len(fields) == 0 {
+		return v
+	}
+	out := map[string]any{}
+	for _, f := range fields {
+		if x, ok := v[f]; ok {
+			out[f] = x
+		}
+	}
+	return out
 }
 
 // neutronTime is a record's time as Neutron shows it.

@@ -55,7 +55,7 @@ func (s *Server) showFloatingIP(w http.ResponseWriter, r *http.Request, api *cli
 		neutronAPIError(w, err, floatingErrs)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"floatingip": floatingView(*f)})
+	writeJSON(w, http.StatusOK, map[string]any{"floatingip": pick(floatingView(*f), r.URL.Query())})
 }
 
 // optional is an attribute whose presence matters apart from its value: {"port_id": null}

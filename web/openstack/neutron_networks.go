@@ -57,7 +57,7 @@ func (s *Server) showNetwork(w http.ResponseWriter, r *http.Request, api *client
 		neutronAPIError(w, err, networkErrs)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"network": networkView(*n)})
+	writeJSON(w, http.StatusOK, map[string]any{"network": pick(networkView(*n), r.URL.Query())})
 }
 
 // networkBody is what a Neutron network create or update may say. Attributes cloudlet has no

@@ -59,7 +59,7 @@ func portMatches(v map[string]any, q url.Values) bool {
 			return false
 		}
 	}
-	return matches(v, q, "fixed_ips", "security_groups")
+	return matches(v, q, "fixed_ips", "security_groups", "fields")
 }
 
 func (s *Server) listPorts(w http.ResponseWriter, r *http.Request, api *client.Client) {
@@ -71,7 +71,7 @@ func (s *Server) listPorts(w http.ResponseWriter, r *http.Request, api *client.C
 	out := []map[string]any{}
 	for _, p := range list {
 		if v := portView(p); portMatches(v, r.URL.Query()) {
-			out = append(out, v)
+			out = append(out, pick(v, r.URL.Query()))
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"ports": out})
@@ -83,7 +83,7 @@ func (s *Server) showPort(w http.ResponseWriter, r *http.Request, api *client.Cl
 		neutronAPIError(w, err, portErrs)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"port": portView(*p)})
+	writeJSON(w, http.StatusOK, map[string]any{"port": pick(portView(*p), r.URL.Query())})
 }
 
 // portBody is what a Neutron port create or update may say.

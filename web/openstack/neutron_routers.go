@@ -79,7 +79,7 @@ func (s *Server) showRouter(w http.ResponseWriter, r *http.Request, api *client.
 	}
 	for _, v := range views {
 		if v["id"] == r.PathValue("id") {
-			writeJSON(w, http.StatusOK, map[string]any{"router": v})
+			writeJSON(w, http.StatusOK, map[string]any{"router": pick(v, r.URL.Query())})
 			return
 		}
 	}

@@ -80,7 +80,7 @@ func (s *Server) showSecurityGroup(w http.ResponseWriter, r *http.Request, api *
 		neutronAPIError(w, err, groupErrs)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"security_group": groupView(*g)})
+	writeJSON(w, http.StatusOK, map[string]any{"security_group": pick(groupView(*g), r.URL.Query())})
 }
 
 // groupBody is what a Neutron security group create or update may say.
@@ -181,7 +181,7 @@ func (s *Server) showRule(w http.ResponseWriter, r *http.Request, api *client.Cl
 	}
 	for _, v := range views {
 		if v["id"] == r.PathValue("id") {
-			writeJSON(w, http.StatusOK, map[string]any{"security_group_rule": v})
+			writeJSON(w, http.StatusOK, map[string]any{"security_group_rule": pick(v, r.URL.Query())})
 			return
 		}
 	}

@@ -94,7 +94,7 @@ func (s *Server) showSubnet(w http.ResponseWriter, r *http.Request, api *client.
 		neutronAPIError(w, err, subnetErrs)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"subnet": subnetView(*n)})
+	writeJSON(w, http.StatusOK, map[string]any{"subnet": pick(subnetView(*n), r.URL.Query())})
 }
 
 // subnetBody is what a Neutron subnet create or update may say; IPv6 and subnet pools are not

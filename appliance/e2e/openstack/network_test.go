@@ -165,14 +165,17 @@ func cliJSON[T any](t *testing.T, s *site, args ...string) T {
 	return out
 }
 
-// get reads path from /api/v1 into out, ending the test on an error.
-func get(t *testing.T, api *client.Client, path string, out any) {
+// get reads path from /api/v1 afresh into out (a pointer to T: omitted fields read as zero),
+// ending the test on an error.
+func get[T any](t *testing.T, api *client.Client, path string, out *T) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := api.Do(ctx, "GET", path, nil, out); err != nil {
+	var fresh T
+	if err := api.Do(ctx, "GET", path, nil, &fresh); err != nil {
 		t.Fatalf("GET %s: %v", path, err)
 	}
+	*out = fresh
 }
 
 // status is an API error's HTTP status (0 for none or another error).
