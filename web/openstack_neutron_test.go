@@ -94,6 +94,11 @@ func TestNeutronNetworkThenSubnetReaddressesTheNetworkAndDeletesBack(t *testing.
 	if got := f.neutron("GET", "/networks/"+n.ID, tok, "", 200).Network; len(got.Subnets) != 1 || got.Subnets[0] != sn.ID {
 		t.Errorf("network after subnet create %+v: want subnets [%s]", got, sn.ID)
 	}
+	other := f.neutron("POST", "/networks", tok, `{"network":{"name":"other"}}`, 201).Network
+	overlap := f.osDo("POST", "/networking/v2.0/subnets", tok, `{"subnet":{"network_id":"`+other.ID+`","ip_version":4,"cidr":"10.77.0.0/28"}}`)
+	if wantNeutronError(t, overlap, http.StatusBadRequest, "InvalidInput"); !strings.Contains(overlap.Body.String(), "overlaps with another subnet") {
+		t.Errorf("an overlapping subnet: %s, want Neutron's words (tempest tries the next range on them)", overlap.Body)
+	}
 	second := f.osDo("POST", "/networking/v2.0/subnets", tok, `{"subnet":{"network_id":"`+n.ID+`","ip_version":4,"cidr":"10.78.0.0/24"}}`)
 	wantNeutronError(t, second, http.StatusConflict, "SubnetInUse")
 	if got := f.neutron("PUT", "/subnets/"+sn.ID, tok, `{"subnet":{"name":"s2"}}`, 200).Subnet; got.Name != "s2" || got.CIDR != "10.77.0.0/24" {

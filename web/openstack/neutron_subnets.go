@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strings"
 
 	"cloudlet/appliance/network"
 	"cloudlet/web/client"
@@ -226,10 +227,21 @@ func (s *Server) patchSubnet(w http.ResponseWriter, r *http.Request, api *client
 	var out network.Network
 	err := api.Do(r.Context(), http.MethodPatch, "/api/v1/networks/"+url.PathEscape(n.ID), map[string]any{"subnet": sn}, &out)
 	if err != nil {
-		neutronAPIError(w, err, subnetErrs)
+		writeSubnetError(w, err, n.ID, sn)
 		return
 	}
 	writeJSON(w, status, map[string]any{"subnet": subnetView(out)})
+}
+
+// writeSubnetError answers a refused subnet: an overlap is Neutron's 400 with the words tempest
+// looks for to try its next range; the rest as any refusal.
+func writeSubnetError(w http.ResponseWriter, err error, networkID string, sn network.Subnet) {
+	if status, msg := apiStatus(err); status == http.StatusConflict && strings.Contains(msg, "overlaps") {
+		neutronError(w, http.StatusBadRequest, "InvalidInput", "Invalid input for operation: Requested subnet with cidr: "+
+			sn.CIDR.String()+" for network: "+networkID+" overlaps with another subnet ("+msg+")")
+		return
+	}
+	neutronAPIError(w, err, subnetErrs)
 }
 
 // updateSubnet changes a declared subnet: its name at any time, its addressing while nothing on it

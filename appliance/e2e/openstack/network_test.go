@@ -24,7 +24,8 @@ const extUplink = "osext0"
 // CLI creates a network (cloudlet picks an automatic range, no subnet shown), declares its subnet
 // (the network is re-addressed), makes a security group with an SSH rule, a port, a floating IP of
 // the admin's shared external network, associates and disassociates it, then deletes everything in
-// reverse; each step is checked in cloudlet's own API, and the deletes a port still blocks fail.
+// reverse; each step is checked in cloudlet's own API, and the deletes a port still blocks and a
+// network over the project's quota fail.
 func TestOpenStackCLIBuildsANetworkWithSubnetGroupPortAndFloatingIP(t *testing.T) {
 	addUplink(t)
 	s := newSite(t)
@@ -45,6 +46,11 @@ func TestOpenStackCLIBuildsANetworkWithSubnetGroupPortAndFloatingIP(t *testing.T
 		t.Fatalf("subnet s1 %+v; network n1's subnet in /api/v1 %+v: want 10.77.0.0/24 named s1", s1, native.Subnet)
 	}
 	checkNetworkListed(t, s, n1.ID, s1.ID)
+	s.root("PUT", "/api/v1/quotas/"+siteProject, map[string]any{"limits": map[string]int{"networks": 1}}, nil)
+	if _, stderr, err := s.tryCLI("member", "network", "create", "n2"); err == nil || !strings.Contains(stderr, "quota exceeded") {
+		t.Errorf("network create over the quota: %v %s, want the quota's refusal", err, stderr)
+	}
+	s.root("DELETE", "/api/v1/quotas/"+siteProject, nil, nil)
 
 	rule := groupWithSSH(t, s, api)
 	p1 := cliJSON[struct{ ID string }](t, s, "port", "create", "--network", "n1", "p1")
