@@ -30,24 +30,39 @@ func networkView(n network.Network) map[string]any {
 		"ipv4_address_scope": nil, "ipv6_address_scope": nil})
 }
 
-// networks reads the caller's networks (with the shared external ones).
-func networks(r *http.Request, api *client.Client) ([]network.Network, error) {
+// readNetworks reads the caller's networks (with the shared external ones).
+func readNetworks(r *http.Request, api *client.Client) ([]network.Network, error) {
 	var list []network.Network
 	err := api.Do(r.Context(), http.MethodGet, "/api/v1/networks", nil, &list)
 	return list, err
 }
 
-func (s *Server) listNetworks(w http.ResponseWriter, r *http.Request, api *client.Client) {
-	list, err := networks(r, api)
+// networks reads the caller's networks; false after writing the error.
+func networks(w http.ResponseWriter, r *http.Request, api *client.Client) ([]network.Network, bool) {
+	list, err := readNetworks(r, api)
 	if err != nil {
 		neutronAPIError(w, err, networkErrs)
-		return
+		return nil, false
 	}
-	views := make([]map[string]any, 0, len(list))
+	return list, true
+}
+
+// listOf renders the networks with view and keeps those the query's filters pass, cut to its
+// fields.
+func listOf(list []network.Network, view func(network.Network) map[string]any, q url.Values) []map[string]any {
+	out := []map[string]any{}
 	for _, n := range list {
-		views = append(views, networkView(n))
+		if v := view(n); matches(v, q) {
+			out = append(out, pick(v, q))
+		}
 	}
-	writeList(w, "networks", views, r.URL.Query())
+	return out
+}
+
+func (s *Server) listNetworks(w http.ResponseWriter, r *http.Request, api *client.Client) {
+	if list, ok := networks(w, r, api); ok {
+		writeJSON(w, http.StatusOK, map[string]any{"networks": listOf(list, networkView, r.URL.Query())})
+	}
 }
 
 // showNetwork reads one network by id; a name is 404 (NetworkNotFound), as in Neutron.

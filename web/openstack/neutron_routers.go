@@ -44,7 +44,7 @@ func routerView(n network.Network, ext *network.Network) map[string]any {
 
 // routers are the routers of the caller's NAT networks.
 func routers(r *http.Request, api *client.Client) ([]map[string]any, error) {
-	list, err := networks(r, api)
+	list, err := readNetworks(r, api)
 	views := []map[string]any{}
 	for _, n := range list {
 		if n.Kind != network.KindNAT {

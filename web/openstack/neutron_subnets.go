@@ -62,7 +62,7 @@ func subnetView(n network.Network) map[string]any {
 
 // subnetOf finds the declared subnet id among the caller's networks.
 func subnetOf(r *http.Request, api *client.Client, id string) (*network.Network, error) {
-	list, err := networks(r, api)
+	list, err := readNetworks(r, api)
 	if err != nil {
 		return nil, err
 	}
@@ -75,18 +75,17 @@ func subnetOf(r *http.Request, api *client.Client, id string) (*network.Network,
 }
 
 func (s *Server) listSubnets(w http.ResponseWriter, r *http.Request, api *client.Client) {
-	list, err := networks(r, api)
-	if err != nil {
-		neutronAPIError(w, err, subnetErrs)
+	list, ok := networks(w, r, api)
+	if !ok {
 		return
 	}
-	views := []map[string]any{}
+	declared := []network.Network{}
 	for _, n := range list {
 		if !n.Subnet.Auto {
-			views = append(views, subnetView(n))
+			declared = append(declared, n)
 		}
 	}
-	writeList(w, "subnets", views, r.URL.Query())
+	writeJSON(w, http.StatusOK, map[string]any{"subnets": listOf(declared, subnetView, r.URL.Query())})
 }
 
 func (s *Server) showSubnet(w http.ResponseWriter, r *http.Request, api *client.Client) {
