@@ -40,10 +40,17 @@ func TestOpenStackCLIBuildsANetworkWithSubnetGroupPortAndFloatingIP(t *testing.T
 	if native.ID != n1.ID || !native.Subnet.Auto {
 		t.Fatalf("network n1 in /api/v1: %+v, want id %s with an automatic subnet", native, n1.ID)
 	}
+	auto := native.Subnet.Gateway
+	if !hostHas(t, auto) {
+		t.Errorf("the host has no %s: n1's bridge is not on its automatic range", auto)
+	}
 	s1 := cliJSON[struct{ ID, CIDR string }](t, s, "subnet", "create", "--network", "n1", "--subnet-range", "10.77.0.0/24", "s1")
 	get(t, api, "/api/v1/networks/n1", &native)
 	if s1.CIDR != "10.77.0.0/24" || native.Subnet.CIDR.String() != "10.77.0.0/24" || native.Subnet.Name != "s1" || native.Subnet.Auto {
 		t.Fatalf("subnet s1 %+v; network n1's subnet in /api/v1 %+v: want 10.77.0.0/24 named s1", s1, native.Subnet)
+	}
+	if !hostHas(t, netip.MustParseAddr("10.77.0.1")) || hostHas(t, auto) {
+		t.Errorf("after subnet create the host should have n1's new gateway 10.77.0.1 and no longer %s", auto)
 	}
 	checkNetworkListed(t, s, n1.ID, s1.ID)
 	s.root("PUT", "/api/v1/quotas/"+siteProject, map[string]any{"limits": map[string]int{"networks": 1}}, nil)
@@ -213,4 +220,66 @@ func addUplink(t *testing.T) {
 	if err := netlink.LinkSetUp(d); err != nil {
 		t.Fatalf("up %s: %v", extUplink, err)
 	}
+}
+
+// TestOpenStackCLIRenamesNetworkResourcesAndListsRoutersAndExtensions: as a member, the real CLI
+// renames a network, its subnet, a security group (with a new description) and a port, each seen in
+// /api/v1; lists the NAT network's router and the network extensions (only those served).
+func TestOpenStackCLIRenamesNetworkResourcesAndListsRoutersAndExtensions(t *testing.T) {
+	s := newSite(t)
+	api := s.as("member")
+	n := cliJSON[struct{ ID string }](t, s, "network", "create", "n1")
+	s.cli("member", "subnet", "create", "--network", "n1", "--subnet-range", "10.78.0.0/24", "s1")
+	s.cli("member", "security", "group", "create", "g1")
+	p := cliJSON[struct{ ID string }](t, s, "port", "create", "--network", "n1", "p1")
+
+	s.cli("member", "network", "set", "--name", "n2", "n1")
+	s.cli("member", "subnet", "set", "--name", "s2", "s1")
+	s.cli("member", "security", "group", "set", "--name", "g2", "--description", "web servers", "g1")
+	s.cli("member", "port", "set", "--name", "p2", "p1")
+	var native network.Network
+	get(t, api, "/api/v1/networks/"+n.ID, &native)
+	var group network.SecurityGroup
+	get(t, api, "/api/v1/security-groups/g2", &group)
+	var port network.Port
+	get(t, api, "/api/v1/ports/"+p.ID, &port)
+	if native.Name != "n2" || native.Subnet.Name != "s2" || group.Description != "web servers" || port.Name != "p2" {
+		t.Errorf("after the renames: network %s subnet %s, group %s %q, port %s; want n2, s2, g2 'web servers', p2",
+			native.Name, native.Subnet.Name, group.Name, group.Description, port.Name)
+	}
+	if shown := cliJSON[struct{ Name string }](t, s, "port", "show", "p2"); shown.Name != "p2" {
+		t.Errorf("port show p2 = %+v", shown)
+	}
+
+	routers := cliJSON[[]struct{ Name, Status string }](t, s, "router", "list")
+	names := map[string]string{}
+	for _, r := range routers {
+		names[r.Name] = r.Status
+	}
+	if names["n2"] != "ACTIVE" {
+		t.Errorf("router list = %+v, want n2's router, ACTIVE", routers)
+	}
+	exts := cliJSON[[]struct{ Alias string }](t, s, "extension", "list", "--network")
+	aliases := map[string]bool{}
+	for _, e := range exts {
+		aliases[e.Alias] = true
+	}
+	if len(exts) != 6 || !aliases["security-group"] || !aliases["external-net"] || !aliases["router"] {
+		t.Errorf("extension list --network = %+v, want the six served ones", exts)
+	}
+}
+
+// hostHas reports whether an interface of the test's namespace (the daemon's) has address a.
+func hostHas(t *testing.T, a netip.Addr) bool {
+	t.Helper()
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatalf("the host's addresses: %v", err)
+	}
+	for _, x := range addrs {
+		if n, ok := x.(*net.IPNet); ok && n.IP.Equal(net.IP(a.AsSlice())) {
+			return true
+		}
+	}
+	return false
 }
