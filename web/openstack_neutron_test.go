@@ -217,7 +217,7 @@ func TestNeutronSecurityGroupsAndRulesRoundTrip(t *testing.T) {
 	if up.Name != "web" || up.Description != "http" || len(up.Rules) != 1 {
 		t.Errorf("updated group %+v: want web, http, its rule", up)
 	}
-	for _, bad := range []string{`"protocol":"gre"`, `"ethertype":"IPv6"`, `"remote_ip_prefix":"nope"`} {
+	for _, bad := range []string{`"protocol":"gre"`, `"ethertype":"IPv6"`, `"remote_ip_prefix":"nope"`, `"description":"ssh"`} {
 		rec := f.osDo("POST", "/networking/v2.0/security-group-rules", tok, `{"security_group_rule":{"security_group_id":"`+g.ID+`","direction":"ingress",`+bad+`}}`)
 		wantNeutronError(t, rec, 400, "InvalidInput")
 	}

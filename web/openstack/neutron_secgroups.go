@@ -222,6 +222,8 @@ func (b ruleBody) rule() (network.Rule, error) {
 		return out, errInput("Invalid input for ethertype: %q (cloudlet's rules are IPv4)", b.Ethertype)
 	case !ok:
 		return out, errInput("Security group rule protocol %s not supported: tcp, udp, icmp or any", proto)
+	case b.Description != "":
+		return out, errInput("Invalid input for description: cloudlet's rules have none")
 	}
 	out = network.Rule{Direction: b.Direction, Protocol: p}
 	if b.PortMin != nil {
