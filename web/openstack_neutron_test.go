@@ -126,6 +126,8 @@ func TestNeutronRefusesBadInputWithNeutronErrors(t *testing.T) {
 		{"POST", "/networks", `{"network":{"name":5}}`, 400, "HTTPBadRequest"},
 		{"POST", "/networks", `{"network":{"name":"x","admin_state_up":false}}`, 400, "HTTPBadRequest"},
 		{"POST", "/networks", `{"net":{}}`, 400, "HTTPBadRequest"},
+		{"POST", "/networks", `{"network":{"name":"x","tenant_id":"another-project"}}`, 400, "HTTPBadRequest"},
+		{"POST", "/security-groups", `{"security_group":{"name":"x","project_id":"another-project"}}`, 400, "HTTPBadRequest"},
 		{"POST", "/subnets", `{"subnet":{"network_id":"` + n.ID + `","cidr":"10.1.2.3/33"}}`, 400, "InvalidInput"},
 		{"POST", "/subnets", `{"subnet":{"network_id":"` + n.ID + `","cidr":"10.1.2.3/24"}}`, 400, "InvalidInput"},
 		{"POST", "/subnets", `{"subnet":{"network_id":"` + n.ID + `","cidr":"fd00::/64","ip_version":6}}`, 400, "InvalidInput"},
@@ -147,6 +149,13 @@ func TestNeutronRefusesBadInputWithNeutronErrors(t *testing.T) {
 	if rec := f.osDo("GET", "/networking/v2.0/networks/"+n.ID, f.tokens["memberb"], ""); rec.Code != http.StatusNotFound {
 		t.Errorf("another project's network: %d, want 404", rec.Code)
 	}
+	var shown struct {
+		Network struct {
+			ProjectID string `json:"project_id"`
+		}
+	}
+	decodeInto(t, f.osDo("GET", "/networking/v2.0/networks/"+n.ID, tok, ""), &shown)
+	f.neutron("POST", "/networks", tok, `{"network":{"name":"own","project_id":"`+shown.Network.ProjectID+`"}}`, 201)
 	wantNeutronError(t, f.osDo("DELETE", "/networking/v2.0/networks/"+n.ID, f.tokens["memberb"], ""), http.StatusNotFound, "NetworkNotFound")
 	wantNeutronError(t, f.osDo("POST", "/networking/v2.0/networks", f.tokens["reader"], `{"network":{"name":"r"}}`), http.StatusForbidden, "PolicyNotAuthorized")
 	if rec := f.osDo("GET", "/networking/v2.0/networks", "", ""); rec.Code != http.StatusUnauthorized || !strings.Contains(rec.Body.String(), `"error"`) {

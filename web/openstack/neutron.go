@@ -118,6 +118,23 @@ func decodeResource(w http.ResponseWriter, r *http.Request, key string, into any
 	return true
 }
 
+// ownProject refuses a create body whose project_id or tenant_id names another project than the
+// caller's token's (400, Neutron's words): the native API creates in the token's project only.
+func (s *Server) ownProject(w http.ResponseWriter, r *http.Request, ids ...string) bool {
+	p, err := s.opts.Resolve(r.Context(), callerToken(r))
+	if err != nil {
+		keystoneError(w, http.StatusUnauthorized, "the request you have made requires authentication")
+		return false
+	}
+	for _, id := range ids {
+		if id != "" && id != p.ProjectID {
+			badRequest(w, "Specifying 'project_id' or 'tenant_id' other than the authenticated project in request requires admin privileges (and cloudlet creates in the token's project only)")
+			return false
+		}
+	}
+	return true
+}
+
 // getByID reads one native resource at path/id and checks that id is its id: the native API also
 // takes names, Neutron only ids (a name is a 404, which clients rely on to look names up).
 func getByID[T any, P interface {

@@ -112,7 +112,7 @@ func checkPort(r *http.Request, api *client.Client, b floatingBody) error {
 // port is given.
 func (s *Server) createFloatingIP(w http.ResponseWriter, r *http.Request, api *client.Client) {
 	var b floatingBody
-	if !decodeResource(w, r, "floatingip", &b) {
+	if !decodeResource(w, r, "floatingip", &b) || !s.ownProject(w, r, b.ProjectID, b.TenantID) {
 		return
 	}
 	if b.SubnetID != nil && *b.SubnetID != subnetID(b.NetworkID) {

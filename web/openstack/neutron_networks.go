@@ -110,7 +110,7 @@ func (b networkBody) unsupported() string {
 // which needs the admin's uplink (the native API says so).
 func (s *Server) createNetwork(w http.ResponseWriter, r *http.Request, api *client.Client) {
 	var b networkBody
-	if !decodeResource(w, r, "network", &b) {
+	if !decodeResource(w, r, "network", &b) || !s.ownProject(w, r, b.ProjectID, b.TenantID) {
 		return
 	}
 	if u := b.unsupported(); u != "" {

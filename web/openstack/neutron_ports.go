@@ -128,7 +128,7 @@ func (b portBody) fixedIP(networkID string) (netip.Addr, error) {
 // createPort makes a free port on a network of the caller's (by id).
 func (s *Server) createPort(w http.ResponseWriter, r *http.Request, api *client.Client) {
 	var b portBody
-	if !decodeResource(w, r, "port", &b) {
+	if !decodeResource(w, r, "port", &b) || !s.ownProject(w, r, b.ProjectID, b.TenantID) {
 		return
 	}
 	switch {

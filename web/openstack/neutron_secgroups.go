@@ -94,7 +94,7 @@ type groupBody struct {
 
 func (s *Server) createSecurityGroup(w http.ResponseWriter, r *http.Request, api *client.Client) {
 	var b groupBody
-	if !decodeResource(w, r, "security_group", &b) {
+	if !decodeResource(w, r, "security_group", &b) || !s.ownProject(w, r, b.ProjectID, b.TenantID) {
 		return
 	}
 	if b.Stateful != nil && !*b.Stateful {
@@ -248,7 +248,7 @@ func (b ruleBody) rule() (network.Rule, error) {
 // createRule adds a rule to a group of the caller's (by id); the new rule is the group's last.
 func (s *Server) createRule(w http.ResponseWriter, r *http.Request, api *client.Client) {
 	var b ruleBody
-	if !decodeResource(w, r, "security_group_rule", &b) {
+	if !decodeResource(w, r, "security_group_rule", &b) || !s.ownProject(w, r, b.ProjectID, b.TenantID) {
 		return
 	}
 	rule, err := b.rule()

@@ -196,7 +196,7 @@ func errInput(format string, args ...any) error {
 // createSubnet declares the subnet of a network made without one, re-addressing it.
 func (s *Server) createSubnet(w http.ResponseWriter, r *http.Request, api *client.Client) {
 	var b subnetBody
-	if !decodeResource(w, r, "subnet", &b) {
+	if !decodeResource(w, r, "subnet", &b) || !s.ownProject(w, r, b.ProjectID, b.TenantID) {
 		return
 	}
 	if b.CIDR == nil || b.NetworkID == "" {
