@@ -35,6 +35,7 @@ var neutronCollections = []struct{ name, collection string }{
 	{"floatingip", "floatingips"}, {"router", "routers"}, {"extension", "extensions"},
 }
 
+// networkResources is the /v2.0/ document: every collection served, with its link.
 func (s *Server) networkResources(w http.ResponseWriter, r *http.Request) {
 	res := []map[string]any{}
 	for _, c := range neutronCollections {

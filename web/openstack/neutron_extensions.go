@@ -17,17 +17,20 @@ var neutronExtensions = []struct{ alias, name, description string }{
 	{"standard-attr-description", "standard-attr-description", "Extension to add descriptions to standard attributes."},
 }
 
+// registerExtensions serves the extensions list and each one by alias.
 func (s *Server) registerExtensions() {
 	s.handle(http.MethodGet, "/networking/v2.0/extensions", s.withToken(s.listExtensions))
 	s.handle(http.MethodGet, "/networking/v2.0/extensions/{alias}", s.withToken(s.showExtension))
 }
 
+// extensionView is extension i in Neutron's shape.
 func extensionView(i int) map[string]any {
 	e := neutronExtensions[i]
 	return map[string]any{"alias": e.alias, "name": e.name, "description": e.description,
 		"updated": "2013-07-23T10:00:00-00:00", "links": []any{}}
 }
 
+// listExtensions answers every served extension.
 func (s *Server) listExtensions(w http.ResponseWriter, r *http.Request, _ *client.Client) {
 	out := make([]map[string]any, 0, len(neutronExtensions))
 	for i := range neutronExtensions {

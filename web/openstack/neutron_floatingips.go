@@ -36,6 +36,7 @@ func floatingView(f network.FloatingIP) map[string]any {
 	return v
 }
 
+// listFloatingIPs answers the caller's floating IPs that pass the query's filters.
 func (s *Server) listFloatingIPs(w http.ResponseWriter, r *http.Request, api *client.Client) {
 	var list []network.FloatingIP
 	if err := api.Do(r.Context(), http.MethodGet, "/api/v1/floating-ips", nil, &list); err != nil {
@@ -49,6 +50,7 @@ func (s *Server) listFloatingIPs(w http.ResponseWriter, r *http.Request, api *cl
 	writeList(w, "floatingips", views, r.URL.Query())
 }
 
+// showFloatingIP answers one floating IP by id (an address or a name is 404).
 func (s *Server) showFloatingIP(w http.ResponseWriter, r *http.Request, api *client.Client) {
 	f, err := getByID[network.FloatingIP](r.Context(), api, "/api/v1/floating-ips", r.PathValue("id"))
 	if err != nil {
@@ -65,6 +67,7 @@ type optional struct {
 	val *string
 }
 
+// UnmarshalJSON records that the attribute was given, null or not.
 func (o *optional) UnmarshalJSON(b []byte) error {
 	o.set = true
 	return json.Unmarshal(b, &o.val)
@@ -174,6 +177,7 @@ func (s *Server) updateFloatingIP(w http.ResponseWriter, r *http.Request, api *c
 	writeJSON(w, http.StatusOK, map[string]any{"floatingip": floatingView(*f)})
 }
 
+// deleteFloatingIP releases a floating IP by id (disassociating it first, as the native API does).
 func (s *Server) deleteFloatingIP(w http.ResponseWriter, r *http.Request, api *client.Client) {
 	f, err := getByID[network.FloatingIP](r.Context(), api, "/api/v1/floating-ips", r.PathValue("id"))
 	if err == nil {

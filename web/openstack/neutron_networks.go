@@ -8,6 +8,7 @@ import (
 	"cloudlet/web/client"
 )
 
+// registerNetworks serves the networks collection.
 func (s *Server) registerNetworks() {
 	s.handle(http.MethodGet, "/networking/v2.0/networks", s.withToken(s.listNetworks))
 	s.handle(http.MethodPost, "/networking/v2.0/networks", s.withToken(s.createNetwork))
@@ -59,6 +60,7 @@ func listOf(list []network.Network, view func(network.Network) map[string]any, q
 	return out
 }
 
+// listNetworks answers the caller's networks (with shared external ones) that pass the filters.
 func (s *Server) listNetworks(w http.ResponseWriter, r *http.Request, api *client.Client) {
 	if list, ok := networks(w, r, api); ok {
 		writeJSON(w, http.StatusOK, map[string]any{"networks": listOf(list, networkView, r.URL.Query())})

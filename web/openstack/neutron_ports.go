@@ -15,6 +15,7 @@ import (
 // network.OwnerInstance).
 const novaOwner = "compute:nova"
 
+// registerPorts serves the ports collection.
 func (s *Server) registerPorts() {
 	s.handle(http.MethodGet, "/networking/v2.0/ports", s.withToken(s.listPorts))
 	s.handle(http.MethodPost, "/networking/v2.0/ports", s.withToken(s.createPort))
@@ -62,6 +63,7 @@ func portMatches(v map[string]any, q url.Values) bool {
 	return matches(v, q, "fixed_ips", "security_groups", "fields")
 }
 
+// listPorts answers the caller's ports that pass the filters (list attributes included).
 func (s *Server) listPorts(w http.ResponseWriter, r *http.Request, api *client.Client) {
 	var list []network.Port
 	if err := api.Do(r.Context(), http.MethodGet, "/api/v1/ports", nil, &list); err != nil {
@@ -77,6 +79,7 @@ func (s *Server) listPorts(w http.ResponseWriter, r *http.Request, api *client.C
 	writeJSON(w, http.StatusOK, map[string]any{"ports": out})
 }
 
+// showPort answers one port by id (a name is 404).
 func (s *Server) showPort(w http.ResponseWriter, r *http.Request, api *client.Client) {
 	p, err := getByID[network.Port](r.Context(), api, "/api/v1/ports", r.PathValue("id"))
 	if err != nil {

@@ -62,6 +62,7 @@ func routers(r *http.Request, api *client.Client) ([]map[string]any, error) {
 	return views, err
 }
 
+// listRouters answers the routers of the caller's NAT networks that pass the filters.
 func (s *Server) listRouters(w http.ResponseWriter, r *http.Request, api *client.Client) {
 	views, err := routers(r, api)
 	if err != nil {
@@ -71,6 +72,7 @@ func (s *Server) listRouters(w http.ResponseWriter, r *http.Request, api *client
 	writeList(w, "routers", views, r.URL.Query())
 }
 
+// showRouter answers one NAT network's router by its derived id.
 func (s *Server) showRouter(w http.ResponseWriter, r *http.Request, api *client.Client) {
 	views, err := routers(r, api)
 	if err != nil {

@@ -55,12 +55,14 @@ func groupView(g network.SecurityGroup) map[string]any {
 		"stateful": true, "shared": false})
 }
 
+// securityGroups reads the caller's groups (the native API makes "default" on first use).
 func securityGroups(r *http.Request, api *client.Client) ([]network.SecurityGroup, error) {
 	var list []network.SecurityGroup
 	err := api.Do(r.Context(), http.MethodGet, "/api/v1/security-groups", nil, &list)
 	return list, err
 }
 
+// listSecurityGroups answers the caller's groups that pass the filters.
 func (s *Server) listSecurityGroups(w http.ResponseWriter, r *http.Request, api *client.Client) {
 	list, err := securityGroups(r, api)
 	if err != nil {
@@ -74,6 +76,7 @@ func (s *Server) listSecurityGroups(w http.ResponseWriter, r *http.Request, api 
 	writeList(w, "security_groups", views, r.URL.Query())
 }
 
+// showSecurityGroup answers one group by id (a name, even "default", is 404).
 func (s *Server) showSecurityGroup(w http.ResponseWriter, r *http.Request, api *client.Client) {
 	g, err := getByID[network.SecurityGroup](r.Context(), api, "/api/v1/security-groups", r.PathValue("id"))
 	if err != nil {
@@ -92,6 +95,7 @@ type groupBody struct {
 	TenantID    string  `json:"tenant_id"`
 }
 
+// createSecurityGroup makes a group (without rules, as cloudlet's new groups are).
 func (s *Server) createSecurityGroup(w http.ResponseWriter, r *http.Request, api *client.Client) {
 	var b groupBody
 	if !decodeResource(w, r, "security_group", &b) || !s.ownProject(w, r, b.ProjectID, b.TenantID) {
@@ -140,6 +144,7 @@ func (s *Server) updateSecurityGroup(w http.ResponseWriter, r *http.Request, api
 	writeJSON(w, http.StatusOK, map[string]any{"security_group": groupView(*g)})
 }
 
+// deleteSecurityGroup removes a group by id; one in use by a port or a rule is 409.
 func (s *Server) deleteSecurityGroup(w http.ResponseWriter, r *http.Request, api *client.Client) {
 	g, err := getByID[network.SecurityGroup](r.Context(), api, "/api/v1/security-groups", r.PathValue("id"))
 	if err == nil {
@@ -164,6 +169,7 @@ func allRules(r *http.Request, api *client.Client) ([]map[string]any, error) {
 	return views, err
 }
 
+// listRules answers the rules of the caller's groups that pass the filters.
 func (s *Server) listRules(w http.ResponseWriter, r *http.Request, api *client.Client) {
 	views, err := allRules(r, api)
 	if err != nil {
@@ -173,6 +179,7 @@ func (s *Server) listRules(w http.ResponseWriter, r *http.Request, api *client.C
 	writeList(w, "security_group_rules", views, r.URL.Query())
 }
 
+// showRule answers one rule of the caller's groups by id.
 func (s *Server) showRule(w http.ResponseWriter, r *http.Request, api *client.Client) {
 	views, err := allRules(r, api)
 	if err != nil {

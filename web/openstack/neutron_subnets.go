@@ -74,6 +74,7 @@ func subnetOf(r *http.Request, api *client.Client, id string) (*network.Network,
 	return nil, &client.Error{Code: http.StatusNotFound, Message: "Subnet " + id + " could not be found."}
 }
 
+// listSubnets answers the declared subnets (not automatic ranges) that pass the filters.
 func (s *Server) listSubnets(w http.ResponseWriter, r *http.Request, api *client.Client) {
 	list, ok := networks(w, r, api)
 	if !ok {
@@ -88,6 +89,7 @@ func (s *Server) listSubnets(w http.ResponseWriter, r *http.Request, api *client
 	writeJSON(w, http.StatusOK, map[string]any{"subnets": listOf(declared, subnetView, r.URL.Query())})
 }
 
+// showSubnet answers one declared subnet by id.
 func (s *Server) showSubnet(w http.ResponseWriter, r *http.Request, api *client.Client) {
 	n, err := subnetOf(r, api, r.PathValue("id"))
 	if err != nil {
