@@ -249,6 +249,7 @@ func (s *Server) routes() error {
 		{http.MethodGet, "/api/v1/security-groups", "security_group:list", s.listSecurityGroups},
 		{http.MethodPost, "/api/v1/security-groups", "security_group:create", s.createSecurityGroup},
 		{http.MethodGet, "/api/v1/security-groups/:id", "security_group:show", s.showSecurityGroup},
+		{http.MethodPatch, "/api/v1/security-groups/:id", "security_group:update", s.updateSecurityGroup},
 		{http.MethodDelete, "/api/v1/security-groups/:id", "security_group:delete", s.deleteSecurityGroup},
 		{http.MethodPost, "/api/v1/security-groups/:id/rules", "security_group_rule:create", s.addSecurityGroupRule},
 		{http.MethodDelete, "/api/v1/security-group-rules/:id", "security_group_rule:delete", s.deleteSecurityGroupRule},
