@@ -209,6 +209,21 @@ func (c *cloud) cliExit(want int, args ...string) string {
 	return out + errOut
 }
 
+// waitPrompt polls the console log until it holds prompt (a line the guest has not ended: a getty's
+// "login: ").
+func (c *cloud) waitPrompt(id, prompt string, limit time.Duration) {
+	c.t.Helper()
+	deadline := time.Now().Add(limit)
+	var log string
+	for time.Now().Before(deadline) {
+		if log = c.console(id); strings.Contains(log, prompt) {
+			return
+		}
+		time.Sleep(time.Second)
+	}
+	c.t.Fatalf("instance %s: no %q within %s; console:\n%s", id, prompt, limit, tail(log, 2000))
+}
+
 // nthLineEnded reports whether log holds marker at least n times and the line of its n-th occurrence
 // has ended.
 func nthLineEnded(log, marker string, n int) bool {

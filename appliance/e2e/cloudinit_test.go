@@ -125,6 +125,10 @@ func TestARealCloudInitGuestConfiguresItselfUnderCloudlet(t *testing.T) {
 // the password the instance was created with, and reads the guest's hostname back (issue 13).
 func checkSerialLogin(t *testing.T, c *cloud, tc cloudInitCase, id string) {
 	t.Helper()
+	// The getty on ttyS0 starts on systemd's schedule, not cloud-init's: on a loaded machine its first
+	// prompt came more than 2 minutes after the report (ci21), and keys typed before it are lost. Wait
+	// for the prompt in the console log, then log in.
+	c.waitPrompt(id, " login: ", cloudBootWait)
 	if got := consoleLogin(t, c, id, cloudguest.DefaultUser, tc.fields["password"].(string)); got != tc.hostname {
 		t.Errorf("%s: hostname after a serial console login %q, want %s", tc.name, got, tc.hostname)
 	}

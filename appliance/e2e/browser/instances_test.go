@@ -32,6 +32,17 @@ func (tb *tab) settled() {
 	}
 }
 
+// clickSettled clicks the button sel once htmx has taken over its form. For htmx's settle delay
+// (20 ms) after a swap, the new content carries the class htmx-added and its forms are not yet
+// htmx's: a click then submits the form natively and loads a whole page (ci21 clicked a row's resume
+// button in that window, the row just swapped by its event). The check and the click run in one
+// task of the page, so no swap comes between them.
+func (tb *tab) clickSettled(sel string) {
+	tb.t.Helper()
+	waitJS[bool](tb, tabWait, fmt.Sprintf(`(() => { const b = document.querySelector(%q);
+		if (!b || b.closest(".htmx-added")) return false; b.click(); return true })()`, sel))
+}
+
 // typeInto sets a field's value and fires change, as leaving the field after typing does.
 func (tb *tab) typeInto(sel, value string) {
 	tb.t.Helper()
@@ -88,10 +99,10 @@ func TestLaunchThroughTheWizardThenWatchTheInstanceGoActiveWithoutAReload(t *tes
 	tb.run(chromedp.WaitVisible(chromedp.CSS(`#i-` + id + `[data-state=active]`)))
 	tb.settled()
 	eval[bool](tb, `window.notReloaded = true`)
-	tb.run(chromedp.Click(chromedp.CSS(`#i-`+id+` form[action$="/pause"] button`)),
-		chromedp.WaitVisible(chromedp.CSS(`#i-`+id+`[data-state=paused]`)))
-	tb.run(chromedp.Click(chromedp.CSS(`#i-`+id+` form[action$="/resume"] button`)),
-		chromedp.WaitVisible(chromedp.CSS(`#i-`+id+`[data-state=active]`)))
+	tb.clickSettled(`#i-` + id + ` form[action$="/pause"] button`)
+	tb.run(chromedp.WaitVisible(chromedp.CSS(`#i-` + id + `[data-state=paused]`)))
+	tb.clickSettled(`#i-` + id + ` form[action$="/resume"] button`)
+	tb.run(chromedp.WaitVisible(chromedp.CSS(`#i-` + id + `[data-state=active]`)))
 	if !eval[bool](tb, `window.notReloaded === true`) {
 		t.Error("the list was reloaded: rows must update in place")
 	}
