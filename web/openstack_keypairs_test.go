@@ -42,7 +42,9 @@ func TestNovaKeypairsGenerateImportShowListAndDeleteByName(t *testing.T) {
 		t.Fatalf("/api/v1/keypairs has %d keypairs, want the 2 made through Nova", len(native))
 	}
 
-	var list struct{ Keypairs []struct{ Keypair map[string]any } }
+	var list struct {
+		Keypairs []struct{ Keypair map[string]any }
+	}
 	decodeInto(t, f.osDo("GET", "/compute/v2.1/os-keypairs", tok, ""), &list)
 	if len(list.Keypairs) != 2 || len(list.Keypairs[1].Keypair) != 3 || list.Keypairs[1].Keypair["fingerprint"] != imp.Keypair["fingerprint"] ||
 		list.Keypairs[1].Keypair["public_key"] != imp.Keypair["public_key"] {
