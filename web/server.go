@@ -265,6 +265,7 @@ func (s *Server) routes() error {
 		{http.MethodGet, "/api/v1/volumes", "volume:list", s.listVolumes},
 		{http.MethodPost, "/api/v1/volumes", "volume:create", s.createVolume},
 		{http.MethodGet, "/api/v1/volumes/:id", "volume:show", s.showVolume},
+		{http.MethodPatch, "/api/v1/volumes/:id", "volume:update", s.updateVolume},
 		{http.MethodDelete, "/api/v1/volumes/:id", "volume:delete", s.deleteVolume},
 		{http.MethodPost, "/api/v1/volumes/:id/attach", "volume:attach", s.attachVolume},
 		{http.MethodPost, "/api/v1/volumes/:id/detach", "volume:detach", s.detachVolume},
