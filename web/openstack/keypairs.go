@@ -1,9 +1,6 @@
 package openstack
 
 import (
-	"bytes"
-	"encoding/json"
-	"fmt"
 	"hash/fnv"
 	"net/http"
 	"net/url"
@@ -154,24 +151,4 @@ func keypairAPIError(w http.ResponseWriter, err error) {
 // Nova and Cinder answer it with their own statuses.
 func isQuotaExceeded(status int, msg string) bool {
 	return status == http.StatusConflict && strings.Contains(msg, "quota exceeded")
-}
-
-// decodeStrictBody decodes a JSON body refusing unknown fields, as Nova's and Cinder's request
-// schemas do.
-func decodeStrictBody(r *http.Request, v any) error {
-	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(http.MaxBytesReader(nil, r.Body, 1<<20)); err != nil {
-		return fmt.Errorf("read body: %w", err)
-	}
-	dec := json.NewDecoder(&buf)
-	dec.DisallowUnknownFields()
-	return dec.Decode(v)
-}
-
-// describeBodyError says what was wrong with a body ("missing" when it decoded but lacked the key).
-func describeBodyError(err error) string {
-	if err == nil {
-		return "missing"
-	}
-	return err.Error()
 }

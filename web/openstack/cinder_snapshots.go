@@ -1,0 +1,148 @@
+package openstack
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"cloudlet/appliance/volume"
+	"cloudlet/store"
+)
+
+func (s *Server) registerCinderSnapshots(mux *http.ServeMux) {
+	cinderRoute(mux, http.MethodGet, "/snapshots", s.listSnapshots)
+	cinderRoute(mux, http.MethodGet, "/snapshots/detail", s.listSnapshots)
+	cinderRoute(mux, http.MethodPost, "/snapshots", s.createSnapshot)
+	cinderRoute(mux, http.MethodGet, "/snapshots/{id}", s.showSnapshot)
+	cinderRoute(mux, http.MethodPut, "/snapshots/{id}", s.updateSnapshot)
+	cinderRoute(mux, http.MethodDelete, "/snapshots/{id}", s.deleteSnapshot)
+}
+
+// snapshotView is a snapshot in Cinder 3.0's shape (lists show the same keys as show). cloudlet's
+// snapshots carry a name only: description is null and metadata empty.
+func snapshotView(c *cinderCall, sn volume.Snapshot) map[string]any {
+	return map[string]any{"id": sn.ID, "name": sn.Name, "description": nil, "volume_id": sn.VolumeID,
+		"size": sn.SizeGiB, "status": sn.Status, "created_at": cinderTime(sn.CreatedAt),
+		"updated_at": cinderTime(sn.UpdatedAt), "metadata": map[string]string{},
+		"os-extended-snapshot-attributes:progress":   "100%",
+		"os-extended-snapshot-attributes:project_id": sn.ProjectID,
+		"links": cinderLinks(c, "snapshots", sn.ID)}
+}
+
+// listSnapshots lists the project's snapshots, filtered by any attribute (name, status,
+// volume_id…).
+func (s *Server) listSnapshots(w http.ResponseWriter, r *http.Request, c *cinderCall) {
+	var list []volume.Snapshot
+	if err := c.api.Do(r.Context(), http.MethodGet, "/api/v1/snapshots", nil, &list); err != nil {
+		cinderAPIError(w, err)
+		return
+	}
+	out := make([]map[string]any, 0, len(list))
+	for _, sn := range list {
+		if v := snapshotView(c, sn); matches(v, r.URL.Query()) {
+			out = append(out, v)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"snapshots": out})
+}
+
+// snapshotCreate is POST /snapshots. force is accepted either way: cloudlet snapshots an attached
+// volume through its QEMU.
+type snapshotCreate struct {
+	Snapshot *struct {
+		VolumeID           string            `json:"volume_id"`
+		Name               *string           `json:"name"`
+		DisplayName        *string           `json:"display_name"`
+		Description        *string           `json:"description"`
+		DisplayDescription *string           `json:"display_description"`
+		Metadata           map[string]string `json:"metadata"`
+		Force              any               `json:"force"`
+	} `json:"snapshot"`
+}
+
+// createSnapshot snapshots a volume (POST /api/v1/volumes/{id}/snapshots); Cinder answers 202.
+func (s *Server) createSnapshot(w http.ResponseWriter, r *http.Request, c *cinderCall) {
+	var body snapshotCreate
+	if err := decodeLenientBody(r, &body); err != nil || body.Snapshot == nil {
+		novaError(w, http.StatusBadRequest, "Invalid input received: "+describeBodyError(err))
+		return
+	}
+	b := body.Snapshot
+	if !store.IsID(b.VolumeID) {
+		novaError(w, http.StatusNotFound, "Volume "+b.VolumeID+" could not be found.")
+		return
+	}
+	if set(firstSet(b.Description, b.DisplayDescription)) || len(b.Metadata) > 0 {
+		novaError(w, http.StatusBadRequest, "Invalid input received: snapshots take no description or metadata here")
+		return
+	}
+	name := "snapshot-" + strings.TrimPrefix(generatedVolumeName(), "volume-")
+	if n := firstSet(b.Name, b.DisplayName); set(n) {
+		name = *n
+	}
+	var sn volume.Snapshot
+	err := c.api.Do(r.Context(), http.MethodPost, "/api/v1/volumes/"+b.VolumeID+"/snapshots", map[string]string{"name": name}, &sn)
+	if err != nil {
+		cinderAPIError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"snapshot": snapshotView(c, sn)})
+}
+
+// findSnapshot reads the snapshot of the path's id; a name is 404, as for volumes.
+func findSnapshot(w http.ResponseWriter, r *http.Request, c *cinderCall) (volume.Snapshot, bool) {
+	id := r.PathValue("id")
+	var sn volume.Snapshot
+	if !store.IsID(id) {
+		novaError(w, http.StatusNotFound, "Snapshot "+id+" could not be found.")
+		return sn, false
+	}
+	if err := c.api.Do(r.Context(), http.MethodGet, "/api/v1/snapshots/"+url.PathEscape(id), nil, &sn); err != nil {
+		cinderAPIError(w, err)
+		return sn, false
+	}
+	return sn, true
+}
+
+func (s *Server) showSnapshot(w http.ResponseWriter, r *http.Request, c *cinderCall) {
+	if sn, ok := findSnapshot(w, r, c); ok {
+		writeJSON(w, http.StatusOK, map[string]any{"snapshot": snapshotView(c, sn)})
+	}
+}
+
+// updateSnapshot: cloudlet's snapshots cannot be renamed; a PUT that changes nothing is answered
+// with the snapshot, any other is refused.
+func (s *Server) updateSnapshot(w http.ResponseWriter, r *http.Request, c *cinderCall) {
+	var body snapshotCreate
+	if err := decodeLenientBody(r, &body); err != nil || body.Snapshot == nil {
+		novaError(w, http.StatusBadRequest, "Invalid input received: "+describeBodyError(err))
+		return
+	}
+	sn, ok := findSnapshot(w, r, c)
+	if !ok {
+		return
+	}
+	b := body.Snapshot
+	if n := firstSet(b.Name, b.DisplayName); (n != nil && *n != sn.Name) || set(firstSet(b.Description, b.DisplayDescription)) || len(b.Metadata) > 0 {
+		novaError(w, http.StatusBadRequest, "Invalid input received: cloudlet's snapshots cannot be renamed or described")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"snapshot": snapshotView(c, sn)})
+}
+
+// deleteSnapshot answers 202; a snapshot something depends on is Cinder's 400 "invalid snapshot".
+func (s *Server) deleteSnapshot(w http.ResponseWriter, r *http.Request, c *cinderCall) {
+	sn, ok := findSnapshot(w, r, c)
+	if !ok {
+		return
+	}
+	if err := c.api.Do(r.Context(), http.MethodDelete, "/api/v1/snapshots/"+sn.ID, nil, nil); err != nil {
+		status, msg := apiStatus(err)
+		if status == http.StatusConflict {
+			status, msg = http.StatusBadRequest, "Invalid snapshot: "+msg
+		}
+		novaError(w, status, msg)
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
