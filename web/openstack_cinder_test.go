@@ -252,3 +252,31 @@ func TestCinderTypesZonesAndLimitsAndNovaLimits(t *testing.T) {
 		t.Errorf("an unknown type = %d, want 404", rec.Code)
 	}
 }
+
+func TestCinderVolumeMetadataMergesReplacesAndDeletesKeys(t *testing.T) {
+	f := newAuthFixture(t)
+	tok := f.tokens["member"]
+	v, code, body := cinderCreate(f, tok, `"size":1,"name":"v1","metadata":{"a":"1"}`)
+	if v == nil {
+		t.Fatalf("create = %d %s", code, body)
+	}
+	path := "/volume/v3/volumes/" + v.ID + "/metadata"
+	if rec := f.osDo("POST", path, tok, `{"metadata":{"b":"2"}}`); rec.Code != 200 || !strings.Contains(rec.Body.String(), `"metadata":{"a":"1","b":"2"}`) {
+		t.Errorf("merge = %d %s", rec.Code, rec.Body)
+	}
+	if rec := f.osDo("DELETE", path+"/a", tok, ""); rec.Code != 200 {
+		t.Errorf("delete key a = %d %s", rec.Code, rec.Body)
+	}
+	if got := f.volumeNamed("member", "v1").Metadata; len(got) != 1 || got["b"] != "2" {
+		t.Errorf("/api/v1 metadata after merge and delete = %v, want b=2", got)
+	}
+	if rec := f.osDo("PUT", path, tok, `{"metadata":{"c":"3"}}`); rec.Code != 200 || !strings.Contains(rec.Body.String(), `"metadata":{"c":"3"}`) {
+		t.Errorf("replace = %d %s", rec.Code, rec.Body)
+	}
+	if rec := f.osDo("DELETE", path+"/nope", tok, ""); rec.Code != http.StatusNotFound {
+		t.Errorf("delete an unknown key = %d, want 404", rec.Code)
+	}
+	if rec := f.osDo("GET", path, tok, ""); rec.Code != 200 || !strings.Contains(rec.Body.String(), `{"metadata":{"c":"3"}}`) {
+		t.Errorf("show metadata = %d %s", rec.Code, rec.Body)
+	}
+}

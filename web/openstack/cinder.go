@@ -21,6 +21,7 @@ import (
 func (s *Server) registerVolumes() {
 	inner := http.NewServeMux()
 	s.registerCinderVolumes(inner)
+	s.registerCinderMetadata(inner)
 	s.registerCinderSnapshots(inner)
 	s.registerCinderMisc(inner)
 	inner.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
