@@ -10,40 +10,45 @@ import (
 )
 
 func (s *Server) registerCinderSnapshots(mux *http.ServeMux) {
-	cinderRoute(mux, http.MethodGet, "/snapshots", s.listSnapshots)
-	cinderRoute(mux, http.MethodGet, "/snapshots/detail", s.listSnapshots)
+	cinderRoute(mux, http.MethodGet, "/snapshots", s.listSnapshots(false))
+	cinderRoute(mux, http.MethodGet, "/snapshots/detail", s.listSnapshots(true))
 	cinderRoute(mux, http.MethodPost, "/snapshots", s.createSnapshot)
 	cinderRoute(mux, http.MethodGet, "/snapshots/{id}", s.showSnapshot)
 	cinderRoute(mux, http.MethodPut, "/snapshots/{id}", s.updateSnapshot)
 	cinderRoute(mux, http.MethodDelete, "/snapshots/{id}", s.deleteSnapshot)
 }
 
-// snapshotView is a snapshot in Cinder 3.0's shape (lists show the same keys as show). cloudlet's
-// snapshots carry a name only: description is null and metadata empty.
-func snapshotView(c *cinderCall, sn volume.Snapshot) map[string]any {
-	return map[string]any{"id": sn.ID, "name": sn.Name, "description": nil, "volume_id": sn.VolumeID,
+// snapshotView is a snapshot in Cinder 3.0's shape, which has no links; show and detail add the
+// extended attributes (progress, project). cloudlet's snapshots carry a name only: description is
+// null and metadata empty.
+func snapshotView(sn volume.Snapshot, detail bool) map[string]any {
+	v := map[string]any{"id": sn.ID, "name": sn.Name, "description": nil, "volume_id": sn.VolumeID,
 		"size": sn.SizeGiB, "status": sn.Status, "created_at": cinderTime(sn.CreatedAt),
-		"updated_at": cinderTime(sn.UpdatedAt), "metadata": map[string]string{},
-		"os-extended-snapshot-attributes:progress":   "100%",
-		"os-extended-snapshot-attributes:project_id": sn.ProjectID,
-		"links": cinderLinks(c, "snapshots", sn.ID)}
+		"updated_at": cinderTime(sn.UpdatedAt), "metadata": map[string]string{}}
+	if detail {
+		v["os-extended-snapshot-attributes:progress"] = "100%"
+		v["os-extended-snapshot-attributes:project_id"] = sn.ProjectID
+	}
+	return v
 }
 
 // listSnapshots lists the project's snapshots, filtered by any attribute (name, status,
 // volume_id…).
-func (s *Server) listSnapshots(w http.ResponseWriter, r *http.Request, c *cinderCall) {
-	var list []volume.Snapshot
-	if err := c.api.Do(r.Context(), http.MethodGet, "/api/v1/snapshots", nil, &list); err != nil {
-		cinderAPIError(w, err)
-		return
-	}
-	out := make([]map[string]any, 0, len(list))
-	for _, sn := range list {
-		if v := snapshotView(c, sn); matches(v, r.URL.Query()) {
-			out = append(out, v)
+func (s *Server) listSnapshots(detail bool) cinderHandler {
+	return func(w http.ResponseWriter, r *http.Request, c *cinderCall) {
+		var list []volume.Snapshot
+		if err := c.api.Do(r.Context(), http.MethodGet, "/api/v1/snapshots", nil, &list); err != nil {
+			cinderAPIError(w, err)
+			return
 		}
+		out := make([]map[string]any, 0, len(list))
+		for _, sn := range list {
+			if matches(snapshotView(sn, true), r.URL.Query()) {
+				out = append(out, snapshotView(sn, detail))
+			}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"snapshots": out})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"snapshots": out})
 }
 
 // snapshotCreate is POST /snapshots. force is accepted either way: cloudlet snapshots an attached
@@ -86,7 +91,7 @@ func (s *Server) createSnapshot(w http.ResponseWriter, r *http.Request, c *cinde
 		cinderAPIError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"snapshot": snapshotView(c, sn)})
+	writeJSON(w, http.StatusAccepted, map[string]any{"snapshot": snapshotView(sn, false)})
 }
 
 // findSnapshot reads the snapshot of the path's id; a name is 404, as for volumes.
@@ -106,7 +111,7 @@ func findSnapshot(w http.ResponseWriter, r *http.Request, c *cinderCall) (volume
 
 func (s *Server) showSnapshot(w http.ResponseWriter, r *http.Request, c *cinderCall) {
 	if sn, ok := findSnapshot(w, r, c); ok {
-		writeJSON(w, http.StatusOK, map[string]any{"snapshot": snapshotView(c, sn)})
+		writeJSON(w, http.StatusOK, map[string]any{"snapshot": snapshotView(sn, true)})
 	}
 }
 
@@ -127,7 +132,7 @@ func (s *Server) updateSnapshot(w http.ResponseWriter, r *http.Request, c *cinde
 		novaError(w, http.StatusBadRequest, "Invalid input received: cloudlet's snapshots cannot be renamed or described")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"snapshot": snapshotView(c, sn)})
+	writeJSON(w, http.StatusOK, map[string]any{"snapshot": snapshotView(sn, false)})
 }
 
 // deleteSnapshot answers 202; a snapshot something depends on is Cinder's 400 "invalid snapshot".

@@ -56,7 +56,7 @@ func (s *Server) createVolume(w http.ResponseWriter, r *http.Request, c *cinderC
 		cinderAPIError(w, &client.Error{Code: status, Message: msg})
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"volume": volumeView(c, v, true)})
+	writeJSON(w, http.StatusAccepted, map[string]any{"volume": changedVolumeView(c, v)})
 }
 
 // nativeVolumeRequest is the /api/v1 request for a Cinder create, or the status and message that

@@ -73,6 +73,15 @@ func volumeView(c *cinderCall, v volume.Volume, detail bool) map[string]any {
 	return out
 }
 
+// changedVolumeView is a volume as Cinder's create and update answer it: the detailed view without
+// the tenant and image attributes, which only show and detail carry (tempest's schemas refuse them).
+func changedVolumeView(c *cinderCall, v volume.Volume) map[string]any {
+	out := volumeView(c, v, true)
+	delete(out, "os-vol-tenant-attr:tenant_id")
+	delete(out, "volume_image_metadata")
+	return out
+}
+
 // volumeAttachments is the volume's one attachment, once attached (a reservation is not one). Its
 // ids are the volume's: cloudlet has one attachment per volume and no id of its own for it (Nova
 // 2.1 names attachments by volume ID too).
@@ -159,7 +168,7 @@ func (s *Server) updateVolume(w http.ResponseWriter, r *http.Request, c *cinderC
 		cinderAPIError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"volume": volumeView(c, v, true)})
+	writeJSON(w, http.StatusOK, map[string]any{"volume": changedVolumeView(c, v)})
 }
 
 // firstSet is the first of its arguments that is set.
