@@ -280,6 +280,7 @@ func (s *Server) routes() error {
 		{http.MethodPost, "/api/v1/volumes/:id/snapshots", "snapshot:create", s.createSnapshot},
 		{http.MethodGet, "/api/v1/snapshots", "snapshot:list", s.listSnapshots},
 		{http.MethodGet, "/api/v1/snapshots/:id", "snapshot:show", s.showSnapshot},
+		{http.MethodPatch, "/api/v1/snapshots/:id", "snapshot:update", s.updateSnapshot},
 		{http.MethodDelete, "/api/v1/snapshots/:id", "snapshot:delete", s.deleteSnapshot},
 		{http.MethodPost, "/api/v1/snapshots/:id/image", "image:create", s.snapshotImage},
 

@@ -24,3 +24,17 @@ func TestVolumePatchRenamesDescribesAndSetsMetadataForMembersOnly(t *testing.T) 
 	f.callAPI("member", "PATCH", "/api/v1/volumes/"+v.ID, `{"name":"a/b"}`, 400, nil)
 	f.callAPI("member", "PATCH", "/api/v1/volumes/"+v.ID, `{"size_gib":3}`, 400, nil)
 }
+
+func TestSnapshotPatchRenamesAndDescribesForMembersOnly(t *testing.T) {
+	f := newAuthFixture(t)
+	f.callAPI("member", "POST", "/api/v1/volumes", `{"name":"data","size_gib":1}`, 201, nil)
+	f.callAPI("member", "POST", "/api/v1/volumes/data/snapshots", `{"name":"before"}`, 201, nil)
+	var sn volume.Snapshot
+	f.callAPI("member", "PATCH", "/api/v1/snapshots/before", `{"name":"after","description":"d"}`, 200, &sn)
+	if sn.Name != "after" || sn.Description != "d" {
+		t.Fatalf("after PATCH: %+v", sn)
+	}
+	f.callAPI("reader", "PATCH", "/api/v1/snapshots/"+sn.ID, `{"name":"x"}`, 403, nil)
+	f.callAPI("memberb", "PATCH", "/api/v1/snapshots/"+sn.ID, `{"name":"x"}`, 404, nil)
+	f.callAPI("member", "PATCH", "/api/v1/snapshots/"+sn.ID, `{"name":"a/b"}`, 400, nil)
+}

@@ -72,3 +72,47 @@ func validateDetails(description string, metadata map[string]string) error {
 	}
 	return nil
 }
+
+// SnapshotUpdate renames or describes a snapshot; a nil field is left as it is.
+type SnapshotUpdate struct {
+	Name        *string `json:"name"`
+	Description *string `json:"description"`
+}
+
+// UpdateSnapshot renames or describes one of projectID's snapshots, in any status: its file does
+// not depend on either.
+func (s *Service) UpdateSnapshot(_ context.Context, projectID, idOrName string, r SnapshotUpdate) (*Snapshot, error) {
+	if r.Name != nil {
+		if err := store.ValidateName(*r.Name); err != nil {
+			return nil, faultf(ErrInvalid, "update snapshot %s: %v", idOrName, err)
+		}
+	}
+	if r.Description != nil {
+		if err := validateDetails(*r.Description, nil); err != nil {
+			return nil, faultf(ErrInvalid, "update snapshot %s: %v", idOrName, err)
+		}
+	}
+	var out *Snapshot
+	err := s.db.Update(func(tx *store.Tx) error {
+		sn, err := snapshots.Lookup(tx, projectID, idOrName)
+		if err != nil {
+			return err
+		}
+		changed := map[string]any{}
+		if r.Name != nil {
+			sn.Name, changed["name"] = *r.Name, *r.Name
+		}
+		if r.Description != nil {
+			sn.Description, changed["description"] = *r.Description, true
+		}
+		if err := snapshots.Update(tx, sn); err != nil {
+			return err
+		}
+		out = sn
+		return appendEvent(tx, "snapshot.updated", "snapshot", sn.ID, sn.ProjectID, changed)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("update snapshot %s: %w", idOrName, err)
+	}
+	return out, nil
+}

@@ -58,3 +58,34 @@ func TestUpdateRefusesBadInput(t *testing.T) {
 		t.Errorf("create with a long description: %v, want invalid", err)
 	}
 }
+
+func TestUpdateSnapshotRenamesAndDescribes(t *testing.T) {
+	e := newEnv(t)
+	v := e.create(CreateRequest{Name: "data", SizeGiB: 1})
+	sn := e.snapshot(v.ID, "before")
+	e.snapshot(v.ID, "taken")
+	name, desc, bad := "after", "the first", "no/slash"
+	got, err := e.svc.UpdateSnapshot(ctx, proj, "before", SnapshotUpdate{Name: &name, Description: &desc})
+	if err != nil || got.ID != sn.ID || got.Name != "after" || got.Description != "the first" {
+		t.Fatalf("update = %+v, %v", got, err)
+	}
+	if stored, err := e.svc.Snapshot(ctx, proj, sn.ID); err != nil || stored.Name != "after" || stored.Description != "the first" {
+		t.Errorf("stored %+v, %v", stored, err)
+	}
+	taken := "taken"
+	for _, tc := range []struct {
+		name string
+		r    SnapshotUpdate
+		kind fault.Kind
+	}{
+		{"an invalid name", SnapshotUpdate{Name: &bad}, fault.Invalid},
+		{"a name in use", SnapshotUpdate{Name: &taken}, fault.Conflict},
+	} {
+		if _, err := e.svc.UpdateSnapshot(ctx, proj, sn.ID, tc.r); fault.KindOf(err) != tc.kind {
+			t.Errorf("%s: %v, want kind %v", tc.name, err, tc.kind)
+		}
+	}
+	if _, err := e.svc.UpdateSnapshot(ctx, other, sn.ID, SnapshotUpdate{Name: &name}); fault.KindOf(err) != fault.NotFound {
+		t.Errorf("another project's snapshot: %v, want not found", err)
+	}
+}
