@@ -19,10 +19,9 @@ func (s *Server) registerCinderSnapshots(mux *http.ServeMux) {
 }
 
 // snapshotView is a snapshot in Cinder 3.0's shape, which has no links; show and detail add the
-// extended attributes (progress, project). cloudlet's snapshots carry a name only: description is
-// null and metadata empty.
+// extended attributes (progress, project). cloudlet's snapshots have no metadata: it is empty.
 func snapshotView(sn volume.Snapshot, detail bool) map[string]any {
-	v := map[string]any{"id": sn.ID, "name": sn.Name, "description": nil, "volume_id": sn.VolumeID,
+	v := map[string]any{"id": sn.ID, "name": sn.Name, "description": nullIfEmpty(sn.Description), "volume_id": sn.VolumeID,
 		"size": sn.SizeGiB, "status": sn.Status, "created_at": cinderTime(sn.CreatedAt),
 		"updated_at": cinderTime(sn.UpdatedAt), "metadata": map[string]string{}}
 	if detail {
@@ -77,8 +76,8 @@ func (s *Server) createSnapshot(w http.ResponseWriter, r *http.Request, c *cinde
 		novaError(w, http.StatusNotFound, "Volume "+b.VolumeID+" could not be found.")
 		return
 	}
-	if set(firstSet(b.Description, b.DisplayDescription)) || len(b.Metadata) > 0 {
-		novaError(w, http.StatusBadRequest, "Invalid input received: snapshots take no description or metadata here")
+	if len(b.Metadata) > 0 {
+		novaError(w, http.StatusBadRequest, "Invalid input received: cloudlet's snapshots take no metadata")
 		return
 	}
 	name := "snapshot-" + strings.TrimPrefix(generatedVolumeName(), "volume-")
@@ -87,6 +86,9 @@ func (s *Server) createSnapshot(w http.ResponseWriter, r *http.Request, c *cinde
 	}
 	var sn volume.Snapshot
 	err := c.api.Do(r.Context(), http.MethodPost, "/api/v1/volumes/"+b.VolumeID+"/snapshots", map[string]string{"name": name}, &sn)
+	if d := firstSet(b.Description, b.DisplayDescription); err == nil && set(d) {
+		err = c.api.Do(r.Context(), http.MethodPatch, "/api/v1/snapshots/"+sn.ID, volume.SnapshotUpdate{Description: d}, &sn)
+	}
 	if err != nil {
 		cinderAPIError(w, err)
 		return
@@ -115,8 +117,7 @@ func (s *Server) showSnapshot(w http.ResponseWriter, r *http.Request, c *cinderC
 	}
 }
 
-// updateSnapshot: cloudlet's snapshots cannot be renamed; a PUT that changes nothing is answered
-// with the snapshot, any other is refused.
+// updateSnapshot renames or describes a snapshot (PATCH /api/v1/snapshots/{id}).
 func (s *Server) updateSnapshot(w http.ResponseWriter, r *http.Request, c *cinderCall) {
 	var body snapshotCreate
 	if err := decodeLenientBody(r, &body); err != nil || body.Snapshot == nil {
@@ -128,8 +129,13 @@ func (s *Server) updateSnapshot(w http.ResponseWriter, r *http.Request, c *cinde
 		return
 	}
 	b := body.Snapshot
-	if n := firstSet(b.Name, b.DisplayName); (n != nil && *n != sn.Name) || set(firstSet(b.Description, b.DisplayDescription)) || len(b.Metadata) > 0 {
-		novaError(w, http.StatusBadRequest, "Invalid input received: cloudlet's snapshots cannot be renamed or described")
+	u := volume.SnapshotUpdate{Name: firstSet(b.Name, b.DisplayName), Description: firstSet(b.Description, b.DisplayDescription)}
+	if len(b.Metadata) > 0 || u.Name == nil && u.Description == nil {
+		novaError(w, http.StatusBadRequest, "Invalid input received: give name or description (cloudlet's snapshots take no metadata)")
+		return
+	}
+	if err := c.api.Do(r.Context(), http.MethodPatch, "/api/v1/snapshots/"+sn.ID, u, &sn); err != nil {
+		cinderAPIError(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"snapshot": snapshotView(sn, false)})
