@@ -326,3 +326,33 @@ func TestCinderViewsHaveExactlyTheKeysOfCindersSchemas(t *testing.T) {
 		t.Errorf("snapshot show answers keys\n%s\nwant\n%s", got, want)
 	}
 }
+
+func TestCinderShowsTheAttachmentAndRefusesToDeleteAnAttachedVolumeWith400(t *testing.T) {
+	f := newAuthFixture(t)
+	tok := f.tokens["member"]
+	if v, code, body := cinderCreate(f, tok, `"size":1,"name":"v1"`); v == nil {
+		t.Fatalf("create = %d %s", code, body)
+	}
+	v := f.volumeNamed("member", "v1")
+	const server = "0c7a4f1e-2b3d-4e5f-8a9b-1c2d3e4f5a6b"
+	ctx := t.Context()
+	if _, err := f.srv.opts.Volumes.Reserve(ctx, v.ProjectID, v.ID, server); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.srv.opts.Volumes.Attached(ctx, v.ID, "vdb", false, false); err != nil {
+		t.Fatal(err)
+	}
+	var shown struct{ Volume cinderVolume }
+	decodeInto(t, f.osDo("GET", "/volume/v3/volumes/"+v.ID, tok, ""), &shown)
+	if a := shown.Volume.Attachments; shown.Volume.Status != "in-use" || len(a) != 1 || a[0]["server_id"] != server ||
+		a[0]["device"] != "/dev/vdb" || a[0]["volume_id"] != v.ID {
+		t.Errorf("attached volume = %+v, want in-use with the server and /dev/vdb", shown.Volume)
+	}
+	rec := f.osDo("DELETE", "/volume/v3/volumes/"+v.ID, tok, "")
+	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), `"badRequest":{"code":400,"message":"Invalid volume: `) {
+		t.Errorf("deleting an attached volume = %d %s, want Cinder's 400 invalid volume", rec.Code, rec.Body)
+	}
+	if rec := f.do("GET", "/api/v1/volumes/"+v.ID, tok, ""); rec.Code != 200 {
+		t.Errorf("the attached volume after the refused delete = %d, want still there", rec.Code)
+	}
+}
