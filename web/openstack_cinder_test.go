@@ -255,6 +255,18 @@ func TestCinderTypesZonesAndLimitsAndNovaLimits(t *testing.T) {
 		a["maxTotalKeypairs"] != 100 || limits.Limits.Rate == nil {
 		t.Errorf("compute limits = %+v, want the default quotas", limits)
 	}
+	var pa struct {
+		ProjectID string `json:"project_id"`
+	}
+	decodeInto(t, f.do("GET", "/api/v1/quotas", tok, ""), &pa)
+	for _, path := range []string{"/compute/v2.1/os-quota-sets/" + pa.ProjectID, "/volume/v3/os-quota-sets/" + pa.ProjectID} {
+		if rec := f.osDo("GET", path, tok, ""); rec.Code != 200 || !strings.Contains(rec.Body.String(), `"id":"`+pa.ProjectID+`"`) {
+			t.Errorf("GET %s = %d %s", path, rec.Code, rec.Body)
+		}
+	}
+	if rec := f.osDo("GET", "/compute/v2.1/os-quota-sets/pb", tok, ""); rec.Code != http.StatusNotFound {
+		t.Errorf("another project's quota set = %d %s, want 404", rec.Code, rec.Body)
+	}
 	if rec := f.osDo("GET", "/volume/v3/types/ssd", tok, ""); rec.Code != http.StatusNotFound {
 		t.Errorf("an unknown type = %d, want 404", rec.Code)
 	}

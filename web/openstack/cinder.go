@@ -40,7 +40,7 @@ const volumeMicroversion = "3.0"
 var volumeBounds = versionBounds{service: "volume", min: volumeMicroversion, major: 3, low: 0, high: 0}
 
 // cinderCollections are the first path segments of the resources served.
-var cinderCollections = []string{"volumes", "snapshots", "types", "limits", "os-availability-zone"}
+var cinderCollections = []string{"volumes", "snapshots", "types", "limits", "os-availability-zone", "os-quota-sets"}
 
 // cinderCall is what a Cinder handler works with: the API as the caller, who the caller is (for
 // user_id and the project in links), and the base of the resources' links.

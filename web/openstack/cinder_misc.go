@@ -11,6 +11,7 @@ func (s *Server) registerCinderMisc(mux *http.ServeMux) {
 	cinderRoute(mux, http.MethodGet, "/types/{id}", s.showVolumeType)
 	cinderRoute(mux, http.MethodGet, "/limits", s.volumeLimits)
 	cinderRoute(mux, http.MethodGet, "/os-availability-zone", s.volumeZones)
+	cinderRoute(mux, http.MethodGet, "/os-quota-sets/{project}", s.volumeQuotaSet)
 }
 
 // The one volume type: cloudlet's volumes are all alike (qcow2 in a pool). Its name is Cinder's
@@ -59,4 +60,19 @@ func (s *Server) volumeLimits(w http.ResponseWriter, r *http.Request, c *cinderC
 func (s *Server) volumeZones(w http.ResponseWriter, r *http.Request, c *cinderCall) {
 	writeJSON(w, http.StatusOK, map[string]any{"availabilityZoneInfo": []any{map[string]any{
 		"zoneName": availabilityZone, "zoneState": map[string]bool{"available": true}}}})
+}
+
+// volumeQuotaSet is Cinder's GET /os-quota-sets/{project}: the project's volume limits (another
+// project's is 404 for a non-admin, as /api/v1 answers); cloudlet has no backups or groups.
+func (s *Server) volumeQuotaSet(w http.ResponseWriter, r *http.Request, c *cinderCall) {
+	rep, ok := readQuotas(w, r, c.api, r.PathValue("project"), novaError)
+	if !ok {
+		return
+	}
+	q := rep.Quotas
+	writeJSON(w, http.StatusOK, map[string]any{"quota_set": map[string]any{"id": rep.ProjectID,
+		"volumes": q[identity.QuotaVolumes].Limit, "snapshots": q[identity.QuotaSnapshots].Limit,
+		"gigabytes": q[identity.QuotaGigabytes].Limit, "volumes_" + defaultVolumeType: q[identity.QuotaVolumes].Limit,
+		"snapshots_" + defaultVolumeType: q[identity.QuotaSnapshots].Limit, "gigabytes_" + defaultVolumeType: q[identity.QuotaGigabytes].Limit,
+		"backups": 0, "backup_gigabytes": 0, "groups": 0, "per_volume_gigabytes": -1}})
 }
