@@ -99,6 +99,24 @@ func TestCinderVolumesCreateShowListUpdateExtendAndDelete(t *testing.T) {
 		}
 	}
 
+	var page struct{ Volumes []struct{ ID, Name string } }
+	decodeInto(t, f.osDo("GET", "/volume/v3/volumes?limit=1", tok, ""), &page)
+	if len(page.Volumes) != 1 {
+		t.Fatalf("limit=1 gives %d volumes", len(page.Volumes))
+	}
+	first := page.Volumes[0]
+	decodeInto(t, f.osDo("GET", "/volume/v3/volumes?limit=1&marker="+first.ID, tok, ""), &page)
+	if len(page.Volumes) != 1 || page.Volumes[0].ID == first.ID {
+		t.Errorf("the page after %s = %+v, want the other volume", first.Name, page.Volumes)
+	}
+	decodeInto(t, f.osDo("GET", "/volume/v3/volumes?marker="+page.Volumes[0].ID, tok, ""), &page)
+	if len(page.Volumes) != 0 {
+		t.Errorf("the page after the last = %+v, want none", page.Volumes)
+	}
+	if rec := f.osDo("GET", "/volume/v3/volumes?marker=nope", tok, ""); rec.Code != http.StatusBadRequest {
+		t.Errorf("an unknown marker = %d, want 400", rec.Code)
+	}
+
 	if rec := f.osDo("DELETE", "/volume/v3/volumes/"+v.ID, tok, ""); rec.Code != http.StatusAccepted {
 		t.Fatalf("delete = %d %s", rec.Code, rec.Body)
 	}

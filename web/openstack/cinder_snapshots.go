@@ -32,7 +32,7 @@ func snapshotView(sn volume.Snapshot, detail bool) map[string]any {
 }
 
 // listSnapshots lists the project's snapshots, filtered by any attribute (name, status,
-// volume_id…).
+// volume_id…) and paged by limit and marker.
 func (s *Server) listSnapshots(detail bool) cinderHandler {
 	return func(w http.ResponseWriter, r *http.Request, c *cinderCall) {
 		var list []volume.Snapshot
@@ -45,6 +45,11 @@ func (s *Server) listSnapshots(detail bool) cinderHandler {
 			if matches(snapshotView(sn, true), r.URL.Query()) {
 				out = append(out, snapshotView(sn, detail))
 			}
+		}
+		out, status, msg := pageCinder(out, r.URL.Query())
+		if status != 0 {
+			novaError(w, status, msg)
+			return
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"snapshots": out})
 	}

@@ -95,7 +95,7 @@ func volumeAttachments(v volume.Volume) []map[string]any {
 }
 
 // listVolumes lists the project's volumes, filtered by any attribute of the detailed view (name,
-// status, bootable…). all_tenants names no attribute and does not filter: cloudlet lists the
+// status, bootable…) and paged by limit and marker. all_tenants names no attribute and does not filter: cloudlet lists the
 // token's project, admin or not.
 func (s *Server) listVolumes(detail bool) cinderHandler {
 	return func(w http.ResponseWriter, r *http.Request, c *cinderCall) {
@@ -109,6 +109,11 @@ func (s *Server) listVolumes(detail bool) cinderHandler {
 			if matches(volumeView(c, v, true), r.URL.Query()) {
 				out = append(out, volumeView(c, v, detail))
 			}
+		}
+		out, status, msg := pageCinder(out, r.URL.Query())
+		if status != 0 {
+			novaError(w, status, msg)
+			return
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"volumes": out})
 	}
