@@ -104,3 +104,19 @@ func TestNovaKeypairsRefuseBadInputInNovasShape(t *testing.T) {
 		t.Errorf("no token = %d, want 401", rec.Code)
 	}
 }
+
+func TestNovaKeypairsOverQuotaIsForbiddenAsInNova(t *testing.T) {
+	f := newAuthFixture(t)
+	tok := f.tokens["member"]
+	if _, err := f.ids.SetLimits(t.Context(), "pa", map[string]int64{identity.QuotaKeypairs: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if rec := f.osDo("POST", "/compute/v2.1/os-keypairs", tok, `{"keypair":{"name":"k1"}}`); rec.Code != 200 {
+		t.Fatalf("the first keypair = %d %s", rec.Code, rec.Body)
+	}
+	rec := f.osDo("POST", "/compute/v2.1/os-keypairs", tok, `{"keypair":{"name":"k2"}}`)
+	if rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), `"forbidden":{"code":403,"message":"`) ||
+		!strings.Contains(rec.Body.String(), "quota exceeded for keypairs") {
+		t.Errorf("over the keypairs quota = %d %s, want Nova's 403", rec.Code, rec.Body)
+	}
+}
