@@ -127,8 +127,8 @@ func checkCLIVolumeFromImage(t *testing.T, s *site) {
 	s.cli("member", "volume", "delete", "vi")
 }
 
-// checkCLISnapshotAndVolumeFromIt: `volume snapshot create`, `volume create --snapshot`, and their
-// deletes, checked in /api/v1.
+// checkCLISnapshotAndVolumeFromIt: `volume snapshot create`, `volume snapshot set`, `volume create
+// --snapshot`, and their deletes, checked in /api/v1.
 func checkCLISnapshotAndVolumeFromIt(t *testing.T, s *site, volumeID string) {
 	t.Helper()
 	var snap struct {
@@ -145,8 +145,18 @@ func checkCLISnapshotAndVolumeFromIt(t *testing.T, s *site, volumeID string) {
 	if err := s.as("member").Do(context.Background(), "GET", "/api/v1/snapshots", nil, &natives); err != nil || len(natives) != 1 || natives[0].ID != snap.ID {
 		t.Fatalf("/api/v1/snapshots = %+v (%v)", natives, err)
 	}
+	s.cli("member", "volume", "snapshot", "set", "--name", "s2", "--description", "before the change", "s1")
+	var renamed []struct {
+		ID          string `json:"id"`
+		Name        string `json:"name"`
+		Description string `json:"description"`
+	}
+	if err := s.as("member").Do(context.Background(), "GET", "/api/v1/snapshots", nil, &renamed); err != nil || len(renamed) != 1 ||
+		renamed[0].Name != "s2" || renamed[0].Description != "before the change" {
+		t.Fatalf("/api/v1/snapshots after volume snapshot set = %+v (%v)", renamed, err)
+	}
 	var vs cliVolume
-	s.cliJSON(&vs, "volume", "create", "--snapshot", "s1", "vs")
+	s.cliJSON(&vs, "volume", "create", "--snapshot", "s2", "vs")
 	if vs.SnapshotID != snap.ID || vs.Size != 1 {
 		t.Fatalf("volume create --snapshot = %+v", vs)
 	}
@@ -154,7 +164,7 @@ func checkCLISnapshotAndVolumeFromIt(t *testing.T, s *site, volumeID string) {
 		t.Fatalf("/api/v1 vs = %+v, want made from snapshot %s", nv, snap.ID)
 	}
 	s.cli("member", "volume", "delete", "vs")
-	s.cli("member", "volume", "snapshot", "delete", "s1")
+	s.cli("member", "volume", "snapshot", "delete", "s2")
 	natives = nil
 	if err := s.as("member").Do(context.Background(), "GET", "/api/v1/snapshots", nil, &natives); err != nil || len(natives) != 0 {
 		t.Fatalf("/api/v1/snapshots after delete = %+v (%v)", natives, err)
