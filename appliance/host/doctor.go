@@ -187,7 +187,7 @@ func diskCheck(p Probes, dir string) Check {
 		c.Status, c.Detail = Fail, err.Error()
 		return c
 	}
-	c.Detail = fmt.Sprintf("%s free of %s", humanBytes(space.FreeBytes), humanBytes(space.TotalBytes))
+	c.Detail = fmt.Sprintf("%s free of %s", HumanBytes(space.FreeBytes), HumanBytes(space.TotalBytes))
 	switch {
 	case space.FreeBytes < diskFailBytes:
 		c.Status, c.Hint = Fail, "free space on the data dir's filesystem: images and volumes need room"
@@ -214,7 +214,8 @@ func portCheck(p Probes, addr string, serving bool) Check {
 	return c
 }
 
-func humanBytes(n uint64) string {
+// HumanBytes renders a byte count in binary units ("1.5 GiB"), as the doctor and the dashboard show sizes.
+func HumanBytes(n uint64) string {
 	const unit = 1024
 	if n < unit {
 		return fmt.Sprintf("%d B", n)

@@ -10,6 +10,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"cloudlet/appliance/host"
 )
 
 // Templates: templates/layout.html is the page frame; templates/parts/*.html are shared pieces
@@ -144,14 +146,8 @@ func ago(t time.Time) string {
 
 // humanBytes renders a byte count in binary units.
 func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
+	if n < 0 {
+		n = 0
 	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+	return host.HumanBytes(uint64(n))
 }

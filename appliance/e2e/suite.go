@@ -1,0 +1,93 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"cloudlet/images/testguest"
+	"cloudlet/internal/testkit"
+)
+
+// RunSuite is the TestMain of an end-to-end package apart from this one (the browser and OpenStack
+// suites): under -short it runs nothing (the fast local loop; `make test` never passes -short);
+// otherwise it runs the package's tests inside a network namespace of their own named name, with the
+// daemon built once into *bin.
+func RunSuite(m *testing.M, name string, bin *string) int {
+	if testing.Short() {
+		fmt.Printf("%s: this end-to-end suite does not run in -short mode\n", name)
+		return 0
+	}
+	return testkit.RunInNetns(m, testkit.Netns{Name: name, Setup: func() (func(), error) {
+		dir, err := os.MkdirTemp("", "cloudlet-"+name+"-bin-")
+		if err != nil {
+			return nil, err
+		}
+		if *bin, err = BuildBinary(dir); err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+		return func() { os.RemoveAll(dir) }, nil
+	}})
+}
+
+var (
+	guestOnce  sync.Once
+	guestPaths testguest.Paths
+	guestErr   error
+)
+
+// TestGuest returns the test guest's files, built or found cached once per test binary.
+func TestGuest(t testing.TB) testguest.Paths {
+	t.Helper()
+	guestOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		dir, err := testguest.DefaultDir()
+		if err == nil {
+			guestPaths, err = testguest.Ensure(ctx, dir)
+		}
+		guestErr = err
+	})
+	if guestErr != nil {
+		t.Fatalf("test guest: %v", guestErr)
+	}
+	return guestPaths
+}
+
+// ImportTestGuest imports the test guest into d as the public image name (direct kernel boot: it
+// prints CLOUDLET-GUEST-READY on its serial console).
+func ImportTestGuest(t testing.TB, d *Daemon, name string) {
+	t.Helper()
+	g := TestGuest(t)
+	ctx, cancel := context.WithTimeout(context.Background(), ImportTimeout)
+	defer cancel()
+	err := d.ImportClient().Do(ctx, "POST", "/api/v1/images/import-file", map[string]any{"name": name,
+		"disk_format": "qcow2", "visibility": "public", "path": d.Importable(t, g.Disk),
+		"kernel_path": d.Importable(t, g.Kernel), "initrd_path": d.Importable(t, g.Initrd),
+		"cmdline": "console=ttyS0 panic=-1 no_timer_check cloudlet.heartbeat=1"}, nil)
+	if err != nil {
+		t.Fatalf("import the test guest: %v", err)
+	}
+}
+
+// AddPeople makes project with a member and a reader (users named for their role) whose password is
+// password, as root over d's socket.
+func AddPeople(t testing.TB, d *Daemon, project, password string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	do := func(method, path string, in any) {
+		if err := d.Client().Do(ctx, method, path, in, nil); err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+	}
+	do("POST", "/api/v1/projects", map[string]string{"name": project})
+	for _, role := range []string{"member", "reader"} {
+		do("POST", "/api/v1/users", map[string]any{"name": role, "password": password, "default_project": project})
+		do("PUT", "/api/v1/projects/"+project+"/users/"+role+"/roles/"+role, nil)
+	}
+}
