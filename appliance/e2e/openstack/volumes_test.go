@@ -61,7 +61,7 @@ type cliVolume struct {
 }
 
 // TestOpenStackCLIVolumes: the real CLI (cinderclient) creates an empty volume, lists, shows,
-// renames it and sets a property, makes a volume from the test guest image, snapshots a volume and
+// renames it, sets and unsets a property, extends it, makes a volume from the test guest image, snapshots a volume and
 // makes one from the snapshot, deletes them, and shows the absolute limits; each step is checked in
 // /api/v1. Bad input: over the gigabytes quota is refused with 413, an unknown image with 400.
 func TestOpenStackCLIVolumes(t *testing.T) {
@@ -93,6 +93,12 @@ func TestOpenStackCLIVolumes(t *testing.T) {
 	}
 	if nv := s.volumesOf()["v2"]; nv.ID != v1.ID || nv.Description != "renamed" || nv.Metadata["a"] != "b" {
 		t.Fatalf("/api/v1 after volume set = %+v", nv)
+	}
+
+	s.cli("member", "volume", "set", "--size", "2", "v2")
+	s.cli("member", "volume", "unset", "--property", "a", "v2")
+	if nv := s.volumesOf()["v2"]; nv.SizeGiB != 2 || len(nv.Metadata) != 0 {
+		t.Fatalf("/api/v1 after volume set --size 2 and unset --property a = %+v", nv)
 	}
 
 	checkCLIVolumeFromImage(t, s)
@@ -136,9 +142,10 @@ func checkCLISnapshotAndVolumeFromIt(t *testing.T, s *site, volumeID string) {
 		Name     string `json:"name"`
 		Status   string `json:"status"`
 		VolumeID string `json:"volume_id"`
+		Size     int    `json:"size"`
 	}
 	s.cliJSON(&snap, "volume", "snapshot", "create", "--volume", "v2", "s1")
-	if snap.Name != "s1" || snap.VolumeID != volumeID || snap.Status != "available" {
+	if snap.Name != "s1" || snap.VolumeID != volumeID || snap.Status != "available" || snap.Size != 2 {
 		t.Fatalf("volume snapshot create = %+v", snap)
 	}
 	var natives []struct{ ID, Name string }
@@ -157,7 +164,7 @@ func checkCLISnapshotAndVolumeFromIt(t *testing.T, s *site, volumeID string) {
 	}
 	var vs cliVolume
 	s.cliJSON(&vs, "volume", "create", "--snapshot", "s2", "vs")
-	if vs.SnapshotID != snap.ID || vs.Size != 1 {
+	if vs.SnapshotID != snap.ID || vs.Size != snap.Size {
 		t.Fatalf("volume create --snapshot = %+v", vs)
 	}
 	if nv := s.volumesOf()["vs"]; nv.Source.SnapshotID != snap.ID {
