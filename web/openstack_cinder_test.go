@@ -192,7 +192,7 @@ func TestCinderRefusesBadInputInCindersShape(t *testing.T) {
 	}
 	other, _, _ := cinderCreate(f, f.tokens["memberb"], `"size":1,"name":"theirs"`)
 	// Quotas and images are not wired into this fixture's volume service: the e2e test
-	// (appliance/e2e/openstack/volumes_test.go) covers 413 over quota and 400 for an unknown image.
+	// (appliance/e2e/openstack/volumes_test.go) covers 413 over quota.
 	for _, tc := range []struct {
 		name   string
 		fields string

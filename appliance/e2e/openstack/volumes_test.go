@@ -61,9 +61,10 @@ type cliVolume struct {
 }
 
 // TestOpenStackCLIVolumes: the real CLI (cinderclient) creates an empty volume, lists, shows,
-// renames it, sets and unsets a property, extends it, makes a volume from the test guest image, snapshots a volume and
-// makes one from the snapshot, deletes them, and shows the absolute limits; each step is checked in
-// /api/v1. Bad input: over the gigabytes quota is refused with 413, an unknown image with 400.
+// renames it, sets and unsets a property, extends it, makes a volume from the test guest image, snapshots a volume,
+// lists and renames the snapshot and makes a volume from it, deletes them, shows the absolute limits and lists the
+// volume types; each step is checked in /api/v1. Bad input: over the gigabytes quota is refused with 413 and
+// makes nothing, size 0 is 400.
 func TestOpenStackCLIVolumes(t *testing.T) {
 	s := newSite(t)
 	var v1 cliVolume
@@ -105,6 +106,13 @@ func TestOpenStackCLIVolumes(t *testing.T) {
 	checkCLISnapshotAndVolumeFromIt(t, s, v1.ID)
 	checkCLIVolumeRefusals(t, s)
 	checkCLILimits(t, s)
+	var types []struct {
+		Name string `json:"Name"`
+	}
+	s.cliJSON(&types, "volume", "type", "list")
+	if len(types) != 1 || types[0].Name != "__DEFAULT__" {
+		t.Errorf("volume type list = %+v, want cloudlet's one type", types)
+	}
 
 	s.cli("member", "volume", "delete", "v2")
 	if _, left := s.volumesOf()["v2"]; left {
@@ -152,6 +160,14 @@ func checkCLISnapshotAndVolumeFromIt(t *testing.T, s *site, volumeID string) {
 	if err := s.as("member").Do(context.Background(), "GET", "/api/v1/snapshots", nil, &natives); err != nil || len(natives) != 1 || natives[0].ID != snap.ID {
 		t.Fatalf("/api/v1/snapshots = %+v (%v)", natives, err)
 	}
+	var snaps []struct {
+		ID   string `json:"ID"`
+		Name string `json:"Name"`
+	}
+	s.cliJSON(&snaps, "volume", "snapshot", "list")
+	if len(snaps) != 1 || snaps[0].ID != snap.ID || snaps[0].Name != "s1" {
+		t.Fatalf("volume snapshot list = %+v", snaps)
+	}
 	s.cli("member", "volume", "snapshot", "set", "--name", "s2", "--description", "before the change", "s1")
 	var renamed []struct {
 		ID          string `json:"id"`
@@ -178,8 +194,7 @@ func checkCLISnapshotAndVolumeFromIt(t *testing.T, s *site, volumeID string) {
 	}
 }
 
-// checkCLIVolumeRefusals: over the gigabytes quota is 413 and makes nothing; an unknown image is
-// refused before anything is made.
+// checkCLIVolumeRefusals: over the gigabytes quota is 413 and makes nothing; size 0 is 400.
 func checkCLIVolumeRefusals(t *testing.T, s *site) {
 	t.Helper()
 	s.root("PUT", "/api/v1/quotas/"+siteProject, map[string]any{"limits": map[string]int{"gigabytes": 5}}, nil)
