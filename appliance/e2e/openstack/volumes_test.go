@@ -3,6 +3,8 @@ package openstack
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -64,7 +66,7 @@ type cliVolume struct {
 // renames it, sets and unsets a property, extends it, makes a volume from the test guest image, snapshots a volume,
 // lists and renames the snapshot and makes a volume from it, deletes them, shows the absolute limits and lists the
 // volume types; each step is checked in /api/v1. Bad input: over the gigabytes quota is refused with 413 and
-// makes nothing, size 0 is 400.
+// makes nothing, size 0 and an unknown image are 400.
 func TestOpenStackCLIVolumes(t *testing.T) {
 	s := newSite(t)
 	var v1 cliVolume
@@ -194,7 +196,8 @@ func checkCLISnapshotAndVolumeFromIt(t *testing.T, s *site, volumeID string) {
 	}
 }
 
-// checkCLIVolumeRefusals: over the gigabytes quota is 413 and makes nothing; size 0 is 400.
+// checkCLIVolumeRefusals: over the gigabytes quota is 413 and makes nothing; size 0 is 400; an
+// unknown image is Cinder's 400.
 func checkCLIVolumeRefusals(t *testing.T, s *site) {
 	t.Helper()
 	s.root("PUT", "/api/v1/quotas/"+siteProject, map[string]any{"limits": map[string]int{"gigabytes": 5}}, nil)
@@ -208,6 +211,35 @@ func checkCLIVolumeRefusals(t *testing.T, s *site) {
 	if _, stderr, err := s.tryCLI("member", "volume", "create", "--size", "0", "zero"); err == nil || !strings.Contains(stderr, "400") {
 		t.Errorf("size 0: %v, stderr %q, want HTTP 400", err, stderr)
 	}
+	// The CLI looks an image up in Glance before it asks Cinder: an unknown image is sent straight.
+	var tok struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(s.cli("member", "token", "issue", "-f", "json")), &tok); err != nil {
+		t.Fatalf("token issue: %v", err)
+	}
+	code, body := s.cinderPost(tok.ID, `{"volume":{"size":1,"name":"noimage","imageRef":"4b0c1e7e-8f1a-4d6b-9c57-0d7f3b2a1e99"}}`)
+	if code != http.StatusBadRequest || !strings.Contains(body, `"badRequest"`) {
+		t.Errorf("an unknown image = %d %s, want Cinder's 400", code, body)
+	}
+}
+
+// cinderPost posts body to Cinder's volumes with an X-Auth-Token and returns the status and body.
+func (s *site) cinderPost(token, body string) (int, string) {
+	s.t.Helper()
+	req, err := http.NewRequest("POST", "http://"+s.d.Listen+"/volume/v3/volumes", strings.NewReader(body))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	req.Header.Set("X-Auth-Token", token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := (&http.Client{Timeout: time.Minute}).Do(req)
+	if err != nil {
+		s.t.Fatalf("POST /volume/v3/volumes: %v", err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(out)
 }
 
 // checkCLILimits: `limits show --absolute` shows Nova's and Cinder's limits from cloudlet's quotas.
