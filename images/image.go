@@ -21,6 +21,7 @@ type Image struct {
 	HasInitrd       bool              `json:"has_initrd"`
 	Cmdline         string            `json:"cmdline,omitempty"` // kernel command line for direct boot
 	Properties      map[string]string `json:"properties,omitempty"`
+	Tags            []string          `json:"tags,omitempty"`           // Glance's image tags: free labels, no repeats
 	Source          string            `json:"source,omitempty"`         // SourceFile, SourceUpload or SourceURL
 	BytesReceived   int64             `json:"bytes_received,omitempty"` // progress while saving
 	ReservedBytes   int64             `json:"reserved_bytes,omitempty"` // while saving: bytes held against the image_gigabytes quota

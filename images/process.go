@@ -217,7 +217,7 @@ func (s *Service) createDiskImages(img *Image, disks []*disk, ovf *ovfInfo) (ids
 			Meta:   store.Meta{Name: fmt.Sprintf("%s-disk%d", img.Name, i+2), ProjectID: img.ProjectID},
 			Status: StatusSaving, ContainerFormat: img.ContainerFormat, MinDiskGiB: img.MinDiskGiB, MinRAMMiB: img.MinRAMMiB,
 			Visibility: img.Visibility, Members: slices.Clone(img.Members), Protected: img.Protected, Firmware: img.Firmware,
-			Properties: maps.Clone(img.Properties), Source: img.Source,
+			Properties: maps.Clone(img.Properties), Tags: slices.Clone(img.Tags), Source: img.Source,
 		}
 		if err := s.createRecord(rec, 0); err != nil { // the OVA's own reservation holds its bytes until activate
 			return ids, fmt.Errorf("create image %s for disk %d of the OVA: %w", rec.Name, i+2, err)

@@ -23,6 +23,7 @@ type CreateRequest struct {
 	MinRAMMiB       int    // 0..MaxMinRAMMiB
 	Protected       bool
 	Properties      map[string]string // at most MaxProperties; keys and values bounded, see validProperty
+	Tags            []string          // at most MaxTags, each 1..MaxTagLen bytes; repeats are dropped
 }
 
 // ImportFileRequest imports an image from files on the host. It names host paths, so the API
@@ -80,7 +81,7 @@ func (r *CreateRequest) validate(op string) error {
 	if err := store.ValidateName(r.Name); err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
-	for _, check := range []func() error{r.validateFormats, r.validateMinimums, r.validateProperties} {
+	for _, check := range []func() error{r.validateFormats, r.validateMinimums, r.validateProperties, r.validateTags} {
 		if err := check(); err != nil {
 			return fmt.Errorf("%s %s: %w", op, r.Name, err)
 		}
@@ -114,6 +115,12 @@ func (r *CreateRequest) validateMinimums() error {
 	return nil
 }
 
+// validateTags checks the tags and drops their repeats.
+func (r *CreateRequest) validateTags() (err error) {
+	r.Tags, err = normalizeTags(r.Tags)
+	return err
+}
+
 func (r *CreateRequest) validateProperties() error {
 	if len(r.Properties) > MaxProperties {
 		return faultf(ErrInvalid, "%d properties, the limit is %d", len(r.Properties), MaxProperties)
@@ -144,6 +151,7 @@ func (r *CreateRequest) record(source string) *Image {
 		Protected:       r.Protected,
 		Firmware:        r.Firmware,
 		Properties:      maps.Clone(r.Properties),
+		Tags:            slices.Clone(r.Tags),
 		Source:          source,
 	}
 }

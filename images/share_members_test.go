@@ -221,3 +221,35 @@ func TestImageUpdate(t *testing.T) {
 		t.Errorf("delete after unprotecting: %v", err)
 	}
 }
+
+// Update renames an image (the new name must be free in the project) and merges properties: a value
+// sets its key, nil removes it, and the result keeps CreateRequest's bounds.
+func TestImageUpdateRenamesAndMergesProperties(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	r := e.request("old", e.write("old.raw", make([]byte, 4096)), FormatRaw)
+	r.Properties = map[string]string{"os_distro": "debian", "gone": "x"}
+	e.mustImport(r)
+	e.mustImport(e.request("taken", e.write("taken.raw", make([]byte, 4096)), FormatRaw))
+	name, arch := "new", "x86_64"
+	got, err := e.svc.Update(ctx, projectA, "old", UpdateRequest{Name: &name,
+		Properties: map[string]*string{"architecture": &arch, "gone": nil}})
+	want := map[string]string{"os_distro": "debian", "architecture": "x86_64"}
+	if err != nil || got.Name != "new" || !cmp.Equal(got.Properties, want) {
+		t.Fatalf("Update = %+v, %v; want name new, properties %v", got, err, want)
+	}
+	taken, bad, ctl := "taken", "Not A Name", "a\nb"
+	_, err = e.svc.Update(ctx, projectA, "new", UpdateRequest{Name: &taken})
+	if fault.KindOf(err) != fault.Conflict {
+		t.Errorf("rename onto a taken name: %v, want conflict", err)
+	}
+	for _, r := range []UpdateRequest{{Name: &bad}, {Properties: map[string]*string{"bad key": &arch}},
+		{Properties: map[string]*string{"k": &ctl}}} {
+		if _, err := e.svc.Update(ctx, projectA, "new", r); fault.KindOf(err) != fault.Invalid {
+			t.Errorf("Update %+v: %v, want invalid", r, err)
+		}
+	}
+	if img, _ := e.svc.Get(ctx, projectA, "new"); !cmp.Equal(img.Properties, want) {
+		t.Errorf("properties after refused updates = %v, want %v", img.Properties, want)
+	}
+}

@@ -141,3 +141,36 @@ func (s *Service) receiveURL(ctx context.Context, img *Image, u *url.URL, sum st
 	}
 	return s.process(ctx, img, dir, data, nil)
 }
+
+// ImportURLInto starts the download of rawURL into one of projectID's queued images that waits for
+// an upload (Glance's image import, web-download, into an image made first); from then on it goes
+// as an ImportURL: the record says saving, then active or killed with the reason in Fault.
+func (s *Service) ImportURLInto(ctx context.Context, projectID, idOrName, rawURL, checksum string) (*Image, error) {
+	u, err := parseImportURL(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("import image %s: %w", quoteShort(idOrName), err)
+	}
+	sum, err := parseChecksum(checksum)
+	if err != nil {
+		return nil, fmt.Errorf("import image %s: %w", quoteShort(idOrName), err)
+	}
+	var img *Image
+	err = s.db.Update(func(tx *store.Tx) error {
+		if img, err = findOwned(tx, projectID, idOrName, "import its data"); err != nil {
+			return err
+		}
+		if img.Source != SourceUpload || img.Status != StatusQueued {
+			return faultf(ErrInvalidState, "image %s is %s: data can be imported only once, into a queued image", img.Name, img.Status)
+		}
+		img.Source = SourceURL
+		return imageRecords.Update(tx, img)
+	})
+	if err != nil {
+		return nil, err
+	}
+	queued := *img
+	if err := s.goBackground(func(ctx context.Context) { s.runURLImport(ctx, &queued, u, sum) }); err != nil {
+		return nil, s.kill(img, err)
+	}
+	return img, nil
+}

@@ -30,6 +30,7 @@ test_pkgs=("${guest_pkgs[@]}" dnsmasq-base debootstrap e2fsprogs)
 test_pkgs+=(genisoimage openssl) # isoinfo and openssl passwd: the seed tests check ISOs and password hashes with tools written elsewhere
 test_pkgs+=(chromium)            # the dashboard's browser tests drive Debian's headless Chromium (chromedp)
 test_pkgs+=(python3-openstackclient) # the OpenStack API's end-to-end tests run the real openstack CLI
+test_pkgs+=(tempest)                 # and Debian's tempest (33.x) runs its API subset against the daemon
 # make ui (run by make run and make test) needs node and npm; a machine may have them from elsewhere.
 command -v npm >/dev/null || runtime_pkgs+=(nodejs npm)
 

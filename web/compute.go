@@ -70,8 +70,9 @@ func (s *Server) createInstance(c echo.Context) error {
 	if err := decodeJSON(c, &r); err != nil {
 		return err
 	}
-	r.ProjectID = s.project(c)
-	if r.KeyName != "" { // keypairs are the caller's own
+	// The creator is recorded (Nova's user_id); a keypair is looked up among the caller's own.
+	r.ProjectID, r.UserID = s.project(c), s.principal(c).UserID
+	if r.KeyName != "" {
 		uid, err := s.userID(c)
 		if err != nil {
 			return err

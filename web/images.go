@@ -52,13 +52,14 @@ type imageAttrs struct {
 	MinRAMMiB       int               `json:"min_ram_mib"`
 	Protected       bool              `json:"protected"`
 	Properties      map[string]string `json:"properties"`
+	Tags            []string          `json:"tags"`
 }
 
 func (a imageAttrs) request(projectID string) images.CreateRequest {
 	return images.CreateRequest{
 		ProjectID: projectID, Name: a.Name, DiskFormat: a.DiskFormat, ContainerFormat: a.ContainerFormat,
 		Firmware: a.Firmware, Visibility: a.Visibility, MinDiskGiB: a.MinDiskGiB, MinRAMMiB: a.MinRAMMiB,
-		Protected: a.Protected, Properties: a.Properties,
+		Protected: a.Protected, Properties: a.Properties, Tags: a.Tags,
 	}
 }
 
@@ -98,6 +99,27 @@ func (s *Server) importImageURL(c echo.Context) error {
 	img, err := s.opts.Images.ImportURL(c.Request().Context(), images.ImportURLRequest{
 		CreateRequest: r.request(s.project(c)), URL: r.URL, Checksum: r.Checksum,
 	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusAccepted, img)
+}
+
+// importIntoRequest is POST /api/v1/images/{id}/import: the data of a queued image, downloaded from
+// an http(s) URL (Glance's web-download import).
+type importIntoRequest struct {
+	URL      string `json:"url"`
+	Checksum string `json:"checksum"` // optional sha256, hex
+}
+
+// importImageURLInto answers 202 with the image; the download runs in the background, as for
+// importImageURL.
+func (s *Server) importImageURLInto(c echo.Context) error {
+	var r importIntoRequest
+	if err := decodeJSON(c, &r); err != nil {
+		return err
+	}
+	img, err := s.opts.Images.ImportURLInto(c.Request().Context(), s.project(c), c.Param("id"), r.URL, r.Checksum)
 	if err != nil {
 		return err
 	}
@@ -221,12 +243,16 @@ func (s *Server) updateImageMember(c echo.Context) error {
 	return c.JSON(http.StatusOK, imageMember{ImageID: img.ID, ProjectID: m.ProjectID, Status: m.Status})
 }
 
-// updateImageRequest is PATCH /api/v1/images/{id}: absent fields stay as they are.
+// updateImageRequest is PATCH /api/v1/images/{id}: absent fields stay as they are; properties are
+// merged (a null value removes its key); tags, when given, replace the image's.
 type updateImageRequest struct {
-	Visibility *string `json:"visibility"`
-	Protected  *bool   `json:"protected"`
-	MinDiskGiB *int    `json:"min_disk_gib"`
-	MinRAMMiB  *int    `json:"min_ram_mib"`
+	Name       *string            `json:"name"`
+	Visibility *string            `json:"visibility"`
+	Protected  *bool              `json:"protected"`
+	MinDiskGiB *int               `json:"min_disk_gib"`
+	MinRAMMiB  *int               `json:"min_ram_mib"`
+	Properties map[string]*string `json:"properties"`
+	Tags       *[]string          `json:"tags"`
 }
 
 // updateImage serves PATCH /api/v1/images/{id}; making an image public needs image:publicize.
@@ -242,6 +268,7 @@ func (s *Server) updateImage(c echo.Context) error {
 	}
 	img, err := s.opts.Images.Update(c.Request().Context(), s.project(c), c.Param("id"), images.UpdateRequest{
 		Visibility: r.Visibility, Protected: r.Protected, MinDiskGiB: r.MinDiskGiB, MinRAMMiB: r.MinRAMMiB,
+		Name: r.Name, Properties: r.Properties, Tags: r.Tags,
 	})
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"cloudlet/web/openstack"
 	"cloudlet/web/ui"
 )
 
@@ -16,10 +17,11 @@ const ImageChecksumHeader = "X-Image-Checksum-Sha256"
 // imageFilePath is the route of an image's data: PUT uploads it, GET downloads it.
 const imageFilePath = "/api/v1/images/:id/file"
 
-// bodyLimit is the cap on a request's body: the image service's upload cap for uploads (the API's
-// and the dashboard's; they stream to disk, never into memory), the API's JSON cap for everything else.
+// bodyLimit is the cap on a request's body: the image service's upload cap for uploads (the API's,
+// the dashboard's and Glance's; they stream to disk, never into memory), the API's JSON cap for everything else.
 func (s *Server) bodyLimit(c echo.Context) int64 {
-	if c.Request().Method == http.MethodPut && (c.Path() == imageFilePath || c.Path() == echoPath(ui.ImageUploadPattern)) {
+	if c.Request().Method == http.MethodPut && (c.Path() == imageFilePath || c.Path() == echoPath(ui.ImageUploadPattern) ||
+		c.Path() == echoPath(openstack.ImageFilePattern)) {
 		return s.opts.Images.MaxUploadBytes()
 	}
 	return s.maxBody

@@ -68,7 +68,8 @@ func hostNetworkActions(r network.CreateNetworkRequest) []identity.Action {
 	return out
 }
 
-// updateNetwork changes what PATCH may change: sharing an external network (network:share).
+// updateNetwork changes what PATCH may change: the name, the subnet (its range checked as a new
+// network's), sharing an external network (network:share).
 func (s *Server) updateNetwork(c echo.Context) error {
 	var r network.UpdateNetworkRequest
 	if err := decodeJSON(c, &r); err != nil {
@@ -79,6 +80,7 @@ func (s *Server) updateNetwork(c echo.Context) error {
 			return err
 		}
 	}
+	r.AnyCIDR = identity.Allowed(s.principal(c), "network:any_cidr")
 	n, err := s.opts.Networks.UpdateNetwork(c.Request().Context(), s.project(c), c.Param("id"), r)
 	if err != nil {
 		return err

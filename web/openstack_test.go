@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // keystoneLogin is the password auth body the openstack CLI sends (research/openstack-api.md §1).
@@ -283,4 +286,192 @@ func nets0(t *testing.T, f *authFixture, tok string) string {
 		t.Fatalf("networks?name=nb = %+v", nets)
 	}
 	return nets.Networks[0].Subnets[0]
+}
+
+// TestNovaVersionsListV20FirstAndEachSelfLinkAnswersItsOwnDocument: tempest's compute test_versions
+// wants v2.0 listed first and every listed self link to answer {"version":…} with that same link,
+// in the keys its schema allows (additionalProperties false).
+func TestNovaVersionsListV20FirstAndEachSelfLinkAnswersItsOwnDocument(t *testing.T) {
+	f := newAuthFixture(t)
+	type version struct {
+		ID    string
+		Links []struct{ Rel, Href string }
+	}
+	var list struct{ Versions []map[string]json.RawMessage }
+	rec := f.osDo("GET", "/compute/", "", "")
+	decodeInto(t, rec, &list)
+	if rec.Code != 200 || len(list.Versions) != 2 {
+		t.Fatalf("GET /compute/ = %d %s, want v2.0 and v2.1", rec.Code, rec.Body)
+	}
+	allowed := map[string]bool{"id": true, "links": true, "status": true, "updated": true, "version": true,
+		"min_version": true, "media-types": true}
+	for i, raw := range list.Versions {
+		for k := range raw {
+			if !allowed[k] {
+				t.Errorf("version %d has key %q, which tempest's schema refuses", i, k)
+			}
+		}
+		var v version
+		b, _ := json.Marshal(raw)
+		if err := json.Unmarshal(b, &v); err != nil || len(v.Links) != 1 || v.Links[0].Rel != "self" {
+			t.Fatalf("version %d = %s (%v), want one self link", i, b, err)
+		}
+		if i == 0 && v.ID != "v2.0" {
+			t.Errorf("first version = %s, want v2.0", v.ID)
+		}
+		path := strings.TrimPrefix(v.Links[0].Href, "http://example.com")
+		var one struct{ Version version }
+		rec := f.osDo("GET", path, "", "")
+		decodeInto(t, rec, &one)
+		if rec.Code != 200 || one.Version.ID != v.ID || len(one.Version.Links) != 1 || one.Version.Links[0] != v.Links[0] {
+			t.Errorf("GET %s = %d %s, want %s's document with its self link", path, rec.Code, rec.Body, v.ID)
+		}
+	}
+}
+
+// TestCinderV3DocumentIsAListOfItsOneVersion: Cinder answers GET /v3/ as it answers its root, with a
+// versions list (tempest's volume show_version reads versions[0]), each carrying the seven keys its
+// schema requires.
+func TestCinderV3DocumentIsAListOfItsOneVersion(t *testing.T) {
+	f := newAuthFixture(t)
+	for _, path := range []string{"/volume/v3", "/volume/v3/"} {
+		var doc struct{ Versions []map[string]any }
+		rec := f.osDo("GET", path, "", "")
+		decodeInto(t, rec, &doc)
+		if rec.Code != 200 || len(doc.Versions) != 1 || doc.Versions[0]["id"] != "v3.0" {
+			t.Fatalf("GET %s = %d %s, want 200 with versions [v3.0]", path, rec.Code, rec.Body)
+		}
+		for _, k := range []string{"id", "status", "version", "min_version", "updated", "links", "media-types"} {
+			if _, ok := doc.Versions[0][k]; !ok {
+				t.Errorf("GET %s: the version lacks %q", path, k)
+			}
+		}
+	}
+}
+
+// TestKeystoneValidatingATokenAnswersTheBodyIssuingItDid: tempest's test_validate_token compares the
+// token body of POST /v3/auth/tokens with GET's for the same token, issued_at included.
+func TestKeystoneValidatingATokenAnswersTheBodyIssuingItDid(t *testing.T) {
+	f := newAuthFixture(t)
+	rec := f.osDo("POST", "/identity/v3/auth/tokens", "", keystoneLogin("member", testUserPassword, "pa"))
+	subject := rec.Header().Get("X-Subject-Token")
+	var issued, validated map[string]any
+	decodeInto(t, rec, &issued)
+	if rec.Code != http.StatusCreated || subject == "" {
+		t.Fatalf("issue = %d %s", rec.Code, rec.Body)
+	}
+	f.clock.Set(f.clock.Now().Add(time.Minute)) // validation happens later than issuing
+	rec = f.osDo("GET", "/identity/v3/auth/tokens", subject, "", "X-Subject-Token", subject)
+	decodeInto(t, rec, &validated)
+	if rec.Code != 200 || !reflect.DeepEqual(issued, validated) {
+		t.Errorf("validate = %d\n%s\nwant the issued body\n%v", rec.Code, rec.Body, issued)
+	}
+}
+
+// TestNovaFlavorListsFilterByMinDiskAndMinRamAndPageByMarkerAndLimit: Nova's flavor list query, as
+// tempest's FlavorsV2TestJSON and gophercloud's flavors.ListOpts (Terraform's flavor lookup) send it:
+// minDisk and minRam leave out smaller flavors, limit cuts the list (with a next link while more
+// remain), marker starts after that flavor, and bad values are 400 in Nova's body.
+func TestNovaFlavorListsFilterByMinDiskAndMinRamAndPageByMarkerAndLimit(t *testing.T) {
+	f := newAuthFixture(t)
+	tok := f.tokens["member"]
+	type flavor struct {
+		ID        string
+		RAM, Disk int
+	}
+	list := func(query string) ([]flavor, []struct{ Rel, Href string }) {
+		t.Helper()
+		rec := f.osDo("GET", "/compute/v2.1/flavors/detail"+query, tok, "")
+		var out struct {
+			Flavors      []flavor
+			FlavorsLinks []struct{ Rel, Href string } `json:"flavors_links"`
+		}
+		decodeInto(t, rec, &out)
+		if rec.Code != 200 {
+			t.Fatalf("flavors/detail%s = %d %s", query, rec.Code, rec.Body)
+		}
+		return out.Flavors, out.FlavorsLinks
+	}
+	all, links := list("")
+	if len(all) < 3 || links != nil {
+		t.Fatalf("all flavors = %+v (links %+v), want the defaults and no next link", all, links)
+	}
+	tiny := all[slices.IndexFunc(all, func(fl flavor) bool { return fl.RAM == 512 })]
+	for _, q := range []string{fmt.Sprintf("?minDisk=%d", tiny.Disk+1), fmt.Sprintf("?minRam=%d", tiny.RAM+1)} {
+		got, _ := list(q)
+		if len(got) == 0 || slices.ContainsFunc(got, func(fl flavor) bool { return fl.Disk <= tiny.Disk && fl.RAM <= tiny.RAM }) {
+			t.Errorf("flavors%s = %+v, want only flavors bigger than m1.tiny %+v", q, got, tiny)
+		}
+	}
+	first, links := list("?limit=1")
+	if len(first) != 1 || first[0] != all[0] || len(links) != 1 || links[0].Rel != "next" ||
+		!strings.Contains(links[0].Href, "marker="+all[0].ID) {
+		t.Fatalf("flavors?limit=1 = %+v %+v, want %+v and a next link after it", first, links, all[0])
+	}
+	rest, _ := list("?marker=" + all[0].ID)
+	if !slices.Equal(rest, all[1:]) {
+		t.Errorf("flavors?marker=first = %+v, want %+v", rest, all[1:])
+	}
+	for _, q := range []string{"?limit=-1", "?minRam=lots", "?marker=no-such-flavor"} {
+		if rec := f.osDo("GET", "/compute/v2.1/flavors"+q, tok, ""); rec.Code != http.StatusBadRequest ||
+			!strings.Contains(rec.Body.String(), `"badRequest"`) {
+			t.Errorf("flavors%s = %d %s, want 400 badRequest", q, rec.Code, rec.Body)
+		}
+	}
+}
+
+// TestKeystoneAuthCatalogIsTheTokensCatalog: GET /v3/auth/catalog answers the caller's catalog (the
+// one in its token; tempest's identity catalog test reads it), and Keystone's 401 without a token.
+func TestKeystoneAuthCatalogIsTheTokensCatalog(t *testing.T) {
+	f := newAuthFixture(t)
+	rec := f.osDo("POST", "/identity/v3/auth/tokens", "", keystoneLogin("member", testUserPassword, "pa"))
+	var issued struct {
+		Token struct{ Catalog []any }
+	}
+	decodeInto(t, rec, &issued)
+	var got struct{ Catalog []any }
+	rec = f.osDo("GET", "/identity/v3/auth/catalog", rec.Header().Get("X-Subject-Token"), "")
+	decodeInto(t, rec, &got)
+	if rec.Code != 200 || len(got.Catalog) == 0 || !reflect.DeepEqual(got.Catalog, issued.Token.Catalog) {
+		t.Errorf("auth/catalog = %d %s, want the token's catalog", rec.Code, rec.Body)
+	}
+	if rec := f.osDo("GET", "/identity/v3/auth/catalog", "", ""); rec.Code != http.StatusUnauthorized ||
+		!strings.Contains(rec.Body.String(), `"error":{"code":401`) {
+		t.Errorf("auth/catalog without a token = %d %s, want Keystone's 401", rec.Code, rec.Body)
+	}
+}
+
+// TestKeystoneListsTheCallersOwnProjectsOnly: GET /v3/users/{own id}/projects answers the projects
+// the caller may scope to (tempest's test_list_projects_returns_only_authorized_projects then logs
+// in to each); another user's list is 403 and no token is Keystone's 401.
+func TestKeystoneListsTheCallersOwnProjectsOnly(t *testing.T) {
+	f := newAuthFixture(t)
+	rec := f.osDo("POST", "/identity/v3/auth/tokens", "", keystoneLogin("member", testUserPassword, "pa"))
+	var issued struct {
+		Token struct{ User struct{ ID string } }
+	}
+	decodeInto(t, rec, &issued)
+	tok := rec.Header().Get("X-Subject-Token")
+	var own struct {
+		Projects []struct {
+			Name     string `json:"name"`
+			DomainID string `json:"domain_id"`
+		}
+	}
+	rec = f.osDo("GET", "/identity/v3/users/"+issued.Token.User.ID+"/projects", tok, "")
+	decodeInto(t, rec, &own)
+	if rec.Code != 200 || len(own.Projects) != 1 || own.Projects[0].Name != "pa" || own.Projects[0].DomainID != "default" {
+		t.Errorf("own projects = %d %s, want [pa] in domain default", rec.Code, rec.Body)
+	}
+	var other struct {
+		Token struct{ User struct{ ID string } }
+	}
+	decodeInto(t, f.osDo("POST", "/identity/v3/auth/tokens", "", keystoneLogin("memberb", testUserPassword, "pb")), &other)
+	if rec := f.osDo("GET", "/identity/v3/users/"+other.Token.User.ID+"/projects", tok, ""); rec.Code != http.StatusForbidden ||
+		!strings.Contains(rec.Body.String(), `"error":{"code":403`) {
+		t.Errorf("another user's projects = %d %s, want Keystone's 403", rec.Code, rec.Body)
+	}
+	if rec := f.osDo("GET", "/identity/v3/users/"+issued.Token.User.ID+"/projects", "", ""); rec.Code != http.StatusUnauthorized {
+		t.Errorf("without a token = %d, want 401", rec.Code)
+	}
 }

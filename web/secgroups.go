@@ -66,3 +66,16 @@ func (s *Server) deleteSecurityGroupRule(c echo.Context) error {
 	}
 	return c.NoContent(http.StatusNoContent)
 }
+
+// updateSecurityGroup renames a group or changes its description.
+func (s *Server) updateSecurityGroup(c echo.Context) error {
+	var r network.UpdateSecurityGroupRequest
+	if err := decodeJSON(c, &r); err != nil {
+		return err
+	}
+	g, err := s.opts.Networks.UpdateSecurityGroup(c.Request().Context(), s.project(c), c.Param("id"), r)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, g)
+}

@@ -20,7 +20,7 @@ type CreateRequest struct {
 	Ports          []string `json:"ports"`           // existing ports (names or ids) it is given, in order, first (Nova's --nic port-id)
 	SecurityGroups []string `json:"security_groups"` // on every port made for it (default: the project's "default")
 	KeyName        string   `json:"key_name"`        // a keypair of the caller's, for the guest to trust
-	UserID         string   `json:"-"`               // the caller (keypairs are per user)
+	UserID         string   `json:"-"`               // the caller: keypairs are per user, and it is recorded as the creator
 	Autostart      bool     `json:"autostart"`
 	AutostartOrder int      `json:"autostart_order"`
 	RestartPolicy  string   `json:"restart_policy"`
@@ -33,6 +33,10 @@ type CreateRequest struct {
 	ConfigDrive string            `json:"config_drive"` // nocloud (default) | configdrive | none
 
 	CDROMs []string `json:"cdroms"` // more ISO images (names or ids) in CD-ROM drives, e.g. drivers (cdrom.go)
+
+	// Nova's accessIPv4 and accessIPv6: addresses recorded for others to reach it by (accessips.go).
+	AccessIPv4 string `json:"access_ipv4"`
+	AccessIPv6 string `json:"access_ipv6"`
 }
 
 const gib = int64(1) << 30
@@ -62,6 +66,9 @@ func (s *Service) Create(ctx context.Context, r CreateRequest) (*Instance, error
 		return nil, err
 	}
 	if r.ConfigDrive, err = checkConfigDrive(r.ConfigDrive); err != nil {
+		return nil, err
+	}
+	if err := checkAccessIPs(&r); err != nil {
 		return nil, err
 	}
 	if err := s.checkNICs(ctx, &r); err != nil {
@@ -177,6 +184,9 @@ func (s *Service) newInstance(r CreateRequest, f *Flavor, img BootImage) *Instan
 		SecurityGroups: r.SecurityGroups,
 		Hostname:       r.Hostname,
 		ConfigDrive:    r.ConfigDrive,
+		AccessIPv4:     r.AccessIPv4,
+		AccessIPv6:     r.AccessIPv6,
+		UserID:         r.UserID,
 	}
 	inst.Flavor.Meta = store.Meta{ID: f.ID, Name: f.Name}
 	inst.Boot = bootSpec(img)

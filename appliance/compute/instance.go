@@ -34,6 +34,7 @@ type Instance struct {
 	Ports          []string   `json:"ports,omitempty"`           // ids of the ports it was given: they outlive it
 	PortIDs        []string   `json:"port_ids,omitempty"`        // its NICs in order (given ports, then made ones); nil while it has none
 	SecurityGroups []string   `json:"security_groups,omitempty"` // the groups the ports made for it get
+	UserID         string     `json:"user_id,omitempty"`         // who created it (Nova's user_id); "" if no user did
 	KeyName        string     `json:"key_name,omitempty"`        // the keypair asked for at create
 	KeyData        string     `json:"key_data,omitempty"`        // its public key then (Nova's key_data): the guest's to trust
 
@@ -43,6 +44,8 @@ type Instance struct {
 	ConfigDrive  string            `json:"config_drive,omitempty"`   // nocloud | configdrive | none ("": nocloud)
 	UserDataSize int               `json:"user_data_size,omitempty"` // bytes of user-data given
 	PasswordSet  bool              `json:"password_set,omitempty"`   // a password was asked for
+	AccessIPv4   string            `json:"access_ipv4,omitempty"`    // Nova's accessIPv4, as given at create
+	AccessIPv6   string            `json:"access_ipv6,omitempty"`    // Nova's accessIPv6, as given at create
 
 	Boot         BootSpec `json:"boot"`                     // how QEMU boots it, resolved from the image at create or rebuild
 	BootVolumeID string   `json:"boot_volume_id,omitempty"` // the volume it boots from

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -40,30 +39,8 @@ const (
 	diskImage   = "tg-disk" // SeaBIOS from the bootable disk
 )
 
-var (
-	guestOnce  sync.Once
-	guestPaths testguest.Paths
-	guestErr   error
-)
-
 // guest builds (or finds cached) the test guest once per test binary.
-func guest(t testing.TB) testguest.Paths {
-	t.Helper()
-	guestOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-		defer cancel()
-		dir, err := testguest.DefaultDir()
-		if err != nil {
-			guestErr = err
-			return
-		}
-		guestPaths, guestErr = testguest.Ensure(ctx, dir)
-	})
-	if guestErr != nil {
-		t.Fatalf("test guest: %v", guestErr)
-	}
-	return guestPaths
-}
+func guest(t testing.TB) testguest.Paths { return GuestPaths(t) }
 
 // newCloud starts a daemon (extra serve flags allowed) and imports the test guest.
 func newCloud(t *testing.T, config string, extra ...string) *cloud {

@@ -40,8 +40,8 @@ var (
 	guestErr   error
 )
 
-// TestGuest returns the test guest's files, built or found cached once per test binary.
-func TestGuest(t testing.TB) testguest.Paths {
+// GuestPaths returns the test guest's files, built or found cached once per test binary.
+func GuestPaths(t testing.TB) testguest.Paths {
 	t.Helper()
 	guestOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -62,7 +62,7 @@ func TestGuest(t testing.TB) testguest.Paths {
 // prints CLOUDLET-GUEST-READY on its serial console).
 func ImportTestGuest(t testing.TB, d *Daemon, name string) {
 	t.Helper()
-	g := TestGuest(t)
+	g := GuestPaths(t)
 	ctx, cancel := context.WithTimeout(context.Background(), ImportTimeout)
 	defer cancel()
 	err := d.ImportClient().Do(ctx, "POST", "/api/v1/images/import-file", map[string]any{"name": name,

@@ -27,13 +27,23 @@ type CreateNetworkRequest struct {
 	AnyCIDR bool `json:"-"`
 }
 
-// CreateNetwork checks the network and its subnet and records it. Reserved ranges are refused to
+// CreateNetwork checks the network and its subnet and records it. A NAT or isolated network asked
+// for without a subnet gets the first free /24 of 10.88.0.0/16, marked Auto. Reserved ranges are refused to
 // everyone; ranges outside the members' ones to callers without AnyCIDR. Overlaps with another
 // network's subnet or a prefix the host routes (or an address it owns) are refused, naming the
 // network only when it is the caller's project's. A bridged network is the host's LAN and an
 // external network the uplink's LAN (or a range routed to it), so only overlaps with other networks
 // count for them.
 func (s *Service) CreateNetwork(_ context.Context, projectID string, r CreateNetworkRequest) (*Network, error) {
+	if !r.Subnet.CIDR.IsValid() && (r.Kind == "" && !r.External || r.Kind == KindNAT || r.Kind == KindIsolated) {
+		auto, err := s.freeSlash24(projectID)
+		if err != nil {
+			return nil, fmt.Errorf("create network %s: %w", r.Name, err)
+		}
+		r.Subnet = Subnet{Name: r.Subnet.Name, CIDR: auto, DHCP: true, Auto: true}
+	} else {
+		r.Subnet.Auto = false // only a range cloudlet picked is one
+	}
 	n := &Network{Meta: store.Meta{ID: store.NewID(), Name: r.Name, ProjectID: projectID}, Kind: r.Kind,
 		External: r.External, Shared: r.Shared, Uplink: r.Uplink, Bridge: r.Bridge, MTU: r.MTU, Subnet: r.Subnet}
 	if err := n.validate(); err != nil {
@@ -57,7 +67,7 @@ func (s *Service) CreateNetwork(_ context.Context, projectID string, r CreateNet
 		}
 	}
 	err := s.db.Update(func(tx *store.Tx) error {
-		if err := overlaps(tx, projectID, n.Subnet.CIDR, host); err != nil {
+		if err := overlaps(tx, projectID, n.Subnet.CIDR, host, ""); err != nil {
 			return err
 		}
 		if err := s.checkQuota(tx, projectID, QuotaNetworks); err != nil {
@@ -139,9 +149,9 @@ func validIfname(s string) bool {
 }
 
 // overlaps refuses cidr when it overlaps another network's subnet (any project: they share the host)
-// or a prefix the host routes. Another project's network is not named: a conflict says what
+// or a prefix the host routes; self is a network not to compare with (its own, when re-addressed). Another project's network is not named: a conflict says what
 // conflicts, never whose.
-func overlaps(tx *store.Tx, projectID string, cidr netip.Prefix, host []netip.Prefix) error {
+func overlaps(tx *store.Tx, projectID string, cidr netip.Prefix, host []netip.Prefix, self string) error {
 	for _, h := range host {
 		if h.Overlaps(cidr) {
 			return errConflict("subnet %s overlaps %s, which the host already routes", cidr, h)
@@ -149,7 +159,7 @@ func overlaps(tx *store.Tx, projectID string, cidr netip.Prefix, host []netip.Pr
 	}
 	return networks.ForEach(tx, func(n *Network) error {
 		switch {
-		case !n.Subnet.CIDR.Overlaps(cidr):
+		case !n.Subnet.CIDR.Overlaps(cidr) || n.ID == self:
 			return nil
 		case n.ProjectID == projectID:
 			return errConflict("subnet %s overlaps subnet %s of network %s", cidr, n.Subnet.CIDR, n.Name)
@@ -215,20 +225,30 @@ func (s *Service) EnsureDefaultNetwork(ctx context.Context, projectID string) (*
 	if all, err := s.Networks(ctx, ""); err != nil || len(all) > 0 {
 		return nil, err
 	}
+	cidr, err := s.freeSlash24(projectID)
+	if err != nil {
+		return nil, err
+	}
+	return s.CreateNetwork(ctx, projectID, CreateNetworkRequest{Name: "default", Kind: KindNAT,
+		Subnet: Subnet{CIDR: cidr, DHCP: true}})
+}
+
+// freeSlash24 is the first /24 of 10.88.0.0/16 that overlaps no network and no route of the host:
+// where the default network and networks made without a subnet go.
+func (s *Service) freeSlash24(projectID string) (netip.Prefix, error) {
 	host, err := s.hostRoutes()
 	if err != nil {
-		return nil, fmt.Errorf("read the host's routes: %w", err)
+		return netip.Prefix{}, fmt.Errorf("read the host's routes: %w", err)
 	}
 	for a := defaultRange.Addr(); defaultRange.Contains(a); a = nextSlash24(a) {
 		cidr := netip.PrefixFrom(a, 24)
 		var free bool
-		s.db.View(func(tx *store.Tx) error { free = overlaps(tx, projectID, cidr, host) == nil; return nil })
+		s.db.View(func(tx *store.Tx) error { free = overlaps(tx, projectID, cidr, host, "") == nil; return nil })
 		if free {
-			return s.CreateNetwork(ctx, projectID, CreateNetworkRequest{Name: "default", Kind: KindNAT,
-				Subnet: Subnet{CIDR: cidr, DHCP: true}})
+			return cidr, nil
 		}
 	}
-	return nil, errConflict("no free /24 left in %s for the default network", defaultRange)
+	return netip.Prefix{}, errConflict("no free /24 left in %s for a network made without a subnet", defaultRange)
 }
 
 func nextSlash24(a netip.Addr) netip.Addr {

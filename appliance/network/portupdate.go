@@ -10,17 +10,24 @@ import (
 // UpdatePortRequest is PUT /api/v1/ports/{id} (Neutron's port update): each field given replaces the
 // port's; omitted fields stay.
 type UpdatePortRequest struct {
+	Name           *string   `json:"name"`
 	SecurityGroups *[]string `json:"security_groups"`       // names or ids; [] = none
 	PortSecurity   *bool     `json:"port_security_enabled"` // off needs no security groups
 }
 
-// UpdatePort changes a port's security groups or port security; the new rules apply to the running
+// UpdatePort renames a port or changes its security groups or port security; the new rules apply to the running
 // instance at once. Turning port security on without naming groups gives the project's default group.
 func (s *Service) UpdatePort(ctx context.Context, projectID, idOrName string, r UpdatePortRequest) (*Port, error) {
 	var p *Port
 	err := s.db.Update(func(tx *store.Tx) (err error) {
 		if p, err = ports.Lookup(tx, projectID, idOrName); err != nil {
 			return err
+		}
+		if r.Name != nil {
+			if err := store.ValidateName(*r.Name); err != nil {
+				return errInvalid("port name: %v", err)
+			}
+			p.Name = *r.Name
 		}
 		if r.PortSecurity != nil {
 			p.PortSecurity = *r.PortSecurity

@@ -28,12 +28,17 @@ type Network struct {
 
 // Subnet is the network's IPv4 addressing.
 type Subnet struct {
+	// Name is the subnet's own name, as Neutron shows it (optional).
+	Name       string       `json:"name,omitempty"`
 	CIDR       netip.Prefix `json:"cidr"`
 	Gateway    netip.Addr   `json:"gateway"`
 	DHCP       bool         `json:"dhcp"`
 	Pools      []Pool       `json:"allocation_pools"`
 	DNS        []netip.Addr `json:"dns_nameservers,omitempty"`
 	HostRoutes []HostRoute  `json:"host_routes,omitempty"`
+	// Auto says cloudlet picked this range because the network was made without a subnet (as
+	// Neutron makes a network first and its subnet after): the first subnet given replaces it.
+	Auto bool `json:"auto,omitempty"`
 }
 
 // Pool is an inclusive range of addresses IPAM hands out.

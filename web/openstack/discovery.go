@@ -11,6 +11,9 @@ func (s *Server) registerDiscovery() {
 	for _, p := range []string{"/compute/v2.1", "/compute/v2.1/{$}"} {
 		s.handle(http.MethodGet, p, s.computeVersion)
 	}
+	for _, p := range []string{"/compute/v2", "/compute/v2/{$}"} {
+		s.handle(http.MethodGet, p, s.computeVersion20)
+	}
 	for _, p := range []string{"/image", "/image/{$}"} {
 		s.handle(http.MethodGet, p, s.imageVersions)
 	}
@@ -34,8 +37,21 @@ func (s *Server) computeV21(r *http.Request) map[string]any {
 		"media-types": []map[string]string{{"base": "application/json", "type": "application/vnd.openstack.compute+json;version=2.1"}}}
 }
 
+// computeV20 is the legacy v2.0 API's document: Nova lists it first (tempest's test_versions
+// insists), as SUPPORTED with no microversions. Only its discovery documents are served; the catalog
+// points at v2.1.
+func (s *Server) computeV20(r *http.Request) map[string]any {
+	return map[string]any{"id": "v2.0", "status": "SUPPORTED", "version": "", "min_version": "",
+		"updated": "2011-01-21T11:33:21Z", "links": selfLink(s.baseURL(r) + "/compute/v2/"),
+		"media-types": []map[string]string{{"base": "application/json", "type": "application/vnd.openstack.compute+json;version=2"}}}
+}
+
 func (s *Server) computeVersions(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"versions": []any{s.computeV21(r)}})
+	writeJSON(w, http.StatusOK, map[string]any{"versions": []any{s.computeV20(r), s.computeV21(r)}})
+}
+
+func (s *Server) computeVersion20(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"version": s.computeV20(r)})
 }
 
 func (s *Server) computeVersion(w http.ResponseWriter, r *http.Request) {
@@ -62,6 +78,8 @@ func (s *Server) volumeVersions(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusMultipleChoices, map[string]any{"versions": []any{s.volumeV3(r)}})
 }
 
+// volumeVersion is GET /volume/v3/: Cinder answers it with a list of the one version, as the root
+// does (tempest's volume versions client reads versions[0]).
 func (s *Server) volumeVersion(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"version": s.volumeV3(r)})
+	writeJSON(w, http.StatusOK, map[string]any{"versions": []any{s.volumeV3(r)}})
 }

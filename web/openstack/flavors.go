@@ -1,8 +1,13 @@
 package openstack
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
+	"strings"
 
 	"cloudlet/appliance/compute"
 	"cloudlet/web/client"
@@ -26,6 +31,8 @@ func (s *Server) flavorView(r *http.Request, f compute.Flavor, detail bool) map[
 	return v
 }
 
+// listFlavors lists the flavors the caller may see in Nova's order (by id), filtered by minDisk and
+// minRam and paged by marker and limit, with a next link in flavors_links while more remain.
 func (s *Server) listFlavors(detail bool) apiHandler {
 	return func(w http.ResponseWriter, r *http.Request, api *client.Client) {
 		var list []compute.Flavor
@@ -33,12 +40,59 @@ func (s *Server) listFlavors(detail bool) apiHandler {
 			writeAPIError(w, err)
 			return
 		}
-		out := make([]map[string]any, 0, len(list))
-		for _, f := range list {
+		page, more, err := flavorPage(list, r.URL.Query())
+		if err != nil {
+			novaError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		out := make([]map[string]any, 0, len(page))
+		for _, f := range page {
 			out = append(out, s.flavorView(r, f, detail))
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"flavors": out})
+		body := map[string]any{"flavors": out}
+		if more {
+			next := url.Values{"marker": {page[len(page)-1].ID}, "limit": {r.URL.Query().Get("limit")}}
+			body["flavors_links"] = []map[string]string{{"rel": "next", "href": s.baseURL(r) + r.URL.Path + "?" + next.Encode()}}
+		}
+		writeJSON(w, http.StatusOK, body)
 	}
+}
+
+// flavorPage applies Nova's flavor list query (minDisk, minRam, marker, limit) to list: the page,
+// whether more follow it, or the error a bad value is (Nova answers 400).
+func flavorPage(list []compute.Flavor, q url.Values) ([]compute.Flavor, bool, error) {
+	minDisk, err1 := queryInt(q, "minDisk", 0)
+	minRAM, err2 := queryInt(q, "minRam", 0)
+	limit, err3 := queryInt(q, "limit", len(list))
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return nil, false, err
+	}
+	slices.SortFunc(list, func(a, b compute.Flavor) int { return strings.Compare(a.ID, b.ID) })
+	if marker := q.Get("marker"); marker != "" {
+		i := slices.IndexFunc(list, func(f compute.Flavor) bool { return f.ID == marker })
+		if i < 0 {
+			return nil, false, fmt.Errorf("marker [%s] not found", marker)
+		}
+		list = list[i+1:]
+	}
+	list = slices.DeleteFunc(list, func(f compute.Flavor) bool { return f.DiskGiB < minDisk || f.RAMMiB < minRAM })
+	if limit > 0 && len(list) > limit { // Nova reads limit 0 as no limit
+		return list[:limit], true, nil
+	}
+	return list, false, nil
+}
+
+// queryInt reads a non-negative integer query parameter, def when absent.
+func queryInt(q url.Values, key string, def int) (int, error) {
+	v := q.Get(key)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("invalid %s filter [%s]: want a non-negative integer", key, v)
+	}
+	return n, nil
 }
 
 // findFlavor reads flavor id; a name (which /api/v1 also accepts) is 404 here, as in Nova: clients

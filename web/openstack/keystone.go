@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"cloudlet/appliance/identity"
+	"cloudlet/web/client"
 )
 
 // Keystone v3 at /identity: version discovery, tokens (password and application-credential auth,
@@ -22,6 +23,8 @@ func (s *Server) registerIdentity() {
 	s.handle(http.MethodHead, "/identity/v3/auth/tokens", s.validateToken)
 	s.handle(http.MethodDelete, "/identity/v3/auth/tokens", s.revokeToken)
 	s.handle(http.MethodGet, "/identity/v3/auth/projects", s.authProjects)
+	s.handle(http.MethodGet, "/identity/v3/auth/catalog", s.withToken(s.authCatalog))
+	s.handle(http.MethodGet, "/identity/v3/users/{id}/projects", s.userProjects)
 }
 
 // defaultDomain is the one Keystone domain cloudlet has.
@@ -112,7 +115,7 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("X-Subject-Token", secret)
-	writeJSON(w, http.StatusCreated, map[string]any{"token": s.tokenBody(r, p, req.Auth.Identity.Methods)})
+	writeJSON(w, http.StatusCreated, map[string]any{"token": s.tokenBody(r, secret, p, req.Auth.Identity.Methods)})
 }
 
 // passwordToken logs in through the API; "" after writing the refusal.
@@ -177,7 +180,7 @@ func (s *Server) validateToken(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"token": s.tokenBody(r, p, []string{methodOf(p)})})
+	writeJSON(w, http.StatusOK, map[string]any{"token": s.tokenBody(r, subject, p, []string{methodOf(p)})})
 }
 
 // revokeToken revokes the X-Subject-Token through the API, as the caller (its own tokens; an admin's
@@ -222,6 +225,28 @@ func (s *Server) authProjects(w http.ResponseWriter, r *http.Request) {
 		"next": nil, "previous": nil}})
 }
 
+// authCatalog is the service catalog of the caller's token, as its body carries it.
+func (s *Server) authCatalog(w http.ResponseWriter, r *http.Request, _ *client.Client) {
+	writeJSON(w, http.StatusOK, map[string]any{"catalog": s.catalog(r),
+		"links": map[string]any{"self": s.baseURL(r) + r.URL.Path, "next": nil, "previous": nil}})
+}
+
+// userProjects lists the projects of user id when that is the caller (Keystone's "owner" rule): the
+// projects its token may be scoped to. Another user's list is 403: cloudlet's API answers only the
+// caller's own.
+func (s *Server) userProjects(w http.ResponseWriter, r *http.Request) {
+	p, err := s.opts.Resolve(r.Context(), callerToken(r))
+	if err != nil {
+		keystoneError(w, http.StatusUnauthorized, "the request you have made requires authentication")
+		return
+	}
+	if r.PathValue("id") != p.UserID {
+		keystoneError(w, http.StatusForbidden, "cloudlet lists only the caller's own projects")
+		return
+	}
+	s.authProjects(w, r)
+}
+
 func methodOf(p identity.Principal) string {
 	if p.Via == identity.ViaCredential {
 		return "application_credential"
@@ -229,8 +254,8 @@ func methodOf(p identity.Principal) string {
 	return "password"
 }
 
-// tokenBody is Keystone's token for principal p, with the service catalog.
-func (s *Server) tokenBody(r *http.Request, p identity.Principal, methods []string) map[string]any {
+// tokenBody is Keystone's token for principal p (of bearer secret), with the service catalog.
+func (s *Server) tokenBody(r *http.Request, secret string, p identity.Principal, methods []string) map[string]any {
 	domain := map[string]string{"id": defaultDomain, "name": "Default"}
 	roles := make([]map[string]string, 0, len(p.Roles))
 	for _, role := range p.Roles {
@@ -241,7 +266,7 @@ func (s *Server) tokenBody(r *http.Request, p identity.Principal, methods []stri
 		expires = *p.ExpiresAt
 	}
 	t := map[string]any{"methods": methods, "expires_at": expires.UTC().Format(keystoneTime),
-		"issued_at": s.now().UTC().Format(keystoneTime), "audit_ids": []string{p.TokenID + p.CredentialID},
+		"issued_at": s.issuedAt(r, secret, p).UTC().Format(keystoneTime), "audit_ids": []string{p.TokenID + p.CredentialID},
 		"user":    map[string]any{"id": p.UserID, "name": p.UserName, "domain": domain, "password_expires_at": nil},
 		"project": map[string]any{"id": p.ProjectID, "name": p.ProjectName, "domain": domain},
 		"roles":   roles, "is_domain": false, "catalog": s.catalog(r)}
@@ -249,4 +274,22 @@ func (s *Server) tokenBody(r *http.Request, p identity.Principal, methods []stri
 		t["application_credential"] = map[string]any{"id": p.CredentialID, "name": p.CredentialID, "restricted": true}
 	}
 	return t
+}
+
+// issuedAt is when token secret (principal p) was issued, read from its owner's token list in the
+// API, so that validating a token answers the body that issuing it did (tempest compares them). An
+// application credential, which is not a token, is issued now.
+func (s *Server) issuedAt(r *http.Request, secret string, p identity.Principal) time.Time {
+	if p.TokenID == "" {
+		return s.now()
+	}
+	var list []identity.Token
+	if err := s.api(secret, "").Do(r.Context(), http.MethodGet, "/api/v1/auth/tokens", nil, &list); err == nil {
+		for _, t := range list {
+			if t.ID == p.TokenID {
+				return t.CreatedAt
+			}
+		}
+	}
+	return s.now()
 }

@@ -1,138 +1,199 @@
 package openstack
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
+	"time"
 
-	"cloudlet/appliance/network"
+	"cloudlet/store"
 	"cloudlet/web/client"
 )
 
 // Neutron 2.0 at /networking/v2.0 (discovery.go serves /networking): cloudlet's networks, each with
-// its one subnet, which Neutron shows as a subnet resource of its own.
+// its one subnet (which Neutron shows as a subnet resource of its own once it is declared), ports,
+// security groups and their rules, floating IPs, a read-only router per NAT network, extensions.
 func (s *Server) registerNetwork() {
 	s.handle(http.MethodGet, "/networking/v2.0/{$}", s.networkResources)
-	s.handle(http.MethodGet, "/networking/v2.0/networks", s.withToken(s.listNetworks))
-	s.handle(http.MethodGet, "/networking/v2.0/networks/{id}", s.withToken(s.showNetwork))
-	s.handle(http.MethodGet, "/networking/v2.0/subnets", s.withToken(s.listSubnets))
-	s.handle(http.MethodGet, "/networking/v2.0/subnets/{id}", s.withToken(s.showSubnet))
+	s.registerNetworks()
+	s.registerSubnets()
+	s.registerPorts()
+	s.registerSecurityGroups()
+	s.registerFloatingIPs()
+	s.registerRouters()
+	s.registerExtensions()
 }
 
-// neutronError writes Neutron's error body, {"NeutronError":{"type","message","detail"}}.
-func neutronError(w http.ResponseWriter, status int, typ, message string) {
-	writeJSON(w, status, map[string]any{"NeutronError": map[string]any{"type": typ, "message": message, "detail": ""}})
+// neutronCollections are the collections served, as the /v2.0/ resources document lists them.
+var neutronCollections = []struct{ name, collection string }{
+	{"network", "networks"}, {"subnet", "subnets"}, {"port", "ports"},
+	{"security_group", "security-groups"}, {"security_group_rule", "security-group-rules"},
+	{"floatingip", "floatingips"}, {"router", "routers"}, {"extension", "extensions"},
 }
 
+// networkResources is the /v2.0/ document: every collection served, with its link.
 func (s *Server) networkResources(w http.ResponseWriter, r *http.Request) {
-	var res []map[string]any
-	for _, name := range []string{"network", "subnet"} {
-		res = append(res, map[string]any{"name": name, "collection": name + "s",
-			"links": selfLink(s.baseURL(r) + "/networking/v2.0/" + name + "s")})
+	res := []map[string]any{}
+	for _, c := range neutronCollections {
+		res = append(res, map[string]any{"name": c.name, "collection": c.collection,
+			"links": selfLink(s.baseURL(r) + "/networking/v2.0/" + c.collection)})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"resources": res})
 }
 
-// subnetID is the id Neutron shows for a network's subnet: stable, UUID-shaped, derived from the
-// network's id.
-func subnetID(networkID string) string {
-	sum := sha256.Sum256([]byte("cloudlet subnet " + networkID))
-	h := hex.EncodeToString(sum[:16])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+// neutronError writes Neutron's error body, {"NeutronError":{"type","message","detail"}}; a 401 is
+// Keystone's.
+func neutronError(w http.ResponseWriter, status int, typ, message string) {
+	if status == http.StatusUnauthorized {
+		keystoneError(w, status, message)
+		return
+	}
+	writeJSON(w, status, map[string]any{"NeutronError": map[string]any{"type": typ, "message": message, "detail": ""}})
 }
 
-// networkView is a network in Neutron's shape (every list field present: OSC iterates them).
-func networkView(n network.Network) map[string]any {
-	return map[string]any{"id": n.ID, "name": n.Name, "status": "ACTIVE", "admin_state_up": true, "shared": n.Shared,
-		"subnets": []string{subnetID(n.ID)}, "project_id": n.ProjectID, "tenant_id": n.ProjectID,
-		"router:external": n.External, "mtu": n.MTU, "port_security_enabled": true, "tags": []string{},
-		"description": "", "availability_zone_hints": []string{}, "availability_zones": []string{},
-		"created_at": n.CreatedAt.UTC().Format("2006-01-02T15:04:05Z"),
-		"updated_at": n.UpdatedAt.UTC().Format("2006-01-02T15:04:05Z"), "revision_number": n.Revision}
+// badRequest writes Neutron's 400 for input it cannot take.
+func badRequest(w http.ResponseWriter, format string, args ...any) {
+	neutronError(w, http.StatusBadRequest, "HTTPBadRequest", fmt.Sprintf(format, args...))
 }
 
-// subnetView is a network's subnet in Neutron's shape.
-func subnetView(n network.Network) map[string]any {
-	sn := n.Subnet
-	pools := make([]map[string]string, 0, len(sn.Pools))
-	for _, p := range sn.Pools {
-		pools = append(pools, map[string]string{"start": p.Start.String(), "end": p.End.String()})
+// errTypes name the NeutronError types of a resource's refusals: not found, and in use/conflict.
+type errTypes struct{ notFound, conflict string }
+
+var (
+	networkErrs  = errTypes{"NetworkNotFound", "NetworkInUse"}
+	subnetErrs   = errTypes{"SubnetNotFound", "SubnetInUse"}
+	portErrs     = errTypes{"PortNotFound", "PortInUse"}
+	groupErrs    = errTypes{"SecurityGroupNotFound", "SecurityGroupInUse"}
+	ruleErrs     = errTypes{"SecurityGroupRuleNotFound", "SecurityGroupRuleExists"}
+	floatingErrs = errTypes{"FloatingIPNotFound", "FloatingIPPortAlreadyAssociated"}
+	routerErrs   = errTypes{"RouterNotFound", "RouterInUse"}
+)
+
+// neutronAPIError writes an /api/v1 refusal in Neutron's shape, typed for the resource.
+func neutronAPIError(w http.ResponseWriter, err error, t errTypes) {
+	status, msg := apiStatus(err)
+	typ := "HTTPError"
+	switch {
+	case status == http.StatusNotFound:
+		typ = t.notFound
+	case status == http.StatusConflict && strings.Contains(strings.ToLower(msg), "quota"):
+		typ = "OverQuota"
+	case status == http.StatusConflict:
+		typ = t.conflict
+	case status == http.StatusBadRequest:
+		typ = "InvalidInput"
+	case status == http.StatusForbidden:
+		typ = "PolicyNotAuthorized"
 	}
-	dns := make([]string, 0, len(sn.DNS))
-	for _, a := range sn.DNS {
-		dns = append(dns, a.String())
-	}
-	var gw any
-	if sn.Gateway.IsValid() {
-		gw = sn.Gateway.String()
-	}
-	return map[string]any{"id": subnetID(n.ID), "name": n.Name, "network_id": n.ID, "ip_version": 4,
-		"cidr": sn.CIDR.String(), "gateway_ip": gw, "enable_dhcp": sn.DHCP, "allocation_pools": pools,
-		"dns_nameservers": dns, "host_routes": []any{}, "project_id": n.ProjectID, "tenant_id": n.ProjectID,
-		"description": "", "tags": []string{}, "ipv6_address_mode": nil, "ipv6_ra_mode": nil, "subnetpool_id": nil,
-		"service_types": []string{}, "revision_number": n.Revision,
-		"created_at": n.CreatedAt.UTC().Format("2006-01-02T15:04:05Z"),
-		"updated_at": n.UpdatedAt.UTC().Format("2006-01-02T15:04:05Z")}
+	neutronError(w, status, typ, msg)
 }
 
-// networks reads the caller's networks; false after writing the error.
-func networks(w http.ResponseWriter, r *http.Request, api *client.Client) ([]network.Network, bool) {
-	var list []network.Network
-	if err := api.Do(r.Context(), http.MethodGet, "/api/v1/networks", nil, &list); err != nil {
-		status, msg := apiStatus(err)
-		neutronError(w, status, "HTTPError", msg)
-		return nil, false
-	}
-	return list, true
+// notFound writes the resource's 404.
+func notFound(w http.ResponseWriter, t errTypes, what, id string) {
+	neutronError(w, http.StatusNotFound, t.notFound, what+" "+id+" could not be found.")
 }
 
-// listOf renders the networks with view and keeps those the query's filters pass.
-func listOf(list []network.Network, view func(network.Network) map[string]any, q url.Values) []map[string]any {
+// decodeResource reads a Neutron body {"<key>": {...}} into into, whose fields are every attribute
+// accepted: an unknown attribute or a value of the wrong type is a 400, as Neutron answers.
+func decodeResource(w http.ResponseWriter, r *http.Request, key string, into any) bool {
+	var outer map[string]json.RawMessage
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&outer); err != nil {
+		badRequest(w, "Malformed request body: %v", err)
+		return false
+	}
+	inner, ok := outer[key]
+	if !ok || len(outer) != 1 {
+		badRequest(w, "Resource body required: {\"%s\": {...}}", key)
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(inner))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(into); err != nil {
+		badRequest(w, "Invalid input for %s: %v", key, strings.TrimPrefix(err.Error(), "json: "))
+		return false
+	}
+	return true
+}
+
+// ownProject refuses a create body whose project_id or tenant_id names another project than the
+// caller's token's (400, Neutron's words): the native API creates in the token's project only.
+func (s *Server) ownProject(w http.ResponseWriter, r *http.Request, ids ...string) bool {
+	p, err := s.opts.Resolve(r.Context(), callerToken(r))
+	if err != nil {
+		keystoneError(w, http.StatusUnauthorized, "the request you have made requires authentication")
+		return false
+	}
+	for _, id := range ids {
+		if id != "" && id != p.ProjectID {
+			badRequest(w, "Specifying 'project_id' or 'tenant_id' other than the authenticated project in request requires admin privileges (and cloudlet creates in the token's project only)")
+			return false
+		}
+	}
+	return true
+}
+
+// getByID reads one native resource at path/id and checks that id is its id: the native API also
+// takes names, Neutron only ids (a name is a 404, which clients rely on to look names up).
+func getByID[T any, P interface {
+	*T
+	StoreMeta() *store.Meta
+}](ctx context.Context, api *client.Client, path, id string) (*T, error) {
+	var v T
+	if err := api.Do(ctx, http.MethodGet, path+"/"+url.PathEscape(id), nil, &v); err != nil {
+		return nil, err
+	}
+	if P(&v).StoreMeta().ID != id {
+		return nil, &client.Error{Code: http.StatusNotFound, Message: id + " could not be found."}
+	}
+	return &v, nil
+}
+
+// writeList writes a list answer with the views that pass the query's filters, each cut to the
+// query's fields.
+func writeList(w http.ResponseWriter, key string, views []map[string]any, q url.Values) {
 	out := []map[string]any{}
-	for _, n := range list {
-		if v := view(n); matches(v, q) {
-			out = append(out, v)
+	for _, v := range views {
+		if matches(v, q) {
+			out = append(out, pick(v, q))
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{key: out})
+}
+
+// pick cuts a view to the attributes the query's "fields" name (all of them without any), as
+// Neutron answers ?fields=id&fields=name.
+func pick(v map[string]any, q url.Values) map[string]any {
+	fields := q["fields"]
+	if len(fields) == 0 {
+		return v
+	}
+	out := map[string]any{}
+	for _, f := range fields {
+		if x, ok := v[f]; ok {
+			out[f] = x
 		}
 	}
 	return out
 }
 
-func (s *Server) listNetworks(w http.ResponseWriter, r *http.Request, api *client.Client) {
-	if list, ok := networks(w, r, api); ok {
-		writeJSON(w, http.StatusOK, map[string]any{"networks": listOf(list, networkView, r.URL.Query())})
-	}
+// neutronTime is a record's time as Neutron shows it.
+func neutronTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
+
+// stamps are the attributes every Neutron resource carries from its record's metadata.
+func stamps(m store.Meta) map[string]any {
+	return map[string]any{"id": m.ID, "name": m.Name, "project_id": m.ProjectID, "tenant_id": m.ProjectID,
+		"created_at": neutronTime(m.CreatedAt), "updated_at": neutronTime(m.UpdatedAt),
+		"revision_number": m.Revision, "tags": []string{}}
 }
 
-func (s *Server) listSubnets(w http.ResponseWriter, r *http.Request, api *client.Client) {
-	if list, ok := networks(w, r, api); ok {
-		writeJSON(w, http.StatusOK, map[string]any{"subnets": listOf(list, subnetView, r.URL.Query())})
+// with adds attributes to a view.
+func with(v map[string]any, more map[string]any) map[string]any {
+	for k, x := range more {
+		v[k] = x
 	}
-}
-
-// showNetwork reads one network by id; a name is 404 (NetworkNotFound), as in Neutron.
-func (s *Server) showNetwork(w http.ResponseWriter, r *http.Request, api *client.Client) {
-	id := r.PathValue("id")
-	if list, ok := networks(w, r, api); ok {
-		for _, n := range list {
-			if n.ID == id {
-				writeJSON(w, http.StatusOK, map[string]any{"network": networkView(n)})
-				return
-			}
-		}
-		neutronError(w, http.StatusNotFound, "NetworkNotFound", "Network "+id+" could not be found.")
-	}
-}
-
-func (s *Server) showSubnet(w http.ResponseWriter, r *http.Request, api *client.Client) {
-	id := r.PathValue("id")
-	if list, ok := networks(w, r, api); ok {
-		for _, n := range list {
-			if subnetID(n.ID) == id {
-				writeJSON(w, http.StatusOK, map[string]any{"subnet": subnetView(n)})
-				return
-			}
-		}
-		neutronError(w, http.StatusNotFound, "SubnetNotFound", "Subnet "+id+" could not be found.")
-	}
+	return v
 }

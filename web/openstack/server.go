@@ -47,6 +47,7 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{opts: o, mux: http.NewServeMux(), now: time.Now}
 	s.registerIdentity()
+	s.registerProjects()
 	s.registerDiscovery()
 	s.registerCompute()
 	s.registerServers()

@@ -3,18 +3,14 @@ package openstack
 import (
 	"context"
 	"flag"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"cloudlet/appliance/e2e"
-	"cloudlet/images/testguest"
-	"cloudlet/internal/testkit"
 	"cloudlet/web/client"
 )
 
@@ -22,23 +18,7 @@ var cloudletBin string // built once by TestMain, inside the test's network name
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	if testing.Short() { // the fast local loop; `make test` never passes -short and runs all of this
-		fmt.Println("openstack: the OpenStack end-to-end suite does not run in -short mode")
-		os.Exit(0)
-	}
-	os.Exit(testkit.RunInNetns(m, testkit.Netns{Name: "osapi", Setup: buildCloudlet}))
-}
-
-func buildCloudlet() (func(), error) {
-	dir, err := os.MkdirTemp("", "cloudlet-openstack-bin-")
-	if err != nil {
-		return nil, err
-	}
-	if cloudletBin, err = e2e.BuildBinary(dir); err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	return func() { os.RemoveAll(dir) }, nil
+	os.Exit(e2e.RunSuite(m, "osapi", &cloudletBin))
 }
 
 // The people of a site: admin (password from the data dir, project admin), and in project demo a
@@ -72,8 +52,8 @@ func newSite(t *testing.T, extra ...string) *site {
 		t.Fatalf("admin password: %v", err)
 	}
 	s := &site{t: t, d: d, adminPassword: strings.TrimSpace(string(pw))}
-	s.importGuest()
-	s.addPeople()
+	e2e.ImportTestGuest(t, d, guestImage)
+	e2e.AddPeople(t, d, siteProject, sitePassword)
 	return s
 }
 
@@ -146,54 +126,4 @@ func (s *site) tryCLI(user string, args ...string) (string, string, error) {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	return string(out), stderr.String(), err
-}
-
-var (
-	guestOnce  sync.Once
-	guestPaths testguest.Paths
-	guestErr   error
-)
-
-// guest is the test guest's files (built or found cached once per test binary).
-func guest(t *testing.T) testguest.Paths {
-	t.Helper()
-	guestOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-		defer cancel()
-		dir, err := testguest.DefaultDir()
-		if err == nil {
-			guestPaths, err = testguest.Ensure(ctx, dir)
-		}
-		guestErr = err
-	})
-	if guestErr != nil {
-		t.Fatalf("test guest: %v", guestErr)
-	}
-	return guestPaths
-}
-
-// importGuest imports the test guest as the public image guestImage.
-func (s *site) importGuest() {
-	s.t.Helper()
-	g := guest(s.t)
-	ctx, cancel := context.WithTimeout(context.Background(), e2e.ImportTimeout)
-	defer cancel()
-	err := s.d.ImportClient().Do(ctx, "POST", "/api/v1/images/import-file", map[string]any{"name": guestImage,
-		"disk_format": "qcow2", "visibility": "public", "path": s.d.Importable(s.t, g.Disk),
-		"kernel_path": s.d.Importable(s.t, g.Kernel), "initrd_path": s.d.Importable(s.t, g.Initrd),
-		"cmdline": "console=ttyS0 panic=-1 no_timer_check cloudlet.heartbeat=1"}, nil)
-	if err != nil {
-		s.t.Fatalf("import the test guest: %v", err)
-	}
-}
-
-// addPeople makes project demo with a member and a reader.
-func (s *site) addPeople() {
-	s.t.Helper()
-	s.root("POST", "/api/v1/projects", map[string]string{"name": siteProject}, nil)
-	for _, u := range []struct{ name, role string }{{"member", "member"}, {"reader", "reader"}} {
-		s.root("POST", "/api/v1/users", map[string]any{"name": u.name, "password": sitePassword,
-			"default_project": siteProject}, nil)
-		s.root("PUT", "/api/v1/projects/"+siteProject+"/users/"+u.name+"/roles/"+u.role, nil, nil)
-	}
 }
