@@ -267,6 +267,7 @@ func (s *Server) routes() error {
 		{http.MethodGet, "/api/v1/volumes", "volume:list", s.listVolumes},
 		{http.MethodPost, "/api/v1/volumes", "volume:create", s.createVolume},
 		{http.MethodGet, "/api/v1/volumes/:id", "volume:show", s.showVolume},
+		{http.MethodPatch, "/api/v1/volumes/:id", "volume:update", s.updateVolume},
 		{http.MethodDelete, "/api/v1/volumes/:id", "volume:delete", s.deleteVolume},
 		{http.MethodPost, "/api/v1/volumes/:id/attach", "volume:attach", s.attachVolume},
 		{http.MethodPost, "/api/v1/volumes/:id/detach", "volume:detach", s.detachVolume},
@@ -281,6 +282,7 @@ func (s *Server) routes() error {
 		{http.MethodPost, "/api/v1/volumes/:id/snapshots", "snapshot:create", s.createSnapshot},
 		{http.MethodGet, "/api/v1/snapshots", "snapshot:list", s.listSnapshots},
 		{http.MethodGet, "/api/v1/snapshots/:id", "snapshot:show", s.showSnapshot},
+		{http.MethodPatch, "/api/v1/snapshots/:id", "snapshot:update", s.updateSnapshot},
 		{http.MethodDelete, "/api/v1/snapshots/:id", "snapshot:delete", s.deleteSnapshot},
 		{http.MethodPost, "/api/v1/snapshots/:id/image", "image:create", s.snapshotImage},
 

@@ -59,6 +59,19 @@ func (s *Server) showSnapshot(c echo.Context) error {
 	return c.JSON(http.StatusOK, s.viewSnapshot(c, sn))
 }
 
+// updateSnapshot serves PATCH /api/v1/snapshots/{id} {name?, description?}.
+func (s *Server) updateSnapshot(c echo.Context) error {
+	var r volume.SnapshotUpdate
+	if err := decodeJSON(c, &r); err != nil {
+		return err
+	}
+	sn, err := s.opts.Volumes.UpdateSnapshot(c.Request().Context(), s.project(c), c.Param("id"), r)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, s.viewSnapshot(c, sn))
+}
+
 func (s *Server) deleteSnapshot(c echo.Context) error {
 	if err := s.opts.Volumes.DeleteSnapshot(c.Request().Context(), s.project(c), c.Param("id")); err != nil {
 		return err

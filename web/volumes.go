@@ -47,6 +47,9 @@ type volumeRequest struct {
 	Volume   string `json:"volume"`
 	FullCopy bool   `json:"full_copy"`
 	Bootable *bool  `json:"bootable"` // absent: true from an image, the source's otherwise
+	// Description and Metadata are the owner's words about the volume, kept as given.
+	Description string            `json:"description"`
+	Metadata    map[string]string `json:"metadata"`
 }
 
 func (s *Server) listVolumes(c echo.Context) error {
@@ -72,7 +75,7 @@ func (s *Server) createVolume(c echo.Context) error {
 	}
 	req := volume.CreateRequest{
 		Name: r.Name, Pool: r.Pool, SizeGiB: r.SizeGiB, ImageID: r.Image, SnapshotID: r.Snapshot,
-		VolumeID: r.Volume, FullCopy: r.FullCopy, Bootable: r.Bootable,
+		VolumeID: r.Volume, FullCopy: r.FullCopy, Bootable: r.Bootable, Description: r.Description, Metadata: r.Metadata,
 	}
 	create := s.opts.Volumes.Create
 	if r.Volume != "" && !r.FullCopy && r.Image == "" && r.Snapshot == "" {
@@ -83,6 +86,20 @@ func (s *Server) createVolume(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusCreated, s.viewVolume(c, v))
+}
+
+// updateVolume serves PATCH /api/v1/volumes/{id} {name?, description?, metadata?}: fields left out
+// stay; metadata replaces the whole set.
+func (s *Server) updateVolume(c echo.Context) error {
+	var r volume.UpdateRequest
+	if err := decodeJSON(c, &r); err != nil {
+		return err
+	}
+	v, err := s.opts.Volumes.Update(c.Request().Context(), s.project(c), c.Param("id"), r)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, s.viewVolume(c, v))
 }
 
 func (s *Server) deleteVolume(c echo.Context) error {

@@ -421,8 +421,8 @@ func TestVolumeRouteAccess(t *testing.T) {
 			t.Errorf("%s %s without credentials = %d %s, want 401", r.Method, path, rec.Code, rec.Body)
 		}
 	}
-	if checked != 24 {
-		t.Errorf("checked %d volume, pool and snapshot routes, want 24", checked)
+	if checked != 26 {
+		t.Errorf("checked %d volume, pool and snapshot routes, want 26", checked)
 	}
 	// Nothing changed: the refused create left no pool behind.
 	if rec := f.do(f.srv, "GET", "/api/v1/pools", ""); strings.Count(rec.Body.String(), `"path"`) != 1 {

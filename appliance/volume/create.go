@@ -21,6 +21,9 @@ type CreateRequest struct {
 	VolumeID   string `json:"volume_id,omitempty"`   // volume ID or name: a clone
 	FullCopy   bool   `json:"full_copy,omitempty"`   // copy the source instead of overlaying it
 	Bootable   *bool  `json:"bootable,omitempty"`    // nil: true from an image, the source's from a snapshot or volume
+	// Description and Metadata are kept as given (see Volume).
+	Description string            `json:"description,omitempty"`
+	Metadata    map[string]string `json:"metadata,omitempty"`
 	// ReserveFor, set by compute for an instance's boot volume, makes the new volume reserved for
 	// that instance (as its boot volume) instead of available, in the same transaction that finishes
 	// the create: a daemon killed before the attach leaves a reservation compute can tell apart.
@@ -57,6 +60,9 @@ type createArgs struct {
 func (r *CreateRequest) validate() error {
 	if err := store.ValidateName(r.Name); err != nil {
 		return faultf(ErrInvalid, "volume name: %v", err)
+	}
+	if err := validateDetails(r.Description, r.Metadata); err != nil {
+		return faultf(ErrInvalid, "volume %s: %v", r.Name, err)
 	}
 	n := 0
 	for _, src := range []string{r.ImageID, r.SnapshotID, r.VolumeID} {

@@ -50,11 +50,13 @@ func (s *Service) plan(tx *store.Tx, projectID string, a createArgs, img *ImageF
 		return nil, err
 	}
 	v := &Volume{
-		Meta:     store.Meta{ID: a.id, Name: a.Name, ProjectID: projectID},
-		PoolID:   pool.ID,
-		Status:   StatusCreating,
-		FullCopy: a.FullCopy,
-		Path:     firstPath(volumeDir(pool, a.id)),
+		Meta:        store.Meta{ID: a.id, Name: a.Name, ProjectID: projectID},
+		PoolID:      pool.ID,
+		Status:      StatusCreating,
+		FullCopy:    a.FullCopy,
+		Path:        firstPath(volumeDir(pool, a.id)),
+		Description: a.Description,
+		Metadata:    a.Metadata,
 	}
 	p := &plan{vol: v, pool: pool}
 	bootable := false

@@ -19,6 +19,8 @@ type Snapshot struct {
 	Path     string `json:"path"`
 	SizeGiB  int    `json:"size_gib"` // the volume's size when it was taken
 	Status   string `json:"status"`   // creating, available, deleting or error
+	// Description is the owner's words about the snapshot (Cinder's); cloudlet does not read it.
+	Description string `json:"description,omitempty"`
 	// Backing, BackingFormat, Depth and BaseImageID describe the chain under the file, as for a
 	// volume.
 	Backing       string `json:"backing,omitempty"`

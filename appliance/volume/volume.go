@@ -14,14 +14,18 @@ import (
 // on top of a chain of backing files (its snapshots, another volume's snapshot, an image).
 type Volume struct {
 	store.Meta
-	PoolID   string `json:"pool_id"`
-	SizeGiB  int    `json:"size_gib"` // virtual size
-	Status   string `json:"status"`   // one of the Status* constants
-	Task     string `json:"task,omitempty"`
-	Bootable bool   `json:"bootable"`
-	Source   Source `json:"source"`
-	FullCopy bool   `json:"full_copy,omitempty"` // made by copying the source rather than overlaying it
-	Path     string `json:"path"`                // the active file, the one QEMU opens read-write
+	PoolID  string `json:"pool_id"`
+	SizeGiB int    `json:"size_gib"` // virtual size
+	// Description and Metadata are the owner's words about the volume (Cinder's description and
+	// metadata); cloudlet reads neither.
+	Description string            `json:"description,omitempty"`
+	Metadata    map[string]string `json:"metadata,omitempty"`
+	Status      string            `json:"status"` // one of the Status* constants
+	Task        string            `json:"task,omitempty"`
+	Bootable    bool              `json:"bootable"`
+	Source      Source            `json:"source"`
+	FullCopy    bool              `json:"full_copy,omitempty"` // made by copying the source rather than overlaying it
+	Path        string            `json:"path"`                // the active file, the one QEMU opens read-write
 	// Backing is the active file's backing file (absolute; "" for none) and BackingFormat its
 	// format. Depth counts the files under the active one; BaseImageID is the image at the bottom
 	// of the chain, if any (then that image cannot be deleted).

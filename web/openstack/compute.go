@@ -2,8 +2,6 @@ package openstack
 
 import (
 	"net/http"
-	"strconv"
-	"strings"
 )
 
 // computeMicroversion is the one Nova microversion served: clients then send exactly 2.1 and expect
@@ -35,25 +33,8 @@ func (s *Server) nova(h apiHandler) http.HandlerFunc {
 
 // checkMicroversion reads the compute microversion a request asks for; 0 when it is served.
 func checkMicroversion(r *http.Request) (int, string) {
-	v := r.Header.Get("X-OpenStack-Nova-API-Version")
-	if h := r.Header.Get("OpenStack-API-Version"); h != "" {
-		if svc, ver, ok := strings.Cut(strings.TrimSpace(h), " "); ok && strings.EqualFold(svc, "compute") {
-			v = strings.TrimSpace(ver)
-		}
-	}
-	if v == "" || v == "latest" || v == computeMicroversion {
-		return 0, ""
-	}
-	major, minor, ok := strings.Cut(v, ".")
-	maj, err1 := strconv.Atoi(major)
-	mn, err2 := strconv.Atoi(minor)
-	if !ok || err1 != nil || err2 != nil {
-		return http.StatusBadRequest, "invalid API version request: " + v
-	}
-	if maj == 2 && mn <= 1 {
-		return 0, ""
-	}
-	return http.StatusNotAcceptable, "Version " + v + " is not supported by the API. Minimum is 2.1 and maximum is 2.1."
+	return checkServiceVersion(r, versionBounds{service: "compute", legacyHeader: "X-OpenStack-Nova-API-Version",
+		min: computeMicroversion, major: 2, low: 0, high: 1})
 }
 
 // writeAPIError writes an API error in Nova's shape.
