@@ -144,6 +144,10 @@ type Config struct {
 	// doubling up to LoginBackoffMax. An admin clears a lockout: `cloudlet user unlock USER`.
 	LoginFreeFailures int      `json:"login_free_failures"`
 	LoginBackoffMax   Duration `json:"login_backoff_max"`
+	// LoginBurstPerAddress is how many logins (good or bad) one address may make at once before it
+	// is held to one every 10 s: a school's NAT, or a test suite such as tempest that logs in for
+	// every test class, needs more than the default 30.
+	LoginBurstPerAddress int `json:"login_burst_per_address"`
 	// SessionIdle is how long a dashboard session lives without use (renewed while used; it ends
 	// after the token lifetime, 12 h, whatever its use).
 	SessionIdle Duration `json:"session_idle"`
@@ -216,6 +220,7 @@ func DefaultConfig() Config {
 		MaxImageSize:          DefaultMaxImageSize,
 		LoginFreeFailures:     identity.DefaultLoginFreeFailures,
 		LoginBackoffMax:       Duration(identity.DefaultLoginBackoffMax),
+		LoginBurstPerAddress:  identity.DefaultSourceLoginBurst,
 		SessionIdle:           Duration(identity.DefaultSessionIdle),
 		PortForwardRange:      network.DefaultForwardRange.String(),
 		MetadataPort:          network.DefaultMetadataPort,

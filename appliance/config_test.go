@@ -53,6 +53,7 @@ func TestConfigRejectsBadValues(t *testing.T) {
 		{"max image size too small", `{"max_image_size":"4KiB"}`, nil, "max_image_size 4KiB is below 1MiB"},
 		{"negative login failures", `{"login_free_failures":-1}`, nil, "login_free_failures -1"},
 		{"day-long login backoff", `{"login_backoff_max":"48h"}`, nil, "login_backoff_max 48h"},
+		{"negative login burst", `{"login_burst_per_address":-1}`, nil, "login_burst_per_address -1"},
 		{"negative session idle", `{"session_idle":"-1m"}`, nil, "session_idle -1m0s"},
 		{"session idle past the token lifetime", `{"session_idle":"13h"}`, nil, "session_idle 13h0m0s"},
 	}
@@ -101,5 +102,19 @@ func TestSessionIdleReachesIdentity(t *testing.T) {
 	}
 	if got := cfg.identityOptions().SessionIdle; got != 5*time.Minute {
 		t.Errorf("session_idle 5m reaches identity as %s", got)
+	}
+}
+
+func TestLoginBurstPerAddressReachesIdentity(t *testing.T) {
+	cfg := DefaultConfig()
+	if got := cfg.identityOptions().SourceLogins.Burst; got != 30 {
+		t.Errorf("default login burst per address = %d, want 30", got)
+	}
+	cfg.LoginBurstPerAddress = 500
+	if err := cfg.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.identityOptions().SourceLogins.Burst; got != 500 {
+		t.Errorf("login_burst_per_address 500 reaches identity as %d", got)
 	}
 }

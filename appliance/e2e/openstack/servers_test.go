@@ -16,6 +16,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"cloudlet/appliance/compute"
+	"cloudlet/appliance/network"
 	"cloudlet/appliance/volume"
 	"cloudlet/web/client"
 )
@@ -26,7 +27,11 @@ import (
 // listed, shown, stopped, started and rebooted, gets a volume and gives it back, and is deleted —
 // each step checked in cloudlet's own API.
 func TestOpenStackCLIRunsAServerThroughItsLife(t *testing.T) {
+	addUplink(t)
 	s := newSite(t)
+	s.root("POST", "/api/v1/networks", map[string]any{"name": "public", "external": true, "shared": true,
+		"uplink": extUplink, "subnet": map[string]any{"cidr": "198.51.100.0/24", "gateway": "198.51.100.254",
+			"allocation_pools": []map[string]string{{"start": "198.51.100.10", "end": "198.51.100.20"}}}}, nil)
 	member := s.as("member")
 	ctx := context.Background()
 	if err := member.Do(ctx, "POST", "/api/v1/networks", map[string]any{"name": "demo-net",
@@ -74,11 +79,38 @@ func TestOpenStackCLIRunsAServerThroughItsLife(t *testing.T) {
 	}
 
 	checkVolumeAttachAndDetach(t, s, member, inst)
+	checkFloatingIPAddAndRemove(t, s, member, inst)
 
 	s.cli("member", "server", "delete", "--wait", "vm1")
 	var ae *client.Error
 	if err := member.Do(ctx, "GET", "/api/v1/instances/"+inst.ID, nil, &inst); !errorAs(err, &ae) || ae.Code != 404 {
 		t.Errorf("after server delete --wait the API answers %v, want 404", err)
+	}
+}
+
+// checkFloatingIPAddAndRemove: `floating ip create public` and `server add floating ip` put a floating
+// IP on the server's port (in /api/v1, and in server show's addresses); `server remove floating ip`
+// takes it off.
+func checkFloatingIPAddAndRemove(t *testing.T, s *site, member *client.Client, inst compute.Instance) {
+	t.Helper()
+	fip := cliJSON[struct {
+		ID      string
+		Address string `json:"floating_ip_address"`
+	}](t, s, "floating", "ip", "create", "public")
+	s.cli("member", "server", "add", "floating", "ip", "vm1", fip.Address)
+	var native network.FloatingIP
+	get(t, member, "/api/v1/floating-ips/"+fip.ID, &native)
+	if native.PortID != inst.PortIDs[0] || native.FixedIP.String() != inst.Addresses[0].IP {
+		t.Errorf("after server add floating ip the API shows %+v, want it on port %s (%s)", native,
+			inst.PortIDs[0], inst.Addresses[0].IP)
+	}
+	if show := s.cli("member", "server", "show", "-f", "json", "vm1"); !strings.Contains(show, fip.Address) {
+		t.Errorf("server show after add floating ip lacks %s:\n%s", fip.Address, show)
+	}
+	s.cli("member", "server", "remove", "floating", "ip", "vm1", fip.Address)
+	get(t, member, "/api/v1/floating-ips/"+fip.ID, &native)
+	if native.PortID != "" {
+		t.Errorf("after server remove floating ip the API shows %+v, want it on no port", native)
 	}
 }
 
