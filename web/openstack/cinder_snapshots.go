@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"cloudlet/appliance/volume"
-	"cloudlet/store"
 )
 
 func (s *Server) registerCinderSnapshots(mux *http.ServeMux) {
@@ -77,7 +76,7 @@ func (s *Server) createSnapshot(w http.ResponseWriter, r *http.Request, c *cinde
 		return
 	}
 	b := body.Snapshot
-	if !store.IsID(b.VolumeID) {
+	if !isID(b.VolumeID) {
 		novaError(w, http.StatusNotFound, "Volume "+b.VolumeID+" could not be found.")
 		return
 	}
@@ -105,7 +104,7 @@ func (s *Server) createSnapshot(w http.ResponseWriter, r *http.Request, c *cinde
 func findSnapshot(w http.ResponseWriter, r *http.Request, c *cinderCall) (volume.Snapshot, bool) {
 	id := r.PathValue("id")
 	var sn volume.Snapshot
-	if !store.IsID(id) {
+	if !isID(id) {
 		novaError(w, http.StatusNotFound, "Snapshot "+id+" could not be found.")
 		return sn, false
 	}

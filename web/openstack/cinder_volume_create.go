@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"cloudlet/appliance/volume"
-	"cloudlet/store"
 	"cloudlet/web/client"
 )
 
@@ -88,7 +87,7 @@ func nativeVolumeRequest(body volumeCreate) (map[string]any, int, string) {
 		if !set(ref) {
 			continue
 		}
-		if !store.IsID(*ref) {
+		if !isID(*ref) {
 			return nil, http.StatusNotFound, "Volume source " + *ref + " could not be found."
 		}
 		in[key] = *ref

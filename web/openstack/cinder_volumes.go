@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"cloudlet/appliance/volume"
-	"cloudlet/store"
 )
 
 func (s *Server) registerCinderVolumes(mux *http.ServeMux) {
@@ -124,7 +123,7 @@ func (s *Server) listVolumes(detail bool) cinderHandler {
 func findVolume(w http.ResponseWriter, r *http.Request, c *cinderCall) (volume.Volume, bool) {
 	id := r.PathValue("id")
 	var v volume.Volume
-	if !store.IsID(id) {
+	if !isID(id) {
 		novaError(w, http.StatusNotFound, "Volume "+id+" could not be found.")
 		return v, false
 	}

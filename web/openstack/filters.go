@@ -3,6 +3,7 @@ package openstack
 import (
 	"fmt"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -41,3 +42,11 @@ func text(v any) string {
 	}
 	return fmt.Sprint(v)
 }
+
+// idShape is the shape of cloudlet's ids (lower-case UUIDs).
+var idShape = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+// isID reports whether s is shaped like a cloudlet id: where OpenStack takes only ids, anything else
+// is answered as not found (or as the service's bad request) without asking /api/v1, which takes
+// names too.
+func isID(s string) bool { return idShape.MatchString(s) }

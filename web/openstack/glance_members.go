@@ -6,7 +6,6 @@ import (
 	"net/url"
 
 	"cloudlet/images"
-	"cloudlet/store"
 	"cloudlet/web/client"
 )
 
@@ -92,7 +91,7 @@ func (s *Server) addImageMember(w http.ResponseWriter, r *http.Request, api *cli
 		glanceError(w, http.StatusBadRequest, `the body must be {"member": "<project id>"}`)
 		return
 	}
-	if !store.IsID(in.Member) {
+	if !isID(in.Member) {
 		glanceError(w, http.StatusNotFound, "no project with ID "+in.Member)
 		return
 	}

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"cloudlet/store"
 	"cloudlet/web/client"
 )
 
@@ -138,16 +137,23 @@ func (s *Server) ownProject(w http.ResponseWriter, r *http.Request, ids ...strin
 
 // getByID reads one native resource at path/id and checks that id is its id: the native API also
 // takes names, Neutron only ids (a name is a 404, which clients rely on to look names up).
-func getByID[T any, P interface {
-	*T
-	StoreMeta() *store.Meta
-}](ctx context.Context, api *client.Client, path, id string) (*T, error) {
-	var v T
-	if err := api.Do(ctx, http.MethodGet, path+"/"+url.PathEscape(id), nil, &v); err != nil {
+func getByID[T any](ctx context.Context, api *client.Client, path, id string) (*T, error) {
+	var raw json.RawMessage
+	if err := api.Do(ctx, http.MethodGet, path+"/"+url.PathEscape(id), nil, &raw); err != nil {
 		return nil, err
 	}
-	if P(&v).StoreMeta().ID != id {
+	var head struct {
+		ID string `json:"id"`
+	}
+	var v T
+	if err := json.Unmarshal(raw, &head); err != nil {
+		return nil, fmt.Errorf("read %s/%s: %w", path, id, err)
+	}
+	if head.ID != id {
 		return nil, &client.Error{Code: http.StatusNotFound, Message: id + " could not be found."}
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, fmt.Errorf("read %s/%s: %w", path, id, err)
 	}
 	return &v, nil
 }
@@ -183,8 +189,19 @@ func pick(v map[string]any, q url.Values) map[string]any {
 // neutronTime is a record's time as Neutron shows it.
 func neutronTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
 
+// recordMeta is what every native record carries (store.Meta's fields: a record's Meta converts to
+// it), read here without the catalog's package, which the web layer never imports.
+type recordMeta struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name,omitempty"`
+	ProjectID string    `json:"project_id,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Revision  uint64    `json:"revision"`
+}
+
 // stamps are the attributes every Neutron resource carries from its record's metadata.
-func stamps(m store.Meta) map[string]any {
+func stamps(m recordMeta) map[string]any {
 	return map[string]any{"id": m.ID, "name": m.Name, "project_id": m.ProjectID, "tenant_id": m.ProjectID,
 		"created_at": neutronTime(m.CreatedAt), "updated_at": neutronTime(m.UpdatedAt),
 		"revision_number": m.Revision, "tags": []string{}}

@@ -22,7 +22,7 @@ func (s *Server) registerFloatingIPs() {
 // floatingView is a floating IP in Neutron's shape; port_id and fixed_ip_address are null when it
 // is not associated.
 func floatingView(f network.FloatingIP) map[string]any {
-	v := with(stamps(f.Meta), map[string]any{"floating_ip_address": f.IP.String(),
+	v := with(stamps(recordMeta(f.Meta)), map[string]any{"floating_ip_address": f.IP.String(),
 		"floating_network_id": f.NetworkID, "port_id": nil, "fixed_ip_address": nil, "router_id": nil,
 		"status": f.Status, "description": f.Description, "port_details": nil, "qos_policy_id": nil,
 		"port_forwardings": []any{}, "dns_domain": "", "dns_name": ""})

@@ -25,7 +25,7 @@ func networkView(n network.Network) map[string]any {
 	if !n.Subnet.Auto {
 		subnets = append(subnets, subnetID(n.ID))
 	}
-	return with(stamps(n.Meta), map[string]any{"status": "ACTIVE", "admin_state_up": true, "shared": n.Shared,
+	return with(stamps(recordMeta(n.Meta)), map[string]any{"status": "ACTIVE", "admin_state_up": true, "shared": n.Shared,
 		"subnets": subnets, "router:external": n.External, "mtu": n.MTU, "port_security_enabled": true,
 		"description": "", "availability_zone_hints": []string{}, "availability_zones": []string{},
 		"ipv4_address_scope": nil, "ipv6_address_scope": nil})

@@ -39,7 +39,7 @@ func portView(p network.Port) map[string]any {
 		status = "ACTIVE"
 	}
 	groups := append([]string{}, p.SecurityGroups...)
-	return with(stamps(p.Meta), map[string]any{"network_id": p.NetworkID, "mac_address": p.MAC,
+	return with(stamps(recordMeta(p.Meta)), map[string]any{"network_id": p.NetworkID, "mac_address": p.MAC,
 		"fixed_ips": ips, "security_groups": groups, "port_security_enabled": p.PortSecurity,
 		"device_owner": owner, "device_id": p.DeviceID, "admin_state_up": true, "status": status,
 		"description": "", "allowed_address_pairs": []any{}, "extra_dhcp_opts": []any{},

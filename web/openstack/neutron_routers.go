@@ -37,7 +37,7 @@ func routerView(n network.Network, ext *network.Network) map[string]any {
 	if ext != nil {
 		gw = map[string]any{"network_id": ext.ID, "enable_snat": true, "external_fixed_ips": []any{}}
 	}
-	return with(stamps(n.Meta), map[string]any{"id": routerID(n.ID), "status": "ACTIVE", "admin_state_up": true,
+	return with(stamps(recordMeta(n.Meta)), map[string]any{"id": routerID(n.ID), "status": "ACTIVE", "admin_state_up": true,
 		"external_gateway_info": gw, "routes": []any{}, "description": "", "distributed": false, "ha": false,
 		"availability_zone_hints": []string{}, "availability_zones": []string{}, "flavor_id": nil})
 }

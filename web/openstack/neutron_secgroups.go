@@ -25,7 +25,7 @@ func (s *Server) registerSecurityGroups() {
 
 // ruleView is a rule of group g in Neutron's shape (absent values are null, as Neutron's).
 func ruleView(g network.SecurityGroup, r network.Rule) map[string]any {
-	v := with(stamps(g.Meta), map[string]any{"id": r.ID, "security_group_id": g.ID, "direction": r.Direction,
+	v := with(stamps(recordMeta(g.Meta)), map[string]any{"id": r.ID, "security_group_id": g.ID, "direction": r.Direction,
 		"ethertype": "IPv4", "protocol": nil, "port_range_min": nil, "port_range_max": nil,
 		"remote_ip_prefix": nil, "remote_group_id": nil, "remote_address_group_id": nil, "description": "",
 		"normalized_cidr": nil})
@@ -51,7 +51,7 @@ func groupView(g network.SecurityGroup) map[string]any {
 	for _, r := range g.Rules {
 		rules = append(rules, ruleView(g, r))
 	}
-	return with(stamps(g.Meta), map[string]any{"description": g.Description, "security_group_rules": rules,
+	return with(stamps(recordMeta(g.Meta)), map[string]any{"description": g.Description, "security_group_rules": rules,
 		"stateful": true, "shared": false})
 }
 

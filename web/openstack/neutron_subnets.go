@@ -53,7 +53,7 @@ func subnetView(n network.Network) map[string]any {
 	if sn.Gateway.IsValid() {
 		gw = sn.Gateway.String()
 	}
-	return with(stamps(n.Meta), map[string]any{"id": subnetID(n.ID), "name": sn.Name, "network_id": n.ID,
+	return with(stamps(recordMeta(n.Meta)), map[string]any{"id": subnetID(n.ID), "name": sn.Name, "network_id": n.ID,
 		"ip_version": 4, "cidr": sn.CIDR.String(), "gateway_ip": gw, "enable_dhcp": sn.DHCP,
 		"allocation_pools": pools, "dns_nameservers": dns, "host_routes": routes, "description": "",
 		"ipv6_address_mode": nil, "ipv6_ra_mode": nil, "subnetpool_id": nil, "service_types": []string{},
