@@ -65,7 +65,7 @@ func TestKindCreateRules(t *testing.T) {
 			return instanceKind().Create(tx, &instance{Meta: Meta{ID: existingID, Name: "other"}})
 		}, ErrConflict, "instance " + existingID + " already exists"},
 		{"unnamed records never conflict", createInstance("", "p1"), nil, ""},
-		{"invalid name", createInstance("../x", "p1"), ErrInvalid, `invalid name "../x": must match ^[a-z0-9][a-z0-9.-]{0,62}$`},
+		{"invalid name", createInstance("../x", "p1"), ErrInvalid, `invalid name "../x": must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`},
 		{"NUL in project", createInstance("db", "p\x001"), ErrInvalid, `invalid project id "p\x001": must be at most 255 bytes without NUL`},
 	}
 	for _, tt := range tests {

@@ -8,8 +8,11 @@ import (
 // NamePattern is the shape every user-supplied name in cloudlet must have.
 //
 // It deliberately widens DESIGN.md's `^[a-z0-9][a-z0-9-]{0,62}$` with '.', so flavor names such
-// as "m1.small" work; ValidateName then forbids "..", a trailing '.', and UUID-shaped names.
-const NamePattern = `^[a-z0-9][a-z0-9.-]{0,62}$`
+// as "m1.small" work, and with upper-case letters and '_', which OpenStack's clients and tempest put in names
+// ("tempest-ServersTestJSON-server-1", "New_network"); ValidateName then forbids "..", a trailing '.', and
+// UUID-shaped names. Where a name becomes a DNS name (an instance's hostname, a port's record, a
+// network's domain) it is used in lower case with '-' for '_', and DNS matches it without regard to case.
+const NamePattern = `^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`
 
 // MaxNameLen is the longest name ValidateName accepts, in bytes.
 const MaxNameLen = 63
@@ -33,7 +36,7 @@ func nameProblem(name string) string {
 		return "must match " + NamePattern
 	}
 	for i := 1; i < len(name); i++ {
-		if !isNameStart(name[i]) && name[i] != '.' && name[i] != '-' {
+		if !isNameStart(name[i]) && name[i] != '.' && name[i] != '-' && name[i] != '_' {
 			return "must match " + NamePattern
 		}
 	}
@@ -42,14 +45,14 @@ func nameProblem(name string) string {
 		return `must not contain ".."`
 	case strings.HasSuffix(name, "."):
 		return `must not end with "."`
-	case IsID(name):
+	case IsID(strings.ToLower(name)):
 		return "must not look like an ID (UUID)"
 	}
 	return ""
 }
 
 func isNameStart(c byte) bool {
-	return 'a' <= c && c <= 'z' || '0' <= c && c <= '9'
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
 }
 
 // quoteShort quotes s for an error message, cutting hostile megabyte-long input short.

@@ -18,20 +18,24 @@ func TestValidateName(t *testing.T) {
 		{"0", ""},
 		{"web-", ""},
 		{strings.Repeat("a", 63), ""},
-		{"", `invalid name "": must match ^[a-z0-9][a-z0-9.-]{0,62}$`},
+		{"", `invalid name "": must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`},
 		{strings.Repeat("a", 64), "must match"},
-		{"../x", `invalid name "../x": must match ^[a-z0-9][a-z0-9.-]{0,62}$`},
+		{"../x", `invalid name "../x": must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`},
 		{"a/b", "must match"},
 		{"a,b", "must match"},
 		{"-rf", "must match"},
 		{".hidden", "must match"},
-		{"Web", "must match"},
+		{"Web", ""},
+		{"tempest-ServersTestJSON-server-2035646959", ""},
+		{"New_network", ""},
+		{"_web", "must match"},
 		{"web 1", "must match"},
 		{"web\n", "must match"},
 		{"wéb", "must match"},
 		{"a..b", `invalid name "a..b": must not contain ".."`},
 		{"web.", `invalid name "web.": must not end with "."`},
 		{"1b4e28ba-2fa1-4d2b-a1b3-5e4a7c9d0f12", "must not look like an ID"},
+		{"1B4E28BA-2FA1-4D2B-A1B3-5E4A7C9D0F12", "must not look like an ID"},
 		{strings.Repeat("x", 1000) + "/", `invalid name "` + strings.Repeat("x", 80) + `"...: must match`},
 	}
 	for _, tt := range tests {
@@ -65,9 +69,9 @@ func FuzzValidateName(f *testing.F) {
 			t.Errorf("accepted %q with white space", name)
 		case name[0] == '-' || name[0] == '.' || strings.HasSuffix(name, "."):
 			t.Errorf("accepted %q with a leading '-' or '.' or a trailing '.'", name)
-		case strings.Trim(name, "abcdefghijklmnopqrstuvwxyz0123456789.-") != "":
-			t.Errorf("accepted %q with characters outside [a-z0-9.-]", name)
-		case IsID(name):
+		case strings.Trim(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != "":
+			t.Errorf("accepted %q with characters outside [A-Za-z0-9._-]", name)
+		case IsID(strings.ToLower(name)):
 			t.Errorf("accepted the ID-shaped %q", name)
 		}
 	})

@@ -475,3 +475,17 @@ func TestKeystoneListsTheCallersOwnProjectsOnly(t *testing.T) {
 		t.Errorf("without a token = %d, want 401", rec.Code)
 	}
 }
+
+// Every OpenStack answer carries x-openstack-request-id ("req-" and a UUID), a new one per request:
+// tempest reads it from a server create's answer.
+func TestEveryOpenStackAnswerCarriesARequestID(t *testing.T) {
+	f := newAuthFixture(t)
+	seen := map[string]bool{}
+	for _, path := range []string{"/identity/v3", "/compute/v2.1/flavors", "/image/v2/images", "/networking/v2.0/networks", "/volume/v3/volumes"} {
+		id := f.osDo("GET", path, "", "").Header().Get("X-Openstack-Request-Id")
+		if len(id) != len("req-")+36 || !strings.HasPrefix(id, "req-") || seen[id] {
+			t.Errorf("GET %s: x-openstack-request-id %q, want a new req-<uuid>", path, id)
+		}
+		seen[id] = true
+	}
+}

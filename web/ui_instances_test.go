@@ -154,7 +154,7 @@ func TestDashboardLaunchWizardChecksEachStepOnTheServer(t *testing.T) {
 	mustContain(t, "the wizard", page, `<legend>1. Name</legend>`, `hx-post="/instances/new/validate?step=1"`,
 		`<option value="`+img.ID+`">tiny`, `<option value="`+fl.ID+`">small: 2 vCPU`, `<legend>7. User data and password</legend>`,
 		`action="/instances"`, `name="csrf_token"`)
-	for _, tc := range []struct{ name, want string }{{"Bad_Name", "Use lower-case letters"}, {"taken", "exists already"}, {"", "Give the instance a name"}} {
+	for _, tc := range []struct{ name, want string }{{"Bad Name", "Use letters, digits"}, {"taken", "exists already"}, {"", "Give the instance a name"}} {
 		rec := m.do("POST", "/instances/new/validate?step=1", url.Values{"name": {tc.name}}, "HX-Request", "true", "X-CSRF-Token", m.csrf("/instances/new"))
 		if rec.Code != http.StatusUnprocessableEntity {
 			t.Errorf("step 1 with name %q = %d, want 422", tc.name, rec.Code)
@@ -195,11 +195,11 @@ func TestDashboardLaunchPostsOnceToTheAPIAndShowsItsError(t *testing.T) {
 	m := newBrowser(f)
 	m.login("member", testUserPassword, "pa", "/instances/new")
 	token := m.csrf("/instances/new")
-	bad := m.do("POST", "/instances", url.Values{"csrf_token": {token}, "name": {"x_y"}, "image": {img.ID}, "flavor": {fl.ID}})
+	bad := m.do("POST", "/instances", url.Values{"csrf_token": {token}, "name": {"x,y"}, "image": {img.ID}, "flavor": {fl.ID}})
 	if bad.Code != http.StatusUnprocessableEntity {
 		t.Fatalf("launch with a bad name = %d, want 422", bad.Code)
 	}
-	mustContain(t, "the refused launch", bad.Body.String(), `role="alert"`, `id="name-error"`, `value="x_y"`)
+	mustContain(t, "the refused launch", bad.Body.String(), `role="alert"`, `id="name-error"`, `value="x,y"`)
 	// The fixture's compute has no image store, so the API refuses the launch: its message shows.
 	rec := m.do("POST", "/instances", url.Values{"csrf_token": {token}, "name": {"web-1"}, "image": {img.ID}, "flavor": {fl.ID}})
 	if rec.Code < 400 || !strings.Contains(rec.Body.String(), "The instance was not launched: ") || !strings.Contains(rec.Body.String(), "unknown image") {

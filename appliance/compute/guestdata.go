@@ -137,11 +137,12 @@ func isDNSLabel(s string) bool {
 	return true
 }
 
-// hostnameOf makes a hostname of an instance name (which may hold empty labels or edge hyphens): the
-// labels that are DNS labels once trimmed of hyphens, or "instance" if none is.
+// hostnameOf makes a hostname of an instance name (which may hold upper case, '_', empty labels or
+// edge hyphens): the labels that are DNS labels once lower-cased, with '-' for '_', and trimmed of
+// hyphens, or "instance" if none is.
 func hostnameOf(name string) string {
 	var labels []string
-	for _, l := range strings.Split(name, ".") {
+	for _, l := range strings.Split(strings.ReplaceAll(strings.ToLower(name), "_", "-"), ".") {
 		if l = strings.Trim(l, "-"); isDNSLabel(l) {
 			labels = append(labels, l)
 		}

@@ -48,7 +48,8 @@ func TestBadGuestFieldsAreInvalidNamingTheField(t *testing.T) {
 
 // The hostname defaults to one made of the instance name; the exact 64 KiB of user-data is accepted.
 func TestHostnameDefaultsToTheNameAndUserDataUpToTheCapIsAccepted(t *testing.T) {
-	for name, want := range map[string]string{"web": "web", "db.lan": "db.lan", "a--b-": "a--b", "x..y": "x.y", "-": "instance"} {
+	for name, want := range map[string]string{"web": "web", "db.lan": "db.lan", "a--b-": "a--b", "x..y": "x.y", "-": "instance",
+		"tempest-ServersTestJSON-server-1": "tempest-serverstestjson-server-1", "New_vm": "new-vm"} {
 		if got, err := checkHostname("", name); err != nil || got != want {
 			t.Errorf("hostname of %q = %q, %v; want %q", name, got, err, want)
 		}

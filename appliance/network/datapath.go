@@ -141,7 +141,7 @@ func (s *Service) upNetwork(n *Network) error {
 
 func (s *Service) dhcpConfig(n *Network, bridge string) dhcp.Config {
 	cfg := dhcp.Config{Interface: bridge, ServerIP: n.Subnet.Gateway, Subnet: n.Subnet.CIDR,
-		Router: n.Subnet.Gateway, DNS: n.Subnet.DNS, Domain: n.Name + "." + s.dp.o.Domain, MTU: n.MTU,
+		Router: n.Subnet.Gateway, DNS: n.Subnet.DNS, Domain: dnsName(n.Name) + "." + s.dp.o.Domain, MTU: n.MTU,
 		LeaseTime: 12 * time.Hour}
 	if len(cfg.DNS) == 0 {
 		cfg.DNS = []netip.Addr{n.Subnet.Gateway}
@@ -161,7 +161,7 @@ func (s *Service) dhcpLookup(networkID string) dhcp.Lookup {
 		s.db.View(func(tx *store.Tx) error {
 			return ports.ForEach(tx, func(p *Port) error {
 				if p.NetworkID == networkID && p.MAC == mac.String() && len(p.FixedIPs) > 0 {
-					res, ok = dhcp.Reservation{MAC: mac, IP: p.FixedIPs[0], Hostname: p.Name}, true
+					res, ok = dhcp.Reservation{MAC: mac, IP: p.FixedIPs[0], Hostname: dnsName(p.Name)}, true
 				}
 				return nil
 			})
@@ -170,7 +170,12 @@ func (s *Service) dhcpLookup(networkID string) dhcp.Lookup {
 	}
 }
 
-// dnsLookup resolves <port>.<network>.<domain>. from the catalog, never from what a guest claims.
+// dnsName is a port's or network's name as a DNS label: lower case, '-' for '_' (names may hold
+// both; DNS hostnames may not).
+func dnsName(name string) string { return strings.ReplaceAll(strings.ToLower(name), "_", "-") }
+
+// dnsLookup resolves <port>.<network>.<domain>. from the catalog, never from what a guest claims;
+// names match as their DNS labels, without regard to case, as DNS names do.
 func (s *Service) dnsLookup(name string) ([]netip.Addr, bool) {
 	rest, ok := strings.CutSuffix(name, "."+s.dp.o.Domain+".")
 	if !ok {
@@ -183,11 +188,11 @@ func (s *Service) dnsLookup(name string) ([]netip.Addr, bool) {
 	var out []netip.Addr
 	s.db.View(func(tx *store.Tx) error {
 		return networks.ForEach(tx, func(n *Network) error {
-			if n.Name != netName {
+			if dnsName(n.Name) != strings.ToLower(netName) {
 				return nil
 			}
 			return ports.ForEach(tx, func(p *Port) error {
-				if p.NetworkID == n.ID && p.Name == portName {
+				if p.NetworkID == n.ID && dnsName(p.Name) == strings.ToLower(portName) {
 					out = append(out, p.FixedIPs...)
 				}
 				return nil

@@ -2,6 +2,8 @@ package openstack
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -66,8 +68,21 @@ func (s *Server) handle(method, pattern string, h http.HandlerFunc) {
 // Routes lists every route, for the API server to mount on its listener.
 func (s *Server) Routes() []Route { return s.routes }
 
-// ServeHTTP serves an OpenStack request.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// ServeHTTP serves an OpenStack request. Every answer carries x-openstack-request-id, as every
+// OpenStack service's does (tempest reads it from a server create's answer).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Openstack-Request-Id", requestID())
+	s.mux.ServeHTTP(w, r)
+}
+
+// requestID is a new request id in OpenStack's form, "req-" and a random UUID.
+func requestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6], b[8] = b[6]&0x0f|0x40, b[8]&0x3f|0x80
+	h := hex.EncodeToString(b[:])
+	return "req-" + h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
 
 // api is a client of /api/v1 acting with token (the caller's X-Auth-Token); remote is the caller's
 // address, passed only for logins (per-address rate limits).

@@ -211,7 +211,7 @@ func (f *launchForm) placeAPIError(err error) {
 
 // nameShape is the shape of cloudlet's names (the API's validator is the authority; this lets the
 // wizard say so at the first step).
-var nameShape = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{0,62}$`)
+var nameShape = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 
 // check validates one step against what the API offers, recording field errors on the form.
 func (p *launchPage) check(step int) {
@@ -261,7 +261,7 @@ func (p *launchPage) checkName() {
 	case f.Name == "":
 		f.Errors["name"] = "Give the instance a name."
 	case !nameShape.MatchString(f.Name) || strings.Contains(f.Name, "..") || strings.HasSuffix(f.Name, "."):
-		f.Errors["name"] = "Use lower-case letters, digits, '-' and '.', starting with a letter or digit, at most 63."
+		f.Errors["name"] = "Use letters, digits, '-', '_' and '.', starting with a letter or digit, at most 63."
 	case slices.ContainsFunc(p.Choices.Instances, func(i compute.Instance) bool { return i.Name == f.Name }):
 		f.Errors["name"] = fmt.Sprintf("An instance named %q exists already.", f.Name)
 	}

@@ -62,9 +62,9 @@ func TestLaunchThroughTheWizardThenWatchTheInstanceGoActiveWithoutAReload(t *tes
 	tb.run(chromedp.Click(chromedp.CSS(`a[href="/instances/new"]`)), chromedp.WaitVisible(chromedp.CSS("#name")))
 	tb.settled()
 
-	tb.typeInto("#name", "Bad_Name")
+	tb.typeInto("#name", "Bad Name")
 	tb.run(chromedp.WaitVisible(chromedp.CSS(`#name-error`)))
-	if msg := eval[string](tb, `document.querySelector("#name-error").textContent`); !strings.Contains(msg, "lower-case") {
+	if msg := eval[string](tb, `document.querySelector("#name-error").textContent`); !strings.Contains(msg, "letters, digits") {
 		t.Errorf("the bad name's error says %q", msg)
 	}
 	if inv := eval[string](tb, `document.querySelector("#name").getAttribute("aria-invalid")`); inv != "true" {
