@@ -10,6 +10,7 @@ import (
 
 	"cloudlet/images/testguest"
 	"cloudlet/internal/testkit"
+	"cloudlet/web/client"
 )
 
 // RunSuite is the TestMain of an end-to-end package apart from this one (the browser and OpenStack
@@ -72,6 +73,27 @@ func ImportTestGuest(t testing.TB, d *Daemon, name string) {
 	if err != nil {
 		t.Fatalf("import the test guest: %v", err)
 	}
+}
+
+// Root calls /api/v1 as root over d's socket (admin, admin project), for a test's setup and checks;
+// an error ends the test.
+func (d *Daemon) Root(t testing.TB, method, path string, in, out any) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := d.Client().Do(ctx, method, path, in, out); err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+}
+
+// As is a client of /api/v1 over d's socket acting as user of project with a token of theirs: what
+// a test makes through it belongs to them, what it reads is what they see.
+func (d *Daemon) As(t testing.TB, user, password, project string) *client.Client {
+	t.Helper()
+	var tok struct{ Token string }
+	d.Root(t, "POST", "/api/v1/auth/tokens", map[string]string{"username": user, "password": password,
+		"project": project}, &tok)
+	return client.New(client.Options{Socket: d.Socket, Token: tok.Token, Timeout: time.Minute})
 }
 
 // AddPeople makes project with a member and a reader (users named for their role) whose password is

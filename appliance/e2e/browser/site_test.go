@@ -1,7 +1,6 @@
 package browser
 
 import (
-	"context"
 	"flag"
 	"os"
 	"path/filepath"
@@ -70,19 +69,12 @@ func (s *site) url(path string) string { return s.scheme + "://" + s.d.Listen + 
 // root calls the API as root over the unix socket (admin, admin project), for setup and checks.
 func (s *site) root(method, path string, in, out any) {
 	s.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := s.d.Client().Do(ctx, method, path, in, out); err != nil {
-		s.t.Fatalf("%s %s: %v", method, path, err)
-	}
+	s.d.Root(s.t, method, path, in, out)
 }
 
 // as calls the API as user of project demo over the socket with a token of theirs: setup done as
 // the user, so what it makes belongs to them.
 func (s *site) as(user string) *client.Client {
 	s.t.Helper()
-	var tok struct{ Token string }
-	s.root("POST", "/api/v1/auth/tokens", map[string]string{"username": user, "password": sitePassword,
-		"project": siteProject}, &tok)
-	return client.New(client.Options{Socket: s.d.Socket, Token: tok.Token, Timeout: time.Minute})
+	return s.d.As(s.t, user, sitePassword, siteProject)
 }

@@ -63,20 +63,13 @@ func (s *site) authURL() string { return "http://" + s.d.Listen + "/identity/v3"
 // root calls the API as root over the unix socket (admin, admin project), for setup and checks.
 func (s *site) root(method, path string, in, out any) {
 	s.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := s.d.Client().Do(ctx, method, path, in, out); err != nil {
-		s.t.Fatalf("%s %s: %v", method, path, err)
-	}
+	s.d.Root(s.t, method, path, in, out)
 }
 
 // as calls /api/v1 as user of project demo with a token of theirs: checks see what that user sees.
 func (s *site) as(user string) *client.Client {
 	s.t.Helper()
-	var tok struct{ Token string }
-	s.root("POST", "/api/v1/auth/tokens", map[string]string{"username": user, "password": sitePassword,
-		"project": siteProject}, &tok)
-	return client.New(client.Options{Socket: s.d.Socket, Token: tok.Token, Timeout: time.Minute})
+	return s.d.As(s.t, user, sitePassword, siteProject)
 }
 
 // password is user's password: the admin's from the data dir, everyone else's sitePassword.
