@@ -66,11 +66,10 @@ type invalidInput string
 
 func (e invalidInput) Error() string { return string(e) }
 
-// decodeStrict decodes a JSON body refusing unknown keys (Nova's additionalProperties: false).
+// decodeStrict decodes a JSON body refusing unknown keys (Nova's additionalProperties: false), a
+// refusal being Nova's 400.
 func decodeStrict(r *http.Request, out any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(out); err != nil {
+	if err := decodeStrictBody(r, out); err != nil {
 		return invalidInput("Invalid input for field/attribute: " + err.Error())
 	}
 	return nil
