@@ -94,6 +94,12 @@ func (noVolumes) Get(context.Context, string, string) (compute.Volume, error) {
 	return compute.Volume{}, fault.New(fault.NotFound, "no volumes here")
 }
 
+// AttachedTo answers that no volume is attached (an instance's delete asks, in the background).
+func (noVolumes) AttachedTo(context.Context, string) ([]compute.Volume, error) { return nil, nil }
+
+// Reservations answers that no volume is reserved.
+func (noVolumes) Reservations(context.Context, string) ([]compute.Volume, error) { return nil, nil }
+
 func newTestServer(t *testing.T) *Server {
 	t.Helper()
 	db, comp, imgs, vols, nets := testServicesDB(t)
