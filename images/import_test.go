@@ -322,7 +322,7 @@ func TestImportFileRejectsBadInput(t *testing.T) {
 			want: ErrInvalid, kind: fault.Invalid, msg: []string{"129 properties, the limit is 128"},
 		},
 	}
-	for _, name := range []string{"../x", "a,b", "-x", "Upper", "a/b", "", "x..y", "b4e28ba0-2fa1-4d2b-a1b3-5e4a7c9d0f12", strings.Repeat("a", 64)} {
+	for _, name := range []string{"../x", "a,b", "-x", "up per", "a/b", "", "x..y", "b4e28ba0-2fa1-4d2b-a1b3-5e4a7c9d0f12", strings.Repeat("a", 64)} {
 		tests = append(tests, struct {
 			name        string
 			opts        []func(*Options)
