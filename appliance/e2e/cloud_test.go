@@ -209,6 +209,28 @@ func (c *cloud) cliExit(want int, args ...string) string {
 	return out + errOut
 }
 
+// waitConsoleProgressing waits for marker's first whole line like waitConsole, for as long as the console
+// log keeps growing: it fails when the log has not grown for quiet (a stuck guest) or after ceiling in all.
+func (c *cloud) waitConsoleProgressing(id, marker string, quiet, ceiling time.Duration) string {
+	c.t.Helper()
+	start := time.Now()
+	var log string
+	grew := start
+	for time.Since(start) < ceiling && time.Since(grew) < quiet {
+		next := c.console(id)
+		if len(next) != len(log) {
+			grew = time.Now()
+		}
+		if log = next; nthLineEnded(log, marker, 1) {
+			return log
+		}
+		time.Sleep(time.Second)
+	}
+	c.t.Fatalf("instance %s: no %q after %s (its console last grew %s ago; stuck after %s, at most %s); console:\n%s",
+		id, marker, time.Since(start).Round(time.Second), time.Since(grew).Round(time.Second), quiet, ceiling, tail(log, 2000))
+	return ""
+}
+
 // waitPrompt polls the console log until it holds prompt (a line the guest has not ended: a getty's
 // "login: ").
 func (c *cloud) waitPrompt(id, prompt string, limit time.Duration) {
