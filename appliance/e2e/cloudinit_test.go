@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"net/netip"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,29 +28,19 @@ const (
 	cloudBootCeiling = 20 * time.Minute
 )
 
-var (
-	cloudGuestOnce  sync.Once
-	cloudGuestPaths cloudguest.Paths
-	cloudGuestErr   error
-)
+var cloudGuestBuilt Built[cloudguest.Paths]
 
 // cloudGuest builds (or finds cached) the cloud-init guest once per test binary.
 func cloudGuest(t testing.TB) cloudguest.Paths {
 	t.Helper()
-	cloudGuestOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
-		defer cancel()
-		dir, err := cloudguest.DefaultDir()
-		if err != nil {
-			cloudGuestErr = err
-			return
-		}
-		cloudGuestPaths, cloudGuestErr = cloudguest.Ensure(ctx, dir)
-	})
-	if cloudGuestErr != nil {
-		t.Fatalf("cloud-init guest (packaging/deps.sh test, make cloudguest): %v", cloudGuestErr)
-	}
-	return cloudGuestPaths
+	return cloudGuestBuilt.Get(t, "cloud-init guest (packaging/deps.sh test, make cloudguest)", 25*time.Minute,
+		func(ctx context.Context) (cloudguest.Paths, error) {
+			dir, err := cloudguest.DefaultDir()
+			if err != nil {
+				return cloudguest.Paths{}, err
+			}
+			return cloudguest.Ensure(ctx, dir)
+		})
 }
 
 // importCloudGuest imports the cloud-init guest as cloudImage and makes cloudFlavor.

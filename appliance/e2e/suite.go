@@ -35,28 +35,40 @@ func RunSuite(m *testing.M, name string, bin *string) int {
 	}})
 }
 
-var (
-	guestOnce  sync.Once
-	guestPaths testguest.Paths
-	guestErr   error
-)
+// Built is a guest build (or cache lookup) done at most once per test binary, its result shared by
+// every test that asks for it.
+type Built[T any] struct {
+	once sync.Once
+	val  T
+	err  error
+}
+
+// Get runs build once, bounded by limit, and fails t naming what when it failed.
+func (b *Built[T]) Get(t testing.TB, what string, limit time.Duration, build func(context.Context) (T, error)) T {
+	t.Helper()
+	b.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), limit)
+		defer cancel()
+		b.val, b.err = build(ctx)
+	})
+	if b.err != nil {
+		t.Fatalf("%s: %v", what, b.err)
+	}
+	return b.val
+}
+
+var testGuest Built[testguest.Paths]
 
 // GuestPaths returns the test guest's files, built or found cached once per test binary.
 func GuestPaths(t testing.TB) testguest.Paths {
 	t.Helper()
-	guestOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-		defer cancel()
+	return testGuest.Get(t, "test guest", 10*time.Minute, func(ctx context.Context) (testguest.Paths, error) {
 		dir, err := testguest.DefaultDir()
-		if err == nil {
-			guestPaths, err = testguest.Ensure(ctx, dir)
+		if err != nil {
+			return testguest.Paths{}, err
 		}
-		guestErr = err
+		return testguest.Ensure(ctx, dir)
 	})
-	if guestErr != nil {
-		t.Fatalf("test guest: %v", guestErr)
-	}
-	return guestPaths
 }
 
 // ImportTestGuest imports the test guest into d as the public image name (direct kernel boot: it
