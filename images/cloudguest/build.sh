@@ -176,6 +176,11 @@ configure() {
 	ln -sf /etc/systemd/system/cloudlet-cloudinit-report.service \
 		"$ROOT/etc/systemd/system/multi-user.target.wants/cloudlet-cloudinit-report.service"
 	write_cloud_cfg >"$ROOT/etc/cloud/cloud.cfg.d/01_cloudlet.cfg"
+	# Under TCG on a loaded host udev may announce ttyS0 after systemd's 90 s wait for the device, which then
+	# fails serial-getty@ttyS0: no login prompt ever (ci25: "Timed out waiting for device dev-ttyS0.device").
+	# Wait for it as long as the boot takes (the way fstab's x-systemd.device-timeout does, by a drop-in).
+	mkdir -p "$ROOT/etc/systemd/system/dev-ttyS0.device.d"
+	printf '[Unit]\nJobRunningTimeoutSec=infinity\n' >"$ROOT/etc/systemd/system/dev-ttyS0.device.d/cloudlet-slow-boot.conf"
 	# Nothing in a test guest should reach out on a timer.
 	local u
 	for u in apt-daily.timer apt-daily-upgrade.timer; do
