@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -232,9 +233,8 @@ func (c *cloud) waitConsoleProgressing(id, marker string, quiet, ceiling time.Du
 }
 
 // waitPrompt polls the console log until it holds prompt (a line the guest has not ended: a getty's
-// "login: "), failing at once when a line of the log holds every part of never: the guest said the
-// prompt will not come.
-func (c *cloud) waitPrompt(id, prompt string, never []string, limit time.Duration) {
+// "login: "), failing at once when a line of the log matches never: the guest said the prompt will not come.
+func (c *cloud) waitPrompt(id, prompt string, never *regexp.Regexp, limit time.Duration) {
 	c.t.Helper()
 	deadline := time.Now().Add(limit)
 	var log string
@@ -242,26 +242,12 @@ func (c *cloud) waitPrompt(id, prompt string, never []string, limit time.Duratio
 		if log = c.console(id); strings.Contains(log, prompt) {
 			return
 		}
-		if line, ok := lineWithAll(log, never); ok {
+		if line := never.FindString(log); line != "" {
 			c.t.Fatalf("instance %s: no %q will come: %q; console:\n%s", id, prompt, line, tail(log, 4000))
 		}
 		time.Sleep(time.Second)
 	}
 	c.t.Fatalf("instance %s: no %q within %s; console:\n%s", id, prompt, limit, tail(log, 2000))
-}
-
-// lineWithAll returns the first line of log that holds every one of parts.
-func lineWithAll(log string, parts []string) (string, bool) {
-	for _, line := range strings.Split(log, "\n") {
-		all := len(parts) > 0
-		for _, p := range parts {
-			all = all && strings.Contains(line, p)
-		}
-		if all {
-			return line, true
-		}
-	}
-	return "", false
 }
 
 // nthLineEnded reports whether log holds marker at least n times and the line of its n-th occurrence
