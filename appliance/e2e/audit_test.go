@@ -12,15 +12,15 @@ import (
 func TestAuditLog(t *testing.T) {
 	c := newCloud(t, "")
 	var n network.Network
-	if err := c.do("POST", "/api/v1/networks", map[string]any{"name": "audited",
+	if err := c.Do("POST", "/api/v1/networks", map[string]any{"name": "audited",
 		"subnet": map[string]any{"cidr": "10.78.0.0/24"}}, &n); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.do("DELETE", "/api/v1/networks/"+n.ID, nil, nil); err != nil {
+	if err := c.Do("DELETE", "/api/v1/networks/"+n.ID, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	var page identity.AuditPage
-	if err := c.do("GET", "/api/v1/audit", nil, &page); err != nil {
+	if err := c.Do("GET", "/api/v1/audit", nil, &page); err != nil {
 		t.Fatal(err)
 	}
 	type seen struct {

@@ -97,15 +97,6 @@ func errorLines(stderr string) []string {
 	return out
 }
 
-func writeFile(t *testing.T, name, content string) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 // makeCatalog starts the daemon once so a real catalog exists, then stops it.
 func makeCatalog(t *testing.T, d *Daemon) string {
 	t.Helper()

@@ -66,10 +66,10 @@ var noNIC = map[string]any{"networks": []string{}}
 
 // b1API boots one instance through the API, times it to the guest's marker, and deletes it (untimed).
 // With capture it also returns the QEMU argv the daemon ran.
-func b1API(b *testing.B, c *cloud, name string, capture bool) (b1Boot, qemuTemplate) {
+func b1API(b *testing.B, c *Cloud, name string, capture bool) (b1Boot, qemuTemplate) {
 	b.Helper()
 	start := time.Now()
-	id := c.create(name, kernelImage, noNIC).ID
+	id := c.Create(name, kernelImage, noNIC).ID
 	seen, err := waitMarker(c.consoleLog(id), ready, bootWait)
 	if err != nil {
 		b.Fatalf("instance %s: %v", name, err)
@@ -85,17 +85,17 @@ func b1API(b *testing.B, c *cloud, name string, capture bool) (b1Boot, qemuTempl
 			b.Fatal(err)
 		}
 	}
-	c.deleteAndWait(id)
+	c.DeleteAndWait(id)
 	return boot, tpl
 }
 
 // waitTimeline polls (untimed) until the instance's timeline has stage: the daemon's console watcher
 // records guest_ready a poll after the benchmark has seen the marker.
-func waitTimeline(b *testing.B, c *cloud, id, stage string) compute.Instance {
+func waitTimeline(b *testing.B, c *Cloud, id, stage string) compute.Instance {
 	b.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		inst := c.show(id)
+		inst := c.Show(id)
 		for _, s := range inst.Timeline {
 			if s.Name == stage && inst.VMState == compute.VMActive {
 				return inst

@@ -40,7 +40,7 @@ func BenchmarkB2Churn(b *testing.B) {
 	c := newBenchCloud(b)
 	raws := rawRoot(b)
 	r := b2Report{Environment: environment(b, c), Cycles: cycles, Concurrency: runtime.NumCPU(), Block: b2Block}
-	pid := c.d.Cmd.Process.Pid
+	pid := c.D.Cmd.Process.Pid
 
 	tpl := b2WarmUp(b, c, raws)
 	start := time.Now()
@@ -84,7 +84,7 @@ func BenchmarkB2Churn(b *testing.B) {
 }
 
 // b2WarmUp runs one untimed cycle of each kind; the cloudlet one yields the argv the raw cycles run.
-func b2WarmUp(b *testing.B, c *cloud, raws string) qemuTemplate {
+func b2WarmUp(b *testing.B, c *Cloud, raws string) qemuTemplate {
 	b.Helper()
 	var tpl qemuTemplate
 	_, err := b2CloudletCycle(c, "b2-warm", func(inst compute.Instance) (err error) {
@@ -131,11 +131,11 @@ func b2RunBlock(workers, first, n int, cycle func(i int) (b2Cycle, error)) (time
 
 // b2CloudletCycle creates an instance, polls until it runs, deletes it and polls until it is gone.
 // onRunning, if set, is called with the running instance before the delete.
-func b2CloudletCycle(c *cloud, name string, onRunning func(compute.Instance) error) (b2Cycle, error) {
+func b2CloudletCycle(c *Cloud, name string, onRunning func(compute.Instance) error) (b2Cycle, error) {
 	start := time.Now()
 	var inst compute.Instance
 	req := map[string]any{"name": name, "image": kernelImage, "flavor": "m1.tiny", "networks": []string{}} // like raw QEMU: no NIC
-	if err := c.do("POST", "/api/v1/instances", req, &inst); err != nil {
+	if err := c.Do("POST", "/api/v1/instances", req, &inst); err != nil {
 		return b2Cycle{}, fmt.Errorf("create %s: %w", name, err)
 	}
 	running, err := b2WaitRunning(c, inst.ID)
@@ -149,7 +149,7 @@ func b2CloudletCycle(c *cloud, name string, onRunning func(compute.Instance) err
 		}
 	}
 	deleted := time.Now()
-	if err := c.do("DELETE", "/api/v1/instances/"+inst.ID, nil, nil); err != nil {
+	if err := c.Do("DELETE", "/api/v1/instances/"+inst.ID, nil, nil); err != nil {
 		return cy, fmt.Errorf("delete %s: %w", name, err)
 	}
 	err = b2WaitGone(c, inst.ID)
@@ -157,7 +157,7 @@ func b2CloudletCycle(c *cloud, name string, onRunning func(compute.Instance) err
 	return cy, err
 }
 
-func b2WaitRunning(c *cloud, id string) (compute.Instance, error) {
+func b2WaitRunning(c *Cloud, id string) (compute.Instance, error) {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		inst, err := c.showQuick(id)
@@ -175,7 +175,7 @@ func b2WaitRunning(c *cloud, id string) (compute.Instance, error) {
 	}
 }
 
-func b2WaitGone(c *cloud, id string) error {
+func b2WaitGone(c *Cloud, id string) error {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		_, err := c.showQuick(id)
@@ -211,8 +211,8 @@ func b2RawCycle(tpl qemuTemplate, dir string) (b2Cycle, error) {
 }
 
 // leftoverQEMU counts QEMUs still running from the daemon's run dir after the churn (want 0).
-func leftoverQEMU(b *testing.B, c *cloud) int {
-	found, err := qemu.Scan(filepath.Join(c.d.RunDir, "instances"))
+func leftoverQEMU(b *testing.B, c *Cloud) int {
+	found, err := qemu.Scan(filepath.Join(c.D.RunDir, "instances"))
 	if err != nil {
 		b.Fatalf("scan for QEMU: %v", err)
 	}

@@ -92,18 +92,18 @@ func b4Round(b *testing.B, floor *floorServer) b4RoundResult {
 		d.Kill()
 		reapQEMU(b, filepath.Join(d.RunDir, "instances"))
 	}()
-	c := &cloud{t: b, d: d, c: d.Client()}
+	c := CloudOf(b, d)
 	round := b4RoundResult{env: environment(b, c)}
 	round.FirstStart = b4Sample(b, "first start", d.Cmd.Process.Pid, floor)
 
-	if err := c.do("PUT", "/api/v1/quotas/admin", map[string]any{"limits": b4Unlimited}, nil); err != nil {
+	if err := c.Do("PUT", "/api/v1/quotas/admin", map[string]any{"limits": b4Unlimited}, nil); err != nil {
 		b.Fatalf("lift the admin project's quotas: %v", err)
 	}
-	if err := c.do("POST", "/api/v1/flavors", map[string]any{"name": b4Flavor, "vcpus": 1, "ram_mib": b4FlavorRAM, "disk_gib": 1}, nil); err != nil {
+	if err := c.Do("POST", "/api/v1/flavors", map[string]any{"name": b4Flavor, "vcpus": 1, "ram_mib": b4FlavorRAM, "disk_gib": 1}, nil); err != nil {
 		b.Fatalf("create flavor %s: %v", b4Flavor, err)
 	}
-	g := guest(b)
-	c.importImage(map[string]any{"name": kernelImage, "path": g.Disk, "disk_format": "qcow2",
+	g := GuestPaths(b)
+	c.ImportImage(map[string]any{"name": kernelImage, "path": g.Disk, "disk_format": "qcow2",
 		"kernel_path": g.Kernel, "initrd_path": g.Initrd, "cmdline": "console=ttyS0 panic=-1 no_timer_check"})
 	stopDaemon(b, d)
 	d.Start(b)
@@ -163,13 +163,13 @@ func cpuOver(b *testing.B, pid int, span time.Duration) time.Duration {
 }
 
 // b4Boot creates the instances at once and waits until every guest printed its ready marker and runs.
-func b4Boot(b *testing.B, c *cloud) []string {
+func b4Boot(b *testing.B, c *Cloud) []string {
 	b.Helper()
 	var ids []string
 	for i := range b4Instances {
 		req := map[string]any{"name": "b4-" + strconv.Itoa(i), "image": kernelImage, "flavor": b4Flavor}
 		var inst compute.Instance
-		if err := c.do("POST", "/api/v1/instances", req, &inst); err != nil {
+		if err := c.Do("POST", "/api/v1/instances", req, &inst); err != nil {
 			b.Fatalf("create instance b4-%d: %v", i, err)
 		}
 		ids = append(ids, inst.ID)
@@ -179,7 +179,7 @@ func b4Boot(b *testing.B, c *cloud) []string {
 		if _, err := waitMarker(c.consoleLog(id), ready, limit); err != nil {
 			b.Fatalf("instance %s: %v", id, err)
 		}
-		c.waitState(id, compute.VMActive, compute.PowerRunning, time.Minute)
+		c.WaitState(id, compute.VMActive, compute.PowerRunning, time.Minute)
 	}
 	return ids
 }
@@ -232,11 +232,11 @@ func rssAnon(pid int) (int64, error) {
 }
 
 // qemuRSS sums the VmRSS of the instances' QEMU processes, for scale next to the daemon's.
-func qemuRSS(b *testing.B, c *cloud, ids []string) int64 {
+func qemuRSS(b *testing.B, c *Cloud, ids []string) int64 {
 	b.Helper()
 	var sum int64
 	for _, id := range ids {
-		st, err := readProcStatus(c.show(id).PID)
+		st, err := readProcStatus(c.Show(id).PID)
 		if err != nil {
 			b.Fatalf("QEMU of instance %s: %v", id, err)
 		}

@@ -45,7 +45,7 @@ func BenchmarkB5CatalogList(b *testing.B) {
 	d := NewDaemon(b, cloudletBin)
 	d.Start(b)
 	d.WaitReady(b)
-	c := &cloud{t: b, d: d, c: d.Client()}
+	c := CloudOf(b, d)
 	r := b5Report{Environment: environment(b, c), Pairs: blocks * b5Pairs, TargetMS: b5TargetMS}
 	tpl := b5Template(b, c)
 	stopDaemon(b, d)
@@ -76,10 +76,10 @@ func BenchmarkB5CatalogList(b *testing.B) {
 
 // b5Template is the record every seeded instance copies: a stopped m1.tiny instance of the admin project
 // with the fields a real one has after a boot.
-func b5Template(b *testing.B, c *cloud) compute.Instance {
+func b5Template(b *testing.B, c *Cloud) compute.Instance {
 	b.Helper()
 	var projects []struct{ ID, Name string }
-	if err := c.do("GET", "/api/v1/projects", nil, &projects); err != nil {
+	if err := c.Do("GET", "/api/v1/projects", nil, &projects); err != nil {
 		b.Fatalf("list projects: %v", err)
 	}
 	var admin string
@@ -89,7 +89,7 @@ func b5Template(b *testing.B, c *cloud) compute.Instance {
 		}
 	}
 	var flavor compute.Flavor
-	if err := c.do("GET", "/api/v1/flavors/m1.tiny", nil, &flavor); err != nil || admin == "" {
+	if err := c.Do("GET", "/api/v1/flavors/m1.tiny", nil, &flavor); err != nil || admin == "" {
 		b.Fatalf("admin project %q, flavor m1.tiny: %v", admin, err)
 	}
 	at := time.Now().UTC()
@@ -146,10 +146,10 @@ func stopDaemon(b *testing.B, d *Daemon) {
 
 // b5Measure copies the seeded catalog for the baseline, starts the daemon on it, waits until it is
 // quiet, runs the interleaved pairs after one untimed warm-up of each side, and stops the daemon.
-func b5Measure(b *testing.B, c *cloud, n, pairs int) b5Size {
+func b5Measure(b *testing.B, c *Cloud, n, pairs int) b5Size {
 	b.Helper()
 	copyPath := filepath.Join(b.TempDir(), "catalog.db")
-	if err := copyFile(filepath.Join(c.d.DataDir, "catalog.db"), copyPath); err != nil {
+	if err := copyFile(filepath.Join(c.D.DataDir, "catalog.db"), copyPath); err != nil {
 		b.Fatalf("copy the catalog: %v", err)
 	}
 	db, err := store.Open(copyPath, store.Options{ReadOnly: true})
@@ -159,10 +159,10 @@ func b5Measure(b *testing.B, c *cloud, n, pairs int) b5Size {
 	defer db.Close()
 
 	started := time.Now()
-	c.d.Start(b)
-	c.d.WaitReady(b)
+	c.D.Start(b)
+	c.D.WaitReady(b)
 	size := b5Size{Instances: n, ReadyS: time.Since(started).Seconds()}
-	pid := c.d.Cmd.Process.Pid
+	pid := c.D.Cmd.Process.Pid
 	if err := waitQuiet(pid, 10*time.Minute); err != nil {
 		b.Fatal(err)
 	}
@@ -183,7 +183,7 @@ func b5Measure(b *testing.B, c *cloud, n, pairs int) b5Size {
 	size.API = b5SideOf(a)
 	size.Baseline = b5SideOf(s)
 	size.Ratio = size.API.MedianMS / size.Baseline.MedianMS
-	stopDaemon(b, c.d)
+	stopDaemon(b, c.D)
 	return size
 }
 
@@ -195,7 +195,7 @@ type b5Run struct {
 
 // b5APIList is GET /api/v1/instances over the unix socket, timed from before the request to the last
 // byte of the body. The first call (the warm-up) also checks that the answer holds the n instances.
-func b5APIList(b *testing.B, c *cloud, n int) b5Run {
+func b5APIList(b *testing.B, c *Cloud, n int) b5Run {
 	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -203,9 +203,9 @@ func b5APIList(b *testing.B, c *cloud, n int) b5Run {
 	if err != nil {
 		b.Fatal(err)
 	}
-	c.c.Authorize(req)
+	c.C.Authorize(req)
 	start := time.Now()
-	resp, err := c.c.HTTPClient().Do(req)
+	resp, err := c.C.HTTPClient().Do(req)
 	if err != nil {
 		b.Fatalf("list instances: %v", err)
 	}

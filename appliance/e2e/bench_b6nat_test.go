@@ -60,7 +60,7 @@ func BenchmarkB6NATGuestToOutside(b *testing.B) {
 	c := newBenchCloud(b)
 	env := environment(b, c)
 	a, inst := b6CloudletGuest(b, c)
-	a.daemon, a.self = c.d.Cmd.Process.Pid, os.Getpid()
+	a.daemon, a.self = c.D.Cmd.Process.Pid, os.Getpid()
 	tpl, err := captureTemplate(c, inst)
 	if err != nil {
 		b.Fatal(err)
@@ -208,17 +208,17 @@ func busiest(before, after map[string]time.Duration) time.Duration {
 
 // b6CloudletGuest creates a NAT network and an instance on it, waits for the guest, and returns it
 // and the instance as it runs.
-func b6CloudletGuest(b *testing.B, c *cloud) (*b6Guest, compute.Instance) {
+func b6CloudletGuest(b *testing.B, c *Cloud) (*b6Guest, compute.Instance) {
 	b.Helper()
 	lan := map[string]any{"name": "lan", "subnet": map[string]any{"cidr": b6CloudNet, "dhcp": true}}
-	if err := c.do("POST", "/api/v1/networks", lan, nil); err != nil {
+	if err := c.Do("POST", "/api/v1/networks", lan, nil); err != nil {
 		b.Fatalf("create network lan: %v", err)
 	}
-	id := c.create("b6", kernelImage, map[string]any{"networks": []string{"lan"}}).ID
+	id := c.Create("b6", kernelImage, map[string]any{"networks": []string{"lan"}}).ID
 	if _, err := waitMarker(c.consoleLog(id), ready, bootWait); err != nil {
 		b.Fatalf("instance b6: %v", err)
 	}
-	inst := c.waitState(id, compute.VMActive, compute.PowerRunning, 30*time.Second)
+	inst := c.WaitState(id, compute.VMActive, compute.PowerRunning, 30*time.Second)
 	return &b6Guest{sh: c.shell(id, "cloudlet"), qemu: inst.PID}, inst
 }
 

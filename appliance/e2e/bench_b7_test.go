@@ -48,23 +48,23 @@ func BenchmarkB7GuestDiskIOPS(b *testing.B) {
 	c := newBenchCloud(b)
 	raws := rawRoot(b)
 	env := environment(b, c)
-	g := guest(b)
+	g := GuestPaths(b)
 	cmdline := fmt.Sprintf("console=ttyS0 panic=-1 no_timer_check cloudlet.iops=vdb:%d", b7Seconds)
-	c.importImage(map[string]any{"name": b7Image, "path": g.Disk, "disk_format": "qcow2",
+	c.ImportImage(map[string]any{"name": b7Image, "path": g.Disk, "disk_format": "qcow2",
 		"kernel_path": g.Kernel, "initrd_path": g.Initrd, "cmdline": cmdline})
 
 	// Boot once without the volume (the guest waits for vdb in the background), stop, cold-attach it:
 	// at the next boot it sits on a spare root port behind the boot disk, so the guest names it vdb.
-	id := c.create("b7", b7Image, noNIC).ID
+	id := c.Create("b7", b7Image, noNIC).ID
 	if _, err := waitMarker(c.consoleLog(id), ready, bootWait); err != nil {
 		b.Fatalf("instance b7: %v", err)
 	}
 	b7Stop(b, c, id)
 	var vol volumeView
-	if err := c.do("POST", "/api/v1/volumes", map[string]any{"name": "b7-data", "size_gib": b7VolumeGiB}, &vol); err != nil {
+	if err := c.Do("POST", "/api/v1/volumes", map[string]any{"name": "b7-data", "size_gib": b7VolumeGiB}, &vol); err != nil {
 		b.Fatalf("create volume: %v", err)
 	}
-	if err := c.do("POST", "/api/v1/volumes/b7-data/attach", map[string]any{"instance": id}, nil); err != nil {
+	if err := c.Do("POST", "/api/v1/volumes/b7-data/attach", map[string]any{"instance": id}, nil); err != nil {
 		b.Fatalf("cold attach: %v", err)
 	}
 	vol = c.volume("b7-data")
@@ -114,24 +114,24 @@ type b7Run struct {
 
 // b7Cloudlet starts the stopped instance through the API and waits for its n-th IOPS marker (the
 // console log keeps every boot's). It returns the instance as it runs, QEMU still up.
-func b7Cloudlet(b *testing.B, c *cloud, id string, n int) (b7Run, compute.Instance) {
+func b7Cloudlet(b *testing.B, c *Cloud, id string, n int) (b7Run, compute.Instance) {
 	b.Helper()
 	start := time.Now()
-	c.act(id, "start")
+	c.Act(id, "start")
 	run, err := b7WaitIOPS(c.consoleLog(id), n, bootWait+4*b7Seconds*time.Second)
 	if err != nil {
 		b.Fatalf("instance b7: %v", err)
 	}
 	run.BootS = time.Since(start).Seconds()
-	return run, c.waitState(id, compute.VMActive, compute.PowerRunning, 10*time.Second)
+	return run, c.WaitState(id, compute.VMActive, compute.PowerRunning, 10*time.Second)
 }
 
 // b7Stop stops the instance and waits until its QEMU is gone, which releases the volume's image lock.
-func b7Stop(b *testing.B, c *cloud, id string) {
+func b7Stop(b *testing.B, c *Cloud, id string) {
 	b.Helper()
-	pid := c.show(id).PID
-	c.act(id, "stop")
-	c.waitState(id, compute.VMStopped, compute.PowerShutdown, 60*time.Second)
+	pid := c.Show(id).PID
+	c.Act(id, "stop")
+	c.WaitState(id, compute.VMStopped, compute.PowerShutdown, 60*time.Second)
 	deadline := time.Now().Add(10 * time.Second)
 	for processAlive(pid) {
 		if time.Now().After(deadline) {
@@ -174,7 +174,7 @@ func b7WaitIOPS(path string, n int, limit time.Duration) (b7Run, error) {
 		data, _ := os.ReadFile(path)
 		log = string(data)
 		if strings.Contains(log, b7Warn) {
-			return b7Run{}, fmt.Errorf("guest failed to measure IOPS: %s", tail(log, 1500))
+			return b7Run{}, fmt.Errorf("guest failed to measure IOPS: %s", Tail(log, 1500))
 		}
 		var found []string
 		for _, line := range strings.Split(log, "\n") {
@@ -186,7 +186,7 @@ func b7WaitIOPS(path string, n int, limit time.Duration) (b7Run, error) {
 			return parseIOPS(found[n-1])
 		}
 		if time.Now().After(deadline) {
-			return b7Run{}, fmt.Errorf("%d of %d %q markers in %s within %v: %s", len(found), n, b7Marker, path, limit, tail(log, 1500))
+			return b7Run{}, fmt.Errorf("%d of %d %q markers in %s within %v: %s", len(found), n, b7Marker, path, limit, Tail(log, 1500))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

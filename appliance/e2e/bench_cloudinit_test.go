@@ -32,14 +32,14 @@ func BenchmarkCloudInitReportVsPlainQEMU(b *testing.B) {
 		return
 	}
 	c := newBenchCloud(b)
-	c.importCloudGuest()
-	if err := c.do("POST", "/api/v1/networks", map[string]any{"name": "ci", "subnet": map[string]any{"cidr": "10.72.0.0/24", "dhcp": true}}, nil); err != nil {
+	c.ImportCloudGuest()
+	if err := c.Do("POST", "/api/v1/networks", map[string]any{"name": "ci", "subnet": map[string]any{"cidr": "10.72.0.0/24", "dhcp": true}}, nil); err != nil {
 		b.Fatal(err)
 	}
 	var k struct {
 		PublicKey string `json:"public_key"`
 	}
-	if err := c.do("POST", "/api/v1/keypairs", map[string]any{"name": "ci-key"}, &k); err != nil {
+	if err := c.Do("POST", "/api/v1/keypairs", map[string]any{"name": "ci-key"}, &k); err != nil {
 		b.Fatal(err)
 	}
 	r := ciReport{Environment: environment(b, c), Pairs: pairs}
@@ -70,11 +70,11 @@ func ciUserData(token string) string {
 // a tap and dnsmasq, and refuses a namespace holding cloudlet's links), and returns exec → report line.
 func ciPlainBoot(b *testing.B, key string, i int) time.Duration {
 	b.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), cloudBootWait)
+	ctx, cancel := context.WithTimeout(context.Background(), CloudBootWait)
 	defer cancel()
 	var res plaintest.Result
 	err := testkit.OnThreadInNetns(func() (err error) {
-		res, err = plaintest.Boot(ctx, b, plaintest.Options{Paths: cloudGuest(b), Seed: map[string]string{
+		res, err = plaintest.Boot(ctx, b, plaintest.Options{Paths: CloudGuestPaths(b), Seed: map[string]string{
 			"meta-data": fmt.Sprintf("instance-id: iid-plain-%d\nlocal-hostname: ci-plain\npublic-keys:\n  - %q\n", i, key),
 			"user-data": ciUserData("plain"),
 		}})
@@ -91,20 +91,20 @@ func ciPlainBoot(b *testing.B, key string, i int) time.Duration {
 
 // ciCloudletBoot creates an instance of the guest and returns POST → report line in its console log and
 // POST → ready_at; the instance is deleted (untimed) before it returns.
-func ciCloudletBoot(b *testing.B, c *cloud, name string) (report, ready time.Duration) {
+func ciCloudletBoot(b *testing.B, c *Cloud, name string) (report, ready time.Duration) {
 	b.Helper()
 	start := time.Now()
-	id := c.create(name, cloudImage, map[string]any{"flavor": cloudFlavor, "networks": []string{"ci"},
+	id := c.Create(name, CloudImage, map[string]any{"flavor": CloudFlavor, "networks": []string{"ci"},
 		"key_name": "ci-key", "user_data": base64.StdEncoding.EncodeToString([]byte(ciUserData("cloudlet")))}).ID
-	seen, err := waitMarker(c.consoleLog(id), cloudguest.Marker, cloudBootWait)
+	seen, err := waitMarker(c.consoleLog(id), cloudguest.Marker, CloudBootWait)
 	if err != nil {
 		b.Fatalf("instance %s: %v", name, err)
 	}
-	inst := c.show(id)
+	inst := c.Show(id)
 	if inst.ReadyAt == nil {
 		b.Fatalf("instance %s: report line but not ready (via %q)", name, inst.ReadyVia)
 	}
-	c.deleteAndWait(id)
+	c.DeleteAndWait(id)
 	return seen.Sub(start), inst.ReadyAt.Sub(start)
 }
 

@@ -28,14 +28,14 @@ type qemuTemplate struct {
 }
 
 // captureTemplate reads the running instance's QEMU command line from /proc.
-func captureTemplate(c *cloud, inst compute.Instance) (qemuTemplate, error) {
+func captureTemplate(c *Cloud, inst compute.Instance) (qemuTemplate, error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", inst.PID))
 	if err != nil {
 		return qemuTemplate{}, fmt.Errorf("read QEMU command line of instance %s: %w", inst.ID, err)
 	}
 	tpl := qemuTemplate{
 		argv:   strings.Split(strings.TrimSuffix(string(data), "\x00"), "\x00"),
-		runDir: filepath.Join(c.d.RunDir, "instances", inst.ID), stateDir: filepath.Join(c.d.DataDir, "instances", inst.ID),
+		runDir: filepath.Join(c.D.RunDir, "instances", inst.ID), stateDir: filepath.Join(c.D.DataDir, "instances", inst.ID),
 		diskBytes: int64(inst.Flavor.DiskGiB) << 30,
 	}
 	if !strings.HasPrefix(filepath.Base(tpl.argv[0]), "qemu-system-") || !argvMentions(tpl.argv, tpl.runDir) {
@@ -192,7 +192,7 @@ func (vm *rawVM) kill() {
 
 func (vm *rawVM) log() string {
 	data, _ := os.ReadFile(filepath.Join(vm.dir, "run", "qemu.log"))
-	return tail(string(data), 500)
+	return Tail(string(data), 500)
 }
 
 // rawRoot is a short-named directory for raw QEMUs (unix socket paths stay under 108 bytes). Cleanup

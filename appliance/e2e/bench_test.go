@@ -33,26 +33,26 @@ import (
 const markerPoll = 5 * time.Millisecond
 
 // newBenchCloud is newCloud for benchmarks: a daemon with the test guest imported, no config file.
-func newBenchCloud(b *testing.B) *cloud {
+func newBenchCloud(b *testing.B) *Cloud {
 	b.Helper()
 	d := NewDaemon(b, cloudletBin)
 	d.Start(b)
 	d.WaitReady(b)
-	c := &cloud{t: b, d: d, c: d.Client()}
+	c := CloudOf(b, d)
 	// Benchmarks run as many instances at once as the host has CPUs: the default quotas must not cap them.
 	unlimited := map[string]int64{"instances": -1, "cores": -1, "ram": -1, "volumes": -1, "gigabytes": -1, "ports": -1}
-	if err := c.do("PUT", "/api/v1/quotas/admin", map[string]any{"limits": unlimited}, nil); err != nil {
+	if err := c.Do("PUT", "/api/v1/quotas/admin", map[string]any{"limits": unlimited}, nil); err != nil {
 		b.Fatalf("lift the admin project's quotas: %v", err)
 	}
-	g := guest(b)
-	c.importImage(map[string]any{"name": kernelImage, "path": g.Disk, "disk_format": "qcow2",
+	g := GuestPaths(b)
+	c.ImportImage(map[string]any{"name": kernelImage, "path": g.Disk, "disk_format": "qcow2",
 		"kernel_path": g.Kernel, "initrd_path": g.Initrd, "cmdline": "console=ttyS0 panic=-1 no_timer_check cloudlet.heartbeat=1"})
 	return c
 }
 
 // consoleLog is where the daemon keeps an instance's serial console output.
-func (c *cloud) consoleLog(id string) string {
-	return filepath.Join(c.d.DataDir, "instances", id, "console.log")
+func (c *Cloud) consoleLog(id string) string {
+	return filepath.Join(c.D.DataDir, "instances", id, "console.log")
 }
 
 // waitMarker polls the file at path every markerPoll until marker appears in it and returns that moment.
@@ -138,10 +138,10 @@ type benchEnv struct {
 	Time      time.Time `json:"time"`
 }
 
-func environment(b *testing.B, c *cloud) benchEnv {
+func environment(b *testing.B, c *Cloud) benchEnv {
 	b.Helper()
 	var info host.Info
-	if err := c.do("GET", "/api/v1/host", nil, &info); err != nil {
+	if err := c.Do("GET", "/api/v1/host", nil, &info); err != nil {
 		b.Fatalf("GET /api/v1/host: %v", err)
 	}
 	cpuinfo, _ := os.ReadFile("/proc/cpuinfo")
@@ -243,10 +243,10 @@ func isNotFound(err error) bool {
 }
 
 // showQuick is show with a short timeout and the error returned, for tight polling loops.
-func (c *cloud) showQuick(id string) (compute.Instance, error) {
+func (c *Cloud) showQuick(id string) (compute.Instance, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var inst compute.Instance
-	err := c.c.Do(ctx, "GET", "/api/v1/instances/"+id, nil, &inst)
+	err := c.C.Do(ctx, "GET", "/api/v1/instances/"+id, nil, &inst)
 	return inst, err
 }

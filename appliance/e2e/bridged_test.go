@@ -26,15 +26,15 @@ func TestBridgedNetworkJoinsTheHostsLAN(t *testing.T) {
 		}
 	}
 	var n network.Network
-	if err := c.do("POST", "/api/v1/networks", map[string]any{"name": "home", "kind": "bridged", "bridge": lan,
+	if err := c.Do("POST", "/api/v1/networks", map[string]any{"name": "home", "kind": "bridged", "bridge": lan,
 		"subnet": map[string]any{"cidr": "203.0.113.0/24", "gateway": outerIP, "dhcp": true,
 			"allocation_pools": []map[string]string{{"start": "203.0.113.100", "end": "203.0.113.110"}}}}, &n); err != nil {
 		t.Fatal(err)
 	}
-	inst := c.create("lanvm", kernelImage, map[string]any{"networks": []string{"home"}})
-	log := c.waitConsole(inst.ID, ready, 1, bootWait)
+	inst := c.Create("lanvm", kernelImage, map[string]any{"networks": []string{"home"}})
+	log := c.WaitConsole(inst.ID, ready, 1, bootWait)
 	if !strings.Contains(log, "CLOUDLET-GUEST-READY hostname=lanvm ip=203.0.113.100") {
-		t.Fatalf("the guest did not get 203.0.113.100 on the LAN; console:\n%s", tail(log, 1500))
+		t.Fatalf("the guest did not get 203.0.113.100 on the LAN; console:\n%s", Tail(log, 1500))
 	}
 	sh := c.shell(inst.ID, "lanvm")
 
@@ -47,7 +47,7 @@ func TestBridgedNetworkJoinsTheHostsLAN(t *testing.T) {
 	if body, err := o.get(t, "http://203.0.113.100/"); err == nil {
 		t.Errorf("the LAN host reached the guest through the default group: %q", body)
 	}
-	if err := c.do("POST", "/api/v1/security-groups/default/rules", map[string]any{"direction": "ingress", "protocol": "tcp",
+	if err := c.Do("POST", "/api/v1/security-groups/default/rules", map[string]any{"direction": "ingress", "protocol": "tcp",
 		"port_range_min": 80, "port_range_max": 80}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -58,8 +58,8 @@ func TestBridgedNetworkJoinsTheHostsLAN(t *testing.T) {
 		t.Errorf("cloudlet isolates or NATs the host's LAN bridge:\n%s", rules)
 	}
 
-	c.deleteAndWait(inst.ID)
-	if err := c.do("DELETE", "/api/v1/networks/home", nil, nil); err != nil {
+	c.DeleteAndWait(inst.ID)
+	if err := c.Do("DELETE", "/api/v1/networks/home", nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	l, err := netlink.LinkByName(lan)

@@ -14,14 +14,14 @@ import (
 )
 
 // apiStatus sends a raw JSON body and returns the status and error message.
-func apiStatus(t *testing.T, c *cloud, method, path, body string) (int, string) {
+func apiStatus(t *testing.T, c *Cloud, method, path, body string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, "http://"+c.d.Listen+path, bytes.NewBufferString(body))
+	req, err := http.NewRequest(method, "http://"+c.D.Listen+path, bytes.NewBufferString(body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+c.token())
+	req.Header.Set("Authorization", "Bearer "+c.Token())
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -35,8 +35,8 @@ func apiStatus(t *testing.T, c *cloud, method, path, body string) (int, string) 
 // Bad input from the compute issue: each gets a clear 4xx naming the problem and leaves nothing behind.
 func TestComputeBadInput(t *testing.T) {
 	c := newCloud(t, "")
-	id := c.create("taken", kernelImage, nil).ID
-	c.waitConsole(id, ready, 1, bootWait)
+	id := c.Create("taken", kernelImage, nil).ID
+	c.WaitConsole(id, ready, 1, bootWait)
 	for _, tc := range []struct {
 		name, method, path, body string
 		status                   int
@@ -66,15 +66,15 @@ func TestComputeBadInput(t *testing.T) {
 		}
 	}
 	var list []compute.Instance
-	if err := c.do("GET", "/api/v1/instances", nil, &list); err != nil || len(list) != 1 {
+	if err := c.Do("GET", "/api/v1/instances", nil, &list); err != nil || len(list) != 1 {
 		t.Errorf("after bad requests: %d instances (%v), want 1", len(list), err)
 	}
-	entries, _ := os.ReadDir(filepath.Join(c.d.DataDir, "instances"))
+	entries, _ := os.ReadDir(filepath.Join(c.D.DataDir, "instances"))
 	if len(entries) != 1 {
 		t.Errorf("%d instance state dirs, want 1", len(entries))
 	}
 	var flavors []compute.Flavor
-	if err := c.do("GET", "/api/v1/flavors", nil, &flavors); err != nil || len(flavors) != 4 {
+	if err := c.Do("GET", "/api/v1/flavors", nil, &flavors); err != nil || len(flavors) != 4 {
 		t.Errorf("%d flavors after bad creates (%v), want the 4 defaults", len(flavors), err)
 	}
 }
@@ -82,19 +82,19 @@ func TestComputeBadInput(t *testing.T) {
 // A root disk that vanished while the instance was stopped: start records the reason, starts nothing.
 func TestStartWithVanishedDiskRecordsTheReason(t *testing.T) {
 	c := newCloud(t, "")
-	id := c.create("lost", kernelImage, nil).ID
-	c.waitConsole(id, ready, 1, bootWait)
-	c.act(id, "stop")
-	inst := c.waitState(id, compute.VMStopped, compute.PowerShutdown, 60*time.Second)
+	id := c.Create("lost", kernelImage, nil).ID
+	c.WaitConsole(id, ready, 1, bootWait)
+	c.Act(id, "stop")
+	inst := c.WaitState(id, compute.VMStopped, compute.PowerShutdown, 60*time.Second)
 	if err := os.Remove(bootDisk(c, inst)); err != nil {
 		t.Fatal(err)
 	}
-	c.act(id, "start")
-	got := c.waitState(id, compute.VMStopped, compute.PowerShutdown, 10*time.Second)
+	c.Act(id, "start")
+	got := c.WaitState(id, compute.VMStopped, compute.PowerShutdown, 10*time.Second)
 	if !strings.Contains(got.Fault, "disk of volume") || !strings.Contains(got.Fault, "missing") || got.PID != 0 {
 		t.Errorf("fault %q pid %d, want the missing boot disk named and no process", got.Fault, got.PID)
 	}
-	if _, err := os.Stat(filepath.Join(c.d.RunDir, "instances", id)); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(c.D.RunDir, "instances", id)); !os.IsNotExist(err) {
 		t.Errorf("run dir left behind: %v", err)
 	}
 }
@@ -121,16 +121,16 @@ func TestMissingOrBrokenQEMU(t *testing.T) {
 			}
 			d := NewDaemon(t, cloudletBin)
 			d.Env = []string{"PATH=" + bin}
-			c := newCloudWith(t, d, "")
-			id := c.create("vm", kernelImage, nil).ID
-			got := c.waitState(id, compute.VMError, compute.PowerNoState, 30*time.Second)
+			c := NewCloudWith(t, d, "")
+			id := c.Create("vm", kernelImage, nil).ID
+			got := c.WaitState(id, compute.VMError, compute.PowerNoState, 30*time.Second)
 			if !strings.Contains(got.Fault, tc.want) {
 				t.Errorf("fault %q, want %q", got.Fault, tc.want)
 			}
 			if _, err := os.Stat(filepath.Join(d.RunDir, "instances", id, "qemu.pid")); !os.IsNotExist(err) {
 				t.Errorf("pidfile left behind: %v", err)
 			}
-			c.deleteAndWait(id)
+			c.DeleteAndWait(id)
 			assertNoTrace(t, c, id, 0)
 		})
 	}
@@ -140,16 +140,16 @@ func TestMissingOrBrokenQEMU(t *testing.T) {
 // naming the shortage, before any QEMU runs; stopping the first frees its place.
 func TestNoCapacityIsAClearError(t *testing.T) {
 	c := newCloud(t, `{"cpu_allocation_ratio": 0.5}`)
-	first := c.create("first", kernelImage, nil).ID
+	first := c.Create("first", kernelImage, nil).ID
 	status, body := apiStatus(t, c, "POST", "/api/v1/instances", `{"name":"second","image":"tg","flavor":"m1.tiny"}`)
 	if status != 507 || !strings.Contains(body, "no capacity") || !strings.Contains(body, "vcpus") {
 		t.Fatalf("second instance: %d %s, want 507 naming vcpus", status, body)
 	}
-	c.waitConsole(first, ready, 1, bootWait)
-	c.act(first, "stop")
-	c.waitState(first, compute.VMStopped, compute.PowerShutdown, 60*time.Second)
-	second := c.create("second", kernelImage, nil).ID
-	c.waitState(second, compute.VMActive, compute.PowerRunning, bootWait)
+	c.WaitConsole(first, ready, 1, bootWait)
+	c.Act(first, "stop")
+	c.WaitState(first, compute.VMStopped, compute.PowerShutdown, 60*time.Second)
+	second := c.Create("second", kernelImage, nil).ID
+	c.WaitState(second, compute.VMActive, compute.PowerRunning, bootWait)
 	status, body = apiStatus(t, c, "POST", "/api/v1/instances/first/start", "")
 	if status != 507 {
 		t.Errorf("starting beyond capacity: %d %s, want 507", status, body)

@@ -11,7 +11,7 @@ import (
 // console-log, stop --wait, start --wait, an illegal action's error line, delete --wait.
 func TestInstanceCLI(t *testing.T) {
 	c := newCloud(t, "")
-	run := func(want int, args ...string) string { t.Helper(); return c.cliExit(want, args...) }
+	run := func(want int, args ...string) string { t.Helper(); return c.CLIExit(want, args...) }
 	for _, want := range []string{"m1.tiny", "m1.small", "m1.medium", "m1.large"} {
 		if out := run(0, "flavor", "list"); !strings.Contains(out, want) {
 			t.Errorf("flavor list lacks %s:\n%s", want, out)
@@ -26,8 +26,8 @@ func TestInstanceCLI(t *testing.T) {
 	// guest_ready is recorded by whichever of the guest's signals comes first: on the default network
 	// its phone-home to the metadata service can come before its READY line reaches the console log
 	// (ci21 saw that), so wait for both, each for itself.
-	c.waitStage("cli", compute.StageGuestReady, bootWait)
-	c.waitConsole("cli", ready, 1, bootWait)
+	c.WaitStage("cli", compute.StageGuestReady, bootWait)
+	c.WaitConsole("cli", ready, 1, bootWait)
 	show := run(0, "instance", "show", "cli")
 	for _, want := range []string{"vm_state", "active", "power_state", "running", "timeline.qemu_exec", "timeline.guest_ready", "pid"} {
 		if !strings.Contains(show, want) {

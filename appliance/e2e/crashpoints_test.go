@@ -20,11 +20,11 @@ func TestDaemonKilledMidCreateAndMidDelete(t *testing.T) {
 	c := newCloud(t, "")
 	for i, delay := range []time.Duration{0, 30 * time.Millisecond, 150 * time.Millisecond, 600 * time.Millisecond} {
 		name := "crash" + string(rune('a'+i))
-		id := c.create(name, kernelImage, nil).ID
+		id := c.Create(name, kernelImage, nil).ID
 		time.Sleep(delay)
-		c.d.Kill()
-		c.d.Start(t)
-		c.d.WaitReady(t)
+		c.D.Kill()
+		c.D.Start(t)
+		c.D.WaitReady(t)
 		inst := settle(t, c, id)
 		switch inst.VMState {
 		case compute.VMActive:
@@ -41,38 +41,38 @@ func TestDaemonKilledMidCreateAndMidDelete(t *testing.T) {
 		assertNoTemps(t, c, id)
 
 		var deleting compute.Instance
-		if err := c.do("DELETE", "/api/v1/instances/"+id, nil, &deleting); err != nil {
+		if err := c.Do("DELETE", "/api/v1/instances/"+id, nil, &deleting); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(delay)
-		c.d.Kill()
-		c.d.Start(t)
-		c.d.WaitReady(t)
+		c.D.Kill()
+		c.D.Start(t)
+		c.D.WaitReady(t)
 		waitGone(t, c, id)
 		assertNoTrace(t, c, id, inst.PID)
 	}
 }
 
 // settle waits until the instance has no task.
-func settle(t *testing.T, c *cloud, id string) compute.Instance {
+func settle(t *testing.T, c *Cloud, id string) compute.Instance {
 	t.Helper()
 	deadline := time.Now().Add(bootWait)
 	for time.Now().Before(deadline) {
-		inst := c.show(id)
+		inst := c.Show(id)
 		if inst.TaskState == "" && inst.VMState != compute.VMBuilding {
 			return inst
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("instance %s never settled: %+v", id, c.show(id))
+	t.Fatalf("instance %s never settled: %+v", id, c.Show(id))
 	return compute.Instance{}
 }
 
-func waitGone(t *testing.T, c *cloud, id string) {
+func waitGone(t *testing.T, c *Cloud, id string) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		err := c.do("GET", "/api/v1/instances/"+id, nil, nil)
+		err := c.Do("GET", "/api/v1/instances/"+id, nil, nil)
 		if apiErr, ok := err.(*client.Error); ok && apiErr.Code == 404 {
 			return
 		}
@@ -81,41 +81,41 @@ func waitGone(t *testing.T, c *cloud, id string) {
 	t.Fatalf("instance %s still there after a restart mid-delete", id)
 }
 
-func assertNoTemps(t *testing.T, c *cloud, id string) {
+func assertNoTemps(t *testing.T, c *Cloud, id string) {
 	t.Helper()
-	tmps, _ := filepath.Glob(filepath.Join(c.d.DataDir, "instances", id, "*.tmp"))
+	tmps, _ := filepath.Glob(filepath.Join(c.D.DataDir, "instances", id, "*.tmp"))
 	if len(tmps) > 0 {
 		t.Errorf("half-written files left: %v", tmps)
 	}
-	if _, err := os.Stat(filepath.Join(c.d.DataDir, "instances", id)); err != nil && !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(c.D.DataDir, "instances", id)); err != nil && !os.IsNotExist(err) {
 		t.Error(err)
 	}
 }
 
 // restartArmed restarts the daemon so that it kills itself (SIGKILL) at crash point point.
-func restartArmed(t *testing.T, c *cloud, point string) {
+func restartArmed(t *testing.T, c *Cloud, point string) {
 	t.Helper()
-	c.d.Kill()
-	env := c.d.Env
-	c.d.Env = append(append([]string(nil), env...), crashpoint.Env+"="+point)
-	c.d.Start(t)
-	c.d.Env = env // the next start is unarmed
-	c.d.WaitReady(t)
+	c.D.Kill()
+	env := c.D.Env
+	c.D.Env = append(append([]string(nil), env...), crashpoint.Env+"="+point)
+	c.D.Start(t)
+	c.D.Env = env // the next start is unarmed
+	c.D.WaitReady(t)
 }
 
 // crashed waits until the armed daemon has killed itself at its crash point, then restarts it unarmed.
-func crashed(t *testing.T, c *cloud, point string) {
+func crashed(t *testing.T, c *Cloud, point string) {
 	t.Helper()
-	if _, ok := c.d.Wait(2 * bootWait); !ok {
+	if _, ok := c.D.Wait(2 * bootWait); !ok {
 		t.Fatalf("the daemon never reached crash point %s", point)
 	}
-	c.d.Start(t)
-	c.d.WaitReady(t)
+	c.D.Start(t)
+	c.D.WaitReady(t)
 }
 
 // runDirFiles lists what the instance's run dir holds.
-func runDirFiles(c *cloud, id string) []string {
-	entries, _ := os.ReadDir(filepath.Join(c.d.RunDir, "instances", id))
+func runDirFiles(c *Cloud, id string) []string {
+	entries, _ := os.ReadDir(filepath.Join(c.D.RunDir, "instances", id))
 	var names []string
 	for _, e := range entries {
 		names = append(names, e.Name())
@@ -128,16 +128,16 @@ func runDirFiles(c *cloud, id string) []string {
 func TestDaemonKilledMidPidfileLeavesNoTempAfterRestartAndDelete(t *testing.T) {
 	c := newCloud(t, "")
 	restartArmed(t, c, crashpoint.PIDFileTemp)
-	id := c.create("midpid", kernelImage, nil).ID
-	if _, ok := c.d.Wait(2 * bootWait); !ok {
+	id := c.Create("midpid", kernelImage, nil).ID
+	if _, ok := c.D.Wait(2 * bootWait); !ok {
 		t.Fatal("the daemon never reached the pidfile's crash point")
 	}
-	temps, _ := filepath.Glob(filepath.Join(c.d.RunDir, "instances", id, ".qemu.pid-*"))
+	temps, _ := filepath.Glob(filepath.Join(c.D.RunDir, "instances", id, ".qemu.pid-*"))
 	if len(temps) == 0 {
 		t.Fatalf("no pidfile temp at the crash point; run dir holds %v", runDirFiles(c, id))
 	}
-	c.d.Start(t)
-	c.d.WaitReady(t)
+	c.D.Start(t)
+	c.D.WaitReady(t)
 	inst := settle(t, c, id)
 	if inst.VMState != compute.VMError || inst.Fault == "" {
 		t.Errorf("after a crash mid-start: %s/%s fault %q, want error with the reason", inst.VMState, inst.PowerState, inst.Fault)
@@ -145,15 +145,15 @@ func TestDaemonKilledMidPidfileLeavesNoTempAfterRestartAndDelete(t *testing.T) {
 	if names := runDirFiles(c, id); len(names) > 0 {
 		t.Errorf("run dir after the restart holds %v", names)
 	}
-	c.deleteAndWait(id)
+	c.DeleteAndWait(id)
 	assertNoTrace(t, c, id, 0)
 	assertNoQEMU(t, c, id)
 }
 
 // assertNoQEMU fails if a QEMU of instance id still runs.
-func assertNoQEMU(t *testing.T, c *cloud, id string) {
+func assertNoQEMU(t *testing.T, c *Cloud, id string) {
 	t.Helper()
-	found, err := qemu.Scan(filepath.Join(c.d.RunDir, "instances"))
+	found, err := qemu.Scan(filepath.Join(c.D.RunDir, "instances"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,15 +169,15 @@ func assertNoQEMU(t *testing.T, c *cloud, id string) {
 // and resume brings the guest back.
 func TestDaemonKilledMidSuspendSettlesOnTheSavedState(t *testing.T) {
 	c := newCloud(t, "")
-	id := c.create("midsuspend", kernelImage, nil).ID
-	c.waitConsole(id, ready, 1, bootWait)
-	before := c.waitState(id, compute.VMActive, compute.PowerRunning, bootWait)
-	stateDir := filepath.Join(c.d.DataDir, "instances", id)
+	id := c.Create("midsuspend", kernelImage, nil).ID
+	c.WaitConsole(id, ready, 1, bootWait)
+	before := c.WaitState(id, compute.VMActive, compute.PowerRunning, bootWait)
+	stateDir := filepath.Join(c.D.DataDir, "instances", id)
 
 	restartArmed(t, c, crashpoint.SuspendSaved)
-	c.act(id, "suspend")
+	c.Act(id, "suspend")
 	crashed(t, c, crashpoint.SuspendSaved)
-	got := c.waitState(id, compute.VMActive, compute.PowerRunning, bootWait)
+	got := c.WaitState(id, compute.VMActive, compute.PowerRunning, bootWait)
 	if got.PID != before.PID || !processAlive(got.PID) {
 		t.Errorf("pid %d (was %d): want the same QEMU, running again", got.PID, before.PID)
 	}
@@ -186,43 +186,43 @@ func TestDaemonKilledMidSuspendSettlesOnTheSavedState(t *testing.T) {
 	}
 
 	restartArmed(t, c, crashpoint.SuspendCommitted)
-	c.act(id, "suspend")
+	c.Act(id, "suspend")
 	crashed(t, c, crashpoint.SuspendCommitted)
-	c.waitState(id, compute.VMSuspended, compute.PowerSuspended, bootWait)
+	c.WaitState(id, compute.VMSuspended, compute.PowerSuspended, bootWait)
 	if processAlive(before.PID) {
 		t.Errorf("QEMU pid %d still alive while suspended", before.PID)
 	}
-	c.act(id, "resume")
-	c.waitState(id, compute.VMActive, compute.PowerRunning, bootWait)
-	c.deleteAndWait(id)
+	c.Act(id, "resume")
+	c.WaitState(id, compute.VMActive, compute.PowerRunning, bootWait)
+	c.DeleteAndWait(id)
 }
 
 // Faults table: a daemon killed between a volume's reserve and its attach. After the restart the volume
 // is available again and attaches.
 func TestDaemonKilledBetweenReserveAndAttachFreesTheVolume(t *testing.T) {
 	c := newCloud(t, "")
-	id := c.create("midattach", kernelImage, nil).ID
-	c.waitState(id, compute.VMActive, compute.PowerRunning, bootWait)
-	if err := c.do("POST", "/api/v1/volumes", map[string]any{"name": "data", "size_gib": 1}, nil); err != nil {
+	id := c.Create("midattach", kernelImage, nil).ID
+	c.WaitState(id, compute.VMActive, compute.PowerRunning, bootWait)
+	if err := c.Do("POST", "/api/v1/volumes", map[string]any{"name": "data", "size_gib": 1}, nil); err != nil {
 		t.Fatal(err)
 	}
 	waitVolume(t, c, "data", "available")
 
 	restartArmed(t, c, crashpoint.AttachReserved)
-	if err := c.do("POST", "/api/v1/volumes/data/attach", map[string]any{"instance": id}, nil); err == nil {
+	if err := c.Do("POST", "/api/v1/volumes/data/attach", map[string]any{"instance": id}, nil); err == nil {
 		t.Fatal("attach answered although the daemon was to die before it")
 	}
 	crashed(t, c, crashpoint.AttachReserved)
 	waitVolume(t, c, "data", "available")
-	if err := c.do("POST", "/api/v1/volumes/data/attach", map[string]any{"instance": id}, nil); err != nil {
+	if err := c.Do("POST", "/api/v1/volumes/data/attach", map[string]any{"instance": id}, nil); err != nil {
 		t.Fatalf("attach after the restart: %v", err)
 	}
 	waitVolume(t, c, "data", "in-use")
-	c.deleteAndWait(id)
+	c.DeleteAndWait(id)
 	waitVolume(t, c, "data", "available")
 }
 
-func waitVolume(t *testing.T, c *cloud, ref, status string) {
+func waitVolume(t *testing.T, c *Cloud, ref, status string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	var v volumeView

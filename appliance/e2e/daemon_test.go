@@ -6,11 +6,9 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"flag"
-	"fmt"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -19,7 +17,6 @@ import (
 	"time"
 
 	"cloudlet/appliance/host"
-	"cloudlet/internal/testkit"
 	"cloudlet/store"
 )
 
@@ -27,41 +24,13 @@ var cloudletBin string // built once by TestMain, inside the test's network name
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	if testing.Short() { // the fast local loop: `make test` never passes -short and runs all of this
-		fmt.Println("e2e: the end-to-end suite does not run in -short mode")
-		os.Exit(0)
-	}
-	os.Exit(testkit.RunInNetns(m, testkit.Netns{Name: "e2e", Setup: buildCloudlet}))
+	os.Exit(RunSuite(m, "e2e", &cloudletBin))
 }
 
-// buildCloudlet builds the binary the tests run (inside the namespace, before them) and returns
-// what removes it.
-func buildCloudlet() (func(), error) {
-	dir, err := os.MkdirTemp("", "cloudlet-e2e-bin-")
-	if err != nil {
-		return nil, err
-	}
-	if cloudletBin, err = BuildBinary(dir); err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	return func() { os.RemoveAll(dir) }, nil
-}
-
-// cli runs the cloudlet binary as a client or one-shot command and returns stdout, stderr and the exit code.
+// cli runs this package's cloudlet binary as a client or one-shot command (CLI).
 func cli(t testing.TB, args ...string) (string, string, int) {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
-	cmd := exec.Command(cloudletBin, args...)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("run cloudlet %v: %v", args, err)
-	}
-	return stdout.String(), stderr.String(), code
+	return CLI(t, cloudletBin, args...)
 }
 
 // passwordLine is the banner line of a first start (the one that made the admin password).

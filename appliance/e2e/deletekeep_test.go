@@ -14,44 +14,44 @@ import (
 // snapshot, the instance's event log says why, and deleting the snapshot and then the volume works.
 func TestDeletingAnInstanceWhoseBootVolumeHasASnapshotKeepsTheVolumeWithItsSnapshot(t *testing.T) {
 	c := newCloud(t, "")
-	inst := c.create("keeper", diskImage, nil)
-	inst = c.waitState(inst.ID, compute.VMActive, compute.PowerRunning, bootWait)
+	inst := c.Create("keeper", diskImage, nil)
+	inst = c.WaitState(inst.ID, compute.VMActive, compute.PowerRunning, bootWait)
 	var snap struct{ ID string }
-	if err := c.do("POST", "/api/v1/volumes/"+inst.BootVolumeID+"/snapshots", map[string]any{"name": "nightly"}, &snap); err != nil {
+	if err := c.Do("POST", "/api/v1/volumes/"+inst.BootVolumeID+"/snapshots", map[string]any{"name": "nightly"}, &snap); err != nil {
 		t.Fatal(err)
 	}
 
-	c.deleteAndWait(inst.ID)
+	c.DeleteAndWait(inst.ID)
 	if qemuStart(inst.PID) != "" {
 		t.Errorf("QEMU %d still runs after the delete", inst.PID)
 	}
 	for _, id := range inst.PortIDs {
-		if !isNotFound(c.do("GET", "/api/v1/ports/"+id, nil, nil)) {
+		if !isNotFound(c.Do("GET", "/api/v1/ports/"+id, nil, nil)) {
 			t.Errorf("port %s outlived the instance", id)
 		}
 	}
 	if v := c.volume(inst.BootVolumeID); v.Status != "available" || v.Attachment != nil {
 		t.Errorf("boot volume %s, attachment %v: want it kept, available", v.Status, v.Attachment)
 	}
-	if err := c.do("GET", "/api/v1/snapshots/"+snap.ID, nil, nil); err != nil {
+	if err := c.Do("GET", "/api/v1/snapshots/"+snap.ID, nil, nil); err != nil {
 		t.Errorf("the snapshot went with the instance: %v", err)
 	}
 	if msg := keptMessage(t, c, inst.ID); !strings.Contains(msg, "boot volume") || !strings.Contains(msg, "nightly") {
 		t.Errorf("instance.volume_kept message %q: want the boot volume and its snapshot named", msg)
 	}
 
-	if err := c.do("DELETE", "/api/v1/snapshots/"+snap.ID, nil, nil); err != nil {
+	if err := c.Do("DELETE", "/api/v1/snapshots/"+snap.ID, nil, nil); err != nil {
 		t.Fatalf("delete the snapshot of the kept volume: %v", err)
 	}
 	waitNotFound(t, c, "/api/v1/snapshots/"+snap.ID)
-	if err := c.do("DELETE", "/api/v1/volumes/"+inst.BootVolumeID, nil, nil); err != nil {
+	if err := c.Do("DELETE", "/api/v1/volumes/"+inst.BootVolumeID, nil, nil); err != nil {
 		t.Fatalf("delete the kept volume once its snapshot is gone: %v", err)
 	}
 	waitNotFound(t, c, "/api/v1/volumes/"+inst.BootVolumeID)
 }
 
 // keptMessage is the message of the instance.volume_kept event about instance id.
-func keptMessage(t *testing.T, c *cloud, id string) string {
+func keptMessage(t *testing.T, c *Cloud, id string) string {
 	t.Helper()
 	var events []struct {
 		Type string `json:"type"`
@@ -60,7 +60,7 @@ func keptMessage(t *testing.T, c *cloud, id string) string {
 			Message string `json:"message"`
 		} `json:"data"`
 	}
-	if err := c.do("GET", "/api/v1/events?since=0&limit=5000", nil, &events); err != nil {
+	if err := c.Do("GET", "/api/v1/events?since=0&limit=5000", nil, &events); err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range events {
@@ -73,11 +73,11 @@ func keptMessage(t *testing.T, c *cloud, id string) string {
 }
 
 // waitNotFound waits until GET path answers 404.
-func waitNotFound(t *testing.T, c *cloud, path string) {
+func waitNotFound(t *testing.T, c *Cloud, path string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		if isNotFound(c.do("GET", path, nil, nil)) {
+		if isNotFound(c.Do("GET", path, nil, nil)) {
 			return
 		}
 		time.Sleep(100 * time.Millisecond)

@@ -63,17 +63,17 @@ func nextEvent(t *testing.T, st *client.EventStream) streamEvent {
 // same time; none of the other project's events reach it, and the other member's stream likewise.
 func TestEventStreamFollowsAMembersInstance(t *testing.T) {
 	c := newCloud(t, `{"trust_loopback": false}`)
-	api := httpAPI{t: t, base: "http://" + c.d.Listen}
+	api := httpAPI{t: t, base: "http://" + c.D.Listen}
 	booted := map[string]string{}
 	t.Cleanup(func() { api.waitSpawned(booted, bootWait) })
-	g := guest(t)
-	c.importImage(map[string]any{"name": "pub", "path": g.Disk, "disk_format": "qcow2", "visibility": "public",
+	g := GuestPaths(t)
+	c.ImportImage(map[string]any{"name": "pub", "path": g.Disk, "disk_format": "qcow2", "visibility": "public",
 		"kernel_path": g.Kernel, "initrd_path": g.Initrd, "cmdline": "console=ttyS0 panic=-1 no_timer_check"})
-	admin := c.d.AdminToken(t)
+	admin := c.D.AdminToken(t)
 	tokens, streams, insts := map[string]string{}, map[string]*client.EventStream{}, map[string]string{}
 	for _, p := range []string{"pa", "pb"} {
 		tokens[p] = api.addMember(admin, p, "u"+p[1:], "events-pw-4b1f")
-		streams[p] = openStream(t, c.d, tokens[p], nil, "")
+		streams[p] = openStream(t, c.D, tokens[p], nil, "")
 	}
 	for _, p := range []string{"pa", "pb"} { // both projects boot at once
 		var inst struct{ ID string }
@@ -138,11 +138,11 @@ func readStates(t *testing.T, st *client.EventStream, mine, theirs string, vm co
 // in order, with no seq missing or repeated.
 func TestEventStreamResumesAcrossARestart(t *testing.T) {
 	c := newCloud(t, "")
-	admin := c.token()
-	st := openStream(t, c.d, admin, map[string]string{"type": "security_group."}, "")
+	admin := c.Token()
+	st := openStream(t, c.D, admin, map[string]string{"type": "security_group."}, "")
 	group := func(name string) string {
 		var g struct{ ID string }
-		if err := c.do("POST", "/api/v1/security-groups", map[string]any{"name": name}, &g); err != nil {
+		if err := c.Do("POST", "/api/v1/security-groups", map[string]any{"name": name}, &g); err != nil {
 			t.Fatalf("create security group %s: %v", name, err)
 		}
 		return g.ID
@@ -158,10 +158,10 @@ func TestEventStreamResumesAcrossARestart(t *testing.T) {
 	for _, name := range []string{"g2", "g3"} {
 		group(name)
 	}
-	if err := c.d.Signal(syscall.SIGTERM); err != nil {
+	if err := c.D.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	if err, exited := c.d.Wait(30 * time.Second); !exited || err != nil {
+	if err, exited := c.D.Wait(30 * time.Second); !exited || err != nil {
 		t.Fatalf("SIGTERM with open streams: exited=%v err=%v", exited, err)
 	}
 	var endType string
@@ -178,12 +178,12 @@ func TestEventStreamResumesAcrossARestart(t *testing.T) {
 	if endType != client.EventStreamEnd {
 		t.Errorf("the stream's last event at shutdown = %q, want %s", endType, client.EventStreamEnd)
 	}
-	c.d.Start(t)
-	c.d.WaitReady(t)
+	c.D.Start(t)
+	c.D.WaitReady(t)
 	for _, name := range []string{"g4", "g5"} {
 		group(name)
 	}
-	resumed := openStream(t, c.d, admin, nil, strconv.FormatUint(last, 10))
+	resumed := openStream(t, c.D, admin, nil, strconv.FormatUint(last, 10))
 	var names []string
 	for want := last + 1; len(names) < 5; want++ {
 		e := nextEvent(t, resumed)
@@ -192,7 +192,7 @@ func TestEventStreamResumesAcrossARestart(t *testing.T) {
 		}
 		if e.Type == "security_group.created" {
 			var g struct{ Name string }
-			if err := c.do("GET", "/api/v1/security-groups/"+e.ID, nil, &g); err != nil {
+			if err := c.Do("GET", "/api/v1/security-groups/"+e.ID, nil, &g); err != nil {
 				t.Fatal(err)
 			}
 			names = append(names, g.Name)

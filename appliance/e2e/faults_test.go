@@ -14,11 +14,11 @@ import (
 )
 
 // runningPIDs returns each instance's QEMU pid and its /proc start time.
-func runningPIDs(t *testing.T, c *cloud, ids []string) map[string]string {
+func runningPIDs(t *testing.T, c *Cloud, ids []string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	for _, id := range ids {
-		inst := c.waitState(id, compute.VMActive, compute.PowerRunning, 10*time.Second)
+		inst := c.WaitState(id, compute.VMActive, compute.PowerRunning, 10*time.Second)
 		out[id] = fmt.Sprintf("pid=%d start=%s", inst.PID, qemuStart(inst.PID))
 	}
 	return out
@@ -30,28 +30,28 @@ func TestDaemonKill9KeepsInstancesRunning(t *testing.T) {
 	c := newCloud(t, "")
 	var ids []string
 	for _, name := range []string{"a", "b"} {
-		id := c.create(name, kernelImage, nil).ID
-		c.waitConsole(id, ready, 1, bootWait)
+		id := c.Create(name, kernelImage, nil).ID
+		c.WaitConsole(id, ready, 1, bootWait)
 		ids = append(ids, id)
 	}
-	c.act(ids[1], "pause")
-	c.waitState(ids[1], compute.VMPaused, compute.PowerPaused, 10*time.Second)
-	c.act(ids[1], "unpause")
+	c.Act(ids[1], "pause")
+	c.WaitState(ids[1], compute.VMPaused, compute.PowerPaused, 10*time.Second)
+	c.Act(ids[1], "unpause")
 	want := runningPIDs(t, c, ids)
 	for round := 1; round <= 5; round++ {
-		c.d.Kill()
-		c.d.Start(t)
-		c.d.WaitReady(t)
+		c.D.Kill()
+		c.D.Start(t)
+		c.D.WaitReady(t)
 		if got := runningPIDs(t, c, ids); fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("round %d: QEMU processes %v, want the same as before %v", round, got, want)
 		}
 	}
 	// The reattached supervisors still drive their QEMUs.
-	c.act(ids[0], "pause")
-	c.waitState(ids[0], compute.VMPaused, compute.PowerPaused, 10*time.Second)
-	c.act(ids[0], "stop")
-	c.waitState(ids[0], compute.VMStopped, compute.PowerShutdown, 60*time.Second)
-	if n := strings.Count(c.console(ids[1]), ready); n != 1 {
+	c.Act(ids[0], "pause")
+	c.WaitState(ids[0], compute.VMPaused, compute.PowerPaused, 10*time.Second)
+	c.Act(ids[0], "stop")
+	c.WaitState(ids[0], compute.VMStopped, compute.PowerShutdown, 60*time.Second)
+	if n := strings.Count(c.Console(ids[1]), ready); n != 1 {
 		t.Errorf("instance b printed READY %d times: a restart rebooted it", n)
 	}
 }
@@ -59,38 +59,38 @@ func TestDaemonKill9KeepsInstancesRunning(t *testing.T) {
 // Faults table: QEMU killed → crashed; restart_policy on-crash restarts it until the crash-loop limit.
 func TestQEMUKilledIsACrashAndRestartPolicyIsObeyed(t *testing.T) {
 	c := newCloud(t, `{"crash_loop_limit": 2, "health_interval": "1s"}`)
-	never := c.create("never", kernelImage, nil).ID
-	always := c.create("always", kernelImage, map[string]any{"restart_policy": "on-crash"}).ID
-	c.waitConsole(never, ready, 1, bootWait)
-	c.waitConsole(always, ready, 1, bootWait)
+	never := c.Create("never", kernelImage, nil).ID
+	always := c.Create("always", kernelImage, map[string]any{"restart_policy": "on-crash"}).ID
+	c.WaitConsole(never, ready, 1, bootWait)
+	c.WaitConsole(always, ready, 1, bootWait)
 
-	pid := c.waitState(never, compute.VMActive, compute.PowerRunning, 10*time.Second).PID
+	pid := c.WaitState(never, compute.VMActive, compute.PowerRunning, 10*time.Second).PID
 	kill(t, pid)
-	crashed := c.waitState(never, compute.VMStopped, compute.PowerCrashed, 20*time.Second)
+	crashed := c.WaitState(never, compute.VMStopped, compute.PowerCrashed, 20*time.Second)
 	if !strings.Contains(crashed.Fault, "killed") {
 		t.Errorf("fault %q, want the signal named", crashed.Fault)
 	}
 	for n := 1; n <= 2; n++ {
-		c.waitConsole(always, ready, n, bootWait)
-		pid := c.waitState(always, compute.VMActive, compute.PowerRunning, 30*time.Second).PID
+		c.WaitConsole(always, ready, n, bootWait)
+		pid := c.WaitState(always, compute.VMActive, compute.PowerRunning, 30*time.Second).PID
 		kill(t, pid)
 		deadline := time.Now().Add(30 * time.Second)
 		for time.Now().Before(deadline) {
-			inst := c.show(always)
+			inst := c.Show(always)
 			if inst.PID != 0 && inst.PID != pid && inst.VMState == compute.VMActive {
 				break
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
-	c.waitConsole(always, ready, 3, bootWait)
-	pid = c.waitState(always, compute.VMActive, compute.PowerRunning, 30*time.Second).PID
+	c.WaitConsole(always, ready, 3, bootWait)
+	pid = c.WaitState(always, compute.VMActive, compute.PowerRunning, 30*time.Second).PID
 	kill(t, pid)
-	looped := c.waitState(always, compute.VMError, compute.PowerCrashed, 30*time.Second)
+	looped := c.WaitState(always, compute.VMError, compute.PowerCrashed, 30*time.Second)
 	if !strings.Contains(looped.Fault, "crash loop") {
 		t.Errorf("fault %q, want the crash-loop limit named", looped.Fault)
 	}
-	if got := c.show(never); got.VMState != compute.VMStopped {
+	if got := c.Show(never); got.VMState != compute.VMStopped {
 		t.Errorf("restart_policy never: vm_state %s", got.VMState)
 	}
 }
@@ -98,9 +98,9 @@ func TestQEMUKilledIsACrashAndRestartPolicyIsObeyed(t *testing.T) {
 // Faults table: a SIGSTOPped QEMU never hangs the API; the instance shows error; force stop works.
 func TestFrozenQEMUKeepsTheAPIResponsive(t *testing.T) {
 	c := newCloud(t, `{"health_interval": "1s"}`)
-	id := c.create("frozen", kernelImage, nil).ID
-	c.waitConsole(id, ready, 1, bootWait)
-	pid := c.waitState(id, compute.VMActive, compute.PowerRunning, 10*time.Second).PID
+	id := c.Create("frozen", kernelImage, nil).ID
+	c.WaitConsole(id, ready, 1, bootWait)
+	pid := c.WaitState(id, compute.VMActive, compute.PowerRunning, 10*time.Second).PID
 	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
@@ -109,9 +109,9 @@ func TestFrozenQEMUKeepsTheAPIResponsive(t *testing.T) {
 	var inst compute.Instance
 	for time.Now().Before(deadline) {
 		start := time.Now()
-		inst = c.show(id)
+		inst = c.Show(id)
 		var list []compute.Instance
-		if err := c.do("GET", "/api/v1/instances", nil, &list); err != nil {
+		if err := c.Do("GET", "/api/v1/instances", nil, &list); err != nil {
 			t.Fatal(err)
 		}
 		if took := time.Since(start); took > time.Second {
@@ -126,11 +126,11 @@ func TestFrozenQEMUKeepsTheAPIResponsive(t *testing.T) {
 		t.Fatalf("frozen QEMU: vm_state %s fault %q, want error naming the silent monitor", inst.VMState, inst.Fault)
 	}
 	start := time.Now()
-	c.act(id, "hard-stop")
+	c.Act(id, "hard-stop")
 	if took := time.Since(start); took > time.Second {
 		t.Errorf("hard-stop answered after %s", took)
 	}
-	c.waitState(id, compute.VMStopped, compute.PowerShutdown, 30*time.Second)
+	c.WaitState(id, compute.VMStopped, compute.PowerShutdown, 30*time.Second)
 	if processAlive(pid) {
 		t.Errorf("frozen QEMU pid %d survived the force stop", pid)
 	}
@@ -139,17 +139,17 @@ func TestFrozenQEMUKeepsTheAPIResponsive(t *testing.T) {
 // Faults table: a stale pidfile naming an unrelated process: the process survives, the instance stays stopped.
 func TestStalePidfileNeverKillsAnotherProcess(t *testing.T) {
 	c := newCloud(t, "")
-	id := c.create("stale", kernelImage, nil).ID
-	c.waitConsole(id, ready, 1, bootWait)
-	c.act(id, "stop")
-	c.waitState(id, compute.VMStopped, compute.PowerShutdown, 60*time.Second)
+	id := c.Create("stale", kernelImage, nil).ID
+	c.WaitConsole(id, ready, 1, bootWait)
+	c.Act(id, "stop")
+	c.WaitState(id, compute.VMStopped, compute.PowerShutdown, 60*time.Second)
 	sleep := exec.Command("sleep", "300")
 	if err := sleep.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sleep.Process.Kill(); sleep.Wait() })
-	c.d.Kill()
-	runDir := filepath.Join(c.d.RunDir, "instances", id)
+	c.D.Kill()
+	runDir := filepath.Join(c.D.RunDir, "instances", id)
 	if err := os.MkdirAll(runDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -157,13 +157,13 @@ func TestStalePidfileNeverKillsAnotherProcess(t *testing.T) {
 	if err := os.WriteFile(pidfile, []byte(fmt.Sprintf("%d\n", sleep.Process.Pid)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c.d.Start(t)
-	c.d.WaitReady(t)
-	c.waitState(id, compute.VMStopped, compute.PowerShutdown, 10*time.Second)
-	c.act(id, "start")
-	c.waitConsole(id, ready, 2, bootWait)
-	c.c = c.d.Client()
-	c.deleteAndWait(id)
+	c.D.Start(t)
+	c.D.WaitReady(t)
+	c.WaitState(id, compute.VMStopped, compute.PowerShutdown, 10*time.Second)
+	c.Act(id, "start")
+	c.WaitConsole(id, ready, 2, bootWait)
+	c.C = c.D.Client()
+	c.DeleteAndWait(id)
 	if err := sleep.Process.Signal(syscall.Signal(0)); err != nil {
 		t.Fatalf("the unrelated process named by the stale pidfile is gone: %v", err)
 	}
@@ -173,30 +173,30 @@ func TestStalePidfileNeverKillsAnotherProcess(t *testing.T) {
 // the rest stay stopped.
 func TestHostRebootBringsAutostartInstancesBackInOrder(t *testing.T) {
 	c := newCloud(t, "")
-	second := c.create("second", kernelImage, map[string]any{"autostart": true, "autostart_order": 2}).ID
-	first := c.create("first", kernelImage, map[string]any{"autostart": true, "autostart_order": 1}).ID
-	manual := c.create("manual", kernelImage, nil).ID
+	second := c.Create("second", kernelImage, map[string]any{"autostart": true, "autostart_order": 2}).ID
+	first := c.Create("first", kernelImage, map[string]any{"autostart": true, "autostart_order": 1}).ID
+	manual := c.Create("manual", kernelImage, nil).ID
 	for _, id := range []string{second, first, manual} {
-		c.waitConsole(id, ready, 1, bootWait)
+		c.WaitConsole(id, ready, 1, bootWait)
 	}
-	c.d.Kill()
-	reapQEMU(t, filepath.Join(c.d.RunDir, "instances")) // the "reboot": every QEMU dies, /run is empty
-	entries, _ := os.ReadDir(c.d.RunDir)
+	c.D.Kill()
+	reapQEMU(t, filepath.Join(c.D.RunDir, "instances")) // the "reboot": every QEMU dies, /run is empty
+	entries, _ := os.ReadDir(c.D.RunDir)
 	for _, e := range entries {
-		os.RemoveAll(filepath.Join(c.d.RunDir, e.Name()))
+		os.RemoveAll(filepath.Join(c.D.RunDir, e.Name()))
 	}
-	c.d.Start(t)
-	c.d.WaitReady(t)
-	a := c.waitState(first, compute.VMActive, compute.PowerRunning, bootWait)
-	b := c.waitState(second, compute.VMActive, compute.PowerRunning, bootWait)
+	c.D.Start(t)
+	c.D.WaitReady(t)
+	a := c.WaitState(first, compute.VMActive, compute.PowerRunning, bootWait)
+	b := c.WaitState(second, compute.VMActive, compute.PowerRunning, bootWait)
 	if !a.LaunchedAt.Before(*b.LaunchedAt) {
 		t.Errorf("autostart order: first launched at %s, second at %s", a.LaunchedAt, b.LaunchedAt)
 	}
-	got := c.waitState(manual, compute.VMStopped, compute.PowerCrashed, 10*time.Second)
+	got := c.WaitState(manual, compute.VMStopped, compute.PowerCrashed, 10*time.Second)
 	if got.Fault == "" {
 		t.Error("the instance whose QEMU died with the host has no fault saying so")
 	}
-	c.waitConsole(first, ready, 2, bootWait)
+	c.WaitConsole(first, ready, 2, bootWait)
 }
 
 func kill(t *testing.T, pid int) {

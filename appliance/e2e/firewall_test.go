@@ -21,11 +21,11 @@ func TestFirewallRulesFollowTheCatalog(t *testing.T) {
 		t.Fatalf("no CLOUDLET-FORWARD chain with the default network up:\n%s", rules)
 	}
 	var n network.Network
-	if err := c.do("POST", "/api/v1/networks", map[string]any{"name": "n1", "subnet": map[string]any{"cidr": "10.78.0.0/24"}}, &n); err != nil {
+	if err := c.Do("POST", "/api/v1/networks", map[string]any{"name": "n1", "subnet": map[string]any{"cidr": "10.78.0.0/24"}}, &n); err != nil {
 		t.Fatal(err)
 	}
 	var p network.Port
-	if err := c.do("POST", "/api/v1/ports", map[string]any{"name": "web", "network": "n1"}, &p); err != nil {
+	if err := c.Do("POST", "/api/v1/ports", map[string]any{"name": "web", "network": "n1"}, &p); err != nil {
 		t.Fatal(err)
 	}
 	tap := link.TapName(p.ID)
@@ -37,16 +37,16 @@ func TestFirewallRulesFollowTheCatalog(t *testing.T) {
 		}
 	}
 
-	c.d.Kill()
+	c.D.Kill()
 	iptables(t, "-F", "CLOUDLET-FORWARD") // what an admin's stray command could do while cloudlet is down
-	c.d.Start(t)
-	c.d.WaitReady(t)
+	c.D.Start(t)
+	c.D.WaitReady(t)
 	if after := cloudletRules(t); after != before {
 		t.Errorf("rules after a restart differ:\n%s\nbefore:\n%s", after, before)
 	}
 
 	for _, del := range []string{"/api/v1/ports/web", "/api/v1/networks/n1", "/api/v1/networks/default"} {
-		if err := c.do("DELETE", del, nil, nil); err != nil {
+		if err := c.Do("DELETE", del, nil, nil); err != nil {
 			t.Fatalf("DELETE %s: %v", del, err)
 		}
 	}

@@ -15,7 +15,7 @@ import (
 // the first start imports it as a public, active image and says so, a restart with the same flag
 // imports nothing more, and any project's member can see it.
 func TestFirstStartImportsTheTinyImageOnce(t *testing.T) {
-	disk, err := filepath.EvalSymlinks(guest(t).Disk)
+	disk, err := filepath.EvalSymlinks(GuestPaths(t).Disk)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,8 +28,8 @@ func TestFloatingIPsAndPortForwardsReachAGuest(t *testing.T) {
 		t.Fatalf("the outside from the host: %q %v (remotes %v), want %q from %s", body, err, remotes(), "outside", outerHostIP)
 	}
 	createNetworks(t, c)
-	inst := c.create("web", kernelImage, map[string]any{"networks": []string{"lan"}})
-	c.waitConsole(inst.ID, ready, 1, bootWait)
+	inst := c.Create("web", kernelImage, map[string]any{"networks": []string{"lan"}})
+	c.WaitConsole(inst.ID, ready, 1, bootWait)
 	port := instancePort(t, c, inst)
 
 	t.Run("floating IP", func(t *testing.T) { checkFloatingIP(t, c, o, port) })
@@ -44,7 +44,7 @@ func TestFloatingIPsAndPortForwardsReachAGuest(t *testing.T) {
 
 // createNetworks makes the external network "public" on the uplink (floating IPs .10-.20) and the
 // NAT network "lan", after refusing external networks the host cannot carry.
-func createNetworks(t *testing.T, c *cloud) {
+func createNetworks(t *testing.T, c *Cloud) {
 	t.Helper()
 	for _, bad := range []struct{ body, want string }{
 		{`{"name":"x","external":true,"uplink":"nope0","subnet":{"cidr":"198.51.100.0/24"}}`, "400 nope0"},
@@ -60,7 +60,7 @@ func createNetworks(t *testing.T, c *cloud) {
 			"gateway": outerIP, "allocation_pools": []map[string]string{{"start": "203.0.113.10", "end": "203.0.113.20"}}}},
 		{"name": "lan", "subnet": map[string]any{"cidr": "10.67.0.0/24", "dhcp": true}},
 	} {
-		if err := c.do("POST", "/api/v1/networks", n, nil); err != nil {
+		if err := c.Do("POST", "/api/v1/networks", n, nil); err != nil {
 			t.Fatalf("create network %s: %v", n["name"], err)
 		}
 	}
@@ -70,10 +70,10 @@ func createNetworks(t *testing.T, c *cloud) {
 	}
 }
 
-func instancePort(t *testing.T, c *cloud, inst compute.Instance) network.Port {
+func instancePort(t *testing.T, c *Cloud, inst compute.Instance) network.Port {
 	t.Helper()
 	var ports []network.Port
-	if err := c.do("GET", "/api/v1/ports", nil, &ports); err != nil {
+	if err := c.Do("GET", "/api/v1/ports", nil, &ports); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range ports {
@@ -87,9 +87,9 @@ func instancePort(t *testing.T, c *cloud, inst compute.Instance) network.Port {
 
 // checkFloatingIP: associated, the floating IP is on the uplink but the default group keeps the
 // outside out; a rule for port 80 lets it in; the host reaches it too; disassociated, it is gone.
-func checkFloatingIP(t *testing.T, c *cloud, o *outer, port network.Port) {
+func checkFloatingIP(t *testing.T, c *Cloud, o *outer, port network.Port) {
 	var fip network.FloatingIP
-	if err := c.do("POST", "/api/v1/floating-ips", map[string]any{"network": "public", "port": port.Name}, &fip); err != nil {
+	if err := c.Do("POST", "/api/v1/floating-ips", map[string]any{"network": "public", "port": port.Name}, &fip); err != nil {
 		t.Fatal(err)
 	}
 	url := "http://" + fip.IP.String() + "/"
@@ -99,7 +99,7 @@ func checkFloatingIP(t *testing.T, c *cloud, o *outer, port network.Port) {
 	if body, err := o.get(t, url); err == nil {
 		t.Errorf("with only the default group the outside reached %s: %q", url, body)
 	}
-	if err := c.do("POST", "/api/v1/security-groups/default/rules", map[string]any{"direction": "ingress", "protocol": "tcp",
+	if err := c.Do("POST", "/api/v1/security-groups/default/rules", map[string]any{"direction": "ingress", "protocol": "tcp",
 		"port_range_min": 80, "port_range_max": 80}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func checkFloatingIP(t *testing.T, c *cloud, o *outer, port network.Port) {
 	if status != 409 || !strings.Contains(body, port.Name) || !strings.Contains(body, fip.IP.String()) {
 		t.Errorf("a second floating IP for %s: %d %s, want 409 naming both", port.Name, status, body)
 	}
-	if err := c.do("PUT", "/api/v1/floating-ips/"+fip.ID, map[string]any{"port": ""}, &fip); err != nil || fip.Status != network.FloatingDown {
+	if err := c.Do("PUT", "/api/v1/floating-ips/"+fip.ID, map[string]any{"port": ""}, &fip); err != nil || fip.Status != network.FloatingDown {
 		t.Fatalf("disassociate: %+v %v", fip, err)
 	}
 	if body, err := o.get(t, url); err == nil {
@@ -123,16 +123,16 @@ func checkFloatingIP(t *testing.T, c *cloud, o *outer, port network.Port) {
 	if uplinkHas(t, fip.IP) {
 		t.Errorf("disassociated %s is still on %s", fip.IP, outerUplink)
 	}
-	if err := c.do("DELETE", "/api/v1/floating-ips/"+fip.ID, nil, nil); err != nil {
+	if err := c.Do("DELETE", "/api/v1/floating-ips/"+fip.ID, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 }
 
 // checkRestartRepairsTheUplink: after a kill -9, someone removes the associated floating IP's /32
 // and leaves a stray one inside the pools; the restarted daemon puts back the one and removes the other.
-func checkRestartRepairsTheUplink(t *testing.T, c *cloud, fip netip.Addr) {
+func checkRestartRepairsTheUplink(t *testing.T, c *Cloud, fip netip.Addr) {
 	t.Helper()
-	c.d.Kill()
+	c.D.Kill()
 	l, err := netlink.LinkByName(outerUplink)
 	if err != nil {
 		t.Fatal(err)
@@ -147,23 +147,23 @@ func checkRestartRepairsTheUplink(t *testing.T, c *cloud, fip netip.Addr) {
 			t.Fatalf("change %s on %s: %v", a, outerUplink, err)
 		}
 	}
-	c.d.Start(c.t) // the daemon lives as long as the whole test, not this subtest
-	c.d.WaitReady(t)
+	c.D.Start(c.T) // the daemon lives as long as the whole test, not this subtest
+	c.D.WaitReady(t)
 	if !uplinkHas(t, fip) || uplinkHas(t, stray) {
 		t.Errorf("after a restart %s holds %v, want the associated %s and not the stray %s", outerUplink, uplinkAddrs(t), fip, stray)
 	}
-	if !strings.Contains(c.d.Stderr(), "removing a floating IP address no association holds") {
-		t.Errorf("the restart did not log the stray address it removed; stderr:\n%s", c.d.Stderr())
+	if !strings.Contains(c.D.Stderr(), "removing a floating IP address no association holds") {
+		t.Errorf("the restart did not log the stray address it removed; stderr:\n%s", c.D.Stderr())
 	}
 }
 
 // checkPortForward: host tcp/8080 reaches the guest's port 80 from the outside and from the host
 // (its loopback too, which no guest can use to reach the host's loopback services);
 // a second forward of 8080 and one of the daemon's own API port are refused; deleted, it is gone.
-func checkPortForward(t *testing.T, c *cloud, o *outer, port network.Port) {
+func checkPortForward(t *testing.T, c *Cloud, o *outer, port network.Port) {
 	var pf network.PortForward
 	req := map[string]any{"port": port.Name, "protocol": "tcp", "host_port": 8080, "internal_port": 80}
-	if err := c.do("POST", "/api/v1/port-forwards", req, &pf); err != nil {
+	if err := c.Do("POST", "/api/v1/port-forwards", req, &pf); err != nil {
 		t.Fatal(err)
 	}
 	url := "http://" + outerHostIP + ":8080/"
@@ -174,12 +174,12 @@ func checkPortForward(t *testing.T, c *cloud, o *outer, port network.Port) {
 	if status != 409 || !strings.Contains(body, "8080/tcp") || !strings.Contains(body, port.Name) {
 		t.Errorf("a second forward of 8080/tcp: %d %s, want 409 naming the holder", status, body)
 	}
-	apiPort := netip.MustParseAddrPort(c.d.Listen).Port()
+	apiPort := netip.MustParseAddrPort(c.D.Listen).Port()
 	status, body = apiStatus(t, c, "POST", "/api/v1/port-forwards", fmt.Sprintf(`{"port":%q,"protocol":"tcp","host_port":%d,"internal_port":80}`, port.Name, apiPort))
 	if status != 409 || !strings.Contains(body, "in use on the host") {
 		t.Errorf("a forward of the daemon's own API port %d: %d %s, want 409", apiPort, status, body)
 	}
-	if err := c.do("DELETE", "/api/v1/port-forwards/"+pf.ID, nil, nil); err != nil {
+	if err := c.Do("DELETE", "/api/v1/port-forwards/"+pf.ID, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if body, err := o.get(t, url); err == nil {
@@ -191,29 +191,29 @@ func checkPortForward(t *testing.T, c *cloud, o *outer, port network.Port) {
 // checkDeleteLeavesNothing: deleting the instance disassociates its floating IP (kept, DOWN) and
 // deletes its port forwards; deleting the floating IP and every network leaves no cloudlet rule and
 // no floating IP address on the uplink.
-func checkDeleteLeavesNothing(t *testing.T, c *cloud, inst compute.Instance, port network.Port) {
+func checkDeleteLeavesNothing(t *testing.T, c *Cloud, inst compute.Instance, port network.Port) {
 	t.Helper()
 	var fip network.FloatingIP
-	if err := c.do("POST", "/api/v1/floating-ips", map[string]any{"network": "public", "port": port.Name}, &fip); err != nil {
+	if err := c.Do("POST", "/api/v1/floating-ips", map[string]any{"network": "public", "port": port.Name}, &fip); err != nil {
 		t.Fatal(err)
 	}
 	req := map[string]any{"port": port.Name, "protocol": "udp", "host_port": 5353, "internal_port": 53}
-	if err := c.do("POST", "/api/v1/port-forwards", req, nil); err != nil {
+	if err := c.Do("POST", "/api/v1/port-forwards", req, nil); err != nil {
 		t.Fatal(err)
 	}
-	c.deleteAndWait(inst.ID)
-	if err := c.do("GET", "/api/v1/floating-ips/"+fip.ID, nil, &fip); err != nil || fip.Status != network.FloatingDown || fip.PortID != "" {
+	c.DeleteAndWait(inst.ID)
+	if err := c.Do("GET", "/api/v1/floating-ips/"+fip.ID, nil, &fip); err != nil || fip.Status != network.FloatingDown || fip.PortID != "" {
 		t.Errorf("the deleted instance's floating IP: %+v %v, want kept and DOWN", fip, err)
 	}
 	var pfs []network.PortForward
-	if err := c.do("GET", "/api/v1/port-forwards", nil, &pfs); err != nil || len(pfs) != 0 {
+	if err := c.Do("GET", "/api/v1/port-forwards", nil, &pfs); err != nil || len(pfs) != 0 {
 		t.Errorf("port forwards after the instance was deleted: %+v %v", pfs, err)
 	}
 	if uplinkHas(t, fip.IP) {
 		t.Errorf("the deleted instance's floating IP %s is still on %s", fip.IP, outerUplink)
 	}
 	for _, del := range []string{"/api/v1/floating-ips/" + fip.ID, "/api/v1/networks/lan", "/api/v1/networks/public", "/api/v1/networks/default"} {
-		if err := c.do("DELETE", del, nil, nil); err != nil {
+		if err := c.Do("DELETE", del, nil, nil); err != nil {
 			t.Fatalf("DELETE %s: %v", del, err)
 		}
 	}

@@ -9,10 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
-
 	"cloudlet/images/testguest"
-	"cloudlet/web/client"
 )
 
 // shell runs commands in a test guest over its serial console websocket (the test guest's command
@@ -28,24 +25,9 @@ var shellIDs atomic.Int64
 
 // shell connects to the instance's serial console, holding its keyboard; the guest must have printed
 // its ready marker.
-func (c *cloud) shell(id, name string) *shell {
-	c.t.Helper()
-	return &shell{t: c.t, name: name, conn: serialConn(c.t, c.c, id, "keyboard")}
-}
-
-// serialConn opens the instance's serial console websocket in mode as a net.Conn of its bytes;
-// cleanup closes it.
-func serialConn(t testing.TB, cl *client.Client, id, mode string) net.Conn {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	ws, _, err := cl.Websocket(ctx, "/api/v1/instances/"+id+"/console?mode="+mode)
-	if err != nil {
-		t.Fatalf("connect to the serial console of %s: %v", id, err)
-	}
-	conn := websocket.NetConn(context.Background(), ws, websocket.MessageBinary)
-	t.Cleanup(func() { conn.Close() })
-	return conn
+func (c *Cloud) shell(id, name string) *shell {
+	c.T.Helper()
+	return &shell{t: c.T, name: name, conn: SerialConn(c.T, c.C, id, "keyboard")}
 }
 
 // run runs command in the guest and returns its output lines joined by newlines, and its exit code.

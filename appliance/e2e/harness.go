@@ -37,6 +37,22 @@ func BuildBinary(dir string) (string, error) {
 	return bin, nil
 }
 
+// CLI runs bin as a client or one-shot command and returns stdout, stderr and the exit code.
+func CLI(t testing.TB, bin string, args ...string) (string, string, int) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run cloudlet %v: %v", args, err)
+	}
+	return stdout.String(), stderr.String(), code
+}
+
 // FreePort returns a loopback address with a port nobody listens on right now.
 func FreePort(t testing.TB) string {
 	t.Helper()

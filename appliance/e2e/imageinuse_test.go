@@ -13,7 +13,7 @@ func TestAnImageAVolumeStandsOnIsNotDeletedUntilTheVolumeGoes(t *testing.T) {
 	c := newCloud(t, "")
 	uploadImage(t, c, "gold", map[string]any{"disk_format": "raw"}, make([]byte, 1<<20))
 	var vol volumeView
-	if err := c.do("POST", "/api/v1/volumes", map[string]any{"name": "root", "image": "gold", "size_gib": 1}, &vol); err != nil {
+	if err := c.Do("POST", "/api/v1/volumes", map[string]any{"name": "root", "image": "gold", "size_gib": 1}, &vol); err != nil {
 		t.Fatal(err)
 	}
 	refused := func(when string) {
@@ -24,11 +24,11 @@ func TestAnImageAVolumeStandsOnIsNotDeletedUntilTheVolumeGoes(t *testing.T) {
 		}
 	}
 	refused("the volume stands on")
-	c.d.Kill()
-	c.d.Start(t)
-	c.d.WaitReady(t)
+	c.D.Kill()
+	c.D.Start(t)
+	c.D.WaitReady(t)
 	refused("after a restart")
-	if err := c.do("DELETE", "/api/v1/volumes/root", nil, nil); err != nil {
+	if err := c.Do("DELETE", "/api/v1/volumes/root", nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if status, body := apiStatus(t, c, "DELETE", "/api/v1/images/gold", ""); status != http.StatusNoContent {

@@ -18,9 +18,9 @@ import (
 
 // tenants makes each project with one member user and returns an admin token and each project's
 // member token.
-func tenants(t *testing.T, c *cloud, api httpAPI, projects ...string) (admin string, tokens map[string]string) {
+func tenants(t *testing.T, c *Cloud, api httpAPI, projects ...string) (admin string, tokens map[string]string) {
 	t.Helper()
-	admin = c.d.AdminToken(t)
+	admin = c.D.AdminToken(t)
 	const password = "canary-image-tenant-5d2e"
 	tokens = map[string]string{}
 	for _, p := range projects {
@@ -71,7 +71,7 @@ func upload(t *testing.T, base, token, image string, n int64) (int, string) {
 // partial file is gone, and the project's usage is what it was.
 func TestProbe05ImageUploadPastTheQuotaIsCutAndRemoved(t *testing.T) {
 	c := newCloud(t, `{"trust_loopback": false}`)
-	api := httpAPI{t: t, base: "http://" + c.d.Listen}
+	api := httpAPI{t: t, base: "http://" + c.D.Listen}
 	admin, tokens := tenants(t, c, api, "pa")
 	member := tokens["pa"]
 	setLimit := func(gib int) {
@@ -100,7 +100,7 @@ func TestProbe05ImageUploadPastTheQuotaIsCutAndRemoved(t *testing.T) {
 	if code := api.call("GET", "/api/v1/images/big", member, nil, &got); code != 200 || got.Status != images.StatusKilled {
 		t.Errorf("the cut image = %d %+v, want killed", code, got)
 	}
-	if _, err := os.Stat(filepath.Join(c.d.DataDir, "images", img.ID)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(c.D.DataDir, "images", img.ID)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the cut image's directory: %v, want it gone", err)
 	}
 	var r identity.QuotaReport
@@ -130,7 +130,7 @@ func postImage(t *testing.T, api httpAPI, token, body string) (int, string) {
 // until the recipient accepts it, and then wins over the public image of the same name.
 func TestProbe06PublicImageNamesAreNotShadowed(t *testing.T) {
 	c := newCloud(t, `{"trust_loopback": false}`)
-	api := httpAPI{t: t, base: "http://" + c.d.Listen}
+	api := httpAPI{t: t, base: "http://" + c.D.Listen}
 	admin, tokens := tenants(t, c, api, "pa", "pb")
 	pa, pb := tokens["pa"], tokens["pb"]
 	create := func(token, body string) string {

@@ -19,7 +19,7 @@ import (
 // trickling download ends or is deleted cleanly.
 
 // bareCloud starts a daemon without importing the test guest: these tests only import.
-func bareCloud(t *testing.T, config string) *cloud {
+func bareCloud(t *testing.T, config string) *Cloud {
 	t.Helper()
 	d := NewDaemon(t, cloudletBin)
 	var extra []string
@@ -28,7 +28,7 @@ func bareCloud(t *testing.T, config string) *cloud {
 	}
 	d.Start(t, extra...)
 	d.WaitReady(t)
-	return &cloud{t: t, d: d, c: d.Client()}
+	return CloudOf(t, d)
 }
 
 // Finding 3: an admin's file import read /etc/shadow, a symlink to it, catalog.db and
@@ -36,18 +36,18 @@ func bareCloud(t *testing.T, config string) *cloud {
 // file placed in the import directory imports.
 func TestProbe03FileImportReadsOnlyTheImportDir(t *testing.T) {
 	c := bareCloud(t, "")
-	imports := c.d.ImportDir()
+	imports := c.D.ImportDir()
 	if fi, err := os.Stat(imports); err != nil || fi.Mode().Perm() != 0o700 {
 		t.Fatalf("import dir %s: %v, %v; want created 0700 at start", imports, fi, err)
 	}
 	if err := os.Symlink("/etc/shadow", filepath.Join(imports, "shadow.raw")); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Symlink(c.d.DataDir, filepath.Join(imports, "data")); err != nil {
+	if err := os.Symlink(c.D.DataDir, filepath.Join(imports, "data")); err != nil {
 		t.Fatal(err)
 	}
 	for _, path := range []string{"/etc/shadow", "shadow.raw", filepath.Join(imports, "shadow.raw"), "../catalog.db",
-		filepath.Join(imports, "..", "admin-password"), filepath.Join(c.d.DataDir, "admin-password"), "data/catalog.db"} {
+		filepath.Join(imports, "..", "admin-password"), filepath.Join(c.D.DataDir, "admin-password"), "data/catalog.db"} {
 		body := fmt.Sprintf(`{"name":"stolen","disk_format":"raw","visibility":"public","path":%q}`, path)
 		status, answer := apiStatus(t, c, "POST", "/api/v1/images/import-file", body)
 		if status != http.StatusBadRequest || !strings.Contains(answer, "only regular files inside the import directory "+imports) {
@@ -87,11 +87,11 @@ func listenIn(t *testing.T, o *outer, addr string, handler http.HandlerFunc) {
 }
 
 // importURL asks for a URL import and returns the image's ID.
-func (c *cloud) importURL(name, url string) string {
-	c.t.Helper()
+func (c *Cloud) importURL(name, url string) string {
+	c.T.Helper()
 	var img struct{ ID string }
-	if err := c.do("POST", "/api/v1/images/import", map[string]any{"name": name, "disk_format": "raw", "url": url}, &img); err != nil {
-		c.t.Fatalf("import %s from %s: %v", name, url, err)
+	if err := c.Do("POST", "/api/v1/images/import", map[string]any{"name": name, "disk_format": "raw", "url": url}, &img); err != nil {
+		c.T.Fatalf("import %s from %s: %v", name, url, err)
 	}
 	return img.ID
 }
@@ -99,18 +99,18 @@ func (c *cloud) importURL(name, url string) string {
 type imageState struct{ ID, Status, Fault string }
 
 // waitImageSettled polls an image until it is active or killed.
-func (c *cloud) waitImageSettled(id string, limit time.Duration) imageState {
-	c.t.Helper()
+func (c *Cloud) waitImageSettled(id string, limit time.Duration) imageState {
+	c.T.Helper()
 	var img imageState
 	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if err := c.do("GET", "/api/v1/images/"+id, nil, &img); err != nil {
-			c.t.Fatal(err)
+		if err := c.Do("GET", "/api/v1/images/"+id, nil, &img); err != nil {
+			c.T.Fatal(err)
 		}
 		if img.Status == "active" || img.Status == "killed" {
 			return img
 		}
 	}
-	c.t.Fatalf("image %s did not settle: %+v", id, img)
+	c.T.Fatalf("image %s did not settle: %+v", id, img)
 	return img
 }
 
@@ -155,11 +155,11 @@ func TestProbe07URLImportsGetOneErrorAndNeverTheHost(t *testing.T) {
 	if n := hostHits.Load(); n != 0 {
 		t.Errorf("the host's own server got %d requests", n)
 	}
-	if got := dirEntries(t, filepath.Join(c.d.DataDir, "images")); got != "" {
+	if got := dirEntries(t, filepath.Join(c.D.DataDir, "images")); got != "" {
 		t.Errorf("images dir holds %s", got)
 	}
 	for _, why := range []string{"it is an address of this host", "port 22 is not one of the allowed ports", "connection refused", "network is unreachable"} {
-		if !strings.Contains(c.d.Stderr(), why) {
+		if !strings.Contains(c.D.Stderr(), why) {
 			t.Errorf("the daemon's debug log does not say %q", why)
 		}
 	}
@@ -200,7 +200,7 @@ func TestProbe17TricklingURLImportFailsAndSavingOneDeletes(t *testing.T) {
 
 	steady := c.importURL("steady", "http://"+outerIP+"/steady")
 	for deadline := time.Now().Add(30 * time.Second); img.Status != "saving" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		c.do("GET", "/api/v1/images/"+steady, nil, &img)
+		c.Do("GET", "/api/v1/images/"+steady, nil, &img)
 	}
 	if img.Status != "saving" {
 		t.Fatalf("steady import: %+v, want saving", img)
@@ -214,8 +214,8 @@ func TestProbe17TricklingURLImportFailsAndSavingOneDeletes(t *testing.T) {
 	if path := <-hungUp; path != "/steady" {
 		t.Errorf("%s hung up, want /steady", path)
 	}
-	c.do("DELETE", "/api/v1/images/"+slow, nil, nil)
-	if got := dirEntries(t, filepath.Join(c.d.DataDir, "images")); got != "" {
+	c.Do("DELETE", "/api/v1/images/"+slow, nil, nil)
+	if got := dirEntries(t, filepath.Join(c.D.DataDir, "images")); got != "" {
 		t.Errorf("images dir holds %s", got)
 	}
 }
@@ -233,14 +233,14 @@ func TestProbe18Qcow2UploadedAsRawIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	var img struct{ ID string }
-	if err := c.do("POST", "/api/v1/images", map[string]any{"name": "confused", "disk_format": "raw"}, &img); err != nil {
+	if err := c.Do("POST", "/api/v1/images", map[string]any{"name": "confused", "disk_format": "raw"}, &img); err != nil {
 		t.Fatal(err)
 	}
 	answer := rawRequest(t, c, "PUT", "/api/v1/images/"+img.ID+"/file", "application/octet-stream", data, http.StatusBadRequest)
 	if !strings.Contains(answer, "declared raw but its content is a qcow2 image") {
 		t.Errorf("answer %s does not name the mismatch", answer)
 	}
-	if got := dirEntries(t, filepath.Join(c.d.DataDir, "images")); got != "" {
+	if got := dirEntries(t, filepath.Join(c.D.DataDir, "images")); got != "" {
 		t.Errorf("images dir holds %s", got)
 	}
 }

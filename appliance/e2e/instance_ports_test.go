@@ -19,21 +19,21 @@ import (
 // ports are refused.
 func TestInstanceOnAGivenPort(t *testing.T) {
 	c := newCloud(t, "")
-	if err := c.do("POST", "/api/v1/networks", map[string]any{"name": "lan", "subnet": map[string]any{"cidr": "10.68.0.0/24", "dhcp": true}}, nil); err != nil {
+	if err := c.Do("POST", "/api/v1/networks", map[string]any{"name": "lan", "subnet": map[string]any{"cidr": "10.68.0.0/24", "dhcp": true}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	var p network.Port
-	if err := c.do("POST", "/api/v1/ports", map[string]any{"name": "fixed", "network": "lan", "fixed_ip": "10.68.0.50"}, &p); err != nil {
+	if err := c.Do("POST", "/api/v1/ports", map[string]any{"name": "fixed", "network": "lan", "fixed_ip": "10.68.0.50"}, &p); err != nil {
 		t.Fatal(err)
 	}
 	tap := link.TapName(p.ID)
 
-	inst := c.create("vm", kernelImage, map[string]any{"ports": []string{"fixed"}})
-	log := c.waitConsole(inst.ID, ready, 1, bootWait)
+	inst := c.Create("vm", kernelImage, map[string]any{"ports": []string{"fixed"}})
+	log := c.WaitConsole(inst.ID, ready, 1, bootWait)
 	if !strings.Contains(log, "ip=10.68.0.50") {
-		t.Errorf("the guest did not get the given port's address 10.68.0.50 by DHCP; console:\n%s", tail(log, 1500))
+		t.Errorf("the guest did not get the given port's address 10.68.0.50 by DHCP; console:\n%s", Tail(log, 1500))
 	}
-	got := c.show(inst.ID)
+	got := c.Show(inst.ID)
 	if len(got.Addresses) != 1 || got.Addresses[0].Network != "lan" || got.Addresses[0].IP != "10.68.0.50" || got.Addresses[0].MAC != p.MAC {
 		t.Errorf("addresses %+v, want the given port's 10.68.0.50 on lan", got.Addresses)
 	}
@@ -57,7 +57,7 @@ func TestInstanceOnAGivenPort(t *testing.T) {
 		t.Errorf("unknown port: %d %s, want 400 naming it", status, body)
 	}
 
-	c.deleteAndWait(inst.ID)
+	c.DeleteAndWait(inst.ID)
 	if kept := showPort(t, c, "fixed"); kept.DeviceID != "" || kept.DeviceOwner != "" || kept.FixedIPs[0] != netip.MustParseAddr("10.68.0.50") {
 		t.Errorf("port after its instance was deleted: %+v, want it unbound with its address", kept)
 	}
@@ -65,15 +65,15 @@ func TestInstanceOnAGivenPort(t *testing.T) {
 		t.Errorf("tap %s of the kept port: %v", tap, err)
 	}
 
-	if out, errOut, code := cli(t, "instance", "create", "vm2", "--image", kernelImage, "--port", p.ID, "--socket", c.d.Socket); code != 0 {
+	if out, errOut, code := cli(t, "instance", "create", "vm2", "--image", kernelImage, "--port", p.ID, "--socket", c.D.Socket); code != 0 {
 		t.Fatalf("instance create vm2 --port %s: exit %d\n%s%s", p.ID, code, out, errOut)
 	}
-	second := c.show("vm2")
-	if log := c.waitConsole(second.ID, ready, 1, bootWait); !strings.Contains(log, "ip=10.68.0.50") {
-		t.Errorf("a second instance on the kept port did not get 10.68.0.50; console:\n%s", tail(log, 1500))
+	second := c.Show("vm2")
+	if log := c.WaitConsole(second.ID, ready, 1, bootWait); !strings.Contains(log, "ip=10.68.0.50") {
+		t.Errorf("a second instance on the kept port did not get 10.68.0.50; console:\n%s", Tail(log, 1500))
 	}
-	c.deleteAndWait(second.ID)
-	if err := c.do("DELETE", "/api/v1/ports/fixed", nil, nil); err != nil {
+	c.DeleteAndWait(second.ID)
+	if err := c.Do("DELETE", "/api/v1/ports/fixed", nil, nil); err != nil {
 		t.Errorf("delete the free port: %v", err)
 	}
 	if _, err := netlink.LinkByName(tap); err == nil {
@@ -86,34 +86,34 @@ func TestInstanceOnAGivenPort(t *testing.T) {
 func TestDefaultNIC(t *testing.T) {
 	c := newCloud(t, "")
 	var def network.Network
-	if err := c.do("GET", "/api/v1/networks/default", nil, &def); err != nil {
+	if err := c.Do("GET", "/api/v1/networks/default", nil, &def); err != nil {
 		t.Fatal(err)
 	}
-	implicit := c.create("implicit", kernelImage, nil)
-	log := c.waitConsole(implicit.ID, ready, 1, bootWait)
-	got := c.show(implicit.ID)
+	implicit := c.Create("implicit", kernelImage, nil)
+	log := c.WaitConsole(implicit.ID, ready, 1, bootWait)
+	got := c.Show(implicit.ID)
 	if len(got.Addresses) != 1 || got.Addresses[0].Network != "default" {
 		t.Fatalf("addresses %+v, want one on default", got.Addresses)
 	}
 	if ip := netip.MustParseAddr(got.Addresses[0].IP); !def.Subnet.CIDR.Contains(ip) || !strings.Contains(log, "ip="+ip.String()) {
-		t.Errorf("the guest did not get %s on default (%s) by DHCP; console:\n%s", ip, def.Subnet.CIDR, tail(log, 1500))
+		t.Errorf("the guest did not get %s on default (%s) by DHCP; console:\n%s", ip, def.Subnet.CIDR, Tail(log, 1500))
 	}
 
-	none := c.create("none", kernelImage, noNIC)
-	log = c.waitConsole(none.ID, ready, 1, bootWait)
-	got = c.waitState(none.ID, compute.VMActive, compute.PowerRunning, bootWait)
+	none := c.Create("none", kernelImage, noNIC)
+	log = c.WaitConsole(none.ID, ready, 1, bootWait)
+	got = c.WaitState(none.ID, compute.VMActive, compute.PowerRunning, bootWait)
 	if len(got.Addresses) != 0 || len(got.Networks) != 0 || strings.Contains(cmdline(got.PID), "virtio-net") {
 		t.Errorf(`"networks": []: addresses %+v, networks %v, argv %s; want no NIC`, got.Addresses, got.Networks, cmdline(got.PID))
 	}
 	if !strings.Contains(log, "ip=none") {
-		t.Errorf("the guest without a NIC has an address; console:\n%s", tail(log, 1500))
+		t.Errorf("the guest without a NIC has an address; console:\n%s", Tail(log, 1500))
 	}
 }
 
-func showPort(t *testing.T, c *cloud, ref string) network.Port {
+func showPort(t *testing.T, c *Cloud, ref string) network.Port {
 	t.Helper()
 	var p network.Port
-	if err := c.do("GET", "/api/v1/ports/"+ref, nil, &p); err != nil {
+	if err := c.Do("GET", "/api/v1/ports/"+ref, nil, &p); err != nil {
 		t.Fatalf("show port %s: %v", ref, err)
 	}
 	return p

@@ -21,15 +21,15 @@ const (
 const blockMarker = "CLOUDLET-GUEST-BLOCK"
 
 // importISOs imports the test guest's ISO twice, as an installer on virtio-scsi and as drivers on SATA.
-func importISOs(c *cloud) int64 {
-	c.t.Helper()
-	iso := guest(c.t).ISO
-	c.importImage(map[string]any{"name": isoImage, "path": iso, "disk_format": "iso",
+func importISOs(c *Cloud) int64 {
+	c.T.Helper()
+	iso := GuestPaths(c.T).ISO
+	c.ImportImage(map[string]any{"name": isoImage, "path": iso, "disk_format": "iso",
 		"properties": map[string]string{"hw_cdrom_bus": "scsi"}})
-	c.importImage(map[string]any{"name": driversImage, "path": iso, "disk_format": "iso"})
+	c.ImportImage(map[string]any{"name": driversImage, "path": iso, "disk_format": "iso"})
 	st, err := os.Stat(iso)
 	if err != nil {
-		c.t.Fatal(err)
+		c.T.Fatal(err)
 	}
 	return st.Size()
 }
@@ -54,12 +54,12 @@ func blockLines(log string) []string {
 func TestAnInstanceFromAnISOInstallsOntoABlankDiskAndBootsItAfterEject(t *testing.T) {
 	c := newCloud(t, "")
 	isoSize := importISOs(c)
-	run := func(want int, args ...string) string { t.Helper(); return c.cliExit(want, args...) }
+	run := func(want int, args ...string) string { t.Helper(); return c.CLIExit(want, args...) }
 	run(0, "instance", "create", "inst", "--image", isoImage, "--cdrom", driversImage, "--flavor", "m1.tiny",
 		"--no-network", "--config-drive", "none")
-	id := c.show("inst").ID
-	log := c.waitConsole(id, ready, 1, bootWait)
-	inst := c.waitState(id, compute.VMActive, compute.PowerRunning, 10*time.Second)
+	id := c.Show("inst").ID
+	log := c.WaitConsole(id, ready, 1, bootWait)
+	inst := c.WaitState(id, compute.VMActive, compute.PowerRunning, 10*time.Second)
 	want := "boot=iso sr0=" + strconv.FormatInt(isoSize, 10) + " vda=" + strconv.Itoa(1<<30)
 	if got := blockLines(log); len(got) != 1 || got[0] != want {
 		t.Fatalf("first boot's block report %q, want [%q]: booted by the ISO's loader, a blank 1 GiB disk, the CD", got, want)
@@ -82,7 +82,7 @@ func TestAnInstanceFromAnISOInstallsOntoABlankDiskAndBootsItAfterEject(t *testin
 
 	checkEjectRefusals(t, c, id)
 	run(0, "instance", "eject", "inst")
-	if got := c.show(id); len(got.CDROMs) != 0 || got.PID != inst.PID {
+	if got := c.Show(id); len(got.CDROMs) != 0 || got.PID != inst.PID {
 		t.Errorf("after eject: cdroms %+v, pid %d; want none, the same QEMU %d", got.CDROMs, got.PID, inst.PID)
 	}
 	if out, rc := sh.run("dd if=/dev/sr0 of=/dev/null bs=2048 count=1 2>&1"); rc == 0 || !strings.Contains(out, "No medium found") {
@@ -95,11 +95,11 @@ func TestAnInstanceFromAnISOInstallsOntoABlankDiskAndBootsItAfterEject(t *testin
 
 	run(0, "instance", "stop", "inst", "--wait")
 	run(0, "instance", "start", "inst", "--wait")
-	log = c.waitConsole(id, ready, 2, bootWait)
+	log = c.WaitConsole(id, ready, 2, bootWait)
 	if got := blockLines(log); len(got) != 2 || got[1] != "boot=iso vda="+strconv.Itoa(1<<30) {
 		t.Errorf("block reports %q: want the second boot to have the installed disk and no CD-ROM", got)
 	}
-	after := c.waitState(id, compute.VMActive, compute.PowerRunning, 10*time.Second)
+	after := c.WaitState(id, compute.VMActive, compute.PowerRunning, 10*time.Second)
 	if argv := cmdline(after.PID); strings.Contains(argv, "-cd\"") || strings.Contains(argv, "scsi0") {
 		t.Errorf("QEMU after eject and restart still has a CD-ROM:\n%s", argv)
 	}
@@ -107,18 +107,18 @@ func TestAnInstanceFromAnISOInstallsOntoABlankDiskAndBootsItAfterEject(t *testin
 
 // checkEjectRefusals: a reader of the project may not eject (403), a member of another project does not
 // find the instance (404); both leave the CD-ROMs in. An image in a drive cannot be deleted (409).
-func checkEjectRefusals(t *testing.T, c *cloud, id string) {
+func checkEjectRefusals(t *testing.T, c *Cloud, id string) {
 	t.Helper()
 	reader := readerClient(t, c)
 	if err := reader.Do(t.Context(), "POST", "/api/v1/instances/"+id+"/eject", nil, nil); !isHTTP(err, 403) {
 		t.Errorf("a reader's eject: %v, want 403", err)
 	}
-	api := httpAPI{t: t, base: "http://" + c.d.Listen}
-	other := api.addMember(c.token(), "pb", "ub", "other-member-pw-51c7")
+	api := httpAPI{t: t, base: "http://" + c.D.Listen}
+	other := api.addMember(c.Token(), "pb", "ub", "other-member-pw-51c7")
 	if code := api.call("POST", "/api/v1/instances/"+id+"/eject", other, nil, nil); code != 404 {
 		t.Errorf("another project's member's eject = %d, want 404", code)
 	}
-	if got := c.show(id); len(got.CDROMs) != 2 {
+	if got := c.Show(id); len(got.CDROMs) != 2 {
 		t.Errorf("after the refused ejects the instance has cdroms %+v, want both", got.CDROMs)
 	}
 	if status, body := apiStatus(t, c, "DELETE", "/api/v1/images/"+driversImage, ""); status != 409 || !strings.Contains(body, "instance inst") {
@@ -127,14 +127,14 @@ func checkEjectRefusals(t *testing.T, c *cloud, id string) {
 }
 
 // checkEjectEvent: the eject is on the event log, naming both images.
-func checkEjectEvent(t *testing.T, c *cloud, id string) {
+func checkEjectEvent(t *testing.T, c *Cloud, id string) {
 	t.Helper()
 	var events []struct {
 		Type string          `json:"type"`
 		ID   string          `json:"id"`
 		Data json.RawMessage `json:"data"`
 	}
-	if err := c.do("GET", "/api/v1/events?limit=1000", nil, &events); err != nil {
+	if err := c.Do("GET", "/api/v1/events?limit=1000", nil, &events); err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range events {
@@ -153,7 +153,7 @@ func checkEjectEvent(t *testing.T, c *cloud, id string) {
 func TestISOBadInput(t *testing.T) {
 	c := newCloud(t, "")
 	importISOs(c)
-	if err := c.do("POST", "/api/v1/flavors", map[string]any{"name": "nodisk", "vcpus": 1, "ram_mib": 256, "disk_gib": 0}, nil); err != nil {
+	if err := c.Do("POST", "/api/v1/flavors", map[string]any{"name": "nodisk", "vcpus": 1, "ram_mib": 256, "disk_gib": 0}, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct{ body, want string }{
@@ -164,12 +164,12 @@ func TestISOBadInput(t *testing.T) {
 			t.Errorf("create %s: %d %s; want 400 saying %q", tc.body, status, body, tc.want)
 		}
 	}
-	id := c.create("plain", kernelImage, map[string]any{"networks": []string{}}).ID
+	id := c.Create("plain", kernelImage, map[string]any{"networks": []string{}}).ID
 	if status, body := apiStatus(t, c, "POST", "/api/v1/instances/"+id+"/eject", ""); status != 409 || !strings.Contains(body, "no CD-ROM") {
 		t.Errorf("eject without a CD-ROM: %d %s; want 409", status, body)
 	}
-	c.waitConsole(id, ready, 1, bootWait)
-	c.deleteAndWait(id)
+	c.WaitConsole(id, ready, 1, bootWait)
+	c.DeleteAndWait(id)
 }
 
 // An ISO on the default bus (SATA: an ide-cd on q35's AHCI controller, what every installer reads) is
@@ -178,12 +178,12 @@ func TestISOBadInput(t *testing.T) {
 func TestAnISOOnTheDefaultSATABusBootsFromSeaBIOS(t *testing.T) {
 	c := newCloud(t, "")
 	importISOs(c)
-	inst := c.create("sata", driversImage, map[string]any{"networks": []string{}, "config_drive": "none"})
-	log := c.waitConsole(inst.ID, ready, 1, bootWait)
+	inst := c.Create("sata", driversImage, map[string]any{"networks": []string{}, "config_drive": "none"})
+	log := c.WaitConsole(inst.ID, ready, 1, bootWait)
 	if got := blockLines(log); len(got) != 1 || got[0] != "boot=iso vda="+strconv.Itoa(1<<30) {
 		t.Errorf("block report %q: want the ISO's loader and the blank 1 GiB disk", got)
 	}
-	running := c.waitState(inst.ID, compute.VMActive, compute.PowerRunning, 10*time.Second)
+	running := c.WaitState(inst.ID, compute.VMActive, compute.PowerRunning, 10*time.Second)
 	if argv := cmdline(running.PID); !strings.Contains(argv, `"driver":"ide-cd","id":"cd0","drive":"cd0","bus":"ide.0","bootindex":1`) {
 		t.Errorf("QEMU's argv lacks the SATA CD-ROM booting first:\n%s", argv)
 	}

@@ -52,13 +52,13 @@ func TestDemoSubtestFailsWithItsInstanceRunning(t *testing.T) {
 	}
 	t.Run("fails", func(t *testing.T) {
 		c := newCloud(t, "")
-		id := c.create("vm", kernelImage, nil).ID
-		c.waitState(id, compute.VMActive, compute.PowerRunning, 60*time.Second)
-		found, err := qemu.Scan(filepath.Join(c.d.RunDir, "instances"))
+		id := c.Create("vm", kernelImage, nil).ID
+		c.WaitState(id, compute.VMActive, compute.PowerRunning, 60*time.Second)
+		found, err := qemu.Scan(filepath.Join(c.D.RunDir, "instances"))
 		if err != nil || len(found) != 1 {
 			t.Fatalf("QEMUs of the instance = %v (%v), want one", found, err)
 		}
-		fmt.Printf("DEMO-QEMU %d %s\n", found[0].PID, c.d.RunDir)
+		fmt.Printf("DEMO-QEMU %d %s\n", found[0].PID, c.D.RunDir)
 		t.Fatal("deliberate failure with the instance running")
 	})
 }

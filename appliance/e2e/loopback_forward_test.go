@@ -21,7 +21,7 @@ import (
 // checkLoopbackForward: with the forward of host port 8080 live, the host reaches the guest on
 // 127.0.0.1:8080, the bridge routes the loopback range, and the guest, routing 127.0.0.0/8 to its
 // gateway, does not reach a UDP service bound to the host's 127.0.0.1.
-func checkLoopbackForward(t *testing.T, c *cloud, port network.Port) {
+func checkLoopbackForward(t *testing.T, c *Cloud, port network.Port) {
 	t.Helper()
 	wantPage(t, "host's loopback", "http://127.0.0.1:8080/", func(_ *testing.T, u string) (string, error) { return hostGet(u) })
 	if got := routeLocalnet(t, port.NetworkID); got != "1" {
@@ -70,10 +70,10 @@ func routeLocalnet(t *testing.T, networkID string) string {
 	return strings.TrimSpace(string(b))
 }
 
-func gatewayOf(t *testing.T, c *cloud, port network.Port) string {
+func gatewayOf(t *testing.T, c *Cloud, port network.Port) string {
 	t.Helper()
 	var n network.Network
-	if err := c.do("GET", "/api/v1/networks/"+port.NetworkID, nil, &n); err != nil {
+	if err := c.Do("GET", "/api/v1/networks/"+port.NetworkID, nil, &n); err != nil {
 		t.Fatal(err)
 	}
 	return n.Subnet.Gateway.String()

@@ -23,7 +23,7 @@ var (
 // and the service answers again after a daemon restart.
 func TestMetadataServiceGivesEachGuestItsOwn(t *testing.T) {
 	c := newCloud(t, "")
-	if err := c.do("POST", "/api/v1/networks", map[string]any{"name": "lan", "subnet": map[string]any{"cidr": "10.64.0.0/24", "dhcp": true}}, nil); err != nil {
+	if err := c.Do("POST", "/api/v1/networks", map[string]any{"name": "lan", "subnet": map[string]any{"cidr": "10.64.0.0/24", "dhcp": true}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	keys := map[string]string{}
@@ -31,7 +31,7 @@ func TestMetadataServiceGivesEachGuestItsOwn(t *testing.T) {
 		var k struct {
 			PublicKey string `json:"public_key"`
 		}
-		if err := c.do("POST", "/api/v1/keypairs", map[string]any{"name": name}, &k); err != nil {
+		if err := c.Do("POST", "/api/v1/keypairs", map[string]any{"name": name}, &k); err != nil {
 			t.Fatal(err)
 		}
 		keys[name] = k.PublicKey
@@ -40,27 +40,27 @@ func TestMetadataServiceGivesEachGuestItsOwn(t *testing.T) {
 	for k, v := range metadataOnly {
 		more[k] = v
 	}
-	beta := c.create("beta", kernelImage, more)
+	beta := c.Create("beta", kernelImage, more)
 
 	args := append([]string{"instance", "create", "alpha", "--image", kernelImage, "--network", "lan",
-		"--key", "key-alpha", "--wait", "ready", "--socket", c.d.Socket}, metadataOnlyFlags...)
+		"--key", "key-alpha", "--wait", "ready", "--socket", c.D.Socket}, metadataOnlyFlags...)
 	out, errOut, code := cli(t, args...)
 	if code != 0 || !strings.Contains(out, "phone-home") || !strings.Contains(out, "timeline.guest_ready") {
 		t.Fatalf("instance create --wait ready: exit %d\n%s%s\nwant the timeline up to guest_ready, via phone-home", code, out, errOut)
 	}
-	alpha := c.show("alpha")
+	alpha := c.Show("alpha")
 	if alpha.ReadyAt == nil || alpha.ReadyVia != compute.ReadyViaPhoneHome {
 		t.Errorf("alpha ready at %v via %q, want via phone-home", alpha.ReadyAt, alpha.ReadyVia)
 	}
-	c.waitConsole(beta.ID, ready, 1, bootWait)
-	insts := map[string]compute.Instance{"alpha": alpha, "beta": c.show(beta.ID)}
+	c.WaitConsole(beta.ID, ready, 1, bootWait)
+	insts := map[string]compute.Instance{"alpha": alpha, "beta": c.Show(beta.ID)}
 	sh := map[string]*shell{}
 	for name, inst := range insts {
-		log := c.waitConsole(inst.ID, ready, 1, bootWait)
+		log := c.WaitConsole(inst.ID, ready, 1, bootWait)
 		for _, want := range []string{"CLOUDLET-GUEST-SOURCE metadata", "CLOUDLET-GUEST-SSHKEYS count=1",
 			"CLOUDLET-GUEST-PHONEHOME rc=0", "CLOUDLET-GUEST-READY hostname=" + name} {
 			if !strings.Contains(log, want) {
-				t.Errorf("%s's console lacks %q:\n%s", name, want, tail(log, 2000))
+				t.Errorf("%s's console lacks %q:\n%s", name, want, Tail(log, 2000))
 			}
 		}
 		sh[name] = c.shell(inst.ID, name)
@@ -86,14 +86,14 @@ func TestMetadataServiceGivesEachGuestItsOwn(t *testing.T) {
 	}
 	mustRun(t, sh["alpha"], "ip route add default via 10.64.0.1 dev eth0")
 
-	if err := c.d.Signal(syscall.SIGTERM); err != nil {
+	if err := c.D.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	if err, exited := c.d.Wait(30 * time.Second); !exited || err != nil {
+	if err, exited := c.D.Wait(30 * time.Second); !exited || err != nil {
 		t.Fatalf("daemon after SIGTERM: exited=%v err=%v", exited, err)
 	}
-	c.d.Start(t)
-	c.d.WaitReady(t)
+	c.D.Start(t)
+	c.D.WaitReady(t)
 	sh["alpha"] = c.shell(insts["alpha"].ID, "alpha") // the serial console is the daemon's: the old shell ended with it
 	askOwn(t, sh["alpha"], insts["alpha"], keys["key-alpha"])
 }

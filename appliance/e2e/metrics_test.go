@@ -21,8 +21,8 @@ import (
 // with an admin's API key limited to metrics:read 200.
 func TestDaemonMetrics(t *testing.T) {
 	c := newCloud(t, "")
-	api := httpAPI{t: t, base: "http://" + c.d.Listen}
-	admin := c.token()
+	api := httpAPI{t: t, base: "http://" + c.D.Listen}
+	admin := c.Token()
 	var key struct{ Secret string }
 	if code := api.call("POST", "/api/v1/credentials", admin, map[string]any{"name": "prometheus", "project": "admin",
 		"allowed_actions": []string{"metrics:read"}}, &key); code != 201 || key.Secret == "" {
@@ -37,11 +37,11 @@ func TestDaemonMetrics(t *testing.T) {
 	}
 	before := mustScrape(t, api, key.Secret)
 
-	if err := c.do("POST", "/api/v1/networks", map[string]any{"name": "lan", "subnet": map[string]any{"cidr": "10.67.0.0/24", "dhcp": true}}, nil); err != nil {
+	if err := c.Do("POST", "/api/v1/networks", map[string]any{"name": "lan", "subnet": map[string]any{"cidr": "10.67.0.0/24", "dhcp": true}}, nil); err != nil {
 		t.Fatal(err)
 	}
-	inst := c.create("vm", kernelImage, map[string]any{"networks": []string{"lan"}})
-	c.waitConsole(inst.ID, ready, 1, bootWait)
+	inst := c.Create("vm", kernelImage, map[string]any{"networks": []string{"lan"}})
+	c.WaitConsole(inst.ID, ready, 1, bootWait)
 	const shows = 3
 	for range shows {
 		if code := api.call("GET", "/api/v1/instances/"+inst.ID, admin, nil, nil); code != 200 {

@@ -17,14 +17,14 @@ func TestGuestReachesTheOutsideThroughNAT(t *testing.T) {
 		{"name": "lan", "subnet": map[string]any{"cidr": "10.62.0.0/24", "dhcp": true}},
 		{"name": "lab", "kind": "isolated", "subnet": map[string]any{"cidr": "10.63.0.0/24", "dhcp": true}},
 	} {
-		if err := c.do("POST", "/api/v1/networks", n, nil); err != nil {
+		if err := c.Do("POST", "/api/v1/networks", n, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	nat := c.create("nat", kernelImage, map[string]any{"networks": []string{"lan"}})
-	iso := c.create("iso", kernelImage, map[string]any{"networks": []string{"lab"}})
-	c.waitConsole(nat.ID, ready, 1, bootWait)
-	c.waitConsole(iso.ID, ready, 1, bootWait)
+	nat := c.Create("nat", kernelImage, map[string]any{"networks": []string{"lan"}})
+	iso := c.Create("iso", kernelImage, map[string]any{"networks": []string{"lab"}})
+	c.WaitConsole(nat.ID, ready, 1, bootWait)
+	c.WaitConsole(iso.ID, ready, 1, bootWait)
 
 	if body, ok := c.shell(nat.ID, "nat").fetch("http://" + addr + "/"); !ok || body != "outside" {
 		t.Errorf("the guest on the NAT network could not reach %s: %q", addr, body)

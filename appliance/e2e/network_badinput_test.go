@@ -33,7 +33,7 @@ func TestNetworkBadInput(t *testing.T) {
 			Gateway string `json:"gateway"`
 		} `json:"subnet"`
 	}
-	if err := c.do("GET", "/api/v1/networks", nil, &nets); err != nil || len(nets) != 1 {
+	if err := c.Do("GET", "/api/v1/networks", nil, &nets); err != nil || len(nets) != 1 {
 		t.Fatalf("networks %+v (%v)", nets, err)
 	}
 	for _, s := range steps {
@@ -44,7 +44,7 @@ func TestNetworkBadInput(t *testing.T) {
 		}
 	}
 	var ports []map[string]any
-	if err := c.do("GET", "/api/v1/ports", nil, &ports); err != nil || len(ports) != 1 {
+	if err := c.Do("GET", "/api/v1/ports", nil, &ports); err != nil || len(ports) != 1 {
 		t.Errorf("ports after the bad input: %d (%v), want only p1", len(ports), err)
 	}
 }

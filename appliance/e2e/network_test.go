@@ -22,18 +22,18 @@ import (
 func TestNetworkDatapath(t *testing.T) {
 	c := newCloud(t, "")
 	var nets []network.Network
-	if err := c.do("GET", "/api/v1/networks", nil, &nets); err != nil || len(nets) != 1 || nets[0].Name != "default" {
+	if err := c.Do("GET", "/api/v1/networks", nil, &nets); err != nil || len(nets) != 1 || nets[0].Name != "default" {
 		t.Fatalf("networks on first start: %+v (%v), want network default", nets, err)
 	}
 	checkBridge(t, nets[0])
 
 	var n network.Network
-	if err := c.do("POST", "/api/v1/networks", map[string]any{"name": "n1", "subnet": map[string]any{"cidr": "10.77.0.0/24", "dhcp": true}}, &n); err != nil {
+	if err := c.Do("POST", "/api/v1/networks", map[string]any{"name": "n1", "subnet": map[string]any{"cidr": "10.77.0.0/24", "dhcp": true}}, &n); err != nil {
 		t.Fatal(err)
 	}
 	checkBridge(t, n)
 	var p network.Port
-	if err := c.do("POST", "/api/v1/ports", map[string]any{"name": "web", "network": "n1"}, &p); err != nil {
+	if err := c.Do("POST", "/api/v1/ports", map[string]any{"name": "web", "network": "n1"}, &p); err != nil {
 		t.Fatal(err)
 	}
 	tap := checkTap(t, p, n)
@@ -41,9 +41,9 @@ func TestNetworkDatapath(t *testing.T) {
 		t.Errorf("web.n1.cloudlet resolved to %q, want %s", got, p.FixedIPs[0])
 	}
 
-	c.d.Kill()
-	c.d.Start(t)
-	c.d.WaitReady(t)
+	c.D.Kill()
+	c.D.Start(t)
+	c.D.WaitReady(t)
 	checkBridge(t, n)
 	if l, err := netlink.LinkByName(tap); err != nil || l.Attrs().MasterIndex == 0 {
 		t.Errorf("tap %s after a restart: %v", tap, err)
@@ -59,13 +59,13 @@ func TestNetworkDatapath(t *testing.T) {
 	if status != 409 || !strings.Contains(body, "ports") {
 		t.Errorf("delete a network with a port: %d %s", status, body)
 	}
-	if err := c.do("DELETE", "/api/v1/ports/web", nil, nil); err != nil {
+	if err := c.Do("DELETE", "/api/v1/ports/web", nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := netlink.LinkByName(tap); err == nil {
 		t.Errorf("tap %s still there after its port was deleted", tap)
 	}
-	if err := c.do("DELETE", "/api/v1/networks/n1", nil, nil); err != nil {
+	if err := c.Do("DELETE", "/api/v1/networks/n1", nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := netlink.LinkByName(link.BridgeName(n.ID)); err == nil {
@@ -122,24 +122,24 @@ func resolve(t *testing.T, server, name string) string {
 // in instance show; deleting the instance removes its port and tap.
 func TestGuestGetsItsReservedAddressByDHCP(t *testing.T) {
 	c := newCloud(t, "")
-	if err := c.do("POST", "/api/v1/networks", map[string]any{"name": "lan", "subnet": map[string]any{"cidr": "10.66.0.0/24", "dhcp": true}}, nil); err != nil {
+	if err := c.Do("POST", "/api/v1/networks", map[string]any{"name": "lan", "subnet": map[string]any{"cidr": "10.66.0.0/24", "dhcp": true}}, nil); err != nil {
 		t.Fatal(err)
 	}
-	inst := c.create("vm", kernelImage, map[string]any{"networks": []string{"lan"}})
-	log := c.waitConsole(inst.ID, ready, 1, bootWait)
-	got := c.show(inst.ID)
+	inst := c.Create("vm", kernelImage, map[string]any{"networks": []string{"lan"}})
+	log := c.WaitConsole(inst.ID, ready, 1, bootWait)
+	got := c.Show(inst.ID)
 	if len(got.Addresses) != 1 || got.Addresses[0].Network != "lan" {
 		t.Fatalf("addresses %+v, want one on lan", got.Addresses)
 	}
 	ip := got.Addresses[0].IP
 	if !strings.Contains(log, "CLOUDLET-GUEST-READY hostname=vm ip="+ip) {
-		t.Errorf("the guest did not get its reserved address %s by DHCP; console:\n%s", ip, tail(log, 1500))
+		t.Errorf("the guest did not get its reserved address %s by DHCP; console:\n%s", ip, Tail(log, 1500))
 	}
 	if !slices.ContainsFunc(got.Timeline, func(s compute.Stage) bool { return s.Name == compute.StageDHCPLease }) {
 		t.Errorf("the boot timeline has no %s stage: %+v", compute.StageDHCPLease, got.Timeline)
 	}
 	var ports []network.Port
-	if err := c.do("GET", "/api/v1/ports", nil, &ports); err != nil || len(ports) != 1 || ports[0].DeviceID != inst.ID {
+	if err := c.Do("GET", "/api/v1/ports", nil, &ports); err != nil || len(ports) != 1 || ports[0].DeviceID != inst.ID {
 		t.Fatalf("ports %+v (%v)", ports, err)
 	}
 	tap := link.TapName(ports[0].ID)
@@ -147,8 +147,8 @@ func TestGuestGetsItsReservedAddressByDHCP(t *testing.T) {
 	if status != 400 || !strings.Contains(body, "nope") {
 		t.Errorf("unknown network: %d %s", status, body)
 	}
-	c.deleteAndWait(inst.ID)
-	if err := c.do("GET", "/api/v1/ports", nil, &ports); err != nil || len(ports) != 0 {
+	c.DeleteAndWait(inst.ID)
+	if err := c.Do("GET", "/api/v1/ports", nil, &ports); err != nil || len(ports) != 0 {
 		t.Errorf("ports after the instance was deleted: %+v (%v)", ports, err)
 	}
 	if _, err := netlink.LinkByName(tap); err == nil {
@@ -169,14 +169,14 @@ func TestNATNetworkEnablesForwarding(t *testing.T) {
 func TestSecurityGroupsAPI(t *testing.T) {
 	c := newCloud(t, "")
 	var groups []network.SecurityGroup
-	if err := c.do("GET", "/api/v1/security-groups", nil, &groups); err != nil || len(groups) != 1 || groups[0].Name != "default" {
+	if err := c.Do("GET", "/api/v1/security-groups", nil, &groups); err != nil || len(groups) != 1 || groups[0].Name != "default" {
 		t.Fatalf("groups %+v (%v), want the default group", groups, err)
 	}
 	var p network.Port
-	if err := c.do("POST", "/api/v1/ports", map[string]any{"network": "default"}, &p); err != nil || len(p.SecurityGroups) != 1 || p.SecurityGroups[0] != groups[0].ID {
+	if err := c.Do("POST", "/api/v1/ports", map[string]any{"network": "default"}, &p); err != nil || len(p.SecurityGroups) != 1 || p.SecurityGroups[0] != groups[0].ID {
 		t.Fatalf("port %+v (%v), want the default group", p, err)
 	}
-	if err := c.do("POST", "/api/v1/security-groups", map[string]any{"name": "ssh"}, nil); err != nil {
+	if err := c.Do("POST", "/api/v1/security-groups", map[string]any{"name": "ssh"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	status, body := apiStatus(t, c, "POST", "/api/v1/security-groups/ssh/rules", `{"direction":"ingress","protocol":"tcp","port_range_min":22,"port_range_max":22,"remote_ip_prefix":"192.0.2.0/24"}`)
@@ -197,11 +197,11 @@ func TestSecurityGroupsAPI(t *testing.T) {
 func TestDNSDomainIsConfigurable(t *testing.T) {
 	c := newCloud(t, `{"dns_domain":"lab.test"}`)
 	var p network.Port
-	if err := c.do("POST", "/api/v1/ports", map[string]any{"name": "db", "network": "default"}, &p); err != nil {
+	if err := c.Do("POST", "/api/v1/ports", map[string]any{"name": "db", "network": "default"}, &p); err != nil {
 		t.Fatal(err)
 	}
 	var n network.Network
-	if err := c.do("GET", "/api/v1/networks/default", nil, &n); err != nil {
+	if err := c.Do("GET", "/api/v1/networks/default", nil, &n); err != nil {
 		t.Fatal(err)
 	}
 	if got := resolve(t, n.Subnet.Gateway.String(), "db.default.lab.test"); got != p.FixedIPs[0].String() {

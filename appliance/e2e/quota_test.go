@@ -11,19 +11,19 @@ import (
 )
 
 // quotas reads GET /api/v1/quotas/admin.
-func (c *cloud) quotas() identity.QuotaReport {
-	c.t.Helper()
+func (c *Cloud) quotas() identity.QuotaReport {
+	c.T.Helper()
 	var r identity.QuotaReport
-	if err := c.do("GET", "/api/v1/quotas/admin", nil, &r); err != nil {
-		c.t.Fatalf("GET /api/v1/quotas/admin: %v", err)
+	if err := c.Do("GET", "/api/v1/quotas/admin", nil, &r); err != nil {
+		c.T.Fatalf("GET /api/v1/quotas/admin: %v", err)
 	}
 	return r
 }
 
-func (c *cloud) setQuota(resource string, limit int64) {
-	c.t.Helper()
-	if err := c.do("PUT", "/api/v1/quotas/admin", map[string]any{"limits": map[string]int64{resource: limit}}, nil); err != nil {
-		c.t.Fatalf("set quota %s to %d: %v", resource, limit, err)
+func (c *Cloud) setQuota(resource string, limit int64) {
+	c.T.Helper()
+	if err := c.Do("PUT", "/api/v1/quotas/admin", map[string]any{"limits": map[string]int64{resource: limit}}, nil); err != nil {
+		c.T.Fatalf("set quota %s to %d: %v", resource, limit, err)
 	}
 }
 
@@ -33,15 +33,15 @@ func TestQuotaInstancesLimit(t *testing.T) {
 	c := newCloud(t, "")
 	c.setQuota("instances", 2)
 	none := map[string]any{"networks": []string{}}
-	a, b := c.create("a", kernelImage, none).ID, c.create("b", kernelImage, none).ID
+	a, b := c.Create("a", kernelImage, none).ID, c.Create("b", kernelImage, none).ID
 	var third struct{}
-	err := c.do("POST", "/api/v1/instances", map[string]any{"name": "c", "image": kernelImage, "flavor": "m1.tiny",
+	err := c.Do("POST", "/api/v1/instances", map[string]any{"name": "c", "image": kernelImage, "flavor": "m1.tiny",
 		"networks": []string{}}, &third)
 	apiErr, ok := err.(*client.Error)
 	if !ok || apiErr.Code != 409 || !strings.Contains(apiErr.Message, "quota exceeded for instances: limit 2, in use 2, requested 1") {
 		t.Fatalf("third instance: %v, want 409 naming instances, limit 2, in use 2", err)
 	}
-	if err := c.do("GET", "/api/v1/instances/c", nil, nil); err == nil {
+	if err := c.Do("GET", "/api/v1/instances/c", nil, nil); err == nil {
 		t.Error("the refused instance exists")
 	}
 	r := c.quotas()
@@ -51,13 +51,13 @@ func TestQuotaInstancesLimit(t *testing.T) {
 	if got := r.Quotas["cores"]; got.Limit != 20 || got.InUse != 2 {
 		t.Errorf("cores: %+v, want limit 20, in use 2 (two m1.tiny)", got)
 	}
-	sock := []string{"--socket", c.d.Socket}
+	sock := []string{"--socket", c.D.Socket}
 	out, errOut, code := cli(t, append([]string{"quota", "show", "admin"}, sock...)...)
 	if code != 0 || !strings.Contains(out, "instances") || !strings.Contains(out, "IN USE") {
 		t.Errorf("quota show: exit %d\n%s%s", code, out, errOut)
 	}
-	c.deleteAndWait(a)
-	c.deleteAndWait(b)
+	c.DeleteAndWait(a)
+	c.DeleteAndWait(b)
 	r = c.quotas()
 	for _, name := range []string{"instances", "cores", "ram", "volumes", "gigabytes", "ports"} {
 		if r.Quotas[name].InUse != 0 {
@@ -82,7 +82,7 @@ func TestQuotaConcurrentCreates(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = c.do("POST", "/api/v1/volumes", map[string]any{"name": fmt.Sprintf("v%d", i), "size_gib": 1}, nil)
+			errs[i] = c.Do("POST", "/api/v1/volumes", map[string]any{"name": fmt.Sprintf("v%d", i), "size_gib": 1}, nil)
 		}()
 	}
 	wg.Wait()
@@ -97,7 +97,7 @@ func TestQuotaConcurrentCreates(t *testing.T) {
 		}
 	}
 	var vols []struct{ Name string }
-	if err := c.do("GET", "/api/v1/volumes", nil, &vols); err != nil {
+	if err := c.Do("GET", "/api/v1/volumes", nil, &vols); err != nil {
 		t.Fatal(err)
 	}
 	if made != limit || len(vols) != limit {

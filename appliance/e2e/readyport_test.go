@@ -15,31 +15,31 @@ import (
 // answered, and the boot stays ready once.
 func TestGuestSaysReadyOnItsVirtioSerialPort(t *testing.T) {
 	c := newCloud(t, "")
-	g := guest(t)
-	c.importImage(map[string]any{"name": "tg-port", "path": g.Disk, "disk_format": "qcow2",
+	g := GuestPaths(t)
+	c.ImportImage(map[string]any{"name": "tg-port", "path": g.Disk, "disk_format": "qcow2",
 		"kernel_path": g.Kernel, "initrd_path": g.Initrd, "cmdline": "console=ttyS0 panic=-1 no_timer_check cloudlet.ready=port"})
 
-	out, errOut, code := cli(t, "instance", "create", "porty", "--image", "tg-port", "--wait", "ready", "--socket", c.d.Socket)
+	out, errOut, code := cli(t, "instance", "create", "porty", "--image", "tg-port", "--wait", "ready", "--socket", c.D.Socket)
 	if code != 0 || !strings.Contains(out, "timeline.guest_ready") || !strings.Contains(out, compute.ReadyViaSerial) {
 		t.Fatalf("instance create --wait ready: exit %d\n%s%s\nwant the timeline up to guest_ready, via %s", code, out, errOut, compute.ReadyViaSerial)
 	}
-	inst := c.show("porty")
+	inst := c.Show("porty")
 	if inst.ReadyAt == nil || inst.ReadyVia != compute.ReadyViaSerial {
 		t.Errorf("ready at %v via %q, want via %s", inst.ReadyAt, inst.ReadyVia, compute.ReadyViaSerial)
 	}
-	log := c.waitConsole(inst.ID, ready, 1, bootWait)
+	log := c.WaitConsole(inst.ID, ready, 1, bootWait)
 	if !strings.Contains(log, testguest.MarkerPort+" reply=OK") {
-		t.Errorf("the guest was not answered OK on its port:\n%s", tail(log, 2000))
+		t.Errorf("the guest was not answered OK on its port:\n%s", Tail(log, 2000))
 	}
 
-	c.d.Kill()
-	c.d.Start(t)
-	c.d.WaitReady(t)
+	c.D.Kill()
+	c.D.Start(t)
+	c.D.WaitReady(t)
 	sh := c.shell(inst.ID, "porty") // the serial console is the daemon's: a shell opened before the kill ended with it
 	if got := mustRun(t, sh, "/init ready-port"); got != "OK" {
 		t.Errorf("READY after a daemon restart answered %q, want OK", got)
 	}
-	if again := c.show("porty"); again.ReadyVia != compute.ReadyViaSerial || countReady(again) != 1 {
+	if again := c.Show("porty"); again.ReadyVia != compute.ReadyViaSerial || countReady(again) != 1 {
 		t.Errorf("after a second READY: via %q with %d guest_ready stages, want %s and 1", again.ReadyVia, countReady(again), compute.ReadyViaSerial)
 	}
 }

@@ -16,30 +16,30 @@ import (
 // (before, the instance came back paused on a QEMU still restoring, and unpause left it in prelaunch).
 func TestDaemonKilledMidResumeFinishesTheResumeAfterTheRestart(t *testing.T) {
 	c := newCloud(t, "")
-	id := c.create("midresume", kernelImage, nil).ID
-	c.waitState(id, compute.VMActive, compute.PowerRunning, bootWait)
-	c.waitConsole(id, ready, 1, bootWait)
+	id := c.Create("midresume", kernelImage, nil).ID
+	c.WaitState(id, compute.VMActive, compute.PowerRunning, bootWait)
+	c.WaitConsole(id, ready, 1, bootWait)
 	bootID, _ := c.shell(id, "midresume").run("cat /proc/sys/kernel/random/boot_id")
-	c.act(id, "suspend")
-	c.waitState(id, compute.VMSuspended, compute.PowerSuspended, bootWait)
+	c.Act(id, "suspend")
+	c.WaitState(id, compute.VMSuspended, compute.PowerSuspended, bootWait)
 
 	restartArmed(t, c, crashpoint.ResumeExec)
-	c.act(id, "resume")
+	c.Act(id, "resume")
 	crashed(t, c, crashpoint.ResumeExec)
 
-	after := c.waitState(id, compute.VMActive, compute.PowerRunning, bootWait)
+	after := c.WaitState(id, compute.VMActive, compute.PowerRunning, bootWait)
 	if !processAlive(after.PID) || after.Fault != "" {
 		t.Errorf("active with pid %d (alive %v), fault %q: want its QEMU running and no fault", after.PID, processAlive(after.PID), after.Fault)
 	}
-	if _, err := os.Stat(filepath.Join(c.d.DataDir, "instances", id, "suspend.state")); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(c.D.DataDir, "instances", id, "suspend.state")); !os.IsNotExist(err) {
 		t.Errorf("saved state left after the resume was finished: %v", err)
 	}
 	if got, _ := c.shell(id, "midresume").run("cat /proc/sys/kernel/random/boot_id"); got != bootID {
 		t.Errorf("boot id %q after the resume, was %q: want the restored guest, not a new boot", got, bootID)
 	}
-	c.act(id, "pause")
-	c.waitState(id, compute.VMPaused, compute.PowerPaused, bootWait)
-	c.act(id, "unpause")
-	c.waitState(id, compute.VMActive, compute.PowerRunning, bootWait)
-	c.deleteAndWait(id)
+	c.Act(id, "pause")
+	c.WaitState(id, compute.VMPaused, compute.PowerPaused, bootWait)
+	c.Act(id, "unpause")
+	c.WaitState(id, compute.VMActive, compute.PowerRunning, bootWait)
+	c.DeleteAndWait(id)
 }

@@ -12,24 +12,24 @@ import (
 // another one B listens on. Guests also find each other by name through cloudlet's DNS.
 func TestSecurityGroupsBetweenGuests(t *testing.T) {
 	c := newCloud(t, "")
-	if err := c.do("POST", "/api/v1/networks", map[string]any{"name": "lan", "subnet": map[string]any{"cidr": "10.61.0.0/24", "dhcp": true}}, nil); err != nil {
+	if err := c.Do("POST", "/api/v1/networks", map[string]any{"name": "lan", "subnet": map[string]any{"cidr": "10.61.0.0/24", "dhcp": true}}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.do("POST", "/api/v1/security-groups", map[string]any{"name": "outsider"}, nil); err != nil {
+	if err := c.Do("POST", "/api/v1/security-groups", map[string]any{"name": "outsider"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.do("POST", "/api/v1/security-groups/outsider/rules", map[string]any{"direction": "egress", "protocol": "any"}, nil); err != nil {
+	if err := c.Do("POST", "/api/v1/security-groups/outsider/rules", map[string]any{"direction": "egress", "protocol": "any"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	onLan := map[string]any{"networks": []string{"lan"}}
-	a, b := c.create("a", kernelImage, onLan), c.create("b", kernelImage, onLan)
-	cc := c.create("c", kernelImage, map[string]any{"networks": []string{"lan"}, "security_groups": []string{"outsider"}})
+	a, b := c.Create("a", kernelImage, onLan), c.Create("b", kernelImage, onLan)
+	cc := c.Create("c", kernelImage, map[string]any{"networks": []string{"lan"}, "security_groups": []string{"outsider"}})
 	shells := map[string]*shell{}
 	ips := map[string]string{}
 	for _, inst := range []compute.Instance{a, b, cc} {
-		c.waitConsole(inst.ID, ready, 1, bootWait)
+		c.WaitConsole(inst.ID, ready, 1, bootWait)
 		shells[inst.Name] = c.shell(inst.ID, inst.Name)
-		ips[inst.Name] = c.show(inst.ID).Addresses[0].IP
+		ips[inst.Name] = c.Show(inst.ID).Addresses[0].IP
 	}
 	if out, rc := shells["b"].run("httpd -p 8081 -h /www"); rc != 0 {
 		t.Fatalf("b: second httpd: rc %d %s", rc, out)
@@ -46,7 +46,7 @@ func TestSecurityGroupsBetweenGuests(t *testing.T) {
 		t.Errorf("c (outside the default group) reached b: %q", body)
 	}
 
-	if err := c.do("POST", "/api/v1/security-groups/default/rules", map[string]any{"direction": "ingress", "protocol": "tcp",
+	if err := c.Do("POST", "/api/v1/security-groups/default/rules", map[string]any{"direction": "ingress", "protocol": "tcp",
 		"port_range_min": 80, "port_range_max": 80}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestSecurityGroupsBetweenGuests(t *testing.T) {
 	}
 
 	// Moving c's port into the default group (a live port update) lets it in like a member.
-	if err := c.do("PUT", "/api/v1/ports/c", map[string]any{"security_groups": []string{"default", "outsider"}}, nil); err != nil {
+	if err := c.Do("PUT", "/api/v1/ports/c", map[string]any{"security_groups": []string{"default", "outsider"}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if body, ok := shells["c"].fetch("http://" + ips["b"] + ":8081/"); !ok {
@@ -70,9 +70,9 @@ func TestSecurityGroupsBetweenGuests(t *testing.T) {
 
 	// A daemon restart (kill -9) rebuilds the same rules; guests keep their addresses through a renewal.
 	rules := cloudletRules(t)
-	c.d.Kill()
-	c.d.Start(t)
-	c.d.WaitReady(t)
+	c.D.Kill()
+	c.D.Start(t)
+	c.D.WaitReady(t)
 	if after := cloudletRules(t); after != rules {
 		t.Errorf("rules after a restart differ:\n%s\nbefore:\n%s", after, rules)
 	}

@@ -19,19 +19,19 @@ func TestTheGuestGetsHostnameKeyAndUserDataFromCloudletsSeed(t *testing.T) {
 	var k struct {
 		PublicKey string `json:"public_key"`
 	}
-	if err := c.do("POST", "/api/v1/keypairs", map[string]any{"name": "mine"}, &k); err != nil {
+	if err := c.Do("POST", "/api/v1/keypairs", map[string]any{"name": "mine"}, &k); err != nil {
 		t.Fatalf("generate a keypair: %v", err)
 	}
 	const canary = "CANARY-ud-5e1d9"
 	script := "#!/bin/sh\necho " + canary + " >/root/ud\n"
-	inst := c.create("seeded", kernelImage, map[string]any{"key_name": "mine", "hostname": "seed-host",
+	inst := c.Create("seeded", kernelImage, map[string]any{"key_name": "mine", "hostname": "seed-host",
 		"password": "CANARY-pw-77", "metadata": map[string]string{"role": "e2e"},
 		"user_data": base64.StdEncoding.EncodeToString([]byte(script))})
-	log := c.waitConsole(inst.ID, "CLOUDLET-GUEST-READY", 1, 90*time.Second)
+	log := c.WaitConsole(inst.ID, "CLOUDLET-GUEST-READY", 1, 90*time.Second)
 	for _, want := range []string{"CLOUDLET-GUEST-SEED found dev=/dev/vd", "CLOUDLET-GUEST-USERDATA ran rc=0",
 		"CLOUDLET-GUEST-READY hostname=seed-host "} {
 		if !strings.Contains(log, want) {
-			t.Errorf("console lacks %q:\n%s", want, tail(log, 2000))
+			t.Errorf("console lacks %q:\n%s", want, Tail(log, 2000))
 		}
 	}
 	sh := c.shell(inst.ID, "seeded")
@@ -39,7 +39,7 @@ func TestTheGuestGetsHostnameKeyAndUserDataFromCloudletsSeed(t *testing.T) {
 		t.Errorf("the user-data script's file: %q rc=%d", out, rc)
 	}
 	out, rc := sh.run(`mkdir -p /mnt/seed && for d in /dev/vd?; do mount -t iso9660 -o ro $d /mnt/seed 2>/dev/null && break; done; ls /mnt/seed; cat /mnt/seed/meta-data; cat /mnt/seed/network-config; echo; grep -c phone_home /mnt/seed/vendor-data; umount /mnt/seed`)
-	shown := c.show(inst.ID)
+	shown := c.Show(inst.ID)
 	if len(shown.Addresses) != 1 {
 		t.Fatalf("addresses %v; want one on network default", shown.Addresses)
 	}
@@ -57,17 +57,17 @@ func TestTheGuestGetsHostnameKeyAndUserDataFromCloudletsSeed(t *testing.T) {
 }
 
 // assertNowhere checks that no secret appears in the instance list, the event log or the daemon's log.
-func assertNowhere(t *testing.T, c *cloud, secrets ...string) {
+func assertNowhere(t *testing.T, c *Cloud, secrets ...string) {
 	t.Helper()
 	var list, events json.RawMessage
-	if err := c.do("GET", "/api/v1/instances", nil, &list); err != nil {
+	if err := c.Do("GET", "/api/v1/instances", nil, &list); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.do("GET", "/api/v1/events?since=0&limit=5000", nil, &events); err != nil {
+	if err := c.Do("GET", "/api/v1/events?since=0&limit=5000", nil, &events); err != nil {
 		t.Fatal(err)
 	}
 	for where, text := range map[string]string{"the instance list": string(list), "the event log": string(events),
-		"the daemon's log": c.d.Stdout() + c.d.Stderr()} {
+		"the daemon's log": c.D.Stdout() + c.D.Stderr()} {
 		for _, s := range secrets {
 			if strings.Contains(text, s) {
 				t.Errorf("%q appears in %s", s, where)
@@ -80,12 +80,12 @@ func assertNowhere(t *testing.T, c *cloud, secrets ...string) {
 // SMBIOS type 1 naming OpenStack Nova and its UUID, so cloud-init enables its OpenStack datasource.
 func TestConfigDriveNoneBootsWithNoSeedAndSMBIOSNamesOpenStack(t *testing.T) {
 	c := newCloud(t, "")
-	inst := c.create("noseed", kernelImage, map[string]any{"networks": []string{}, "config_drive": "none"})
-	log := c.waitConsole(inst.ID, "CLOUDLET-GUEST-READY", 1, 90*time.Second)
+	inst := c.Create("noseed", kernelImage, map[string]any{"networks": []string{}, "config_drive": "none"})
+	log := c.WaitConsole(inst.ID, "CLOUDLET-GUEST-READY", 1, 90*time.Second)
 	if !strings.Contains(log, "CLOUDLET-GUEST-SEED none") {
-		t.Errorf("the guest found a seed:\n%s", tail(log, 2000))
+		t.Errorf("the guest found a seed:\n%s", Tail(log, 2000))
 	}
-	running := c.show(inst.ID)
+	running := c.Show(inst.ID)
 	argv := cmdline(running.PID)
 	if strings.Contains(argv, "seed.iso") {
 		t.Errorf("QEMU was given a seed: %s", argv)
@@ -116,7 +116,7 @@ func TestBadGuestFieldsAre400NamingTheField(t *testing.T) {
 		}
 	}
 	var list []json.RawMessage
-	if err := c.do("GET", "/api/v1/instances", nil, &list); err != nil || len(list) != 0 {
+	if err := c.Do("GET", "/api/v1/instances", nil, &list); err != nil || len(list) != 0 {
 		t.Errorf("%d instances made by bad requests (%v)", len(list), err)
 	}
 }
@@ -125,9 +125,9 @@ func TestBadGuestFieldsAre400NamingTheField(t *testing.T) {
 // openstack/latest/meta_data.json (its UUID, hostname, key and metadata) and the dated copy.
 func TestTheGuestReadsItsConfigDrive(t *testing.T) {
 	c := newCloud(t, "")
-	inst := c.create("drive", kernelImage, map[string]any{"networks": []string{}, "config_drive": "configdrive",
+	inst := c.Create("drive", kernelImage, map[string]any{"networks": []string{}, "config_drive": "configdrive",
 		"metadata": map[string]string{"role": "cd"}, "user_data": base64.StdEncoding.EncodeToString([]byte("#!/bin/sh\ntrue\n"))})
-	c.waitConsole(inst.ID, "CLOUDLET-GUEST-READY", 1, 90*time.Second)
+	c.WaitConsole(inst.ID, "CLOUDLET-GUEST-READY", 1, 90*time.Second)
 	out, rc := c.shell(inst.ID, "drive").run(`mkdir -p /mnt/cd && for d in /dev/vd?; do mount -t iso9660 -o ro $d /mnt/cd 2>/dev/null && break; done; ls /mnt/cd/openstack /mnt/cd/openstack/latest; cat /mnt/cd/openstack/2018-08-27/meta_data.json; echo; cat /mnt/cd/openstack/latest/user_data; umount /mnt/cd`)
 	for _, want := range []string{"2018-08-27", "latest", "meta_data.json", "network_data.json", "vendor_data.json",
 		"vendor_data2.json", "user_data", `"uuid":"` + inst.ID + `"`, `"hostname":"drive"`, `"meta":{"role":"cd"}`, "#!/bin/sh"} {

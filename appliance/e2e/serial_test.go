@@ -25,11 +25,11 @@ import (
 // without credentials is refused.
 func TestACommandTypedOnTheSerialWebsocketRunsInTheGuestAndViewersSeeIt(t *testing.T) {
 	c := newCloud(t, "")
-	id := c.create("serial", kernelImage, nil).ID
-	c.waitState(id, compute.VMActive, compute.PowerRunning, bootWait)
-	c.waitConsole(id, ready, 1, bootWait)
+	id := c.Create("serial", kernelImage, nil).ID
+	c.WaitState(id, compute.VMActive, compute.PowerRunning, bootWait)
+	c.WaitConsole(id, ready, 1, bootWait)
 
-	viewer := serialConn(t, c.c, id, "view")
+	viewer := SerialConn(t, c.C, id, "view")
 	sh := c.shell(id, "serial")
 	if out, rc := sh.run("echo typed-$((6*7))"); out != "typed-42" || rc != 0 {
 		t.Fatalf("command over the websocket: %q rc=%d, want typed-42 rc=0", out, rc)
@@ -41,11 +41,11 @@ func TestACommandTypedOnTheSerialWebsocketRunsInTheGuestAndViewersSeeIt(t *testi
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	anon := client.New(client.Options{URL: "http://" + c.d.Listen})
+	anon := client.New(client.Options{URL: "http://" + c.D.Listen})
 	if _, _, err := anon.Websocket(ctx, "/api/v1/instances/"+id+"/console"); !isHTTP(err, http.StatusUnauthorized) {
 		t.Errorf("websocket without credentials: got %v, want 401", err)
 	}
-	if _, _, err := c.c.Websocket(ctx, "/api/v1/instances/"+id+"/console?mode=keyboard"); !isHTTP(err, http.StatusConflict) {
+	if _, _, err := c.C.Websocket(ctx, "/api/v1/instances/"+id+"/console?mode=keyboard"); !isHTTP(err, http.StatusConflict) {
 		t.Errorf("asking for the keyboard another viewer holds: got %v, want 409", err)
 	}
 	reader := readerClient(t, c)
@@ -62,9 +62,9 @@ func TestACommandTypedOnTheSerialWebsocketRunsInTheGuestAndViewersSeeIt(t *testi
 	defer ws.CloseNow()
 	checkSerialTicket(t, ctx, reader, anon, id)
 	for range compute.DefaultSerialViewers - 4 { // four are attached
-		serialConn(t, c.c, id, "view")
+		SerialConn(t, c.C, id, "view")
 	}
-	if _, _, err := c.c.Websocket(ctx, "/api/v1/instances/"+id+"/console?mode=view"); !isHTTP(err, http.StatusTooManyRequests) {
+	if _, _, err := c.C.Websocket(ctx, "/api/v1/instances/"+id+"/console?mode=view"); !isHTTP(err, http.StatusTooManyRequests) {
 		t.Errorf("one viewer over the limit: got %v, want 429", err)
 	}
 }
@@ -74,12 +74,12 @@ func TestACommandTypedOnTheSerialWebsocketRunsInTheGuestAndViewersSeeIt(t *testi
 // guest keeps running.
 func TestTheCLIConsoleOnAPseudoTerminalTypesIntoTheGuestAndDetachesOnCtrlBracket(t *testing.T) {
 	c := newCloud(t, "")
-	id := c.create("tty", kernelImage, nil).ID
-	c.waitState(id, compute.VMActive, compute.PowerRunning, bootWait)
-	c.waitConsole(id, ready, 1, bootWait)
+	id := c.Create("tty", kernelImage, nil).ID
+	c.WaitState(id, compute.VMActive, compute.PowerRunning, bootWait)
+	c.WaitConsole(id, ready, 1, bootWait)
 
 	term := testkit.OpenTerminal(t)
-	cmd := exec.Command(cloudletBin, "--socket", c.d.Socket, "instance", "console", "tty")
+	cmd := exec.Command(cloudletBin, "--socket", c.D.Socket, "instance", "console", "tty")
 	term.Start(cmd)
 	if _, err := term.ReadUntil("Ctrl-] detaches.", 30*time.Second); err != nil {
 		t.Fatalf("console banner: %v", err)
@@ -102,7 +102,7 @@ func TestTheCLIConsoleOnAPseudoTerminalTypesIntoTheGuestAndDetachesOnCtrlBracket
 	if err := term.Restored(); err != nil {
 		t.Error(err)
 	}
-	if inst := c.show(id); inst.VMState != compute.VMActive || inst.PowerState != compute.PowerRunning {
+	if inst := c.Show(id); inst.VMState != compute.VMActive || inst.PowerState != compute.PowerRunning {
 		t.Errorf("after the detach the instance is %s/%s, want active/running", inst.VMState, inst.PowerState)
 	}
 	if out, rc := c.shell(id, "tty").run("echo still-here"); out != "still-here" || rc != 0 {
@@ -115,24 +115,24 @@ func TestTheCLIConsoleOnAPseudoTerminalTypesIntoTheGuestAndDetachesOnCtrlBracket
 // lost or repeated.
 func TestTheConsoleLogHoldsTheWholeBootAcrossAttachesAndADaemonRestart(t *testing.T) {
 	c := newCloud(t, "")
-	id := c.create("bootlog", kernelImage, nil).ID
-	c.waitState(id, compute.VMActive, compute.PowerRunning, bootWait)
-	c.waitConsole(id, ready, 1, bootWait)
+	id := c.Create("bootlog", kernelImage, nil).ID
+	c.WaitState(id, compute.VMActive, compute.PowerRunning, bootWait)
+	c.WaitConsole(id, ready, 1, bootWait)
 	var whileDown int
 	for i := range 3 {
-		conn := serialConn(t, c.c, id, "view")
+		conn := SerialConn(t, c.C, id, "view")
 		if _, err := readUntil(conn, "CLOUDLET-GUEST-UPTIME", 30*time.Second); err != nil {
 			t.Fatalf("attach %d: %v", i, err)
 		}
 		conn.Close()
 		if i == 1 {
-			c.d.Kill()
+			c.D.Kill()
 			whileDown = waitUptimeLines(t, c.consoleLog(id), 3) // the guest prints on, QEMU logs it
-			c.d.Start(t)
-			c.d.WaitReady(t)
+			c.D.Start(t)
+			c.D.WaitReady(t)
 		}
 	}
-	log := c.waitConsole(id, "CLOUDLET-GUEST-UPTIME", whileDown+2, bootWait)
+	log := c.WaitConsole(id, "CLOUDLET-GUEST-UPTIME", whileDown+2, bootWait)
 	for _, marker := range []string{"Linux version", bootLine, ready} {
 		if n := strings.Count(log, marker); n != 1 {
 			t.Errorf("%q appears %d times in the log, want once", marker, n)
@@ -174,9 +174,9 @@ func waitUptimeLines(t *testing.T, path string, n int) int {
 func TestAGuestPrintingInALoopKeepsTheConsoleLogUnderTheCap(t *testing.T) {
 	const capBytes = 64 << 10
 	c := newCloud(t, `{"console_log_max_bytes": 65536}`)
-	id := c.create("flood", kernelImage, nil).ID
-	c.waitState(id, compute.VMActive, compute.PowerRunning, bootWait)
-	c.waitConsole(id, ready, 1, bootWait)
+	id := c.Create("flood", kernelImage, nil).ID
+	c.WaitState(id, compute.VMActive, compute.PowerRunning, bootWait)
+	c.WaitConsole(id, ready, 1, bootWait)
 	c.shell(id, "flood").run("(while :; do echo flood-flood-flood-flood-flood-flood-flood-flood; done >/dev/ttyS0 2>&1 &)")
 	logPath := c.consoleLog(id)
 	rotations := 0
@@ -196,13 +196,13 @@ func TestAGuestPrintingInALoopKeepsTheConsoleLogUnderTheCap(t *testing.T) {
 	if rotations < 4 {
 		t.Fatalf("saw %d rotations within 2 minutes, want 4: is the guest printing?", rotations)
 	}
-	if log := c.console(id); !strings.Contains(tail(log, 200), "flood-flood") || len(log) > capBytes {
-		t.Errorf("console-log: %d bytes ending %q; want the newest output, under the cap", len(log), tail(log, 80))
+	if log := c.Console(id); !strings.Contains(Tail(log, 200), "flood-flood") || len(log) > capBytes {
+		t.Errorf("console-log: %d bytes ending %q; want the newest output, under the cap", len(log), Tail(log, 80))
 	}
 }
 
 // readerClient is a client of user "watcher", a reader in the admin project, over TCP.
-func readerClient(t *testing.T, c *cloud) *client.Client {
+func readerClient(t *testing.T, c *Cloud) *client.Client {
 	t.Helper()
 	const pw = "watcher-pw-5d2c9a"
 	for _, step := range []struct {
@@ -212,48 +212,12 @@ func readerClient(t *testing.T, c *cloud) *client.Client {
 		{"POST", "/api/v1/users", map[string]any{"name": "watcher", "password": pw, "enabled": true, "default_project": "admin"}},
 		{"PUT", "/api/v1/projects/admin/users/watcher/roles/reader", nil},
 	} {
-		if err := c.do(step.method, step.path, step.body, nil); err != nil {
+		if err := c.Do(step.method, step.path, step.body, nil); err != nil {
 			t.Fatalf("%s %s: %v", step.method, step.path, err)
 		}
 	}
-	token, _ := httpAPI{t: t, base: "http://" + c.d.Listen}.login("watcher", pw, "admin")
-	return client.New(client.Options{URL: "http://" + c.d.Listen, Token: token})
-}
-
-// consoleLogin logs in on the instance's serial console as user with pass (a getty's "login:" and
-// "Password:" prompts), runs hostname and returns what it printed. For guests with a login on
-// ttyS0 (the Debian cloud-init guest with --password); the test guest has none.
-func consoleLogin(t *testing.T, c *cloud, id, user, pass string) (hostname string) {
-	t.Helper()
-	conn := serialConn(t, c.c, id, "keyboard")
-	defer conn.Close()
-	const wait = 2 * time.Minute
-	send := func(s string) {
-		if _, err := conn.Write([]byte(s)); err != nil {
-			t.Fatalf("type on the serial console of %s: %v", id, err)
-		}
-	}
-	send("\r") // a fresh prompt: the first may have scrolled by before we attached
-	// The command waits for the shell's prompt: what is typed before it is flushed with the login's tty.
-	for _, step := range []struct{ prompt, answer string }{{"login: ", user + "\r"}, {"Password: ", pass + "\r"},
-		{"$ ", "echo HOST-$(hostname)-END\r"}} {
-		if _, err := readUntil(conn, step.prompt, wait); err != nil {
-			t.Fatalf("serial login on %s: waiting for %q: %v", id, step.prompt, err)
-		}
-		send(step.answer)
-	}
-	out, err := readUntil(conn, "-END\r\n", wait) // the echoed command line ends with -END\r too
-	if err != nil {
-		t.Fatalf("serial login on %s: hostname: %v", id, err)
-	}
-	m := regexp.MustCompile(`HOST-([a-z0-9.-]+)-END\r\n`).FindStringSubmatch(out)
-	if m == nil {
-		out, err = readUntil(conn, "-END\r\n", wait)
-		if m = regexp.MustCompile(`HOST-([a-z0-9.-]+)-END\r\n`).FindStringSubmatch(out); err != nil || m == nil {
-			t.Fatalf("serial login on %s: no hostname in %q: %v", id, out, err)
-		}
-	}
-	return m[1]
+	token, _ := httpAPI{t: t, base: "http://" + c.D.Listen}.login("watcher", pw, "admin")
+	return client.New(client.Options{URL: "http://" + c.D.Listen, Token: token})
 }
 
 // readUntil reads conn until what it read ends with s, within limit, and returns what it read.
@@ -304,10 +268,10 @@ func checkSerialTicket(t *testing.T, ctx context.Context, reader, anon *client.C
 // buffer, so QEMU's one-byte writes do not block — nor does QEMU 7.2 log a held byte twice — until the
 // daemon's reader is thousands of bytes behind (a byte doubled in console.log failed a CI run on a
 // loaded machine).
-func checkConsoleBufferWidened(t *testing.T, c *cloud, id string) {
+func checkConsoleBufferWidened(t *testing.T, c *Cloud, id string) {
 	t.Helper()
-	sock := filepath.Join(c.d.RunDir, "instances", id, "console.sock")
-	if got, err := qemu.ConsoleBuffer(c.show(id).PID, sock); err != nil || got < qemu.ConsoleSendBuffer {
+	sock := filepath.Join(c.D.RunDir, "instances", id, "console.sock")
+	if got, err := qemu.ConsoleBuffer(c.Show(id).PID, sock); err != nil || got < qemu.ConsoleSendBuffer {
 		t.Errorf("QEMU's end of the console connection has a send buffer of %d (%v), want at least %d", got, err, qemu.ConsoleSendBuffer)
 	}
 }

@@ -40,7 +40,7 @@ const (
 // soak is the harness's state: the daemon and what the client knows it made.
 type soak struct {
 	t       *testing.T
-	c       *cloud
+	c       *Cloud
 	config  string // the daemon's config file
 	rng     *rand.Rand
 	tracked map[string]*soakInstance // instance id → what the client was told
@@ -77,7 +77,7 @@ func newSoak(t *testing.T, seed uint64) *soak {
 	s := &soak{t: t, c: c, config: config, rng: rand.New(rand.NewPCG(seed, seed^0x50a1c0de)), tracked: map[string]*soakInstance{},
 		pending: map[string]bool{}, gone: map[string]string{}, kept: map[string][]string{}, hits: map[string]int{}, missed: map[string]int{}}
 	t.Cleanup(func() { // the last of the soak's own starts dies before the dirs go; a failure shows its story
-		c.d.Kill()
+		c.D.Kill()
 		if t.Failed() {
 			s.explain()
 		}
@@ -85,7 +85,7 @@ func newSoak(t *testing.T, seed uint64) *soak {
 	ext := map[string]any{"name": "soakext", "external": true, "uplink": soakUplink, "subnet": map[string]any{
 		"cidr": "198.51.100.0/24", "gateway": "198.51.100.254",
 		"allocation_pools": []map[string]string{{"start": "198.51.100.10", "end": "198.51.100.20"}}}}
-	if err := c.do("POST", "/api/v1/networks", ext, nil); err != nil {
+	if err := c.Do("POST", "/api/v1/networks", ext, nil); err != nil {
 		t.Fatalf("create the external network: %v", err)
 	}
 	return s
@@ -116,7 +116,7 @@ func addSoakUplink(t *testing.T) {
 // down reports whether the daemon has exited.
 func (s *soak) down() bool {
 	select {
-	case <-s.c.d.done:
+	case <-s.c.D.done:
 		return true
 	default:
 		return false
@@ -133,7 +133,7 @@ func (s *soak) randomCycle() {
 		select {
 		case <-time.After(delay):
 			fired.Store(true)
-			s.c.d.Kill()
+			s.c.D.Kill()
 		case <-stop:
 		}
 	}()
@@ -144,30 +144,30 @@ func (s *soak) randomCycle() {
 	<-timerDone
 	s.note("killed after %s", delay)
 	if !fired.Load() && !s.t.Failed() {
-		s.t.Errorf("the daemon exited by itself: %v\nstderr:\n%s", s.c.d.waitErr, tail(s.c.d.Stderr(), 4000))
+		s.t.Errorf("the daemon exited by itself: %v\nstderr:\n%s", s.c.D.waitErr, Tail(s.c.D.Stderr(), 4000))
 	}
-	s.c.d.Kill()
+	s.c.D.Kill()
 	s.randomKills++
 }
 
 // armedCycle restarts the daemon armed at point, drives the action that reaches it and waits for the
 // daemon to kill itself there.
 func (s *soak) armedCycle(point string) {
-	s.c.d.Kill()
+	s.c.D.Kill()
 	s.start(point)
 	if s.waitReady() && !s.reach(point) {
 		s.note("what crash point %s needs could not be made; killed instead", point)
 		s.missed[point]++
-		s.c.d.Kill()
+		s.c.D.Kill()
 		return
 	}
-	if _, ok := s.c.d.Wait(soakPointWait); !ok {
+	if _, ok := s.c.D.Wait(soakPointWait); !ok {
 		s.t.Errorf("crash point %s was not reached within %s", point, soakPointWait)
-		s.c.d.Kill()
+		s.c.D.Kill()
 		return
 	}
-	if ws, ok := s.c.d.Cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || ws.Signal() != syscall.SIGKILL {
-		s.t.Errorf("armed at %s, the daemon exited otherwise: %v\nstderr:\n%s", point, s.c.d.waitErr, tail(s.c.d.Stderr(), 4000))
+	if ws, ok := s.c.D.Cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || ws.Signal() != syscall.SIGKILL {
+		s.t.Errorf("armed at %s, the daemon exited otherwise: %v\nstderr:\n%s", point, s.c.D.waitErr, Tail(s.c.D.Stderr(), 4000))
 		return
 	}
 	s.hits[point]++
@@ -182,20 +182,20 @@ func (s *soak) waitReady() bool {
 			return false
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		err := s.c.c.Do(ctx, "GET", "/healthz", nil, nil)
+		err := s.c.C.Do(ctx, "GET", "/healthz", nil, nil)
 		cancel()
 		if err == nil {
 			return true
 		}
 		time.Sleep(soakPoll)
 	}
-	s.t.Fatalf("daemon not ready within %s\nstderr:\n%s", soakReadyWait, s.c.d.Stderr())
+	s.t.Fatalf("daemon not ready within %s\nstderr:\n%s", soakReadyWait, s.c.D.Stderr())
 	return false
 }
 
 // req sends one request; a refusal by the API is an answer, any other error means the daemon is gone.
 func (s *soak) req(method, path string, in, out any) (answered bool, err error) {
-	err = s.c.do(method, path, in, out)
+	err = s.c.Do(method, path, in, out)
 	var apiErr *client.Error
 	answered = err == nil || errors.As(err, &apiErr)
 	if method != "GET" {
@@ -218,7 +218,7 @@ const soakTrail = 60
 // start starts the daemon (armed at point, if not ""), keeping the previous one's log. The harness
 // starts it hundreds of times: one cleanup, registered by newSoak, kills the last one.
 func (s *soak) start(point string) {
-	d := s.c.d
+	d := s.c.D
 	if d.Cmd != nil {
 		s.logs = append(s.logs, fmt.Sprintf("--- daemon of cycle %d:\n%s", s.cycles, d.Stderr()))
 		if len(s.logs) > soakTrail/20 {
@@ -247,7 +247,7 @@ func (s *soak) start(point string) {
 // explain logs the trail and the latest daemons' logs once a check has failed.
 func (s *soak) explain() {
 	s.t.Logf("soak: the latest requests:\n%s", strings.Join(s.trail, "\n"))
-	s.t.Logf("soak: the latest daemons' logs:\n%s\n--- this daemon:\n%s", strings.Join(s.logs, "\n"), s.c.d.Stderr())
+	s.t.Logf("soak: the latest daemons' logs:\n%s\n--- this daemon:\n%s", strings.Join(s.logs, "\n"), s.c.D.Stderr())
 }
 
 // name returns a fresh name with prefix.
@@ -320,12 +320,12 @@ func (s *soak) tearDown() {
 	}
 	for _, list := range []string{"port-forwards", "floating-ips", "snapshots", "volumes", "ports", "security-groups", "networks"} {
 		var items []struct{ ID, Name string }
-		if err := s.c.do("GET", "/api/v1/"+list, nil, &items); err != nil {
+		if err := s.c.Do("GET", "/api/v1/"+list, nil, &items); err != nil {
 			s.t.Fatalf("list %s: %v", list, err)
 		}
 		for _, it := range items {
 			if it.Name != "default" {
-				s.c.do("DELETE", "/api/v1/"+list+"/"+it.ID, nil, nil)
+				s.c.Do("DELETE", "/api/v1/"+list+"/"+it.ID, nil, nil)
 			}
 		}
 	}
@@ -337,7 +337,7 @@ func (s *soak) waitGoneOrFailed(id string) {
 	deadline := time.Now().Add(soakSettleWait)
 	for time.Now().Before(deadline) {
 		var inst compute.Instance
-		err := s.c.do("GET", "/api/v1/instances/"+id, nil, &inst)
+		err := s.c.Do("GET", "/api/v1/instances/"+id, nil, &inst)
 		if apiErr, ok := err.(*client.Error); ok && apiErr.Code == 404 || err == nil && inst.TaskState == "" {
 			return
 		}

@@ -31,7 +31,7 @@ const soakSettleWait = bootWait
 // checkWhileDown runs the checks that need the daemon gone: the catalog is opened read-only (the
 // daemon holds it locked while it runs) and QEMU's monitors are free to answer.
 func (s *soak) checkWhileDown() {
-	db, err := store.Open(filepath.Join(s.c.d.DataDir, "catalog.db"), store.Options{ReadOnly: true})
+	db, err := store.Open(filepath.Join(s.c.D.DataDir, "catalog.db"), store.Options{ReadOnly: true})
 	if err != nil {
 		s.t.Fatalf("open the catalog after the kill: %v", err)
 	}
@@ -74,7 +74,7 @@ func (s *soak) qemuRunStateAgreesWithTheRecord(db *store.DB) {
 func (s *soak) runState(id string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	mon, err := qmp.Dial(ctx, filepath.Join(s.c.d.RunDir, "instances", id, "qmp.sock"))
+	mon, err := qmp.Dial(ctx, filepath.Join(s.c.D.RunDir, "instances", id, "qmp.sock"))
 	if err != nil {
 		return ""
 	}
@@ -106,7 +106,7 @@ func (s *soak) checkAfterRestart() {
 	var sgs []network.SecurityGroup
 	for path, out := range map[string]any{"networks": &nets, "ports": &ports, "floating-ips": &fips, "port-forwards": &pfs,
 		"security-groups": &sgs} {
-		if err := s.c.do("GET", "/api/v1/"+path, nil, out); err != nil {
+		if err := s.c.Do("GET", "/api/v1/"+path, nil, out); err != nil {
 			s.t.Fatalf("list %s: %v", path, err)
 		}
 	}
@@ -122,7 +122,7 @@ func (s *soak) everyInstanceSettles() []compute.Instance {
 	deadline := time.Now().Add(soakSettleWait)
 	for {
 		var insts []compute.Instance
-		if err := s.c.do("GET", "/api/v1/instances", nil, &insts); err != nil {
+		if err := s.c.Do("GET", "/api/v1/instances", nil, &insts); err != nil {
 			s.t.Fatalf("list instances after the restart: %v", err)
 		}
 		i := slices.IndexFunc(insts, func(i compute.Instance) bool { return i.TaskState != "" || i.VMState == compute.VMBuilding })
@@ -188,7 +188,7 @@ func (s *soak) everyInstanceHasItsOwnQEMUOrAReason(insts []compute.Instance) {
 			s.t.Errorf("instance %s is %s but its QEMU pid %d runs", i.Name, i.VMState, i.PID)
 		case i.VMState == compute.VMError && i.Fault == "":
 			s.t.Errorf("instance %s is in error without a reason", i.Name)
-		case i.VMState == compute.VMSuspended && !fileExists(filepath.Join(s.c.d.DataDir, "instances", i.ID, "suspend.state")):
+		case i.VMState == compute.VMSuspended && !fileExists(filepath.Join(s.c.D.DataDir, "instances", i.ID, "suspend.state")):
 			s.t.Errorf("instance %s is suspended without its saved state", i.Name)
 		case !slices.Contains([]compute.VMState{compute.VMActive, compute.VMPaused, compute.VMStopped, compute.VMSuspended, compute.VMError}, i.VMState):
 			s.t.Errorf("instance %s settled in %s", i.Name, i.VMState)
@@ -199,7 +199,7 @@ func (s *soak) everyInstanceHasItsOwnQEMUOrAReason(insts []compute.Instance) {
 // noQEMUWithoutRecord: every QEMU under the daemon's run dir is the recorded QEMU of an instance that
 // should run, and no instance has two.
 func (s *soak) noQEMUWithoutRecord(insts []compute.Instance) {
-	found, err := qemu.Scan(filepath.Join(s.c.d.RunDir, "instances"))
+	found, err := qemu.Scan(filepath.Join(s.c.D.RunDir, "instances"))
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -233,7 +233,7 @@ func (s *soak) everyVolumeSettles() []soakVolume {
 	deadline := time.Now().Add(soakSettleWait)
 	for {
 		var vols []soakVolume
-		if err := s.c.do("GET", "/api/v1/volumes", nil, &vols); err != nil {
+		if err := s.c.Do("GET", "/api/v1/volumes", nil, &vols); err != nil {
 			s.t.Fatalf("list volumes after the restart: %v", err)
 		}
 		i := slices.IndexFunc(vols, func(v soakVolume) bool {
@@ -281,8 +281,8 @@ func (s *soak) noFilesWithoutRecord(insts []compute.Instance, vols []soakVolume)
 	for _, v := range vols {
 		ids[v.ID] = true
 	}
-	for _, dir := range []string{filepath.Join(s.c.d.DataDir, "instances"), filepath.Join(s.c.d.RunDir, "instances"),
-		filepath.Join(s.c.d.DataDir, "pools", "default")} {
+	for _, dir := range []string{filepath.Join(s.c.D.DataDir, "instances"), filepath.Join(s.c.D.RunDir, "instances"),
+		filepath.Join(s.c.D.DataDir, "pools", "default")} {
 		entries, _ := os.ReadDir(dir)
 		for _, e := range entries {
 			if !ids[e.Name()] {
@@ -291,7 +291,7 @@ func (s *soak) noFilesWithoutRecord(insts []compute.Instance, vols []soakVolume)
 			}
 		}
 	}
-	for _, root := range []string{s.c.d.DataDir, s.c.d.RunDir} {
+	for _, root := range []string{s.c.D.DataDir, s.c.D.RunDir} {
 		filepath.WalkDir(root, func(path string, e fs.DirEntry, err error) error {
 			if err == nil && isTempName(e.Name()) {
 				s.orphans++

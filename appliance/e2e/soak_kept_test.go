@@ -43,7 +43,7 @@ func (s *soak) readKeptEvents() {
 				VolumeID string `json:"volume_id"`
 			}
 		}
-		if err := s.c.do("GET", fmt.Sprintf("/api/v1/events?since=%d&limit=%d", s.seenSeq, soakEventPage), nil, &events); err != nil {
+		if err := s.c.Do("GET", fmt.Sprintf("/api/v1/events?since=%d&limit=%d", s.seenSeq, soakEventPage), nil, &events); err != nil {
 			s.t.Fatalf("list events: %v", err)
 		}
 		for _, e := range events {

@@ -84,7 +84,7 @@ func (s *soak) cycle(i int) {
 	s.checkWhileDown()
 	s.start("")
 	if !s.waitReady() {
-		s.t.Fatalf("the daemon died while it started unarmed: %v\nstderr:\n%s", s.c.d.waitErr, s.c.d.Stderr())
+		s.t.Fatalf("the daemon died while it started unarmed: %v\nstderr:\n%s", s.c.D.waitErr, s.c.D.Stderr())
 	}
 	s.checkAfterRestart()
 	s.cycles++

@@ -14,19 +14,19 @@ import (
 // neighbour tables and their traffic.
 func TestSpoofingGuestGetsNothingThrough(t *testing.T) {
 	c := newCloud(t, "")
-	if err := c.do("POST", "/api/v1/networks", map[string]any{"name": "lan", "subnet": map[string]any{"cidr": "10.60.0.0/24", "dhcp": true}}, nil); err != nil {
+	if err := c.Do("POST", "/api/v1/networks", map[string]any{"name": "lan", "subnet": map[string]any{"cidr": "10.60.0.0/24", "dhcp": true}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	onLan := map[string]any{"networks": []string{"lan"}}
 	insts := map[string]compute.Instance{}
 	sh := map[string]*shell{}
 	for _, name := range []string{"victim", "mallory", "observer"} {
-		insts[name] = c.create(name, kernelImage, onLan)
+		insts[name] = c.Create(name, kernelImage, onLan)
 	}
 	for name, inst := range insts {
-		c.waitConsole(inst.ID, ready, 1, bootWait)
+		c.WaitConsole(inst.ID, ready, 1, bootWait)
 		sh[name] = c.shell(inst.ID, name)
-		insts[name] = c.show(inst.ID)
+		insts[name] = c.Show(inst.ID)
 	}
 	ip := func(name string) string { return insts[name].Addresses[0].IP }
 	mac := func(name string) string { return insts[name].Addresses[0].MAC }
@@ -37,7 +37,7 @@ func TestSpoofingGuestGetsNothingThrough(t *testing.T) {
 
 	// A rogue DHCP server: the observer renews from scratch and still gets cloudlet's answer. The group
 	// lets DHCP requests in, so the rogue server does hear them: its answers are what must be dropped.
-	if err := c.do("POST", "/api/v1/security-groups/default/rules", map[string]any{"direction": "ingress", "protocol": "udp",
+	if err := c.Do("POST", "/api/v1/security-groups/default/rules", map[string]any{"direction": "ingress", "protocol": "udp",
 		"port_range_min": 67, "port_range_max": 67}, nil); err != nil {
 		t.Fatal(err)
 	}

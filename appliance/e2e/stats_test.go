@@ -22,10 +22,10 @@ import (
 // stats.
 func TestInstanceUsageIsSampledAndAFrozenQEMUHoldsUpNoScrape(t *testing.T) {
 	c := newCloud(t, `{"sample_interval": "1s"}`)
-	busy := c.create("busy", kernelImage, nil)
-	idle := c.create("idle", kernelImage, nil)
-	c.waitConsole(busy.ID, ready, 1, bootWait)
-	c.waitConsole(idle.ID, ready, 1, bootWait)
+	busy := c.Create("busy", kernelImage, nil)
+	idle := c.Create("idle", kernelImage, nil)
+	c.WaitConsole(busy.ID, ready, 1, bootWait)
+	c.WaitConsole(idle.ID, ready, 1, bootWait)
 	sh := c.shell(busy.ID, "busy")
 
 	written := func() float64 {
@@ -51,21 +51,21 @@ func TestInstanceUsageIsSampledAndAFrozenQEMUHoldsUpNoScrape(t *testing.T) {
 	rx0, tx0 := rx()
 	mustRun(t, sh, "ping -c 5 -s 1000 $(ip route | awk '/default/ {print $3}')")
 	c.waitMetric("busy's pings on its tap", func() bool { r, x := rx(); return r >= rx0+5000 && x >= tx0+5000 })
-	if out := c.cliExit(0, "instance", "stats", "busy"); !strings.Contains(out, "drive disk-") || !strings.Contains(out, "interface "+link.TapPrefix) {
+	if out := c.CLIExit(0, "instance", "stats", "busy"); !strings.Contains(out, "drive disk-") || !strings.Contains(out, "interface "+link.TapPrefix) {
 		t.Errorf("cloudlet instance stats busy:\n%s", out)
 	}
 
-	m := newMembers(t, c.d)
+	m := newMembers(t, c.D)
 	for _, ref := range []string{busy.ID, "busy"} {
 		m.want("another project's stats", "pa", "GET", "/api/v1/instances/"+ref+"/stats", "", 404, "")
 	}
 	m.want("the host's stats", "pa", "GET", "/api/v1/host/stats", "", 403, "")
 	var host metering.HostStats
-	if err := c.do("GET", "/api/v1/host/stats", nil, &host); err != nil || host.RunningInstances != 2 || host.MemoryTotalBytes == 0 {
+	if err := c.Do("GET", "/api/v1/host/stats", nil, &host); err != nil || host.RunningInstances != 2 || host.MemoryTotalBytes == 0 {
 		t.Errorf("host stats %+v, %v; want 2 running instances", host, err)
 	}
 
-	pid := c.waitState(idle.ID, compute.VMActive, compute.PowerRunning, 10*time.Second).PID
+	pid := c.WaitState(idle.ID, compute.VMActive, compute.PowerRunning, 10*time.Second).PID
 	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
@@ -83,42 +83,42 @@ func TestInstanceUsageIsSampledAndAFrozenQEMUHoldsUpNoScrape(t *testing.T) {
 }
 
 // scrapeUsage GETs /metrics as admin and parses it.
-func (c *cloud) scrapeUsage() map[string]*dto.MetricFamily {
-	c.t.Helper()
-	req, err := http.NewRequest("GET", "http://"+c.d.Listen+"/metrics", nil)
+func (c *Cloud) scrapeUsage() map[string]*dto.MetricFamily {
+	c.T.Helper()
+	req, err := http.NewRequest("GET", "http://"+c.D.Listen+"/metrics", nil)
 	if err != nil {
-		c.t.Fatal(err)
+		c.T.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+c.token())
+	req.Header.Set("Authorization", "Bearer "+c.Token())
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		c.t.Fatalf("scrape: %v", err)
+		c.T.Fatalf("scrape: %v", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != 200 {
-		c.t.Fatalf("scrape: %s", resp.Status)
+		c.T.Fatalf("scrape: %s", resp.Status)
 	}
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	fams, err := parser.TextToMetricFamilies(resp.Body)
 	if err != nil {
-		c.t.Fatalf("parse /metrics: %v", err)
+		c.T.Fatalf("parse /metrics: %v", err)
 	}
 	return fams
 }
 
 // instanceStats GETs an instance's stats as admin.
-func (c *cloud) instanceStats(ref string) metering.InstanceStats {
-	c.t.Helper()
+func (c *Cloud) instanceStats(ref string) metering.InstanceStats {
+	c.T.Helper()
 	var st metering.InstanceStats
-	if err := c.do("GET", "/api/v1/instances/"+ref+"/stats", nil, &st); err != nil {
-		c.t.Fatalf("stats of %s: %v", ref, err)
+	if err := c.Do("GET", "/api/v1/instances/"+ref+"/stats", nil, &st); err != nil {
+		c.T.Fatalf("stats of %s: %v", ref, err)
 	}
 	return st
 }
 
 // waitMetric polls cond (samples come every sample_interval) until it holds.
-func (c *cloud) waitMetric(what string, cond func() bool) {
-	c.t.Helper()
+func (c *Cloud) waitMetric(what string, cond func() bool) {
+	c.T.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		if cond() {
@@ -126,7 +126,7 @@ func (c *cloud) waitMetric(what string, cond func() bool) {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	c.t.Fatalf("%s: not seen within 60s", what)
+	c.T.Fatalf("%s: not seen within 60s", what)
 }
 
 // instanceMetric sums family name's series of instance id (all its drives or interfaces).

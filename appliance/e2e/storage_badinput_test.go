@@ -26,12 +26,12 @@ func TestStorageBadInput(t *testing.T) {
 		t.Fatalf("qemu-img: %v: %s", err, out)
 	}
 	wholeBytes, _ := os.ReadFile(whole)
-	imagesBefore := dirEntries(t, filepath.Join(c.d.DataDir, "images"))
-	poolBefore := dirEntries(t, filepath.Join(c.d.DataDir, "pools", "default"))
+	imagesBefore := dirEntries(t, filepath.Join(c.D.DataDir, "images"))
+	poolBefore := dirEntries(t, filepath.Join(c.D.DataDir, "pools", "default"))
 
 	t.Run("qcow2 backed by a host file", func(t *testing.T) {
 		var img struct{ ID string }
-		if err := c.do("POST", "/api/v1/images", map[string]any{"name": "evil", "disk_format": "qcow2"}, &img); err != nil {
+		if err := c.Do("POST", "/api/v1/images", map[string]any{"name": "evil", "disk_format": "qcow2"}, &img); err != nil {
 			t.Fatal(err)
 		}
 		body := rawRequest(t, c, "PUT", "/api/v1/images/"+img.ID+"/file", "application/octet-stream", backedBytes, http.StatusBadRequest)
@@ -41,28 +41,28 @@ func TestStorageBadInput(t *testing.T) {
 	})
 	t.Run("qcow2 truncated after its header", func(t *testing.T) {
 		var img struct{ ID, Status string }
-		if err := c.do("POST", "/api/v1/images", map[string]any{"name": "cut", "disk_format": "qcow2"}, &img); err != nil {
+		if err := c.Do("POST", "/api/v1/images", map[string]any{"name": "cut", "disk_format": "qcow2"}, &img); err != nil {
 			t.Fatal(err)
 		}
 		body := rawRequest(t, c, "PUT", "/api/v1/images/"+img.ID+"/file", "application/octet-stream", wholeBytes[:300], http.StatusBadRequest)
 		if !strings.Contains(body, "past the end of the 300-byte file") {
 			t.Errorf("answer %s does not say the tables lie past the end of the file", body)
 		}
-		if err := c.do("GET", "/api/v1/images/"+img.ID, nil, &img); err != nil || img.Status == "active" {
+		if err := c.Do("GET", "/api/v1/images/"+img.ID, nil, &img); err != nil || img.Status == "active" {
 			t.Errorf("truncated image: status %q (%v), want it not active", img.Status, err)
 		}
 	})
 	t.Run("URL import from loopback", func(t *testing.T) {
 		var img struct{ ID, Status, Fault string }
-		err := c.do("POST", "/api/v1/images/import", map[string]any{"name": "loop", "disk_format": "raw",
-			"url": "http://" + c.d.Listen + "/healthz"}, &img)
+		err := c.Do("POST", "/api/v1/images/import", map[string]any{"name": "loop", "disk_format": "raw",
+			"url": "http://" + c.D.Listen + "/healthz"}, &img)
 		if err != nil {
 			return // refused at request time: fine
 		}
 		deadline := time.Now().Add(30 * time.Second)
 		for img.Status != "killed" && time.Now().Before(deadline) {
 			time.Sleep(100 * time.Millisecond)
-			c.do("GET", "/api/v1/images/"+img.ID, nil, &img)
+			c.Do("GET", "/api/v1/images/"+img.ID, nil, &img)
 		}
 		if img.Status != "killed" || !strings.Contains(img.Fault, "could not connect") {
 			t.Errorf("import from the daemon's own loopback address: status %s fault %q, want killed, could not connect", img.Status, img.Fault)
@@ -84,14 +84,14 @@ func TestStorageBadInput(t *testing.T) {
 			t.Errorf("%s: %d %s, want a 4xx naming %q", tc.name, status, body, tc.want)
 		}
 	}
-	if got := dirEntries(t, filepath.Join(c.d.DataDir, "images")); got != imagesBefore {
+	if got := dirEntries(t, filepath.Join(c.D.DataDir, "images")); got != imagesBefore {
 		t.Errorf("images dir changed: %s → %s", imagesBefore, got)
 	}
-	if got := dirEntries(t, filepath.Join(c.d.DataDir, "pools", "default")); got != poolBefore {
+	if got := dirEntries(t, filepath.Join(c.D.DataDir, "pools", "default")); got != poolBefore {
 		t.Errorf("pool changed: %s → %s", poolBefore, got)
 	}
 	var vols []json.RawMessage
-	if err := c.do("GET", "/api/v1/volumes", nil, &vols); err != nil || len(vols) != 0 {
+	if err := c.Do("GET", "/api/v1/volumes", nil, &vols); err != nil || len(vols) != 0 {
 		t.Errorf("%d volumes after bad requests (%v)", len(vols), err)
 	}
 }

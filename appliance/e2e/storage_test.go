@@ -16,14 +16,14 @@ import (
 )
 
 // rawRequest sends body as is (not JSON) over the loopback API and fails the test unless it gets want.
-func rawRequest(t *testing.T, c *cloud, method, path, contentType string, body []byte, want int) string {
+func rawRequest(t *testing.T, c *Cloud, method, path, contentType string, body []byte, want int) string {
 	t.Helper()
-	req, err := http.NewRequest(method, "http://"+c.d.Listen+path, bytes.NewReader(body))
+	req, err := http.NewRequest(method, "http://"+c.D.Listen+path, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", contentType)
-	req.Header.Set("Authorization", "Bearer "+c.token())
+	req.Header.Set("Authorization", "Bearer "+c.Token())
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -38,11 +38,11 @@ func rawRequest(t *testing.T, c *cloud, method, path, contentType string, body [
 }
 
 // uploadImage creates an image record and streams data into it.
-func uploadImage(t *testing.T, c *cloud, name string, record map[string]any, data []byte) {
+func uploadImage(t *testing.T, c *Cloud, name string, record map[string]any, data []byte) {
 	t.Helper()
 	record["name"] = name
 	var img struct{ ID string }
-	if err := c.do("POST", "/api/v1/images", record, &img); err != nil {
+	if err := c.Do("POST", "/api/v1/images", record, &img); err != nil {
 		t.Fatalf("create image %s: %v", name, err)
 	}
 	rawRequest(t, c, "PUT", "/api/v1/images/"+img.ID+"/file", "application/octet-stream", data, http.StatusOK)
@@ -56,20 +56,20 @@ type volumeView struct {
 	}
 }
 
-func (c *cloud) volume(ref string) volumeView {
-	c.t.Helper()
+func (c *Cloud) volume(ref string) volumeView {
+	c.T.Helper()
 	var v volumeView
-	if err := c.do("GET", "/api/v1/volumes/"+ref, nil, &v); err != nil {
-		c.t.Fatalf("show volume %s: %v", ref, err)
+	if err := c.Do("GET", "/api/v1/volumes/"+ref, nil, &v); err != nil {
+		c.T.Fatalf("show volume %s: %v", ref, err)
 	}
 	return v
 }
 
 // diskMarker waits for the n-th CLOUDLET-GUEST-DISK line starting with prefix on the instance's console.
-func diskMarker(t *testing.T, c *cloud, id, prefix string, n int) string {
+func diskMarker(t *testing.T, c *Cloud, id, prefix string, n int) string {
 	t.Helper()
 	marker := "CLOUDLET-GUEST-DISK " + prefix
-	log := c.waitConsole(id, marker, n, 60*time.Second)
+	log := c.WaitConsole(id, marker, n, 60*time.Second)
 	var found []string
 	for _, line := range strings.Split(log, "\n") {
 		if i := strings.Index(line, marker); i >= 0 {
@@ -84,29 +84,29 @@ func diskMarker(t *testing.T, c *cloud, id, prefix string, n int) string {
 // data back, and reverted to the snapshot after its data was wiped.
 func TestVolumeLifecycleAcrossGuests(t *testing.T) {
 	c := newCloud(t, "")
-	disk, err := os.ReadFile(guest(t).Disk)
+	disk, err := os.ReadFile(GuestPaths(t).Disk)
 	if err != nil {
 		t.Fatal(err)
 	}
 	uploadImage(t, c, "uploaded", map[string]any{"disk_format": "qcow2"}, disk)
-	a := c.create("a", "uploaded", nil).ID
-	b := c.create("b", "uploaded", nil).ID
-	c.waitConsole(a, ready, 1, bootWait)
-	c.waitConsole(b, ready, 1, bootWait)
+	a := c.Create("a", "uploaded", nil).ID
+	b := c.Create("b", "uploaded", nil).ID
+	c.WaitConsole(a, ready, 1, bootWait)
+	c.WaitConsole(b, ready, 1, bootWait)
 
 	var vol volumeView
-	if err := c.do("POST", "/api/v1/volumes", map[string]any{"name": "data", "size_gib": 1}, &vol); err != nil {
+	if err := c.Do("POST", "/api/v1/volumes", map[string]any{"name": "data", "size_gib": 1}, &vol); err != nil {
 		t.Fatal(err)
 	}
 	attach := func(inst string) {
 		t.Helper()
-		if err := c.do("POST", "/api/v1/volumes/data/attach", map[string]any{"instance": inst}, nil); err != nil {
+		if err := c.Do("POST", "/api/v1/volumes/data/attach", map[string]any{"instance": inst}, nil); err != nil {
 			t.Fatalf("attach data to %s: %v", inst, err)
 		}
 	}
 	detach := func() {
 		t.Helper()
-		if err := c.do("POST", "/api/v1/volumes/data/detach", nil, nil); err != nil {
+		if err := c.Do("POST", "/api/v1/volumes/data/detach", nil, nil); err != nil {
 			t.Fatalf("detach data: %v", err)
 		}
 	}
@@ -118,13 +118,13 @@ func TestVolumeLifecycleAcrossGuests(t *testing.T) {
 	}
 	canary := strings.TrimPrefix(diskMarker(t, c, a, "wrote", 1), "CLOUDLET-GUEST-DISK wrote dev="+dev+" text=")
 
-	if err := c.do("POST", "/api/v1/volumes/data/extend", map[string]any{"size_gib": 2}, nil); err != nil {
+	if err := c.Do("POST", "/api/v1/volumes/data/extend", map[string]any{"size_gib": 2}, nil); err != nil {
 		t.Fatalf("extend online: %v", err)
 	}
 	if got := diskMarker(t, c, a, "resized", 1); !strings.HasSuffix(got, "size=2147483648") {
 		t.Errorf("after an online extend the guest saw %q", got)
 	}
-	if err := c.do("POST", "/api/v1/volumes/data/snapshots", map[string]any{"name": "s1"}, nil); err != nil {
+	if err := c.Do("POST", "/api/v1/volumes/data/snapshots", map[string]any{"name": "s1"}, nil); err != nil {
 		t.Fatalf("live snapshot: %v", err)
 	}
 	detach()
@@ -142,7 +142,7 @@ func TestVolumeLifecycleAcrossGuests(t *testing.T) {
 	if out, err := wipe.CombinedOutput(); err != nil {
 		t.Fatalf("qemu-io: %v: %s", err, out)
 	}
-	if err := c.do("POST", "/api/v1/volumes/data/revert", map[string]any{"snapshot": "s1"}, nil); err != nil {
+	if err := c.Do("POST", "/api/v1/volumes/data/revert", map[string]any{"snapshot": "s1"}, nil); err != nil {
 		t.Fatalf("revert: %v", err)
 	}
 	attach(a)
@@ -158,7 +158,7 @@ func TestVolumeLifecycleAcrossGuests(t *testing.T) {
 func TestOVAImportBoots(t *testing.T) {
 	c := newCloud(t, "")
 	vmdk := filepath.Join(t.TempDir(), "disk1.vmdk")
-	conv := exec.Command("qemu-img", "convert", "-f", "qcow2", "-O", "vmdk", "-o", "subformat=streamOptimized", guest(t).Disk, vmdk)
+	conv := exec.Command("qemu-img", "convert", "-f", "qcow2", "-O", "vmdk", "-o", "subformat=streamOptimized", GuestPaths(t).Disk, vmdk)
 	if out, err := conv.CombinedOutput(); err != nil {
 		t.Fatalf("qemu-img convert: %v: %s", err, out)
 	}
@@ -173,15 +173,15 @@ func TestOVAImportBoots(t *testing.T) {
 		DiskFormat string `json:"disk_format"`
 		MinRAMMiB  int    `json:"min_ram_mib"`
 	}
-	if err := c.do("GET", "/api/v1/images/appliance", nil, &img); err != nil {
+	if err := c.Do("GET", "/api/v1/images/appliance", nil, &img); err != nil {
 		t.Fatal(err)
 	}
 	if img.DiskFormat != "qcow2" || img.MinRAMMiB != 256 {
 		t.Errorf("OVA image: format %s, min RAM %d; want qcow2 (converted) and the OVF's 256 MiB", img.DiskFormat, img.MinRAMMiB)
 	}
-	id := c.create("ova", "appliance", nil).ID
-	c.waitConsole(id, ready, 1, bootWait)
-	c.waitState(id, compute.VMActive, compute.PowerRunning, 10*time.Second)
+	id := c.Create("ova", "appliance", nil).ID
+	c.WaitConsole(id, ready, 1, bootWait)
+	c.WaitState(id, compute.VMActive, compute.PowerRunning, 10*time.Second)
 }
 
 // makeOVA writes a tar with the OVF first, as the OVF standard requires.
@@ -229,31 +229,31 @@ func applianceOVF(href string, vcpus, ramMiB int) []byte {
 func TestBootFromVolumeAndLiveQoS(t *testing.T) {
 	c := newCloud(t, "")
 	var vol volumeView
-	if err := c.do("POST", "/api/v1/volumes", map[string]any{"name": "bootable", "image": diskImage, "size_gib": 1}, &vol); err != nil {
+	if err := c.Do("POST", "/api/v1/volumes", map[string]any{"name": "bootable", "image": diskImage, "size_gib": 1}, &vol); err != nil {
 		t.Fatal(err)
 	}
-	id := c.create("fromvol", "", map[string]any{"image": "", "boot_volume": "bootable"}).ID
-	c.waitConsole(id, ready, 1, bootWait)
-	inst := c.waitState(id, compute.VMActive, compute.PowerRunning, 10*time.Second)
+	id := c.Create("fromvol", "", map[string]any{"image": "", "boot_volume": "bootable"}).ID
+	c.WaitConsole(id, ready, 1, bootWait)
+	inst := c.WaitState(id, compute.VMActive, compute.PowerRunning, 10*time.Second)
 	if !inst.BootFromVolume || inst.BootVolumeID != vol.ID || !strings.Contains(cmdline(inst.PID), vol.ID) {
 		t.Errorf("instance boots from %q (from volume %v), want volume %s in QEMU's command line", inst.BootVolumeID, inst.BootFromVolume, vol.ID)
 	}
-	if err := c.do("POST", "/api/v1/volumes", map[string]any{"name": "limited", "size_gib": 1}, nil); err != nil {
+	if err := c.Do("POST", "/api/v1/volumes", map[string]any{"name": "limited", "size_gib": 1}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.do("POST", "/api/v1/volumes/limited/attach", map[string]any{"instance": id}, nil); err != nil {
+	if err := c.Do("POST", "/api/v1/volumes/limited/attach", map[string]any{"instance": id}, nil); err != nil {
 		t.Fatal(err)
 	}
 	diskMarker(t, c, id, "added", 1)
 	qos := map[string]any{"read_iops": 200, "write_iops": 100, "read_bytes_sec": 10 << 20, "write_bytes_sec": 5 << 20}
-	if err := c.do("POST", "/api/v1/volumes/limited/qos", qos, nil); err != nil {
+	if err := c.Do("POST", "/api/v1/volumes/limited/qos", qos, nil); err != nil {
 		t.Fatalf("live QoS: %v", err)
 	}
 	status, body := apiStatus(t, c, "POST", "/api/v1/instances/fromvol/rebuild", "")
 	if status != 409 || !strings.Contains(body, "volume") {
 		t.Errorf("rebuild of a volume-backed instance: %d %s, want 409", status, body)
 	}
-	c.deleteAndWait(id)
+	c.DeleteAndWait(id)
 	if v := c.volume("bootable"); v.Status != "available" {
 		t.Errorf("the user's boot volume is %s after the instance was deleted, want available", v.Status)
 	}
@@ -265,21 +265,21 @@ func TestBootFromVolumeAndLiveQoS(t *testing.T) {
 // A snapshot becomes an image (its chain flattened), and that image boots.
 func TestImageFromSnapshotBoots(t *testing.T) {
 	c := newCloud(t, "")
-	if err := c.do("POST", "/api/v1/volumes", map[string]any{"name": "sys", "image": diskImage, "size_gib": 1}, nil); err != nil {
+	if err := c.Do("POST", "/api/v1/volumes", map[string]any{"name": "sys", "image": diskImage, "size_gib": 1}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.do("POST", "/api/v1/volumes/sys/snapshots", map[string]any{"name": "golden"}, nil); err != nil {
+	if err := c.Do("POST", "/api/v1/volumes/sys/snapshots", map[string]any{"name": "golden"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	var img struct{ Status string }
-	if err := c.do("POST", "/api/v1/snapshots/golden/image", map[string]any{"name": "from-snap"}, &img); err != nil {
+	if err := c.Do("POST", "/api/v1/snapshots/golden/image", map[string]any{"name": "from-snap"}, &img); err != nil {
 		t.Fatal(err)
 	}
 	if img.Status != "active" {
 		t.Fatalf("image from snapshot is %s", img.Status)
 	}
-	id := c.create("snapboot", "from-snap", nil).ID
-	c.waitConsole(id, ready, 1, bootWait)
+	id := c.Create("snapboot", "from-snap", nil).ID
+	c.WaitConsole(id, ready, 1, bootWait)
 }
 
 // Live snapshots never rename a file QEMU holds, so QEMU's view of its files stays true: nine live
@@ -287,14 +287,14 @@ func TestImageFromSnapshotBoots(t *testing.T) {
 // chain into the active file (block-stream) first; the data survives a move to another guest.
 func TestLiveSnapshotsPastTheChainLimit(t *testing.T) {
 	c := newCloud(t, "")
-	a := c.create("a", kernelImage, nil).ID
-	b := c.create("b", kernelImage, nil).ID
-	c.waitConsole(a, ready, 1, bootWait)
-	c.waitConsole(b, ready, 1, bootWait)
-	if err := c.do("POST", "/api/v1/volumes", map[string]any{"name": "data", "size_gib": 1}, nil); err != nil {
+	a := c.Create("a", kernelImage, nil).ID
+	b := c.Create("b", kernelImage, nil).ID
+	c.WaitConsole(a, ready, 1, bootWait)
+	c.WaitConsole(b, ready, 1, bootWait)
+	if err := c.Do("POST", "/api/v1/volumes", map[string]any{"name": "data", "size_gib": 1}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.do("POST", "/api/v1/volumes/data/attach", map[string]any{"instance": a}, nil); err != nil {
+	if err := c.Do("POST", "/api/v1/volumes/data/attach", map[string]any{"instance": a}, nil); err != nil {
 		t.Fatalf("attach data to a: %v", err)
 	}
 	added := diskMarker(t, c, a, "added", 1)
@@ -302,7 +302,7 @@ func TestLiveSnapshotsPastTheChainLimit(t *testing.T) {
 	canary := strings.TrimPrefix(diskMarker(t, c, a, "wrote", 1), "CLOUDLET-GUEST-DISK wrote dev="+dev+" text=")
 
 	for i := 1; i <= 9; i++ {
-		if err := c.do("POST", "/api/v1/volumes/data/snapshots", map[string]any{"name": fmt.Sprintf("s%d", i)}, nil); err != nil {
+		if err := c.Do("POST", "/api/v1/volumes/data/snapshots", map[string]any{"name": fmt.Sprintf("s%d", i)}, nil); err != nil {
 			t.Fatalf("live snapshot %d: %v", i, err)
 		}
 	}
@@ -310,17 +310,17 @@ func TestLiveSnapshotsPastTheChainLimit(t *testing.T) {
 		Status string
 		Depth  int
 	}
-	if err := c.do("GET", "/api/v1/volumes/data", nil, &v); err != nil {
+	if err := c.Do("GET", "/api/v1/volumes/data", nil, &v); err != nil {
 		t.Fatal(err)
 	}
 	if v.Depth > 8 || v.Status != "in-use" {
 		t.Fatalf("after 9 live snapshots the volume is %s with depth %d, want in-use and at most 8", v.Status, v.Depth)
 	}
-	if err := c.do("POST", "/api/v1/volumes/data/detach", nil, nil); err != nil {
+	if err := c.Do("POST", "/api/v1/volumes/data/detach", nil, nil); err != nil {
 		t.Fatalf("detach data: %v", err)
 	}
 	diskMarker(t, c, a, "removed", 1)
-	if err := c.do("POST", "/api/v1/volumes/data/attach", map[string]any{"instance": b}, nil); err != nil {
+	if err := c.Do("POST", "/api/v1/volumes/data/attach", map[string]any{"instance": b}, nil); err != nil {
 		t.Fatalf("attach data to b: %v", err)
 	}
 	if got := diskMarker(t, c, b, "data", 1); !strings.HasSuffix(got, "text="+canary) {

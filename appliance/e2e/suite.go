@@ -8,13 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"cloudlet/images/cloudguest"
 	"cloudlet/images/testguest"
 	"cloudlet/internal/testkit"
 	"cloudlet/web/client"
 )
 
-// RunSuite is the TestMain of an end-to-end package apart from this one (the browser and OpenStack
-// suites): under -short it runs nothing (the fast local loop; `make test` never passes -short);
+// RunSuite is the TestMain of each end-to-end package (this one, the browser, cloud-init and OpenStack
+// suites), each run by go test beside the others: under -short it runs nothing (the fast local loop; `make test` never passes -short);
 // otherwise it runs the package's tests inside a network namespace of their own named name, with the
 // daemon built once into *bin.
 func RunSuite(m *testing.M, name string, bin *string) int {
@@ -57,7 +58,10 @@ func (b *Built[T]) Get(t testing.TB, what string, limit time.Duration, build fun
 	return b.val
 }
 
-var testGuest Built[testguest.Paths]
+var (
+	testGuest  Built[testguest.Paths]
+	cloudGuest Built[cloudguest.Paths]
+)
 
 // GuestPaths returns the test guest's files, built or found cached once per test binary.
 func GuestPaths(t testing.TB) testguest.Paths {
@@ -69,6 +73,20 @@ func GuestPaths(t testing.TB) testguest.Paths {
 		}
 		return testguest.Ensure(ctx, dir)
 	})
+}
+
+// CloudGuestPaths returns the real cloud-init guest's files (Debian 12 with cloud-init), built or found
+// cached once per test binary.
+func CloudGuestPaths(t testing.TB) cloudguest.Paths {
+	t.Helper()
+	return cloudGuest.Get(t, "cloud-init guest (packaging/deps.sh test, make cloudguest)", 25*time.Minute,
+		func(ctx context.Context) (cloudguest.Paths, error) {
+			dir, err := cloudguest.DefaultDir()
+			if err != nil {
+				return cloudguest.Paths{}, err
+			}
+			return cloudguest.Ensure(ctx, dir)
+		})
 }
 
 // ImportTestGuest imports the test guest into d as the public image name (direct kernel boot: it

@@ -21,13 +21,13 @@ import (
 // QEMU it forked is exec'd only after the cleanup's scan (the flake, and the QEMU that outlived it).
 func TestProjectsAreIsolated(t *testing.T) {
 	c := newCloud(t, `{"trust_loopback": false}`)
-	api := httpAPI{t: t, base: "http://" + c.d.Listen}
+	api := httpAPI{t: t, base: "http://" + c.D.Listen}
 	booted := map[string]string{} // every instance the test created → its owner's token
 	t.Cleanup(func() { api.waitSpawned(booted, bootWait) })
-	g := guest(t)
-	c.importImage(map[string]any{"name": "pub", "path": g.Disk, "disk_format": "qcow2", "visibility": "public",
+	g := GuestPaths(t)
+	c.ImportImage(map[string]any{"name": "pub", "path": g.Disk, "disk_format": "qcow2", "visibility": "public",
 		"kernel_path": g.Kernel, "initrd_path": g.Initrd, "cmdline": "console=ttyS0 panic=-1 no_timer_check"})
-	admin := c.d.AdminToken(t)
+	admin := c.D.AdminToken(t)
 	const canary = "canary-tenant-pw-83f1"
 	tokens := map[string]string{}
 	for _, p := range []string{"pa", "pb"} {
@@ -123,7 +123,7 @@ func TestProjectsAreIsolated(t *testing.T) {
 	if code := api.call("GET", "/api/v1/volumes", cred.Secret, nil, nil); code != 401 {
 		t.Errorf("a revoked API key = %d, want 401", code)
 	}
-	out := c.d.Stdout() + c.d.Stderr()
+	out := c.D.Stdout() + c.D.Stderr()
 	for name, secret := range map[string]string{"a password": canary, "a token": tokens["pa"], "an API key": cred.Secret} {
 		if strings.Contains(out, secret) {
 			t.Errorf("the daemon's output holds %s", name)
@@ -154,9 +154,9 @@ func (h httpAPI) waitSpawned(owners map[string]string, limit time.Duration) {
 }
 
 // apiStatusAuth creates an instance over TCP with a bearer token and returns the status and body.
-func apiStatusAuth(t *testing.T, c *cloud, token, body string) (int, string) {
+func apiStatusAuth(t *testing.T, c *Cloud, token, body string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest("POST", "http://"+c.d.Listen+"/api/v1/instances", strings.NewReader(body))
+	req, err := http.NewRequest("POST", "http://"+c.D.Listen+"/api/v1/instances", strings.NewReader(body))
 	if err != nil {
 		t.Error(err)
 		return 0, ""
@@ -179,11 +179,11 @@ func TestInstanceTakesTheCallersKeypair(t *testing.T) {
 	var k struct {
 		PublicKey string `json:"public_key"`
 	}
-	if err := c.do("POST", "/api/v1/keypairs", map[string]any{"name": "mine"}, &k); err != nil || !strings.HasPrefix(k.PublicKey, "ssh-ed25519 ") {
+	if err := c.Do("POST", "/api/v1/keypairs", map[string]any{"name": "mine"}, &k); err != nil || !strings.HasPrefix(k.PublicKey, "ssh-ed25519 ") {
 		t.Fatalf("generate a keypair: %+v %v", k, err)
 	}
-	inst := c.create("keyed", kernelImage, map[string]any{"key_name": "mine", "networks": []string{}})
-	if got := c.show(inst.ID); got.KeyName != "mine" || got.KeyData != k.PublicKey {
+	inst := c.Create("keyed", kernelImage, map[string]any{"key_name": "mine", "networks": []string{}})
+	if got := c.Show(inst.ID); got.KeyName != "mine" || got.KeyData != k.PublicKey {
 		t.Errorf("instance key %q %q, want mine with %q", got.KeyName, got.KeyData, k.PublicKey)
 	}
 	status, body := apiStatus(t, c, "POST", "/api/v1/instances", `{"name":"x","image":"tg","flavor":"m1.tiny","networks":[],"key_name":"nope"}`)

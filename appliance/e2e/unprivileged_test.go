@@ -19,18 +19,18 @@ func TestQEMURunsAsTheUnprivilegedUser(t *testing.T) {
 	if err := os.Chmod(filepath.Dir(filepath.Dir(d.DataDir)), 0o711); err != nil {
 		t.Fatal(err)
 	}
-	c := newCloudWith(t, d, "", "--qemu-user", "nobody")
-	id := c.create("nobody", kernelImage, nil).ID
-	c.waitConsole(id, ready, 1, bootWait)
-	pid := c.waitState(id, compute.VMActive, compute.PowerRunning, 10*time.Second).PID
+	c := NewCloudWith(t, d, "", "--qemu-user", "nobody")
+	id := c.Create("nobody", kernelImage, nil).ID
+	c.WaitConsole(id, ready, 1, bootWait)
+	pid := c.WaitState(id, compute.VMActive, compute.PowerRunning, 10*time.Second).PID
 	if uid := statusField(t, pid, "Uid:"); !strings.HasPrefix(uid, "65534\t65534\t65534") {
 		t.Errorf("QEMU uid %q, want nobody (65534)", uid)
 	}
 	checkConsoleBufferWidened(t, c, id) // the daemon reaches an unprivileged QEMU's descriptors too
-	c.act(id, "suspend")
-	c.waitState(id, compute.VMSuspended, compute.PowerSuspended, 60*time.Second)
-	c.act(id, "resume")
-	c.waitState(id, compute.VMActive, compute.PowerRunning, 60*time.Second)
+	c.Act(id, "suspend")
+	c.WaitState(id, compute.VMSuspended, compute.PowerSuspended, 60*time.Second)
+	c.Act(id, "resume")
+	c.WaitState(id, compute.VMActive, compute.PowerRunning, 60*time.Second)
 	for _, path := range []string{filepath.Join(d.DataDir, "catalog.db"), filepath.Join(d.DataDir, "admin-password")} {
 		st, err := os.Stat(path)
 		if err != nil {
@@ -40,7 +40,7 @@ func TestQEMURunsAsTheUnprivilegedUser(t *testing.T) {
 			t.Errorf("%s is %v: readable beyond root", path, st.Mode().Perm())
 		}
 	}
-	c.deleteAndWait(id)
+	c.DeleteAndWait(id)
 }
 
 func statusField(t *testing.T, pid int, field string) string {

@@ -20,29 +20,29 @@ import (
 )
 
 // ticket asks for a console ticket of kind over TCP with the admin's token.
-func (c *cloud) ticket(id, kind string) web.ConsoleTicket {
-	c.t.Helper()
+func (c *Cloud) ticket(id, kind string) web.ConsoleTicket {
+	c.T.Helper()
 	var tk web.ConsoleTicket
 	code, body := c.tcp("POST", "/api/v1/instances/"+id+"/console-tickets", fmt.Sprintf(`{"kind":%q}`, kind), true)
 	if code != http.StatusCreated || json.Unmarshal(body, &tk) != nil || tk.Ticket == "" {
-		c.t.Fatalf("console ticket for %s = %d %s", id, code, body)
+		c.T.Fatalf("console ticket for %s = %d %s", id, code, body)
 	}
 	return tk
 }
 
 // tcp sends a request to the daemon's TCP listener, with the admin's token when auth is set.
-func (c *cloud) tcp(method, path, body string, auth bool) (int, []byte) {
-	c.t.Helper()
-	req, err := http.NewRequest(method, "http://"+c.d.Listen+path, strings.NewReader(body))
+func (c *Cloud) tcp(method, path, body string, auth bool) (int, []byte) {
+	c.T.Helper()
+	req, err := http.NewRequest(method, "http://"+c.D.Listen+path, strings.NewReader(body))
 	if err != nil {
-		c.t.Fatal(err)
+		c.T.Fatal(err)
 	}
 	if auth {
-		req.Header.Set("Authorization", "Bearer "+c.token())
+		req.Header.Set("Authorization", "Bearer "+c.Token())
 	}
 	resp, err := (&http.Client{Timeout: 60 * time.Second}).Do(req)
 	if err != nil {
-		c.t.Fatalf("%s %s: %v", method, path, err)
+		c.T.Fatalf("%s %s: %v", method, path, err)
 	}
 	defer resp.Body.Close()
 	out, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
@@ -50,10 +50,10 @@ func (c *cloud) tcp(method, path, body string, auth bool) (int, []byte) {
 }
 
 // openVNC opens the graphical console websocket at a ticket's URL, as a browser would (no token).
-func (c *cloud) openVNC(url string) (*websocket.Conn, *http.Response, error) {
+func (c *Cloud) openVNC(url string) (*websocket.Conn, *http.Response, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	return websocket.Dial(ctx, "ws://"+c.d.Listen+url, &websocket.DialOptions{Subprotocols: []string{"binary"}})
+	return websocket.Dial(ctx, "ws://"+c.D.Listen+url, &websocket.DialOptions{Subprotocols: []string{"binary"}})
 }
 
 // rfbHandshake speaks RFB 3.8 over rw as a viewer: version, security type None, ClientInit, and
@@ -112,9 +112,9 @@ func rfbHandshake(t *testing.T, rw io.ReadWriter) (width, height int) {
 // second time; a screenshot is a PNG of the framebuffer's size.
 func TestVNCThroughTheWebsocketWithAOneTimeTicket(t *testing.T) {
 	c := newCloud(t, "")
-	id := c.create("screen", kernelImage, nil).ID
-	c.waitConsole(id, ready, 1, bootWait)
-	c.waitState(id, compute.VMActive, compute.PowerRunning, 10*time.Second)
+	id := c.Create("screen", kernelImage, nil).ID
+	c.WaitConsole(id, ready, 1, bootWait)
+	c.WaitState(id, compute.VMActive, compute.PowerRunning, 10*time.Second)
 
 	tk := c.ticket(id, "vnc")
 	ws, resp, err := c.openVNC(tk.URL)
@@ -157,7 +157,7 @@ func TestVNCThroughTheWebsocketWithAOneTimeTicket(t *testing.T) {
 // expires_at is refused like a reused one (401), before the proxy dials anything.
 func TestConsoleTicketExpires(t *testing.T) {
 	c := newCloud(t, `{"console_ticket_ttl":"1ms"}`)
-	id := c.create("expiring", kernelImage, nil).ID
+	id := c.Create("expiring", kernelImage, nil).ID
 	tk := c.ticket(id, "vnc")
 	time.Sleep(time.Until(tk.ExpiresAt) + time.Millisecond) // a wall-clock expiry, not an ordering of events
 	_, resp, err := c.openVNC(tk.URL)

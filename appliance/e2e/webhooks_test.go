@@ -58,11 +58,11 @@ func receiveHooks(t *testing.T, o *outer, addr string, answer http.HandlerFunc) 
 	return got
 }
 
-func (c *cloud) createHook(url string, events ...string) hookView {
-	c.t.Helper()
+func (c *Cloud) createHook(url string, events ...string) hookView {
+	c.T.Helper()
 	var h hookView
-	if err := c.do("POST", "/api/v1/webhooks", map[string]any{"url": url, "events": events}, &h); err != nil {
-		c.t.Fatalf("create webhook %s: %v", url, err)
+	if err := c.Do("POST", "/api/v1/webhooks", map[string]any{"url": url, "events": events}, &h); err != nil {
+		c.T.Fatalf("create webhook %s: %v", url, err)
 	}
 	return h
 }
@@ -101,7 +101,7 @@ func TestWebhookDeliversSignedEventsAndAHangingReceiverDelaysNoOther(t *testing.
 	c.createHook("http://"+outerIP+":8081/hang", "volume.*")
 	ok := c.createHook("http://"+outerIP+":8080/hook", "volume.*")
 	var list []map[string]any
-	if err := c.do("GET", "/api/v1/webhooks", nil, &list); err != nil || len(list) != 2 {
+	if err := c.Do("GET", "/api/v1/webhooks", nil, &list); err != nil || len(list) != 2 {
 		t.Fatalf("list webhooks: %v, %v", list, err)
 	}
 	for _, h := range list {
@@ -111,7 +111,7 @@ func TestWebhookDeliversSignedEventsAndAHangingReceiverDelaysNoOther(t *testing.
 	}
 
 	var vol struct{ ID string }
-	if err := c.do("POST", "/api/v1/volumes", map[string]any{"name": "hooked", "size_gib": 1}, &vol); err != nil {
+	if err := c.Do("POST", "/api/v1/volumes", map[string]any{"name": "hooked", "size_gib": 1}, &vol); err != nil {
 		t.Fatal(err)
 	}
 	req, first := nextHook(t, good, "receiver")
@@ -124,7 +124,7 @@ func TestWebhookDeliversSignedEventsAndAHangingReceiverDelaysNoOther(t *testing.
 		t.Errorf("delivered %+v (header %q), want a volume event of %s", first, req.header.Get("X-Cloudlet-Event"), vol.ID)
 	}
 	_, held := nextHook(t, hanging, "hanging receiver") // it now holds an event and never answers
-	if err := c.do("DELETE", "/api/v1/volumes/"+vol.ID, nil, nil); err != nil {
+	if err := c.Do("DELETE", "/api/v1/volumes/"+vol.ID, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	for {
@@ -145,7 +145,7 @@ func TestWebhookDeliversSignedEventsAndAHangingReceiverDelaysNoOther(t *testing.
 func TestWebhookRefusesLoopbackAtCreateAndBlocksARedirectToIt(t *testing.T) {
 	o := newOuter(t)
 	c := bareCloud(t, "")
-	_, port, _ := net.SplitHostPort(c.d.Listen)
+	_, port, _ := net.SplitHostPort(c.D.Listen)
 	loopback := "http://127.0.0.1:" + port + "/api/v1/host"
 	status, answer := apiStatus(t, c, "POST", "/api/v1/webhooks", `{"url":"`+loopback+`","events":["*"]}`)
 	if status != http.StatusBadRequest || !strings.Contains(answer, "loopback") {
@@ -156,13 +156,13 @@ func TestWebhookRefusesLoopbackAtCreateAndBlocksARedirectToIt(t *testing.T) {
 	})
 	hook := c.createHook("http://"+outerIP+":8080/", "volume.*")
 	var vol struct{ ID string }
-	if err := c.do("POST", "/api/v1/volumes", map[string]any{"name": "redirected", "size_gib": 1}, &vol); err != nil {
+	if err := c.Do("POST", "/api/v1/volumes", map[string]any{"name": "redirected", "size_gib": 1}, &vol); err != nil {
 		t.Fatal(err)
 	}
 	nextHook(t, redirects, "redirecting receiver")
 	var log []hookDelivery
 	for deadline := time.Now().Add(time.Minute); len(log) == 0 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if err := c.do("GET", "/api/v1/webhooks/"+hook.ID+"/deliveries", nil, &log); err != nil {
+		if err := c.Do("GET", "/api/v1/webhooks/"+hook.ID+"/deliveries", nil, &log); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -175,8 +175,8 @@ func TestWebhookRefusesLoopbackAtCreateAndBlocksARedirectToIt(t *testing.T) {
 // the delivery log of it and does not list it; its own member's show never carries the secret.
 func TestWebhookIsItsProjectsOwn(t *testing.T) {
 	c := bareCloud(t, `{"trust_loopback": false}`)
-	api := httpAPI{t: t, base: "http://" + c.d.Listen}
-	admin := c.d.AdminToken(t)
+	api := httpAPI{t: t, base: "http://" + c.D.Listen}
+	admin := c.D.AdminToken(t)
 	pa, pb := api.addMember(admin, "pa", "ua", "webhook-tenant-pw-1"), api.addMember(admin, "pb", "ub", "webhook-tenant-pw-2")
 	var created hookView
 	if code := api.call("POST", "/api/v1/webhooks", pa, map[string]any{"url": "https://hooks.example.com/a", "events": []string{"*"}}, &created); code != 201 || created.Secret == "" {
@@ -201,7 +201,7 @@ func TestWebhookIsItsProjectsOwn(t *testing.T) {
 	if code := api.call("DELETE", "/api/v1/webhooks/"+created.ID, pa, nil, nil); code != 204 {
 		t.Errorf("pa deletes its webhook = %d, want 204", code)
 	}
-	if strings.Contains(c.d.Stderr(), created.Secret) {
+	if strings.Contains(c.D.Stderr(), created.Secret) {
 		t.Error("the daemon's output carries the webhook's secret")
 	}
 }

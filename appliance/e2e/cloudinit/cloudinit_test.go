@@ -1,7 +1,6 @@
-package e2e
+package cloudinit
 
 import (
-	"context"
 	"encoding/base64"
 	"net/netip"
 	"regexp"
@@ -10,50 +9,18 @@ import (
 	"time"
 
 	"cloudlet/appliance/compute"
+	"cloudlet/appliance/e2e"
 	"cloudlet/images/cloudguest"
 )
 
+// cloudStuckWait is how long a booting cloud-init guest may print nothing before it counts as stuck, and
+// cloudBootCeiling how long a guest that keeps printing may take in all: two full suites side by side put
+// four of these guests on the 2 cores at once and the report came after more than 10 min of steady
+// progress (ci22, ci23: cloud-final started at 537 s of uptime).
 const (
-	// cloudImage is the real cloud-init guest (images/cloudguest), booted from its own kernel and initrd.
-	cloudImage = "debian-cloud"
-	// cloudFlavor gives it the 1 GiB that Debian with cloud-init boots in (the plain baseline's size).
-	cloudFlavor = "c1.cloudinit"
-	// cloudBootWait bounds create → report line: 75 s on a quiet machine under TCG, 4½–5 min measured with
-	// several QEMUs and builds on the 2 cores (as in make test); twice that, so only a stuck guest fails.
-	cloudBootWait = 10 * time.Minute
-	// cloudStuckWait is how long a booting cloud-init guest may print nothing before it counts as stuck, and
-	// cloudBootCeiling how long a guest that keeps printing may take in all: two full suites side by side put
-	// four of these guests on the 2 cores at once and the report came after more than 10 min of steady
-	// progress (ci22, ci23: cloud-final started at 537 s of uptime).
 	cloudStuckWait   = 8 * time.Minute
 	cloudBootCeiling = 20 * time.Minute
 )
-
-var cloudGuestBuilt Built[cloudguest.Paths]
-
-// cloudGuest builds (or finds cached) the cloud-init guest once per test binary.
-func cloudGuest(t testing.TB) cloudguest.Paths {
-	t.Helper()
-	return cloudGuestBuilt.Get(t, "cloud-init guest (packaging/deps.sh test, make cloudguest)", 25*time.Minute,
-		func(ctx context.Context) (cloudguest.Paths, error) {
-			dir, err := cloudguest.DefaultDir()
-			if err != nil {
-				return cloudguest.Paths{}, err
-			}
-			return cloudguest.Ensure(ctx, dir)
-		})
-}
-
-// importCloudGuest imports the cloud-init guest as cloudImage and makes cloudFlavor.
-func (c *cloud) importCloudGuest() {
-	c.t.Helper()
-	g := cloudGuest(c.t)
-	c.importImage(map[string]any{"name": cloudImage, "path": g.Disk, "disk_format": "qcow2",
-		"kernel_path": g.Kernel, "initrd_path": g.Initrd, "cmdline": g.Cmdline})
-	if err := c.do("POST", "/api/v1/flavors", map[string]any{"name": cloudFlavor, "vcpus": 1, "ram_mib": 1024, "disk_gib": 2}, nil); err != nil {
-		c.t.Fatalf("make flavor %s: %v", cloudFlavor, err)
-	}
-}
 
 // cloudInitCase is one instance of the real cloud-init guest and what its report must say.
 type cloudInitCase struct {
@@ -73,16 +40,16 @@ type cloudInitCase struct {
 // answers long before cloud-final; with the default config it marks a cloud-init guest ready only once
 // cloud-init has finished (unit-tested in compute), so the phone-home comes first.
 func TestARealCloudInitGuestConfiguresItselfUnderCloudlet(t *testing.T) {
-	c := newCloud(t, "")
-	c.importCloudGuest()
+	c := e2e.NewCloud(t, cloudletBin, "")
+	c.ImportCloudGuest()
 	const cidr = "10.71.0.0/24"
-	if err := c.do("POST", "/api/v1/networks", map[string]any{"name": "ci", "subnet": map[string]any{"cidr": cidr, "dhcp": true}}, nil); err != nil {
+	if err := c.Do("POST", "/api/v1/networks", map[string]any{"name": "ci", "subnet": map[string]any{"cidr": cidr, "dhcp": true}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	var k struct {
 		PublicKey string `json:"public_key"`
 	}
-	if err := c.do("POST", "/api/v1/keypairs", map[string]any{"name": "ci-key"}, &k); err != nil {
+	if err := c.Do("POST", "/api/v1/keypairs", map[string]any{"name": "ci-key"}, &k); err != nil {
 		t.Fatal(err)
 	}
 	cases := []cloudInitCase{
@@ -96,17 +63,17 @@ func TestARealCloudInitGuestConfiguresItselfUnderCloudlet(t *testing.T) {
 	created := map[string]time.Time{}
 	for _, tc := range cases {
 		userData := "#cloud-config\nruncmd:\n  - [sh, -c, 'echo " + tc.token + " > " + cloudguest.RuncmdFile + "']\n"
-		more := map[string]any{"flavor": cloudFlavor, "networks": []string{"ci"}, "key_name": "ci-key",
+		more := map[string]any{"flavor": e2e.CloudFlavor, "networks": []string{"ci"}, "key_name": "ci-key",
 			"hostname": tc.hostname, "user_data": base64.StdEncoding.EncodeToString([]byte(userData))}
 		for f, v := range tc.fields {
 			more[f] = v
 		}
 		created[tc.name] = time.Now()
-		ids[tc.name] = c.create(tc.name, cloudImage, more).ID
+		ids[tc.name] = c.Create(tc.name, e2e.CloudImage, more).ID
 	}
 	subnet := netip.MustParsePrefix(cidr)
 	for _, tc := range cases {
-		log := c.waitConsoleProgressing(ids[tc.name], cloudguest.Marker, cloudStuckWait, cloudBootCeiling)
+		log := c.WaitConsoleProgressing(ids[tc.name], cloudguest.Marker, cloudStuckWait, cloudBootCeiling)
 		t.Logf("%s: report after %v (create to the console line, TCG)", tc.name, time.Since(created[tc.name]).Round(time.Second))
 		checkCloudInitReport(t, tc, log, cloudguest.KeyHash(k.PublicKey), subnet)
 		checkPasswordApplied(t, tc, log)
@@ -122,14 +89,14 @@ var gettyFailed = regexp.MustCompile(`Dependency failed for.*Serial Getty.*`)
 
 // checkSerialLogin logs in on the serial console (the websocket, keyboard mode) as the default user with
 // the password the instance was created with, and reads the guest's hostname back (issue 13).
-func checkSerialLogin(t *testing.T, c *cloud, tc cloudInitCase, id string) {
+func checkSerialLogin(t *testing.T, c *e2e.Cloud, tc cloudInitCase, id string) {
 	t.Helper()
 	// The getty on ttyS0 starts on systemd's schedule, not cloud-init's: on a loaded machine its first
 	// prompt came more than 2 minutes after the report (ci21), and keys typed before it are lost. Wait
 	// for the prompt in the console log, then log in. A getty whose device systemd gave up on never comes
 	// (ci25, before the guest waited for ttyS0 as long as its boot takes).
-	c.waitPrompt(id, " login: ", gettyFailed, cloudBootWait)
-	if got := consoleLogin(t, c, id, cloudguest.DefaultUser, tc.fields["password"].(string)); got != tc.hostname {
+	c.WaitPrompt(id, " login: ", gettyFailed, e2e.CloudBootWait)
+	if got := e2e.ConsoleLogin(t, c, id, cloudguest.DefaultUser, tc.fields["password"].(string)); got != tc.hostname {
 		t.Errorf("%s: hostname after a serial console login %q, want %s", tc.name, got, tc.hostname)
 	}
 }
@@ -155,7 +122,7 @@ func checkCloudInitReport(t *testing.T, tc cloudInitCase, log, key0 string, subn
 	if r.Hostname != tc.hostname || r.Keys != 1 || r.Key0 != key0 || r.Runcmd != tc.token || !ds ||
 		r.Errors != 0 || err != nil || !subnet.Contains(ip) {
 		t.Errorf("%s: report %+v\nwant hostname %s, keys 1, key0 %s, runcmd %s, datasource %s, errors 0, an ip in %s\nconsole:\n%s",
-			tc.name, r, tc.hostname, key0, tc.token, tc.datasource, subnet, tail(log, 6000))
+			tc.name, r, tc.hostname, key0, tc.token, tc.datasource, subnet, e2e.Tail(log, 6000))
 	}
 }
 
@@ -164,14 +131,14 @@ func checkCloudInitReport(t *testing.T, tc cloudInitCase, log, key0 string, subn
 // phone_home module posted before it, and the daemon marks the instance before it answers the post: the
 // stage is there already, and a few seconds of polling only absorb the API's latency on a loaded host
 // (the CLI's own wait would sit out its 10 minutes on a phone-home that never came).
-func checkReadyThroughPhoneHome(t *testing.T, c *cloud, name string) {
+func checkReadyThroughPhoneHome(t *testing.T, c *e2e.Cloud, name string) {
 	t.Helper()
-	c.waitStage(name, compute.StageGuestReady, 30*time.Second)
-	out, errOut, code := cli(t, "instance", "wait", name, "ready", "--socket", c.d.Socket)
+	c.WaitStage(name, compute.StageGuestReady, 30*time.Second)
+	out, errOut, code := e2e.CLI(t, cloudletBin, "instance", "wait", name, "ready", "--socket", c.D.Socket)
 	if code != 0 || !strings.Contains(out, "timeline.guest_ready") || !strings.Contains(out, compute.ReadyViaPhoneHome) {
 		t.Errorf("%s: instance wait ready: exit %d\n%s%s\nwant the timeline up to guest_ready, via phone-home", name, code, out, errOut)
 	}
-	if inst := c.show(name); inst.ReadyAt == nil || inst.ReadyVia != compute.ReadyViaPhoneHome {
+	if inst := c.Show(name); inst.ReadyAt == nil || inst.ReadyVia != compute.ReadyViaPhoneHome {
 		t.Errorf("%s: ready at %v via %q, want via phone-home", name, inst.ReadyAt, inst.ReadyVia)
 	}
 }
