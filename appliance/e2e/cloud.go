@@ -283,7 +283,13 @@ func (c *Cloud) DeleteAndWait(id string) {
 	if err := c.Do("DELETE", "/api/v1/instances/"+id, nil, &inst); err != nil {
 		c.T.Fatalf("delete %s: %v", id, err)
 	}
-	deadline := time.Now().Add(60 * time.Second)
+	c.WaitGone(id, time.Minute)
+}
+
+// WaitGone polls until the instance is not found (404), failing the test after limit.
+func (c *Cloud) WaitGone(id string, limit time.Duration) {
+	c.T.Helper()
+	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
 		err := c.Do("GET", "/api/v1/instances/"+id, nil, nil)
 		if apiErr, ok := err.(*client.Error); ok && apiErr.Code == 404 {
@@ -291,7 +297,7 @@ func (c *Cloud) DeleteAndWait(id string) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	c.T.Fatalf("instance %s not deleted within 60s", id)
+	c.T.Fatalf("instance %s still there after %s", id, limit)
 }
 
 // Tail is the last n bytes of s (a console log in a failure message).

@@ -10,7 +10,6 @@ import (
 	"cloudlet/appliance/compute"
 	"cloudlet/appliance/crashpoint"
 	"cloudlet/appliance/qemu"
-	"cloudlet/web/client"
 )
 
 // Faults table: the daemon killed in the middle of create and of delete. After a restart every instance
@@ -48,7 +47,7 @@ func TestDaemonKilledMidCreateAndMidDelete(t *testing.T) {
 		c.D.Kill()
 		c.D.Start(t)
 		c.D.WaitReady(t)
-		waitGone(t, c, id)
+		c.WaitGone(id, time.Minute)
 		assertNoTrace(t, c, id, inst.PID)
 	}
 }
@@ -66,19 +65,6 @@ func settle(t *testing.T, c *Cloud, id string) compute.Instance {
 	}
 	t.Fatalf("instance %s never settled: %+v", id, c.Show(id))
 	return compute.Instance{}
-}
-
-func waitGone(t *testing.T, c *Cloud, id string) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		err := c.Do("GET", "/api/v1/instances/"+id, nil, nil)
-		if apiErr, ok := err.(*client.Error); ok && apiErr.Code == 404 {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("instance %s still there after a restart mid-delete", id)
 }
 
 func assertNoTemps(t *testing.T, c *Cloud, id string) {

@@ -40,15 +40,21 @@ func BuildBinary(dir string) (string, error) {
 // CLI runs bin as a client or one-shot command and returns stdout, stderr and the exit code.
 func CLI(t testing.TB, bin string, args ...string) (string, string, int) {
 	t.Helper()
+	return RunCommand(t, exec.Command(bin, args...))
+}
+
+// RunCommand runs cmd (a cloudlet command, its environment and stdin set by the caller) and returns
+// stdout, stderr and the exit code; a command that could not run ends the test.
+func RunCommand(t testing.TB, cmd *exec.Cmd) (string, string, int) {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
-	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
 	} else if err != nil {
-		t.Fatalf("run cloudlet %v: %v", args, err)
+		t.Fatalf("run %v: %v", cmd.Args, err)
 	}
 	return stdout.String(), stderr.String(), code
 }

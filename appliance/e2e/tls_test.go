@@ -152,17 +152,8 @@ func hostFingerprint(t *testing.T, d *Daemon) string {
 // cliWithConfig runs the cloudlet binary as a client whose own config lives in home, with stdin.
 func cliWithConfig(t *testing.T, home, stdin string, args ...string) (string, string, int) {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
 	cmd := exec.Command(cloudletBin, args...)
 	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+home, "CLOUDLET_URL=", "CLOUDLET_TOKEN=")
 	cmd.Stdin = strings.NewReader(stdin)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("run cloudlet %v: %v", args, err)
-	}
-	return stdout.String(), stderr.String(), code
+	return RunCommand(t, cmd)
 }
