@@ -12,9 +12,6 @@ import (
 	"cloudlet/appliance/qemu/qmp"
 )
 
-// unplugTimeout bounds how long a guest gets to release a disk after device_del.
-const unplugTimeout = 30 * time.Second
-
 // plugDisk hot-adds a disk to the running QEMU on its spare root port: the file node, the format node
 // (explicit driver, as at boot) and the virtio-blk device. A failed step undoes the ones before it.
 func (sv *supervisor) plugDisk(ctx context.Context, d qemu.Disk) error {
@@ -49,23 +46,58 @@ func deviceArgs(d qemu.Disk) map[string]any {
 	return args
 }
 
-// unplugDisk asks the guest to release the device, waits for DEVICE_DELETED, then drops its block nodes.
+// unplugDisk asks the guest to release the device until it does, then drops its block nodes.
 func (sv *supervisor) unplugDisk(ctx context.Context, d qemu.Disk) error {
-	sv.lastDeleted = ""
-	err := sv.qmpCall(ctx, func(c context.Context) error {
-		return sv.mon.Execute(c, "device_del", map[string]string{"id": d.DeviceID()}, nil)
-	})
-	var qerr *qmp.Error
-	if errors.As(err, &qerr) && qerr.Class == "DeviceNotFound" {
-		err = nil // already gone (a retry after a timeout)
-	} else if err == nil {
-		err = sv.waitDeviceDeleted(ctx, d.DeviceID())
-	}
-	if err != nil {
+	if err := sv.unplugDevice(ctx, d.DeviceID()); err != nil {
 		return fmt.Errorf("unplug disk %s: %w", d.Name, err)
 	}
 	sv.dropNodes(ctx, d)
 	return nil
+}
+
+// unplugDevice sends device_del and waits for DEVICE_DELETED, sending it again every UnplugRetry
+// within UnplugTimeout; a guest that keeps the device is a conflict (a stopped instance lets it go).
+// A guest may drop the request: Linux's pciehp ignores the attention button QEMU presses while the
+// slot is not on yet (its hot-add still under way, as when a detach follows an attach by two seconds
+// on a loaded TCG host, ci30), and QEMU never presses it again by itself. A repeat cannot cancel a
+// removal under way: QEMU refuses device_del within 5 s of the last one and while the guest blinks the
+// slot's power indicator (the 5 s in which a second press would cancel it).
+func (sv *supervisor) unplugDevice(ctx context.Context, id string) error {
+	sv.lastDeleted = ""
+	deadline := time.Now().Add(sv.s.o.UnplugTimeout)
+	for asked := 1; ; asked++ {
+		gone, err := sv.deviceDel(ctx, id)
+		if gone || err != nil {
+			return err
+		}
+		err = sv.waitDeviceDeleted(ctx, id, min(sv.s.o.UnplugRetry, time.Until(deadline)))
+		if !errors.Is(err, errTimeout) {
+			return err
+		}
+		if !time.Now().Before(deadline) {
+			return errConflict("the guest did not release device %s within %s (asked %d times); stop the instance to detach it",
+				id, sv.s.o.UnplugTimeout, asked)
+		}
+		sv.s.log.Info("asking the guest again to release a device", "instance", sv.id, "device", id, "asked", asked)
+	}
+}
+
+// deviceDel asks QEMU to unplug device id. It reports gone when QEMU has no such device (a retry
+// after it went), and no error when QEMU keeps the request for later: an unplug of the device pending
+// (asked less than 5 s ago) or a guest busy with the slot.
+func (sv *supervisor) deviceDel(ctx context.Context, id string) (gone bool, err error) {
+	err = sv.qmpCall(ctx, func(c context.Context) error {
+		return sv.mon.Execute(c, "device_del", map[string]string{"id": id}, nil)
+	})
+	var qerr *qmp.Error
+	switch {
+	case errors.As(err, &qerr) && qerr.Class == "DeviceNotFound":
+		return true, nil
+	case errors.As(err, &qerr) && (strings.Contains(qerr.Desc, "already in the process of unplug") ||
+		strings.Contains(qerr.Desc, "guest is busy")):
+		return false, nil
+	}
+	return false, err
 }
 
 // overlayPrefix starts the node names of a disk's live-snapshot overlays, so they can be found again.
@@ -110,14 +142,10 @@ func (sv *supervisor) tryBlockdevDel(node string) error {
 	})
 }
 
-func (sv *supervisor) waitDeviceDeleted(ctx context.Context, id string) error {
-	err := sv.waitFor(ctx, "DEVICE_DELETED of "+id, unplugTimeout, func(ev qmp.Event) (bool, error) {
+func (sv *supervisor) waitDeviceDeleted(ctx context.Context, id string, limit time.Duration) error {
+	return sv.waitFor(ctx, "DEVICE_DELETED of "+id, limit, func(ev qmp.Event) (bool, error) {
 		return ev.Name == qmp.EventDeviceDeleted && sv.lastDeleted == id, nil
 	})
-	if err != nil {
-		return fmt.Errorf("the guest did not release device %s: %w", id, err)
-	}
-	return nil
 }
 
 func (sv *supervisor) blockdevDel(node string) {

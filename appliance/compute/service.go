@@ -50,6 +50,10 @@ type Options struct {
 	CrashLoopLimit    int           // restarts allowed within CrashLoopWindow under on-crash
 	CrashLoopWindow   time.Duration
 	AutostartRetries  int
+	// UnplugRetry is how long a guest gets to release a device after device_del before it is asked
+	// again, and UnplugTimeout how long in all (hotplug.go).
+	UnplugRetry   time.Duration
+	UnplugTimeout time.Duration
 	// The QEMU guest agent (agent.go): the bound on each exchange, how often a running guest's agent
 	// is asked about it, and how often until it first answers in a boot.
 	AgentTimeout       time.Duration
@@ -91,6 +95,8 @@ const (
 	DefaultCrashLoopLimit    = 3
 	DefaultCrashLoopWindow   = 10 * time.Minute
 	DefaultAutostartRetries  = 3
+	DefaultUnplugRetry       = 8 * time.Second
+	DefaultUnplugTimeout     = 30 * time.Second
 
 	DefaultAgentTimeout       = 3 * time.Second // a loaded TCG guest answers its interfaces in over 1 s
 	DefaultAgentPollInterval  = 30 * time.Second
@@ -146,6 +152,8 @@ func (o *Options) setDefaults() {
 	set(&o.HealthInterval, DefaultHealthInterval)
 	set(&o.ReconcileInterval, DefaultReconcileInterval)
 	set(&o.CrashLoopWindow, DefaultCrashLoopWindow)
+	set(&o.UnplugRetry, DefaultUnplugRetry)
+	set(&o.UnplugTimeout, DefaultUnplugTimeout)
 	set(&o.AgentTimeout, DefaultAgentTimeout)
 	set(&o.AgentPollInterval, DefaultAgentPollInterval)
 	set(&o.AgentProbeInterval, DefaultAgentProbeInterval)
