@@ -42,7 +42,9 @@ test-deps:
 ## or if any process naming the run's own TMPDIR (a QEMU, a daemon) is still running at the end.
 ## (`go test -short ./...` is the fast local loop: it leaves out the end-to-end and QEMU-booting tests.)
 ## -timeout bounds one package's whole run (a hang guard): appliance/e2e runs its tests one after another,
-## 11 min on a quiet 2-core machine and 28 min on a loaded one, so 30m was too close; no test waits on it.
+## 23-25 min on a 2-core TCG machine beside the other suites and 48 min with a second whole suite running
+## too (ci26, ci27); no test waits on it. The end-to-end suites (e2e, browser, cloudinit, openstack) are
+## packages of their own, so go test runs them side by side.
 ## The console shows each test's messages without the dumps under them (daemon logs, multi-line details:
 ## lines indented 8 spaces) and cut to 400 characters, so a failure's reason sits next to its --- FAIL line;
 ## $(TEST_LOG) keeps everything. A red run ends with each failing test's first messages (.ci/failures).

@@ -57,11 +57,14 @@ func (sv *supervisor) unplugDisk(ctx context.Context, d qemu.Disk) error {
 
 // unplugDevice sends device_del and waits for DEVICE_DELETED, sending it again every UnplugRetry
 // within UnplugTimeout; a guest that keeps the device is a conflict (a stopped instance lets it go).
-// A guest may drop the request: Linux's pciehp ignores the attention button QEMU presses while the
-// slot is not on yet (its hot-add still under way, as when a detach follows an attach by two seconds
-// on a loaded TCG host, ci30), and QEMU never presses it again by itself. A repeat cannot cancel a
-// removal under way: QEMU refuses device_del within 5 s of the last one and while the guest blinks the
-// slot's power indicator (the 5 s in which a second press would cancel it).
+// QEMU asks the guest once per device_del and never again by itself, and a guest can miss the request:
+// under ACPI PCI hotplug (q35's default for root ports, what cloudlet's guests use) one that clears the
+// hotplug GPE it finds pending, as Linux does while it brings ACPI up, and on a loaded host a detach
+// sent two seconds after the attach went unanswered for 30 s (ci30); under native PCIe hotplug Linux's
+// pciehp ignores an attention button pressed while the slot's hot-add is still under way. A repeat is
+// what QEMU expects of the manager: it re-raises the ACPI event (accepted at once by QEMU 7.2), and on a
+// native port QEMU refuses it within 5 s of the last one and while the guest blinks the slot's power
+// indicator, so it cannot cancel a removal under way. deviceDel takes those refusals as "ask again".
 func (sv *supervisor) unplugDevice(ctx context.Context, id string) error {
 	sv.lastDeleted = ""
 	deadline := time.Now().Add(sv.s.o.UnplugTimeout)

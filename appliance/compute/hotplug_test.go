@@ -15,8 +15,8 @@ import (
 )
 
 // guestReleasesLate is guestReleasesDisks with a guest that does not release a disk on the first
-// `refuse` device_del requests: each of those is answered by first (dropped: nil; refused by QEMU:
-// an error), later ones with DEVICE_DELETED. It counts the requests in *asked.
+// `refuse` device_del requests: QEMU answers each of those with first (nil: taken, and the guest misses
+// it; else QEMU's refusal), later ones are followed by DEVICE_DELETED. It counts the requests in *asked.
 func guestReleasesLate(refuse int, first *qmptest.Error, asked *int, mu *sync.Mutex) func(*fakeProc, qemu.Spec) {
 	return func(p *fakeProc, sp qemu.Spec) {
 		guestReleasesDisks(p, sp)
@@ -39,10 +39,10 @@ func guestReleasesLate(refuse int, first *qmptest.Error, asked *int, mu *sync.Mu
 	}
 }
 
-// A guest may drop a device_del (Linux ignores the attention button while the slot's hot-add is still
-// under way: a detach two seconds after the attach on a loaded host, ci30), and QEMU refuses one while
-// an unplug of the device is pending or the guest blinks the slot's power indicator: the detach asks
-// again until the guest releases the disk, and the volume is detached.
+// A guest may miss a device_del (ci30: a detach two seconds after the attach on a loaded host went
+// unanswered), and QEMU refuses one while an unplug of the device is pending or the guest blinks a native
+// slot's power indicator: the detach asks again until the guest releases the disk, and the volume is
+// detached.
 func TestDetachAsksAgainUntilTheGuestReleasesTheDisk(t *testing.T) {
 	for _, tc := range []struct {
 		name  string

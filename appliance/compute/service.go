@@ -95,7 +95,7 @@ const (
 	DefaultCrashLoopLimit    = 3
 	DefaultCrashLoopWindow   = 10 * time.Minute
 	DefaultAutostartRetries  = 3
-	DefaultUnplugRetry       = 8 * time.Second
+	DefaultUnplugRetry       = 5 * time.Second
 	DefaultUnplugTimeout     = 30 * time.Second
 
 	DefaultAgentTimeout       = 3 * time.Second // a loaded TCG guest answers its interfaces in over 1 s
