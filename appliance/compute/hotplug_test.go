@@ -3,6 +3,7 @@ package compute
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -67,8 +68,8 @@ func TestDetachAsksAgainUntilTheGuestReleasesTheDisk(t *testing.T) {
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			if asked != 3 {
-				t.Errorf("device_del sent %d times, want 3 (two not taken, then released)", asked)
+			if asked < 3 {
+				t.Errorf("device_del sent %d times, want at least 3 (two not taken, then released)", asked)
 			}
 			if v, _ := e.vols.Get(context.Background(), "", data.ID); v.InstanceID != "" {
 				t.Errorf("detached volume still belongs to %s", v.InstanceID)
@@ -98,8 +99,8 @@ func TestDetachFromAGuestThatKeepsTheDiskIsAConflict(t *testing.T) {
 		t.Fatalf("detach from a guest that keeps the disk: %v, want a conflict saying so", err)
 	}
 	mu.Lock()
-	if asked < 4 {
-		t.Errorf("device_del sent %d times in 450 ms, want one every 100 ms", asked)
+	if asked < 2 || !strings.Contains(err.Error(), fmt.Sprintf("asked %d times", asked)) {
+		t.Errorf("device_del sent %d times in 450 ms, want it sent again every 100 ms and counted in %q", asked, err)
 	}
 	mu.Unlock()
 	if v, _ := e.vols.Get(context.Background(), "", data.ID); v.InstanceID != inst.ID {

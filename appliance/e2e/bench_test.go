@@ -46,7 +46,7 @@ func newBenchCloud(b *testing.B) *Cloud {
 	}
 	g := GuestPaths(b)
 	c.ImportImage(map[string]any{"name": kernelImage, "path": g.Disk, "disk_format": "qcow2",
-		"kernel_path": g.Kernel, "initrd_path": g.Initrd, "cmdline": "console=ttyS0 panic=-1 no_timer_check cloudlet.heartbeat=1"})
+		"kernel_path": g.Kernel, "initrd_path": g.Initrd, "cmdline": testGuestCmdline})
 	return c
 }
 

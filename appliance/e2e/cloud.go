@@ -57,7 +57,7 @@ func NewCloudWith(t testing.TB, d *Daemon, config string, extra ...string) *Clou
 	c := CloudOf(t, d)
 	g := GuestPaths(t)
 	c.ImportImage(map[string]any{"name": kernelImage, "path": g.Disk, "disk_format": "qcow2",
-		"kernel_path": g.Kernel, "initrd_path": g.Initrd, "cmdline": "console=ttyS0 panic=-1 no_timer_check cloudlet.heartbeat=1"})
+		"kernel_path": g.Kernel, "initrd_path": g.Initrd, "cmdline": testGuestCmdline})
 	c.ImportImage(map[string]any{"name": diskImage, "path": g.Disk, "disk_format": "qcow2"})
 	return c
 }

@@ -15,9 +15,9 @@ import (
 )
 
 // RunSuite is the TestMain of each end-to-end package (this one, the browser, cloud-init and OpenStack
-// suites), each run by go test beside the others: under -short it runs nothing (the fast local loop; `make test` never passes -short);
-// otherwise it runs the package's tests inside a network namespace of their own named name, with the
-// daemon built once into *bin.
+// suites; go test runs them side by side): under -short it runs nothing (the fast local loop; `make test`
+// never passes -short); otherwise it runs the package's tests inside a network namespace of their own
+// named name, with the daemon built once into *bin.
 func RunSuite(m *testing.M, name string, bin *string) int {
 	if testing.Short() {
 		fmt.Printf("%s: this end-to-end suite does not run in -short mode\n", name)
@@ -89,6 +89,9 @@ func CloudGuestPaths(t testing.TB) cloudguest.Paths {
 		})
 }
 
+// testGuestCmdline boots the test guest on its serial console, printing its uptime every second.
+const testGuestCmdline = "console=ttyS0 panic=-1 no_timer_check cloudlet.heartbeat=1"
+
 // ImportTestGuest imports the test guest into d as the public image name (direct kernel boot: it
 // prints CLOUDLET-GUEST-READY on its serial console).
 func ImportTestGuest(t testing.TB, d *Daemon, name string) {
@@ -99,7 +102,7 @@ func ImportTestGuest(t testing.TB, d *Daemon, name string) {
 	err := d.ImportClient().Do(ctx, "POST", "/api/v1/images/import-file", map[string]any{"name": name,
 		"disk_format": "qcow2", "visibility": "public", "path": d.Importable(t, g.Disk),
 		"kernel_path": d.Importable(t, g.Kernel), "initrd_path": d.Importable(t, g.Initrd),
-		"cmdline": "console=ttyS0 panic=-1 no_timer_check cloudlet.heartbeat=1"}, nil)
+		"cmdline": testGuestCmdline}, nil)
 	if err != nil {
 		t.Fatalf("import the test guest: %v", err)
 	}
